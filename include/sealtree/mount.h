@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealtree mount: mount a composefs image with the kernel: a read-only EROFS
+ * of the image (file-backed, loop device on older kernels) under an
+ * overlayfs whose data-only lower layers are the object directories.
+ */
+#ifndef SEALTREE_MOUNT_H
+#define SEALTREE_MOUNT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ST_EXPORT
+#define ST_EXPORT __attribute__((visibility("default")))
+#endif
+
+enum st_mount_flags {
+	ST_MOUNT_REQUIRE_VERITY = 1u << 0, /* overlay verity=require */
+	ST_MOUNT_TRY_VERITY = 1u << 1,     /* verity=require if the kernel accepts it */
+	ST_MOUNT_READONLY = 1u << 2,
+	ST_MOUNT_IDMAP = 1u << 3,          /* idmapped mount through idmap_fd */
+};
+
+struct st_mount_options {
+	unsigned flags;                         /* enum st_mount_flags */
+	const char *const *basedirs;            /* object directories, at least one */
+	size_t n_basedirs;
+	const char *upperdir, *workdir;         /* both or neither */
+	const uint8_t *expected_digest;         /* 32 bytes: the image's fs-verity digest must match */
+	int idmap_fd;                           /* a user namespace fd, with ST_MOUNT_IDMAP */
+	const char *image_mountdir;             /* where to mount the EROFS meanwhile; NULL = private temp dir */
+	uint32_t reserved[6];
+};
+
+/*
+ * Mount the image at image_path (or the open image_fd) on target.
+ * The expected digest, when given, is checked on the same fd that is then
+ * mounted: -ENOTTY/-ENODATA if the image has no fs-verity, -EBADMSG if it
+ * differs. -EUCLEAN if the file is not a composefs image.
+ */
+ST_EXPORT int st_mount_image(const char *image_path, const char *target, const struct st_mount_options *opts);
+ST_EXPORT int st_mount_image_fd(int image_fd, const char *target, const struct st_mount_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#include "basic/hex.h"
+#include "basic/macro.h"
+#include "basic/test.h"
+
+TEST(hex_roundtrip)
+{
+	uint8_t in[4] = { 0x00, 0x9a, 0xff, 0x10 }, out[4];
+	char s[9];
+
+	hex_encode(in, 4, s);
+	ASSERT_STREQ(s, "009aff10");
+	ASSERT_OK(hex_decode_exact("009AfF10", 8, out, 4));
+	ASSERT_MEMEQ(in, out, 4);
+}
+
+TEST(hex_rejects_short_long_and_bad)
+{
+	uint8_t out[4];
+
+	ASSERT_ERR(hex_decode_exact("00", 2, out, 4), -EINVAL);
+	ASSERT_ERR(hex_decode_exact("0011223344", 10, out, 4), -EINVAL);
+	ASSERT_ERR(hex_decode_exact("0011zz33", 8, out, 4), -EINVAL);
+}
+
+TEST(grow_array_overflow)
+{
+	int *a = NULL;
+	size_t cap = 0;
+
+	ASSERT_OK(GROW(a, cap, 10));
+	ASSERT_TRUE(cap >= 10);
+	ASSERT_ERR(grow_array((void **)&a, &cap, SIZE_MAX / 2, sizeof(int)), -ENOMEM);
+	free(a);
+}
+
+TEST(error_detail)
+{
+	ASSERT_ERR(st_errf(-EINVAL, "line %d: bad", 7), -EINVAL);
+	ASSERT_STREQ(st_error_detail(), "line 7: bad");
+	ASSERT_STREQ(st_error_message(-EINVAL), "line 7: bad: Invalid argument");
+	st_error_clear();
+	ASSERT_TRUE(st_error_detail() == NULL);
+}
+
+TEST_MAIN()
