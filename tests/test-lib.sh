@@ -1,0 +1,39 @@
+# Sourced by tests/tNNNN-*.sh. Meson runs each script with BUILD_DIR,
+# SOURCE_DIR and COMPAT_DIR set; run by hand as
+#   BUILD_DIR=build SOURCE_DIR=. COMPAT_DIR=../shared/compat bash tests/t0201-x.sh
+set -euo pipefail
+
+: "${BUILD_DIR:?BUILD_DIR must point at the meson build directory}"
+: "${SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+: "${COMPAT_DIR:=$SOURCE_DIR/../shared/compat}"
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+
+MKCOMPOSEFS=$BUILD_DIR/tools/mkcomposefs/mkcomposefs
+COMPOSEFS_INFO=$BUILD_DIR/tools/composefs-info/composefs-info
+COMPOSEFS_DUMP=$BUILD_DIR/tools/composefs-dump/composefs-dump
+MOUNT_COMPOSEFS=$BUILD_DIR/tools/mount.composefs/mount.composefs
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sealtree-test.XXXXXX")
+cleanup_test_tmp() { rm -rf "$TEST_TMP"; }
+trap cleanup_test_tmp EXIT
+
+tests_run=0
+tests_failed=0
+
+# ok NAME: record a passing sub-check; fail NAME MSG: a failing one.
+ok() { tests_run=$((tests_run + 1)); echo "ok   $1"; }
+fail() { tests_run=$((tests_run + 1)); tests_failed=$((tests_failed + 1)); echo "FAIL $1: ${2:-}" >&2; }
+# check NAME CMD...: run CMD, record ok/fail by its exit status.
+check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name" "command failed: $*"; fi; }
+
+# skip_all WHY: the whole script cannot run here (exit 77 = SKIP for meson).
+skip_all() { echo "SKIP: $*" >&2; exit 77; }
+need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
+
+# done_testing: exit 1 if any sub-check failed.
+done_testing() {
+	echo "# $tests_run checks, $tests_failed failed"
+	[ "$tests_failed" = 0 ]
+}
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
