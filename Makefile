@@ -1,0 +1,52 @@
+# sealtree: the two commands that do everything on a fresh Debian 12 machine.
+#   make demo    install what is missing, build, run the end-to-end demo
+#   make check   install what is missing, build, run every test (normal build,
+#                then ASan+UBSan build, then short libFuzzer runs); the last
+#                line is "N passed, N failed[, N skipped]"
+# Other targets: build, install, bench, clean.
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
+FUZZ_SECONDS ?= 20
+
+# Debian packages needed to build, test, fuzz and demo.
+DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-dev \
+	python3 fsverity erofs-utils attr e2fsprogs util-linux kmod go-md2man gzip \
+	busybox-static cpio xz-utils zstd qemu-system-x86 time
+
+.PHONY: all deps build install check demo bench clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+install: build
+	meson install -C $(BUILD)
+
+check: deps
+	@BUILD=$(BUILD) BUILD_ASAN=$(BUILD_ASAN) BUILD_FUZZ=$(BUILD_FUZZ) \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run-check.sh
+
+demo: build
+	bash demo/demo.sh $(BUILD)
+
+bench: build
+	@for b in bench/bench-*.sh; do echo "== $$b"; BUILD_DIR=$(BUILD) bash $$b || exit 1; done
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

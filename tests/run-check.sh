@@ -1,0 +1,105 @@
+#!/bin/bash
+# Runs the whole test suite three ways and prints one summary line:
+#   1. the normal build (debugoptimized): every suite
+#   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every suite
+#      except the QEMU one (the guest runs the normal build's binaries)
+#   3. a clang libFuzzer build: each fuzz target for FUZZ_SECONDS seconds
+# Each meson test and each fuzz run counts once; the last line is
+# "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD=${BUILD:-build}
+BUILD_ASAN=${BUILD_ASAN:-build-asan}
+BUILD_FUZZ=${BUILD_FUZZ:-build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
+
+passed=0 failed=0 skipped=0
+failures=()
+
+# count_meson BUILDDIR LABEL: add that run's results from testlog.json
+count_meson() {
+	local log=$1/meson-logs/testlog.json label=$2 p f s
+	if [ ! -s "$log" ]; then
+		failed=$((failed + 1)); failures+=("$label: no test log"); return
+	fi
+	read -r p f s < <(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    r = json.loads(line)["result"]
+    if r in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+)
+	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+	if [ "$f" != 0 ]; then
+		failures+=("$label: $f failed (see $log)")
+	fi
+}
+
+run_meson_suite() {
+	local dir=$1 label=$2; shift 2
+	echo "=== $label: meson test $*"
+	meson test -C "$dir" --print-errorlogs "$@"
+	count_meson "$dir" "$label"
+}
+
+echo "=== normal build ($BUILD)"
+if { [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"; } && ninja -C "$BUILD"; then
+	run_meson_suite "$BUILD" "normal"
+else
+	failed=$((failed + 1)); failures+=("normal build failed")
+fi
+
+echo "=== sanitizer build ($BUILD_ASAN)"
+if { [ -f "$BUILD_ASAN/build.ninja" ] || meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false; } &&
+	ninja -C "$BUILD_ASAN"; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_meson_suite "$BUILD_ASAN" "asan+ubsan" --no-suite qemu --no-suite bench
+else
+	failed=$((failed + 1)); failures+=("sanitizer build failed")
+fi
+
+echo "=== libFuzzer build ($BUILD_FUZZ), $FUZZ_SECONDS s per target"
+if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
+	-Db_sanitize=address,undefined -Db_lundef=false; } && ninja -C "$BUILD_FUZZ"; then
+	mapfile -t targets < <(find "$BUILD_FUZZ" -maxdepth 4 -type f -executable -name 'fuzz-*' | sort)
+	for t in "${targets[@]}"; do
+		name=$(basename "$t")
+		corpus=tests/fuzz/$name
+		work=$(mktemp -d)
+		[ -d "$corpus" ] && cp -r "$corpus/." "$work/"
+		echo "--- $name"
+		if "$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+			-artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+			passed=$((passed + 1))
+			grep -E '^(Done|#[0-9]+ +DONE)' "$work.log" | tail -1
+		else
+			failed=$((failed + 1)); failures+=("fuzz $name: crash, see $work.log and $work/crash-*")
+			tail -30 "$work.log"
+			continue
+		fi
+		rm -rf "$work" "$work.log"
+	done
+	if [ ${#targets[@]} = 0 ]; then
+		echo "no fuzz targets built"
+	fi
+else
+	failed=$((failed + 1)); failures+=("libFuzzer build failed")
+fi
+
+echo
+for f in "${failures[@]}"; do echo "FAILED: $f"; done
+if [ "$skipped" != 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" = 0 ]
