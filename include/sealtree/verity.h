@@ -23,19 +23,40 @@ extern "C" {
 #define ST_VERITY_DIGEST_SIZE 32
 #define ST_VERITY_BLOCK_SIZE 4096
 
-/* Streaming digest: feed the file's bytes in order, any chunk sizes. */
+/*
+ * Streaming digest: feed the file's bytes in order, in any chunk sizes.
+ * Memory is fixed (about 45 KiB) whatever the size; whole 4096-byte blocks
+ * are hashed straight from the caller's buffer. A hasher is used by one
+ * thread at a time; different hashers are independent.
+ * Errors: -ENOMEM, -EFBIG (more than 2^64 bytes), -EIO (OpenSSL failed).
+ */
 struct st_verity_hasher;
 ST_EXPORT int st_verity_hasher_new(struct st_verity_hasher **ret);
 ST_EXPORT int st_verity_hasher_update(struct st_verity_hasher *h, const void *data, size_t len);
-/* Finish: write the digest. The hasher may then be reset and reused. */
+/*
+ * Feed len zero bytes without hashing them one block at a time (holes of
+ * sparse files): same result as st_verity_hasher_update() with zeros.
+ */
+ST_EXPORT int st_verity_hasher_update_zeros(struct st_verity_hasher *h, uint64_t len);
+/*
+ * Finish: write the digest, then reset the hasher (success or not), so it can
+ * be reused for the next file at once. st_verity_hasher_reset() drops any
+ * input fed so far.
+ */
 ST_EXPORT int st_verity_hasher_final(struct st_verity_hasher *h, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 ST_EXPORT void st_verity_hasher_reset(struct st_verity_hasher *h);
+/* Accepts NULL; returns NULL. */
 ST_EXPORT struct st_verity_hasher *st_verity_hasher_free(struct st_verity_hasher *h);
 
 /* Digest of a memory buffer. */
 ST_EXPORT int st_verity_digest_buffer(const void *data, size_t len, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
-/* Digest of a whole file, read from offset 0 in large chunks (userspace only). */
+/*
+ * Digest of a whole regular file, read from offset 0 with large preads
+ * (userspace only; the file offset is not used or changed). Holes of sparse
+ * files are skipped with SEEK_DATA/SEEK_HOLE. -EISDIR for a directory,
+ * -EINVAL for other non-regular files, read errors as returned by pread.
+ */
 ST_EXPORT int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
 /*
@@ -45,18 +66,31 @@ ST_EXPORT int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE])
  */
 ST_EXPORT int st_verity_measure_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
-/* The kernel measurement when available, otherwise the userspace digest. */
+/*
+ * The kernel measurement when available, otherwise the userspace digest
+ * (also when the file has fs-verity with an algorithm other than SHA-256).
+ */
 ST_EXPORT int st_verity_measure_or_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
-/* Enable fs-verity (FS_IOC_ENABLE_VERITY, SHA-256, 4096, no salt). */
+/*
+ * Enable fs-verity (FS_IOC_ENABLE_VERITY: version 1, SHA-256, 4096-byte
+ * blocks, no salt, no signature). fd must be open read-only and the file must
+ * have no writable fds (-ETXTBSY otherwise). -EEXIST if fs-verity is already
+ * enabled (callers usually measure then), -ENOTTY/-EOPNOTSUPP where the
+ * kernel or filesystem has no fs-verity.
+ */
 ST_EXPORT int st_verity_enable_fd(int fd);
 
 /*
  * Digest many files in parallel over `threads` worker threads (0 = number of
- * CPUs available to the process). Each job names a file relative to dirfd;
- * on return each job's `result` is 0 with `digest` filled, or a negative
- * errno. Returns 0 if every job was attempted (check each result), or a
- * negative errno if the pool itself failed.
+ * CPUs available to the process, from sched_getaffinity; the calling thread
+ * is one of them). Each job names a file relative to dirfd (AT_FDCWD or a
+ * directory fd), opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW, so a symlink fails with
+ * -ELOOP. On return each job's `result` is 0 with `digest` filled, or a
+ * negative errno (no detail message: st_errf() details stay in the worker).
+ * Returns 0 if every job was attempted (check each result), or a negative
+ * errno (-ENOMEM) if the pool itself failed; then no result is meaningful.
+ * Jobs are independent; `userdata` is never touched.
  */
 struct st_verity_job {
 	int dirfd;
