@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: MIT */
+/* The --digest-store object store: see digest-store.h. */
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "digest-store.h"
+#include "sealtree/verity.h"
+
+#define OBJECT_MODE 0644
+#define DIR_MODE 0755
+#define COPY_BUF_SIZE (256u * 1024u)
+
+struct st_digest_store {
+	int root_fd;
+	char *path;
+	pthread_mutex_t lock;           /* creating fan-out directories */
+	atomic_int sub_fd[256];         /* -1 until created/opened */
+	/* Capabilities found missing once, not retried for every object. */
+	atomic_bool no_tmpfile, no_reflink, no_copy_range, no_verity;
+	atomic_ulong tmp_counter;
+};
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	/* Create each prefix ending before a '/', then the whole path. */
+	for (char *s = p + 1;; s++) {
+		bool end = *s == '\0';
+		if (!end && *s != '/')
+			continue;
+		if (s[-1] != '/') {
+			*s = '\0';
+			if (mkdir(p, mode) < 0 && errno != EEXIST)
+				return negative_errno();
+			*s = end ? '\0' : '/';
+		}
+		if (end)
+			return 0;
+	}
+}
+
+int st_digest_store_open(const char *path, struct st_digest_store **ret)
+{
+	struct st_digest_store *s;
+	int fd, r;
+
+	if (!path || !*path)
+		return -EINVAL;
+	r = mkdir_parents(path, DIR_MODE);
+	if (r < 0)
+		return st_errf(r, "cannot create digest store '%s'", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return st_errf(negative_errno(), "cannot open digest store '%s'", path);
+
+	s = new0(struct st_digest_store, 1);
+	if (!s) {
+		safe_close(fd);
+		return -ENOMEM;
+	}
+	s->root_fd = fd;
+	s->path = strdup(path);
+	if (!s->path) {
+		st_digest_store_free(s);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	for (size_t i = 0; i < ELEMENTSOF(s->sub_fd); i++)
+		atomic_init(&s->sub_fd[i], -1);
+	*ret = s;
+	return 0;
+}
+
+struct st_digest_store *st_digest_store_free(struct st_digest_store *s)
+{
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < ELEMENTSOF(s->sub_fd); i++)
+		safe_close(atomic_load(&s->sub_fd[i]));
+	safe_close(s->root_fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s->path);
+	free(s);
+	return NULL;
+}
+
+/* "xx/yyyy..." and its parts. */
+static void object_names(const uint8_t digest[ST_DIGEST_SIZE], char path[2 + 1 + 62 + 1])
+{
+	hex_encode(digest, 1, path);
+	path[2] = '/';
+	hex_encode(digest + 1, ST_DIGEST_SIZE - 1, path + 3);
+}
+
+static int get_subdir(struct st_digest_store *s, uint8_t byte)
+{
+	char name[3];
+	int fd;
+
+	fd = atomic_load_explicit(&s->sub_fd[byte], memory_order_acquire);
+	if (fd >= 0)
+		return fd;
+
+	pthread_mutex_lock(&s->lock);
+	fd = atomic_load_explicit(&s->sub_fd[byte], memory_order_acquire);
+	if (fd < 0) {
+		hex_encode(&byte, 1, name);
+		if (mkdirat(s->root_fd, name, DIR_MODE) < 0 && errno != EEXIST)
+			fd = st_errf(negative_errno(), "cannot create '%s/%s'", s->path, name);
+		else {
+			fd = openat(s->root_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0)
+				fd = st_errf(negative_errno(), "cannot open '%s/%s'", s->path, name);
+			else
+				atomic_store_explicit(&s->sub_fd[byte], fd, memory_order_release);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return fd;
+}
+
+int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE])
+{
+	char path[2 + 1 + 62 + 1];
+	struct stat st;
+
+	object_names(digest, path);
+	if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return st_errf(negative_errno(), "cannot check '%s/%s'", s->path, path);
+}
+
+int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], struct st_store_object *obj)
+{
+	int dir_fd, fd;
+
+	dir_fd = get_subdir(s, digest[0]);
+	if (dir_fd < 0)
+		return dir_fd;
+
+	*obj = (struct st_store_object){ .fd = -EBADF, .dir_fd = dir_fd };
+	memcpy(obj->digest, digest, ST_DIGEST_SIZE);
+
+	if (!atomic_load_explicit(&s->no_tmpfile, memory_order_relaxed)) {
+		fd = openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, OBJECT_MODE);
+		if (fd >= 0) {
+			obj->fd = fd;
+			obj->is_tmpfile = true;
+			return 0;
+		}
+		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+			return st_errf(negative_errno(), "cannot create a file in '%s'", s->path);
+		atomic_store(&s->no_tmpfile, true);
+	}
+
+	/* No O_TMPFILE here: a hidden name in the same directory, renamed later. */
+	for (unsigned attempt = 0; attempt < 100; attempt++) {
+		unsigned long n = atomic_fetch_add(&s->tmp_counter, 1);
+		snprintf(obj->tmp_name, sizeof(obj->tmp_name), ".tmp-%d-%lu", (int)getpid(), n);
+		fd = openat(dir_fd, obj->tmp_name, O_CREAT | O_EXCL | O_RDWR | O_NOFOLLOW | O_CLOEXEC, OBJECT_MODE);
+		if (fd >= 0) {
+			obj->fd = fd;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+	}
+	obj->tmp_name[0] = '\0';
+	return st_errf(negative_errno(), "cannot create a temporary file in '%s'", s->path);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			return -ENOSPC;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int st_digest_store_write(struct st_store_object *obj, const void *data, size_t len)
+{
+	return write_all(obj->fd, data, len);
+}
+
+static int copy_range(struct st_digest_store *s, int src_fd, int dst_fd, uint64_t size, uint64_t *done)
+{
+	loff_t in = 0, out = 0;
+
+	while (*done < size) {
+		ssize_t n = copy_file_range(src_fd, &in, dst_fd, &out, MIN(size - *done, (uint64_t)1 << 30), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Nothing copied for these: not supported between these files. */
+			if (errno == ENOSYS || errno == EXDEV)
+				atomic_store(&s->no_copy_range, true);
+			return negative_errno();
+		}
+		if (n == 0)
+			return -ENODATA;        /* source shorter than expected, or a kernel quirk */
+		*done += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int copy_plain(int src_fd, int dst_fd, uint64_t size, uint64_t offset)
+{
+	_cleanup_free_ uint8_t *buf = malloc(COPY_BUF_SIZE);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	while (offset < size) {
+		ssize_t n = pread(src_fd, buf, MIN(size - offset, (uint64_t)COPY_BUF_SIZE), (off_t)offset);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			return -ENODATA;
+		r = write_all(dst_fd, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		offset += (uint64_t)n;
+	}
+	return 0;
+}
+
+int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size)
+{
+	uint64_t done = 0;
+	int r;
+
+	if (!atomic_load_explicit(&s->no_reflink, memory_order_relaxed)) {
+		if (ioctl(obj->fd, FICLONE, src_fd) == 0)
+			return 0;
+		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL || errno == EXDEV)
+			atomic_store(&s->no_reflink, true);
+	}
+	if (!atomic_load_explicit(&s->no_copy_range, memory_order_relaxed)) {
+		r = copy_range(s, src_fd, obj->fd, size, &done);
+		if (r >= 0)
+			return 0;
+		if (r != -EOPNOTSUPP && r != -EINVAL && r != -EPERM && r != -EBADF && r != -ENOSYS &&
+		    r != -EXDEV && r != -ENODATA)
+			return r;
+		/* Restart from scratch: a failed splice may have left a partial tail. */
+		if (done > 0 && ftruncate(obj->fd, 0) < 0)
+			return negative_errno();
+		if (lseek(obj->fd, 0, SEEK_SET) < 0)
+			return negative_errno();
+	}
+	return copy_plain(src_fd, obj->fd, size, 0);
+}
+
+static void try_enable_verity(struct st_digest_store *s, int fd)
+{
+	int r = st_verity_enable_fd(fd);
+
+	/* Errors are ignored, as the reference does; remember a missing feature. */
+	if (r == -EOPNOTSUPP || r == -ENOTTY || r == -ENOSYS)
+		atomic_store(&s->no_verity, true);
+}
+
+/* Give the object its name without replacing anything. 1 = linked, 0 = existed. */
+static int link_object(struct st_store_object *obj, int fd, const char *name)
+{
+	char proc[64];
+
+	if (obj->is_tmpfile) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, obj->dir_fd, name, AT_SYMLINK_FOLLOW) == 0)
+			return 1;
+		if (errno == ENOENT && linkat(fd, "", obj->dir_fd, name, AT_EMPTY_PATH) == 0)
+			return 1; /* no /proc, but CAP_DAC_READ_SEARCH */
+		return errno == EEXIST ? 0 : negative_errno();
+	}
+	if (renameat2(obj->dir_fd, obj->tmp_name, obj->dir_fd, name, RENAME_NOREPLACE) == 0) {
+		obj->tmp_name[0] = '\0';
+		return 1;
+	}
+	if (errno == EEXIST)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return negative_errno();
+	/* No RENAME_NOREPLACE on this filesystem: link, which never replaces. */
+	if (linkat(obj->dir_fd, obj->tmp_name, obj->dir_fd, name, 0) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : negative_errno();
+}
+
+int st_digest_store_commit(struct st_digest_store *s, struct st_store_object *obj)
+{
+	char path[2 + 1 + 62 + 1];
+	int fd = obj->fd, r;
+
+	object_names(obj->digest, path);
+	if (fchmod(fd, OBJECT_MODE) < 0) {
+		r = st_errf(negative_errno(), "cannot chmod object '%s/%s'", s->path, path);
+		goto out;
+	}
+
+	/* fs-verity needs a file nobody has open for writing: reopen read-only. */
+	if (!atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
+		char proc[64];
+		int ro;
+
+		if (obj->is_tmpfile) {
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			ro = open(proc, O_RDONLY | O_CLOEXEC);
+		} else
+			ro = openat(obj->dir_fd, obj->tmp_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (ro >= 0) {
+			safe_close(fd);
+			obj->fd = fd = ro;
+			try_enable_verity(s, fd);
+		}
+	}
+
+	r = link_object(obj, fd, path + 3);
+	if (r < 0)
+		r = st_errf(r, "cannot publish object '%s/%s'", s->path, path);
+out:
+	st_digest_store_abort(obj);
+	return r;
+}
+
+void st_digest_store_abort(struct st_store_object *obj)
+{
+	obj->fd = safe_close(obj->fd);
+	if (!obj->is_tmpfile && obj->tmp_name[0]) {
+		(void)unlinkat(obj->dir_fd, obj->tmp_name, 0);
+		obj->tmp_name[0] = '\0';
+	}
+}
+
+int st_digest_store_sync(struct st_digest_store *s)
+{
+	if (syncfs(s->root_fd) < 0)
+		return st_errf(negative_errno(), "cannot sync digest store '%s'", s->path);
+	return 0;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A content-addressed object store as mkcomposefs --digest-store writes it:
+ * DIR/xx/yyyy... where xx is the first byte of the file's fs-verity digest in
+ * hex and yyyy... the other 31 bytes. Objects are published atomically (an
+ * O_TMPFILE linked into place, or a temporary name renamed without replacing),
+ * mode 0644, with fs-verity enabled where the filesystem allows it. An object
+ * that exists is never rewritten. Nothing is fsync'ed per object: call
+ * st_digest_store_sync() once at the end.
+ *
+ * Every function is safe to call from several threads at once on one store.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sealtree/tree.h"
+
+struct st_digest_store;
+
+/* Open (creating it and its parents, mode 0755, if needed) the store at path. */
+int st_digest_store_open(const char *path, struct st_digest_store **ret);
+struct st_digest_store *st_digest_store_free(struct st_digest_store *s);
+
+/* 1 if the object exists, 0 if not, or a negative errno. */
+int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE]);
+
+/* An object being written, not yet visible under its name. */
+struct st_store_object {
+	int fd;                         /* writable */
+	int dir_fd;                     /* the xx/ directory; not owned */
+	bool is_tmpfile;                /* O_TMPFILE (else tmp_name is its name) */
+	char tmp_name[32];
+	uint8_t digest[ST_DIGEST_SIZE];
+};
+
+/* Start an object. On success the caller must commit or abort it. */
+int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], struct st_store_object *obj);
+
+/* Append bytes. */
+int st_digest_store_write(struct st_store_object *obj, const void *data, size_t len);
+
+/*
+ * Copy size bytes from src_fd (from offset 0, position untouched): a reflink
+ * first, then copy_file_range, then pread/write.
+ */
+int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size);
+
+/*
+ * Make the object visible under its digest name (mode 0644, fs-verity
+ * attempted). If another writer published it first, that object stays and
+ * this one is dropped. Returns 1 if this call published it, 0 if it existed.
+ * The object is finished either way.
+ */
+int st_digest_store_commit(struct st_digest_store *s, struct st_store_object *obj);
+
+/* Drop an unfinished object, leaving nothing behind. */
+void st_digest_store_abort(struct st_store_object *obj);
+
+/* Flush the whole store's filesystem once (syncfs). */
+int st_digest_store_sync(struct st_digest_store *s);

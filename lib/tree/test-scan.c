@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for the directory scan and the digest store. */
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "basic/test.h"
+#include "digest-store.h"
+#include "scan-internal.h"
+#include "sealtree/scan.h"
+#include "sealtree/verity.h"
+#include "tree-internal.h"
+
+static char top[] = "/tmp/sealtree-test-scan.XXXXXX";
+static bool have_top;
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path);
+}
+
+static void cleanup_top(void)
+{
+	if (have_top)
+		(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+__attribute__((constructor)) static void make_top(void)
+{
+	if (!mkdtemp(top)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	have_top = true;
+	atexit(cleanup_top);
+}
+
+/* A fresh directory under the test's temporary top. */
+static char *new_dir(const char *name)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s", top, name) < 0 || mkdir(p, 0755) < 0) {
+		perror(name);
+		exit(1);
+	}
+	return p;
+}
+
+static char *join(const char *a, const char *b)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s", a, b) < 0)
+		exit(1);
+	return p;
+}
+
+/* Deterministic, non-repeating bytes. */
+static void fill(uint8_t *buf, size_t len, unsigned seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < len; i++) {
+		x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+		buf[i] = (uint8_t)x;
+	}
+}
+
+static void write_file(const char *dir, const char *name, size_t size, unsigned seed)
+{
+	_cleanup_free_ char *p = join(dir, name);
+	_cleanup_free_ uint8_t *buf = malloc(size ? size : 1);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0 || !buf)
+		exit(1);
+	fill(buf, size, seed);
+	if (write(fd, buf, size) != (ssize_t)size)
+		exit(1);
+	close(fd);
+}
+
+static struct st_node *child(struct st_node *dir, const char *name)
+{
+	return dir ? node_lookup_child(dir, name, strlen(name)) : NULL;
+}
+
+static int scan(const char *path, unsigned flags, unsigned threads, struct st_node **ret)
+{
+	struct st_scan_options o = { .flags = flags, .threads = threads };
+
+	return st_scan_directory(path, &o, ret);
+}
+
+/* The digest of size pseudo-random bytes made with seed. */
+static void expected_digest(size_t size, unsigned seed, uint8_t digest[32])
+{
+	_cleanup_free_ uint8_t *buf = malloc(size ? size : 1);
+
+	fill(buf, size, seed);
+	if (st_verity_digest_buffer(buf, size, digest) < 0)
+		exit(1);
+}
+
+TEST(regular_files_inline_and_digest)
+{
+	_cleanup_free_ char *d = new_dir("regular");
+	const size_t sizes[] = { 0, 1, 64, 65, 4096, 4097, SCAN_WHOLE_READ_MAX, SCAN_WHOLE_READ_MAX + 1, 3 << 20 };
+	struct st_node *root = NULL;
+	char name[32];
+
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		snprintf(name, sizeof(name), "f%zu", sizes[i]);
+		write_file(d, name, sizes[i], (unsigned)i);
+	}
+	ASSERT_OK(scan(d, 0, 0, &root));
+	ASSERT_TRUE(node_is_dir(root));
+	ASSERT_EQ(root->n_children, ELEMENTSOF(sizes));
+	for (size_t i = 0; i < ELEMENTSOF(sizes); i++) {
+		struct st_node *n;
+		uint8_t digest[32];
+		char payload[SCAN_PAYLOAD_LEN + 1];
+
+		snprintf(name, sizeof(name), "f%zu", sizes[i]);
+		n = child(root, name);
+		ASSERT_TRUE(n && node_is_reg(n));
+		ASSERT_EQ(n->size, sizes[i]);
+		ASSERT_EQ(n->nlink, 1);
+		ASSERT_EQ(n->mode & 07777, 0644);
+		if (sizes[i] == 0) {
+			ASSERT_TRUE(!n->has_digest && !n->payload && !n->content);
+			continue;
+		}
+		expected_digest(sizes[i], (unsigned)i, digest);
+		ASSERT_TRUE(n->has_digest);
+		ASSERT_MEMEQ(n->digest, digest, 32);
+		scan_digest_to_payload(digest, payload);
+		ASSERT_STREQ(n->payload, payload);
+		/* Inline: exactly the files of 1..64 bytes, with their bytes. */
+		ASSERT_EQ(!!n->content, sizes[i] <= 64);
+		if (n->content) {
+			uint8_t buf[64];
+			fill(buf, sizes[i], (unsigned)i);
+			ASSERT_MEMEQ(n->content, buf, sizes[i]);
+		}
+	}
+	st_node_free(root);
+}
+
+TEST(metadata_and_types)
+{
+	_cleanup_free_ char *d = new_dir("types");
+	_cleanup_free_ char *f = join(d, "file"), *l = join(d, "link"), *fifo = join(d, "fifo"),
+			       *sub = join(d, "sub"), *sock = join(d, "sock");
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1700000000, 123456789 } };
+	struct st_node *root = NULL, *n;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s;
+
+	write_file(d, "file", 10, 1);
+	ASSERT_OK(chmod(f, 04751));
+	ASSERT_OK(utimensat(AT_FDCWD, f, ts, 0));
+	ASSERT_OK(symlink("../some/target", l));
+	ASSERT_OK(mkfifo(fifo, 0640));
+	ASSERT_OK(mkdir(sub, 0700));
+	ASSERT_TRUE(strlen(sock) < sizeof(sa.sun_path));
+	strcpy(sa.sun_path, sock);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ASSERT_TRUE(s >= 0);
+	ASSERT_OK(bind(s, (struct sockaddr *)&sa, sizeof(sa)));
+	close(s);
+
+	ASSERT_OK(scan(d, 0, 2, &root));
+	n = child(root, "file");
+	ASSERT_TRUE(n);
+	ASSERT_EQ(n->mode, S_IFREG | 04751);
+	ASSERT_EQ(n->mtime_sec, 1700000000);
+	ASSERT_EQ(n->mtime_nsec, 123456789);
+	ASSERT_EQ(n->uid, getuid());
+	ASSERT_EQ(n->gid, getgid());
+	n = child(root, "link");
+	ASSERT_TRUE(n && node_is_lnk(n));
+	ASSERT_STREQ(n->payload, "../some/target");
+	ASSERT_EQ(n->size, strlen("../some/target"));
+	n = child(root, "fifo");
+	ASSERT_TRUE(n && S_ISFIFO(n->mode));
+	ASSERT_EQ(n->mode & 07777, 0640 & ~0u);
+	n = child(root, "sock");
+	ASSERT_TRUE(n && S_ISSOCK(n->mode));
+	n = child(root, "sub");
+	ASSERT_TRUE(n && node_is_dir(n) && n->n_children == 0);
+	ASSERT_EQ(n->mode, S_IFDIR | 0700);
+	st_node_free(root);
+
+	/* --use-epoch: every mtime 0.0, the root's too. */
+	ASSERT_OK(scan(d, ST_SCAN_USE_EPOCH, 1, &root));
+	ASSERT_EQ(root->mtime_sec, 0);
+	ASSERT_EQ(child(root, "file")->mtime_sec, 0);
+	ASSERT_EQ(child(root, "file")->mtime_nsec, 0);
+	st_node_free(root);
+}
+
+TEST(sorted_children)
+{
+	_cleanup_free_ char *d = new_dir("sorted");
+	const char *names[] = { "b", "-dash", "B", "a", "\xff", "aa", ".hidden", "00", " space" };
+	const char *sorted[] = { " space", "-dash", ".hidden", "00", "B", "a", "aa", "b", "\xff" };
+	struct st_node *root = NULL;
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++)
+		write_file(d, names[i], i, 0);
+	ASSERT_OK(scan(d, 0, 0, &root));
+	ASSERT_EQ(root->n_children, ELEMENTSOF(sorted));
+	for (size_t i = 0; i < ELEMENTSOF(sorted); i++)
+		ASSERT_STREQ(root->children[i]->name, sorted[i]);
+	st_node_free(root);
+}
+
+TEST(devices)
+{
+	_cleanup_free_ char *d = new_dir("devices");
+	_cleanup_free_ char *c = join(d, "chr"), *b = join(d, "blk"), *w = join(d, "whiteout");
+	struct st_node *root = NULL, *n;
+
+	if (mknod(c, S_IFCHR | 0600, makedev(1, 3)) < 0)
+		TEST_SKIP("cannot mknod (not root?)");
+	ASSERT_OK(mknod(b, S_IFBLK | 0600, makedev(259, 1000)));
+	ASSERT_OK(mknod(w, S_IFCHR | 0644, makedev(0, 0)));
+	ASSERT_OK(scan(d, 0, 0, &root));
+	n = child(root, "chr");
+	ASSERT_TRUE(n && S_ISCHR(n->mode));
+	ASSERT_EQ(n->rdev, makedev(1, 3));
+	n = child(root, "blk");
+	ASSERT_TRUE(n && S_ISBLK(n->mode));
+	ASSERT_EQ(n->rdev, makedev(259, 1000));
+	ASSERT_TRUE(node_is_whiteout(child(root, "whiteout")));
+	st_node_free(root);
+
+	ASSERT_OK(scan(d, ST_SCAN_SKIP_DEVICES, 0, &root));
+	ASSERT_EQ(root->n_children, 0);
+	st_node_free(root);
+}
+
+TEST(xattrs_and_flags)
+{
+	_cleanup_free_ char *d = new_dir("xattrs");
+	_cleanup_free_ char *f = join(d, "file"), *e = join(d, "empty"), *l = join(d, "link");
+	const struct st_xattr *x;
+	struct st_node *root = NULL, *n;
+	bool trusted;
+
+	write_file(d, "file", 100, 1);
+	write_file(d, "empty", 0, 1);
+	ASSERT_OK(symlink("t", l));
+	if (setxattr(f, "user.one", "1", 1, 0) < 0)
+		TEST_SKIP("no user xattrs on this filesystem");
+	ASSERT_OK(setxattr(f, "user.bin", "a\0b", 3, 0));
+	ASSERT_OK(setxattr(e, "user.e", "", 0, 0));
+	ASSERT_OK(setxattr(d, "user.dir", "d", 1, 0));
+	trusted = setxattr(f, "trusted.t", "tt", 2, 0) == 0 && lsetxattr(l, "trusted.l", "ll", 2, 0) == 0;
+
+	ASSERT_OK(scan(d, 0, 0, &root));
+	ASSERT_TRUE(node_get_xattr(root, "user.dir"));
+	n = child(root, "file");
+	x = node_get_xattr(n, "user.bin");
+	ASSERT_TRUE(x && x->value_len == 3 && memcmp(x->value, "a\0b", 3) == 0);
+	ASSERT_TRUE(node_get_xattr(n, "user.one"));
+	x = node_get_xattr(child(root, "empty"), "user.e");
+	ASSERT_TRUE(x && x->value_len == 0);
+	if (trusted) {
+		ASSERT_TRUE(node_get_xattr(n, "trusted.t"));
+		/* A symlink's own xattrs, not its target's. */
+		x = node_get_xattr(child(root, "link"), "trusted.l");
+		ASSERT_TRUE(x && x->value_len == 2);
+	}
+	st_node_free(root);
+
+	ASSERT_OK(scan(d, ST_SCAN_USER_XATTRS, 0, &root));
+	n = child(root, "file");
+	ASSERT_TRUE(node_get_xattr(n, "user.one") && !node_get_xattr(n, "trusted.t"));
+	ASSERT_EQ(child(root, "link")->n_xattrs, 0);
+	st_node_free(root);
+
+	ASSERT_OK(scan(d, ST_SCAN_SKIP_XATTRS, 0, &root));
+	ASSERT_EQ(root->n_xattrs, 0);
+	ASSERT_EQ(child(root, "file")->n_xattrs, 0);
+	ASSERT_EQ(child(root, "empty")->n_xattrs, 0);
+	st_node_free(root);
+
+	root = NULL;
+	ASSERT_ERR(scan(d, ST_SCAN_SKIP_XATTRS | ST_SCAN_USER_XATTRS, 0, &root), -EINVAL);
+	ASSERT_TRUE(!root);
+}
+
+TEST(hardlinks)
+{
+	_cleanup_free_ char *d = new_dir("hardlinks");
+	_cleanup_free_ char *a = join(d, "b-first"), *sub = join(d, "a-dir"), *in_sub = join(d, "a-dir/z"),
+			       *c = join(d, "c");
+	struct st_node *root = NULL, *first, *alias1, *alias2;
+
+	ASSERT_OK(mkdir(sub, 0755));
+	write_file(d, "a-dir/z", 500, 7);
+	ASSERT_OK(link(in_sub, a));
+	ASSERT_OK(link(in_sub, c));
+
+	/* Default: the reference splits them, each a separate inode with nlink 1. */
+	ASSERT_OK(scan(d, 0, 0, &root));
+	first = child(child(root, "a-dir"), "z");
+	alias1 = child(root, "b-first");
+	ASSERT_TRUE(first && alias1 && !first->link_target && !alias1->link_target);
+	ASSERT_EQ(first->nlink, 1);
+	ASSERT_EQ(alias1->nlink, 1);
+	ASSERT_MEMEQ(first->digest, alias1->digest, 32);
+	st_node_free(root);
+
+	/* --hardlinks: the first in sorted depth-first order is the inode. */
+	ASSERT_OK(scan(d, ST_SCAN_HARDLINKS, 0, &root));
+	first = child(child(root, "a-dir"), "z");
+	alias1 = child(root, "b-first");
+	alias2 = child(root, "c");
+	ASSERT_TRUE(first && !first->link_target && first->has_digest);
+	ASSERT_EQ(first->nlink, 3);
+	ASSERT_TRUE(alias1 && alias1->link_target == first);
+	ASSERT_TRUE(alias2 && alias2->link_target == first);
+	st_node_free(root);
+}
+
+TEST(threads_give_the_same_tree)
+{
+	_cleanup_free_ char *d = new_dir("threads");
+	struct st_node *r1 = NULL, *r4 = NULL;
+	char name[32];
+
+	for (unsigned i = 0; i < 600; i++) {
+		snprintf(name, sizeof(name), "file-%u", i);
+		write_file(d, name, (i * 977) % 20000, i);
+	}
+	ASSERT_OK(scan(d, 0, 1, &r1));
+	ASSERT_OK(scan(d, 0, 4, &r4));
+	ASSERT_EQ(r1->n_children, 600);
+	ASSERT_EQ(r4->n_children, 600);
+	for (size_t i = 0; i < 600; i++) {
+		struct st_node *a = r1->children[i], *b = r4->children[i];
+		ASSERT_STREQ(a->name, b->name);
+		ASSERT_EQ(a->size, b->size);
+		ASSERT_EQ(a->has_digest, b->has_digest);
+		ASSERT_MEMEQ(a->digest, b->digest, 32);
+	}
+	st_node_free(r1);
+	st_node_free(r4);
+}
+
+struct grower {
+	const char *path;
+	atomic_bool stop, started;
+};
+
+static void *grow_file(void *userdata)
+{
+	struct grower *g = userdata;
+	int fd = open(g->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	while (!atomic_load(&g->stop)) {
+		if (write(fd, "x", 1) != 1)
+			break;
+		atomic_store(&g->started, true);
+	}
+	close(fd);
+	return NULL;
+}
+
+TEST(file_modified_during_scan_fails)
+{
+	_cleanup_free_ char *d = new_dir("modified");
+	_cleanup_free_ char *big = join(d, "growing");
+	struct grower g = { .path = big };
+	struct st_node *root = NULL;
+	pthread_t t;
+	int r;
+
+	write_file(d, "growing", 64u << 20, 3);
+	write_file(d, "quiet", 100, 4);
+	ASSERT_TRUE(pthread_create(&t, NULL, grow_file, &g) == 0);
+	while (!atomic_load(&g.started))
+		usleep(100);
+	r = scan(d, 0, 1, &root);
+	atomic_store(&g.stop, true);
+	pthread_join(t, NULL);
+	ASSERT_ERR(r, -EAGAIN);
+	ASSERT_TRUE(!root);
+	ASSERT_TRUE(st_error_detail() && strstr(st_error_detail(), "growing") &&
+		    strstr(st_error_detail(), "changed during the scan"));
+}
+
+TEST(errors_name_the_path)
+{
+	_cleanup_free_ char *d = new_dir("errors");
+	_cleanup_free_ char *nodir = join(d, "missing");
+	struct st_node *root = NULL;
+
+	write_file(d, "plain", 3, 0);
+	ASSERT_ERR(scan(nodir, 0, 0, &root), -ENOENT);
+	ASSERT_TRUE(st_error_detail() && strstr(st_error_detail(), "missing"));
+	_cleanup_free_ char *plain = join(d, "plain");
+	ASSERT_ERR(scan(plain, 0, 0, &root), -ENOTDIR);
+	ASSERT_TRUE(!root);
+}
+
+/* Number of hidden (temporary) files left anywhere in the store. */
+static size_t count_tmp_files(const char *store)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n = 0;
+	char line[512];
+
+	snprintf(cmd, sizeof(cmd), "find '%s' -name '.*' ! -name . -print", store);
+	p = popen(cmd, "r");
+	if (!p)
+		return SIZE_MAX;
+	while (fgets(line, sizeof(line), p))
+		n++;
+	pclose(p);
+	return n;
+}
+
+static int digest_file(const char *path, uint8_t digest[32])
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : st_verity_digest_fd(fd, digest);
+}
+
+TEST(digest_store)
+{
+	_cleanup_free_ char *d = new_dir("store-src");
+	_cleanup_free_ char *store = join(top, "store/nested");
+	struct st_scan_options o = { .digest_store = store };
+	struct st_node *root = NULL, *n;
+	struct stat st1, st2;
+	char path[256], payload[SCAN_PAYLOAD_LEN + 1];
+	uint8_t digest[32];
+
+	write_file(d, "small", 64, 1);
+	write_file(d, "medium", 65, 2);
+	write_file(d, "big", 3u << 20, 3);
+	write_file(d, "dup", 65, 2);
+	write_file(d, "empty", 0, 4);
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+
+	/* medium and dup share one object; small is inline; empty has none. */
+	n = child(root, "medium");
+	snprintf(path, sizeof(path), "%s/%s", store, n->payload);
+	ASSERT_OK(stat(path, &st1));
+	ASSERT_EQ(st1.st_size, 65);
+	ASSERT_EQ(st1.st_mode & 07777, 0644);
+	ASSERT_STREQ(child(root, "dup")->payload, n->payload);
+	ASSERT_OK(digest_file(path, digest));
+	ASSERT_MEMEQ(digest, n->digest, 32);
+	n = child(root, "big");
+	snprintf(path, sizeof(path), "%s/%s", store, n->payload);
+	ASSERT_OK(stat(path, &st1));
+	ASSERT_EQ(st1.st_size, 3u << 20);
+	ASSERT_OK(digest_file(path, digest));
+	ASSERT_MEMEQ(digest, n->digest, 32);
+	scan_digest_to_payload(child(root, "small")->digest, payload);
+	snprintf(path, sizeof(path), "%s/%s", store, payload);
+	ASSERT_TRUE(stat(path, &st2) < 0 && errno == ENOENT);
+	ASSERT_EQ(count_tmp_files(store), 0);
+	st_node_free(root);
+
+	/* Again: nothing is rewritten (same inode, same mtime). */
+	n = NULL;
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+	n = child(root, "big");
+	snprintf(path, sizeof(path), "%s/%s", store, n->payload);
+	ASSERT_OK(stat(path, &st2));
+	ASSERT_EQ(st1.st_ino, st2.st_ino);
+	ASSERT_EQ(st1.st_mtim.tv_nsec, st2.st_mtim.tv_nsec);
+	ASSERT_EQ(count_tmp_files(store), 0);
+	st_node_free(root);
+}
+
+TEST(store_object_abort_leaves_nothing)
+{
+	_cleanup_free_ char *store = join(top, "store-abort");
+	struct st_digest_store *s = NULL;
+	struct st_store_object obj;
+	uint8_t digest[32] = { 0xab, 1, 2, 3 };
+
+	ASSERT_OK(st_digest_store_open(store, &s));
+	ASSERT_EQ(st_digest_store_has(s, digest), 0);
+	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
+	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
+	st_digest_store_abort(&obj);
+	ASSERT_EQ(st_digest_store_has(s, digest), 0);
+	ASSERT_EQ(count_tmp_files(store), 0);
+
+	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
+	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
+	ASSERT_EQ(st_digest_store_commit(s, &obj), 1);
+	ASSERT_EQ(st_digest_store_has(s, digest), 1);
+	/* A second writer of the same object loses quietly; the first one stays. */
+	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
+	ASSERT_OK(st_digest_store_write(&obj, "other", 5));
+	ASSERT_EQ(st_digest_store_commit(s, &obj), 0);
+	ASSERT_OK(st_digest_store_sync(s));
+	st_digest_store_free(s);
+
+	char path[256], buf[8] = { 0 };
+	int fd;
+	snprintf(path, sizeof(path), "%s/ab/01020300000000000000000000000000000000000000000000000000000000", store);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), 5);
+	close(fd);
+	ASSERT_STREQ(buf, "hello");
+	ASSERT_EQ(count_tmp_files(store), 0);
+}
+
+TEST_MAIN()
