@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # The fs-verity digests of lib/verity, through each of its code paths
-# (fd reader, thread pool, streaming hasher in odd chunks), must equal
+# (fd reader, thread pool, one file on several threads, streaming hasher in
+# odd chunks), must equal
 # fsverity-utils' `fsverity digest` for every size class: empty, one byte,
 # one block +-1, one and two tree levels, several MiB, sparse files.
 # Set ST_SLOW_TESTS=1 to add a 20 GiB sparse file (fsverity-utils reads its
@@ -20,7 +21,7 @@ noise() { # noise BYTES SEED
 	head -c "$n" /dev/zero | openssl enc -aes-128-ctr -nosalt -pass "pass:$seed" -pbkdf2 2>/dev/null
 }
 for n in 0 1 4095 4096 4097 $((128 * 4096)) $((128 * 4096 + 1)) $((129 * 4096)) \
-	$((129 * 4096 + 7)) $((16384 * 4096)) $((16385 * 4096 - 3)) $((5 * 1048576 + 12345)); do
+	$((129 * 4096 + 7)) $((16384 * 4096)) $((16385 * 4096 - 3)) $((5 * 1048576 + 12345)) $((50000 * 4096 + 5)); do
 	noise "$n" "s$n" >"$d/n$n"
 	[ "$(stat -c %s "$d/n$n")" = "$n" ] || { fail "make n$n" "wrong size"; continue; }
 done
@@ -51,6 +52,8 @@ compare() { # compare NAME ARGS...: run the helper in $d, compare with fsverity
 compare fd
 compare pool-all-cpus --jobs 0
 compare pool-3-threads --jobs 3
+compare threads-2 --threads 2
+compare threads-all-cpus --threads 0
 compare stream-4097 --stream 4097
 compare stream-1000000 --stream 1000000
 compare small-buffer --buffer-size 12289

@@ -60,6 +60,14 @@ ST_EXPORT int st_verity_digest_buffer(const void *data, size_t len, uint8_t dige
 ST_EXPORT int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
 /*
+ * Same digest, computed on `threads` threads (0 = CPUs available to the
+ * process) for files of at least 128 MiB, in 64 MiB parts; smaller files,
+ * and threads == 1, go to st_verity_digest_fd(). For one large file when
+ * cores are idle; st_verity_digest_many() already keeps them busy.
+ */
+ST_EXPORT int st_verity_digest_fd_threads(int fd, unsigned threads, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
+
+/*
  * The kernel's measurement (FS_IOC_MEASURE_VERITY). Returns -ENODATA when the
  * file has no fs-verity, -EOPNOTSUPP/-ENOTTY when the filesystem or kernel
  * has no fs-verity, and -EUCLEAN if the kernel reports a non-SHA-256 digest.

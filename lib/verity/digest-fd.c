@@ -2,6 +2,9 @@
 /*
  * Digest of a file read through its fd.
  *
+ * A file that shrinks while it is read fails with -ENODATA; one that grows
+ * is hashed as far as it could be read.
+ *
  * Files are read with large preads into one reused buffer: per-syscall and
  * per-page-cache-lookup costs then vanish next to hashing. A small file
  * costs one fstat and one pread: a short read that reaches the size fstat
@@ -73,46 +76,69 @@ static int hash_range(struct st_verity_hasher *h, int fd, void *buf, size_t buf_
 	return 0;
 }
 
+/* Walk [off, end) by data extents; holes become zeros without reading. */
 static int hash_sparse(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
-		       uint64_t size)
+		       uint64_t off, uint64_t end)
 {
-	uint64_t off = 0;
 	int r;
 
-	while (off < size) {
+	while (off < end) {
 		off_t data, hole;
+		uint64_t reached;
 
 		data = lseek(fd, (off_t)off, SEEK_DATA);
 		if (data < 0) {
 			if (errno != ENXIO)
 				return st_errf(negative_errno(), "SEEK_DATA at offset %" PRIu64 " failed", off);
-			data = (off_t)size; /* only a hole remains */
+			data = (off_t)end; /* only a hole remains */
 		}
-		if ((uint64_t)data > size)
-			data = (off_t)size;
+		if ((uint64_t)data > end)
+			data = (off_t)end;
 		if ((uint64_t)data > off) {
 			r = st_verity_hasher_update_zeros(h, (uint64_t)data - off);
 			if (r < 0)
 				return r;
 			off = (uint64_t)data;
 		}
-		if (off >= size)
+		if (off >= end)
 			break;
 
 		hole = lseek(fd, (off_t)off, SEEK_HOLE);
 		if (hole < 0)
 			return st_errf(negative_errno(), "SEEK_HOLE at offset %" PRIu64 " failed", off);
-		if ((uint64_t)hole <= off || (uint64_t)hole > size)
-			hole = (off_t)size;
+		if ((uint64_t)hole <= off || (uint64_t)hole > end)
+			hole = (off_t)end;
 
-		uint64_t reached;
 		r = hash_range(h, fd, buf, buf_size, off, (uint64_t)hole, (uint64_t)hole, &reached);
 		if (r < 0)
 			return r;
 		if (reached < (uint64_t)hole)
-			break; /* shrank under us: hash what was there */
+			return st_errf(-ENODATA, "file shrank to %" PRIu64 " bytes while hashing", reached);
 		off = reached;
 	}
+	return 0;
+}
+
+bool verity_file_is_sparse(const struct stat *st, size_t buf_size)
+{
+	/* Fewer allocated bytes than the size: there are holes worth skipping.
+	 * Small files are cheaper to read whole than to seek through. */
+	return (uint64_t)st->st_size > buf_size && (uint64_t)st->st_blocks * 512 < (uint64_t)st->st_size;
+}
+
+int verity_hash_extent(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
+		       uint64_t start, uint64_t end, bool sparse)
+{
+	uint64_t reached;
+	int r;
+
+	if (sparse)
+		return hash_sparse(h, fd, buf, buf_size, start, end);
+	r = hash_range(h, fd, buf, buf_size, start, end, end, &reached);
+	if (r < 0)
+		return r;
+	if (reached < end)
+		return st_errf(-ENODATA, "file shrank to %" PRIu64 " bytes while hashing", reached);
 	return 0;
 }
 
@@ -136,16 +162,15 @@ int verity_digest_fd_with(struct st_verity_hasher *h, int fd, void *buf, size_t 
 	if (size > buf_size)
 		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL); /* advisory only */
 
-	/* Allocated bytes short of the size: there are holes worth skipping. */
-	if (size > buf_size && (uint64_t)st.st_blocks * 512 < size) {
-		r = hash_sparse(h, fd, buf, buf_size, size);
-		if (r < 0)
-			return r;
-	} else {
+	if (verity_file_is_sparse(&st, buf_size))
+		r = hash_sparse(h, fd, buf, buf_size, 0, size);
+	else {
 		r = hash_range(h, fd, buf, buf_size, 0, UINT64_MAX, size, &off);
-		if (r < 0)
-			return r;
+		if (r >= 0 && off < size)
+			r = st_errf(-ENODATA, "file shrank to %" PRIu64 " bytes while hashing", off);
 	}
+	if (r < 0)
+		return r;
 	return st_verity_hasher_final(h, digest);
 }
 

@@ -13,6 +13,7 @@
  * aligned to a level's block boundary is carried up as one count. A 20 GiB
  * hole costs a few hundred hash operations instead of five million.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -155,6 +156,52 @@ static int push_zero_hashes(struct st_verity_hasher *h, size_t lvl, uint64_t n)
 			if (r < 0)
 				return r;
 		}
+	}
+	return 0;
+}
+
+/* Append one ready hash to level lvl, carrying a full block up. */
+static int push_hash(struct st_verity_hasher *h, size_t lvl, const uint8_t hash[SHA256_DIGEST_SIZE])
+{
+	uint8_t *slot = h->level[lvl] + (h->count[lvl] % HASHES_PER_BLOCK) * SHA256_DIGEST_SIZE;
+
+	memcpy(slot, hash, SHA256_DIGEST_SIZE);
+	if (++h->count[lvl] % HASHES_PER_BLOCK != 0)
+		return 0;
+	return push_block(h, h->level[lvl], lvl + 1);
+}
+
+int verity_hasher_subtree_root(struct st_verity_hasher *h, uint8_t root[SHA256_DIGEST_SIZE])
+{
+	/* After exactly one unit, its root hash is the only hash at that level. */
+	if (h->data_size != VERITY_SUBTREE_BYTES || h->partial_len != 0 ||
+	    h->count[VERITY_SUBTREE_LEVEL] != 1)
+		return st_errf(-EINVAL, "hasher does not hold exactly one subtree");
+	memcpy(root, h->level[VERITY_SUBTREE_LEVEL], SHA256_DIGEST_SIZE);
+	st_verity_hasher_reset(h);
+	return 0;
+}
+
+int verity_hasher_inject_subtrees(struct st_verity_hasher *h, const uint8_t *roots, size_t n)
+{
+	uint64_t bytes;
+	int r;
+
+	static_assert(VERITY_SUBTREE_LEVEL < MAX_LEVELS, "subtree level inside the tree");
+	if (h->data_size != 0 || h->partial_len != 0)
+		return st_errf(-EINVAL, "subtrees must come first");
+	if (MUL_OVERFLOW((uint64_t)n, VERITY_SUBTREE_BYTES, &bytes))
+		return st_errf(-EFBIG, "fs-verity data size overflows 64 bits");
+
+	/* The levels below saw whole blocks only: counts, nothing buffered. */
+	h->data_size = bytes;
+	for (size_t lvl = 0, per = VERITY_SUBTREE_BYTES / BLOCK; lvl < VERITY_SUBTREE_LEVEL;
+	     lvl++, per /= HASHES_PER_BLOCK)
+		h->count[lvl] = (uint64_t)n * per;
+	for (size_t i = 0; i < n; i++) {
+		r = push_hash(h, VERITY_SUBTREE_LEVEL, roots + i * SHA256_DIGEST_SIZE);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

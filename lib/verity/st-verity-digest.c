@@ -8,6 +8,7 @@
  *   modes: (default) st_verity_digest_fd, one file after the other
  *          --jobs N            st_verity_digest_many over N threads (0 = all CPUs)
  *          --stream N          read(2) the file and feed the hasher N bytes at a time
+ *          --threads N         st_verity_digest_fd_threads, N threads per file
  *          --buffer-size N     like the default with an N-byte read buffer
  *          --measure           FS_IOC_MEASURE_VERITY only
  *          --measure-or-digest kernel measurement, else userspace digest
@@ -23,7 +24,7 @@
 #include "basic/macro.h"
 #include "verity/verity-internal.h"
 
-enum mode { MODE_FD, MODE_JOBS, MODE_STREAM, MODE_BUFFER, MODE_MEASURE, MODE_MEASURE_OR_DIGEST, MODE_ENABLE };
+enum mode { MODE_FD, MODE_JOBS, MODE_THREADS, MODE_STREAM, MODE_BUFFER, MODE_MEASURE, MODE_MEASURE_OR_DIGEST, MODE_ENABLE };
 
 static enum mode arg_mode = MODE_FD;
 static unsigned long arg_number;
@@ -131,6 +132,8 @@ static int digest_one(const char *path, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 		r = verity_digest_fd_with(h, fd, buf, arg_number, digest);
 		st_verity_hasher_free(h);
 		return r;
+	case MODE_THREADS:
+		return st_verity_digest_fd_threads(fd, (unsigned)arg_number, digest);
 	case MODE_MEASURE:
 		return st_verity_measure_fd(fd, digest);
 	case MODE_MEASURE_OR_DIGEST:
@@ -164,6 +167,7 @@ static int parse_args(int argc, char **argv)
 	static const struct option options[] = {
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "stream", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
 		{ "buffer-size", required_argument, NULL, 'b' },
 		{ "measure", no_argument, NULL, 'm' },
 		{ "measure-or-digest", no_argument, NULL, 'M' },
@@ -174,17 +178,19 @@ static int parse_args(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "j:s:b:mMeqf:", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "j:s:t:b:mMeqf:", options, NULL)) >= 0) {
 		switch (c) {
 		case 'j':
+		case 't':
 		case 's':
 		case 'b':
 			if (parse_number(optarg, &arg_number) < 0 || arg_number > INT_MAX ||
-			    (c != 'j' && arg_number == 0)) {
+			    ((c == 's' || c == 'b') && arg_number == 0)) {
 				fprintf(stderr, "st-verity-digest: bad number '%s'\n", optarg);
 				return -EINVAL;
 			}
-			arg_mode = c == 'j' ? MODE_JOBS : c == 's' ? MODE_STREAM : MODE_BUFFER;
+			arg_mode = c == 'j' ? MODE_JOBS : c == 't' ? MODE_THREADS :
+				   c == 's' ? MODE_STREAM : MODE_BUFFER;
 			break;
 		case 'm':
 			arg_mode = MODE_MEASURE;

@@ -338,6 +338,46 @@ TEST(pool_equals_serial)
 	(void)rmdir(dir);
 }
 
+TEST(threads_equal_single_thread)
+{
+	/* Two whole 64 MiB subtrees and a tail, dense, then sparse with
+	 * data straddling a subtree boundary and a trailing hole. */
+	const uint64_t unit = 16384 * (uint64_t)BLK, size = 2 * unit + 3 * BLK + 11;
+	const size_t chunk = 1 << 20;
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ uint8_t *p = pattern(chunk + 1);
+	uint8_t one[ST_VERITY_DIGEST_SIZE], many[ST_VERITY_DIGEST_SIZE];
+
+	ASSERT_OK(tmp_dir(&dir));
+	ASSERT_TRUE(asprintf(&path, "%s/big", dir) > 0 && p);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ASSERT_TRUE(fd >= 0);
+	for (uint64_t off = 0; off < size; off += chunk) {
+		size_t n = (size_t)MIN((uint64_t)chunk, size - off);
+
+		p[0] = (uint8_t)(off >> 20); /* no two chunks alike */
+		ASSERT_TRUE(pwrite(fd, p, n, (off_t)off) == (ssize_t)n);
+	}
+	ASSERT_OK(st_verity_digest_fd(fd, one));
+	for (unsigned t = 0; t <= 3; t++) {
+		ASSERT_OK(st_verity_digest_fd_threads(fd, t, many));
+		ASSERT_MEMEQ(one, many, sizeof(one));
+	}
+
+	ASSERT_TRUE(ftruncate(fd, 0) == 0);
+	ASSERT_TRUE(pwrite(fd, p, chunk + 1, (off_t)(unit - chunk / 2)) == (ssize_t)chunk + 1);
+	ASSERT_TRUE(pwrite(fd, p, 7, (off_t)(2 * unit + 5)) == 7);
+	ASSERT_TRUE(ftruncate(fd, (off_t)(5 * unit + 99)) == 0);
+	ASSERT_OK(st_verity_digest_fd(fd, one));
+	for (unsigned t = 2; t <= 3; t++) {
+		ASSERT_OK(st_verity_digest_fd_threads(fd, t, many));
+		ASSERT_MEMEQ(one, many, sizeof(one));
+	}
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
 static bool unsupported(int r)
 {
 	return r == -ENOTTY || r == -EOPNOTSUPP;
