@@ -18,87 +18,13 @@
 #include <sys/stat.h>
 
 #include "basic/error.h"
-#include "basic/hex.h"
 #include "dump-escape.h"
 #include "sealtree/dump.h"
+#include "dump-parse-internal.h"
 #include "tree-internal.h"
 
-/* Deeper trees are refused: printing and freeing recurse once per level. */
-#define DUMP_DEPTH_MAX 4096
-/* The reference caps the (escaped) xattr part of a line at this many bytes. */
-#define DUMP_XATTR_BYTES_MAX 65535
-/* An external file may need at most 1024 chunks of 2^43 bytes (EFBIG above). */
-#define DUMP_EXTERNAL_SIZE_MAX (UINT64_C(1024) << 43)
-
-enum {
-	F_PATH,
-	F_SIZE,
-	F_MODE,
-	F_NLINK,
-	F_UID,
-	F_GID,
-	F_RDEV,
-	F_MTIME,
-	F_PAYLOAD,
-	F_CONTENT,
-	F_DIGEST,
-	F_COUNT,
-};
-
-struct field {
-	const char *p;
-	size_t len;
-};
-
-struct hardlink {
-	struct st_node *alias;
-	char *target_path;              /* unescaped, validated absolute path */
-	struct st_node *target;         /* what target_path names */
-	struct st_node *final;          /* the non-alias node at the end of the chain */
-	size_t line;
-};
-
-struct parser {
-	unsigned flags;
-	size_t line;
-	struct st_node *root;
-
-	char *scratch;                  /* unescaped fields, at their offsets in the line */
-	size_t scratch_cap;
-
-	/* The directory chain of the last parent: chain[0] is the root and
-	 * chain[i] the directory whose path is dir_path[0..chain_end[i]). */
-	struct st_node **chain;
-	size_t *chain_end;
-	size_t chain_len, chain_cap, chain_end_cap;
-	char *dir_path;
-	size_t dir_len, dir_cap;
-
-	struct hardlink *links;
-	size_t n_links, cap_links;
-};
-
-static void parser_release(struct parser *p)
-{
-	for (size_t i = 0; i < p->n_links; i++)
-		free(p->links[i].target_path);
-	free(p->links);
-	free(p->chain);
-	free(p->chain_end);
-	free(p->dir_path);
-	free(p->scratch);
-	st_node_free(p->root);
-}
-
-static void node_freep(struct st_node **n)
-{
-	st_node_free(*n);
-}
-
-#define parse_error(p, r, fmt, ...) st_errf((r), "line %zu: " fmt, (p)->line, ##__VA_ARGS__)
-
 /* A printable, bounded copy of untrusted bytes for an error message. */
-static const char *snippet(const char *s, size_t len, char buf[static 72])
+const char *dump_snippet(const char *s, size_t len, char buf[static 72])
 {
 	size_t n = MIN(len, (size_t)64), o = 0;
 
@@ -110,6 +36,26 @@ static const char *snippet(const char *s, size_t len, char buf[static 72])
 	}
 	buf[o] = '\0';
 	return buf;
+}
+
+static void parser_release(struct parser *p)
+{
+	for (size_t i = 0; i < p->n_links; i++)
+		free(p->links[i].target_path);
+	free(p->links);
+	free(p->chain);
+	free(p->chain_end);
+	free(p->dir_path);
+	free(p->scratch);
+	free(p->unsorted);
+	dump_child_index_release(&p->index);
+	dump_name_set_release(&p->xattr_names);
+	st_node_free(p->root);
+}
+
+static void node_freep(struct st_node **n)
+{
+	st_node_free(*n);
 }
 
 static void split_fields(const char *line, size_t len, struct field f[F_COUNT], struct field *rest)
@@ -157,9 +103,9 @@ static int field_uint(struct parser *p, const struct field *f, const char *name,
 
 	if (r == -ERANGE)
 		return parse_error(p, r, "%s '%s' is out of range (max %" PRIu64 ")", name,
-				   snippet(f->p, f->len, buf), max);
+				   dump_snippet(f->p, f->len, buf), max);
 	if (r < 0)
-		return parse_error(p, r, "invalid %s '%s'", name, snippet(f->p, f->len, buf));
+		return parse_error(p, r, "invalid %s '%s'", name, dump_snippet(f->p, f->len, buf));
 	return 0;
 }
 
@@ -174,14 +120,14 @@ static int field_mtime(struct parser *p, const struct field *f, int64_t *ret_sec
 
 	if (!dot)
 		return parse_error(p, -EINVAL, "invalid MTIME '%s': expected SECONDS.NANOSECONDS",
-				   snippet(f->p, f->len, buf));
+				   dump_snippet(f->p, f->len, buf));
 	r = parse_uint(f->p + neg, (size_t)(dot - f->p) - neg, 10, neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX, &sec);
 	if (r >= 0)
 		r = parse_uint(dot + 1, f->len - (size_t)(dot - f->p) - 1, 10, 999999999, &nsec);
 	if (r == -ERANGE)
-		return parse_error(p, r, "MTIME '%s' is out of range", snippet(f->p, f->len, buf));
+		return parse_error(p, r, "MTIME '%s' is out of range", dump_snippet(f->p, f->len, buf));
 	if (r < 0)
-		return parse_error(p, r, "invalid MTIME '%s'", snippet(f->p, f->len, buf));
+		return parse_error(p, r, "invalid MTIME '%s'", dump_snippet(f->p, f->len, buf));
 	*ret_sec = neg ? (int64_t)(0 - sec) : (int64_t)sec;
 	*ret_nsec = (uint32_t)nsec;
 	return 0;
@@ -217,133 +163,6 @@ static int field_unescape(struct parser *p, const char *line, const struct field
 	return 0;
 }
 
-/*
- * Check an unescaped absolute path: "/" or "/name[/name...]", each name
- * valid for a directory entry. Returns the number of components.
- */
-static int check_path(struct parser *p, const char *path, size_t len, const char *what)
-{
-	char buf[72];
-	size_t depth = 0;
-
-	if (len == 0)
-		return parse_error(p, -EINVAL, "empty %s", what);
-	if (path[0] != '/')
-		return parse_error(p, -EINVAL, "%s '%s' is not absolute", what, snippet(path, len, buf));
-	if (memchr(path, '\0', len))
-		return parse_error(p, -EINVAL, "%s '%s' contains a NUL byte", what, snippet(path, len, buf));
-	if (len == 1)
-		return 0;
-	for (size_t i = 1; i <= len;) {
-		const char *slash = memchr(path + i, '/', len - i);
-		size_t end = slash ? (size_t)(slash - path) : len;
-		size_t n = end - i;
-
-		if (n == 0)
-			return parse_error(p, -EINVAL, "%s '%s' has an empty component", what,
-					   snippet(path, len, buf));
-		if (n > ST_NAME_MAX)
-			return parse_error(p, -ERANGE, "%s '%s' has a component longer than %d bytes", what,
-					   snippet(path, len, buf), ST_NAME_MAX);
-		if (node_name_valid(path + i, n) < 0)
-			return parse_error(p, -EINVAL, "%s '%s' has a '.' or '..' component", what,
-					   snippet(path, len, buf));
-		if (++depth > DUMP_DEPTH_MAX)
-			return parse_error(p, -ERANGE, "%s is nested deeper than %d levels", what, DUMP_DEPTH_MAX);
-		i = end + 1;
-		if (!slash)
-			break;
-		if (i == len)
-			return parse_error(p, -EINVAL, "%s '%s' ends with '/'", what, snippet(path, len, buf));
-	}
-	return (int)depth;
-}
-
-static int chain_push(struct parser *p, struct st_node *dir, const char *name, size_t name_len)
-{
-	size_t need;
-
-	if (GROW(p->chain, p->chain_cap, p->chain_len + 1) < 0 ||
-	    GROW(p->chain_end, p->chain_end_cap, p->chain_len + 1) < 0)
-		return -ENOMEM;
-	if (name_len > 0) {
-		if (ADD_OVERFLOW(p->dir_len, name_len + 1, &need) || GROW(p->dir_path, p->dir_cap, need) < 0)
-			return -ENOMEM;
-		p->dir_path[p->dir_len] = '/';
-		memcpy(p->dir_path + p->dir_len + 1, name, name_len);
-		p->dir_len = need;
-	}
-	p->chain[p->chain_len] = dir;
-	p->chain_end[p->chain_len] = p->dir_len;
-	p->chain_len++;
-	return 0;
-}
-
-/*
- * Find the directory holding path (validated, not "/"), starting from the
- * deepest cached directory that is an ancestor of it.
- */
-static int find_parent(struct parser *p, const char *path, size_t len, struct st_node **ret_parent)
-{
-	const char *last = memrchr(path, '/', len);
-	size_t parent_len = (size_t)(last - path), common = 0, k, pos;
-	size_t limit = MIN(parent_len, p->dir_len);
-	char buf[72];
-
-	while (common < limit && path[common] == p->dir_path[common])
-		common++;
-	for (k = p->chain_len - 1; k > 0; k--) {
-		size_t e = p->chain_end[k];
-		if (e <= common && (e == parent_len || path[e] == '/'))
-			break;
-	}
-	p->chain_len = k + 1;
-	p->dir_len = p->chain_end[k];
-
-	for (pos = p->dir_len; pos < parent_len;) {
-		const char *name = path + pos + 1;
-		const char *slash = memchr(name, '/', parent_len - pos - 1);
-		size_t n = slash ? (size_t)(slash - name) : parent_len - pos - 1;
-		struct st_node *child = node_lookup_child(p->chain[p->chain_len - 1], name, n);
-
-		if (!child)
-			return parse_error(p, -ENOENT, "parent directory '%s' of '%s' does not exist",
-					   snippet(path, pos + 1 + n, buf), snippet(path, len, (char[72]){ 0 }));
-		if (!node_is_dir(child) || child->link_target)
-			return parse_error(p, -ENOTDIR, "parent '%s' of '%s' is not a directory",
-					   snippet(path, pos + 1 + n, buf), snippet(path, len, (char[72]){ 0 }));
-		if (chain_push(p, child, name, n) < 0)
-			return -ENOMEM;
-		pos += 1 + n;
-	}
-	*ret_parent = p->chain[p->chain_len - 1];
-	return 0;
-}
-
-static int add_to_tree(struct parser *p, struct st_node **node, const char *path, size_t len)
-{
-	struct st_node *parent = NULL;
-	const char *name;
-	char buf[72];
-	int r;
-
-	if (len == 1) {
-		p->root = TAKE_PTR(*node);
-		return chain_push(p, p->root, NULL, 0);
-	}
-	r = find_parent(p, path, len, &parent);
-	if (r < 0)
-		return r;
-	name = (const char *)memrchr(path, '/', len) + 1;
-	r = node_add_child(parent, *node, name, (size_t)(path + len - name));
-	if (r == -EEXIST)
-		return parse_error(p, r, "duplicate path '%s'", snippet(path, len, buf));
-	if (r < 0)
-		return parse_error(p, r, "cannot add '%s'", snippet(path, len, buf));
-	*node = NULL;
-	return 0;
-}
-
 static int parse_hardlink(struct parser *p, const char *line, const struct field f[F_COUNT],
 			  struct st_node **node, const char *path, size_t path_len)
 {
@@ -362,7 +181,7 @@ static int parse_hardlink(struct parser *p, const char *line, const struct field
 		return r;
 	if (!target)
 		return parse_error(p, -EINVAL, "hardlink without a target path");
-	r = check_path(p, target, target_len, "hardlink target");
+	r = dump_check_path(p, target, target_len, "hardlink target");
 	if (r < 0)
 		return r;
 	if (GROW(p->links, p->cap_links, p->n_links + 1) < 0)
@@ -374,7 +193,7 @@ static int parse_hardlink(struct parser *p, const char *line, const struct field
 		return -ENOMEM;
 	p->n_links++;
 	alias = *node;
-	r = add_to_tree(p, node, path, path_len);
+	r = dump_add_to_tree(p, node, path, path_len);
 	if (r < 0)
 		return r;
 	l->alias = alias;
@@ -388,6 +207,7 @@ static int parse_xattrs(struct parser *p, const char *line, struct field rest, s
 
 	if (rest.len > DUMP_XATTR_BYTES_MAX)
 		return parse_error(p, -ERANGE, "xattrs take %zu bytes, more than %d", rest.len, DUMP_XATTR_BYTES_MAX);
+	dump_name_set_reset(&p->xattr_names);
 	while (rest.len > 0) {
 		const char *sp = memchr(rest.p, ' ', rest.len);
 		struct field x = { rest.p, sp ? (size_t)(sp - rest.p) : rest.len };
@@ -400,7 +220,7 @@ static int parse_xattrs(struct parser *p, const char *line, struct field rest, s
 		rest.p += x.len + (sp ? 1 : 0);
 		rest.len -= x.len + (sp ? 1 : 0);
 		if (!eq)
-			return parse_error(p, -EINVAL, "xattr '%s' has no '='", snippet(x.p, x.len, buf));
+			return parse_error(p, -EINVAL, "xattr '%s' has no '='", dump_snippet(x.p, x.len, buf));
 		kf = (struct field){ x.p, (size_t)(eq - x.p) };
 		vf = (struct field){ eq + 1, x.len - kf.len - 1 };
 		r = field_unescape(p, line, &kf, "xattr name", false, &key, &key_len);
@@ -411,22 +231,31 @@ static int parse_xattrs(struct parser *p, const char *line, struct field rest, s
 		if (key_len == 0)
 			return parse_error(p, -EINVAL, "empty xattr name");
 		if (memchr(key, '\0', key_len))
-			return parse_error(p, -EINVAL, "xattr name '%s' contains a NUL byte", snippet(key, key_len, buf));
+			return parse_error(p, -EINVAL, "xattr name '%s' contains a NUL byte", dump_snippet(key, key_len, buf));
 		if (key_len > ST_XATTR_NAME_MAX)
 			return parse_error(p, -ERANGE, "xattr name '%s' is longer than %d bytes",
-					   snippet(key, key_len, buf), ST_XATTR_NAME_MAX);
+					   dump_snippet(key, key_len, buf), ST_XATTR_NAME_MAX);
 		if (value_len > ST_XATTR_VALUE_MAX)
 			return parse_error(p, -ERANGE, "value of xattr '%s' is longer than %d bytes",
-					   snippet(key, key_len, buf), ST_XATTR_VALUE_MAX);
-		r = node_set_xattr(node, key, key_len, value, value_len);
+					   dump_snippet(key, key_len, buf), ST_XATTR_VALUE_MAX);
+		/* The reference lets a repeated name replace the earlier value;
+		 * an ambiguous line is refused here instead. */
+		r = dump_name_set_add(&p->xattr_names, node, key, key_len);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			return parse_error(p, -EINVAL, "duplicate xattr '%s'", dump_snippet(key, key_len, buf));
+		r = node_append_xattr(node, key, key_len, value, value_len);
 		if (r == -ERANGE)
 			return parse_error(p, r, "xattrs exceed the per-file budget of %d bytes at '%s'",
-					   ST_XATTR_BUDGET_MAX, snippet(key, key_len, buf));
+					   ST_XATTR_BUDGET_MAX, dump_snippet(key, key_len, buf));
 		if (r < 0)
-			return parse_error(p, r, "cannot set xattr '%s'", snippet(key, key_len, buf));
+			return parse_error(p, r, "cannot set xattr '%s'", dump_snippet(key, key_len, buf));
 	}
 	return 0;
 }
+
+static int decode_digest(const char *s, size_t len, uint8_t out[static ST_DIGEST_SIZE]);
 
 /* Everything after MODE for a line that is not a hardlink. */
 static int parse_inode_fields(struct parser *p, const char *line, const struct field f[F_COUNT], struct st_node *n)
@@ -495,10 +324,31 @@ static int parse_inode_fields(struct parser *p, const char *line, const struct f
 	if (digest && digest_len > 0) {
 		/* Deliberately stricter than the reference, which reads past a
 		 * short digest into uninitialised memory. */
-		if (hex_decode_exact(digest, digest_len, n->digest, ST_DIGEST_SIZE) < 0)
+		if (decode_digest(digest, digest_len, n->digest) < 0)
 			return parse_error(p, -EINVAL, "DIGEST '%s' is not 64 hex digits",
-					   snippet(digest, digest_len, buf));
+					   dump_snippet(digest, digest_len, buf));
 		n->has_digest = true;
+	}
+	return 0;
+}
+
+/* Hex digit value + 1 (0: not a hex digit); digests are on most lines. */
+static const uint8_t hex_plus_one[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
+static int decode_digest(const char *s, size_t len, uint8_t out[static ST_DIGEST_SIZE])
+{
+	if (len != 2 * ST_DIGEST_SIZE)
+		return -EINVAL;
+	for (size_t i = 0; i < ST_DIGEST_SIZE; i++) {
+		unsigned hi = hex_plus_one[(unsigned char)s[2 * i]];
+		unsigned lo = hex_plus_one[(unsigned char)s[2 * i + 1]];
+		if (!hi || !lo)
+			return -EINVAL;
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return 0;
 }
@@ -538,7 +388,7 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	r = field_unescape(p, line, &f[F_PATH], "PATH", false, &path, &path_len);
 	if (r < 0)
 		return r;
-	r = check_path(p, path, path_len, "path");
+	r = dump_check_path(p, path, path_len, "path");
 	if (r < 0)
 		return r;
 
@@ -571,7 +421,7 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 			return parse_error(p, -EINVAL, "the root must be a directory");
 	} else if (!p->root) {
 		return parse_error(p, -EINVAL, "'%s' comes before the root directory line '/'",
-				   snippet(path, path_len, buf));
+				   dump_snippet(path, path_len, buf));
 	}
 
 	r = st_node_new(&node);
@@ -585,83 +435,8 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	if (r >= 0)
 		r = parse_xattrs(p, line, rest, node);
 	if (r >= 0)
-		r = add_to_tree(p, &node, path, path_len);
+		r = dump_add_to_tree(p, &node, path, path_len);
 	return r;
-}
-
-static struct st_node *lookup_path(struct st_node *root, const char *path)
-{
-	struct st_node *n = root;
-
-	if (strcmp(path, "/") == 0)
-		return root;
-	while (n && *path) {
-		const char *name = path + 1;
-		size_t len = strcspn(name, "/");
-
-		n = node_lookup_child(n, name, len);
-		path = name + len;
-	}
-	return n;
-}
-
-/*
- * Hardlinks are resolved once every line is in, so a target may come after
- * its alias (as in the reference). A chain of aliases is followed to the
- * real inode; cycles, self-links and directory targets are refused.
- */
-static int resolve_hardlinks(struct parser *p)
-{
-	char buf[72];
-
-	for (size_t i = 0; i < p->n_links; i++) {
-		struct hardlink *l = &p->links[i];
-
-		p->line = l->line;
-		l->target = lookup_path(p->root, l->target_path);
-		if (!l->target)
-			return parse_error(p, -ENOENT, "hardlink target '%s' does not exist",
-					   snippet(l->target_path, strlen(l->target_path), buf));
-		if (l->target == l->alias)
-			return parse_error(p, -EINVAL, "hardlink to itself");
-	}
-	for (size_t i = 0; i < p->n_links; i++) {
-		struct hardlink *l = &p->links[i];
-		struct st_node *t = l->target;
-		size_t steps = 0;
-
-		p->line = l->line;
-		while (t->scratch) {
-			struct hardlink *next = &p->links[t->scratch - 1];
-			if (next->final) {
-				t = next->final;
-				break;
-			}
-			if (++steps > p->n_links)
-				return parse_error(p, -ELOOP, "hardlink cycle through '%s'",
-						   snippet(l->target_path, strlen(l->target_path), buf));
-			t = next->target;
-		}
-		if (node_is_dir(t))
-			return parse_error(p, -EINVAL, "hardlink to directory '%s'",
-					   snippet(l->target_path, strlen(l->target_path), buf));
-		/* Path compression keeps long alias chains linear. */
-		l->final = t;
-		for (struct st_node *u = l->target; u->scratch && !p->links[u->scratch - 1].final;) {
-			struct hardlink *next = &p->links[u->scratch - 1];
-			next->final = t;
-			u = next->target;
-		}
-	}
-	for (size_t i = 0; i < p->n_links; i++) {
-		struct hardlink *l = &p->links[i];
-
-		p->line = l->line;
-		l->alias->scratch = 0;
-		if (node_set_link_target(l->alias, l->final) < 0)
-			return parse_error(p, -EINVAL, "invalid hardlink target");
-	}
-	return 0;
 }
 
 int st_dump_parse_buffer(const char *buf, size_t len, unsigned flags, struct st_node **ret_root)
@@ -693,7 +468,8 @@ int st_dump_parse_buffer(const char *buf, size_t len, unsigned flags, struct st_
 		r = parse_error(&p, -EINVAL, "empty dumpfile: no root directory line");
 		goto out;
 	}
-	r = resolve_hardlinks(&p);
+	dump_sort_children(&p);
+	r = dump_resolve_hardlinks(&p);
 	if (r < 0)
 		goto out;
 	*ret_root = TAKE_PTR(p.root);
@@ -711,6 +487,8 @@ int st_dump_parse_fd(int fd, unsigned flags, struct st_node **ret_root)
 	size_t len = 0, cap = 1 << 16;
 	struct stat st;
 
+	/* read(), not mmap(): a file truncated under us must give an
+	 * error, never SIGBUS. One read of the exact size for files. */
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX)
 		cap = (size_t)st.st_size + 1;
 	buf = malloc(cap);

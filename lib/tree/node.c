@@ -201,6 +201,39 @@ int node_set_xattr(struct st_node *node, const char *name, size_t name_len, cons
 	return 0;
 }
 
+int node_append_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len)
+{
+	uint64_t budget = node->xattr_budget + (node->n_xattrs == 0 ? 12 : 0);
+	uint8_t *value_copy;
+	char *name_copy;
+
+	if (name_len == 0 || name_len > ST_XATTR_NAME_MAX || memchr(name, '\0', name_len))
+		return -EINVAL;
+	if (value_len > ST_XATTR_VALUE_MAX)
+		return -ERANGE;
+	budget += xattr_cost(name_len, value_len);
+	if (budget > ST_XATTR_BUDGET_MAX)
+		return -ERANGE;
+	if (GROW(node->xattrs, node->cap_xattrs, node->n_xattrs + 1) < 0)
+		return -ENOMEM;
+	name_copy = strndup(name, name_len);
+	value_copy = malloc(value_len ? value_len : 1);
+	if (!name_copy || !value_copy) {
+		free(name_copy);
+		free(value_copy);
+		return -ENOMEM;
+	}
+	if (value_len)
+		memcpy(value_copy, value, value_len);
+	node->xattrs[node->n_xattrs++] = (struct st_xattr){
+		.name = name_copy,
+		.value = value_copy,
+		.value_len = (uint32_t)value_len,
+	};
+	node->xattr_budget = (uint32_t)budget;
+	return 0;
+}
+
 int node_remove_xattr(struct st_node *node, const char *name)
 {
 	for (size_t i = 0; i < node->n_xattrs; i++) {

@@ -366,10 +366,24 @@ TEST(xattrs)
 	check_fails(ROOT "/a 0 100644 1 0 0 0 0.0 - - - user.\\x00=1\n", 0, -EINVAL, 2, "NUL byte");
 
 	/* The value split is at the first raw '='; later ones are data. */
-	ASSERT_OK(parse(ROOT "/a 0 100644 1 0 0 0 0.0 - - - user.a=b=c user.a=d user.b=\n", STRICT, &root));
+	ASSERT_OK(parse(ROOT "/a 0 100644 1 0 0 0 0.0 - - - user.a=b=c user.b=\n", STRICT, &root));
 	ASSERT_EQ(root->children[0]->n_xattrs, 2);
-	ASSERT_TRUE(root->children[0]->xattrs[0].value_len == 1 && root->children[0]->xattrs[0].value[0] == 'd');
+	ASSERT_TRUE(root->children[0]->xattrs[0].value_len == 3 && root->children[0]->xattrs[0].value[1] == '=');
+	ASSERT_EQ(root->children[0]->xattrs[1].value_len, 0);
 	st_node_free(root);
+	/* A repeated name is ambiguous (the reference keeps the last): refused. */
+	check_fails(ROOT "/a 0 100644 1 0 0 0 0.0 - - - user.a=1 user.b=2 user.a=3\n", 0, -EINVAL, 2,
+		    "duplicate xattr 'user.a'");
+	/* Many xattrs on one line: duplicates are found through the hash set. */
+	len = snprintf(line, n, ROOT "/a 0 100644 1 0 0 0 0.0 - - -");
+	for (int i = 0; i < 2000; i++)
+		len += snprintf(line + len, n - (size_t)len, " u%d=", i);
+	len += snprintf(line + len, n - (size_t)len, "\n");
+	ASSERT_OK(parse(line, STRICT, &root));
+	ASSERT_EQ(root->children[0]->n_xattrs, 2000);
+	st_node_free(root);
+	(void)snprintf(line + len - 1, n - (size_t)len + 1, " u1999=x\n");
+	check_fails(line, 0, -EINVAL, 2, "duplicate xattr 'u1999'");
 
 	/* Names up to 255 bytes. */
 	len = snprintf(line, n, ROOT "/a 0 100644 1 0 0 0 0.0 - - - user.%0250d=x\n", 1);

@@ -110,6 +110,13 @@ size_t node_child_index(const struct st_node *parent, const char *name, size_t n
  */
 int node_set_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len);
 
+/*
+ * Append an xattr the caller knows the node does not have yet (e.g. a parser
+ * that already refused duplicate names): the checks and budget of
+ * node_set_xattr() without its linear search, so adding n xattrs is O(n).
+ */
+int node_append_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len);
+
 /* Find an xattr by name; NULL if absent. */
 const struct st_xattr *node_get_xattr(const struct st_node *node, const char *name);
 
