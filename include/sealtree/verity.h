@@ -93,8 +93,8 @@ ST_EXPORT int st_verity_enable_fd(int fd);
  * Digest many files in parallel over `threads` worker threads (0 = number of
  * CPUs available to the process, from sched_getaffinity; the calling thread
  * is one of them). Each job names a file relative to dirfd (AT_FDCWD or a
- * directory fd), opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW, so a symlink fails with
- * -ELOOP. On return each job's `result` is 0 with `digest` filled, or a
+ * directory fd), opened O_RDONLY|O_CLOEXEC|O_NOFOLLOW|O_NONBLOCK, so a symlink
+ * fails with -ELOOP and a FIFO with -EINVAL instead of blocking. On return each job's `result` is 0 with `digest` filled, or a
  * negative errno (no detail message: st_errf() details stay in the worker).
  * Returns 0 if every job was attempted (check each result), or a negative
  * errno (-ENOMEM) if the pool itself failed; then no result is meaningful.

@@ -178,15 +178,26 @@ int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 {
 	struct st_verity_hasher *h = NULL;
 	_cleanup_free_ void *buf = NULL;
+	size_t buf_size = VERITY_READ_BUFFER_SIZE;
+	struct stat st;
 	int r;
 
-	buf = verity_read_buffer_new(VERITY_READ_BUFFER_SIZE);
+	/*
+	 * A small file gets a small buffer: a fresh 2 MiB one is mmapped and
+	 * faulted in on every call, which halved the speed of hashing many
+	 * small files one call at a time. One byte more than the size lets the
+	 * first read come back short, so no second read is needed to see EOF.
+	 */
+	if (fstat(fd, &st) >= 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < buf_size)
+		buf_size = ALIGN_UP((size_t)st.st_size + 1, (size_t)4096);
+
+	buf = verity_read_buffer_new(buf_size);
 	if (!buf)
 		return -ENOMEM;
 	r = st_verity_hasher_new(&h);
 	if (r < 0)
 		return r;
-	r = verity_digest_fd_with(h, fd, buf, VERITY_READ_BUFFER_SIZE, digest);
+	r = verity_digest_fd_with(h, fd, buf, buf_size, digest);
 	st_verity_hasher_free(h);
 	return r;
 }

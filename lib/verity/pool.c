@@ -39,7 +39,8 @@ static int digest_job(struct worker *w, struct st_verity_job *job)
 {
 	_cleanup_close_ int fd = -EBADF;
 
-	fd = openat(job->dirfd, job->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO among the jobs must fail (-EINVAL), not hang. */
+	fd = openat(job->dirfd, job->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
 	return verity_digest_fd_with(w->hasher, fd, w->buf, VERITY_READ_BUFFER_SIZE, job->digest);

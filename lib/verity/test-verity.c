@@ -291,7 +291,7 @@ TEST(pool_equals_serial)
 	_cleanup_free_ char *dir = NULL;
 	_cleanup_close_ int dfd = -EBADF;
 	_cleanup_free_ uint8_t *p = pattern(300 * BLK);
-	struct st_verity_job jobs[N + 3];
+	struct st_verity_job jobs[N + 4];
 	char names[N][16];
 	static const unsigned thread_counts[] = { 0, 1, 3, 64 };
 
@@ -307,6 +307,7 @@ TEST(pool_equals_serial)
 	}
 	ASSERT_TRUE(mkdirat(dfd, "sub", 0755) == 0);
 	ASSERT_TRUE(symlinkat("f1", dfd, "link") == 0);
+	ASSERT_TRUE(mkfifoat(dfd, "fifo", 0644) == 0);
 
 	for (size_t t = 0; t < ELEMENTSOF(thread_counts); t++) {
 		memset(jobs, 0, sizeof(jobs));
@@ -315,8 +316,9 @@ TEST(pool_equals_serial)
 		jobs[N] = (struct st_verity_job){ .dirfd = dfd, .path = "missing", .result = 1 };
 		jobs[N + 1] = (struct st_verity_job){ .dirfd = dfd, .path = "link", .result = 1 };
 		jobs[N + 2] = (struct st_verity_job){ .dirfd = dfd, .path = "sub", .result = 1 };
+		jobs[N + 3] = (struct st_verity_job){ .dirfd = dfd, .path = "fifo", .result = 1 };
 
-		ASSERT_OK(st_verity_digest_many(jobs, N + 3, thread_counts[t]));
+		ASSERT_OK(st_verity_digest_many(jobs, N + 4, thread_counts[t]));
 		for (int i = 0; i < N; i++) {
 			_cleanup_close_ int fd = openat(dfd, names[i], O_RDONLY | O_CLOEXEC);
 			uint8_t d[ST_VERITY_DIGEST_SIZE];
@@ -328,12 +330,14 @@ TEST(pool_equals_serial)
 		ASSERT_ERR(jobs[N].result, -ENOENT);
 		ASSERT_ERR(jobs[N + 1].result, -ELOOP);
 		ASSERT_ERR(jobs[N + 2].result, -EISDIR);
+		ASSERT_ERR(jobs[N + 3].result, -EINVAL);
 	}
 	ASSERT_OK(st_verity_digest_many(NULL, 0, 0));
 
 	for (int i = 0; i < N; i++)
 		(void)unlinkat(dfd, names[i], 0);
 	(void)unlinkat(dfd, "link", 0);
+	(void)unlinkat(dfd, "fifo", 0);
 	(void)unlinkat(dfd, "sub", AT_REMOVEDIR);
 	(void)rmdir(dir);
 }
