@@ -60,6 +60,14 @@ ST_EXPORT int st_verity_digest_buffer(const void *data, size_t len, uint8_t dige
 ST_EXPORT int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE]);
 
 /*
+ * st_verity_digest_fd() with the caller's hasher and read buffer (buf_size
+ * bytes; 1-4 MiB reads well; any size works), so a worker hashing many files
+ * allocates nothing per file. The hasher is reset before and after.
+ */
+ST_EXPORT int st_verity_hasher_digest_fd(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
+					 uint8_t digest[ST_VERITY_DIGEST_SIZE]);
+
+/*
  * Same digest, computed on `threads` threads (0 = CPUs available to the
  * process) for files of at least 128 MiB, in 64 MiB parts; smaller files,
  * and threads == 1, go to st_verity_digest_fd(). For one large file when

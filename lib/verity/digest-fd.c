@@ -142,7 +142,7 @@ int verity_hash_extent(struct st_verity_hasher *h, int fd, void *buf, size_t buf
 	return 0;
 }
 
-int verity_digest_fd_with(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
+int st_verity_hasher_digest_fd(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
 			  uint8_t digest[ST_VERITY_DIGEST_SIZE])
 {
 	struct stat st;
@@ -197,7 +197,7 @@ int st_verity_digest_fd(int fd, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 	r = st_verity_hasher_new(&h);
 	if (r < 0)
 		return r;
-	r = verity_digest_fd_with(h, fd, buf, buf_size, digest);
+	r = st_verity_hasher_digest_fd(h, fd, buf, buf_size, digest);
 	st_verity_hasher_free(h);
 	return r;
 }

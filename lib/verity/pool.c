@@ -43,7 +43,7 @@ static int digest_job(struct worker *w, struct st_verity_job *job)
 	fd = openat(job->dirfd, job->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return negative_errno();
-	return verity_digest_fd_with(w->hasher, fd, w->buf, VERITY_READ_BUFFER_SIZE, job->digest);
+	return st_verity_hasher_digest_fd(w->hasher, fd, w->buf, VERITY_READ_BUFFER_SIZE, job->digest);
 }
 
 static void *worker_run(void *userdata)

@@ -129,7 +129,7 @@ static int digest_one(const char *path, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 		r = st_verity_hasher_new(&h);
 		if (r < 0)
 			return r;
-		r = verity_digest_fd_with(h, fd, buf, arg_number, digest);
+		r = st_verity_hasher_digest_fd(h, fd, buf, arg_number, digest);
 		st_verity_hasher_free(h);
 		return r;
 	case MODE_THREADS:

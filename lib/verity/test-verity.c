@@ -245,7 +245,7 @@ TEST(fd_empty_known_and_sparse)
 		_cleanup_free_ void *buf = verity_read_buffer_new(3 * BLK + 5);
 
 		ASSERT_OK(st_verity_hasher_new(&h));
-		ASSERT_OK(verity_digest_fd_with(h, fd, buf, 3 * BLK + 5, d));
+		ASSERT_OK(st_verity_hasher_digest_fd(h, fd, buf, 3 * BLK + 5, d));
 		to_hex(d, hex);
 		ASSERT_STREQ(hex, known[ELEMENTSOF(known) - 1].hex);
 		st_verity_hasher_free(h);

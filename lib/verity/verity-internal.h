@@ -50,9 +50,3 @@ bool verity_file_is_sparse(const struct stat *st, size_t buf_size);
  */
 void *verity_read_buffer_new(size_t size);
 
-/*
- * Digest the whole regular file fd using the caller's hasher (reset first)
- * and read buffer, so a worker hashing many files allocates nothing per file.
- */
-int verity_digest_fd_with(struct st_verity_hasher *h, int fd, void *buf, size_t buf_size,
-			  uint8_t digest[ST_VERITY_DIGEST_SIZE]);
