@@ -23,6 +23,13 @@ enum st_mount_flags {
 	ST_MOUNT_TRY_VERITY = 1u << 1,     /* verity=require if the kernel accepts it */
 	ST_MOUNT_READONLY = 1u << 2,
 	ST_MOUNT_IDMAP = 1u << 3,          /* idmapped mount through idmap_fd */
+	/*
+	 * For tests: skip the preferred way so that the fallbacks older kernels
+	 * need can be exercised on a new one.
+	 */
+	ST_MOUNT_FORCE_LOOP = 1u << 8,            /* EROFS on a loop device, not file-backed */
+	ST_MOUNT_FORCE_LEGACY_EROFS = 1u << 9,    /* EROFS with mount(2), not fsopen() */
+	ST_MOUNT_FORCE_LEGACY_OVERLAY = 1u << 10, /* overlay with mount(2) and "lowerdir=A::B" */
 };
 
 struct st_mount_options {
@@ -38,9 +45,25 @@ struct st_mount_options {
 
 /*
  * Mount the image at image_path (or the open image_fd) on target.
+ *
+ * Options: at least one basedir; upperdir and workdir both or neither;
+ * ST_MOUNT_IDMAP needs idmap_fd >= 0 (otherwise idmap_fd is ignored);
+ * unknown flags and non-zero reserved fields are -EINVAL. The overlay is
+ * read-only unless an upperdir is given and ST_MOUNT_READONLY is not set.
+ * ST_MOUNT_TRY_VERITY asks for verity=require but mounts without it if the
+ * kernel rejects the option (the legacy mount(2) path ignores it).
+ *
  * The expected digest, when given, is checked on the same fd that is then
- * mounted: -ENOTTY/-ENODATA if the image has no fs-verity, -EBADMSG if it
- * differs. -EUCLEAN if the file is not a composefs image.
+ * mounted: -ENOTTY/-EOPNOTSUPP/-ENODATA if the image has no fs-verity,
+ * -EBADMSG if it differs. -EUCLEAN if the file is not a composefs image,
+ * -EOPNOTSUPP for an unknown header version. Kernel failures are returned
+ * as the syscall's errno with a detail naming the step (and the kernel's
+ * own message when it logged one).
+ *
+ * On failure nothing is left behind: no mount, loop device or temporary
+ * directory. On success only the overlay remains; the EROFS is detached
+ * (the overlay holds it) and the temporary directory removed.
+ * Needs CAP_SYS_ADMIN. image_fd is neither closed nor moved.
  */
 ST_EXPORT int st_mount_image(const char *image_path, const char *target, const struct st_mount_options *opts);
 ST_EXPORT int st_mount_image_fd(int image_fd, const char *target, const struct st_mount_options *opts);
