@@ -28,7 +28,8 @@ extern "C" {
  * Memory is fixed (about 45 KiB) whatever the size; whole 4096-byte blocks
  * are hashed straight from the caller's buffer. A hasher is used by one
  * thread at a time; different hashers are independent.
- * Errors: -ENOMEM, -EFBIG (more than 2^64 bytes), -EIO (OpenSSL failed).
+ * Errors: -ENOMEM, -EFBIG (more than 2^64 bytes; the hasher is unchanged),
+ * -EIO (OpenSSL failed; reset the hasher before using it again).
  */
 struct st_verity_hasher;
 ST_EXPORT int st_verity_hasher_new(struct st_verity_hasher **ret);

@@ -150,6 +150,8 @@ int st_verity_hasher_digest_fd(struct st_verity_hasher *h, int fd, void *buf, si
 	int r;
 
 	st_verity_hasher_reset(h);
+	if (!buf || buf_size == 0)
+		return -EINVAL;
 
 	if (fstat(fd, &st) < 0)
 		return st_errf(negative_errno(), "fstat failed");

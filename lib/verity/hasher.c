@@ -221,6 +221,8 @@ int st_verity_hasher_update(struct st_verity_hasher *h, const void *data, size_t
 	const uint8_t *p = data;
 	int r;
 
+	if (len == 0)
+		return 0; /* data may be NULL then */
 	r = add_size(h, len);
 	if (r < 0)
 		return r;

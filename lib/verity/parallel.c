@@ -9,7 +9,6 @@
  * and one read buffer per worker plus 32 bytes per 64 MiB of file.
  */
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,8 +16,6 @@
 #include "basic/error.h"
 #include "basic/macro.h"
 #include "verity/verity-internal.h"
-
-#define MAX_THREADS 256
 
 struct job {
 	int fd;
@@ -64,17 +61,6 @@ static void *worker_run(void *userdata)
 	return NULL;
 }
 
-static unsigned available_cpus(void)
-{
-	cpu_set_t set;
-	int n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0)
-		return 1;
-	n = CPU_COUNT(&set);
-	return n > 0 ? (unsigned)n : 1;
-}
-
 int st_verity_digest_fd_threads(int fd, unsigned threads, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 {
 	struct job job = { .fd = fd };
@@ -92,8 +78,8 @@ int st_verity_digest_fd_threads(int fd, unsigned threads, uint8_t digest[ST_VERI
 	size = (uint64_t)st.st_size;
 	job.n_units = (size_t)(size / VERITY_SUBTREE_BYTES);
 	if (threads == 0)
-		threads = available_cpus();
-	threads = MIN(threads, MAX_THREADS);
+		threads = verity_available_cpus();
+	threads = MIN(threads, VERITY_MAX_THREADS);
 	if (threads < 2 || job.n_units < 2)
 		return st_verity_digest_fd(fd, digest);
 

@@ -18,9 +18,6 @@
 #include "basic/macro.h"
 #include "verity/verity-internal.h"
 
-/* More threads than this only add contention on the page cache. */
-#define MAX_THREADS 256
-
 struct pool {
 	struct st_verity_job *jobs;
 	size_t n_jobs;
@@ -61,7 +58,7 @@ static void *worker_run(void *userdata)
 	return NULL;
 }
 
-static unsigned available_cpus(void)
+unsigned verity_available_cpus(void)
 {
 	cpu_set_t set;
 	int n;
@@ -94,8 +91,8 @@ int st_verity_digest_many(struct st_verity_job *jobs, size_t n_jobs, unsigned th
 		return -EINVAL;
 
 	if (threads == 0)
-		threads = available_cpus();
-	n_workers = MIN(MIN((size_t)threads, n_jobs), (size_t)MAX_THREADS);
+		threads = verity_available_cpus();
+	n_workers = MIN(MIN((size_t)threads, n_jobs), (size_t)VERITY_MAX_THREADS);
 
 	workers = new0(struct worker, n_workers);
 	if (!workers)

@@ -76,6 +76,9 @@ static int write_file(int dirfd, const char *name, const void *data, size_t len)
 
 TEST(known_buffers)
 {
+	uint8_t d0[ST_VERITY_DIGEST_SIZE];
+	char hex0[65];
+
 	for (size_t i = 0; i < ELEMENTSOF(known); i++) {
 		_cleanup_free_ uint8_t *p = known[i].data ? NULL : pattern(known[i].size);
 		const void *data = known[i].data ? (const void *)known[i].data : p;
@@ -88,6 +91,9 @@ TEST(known_buffers)
 			fprintf(stderr, "%s: got %s\n", known[i].what, hex);
 		ASSERT_STREQ(hex, known[i].hex);
 	}
+	ASSERT_OK(st_verity_digest_buffer(NULL, 0, d0));
+	to_hex(d0, hex0);
+	ASSERT_STREQ(hex0, known[0].hex);
 }
 
 TEST(streaming_odd_chunks_equals_one_shot)

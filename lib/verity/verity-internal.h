@@ -16,6 +16,12 @@
 /* Read buffer for files: large preads amortise syscalls, see digest-fd.c. */
 #define VERITY_READ_BUFFER_SIZE ((size_t)2 << 20)
 
+/* More threads than this only add contention on the page cache. */
+#define VERITY_MAX_THREADS 256u
+
+/* CPUs this process may run on (sched_getaffinity), at least 1. */
+unsigned verity_available_cpus(void);
+
 /*
  * One file is hashed on several threads in subtrees of 128^2 data blocks
  * (64 MiB): such a run fills exactly one block at the second hash level, so
