@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * An inode's xattrs: the inline entries of its body, then the shared entries
+ * it references, each bounds-checked before its name or value is touched.
+ * The overlay xattrs the writer generates are turned back into tree data as
+ * the reference reader does (spec 1.15): redirect -> payload, metacopy ->
+ * digest, escaped whiteout -> chardev 0/0, escaped names unescaped, the
+ * other overlay xattrs dropped.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "reader-internal.h"
+
+#define OVL_PREFIX "trusted.overlay."
+#define OVL_ESCAPE_PREFIX "trusted.overlay.overlay."
+#define OVL_REDIRECT "trusted.overlay.redirect"
+#define OVL_METACOPY "trusted.overlay.metacopy"
+#define OVL_ESC_WHITEOUT "trusted.overlay.overlay.whiteout"
+#define OVL_ESC_WHITEOUTS "trusted.overlay.overlay.whiteouts"
+#define OVL_USER_WHITEOUT "user.overlay.whiteout"
+#define OVL_USER_WHITEOUTS "user.overlay.whiteouts"
+
+/* e_name_index -> prefix; index 0 means the full name is stored. */
+static const char *const name_prefixes[] = {
+	[0] = "",
+	[EROFS_XATTR_INDEX_USER] = "user.",
+	[EROFS_XATTR_INDEX_POSIX_ACL_ACCESS] = "system.posix_acl_access",
+	[EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT] = "system.posix_acl_default",
+	[EROFS_XATTR_INDEX_TRUSTED] = "trusted.",
+	[EROFS_XATTR_INDEX_LUSTRE] = "lustre.",
+	[EROFS_XATTR_INDEX_SECURITY] = "security.",
+};
+
+struct xattr_ref {
+	uint8_t index;
+	const uint8_t *suffix;
+	uint8_t suffix_len;
+	const uint8_t *value;
+	uint16_t value_len;
+};
+
+/*
+ * Parse the entry at off; it must end at or before end. Returns the entry's
+ * size padded to 4 bytes (what the next inline entry is offset by).
+ */
+static int64_t parse_entry(const struct rd_image *img, uint64_t off, uint64_t end, uint64_t nid,
+			   const char *where, struct xattr_ref *ret)
+{
+	const struct erofs_xattr_entry *e;
+	uint64_t total;
+
+	if (off > end || end - off < sizeof(*e))
+		return RD_CORRUPT("nid %" PRIu64 ": %s xattr entry header at offset %" PRIu64 " runs past its end", nid,
+				  where, off);
+	e = (const struct erofs_xattr_entry *)rd_ptr(img, off);
+	total = sizeof(*e) + (uint64_t)e->e_name_len + le16_get(e->e_value_size);
+	if (end - off < total)
+		return RD_CORRUPT("nid %" PRIu64 ": %s xattr entry at offset %" PRIu64 " (%" PRIu64
+				  " bytes) runs past its end",
+				  nid, where, off, total);
+	*ret = (struct xattr_ref){
+		.index = e->e_name_index,
+		.suffix = rd_ptr(img, off + sizeof(*e)),
+		.suffix_len = e->e_name_len,
+		.value = rd_ptr(img, off + sizeof(*e) + e->e_name_len),
+		.value_len = le16_get(e->e_value_size),
+	};
+	return (int64_t)ALIGN_UP(total, (uint64_t)4);
+}
+
+/* Full name into buf (ST_XATTR_NAME_MAX + 1 bytes), NUL-terminated; returns its length. */
+static int build_name(const struct xattr_ref *x, uint64_t nid, uint64_t off, char *buf)
+{
+	const char *prefix;
+	size_t plen;
+
+	if (x->index >= ELEMENTSOF(name_prefixes))
+		return RD_CORRUPT("nid %" PRIu64 ": xattr at offset %" PRIu64 " has unknown name index %u", nid, off,
+				  x->index);
+	prefix = name_prefixes[x->index];
+	plen = strlen(prefix);
+	if (plen + x->suffix_len == 0)
+		return RD_CORRUPT("nid %" PRIu64 ": xattr at offset %" PRIu64 " has an empty name", nid, off);
+	if (plen + x->suffix_len > ST_XATTR_NAME_MAX)
+		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " is %zu bytes (at most %u)", nid,
+				  off, plen + x->suffix_len, ST_XATTR_NAME_MAX);
+	if (memchr(x->suffix, '\0', x->suffix_len))
+		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " contains a NUL byte", nid, off);
+	memcpy(buf, prefix, plen);
+	memcpy(buf + plen, x->suffix, x->suffix_len);
+	buf[plen + x->suffix_len] = '\0';
+	return (int)(plen + x->suffix_len);
+}
+
+static bool has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int charge(uint64_t *budget, uint64_t n, uint64_t nid)
+{
+	if (*budget < n)
+		return RD_CORRUPT("nid %" PRIu64 ": the tree grows far larger than the image (xattr expansion)", nid);
+	*budget -= n;
+	return 0;
+}
+
+static int set_payload_from_redirect(struct st_node *node, const struct xattr_ref *x, uint64_t nid, uint64_t off)
+{
+	const uint8_t *v = x->value;
+	size_t len = x->value_len;
+
+	/* Written as "/" + payload: strip exactly that one slash. */
+	if (len > 1 && v[0] == '/') {
+		v++;
+		len--;
+	}
+	if (len == 0 || memchr(v, '\0', len))
+		return RD_CORRUPT("nid %" PRIu64 ": redirect xattr at offset %" PRIu64 " is empty or contains NUL", nid,
+				  off);
+	return node_set_payload(node, (const char *)v, len);
+}
+
+/* A regular file carrying the escaped whiteout xattr is a whiteout (chardev 0/0). */
+static void make_whiteout(struct st_node *node)
+{
+	node->mode = (node->mode & ~(uint32_t)S_IFMT) | S_IFCHR;
+	node->rdev = 0;
+	(void)node_set_content(node, NULL, 0);
+	(void)node_set_payload(node, NULL, 0);
+	node->size = 0;
+	node->has_digest = false;
+}
+
+static int apply_xattr(struct st_node *node, const struct xattr_ref *x, uint64_t nid, uint64_t off, uint64_t *budget)
+{
+	char name[ST_XATTR_NAME_MAX + 1];
+	int name_len, r;
+
+	name_len = build_name(x, nid, off, name);
+	if (name_len < 0)
+		return name_len;
+
+	if (strcmp(name, OVL_REDIRECT) == 0) {
+		if (!S_ISREG(node->mode))
+			return 0;
+		r = charge(budget, x->value_len, nid);
+		return r < 0 ? r : set_payload_from_redirect(node, x, nid, off);
+	}
+	if (strcmp(name, OVL_METACOPY) == 0) {
+		if (S_ISREG(node->mode) && x->value_len == CFS_METACOPY_SIZE) {
+			memcpy(node->digest, x->value + 4, ST_DIGEST_SIZE);
+			node->has_digest = true;
+		}
+		return 0;
+	}
+	if (strcmp(name, OVL_ESC_WHITEOUT) == 0 && S_ISREG(node->mode)) {
+		make_whiteout(node);
+		return 0;
+	}
+	if (strcmp(name, OVL_ESC_WHITEOUTS) == 0 || strcmp(name, OVL_USER_WHITEOUT) == 0 ||
+	    strcmp(name, OVL_USER_WHITEOUTS) == 0)
+		return 0;
+	if (has_prefix(name, OVL_PREFIX)) {
+		const size_t keep = strlen(OVL_PREFIX), drop = strlen(OVL_ESCAPE_PREFIX) - keep;
+
+		/* Only the escaped ones are user data; the rest are the writer's own. */
+		if (!has_prefix(name, OVL_ESCAPE_PREFIX))
+			return 0;
+		memmove(name + keep, name + keep + drop, (size_t)name_len - keep - drop + 1);
+		name_len -= (int)drop;
+	}
+
+	r = charge(budget, sizeof(struct st_xattr) + (uint64_t)name_len + x->value_len, nid);
+	if (r < 0)
+		return r;
+	r = node_set_xattr(node, name, (size_t)name_len, x->value, x->value_len);
+	if (r == -ERANGE)
+		return RD_CORRUPT("nid %" PRIu64 ": xattrs exceed the %u-byte per-inode budget (at offset %" PRIu64 ")",
+				  nid, ST_XATTR_BUDGET_MAX, off);
+	return r;
+}
+
+int rd_xattrs_load(const struct rd_image *img, const struct rd_inode *ino, struct st_node *node, uint64_t *budget)
+{
+	const struct erofs_xattr_ibody_header *h;
+	uint64_t body = ino->xattr_body_off, end, pos;
+	const uint8_t *ids;
+	unsigned n_shared;
+	int r;
+
+	if (ino->xattr_body_size == 0)
+		return 0;
+	/* The body's range was checked by rd_inode_read(); it is >= 12 bytes. */
+	end = body + ino->xattr_body_size;
+	h = (const struct erofs_xattr_ibody_header *)rd_ptr(img, body);
+	n_shared = h->h_shared_count;
+	if ((uint64_t)n_shared * 4 > ino->xattr_body_size - sizeof(*h))
+		return RD_CORRUPT("nid %" PRIu64 ": %u shared xattr ids do not fit in a %u-byte xattr body", ino->nid,
+				  n_shared, ino->xattr_body_size);
+	ids = rd_ptr(img, body + sizeof(*h));
+
+	for (pos = body + sizeof(*h) + (uint64_t)n_shared * 4; pos < end;) {
+		struct xattr_ref x;
+		int64_t step = parse_entry(img, pos, end, ino->nid, "inline", &x);
+
+		if (step < 0)
+			return (int)step;
+		r = apply_xattr(node, &x, ino->nid, pos, budget);
+		if (r < 0)
+			return r;
+		pos += (uint64_t)step;
+	}
+
+	for (unsigned i = 0; i < n_shared; i++) {
+		st_le32 raw;
+		uint64_t off;
+		struct xattr_ref x;
+		int64_t step;
+
+		memcpy(&raw, ids + 4 * i, sizeof(raw));
+		/* xattr_off < 2^44 and id * 4 < 2^34: no overflow. */
+		off = img->xattr_off + (uint64_t)le32_get(raw) * 4;
+		step = parse_entry(img, off, img->len, ino->nid, "shared", &x);
+		if (step < 0)
+			return (int)step;
+		r = apply_xattr(node, &x, ino->nid, off, budget);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The reader's walk: from the root directory, depth first in dirent order,
+ * each inode decoded and checked (reader-inode.c), its xattrs mapped
+ * (reader-xattr.c) and, for directories, its entries walked (reader-dir.c).
+ *
+ * An inode reached a second time becomes a hardlink alias of the node made
+ * at its first occurrence, which is what the reference reader does; for a
+ * directory that would be a cycle or a directory hardlink, so it is an
+ * error. Whiteouts stored as real chardev 0/0 inodes (the 00..ff stubs) are
+ * skipped. Nesting is capped at RD_DEPTH_MAX, and the tree may not grow to
+ * more than a fixed multiple of the image size (shared xattrs and hardlinks
+ * could otherwise turn a small image into gigabytes of nodes).
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "reader-internal.h"
+
+#define RD_BUDGET_BASE (64ULL << 20)
+#define RD_BUDGET_PER_IMAGE_BYTE 16ULL
+
+struct walk {
+	const struct rd_image *img;
+	const struct st_image_read_options *opts;
+	struct st_node **by_nid;        /* first node made for each nid; not owned */
+	uint64_t budget;                /* bytes the tree may still grow by */
+};
+
+struct dir_ctx {
+	struct walk *w;
+	struct st_node *dir;
+	uint64_t dir_nid;
+	unsigned depth;                 /* of the directory; the root is 0 */
+};
+
+static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
+		     struct st_node **ret);
+
+static int charge(struct walk *w, uint64_t n, uint64_t nid)
+{
+	if (w->budget < n)
+		return RD_CORRUPT("nid %" PRIu64 ": the tree grows far larger than the image (%" PRIu64 " bytes)", nid,
+				  w->img->len);
+	w->budget -= n;
+	return 0;
+}
+
+static bool filter_keeps(const struct st_image_read_options *opts, const struct rd_dirent *de)
+{
+	if (!opts || !opts->filters)
+		return true;
+	for (size_t i = 0; i < opts->n_filters; i++) {
+		const char *f = opts->filters[i];
+		if (f && strlen(f) == de->name_len && memcmp(f, de->name, de->name_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int add_alias(struct dir_ctx *ctx, const struct rd_dirent *de, struct st_node *target)
+{
+	struct st_node *alias = NULL;
+	int r;
+
+	r = charge(ctx->w, sizeof(struct st_node) + de->name_len, de->nid);
+	if (r < 0)
+		return r;
+	r = st_node_new(&alias);
+	if (r < 0)
+		return r;
+	r = node_set_link_target(alias, target);
+	if (r >= 0)
+		r = node_add_child(ctx->dir, alias, de->name, de->name_len);
+	if (r < 0) {
+		st_node_free(alias);
+		return r == -ENOMEM ? r : RD_CORRUPT("directory nid %" PRIu64 ": cannot link '%.*s' to nid %" PRIu64,
+						     ctx->dir_nid, (int)de->name_len, de->name, de->nid);
+	}
+	return 0;
+}
+
+static int on_dirent(void *userdata, const struct rd_dirent *de)
+{
+	struct dir_ctx *ctx = userdata;
+	struct walk *w = ctx->w;
+	struct st_node *child = NULL, *seen;
+	struct rd_inode ino;
+	int r;
+
+	if (ctx->depth == 0 && !filter_keeps(w->opts, de))
+		return 0;
+	r = rd_inode_read(w->img, de->nid, &ino);
+	if (r < 0)
+		return r;
+	if (rd_mode_to_ftype(ino.mode) != de->file_type)
+		return RD_CORRUPT("directory nid %" PRIu64 ": dirent file type %u but nid %" PRIu64 " has mode 0%o",
+				  ctx->dir_nid, de->file_type, de->nid, ino.mode);
+	/* Real whiteouts (the 00..ff stubs, or any in a foreign image) are not part of the tree. */
+	if (S_ISCHR(ino.mode) && ino.rdev == 0)
+		return 0;
+
+	seen = w->by_nid[de->nid];
+	if (seen) {
+		if (node_is_dir(seen))
+			return RD_CORRUPT("directory nid %" PRIu64 " is reached twice (directory hardlink or cycle)",
+					  de->nid);
+		return add_alias(ctx, de, seen);
+	}
+	if (ctx->depth + 1 > RD_DEPTH_MAX)
+		return RD_CORRUPT("directory nid %" PRIu64 " is nested deeper than %u levels", ctx->dir_nid,
+				  RD_DEPTH_MAX);
+
+	r = load_node(w, &ino, ctx->dir_nid, ctx->depth + 1, &child);
+	if (r < 0)
+		return r;
+	r = node_add_child(ctx->dir, child, de->name, de->name_len);
+	if (r < 0) {
+		st_node_free(child);
+		return r;
+	}
+	return 0;
+}
+
+static int load_symlink(struct walk *w, const struct rd_inode *ino, struct st_node *node)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	/* 1..4095 bytes (checked in rd_inode_read), so one logical block. */
+	rd_inode_block(w->img, ino, 0, &data, &len);
+	if (len != ino->size || memchr(data, '\0', len))
+		return RD_CORRUPT("nid %" PRIu64 ": symlink target contains a NUL byte", ino->nid);
+	return node_set_payload(node, (const char *)data, len);
+}
+
+static int load_content(struct walk *w, const struct rd_inode *ino, struct st_node *node)
+{
+	uint64_t n = rd_inode_n_blocks(ino), done = 0;
+	uint8_t *buf;
+
+	/* At most ST_INLINE_CONTENT_MAX bytes (checked in rd_inode_read). */
+	buf = malloc(ino->size);
+	if (!buf)
+		return -ENOMEM;
+	for (uint64_t b = 0; b < n; b++) {
+		const uint8_t *data;
+		uint32_t len;
+
+		rd_inode_block(w->img, ino, b, &data, &len);
+		memcpy(buf + done, data, len);
+		done += len;
+	}
+	free(node->content);
+	node->content = buf;
+	return 0;
+}
+
+static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
+		     struct st_node **ret)
+{
+	struct st_node *node = NULL;
+	int r;
+
+	r = charge(w, sizeof(struct st_node), ino->nid);
+	if (r < 0)
+		return r;
+	r = st_node_new(&node);
+	if (r < 0)
+		return r;
+	node->mode = ino->mode;
+	node->nlink = ino->nlink;
+	node->uid = ino->uid;
+	node->gid = ino->gid;
+	node->rdev = ino->rdev;
+	node->mtime_sec = ino->mtime_sec;
+	node->mtime_nsec = ino->mtime_nsec;
+	node->size = ino->size;
+	/* Before the children: a descendant pointing back here is a cycle. */
+	w->by_nid[ino->nid] = node;
+
+	if (S_ISDIR(ino->mode)) {
+		struct dir_ctx ctx = { .w = w, .dir = node, .dir_nid = ino->nid, .depth = depth };
+
+		r = rd_xattrs_load(w->img, ino, node, &w->budget);
+		if (r >= 0)
+			r = rd_dir_iterate(w->img, ino, parent_nid, on_dirent, &ctx);
+	} else {
+		bool content = S_ISREG(ino->mode) && ino->size > 0 && ino->layout != EROFS_INODE_CHUNK_BASED;
+
+		if (S_ISLNK(ino->mode) || content) {
+			r = charge(w, ino->size, ino->nid);
+			if (r >= 0)
+				r = content ? load_content(w, ino, node) : load_symlink(w, ino, node);
+		}
+		if (r >= 0)
+			r = rd_xattrs_load(w->img, ino, node, &w->budget);
+	}
+	if (r < 0) {
+		st_node_free(node);
+		return r;
+	}
+	*ret = node;
+	return 0;
+}
+
+int st_image_read_tree(const void *data, size_t len, const struct st_image_read_options *opts,
+		       struct st_node **ret_root, uint32_t *ret_version)
+{
+	_cleanup_free_ struct st_node **by_nid = NULL;
+	struct st_node *root = NULL;
+	struct rd_image img;
+	struct rd_inode ino;
+	struct walk w;
+	int r;
+
+	if (!data && len > 0)
+		return -EINVAL;
+	r = rd_image_init(&img, data, len);
+	if (r < 0)
+		return r;
+	r = rd_inode_read(&img, img.root_nid, &ino);
+	if (r < 0)
+		return r;
+	if (!S_ISDIR(ino.mode))
+		return RD_CORRUPT("root nid %" PRIu64 " is not a directory (mode 0%o)", img.root_nid, ino.mode);
+
+	/* Lazily zeroed pages: only the slots of visited nids are touched. */
+	by_nid = new0(struct st_node *, img.nid_end);
+	if (!by_nid)
+		return -ENOMEM;
+	w = (struct walk){
+		.img = &img,
+		.opts = opts,
+		.by_nid = by_nid,
+		.budget = RD_BUDGET_BASE + RD_BUDGET_PER_IMAGE_BYTE * img.len,
+	};
+	r = load_node(&w, &ino, img.root_nid, 0, &root);
+	if (r < 0)
+		return r;
+	*ret_root = root;
+	if (ret_version)
+		*ret_version = img.version;
+	return 0;
+}
