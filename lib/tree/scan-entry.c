@@ -238,31 +238,6 @@ static int read_exact(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* Stream a file larger than the buffer through the hasher. */
-static int hash_stream(struct scan_worker *w, int fd, uint64_t size, uint8_t digest[ST_DIGEST_SIZE])
-{
-	uint64_t off = 0;
-	int r;
-
-	st_verity_hasher_reset(w->hasher);
-	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	while (off < size) {
-		ssize_t n = pread(fd, w->buf, (size_t)MIN(size - off, (uint64_t)SCAN_WHOLE_READ_MAX), (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -ENODATA;
-		r = st_verity_hasher_update(w->hasher, w->buf, (size_t)n);
-		if (r < 0)
-			return r;
-		off += (uint64_t)n;
-	}
-	return st_verity_hasher_final(w->hasher, digest);
-}
-
 static int open_job_file(struct scan_ctx *ctx, struct scan_job *job, int *ret_fd)
 {
 	struct st_node *node = job->node;
@@ -337,7 +312,6 @@ static int read_content(struct scan_ctx *ctx, struct scan_worker *w, struct st_n
 	bool inline_ = id->size <= ST_INLINE_RECOMMENDED_MAX;
 	bool in_buf = id->size <= SCAN_WHOLE_READ_MAX;
 	char payload[SCAN_PAYLOAD_LEN + 1];
-	struct stat st;
 	int r;
 
 	if (!want_digest && !inline_)
@@ -351,10 +325,12 @@ static int read_content(struct scan_ctx *ctx, struct scan_worker *w, struct st_n
 			if (r >= 0)
 				r = st_verity_hasher_final(w->hasher, node->digest);
 		}
-	} else if (fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 < id->size)
-		r = st_verity_digest_fd(fd, node->digest);      /* sparse: let it skip the holes */
-	else
-		r = hash_stream(w, fd, id->size, node->digest);
+	} else {
+		/* Streamed through our buffer; holes of sparse files are skipped. A
+		 * file that shrank or grew meanwhile is caught by check_unchanged(). */
+		(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		r = st_verity_hasher_digest_fd(w->hasher, fd, w->buf, SCAN_WHOLE_READ_MAX, node->digest);
+	}
 	if (r == -ENODATA)
 		return scan_fail(ctx, node, NULL, -EAGAIN, "shrank during the scan");
 	if (r < 0)
