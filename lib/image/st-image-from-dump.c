@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Test helper (not installed): parse a dumpfile and write its composefs image.
+ *   st-image-from-dump [--min-version=N] [--max-version=N] [--print-digest]
+ *                      DUMPFILE|- [IMAGE|-]
+ * Parsing is strict when CFS_PARSE_STRICT is set (as for mkcomposefs). As with
+ * mkcomposefs, giving one of the version options makes the other default to 0
+ * (otherwise min 0, max 1). Without IMAGE only the digest is computed.
+ * --print-digest prints the image's fs-verity digest in hex on stdout.
+ * Errors go to stderr with exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "sealtree/dump.h"
+#include "sealtree/image.h"
+
+static int write_fd(void *userdata, const void *buf, size_t len)
+{
+	int fd = *(int *)userdata;
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int parse_version(const char *s, uint32_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct st_image_write_options opts = { .min_version = 0, .max_version = 1 };
+	bool print_digest = false, have_min = false, have_max = false;
+	const char *in = NULL, *out = NULL;
+	struct st_node *root = NULL;
+	uint8_t digest[32];
+	unsigned flags = 0;
+	int fd, ofd = -1, r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "--min-version=", 14) == 0) {
+			if (parse_version(argv[i] + 14, &opts.min_version) < 0)
+				goto usage;
+			have_min = true;
+		} else if (strncmp(argv[i], "--max-version=", 14) == 0) {
+			if (parse_version(argv[i] + 14, &opts.max_version) < 0)
+				goto usage;
+			have_max = true;
+		} else if (strcmp(argv[i], "--print-digest") == 0) {
+			print_digest = true;
+		} else if (!in) {
+			in = argv[i];
+		} else if (!out) {
+			out = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	if (!in)
+		goto usage;
+	if (have_min && !have_max)
+		opts.max_version = 0;
+	if (have_max && !have_min)
+		opts.min_version = 0;
+	if (getenv("CFS_PARSE_STRICT"))
+		flags |= ST_DUMP_PARSE_STRICT;
+
+	fd = strcmp(in, "-") == 0 ? STDIN_FILENO : open(in, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror(in);
+		return 1;
+	}
+	r = st_dump_parse_fd(fd, flags, &root);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", in, st_error_message(r));
+		return 1;
+	}
+	if (out) {
+		ofd = strcmp(out, "-") == 0 ? STDOUT_FILENO
+					    : open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (ofd < 0) {
+			perror(out);
+			st_node_free(root);
+			return 1;
+		}
+	}
+	r = st_image_write(root, &opts, ofd >= 0 ? write_fd : NULL, &ofd, print_digest ? digest : NULL, NULL);
+	st_node_free(root);
+	if (ofd >= 0 && ofd != STDOUT_FILENO && close(ofd) < 0 && r >= 0)
+		r = -errno;
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", in, st_error_message(r));
+		if (out && strcmp(out, "-") != 0)
+			(void)unlink(out);
+		return 1;
+	}
+	if (print_digest) {
+		for (size_t i = 0; i < sizeof(digest); i++)
+			printf("%02x", digest[i]);
+		printf("\n");
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: %s [--min-version=N] [--max-version=N] [--print-digest] DUMPFILE|- [IMAGE|-]\n",
+		argv[0]);
+	return 2;
+}
