@@ -6,7 +6,8 @@
  * Parsing is strict when CFS_PARSE_STRICT is set (as for mkcomposefs). As with
  * mkcomposefs, giving one of the version options makes the other default to 0
  * (otherwise min 0, max 1). Without IMAGE only the digest is computed.
- * --print-digest prints the image's fs-verity digest in hex on stdout.
+ * --print-digest prints the image's fs-verity digest in hex on stdout;
+ * --time prints the time st_image_write() took on stderr (benchmarks).
  * Errors go to stderr with exit status 1.
  */
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "basic/error.h"
@@ -55,7 +57,7 @@ static int parse_version(const char *s, uint32_t *ret)
 int main(int argc, char **argv)
 {
 	struct st_image_write_options opts = { .min_version = 0, .max_version = 1 };
-	bool print_digest = false, have_min = false, have_max = false;
+	bool print_digest = false, print_time = false, have_min = false, have_max = false;
 	const char *in = NULL, *out = NULL;
 	struct st_node *root = NULL;
 	uint8_t digest[32];
@@ -73,6 +75,8 @@ int main(int argc, char **argv)
 			have_max = true;
 		} else if (strcmp(argv[i], "--print-digest") == 0) {
 			print_digest = true;
+		} else if (strcmp(argv[i], "--time") == 0) {
+			print_time = true;
 		} else if (!in) {
 			in = argv[i];
 		} else if (!out) {
@@ -111,7 +115,13 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	r = st_image_write(root, &opts, ofd >= 0 ? write_fd : NULL, &ofd, print_digest ? digest : NULL, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (print_time)
+		fprintf(stderr, "st_image_write: %.3f s\n",
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	st_node_free(root);
 	if (ofd >= 0 && ofd != STDOUT_FILENO && close(ofd) < 0 && r >= 0)
 		r = -errno;

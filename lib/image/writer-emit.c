@@ -101,7 +101,7 @@ static int list_dir(const struct wctx *w, uint32_t idx, struct listing *l)
 	return 0;
 }
 
-static uint8_t file_type(uint32_t mode)
+uint8_t w_file_type(uint32_t mode)
 {
 	switch (mode & S_IFMT) {
 	case S_IFREG:
@@ -132,7 +132,7 @@ static int write_dir_chunk(struct wctx *w, const struct listing *l, size_t first
 		struct erofs_dirent de = {
 			.nid = le64_put(t->pos / EROFS_ISLOT),
 			.nameoff = le16_put((uint16_t)nameoff),
-			.file_type = file_type(w_mode(w, t)),
+			.file_type = t->ftype,
 		};
 		nameoff += l->v[i].len;
 		r = out_write(w, &de, sizeof(de));

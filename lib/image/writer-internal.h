@@ -37,6 +37,7 @@ struct winode {
 	uint8_t compact : 1;
 	uint8_t has_whiteout_child : 1;
 	uint8_t stub_name;              /* stub: the byte its hex name encodes */
+	uint8_t ftype;                  /* EROFS_FT_* of the effective mode, for dirents */
 };
 
 /* Effective xattr names are (prefix, tail); values are (prefix, data). */
@@ -65,6 +66,11 @@ struct xent {
 	uint8_t filter_bit;             /* xxh32(suffix, seed + index) & 31 */
 };
 
+struct xslot {
+	uint32_t hash;
+	uint32_t idx1;                  /* xent index + 1; 0 = empty */
+};
+
 struct wctx {
 	struct st_node *root;
 	uint32_t version;
@@ -75,7 +81,7 @@ struct wctx {
 
 	struct xent *xents;
 	size_t n_xents, cap_xents;
-	uint32_t *xhash;                /* open addressing, xent index + 1, 0 = empty */
+	struct xslot *xhash;            /* open addressing, linear probing */
 	size_t xhash_mask;
 	uint32_t *xrefs;                /* per-inode name-sorted xent indexes */
 	size_t n_xrefs, cap_xrefs;
@@ -139,3 +145,4 @@ void xent_free_all(struct wctx *w);
 
 /* writer-emit.c */
 int w_emit(struct wctx *w);
+uint8_t w_file_type(uint32_t mode);

@@ -151,15 +151,15 @@ static bool xent_matches(const struct xent *x, const struct xcand *c, uint32_t h
 static int xhash_grow(struct wctx *w)
 {
 	size_t cap = w->xhash ? (w->xhash_mask + 1) * 2 : 4096;
-	uint32_t *t = new0(uint32_t, cap);
+	struct xslot *t = new0(struct xslot, cap);
 
 	if (!t)
 		return -ENOMEM;
 	for (size_t i = 0; i < w->n_xents; i++) {
 		size_t b = w->xents[i].hash & (cap - 1);
-		while (t[b])
+		while (t[b].idx1)
 			b = (b + 1) & (cap - 1);
-		t[b] = (uint32_t)i + 1;
+		t[b] = (struct xslot){ .hash = w->xents[i].hash, .idx1 = (uint32_t)i + 1 };
 	}
 	free(w->xhash);
 	w->xhash = t;
@@ -179,11 +179,16 @@ static int intern(struct wctx *w, const struct xcand *c, uint32_t *ret)
 		if (r < 0)
 			return r;
 	}
-	for (b = h & w->xhash_mask; w->xhash[b]; b = (b + 1) & w->xhash_mask) {
-		struct xent *x = &w->xents[w->xhash[b] - 1];
+	for (b = h & w->xhash_mask; w->xhash[b].idx1; b = (b + 1) & w->xhash_mask) {
+		struct xent *x;
+
+		/* The hash in the slot avoids touching the entry on a miss. */
+		if (w->xhash[b].hash != h)
+			continue;
+		x = &w->xents[w->xhash[b].idx1 - 1];
 		if (xent_matches(x, c, h)) {
 			x->count++;
-			*ret = w->xhash[b] - 1;
+			*ret = w->xhash[b].idx1 - 1;
 			return 0;
 		}
 	}
@@ -205,7 +210,7 @@ static int intern(struct wctx *w, const struct xcand *c, uint32_t *ret)
 		.value_kind = c->value_kind,
 	};
 	xent_classify(x);
-	w->xhash[b] = (uint32_t)w->n_xents + 1;
+	w->xhash[b] = (struct xslot){ .hash = h, .idx1 = (uint32_t)w->n_xents + 1 };
 	*ret = (uint32_t)w->n_xents++;
 	return 0;
 }
