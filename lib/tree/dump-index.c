@@ -21,9 +21,10 @@ static uint64_t hash_name(uint64_t seed, const char *name, size_t len)
 	return h;
 }
 
+/* name has len bytes and no NUL; stored is NUL-terminated and may be shorter. */
 static bool name_is(const char *stored, const char *name, size_t len)
 {
-	return memcmp(stored, name, len) == 0 && stored[len] == '\0';
+	return strncmp(stored, name, len) == 0 && stored[len] == '\0';
 }
 
 void dump_child_index_release(struct dump_child_index *ix)
