@@ -103,7 +103,7 @@ done
 # The scan is not the only way to the same bytes: a tree given through a
 # dumpfile of its own image gives the same image (needs composefs-info).
 if $have_info; then
-	seed=$(echo "$seeds" | head -n1)
+	read -r seed _ <<<"$(echo $seeds)"
 	dir=$TEST_TMP/tree-rt
 	python3 "$GENTREE" tree "$seed" "$dir"
 	if "$MKCOMPOSEFS" "$dir" "$TEST_TMP/rt1.img" &&
