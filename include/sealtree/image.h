@@ -29,11 +29,32 @@ struct st_image_write_options {
 };
 
 /*
- * Serialize the tree as a composefs image. The tree is not modified and not
- * copied. Bytes go to `write` in order, in one pass. If ret_digest is not
- * NULL it receives the fs-verity digest of the image; if ret_version is not
- * NULL it receives the format version used. `write` may be NULL to only
- * compute the digest.
+ * Serialize the tree as a composefs image, byte-identical to composefs 1.0.x
+ * (mkcomposefs) for the same tree and versions; the layout is described in
+ * docs/formats/composefs-image.md.
+ *
+ * The tree is not modified and not copied: the reference's rewrite (escaped
+ * overlay xattrs, metacopy/redirect, whiteouts, ".", "..", the root's 00..ff
+ * whiteout stubs) is computed on the side. Only each node's `scratch` field
+ * is overwritten, so one tree must not be written by two threads at once.
+ *
+ * opts may be NULL (min_version 0, max_version 1). The format version starts
+ * at min_version and becomes 1 if max_version allows it and the tree holds a
+ * whiteout (a character device 0/0).
+ *
+ * Bytes go to `write` strictly in order, in one pass, in chunks of up to
+ * 1 MiB; a negative return from `write` aborts and is returned. `write` may be
+ * NULL to only compute the digest. If ret_digest is not NULL it receives the
+ * fs-verity digest of the image; if ret_version is not NULL it receives the
+ * format version used. Both are written only on success.
+ *
+ * Errors (with st_error_detail() naming the path): -EINVAL for a bad mode, a
+ * symlink target not 1..4095 bytes, inline content over 5000 bytes, a hardlink
+ * to a directory or to a node outside the tree, or a version above
+ * ST_IMAGE_VERSION_MAX; -ELOOP for a hardlink cycle; -EFBIG for a file needing
+ * more than 1024 chunks or an image too large for EROFS; -ERANGE when the
+ * overlay xattrs push a node over its xattr budget; -ENOTDIR if root is not a
+ * directory; -ENOMEM.
  */
 ST_EXPORT int st_image_write(struct st_node *root, const struct st_image_write_options *opts,
 			     st_image_write_fn write, void *userdata,
