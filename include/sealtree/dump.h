@@ -20,19 +20,31 @@ enum st_dump_parse_flags {
 };
 
 /*
- * Parse a whole dumpfile held in memory (untrusted). On failure returns a
- * negative errno (-EINVAL for a malformed line, -ERANGE for an over-limit
- * value, ...) and st_error_detail() names the line number and the problem.
+ * Parse a whole dumpfile held in memory (untrusted) into a new tree, with the
+ * reference mkcomposefs's rules (docs/formats/dumpfile.md); flags is a set of
+ * enum st_dump_parse_flags. On success *ret_root owns the tree (free it with
+ * st_node_free()). On failure *ret_root is untouched and a negative errno is
+ * returned: -EINVAL malformed line, -ERANGE value over a limit, -EEXIST
+ * duplicate path, -ENOENT missing parent or hardlink target, -ENOTDIR parent
+ * not a directory, -EFBIG file too large, -ELOOP hardlink cycle, -ENOMEM;
+ * st_error_detail() then starts with "line N:" and names the problem.
+ * Linear in the input whatever the line order. Thread-safe (no shared state).
  */
 ST_EXPORT int st_dump_parse_buffer(const char *buf, size_t len, unsigned flags, struct st_node **ret_root);
 
-/* Read all of fd (file or pipe) and parse it. */
+/*
+ * Read fd (file or pipe) to its end and parse it as st_dump_parse_buffer()
+ * does. Read errors return the read's negative errno. The fd is not closed.
+ */
 ST_EXPORT int st_dump_parse_fd(int fd, unsigned flags, struct st_node **ret_root);
 
 /*
- * Print the tree as a dumpfile, in the reference's order and escaping
- * (depth-first pre-order, children sorted, hardlinks as '@' lines).
- * Returns 0 or a negative errno from the stream.
+ * Print the tree as a dumpfile, byte-identical to `composefs-info dump`:
+ * depth-first pre-order in stored (sorted) child order, the reference's
+ * escaping, xattrs in stored order, hardlink aliases as '@' lines carrying
+ * the target's fields and the target's path as PAYLOAD. The output always
+ * parses in strict mode and prints back identically. Returns 0, -ENOMEM, or
+ * -EIO if writing to out fails (out is flushed, not closed).
  */
 ST_EXPORT int st_dump_print(FILE *out, const struct st_node *root);
 
