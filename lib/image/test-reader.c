@@ -1,0 +1,618 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reader unit tests. Two kinds of input:
+ *  - small images built here byte by byte (struct mini), to hit one rule at
+ *    a time: nesting cap, cycles, directory hardlinks, '.'/'..', order,
+ *    names, xattr bounds, overlay xattr mapping, filters;
+ *  - the reference's images (COMPAT_DIR), truncated and with every header
+ *    and superblock byte corrupted, and with random corruption, which must
+ *    fail with -EUCLEAN/-EOPNOTSUPP or read, and never crash.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "basic/test.h"
+#include "reader-internal.h"
+
+/* ---- building small images ------------------------------------------- */
+
+/* Every inode gets a 128-byte unit; units never cross a 4096 block (1152 = 9 * 128). */
+#define UNIT 128U
+#define NID(k) (36U + 4U * (k))
+
+struct mini {
+	uint8_t *buf;
+	size_t len;
+};
+
+struct xa {
+	uint8_t index;
+	const char *suffix;
+	const void *value;
+	uint16_t vlen;
+};
+
+struct ent {
+	const char *name;
+	uint64_t nid;
+	uint8_t ft;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	st_le16 x = le16_put(v);
+	memcpy(p, &x, sizeof(x));
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	st_le32 x = le32_put(v);
+	memcpy(p, &x, sizeof(x));
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	st_le64 x = le64_put(v);
+	memcpy(p, &x, sizeof(x));
+}
+
+static void mini_init(struct mini *m, unsigned n_units)
+{
+	size_t bytes = ALIGN_UP((size_t)1152 + (size_t)n_units * UNIT, (size_t)4096);
+	struct cfs_header h = { 0 };
+	struct erofs_super_block sb = { 0 };
+
+	m->buf = calloc(1, bytes);
+	m->len = bytes;
+	h.magic = le32_put(CFS_MAGIC);
+	h.version = le32_put(CFS_HEADER_VERSION);
+	memcpy(m->buf, &h, sizeof(h));
+	sb.magic = le32_put(EROFS_SUPER_MAGIC);
+	sb.feature_compat = le32_put(EROFS_FEATURE_COMPAT_MTIME | EROFS_FEATURE_COMPAT_XATTR_FILTER);
+	sb.blkszbits = EROFS_BLKSIZ_BITS;
+	sb.root_nid = le16_put(NID(0));
+	sb.inos = le64_put(n_units);
+	sb.blocks = le32_put((uint32_t)(bytes / 4096));
+	memcpy(m->buf + EROFS_SUPER_OFFSET, &sb, sizeof(sb));
+}
+
+static size_t put_xattr_body(uint8_t *p, const struct xa *xs, size_t n)
+{
+	struct erofs_xattr_ibody_header h = { .h_name_filter = le32_put(0) };
+	size_t pos = sizeof(h);
+
+	memcpy(p, &h, sizeof(h));
+	for (size_t i = 0; i < n; i++) {
+		struct erofs_xattr_entry e = {
+			.e_name_len = (uint8_t)strlen(xs[i].suffix),
+			.e_name_index = xs[i].index,
+			.e_value_size = le16_put(xs[i].vlen),
+		};
+		memcpy(p + pos, &e, sizeof(e));
+		memcpy(p + pos + 4, xs[i].suffix, e.e_name_len);
+		memcpy(p + pos + 4 + e.e_name_len, xs[i].value, xs[i].vlen);
+		pos = ALIGN_UP(pos + 4 + e.e_name_len + xs[i].vlen, (size_t)4);
+	}
+	return pos;
+}
+
+/* Inode (compact) + xattr body + inline tail, all in the node's unit. */
+static void put_node(struct mini *m, uint64_t nid, uint16_t mode, unsigned layout, uint64_t size, uint32_t iu,
+		     const struct xa *xs, size_t nx, const void *tail, size_t tail_len)
+{
+	uint8_t *p = m->buf + nid * 32;
+	struct erofs_inode_compact c = { 0 };
+	size_t body = nx ? put_xattr_body(p + 32, xs, nx) : 0;
+
+	c.i_format = le16_put((uint16_t)(layout << 1));
+	c.i_xattr_icount = le16_put(body ? (uint16_t)((body - 12) / 4 + 1) : 0);
+	c.i_mode = le16_put(mode);
+	c.i_nlink = le16_put(1);
+	c.i_size = le32_put((uint32_t)size);
+	c.i_u.raw_blkaddr = le32_put(iu);
+	memcpy(p, &c, sizeof(c));
+	if (tail_len)
+		memcpy(p + 32 + body, tail, tail_len);
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ent *)a)->name, ((const struct ent *)b)->name);
+}
+
+/* A directory with '.', '..' and ents, sorted, as an inline tail. */
+static void put_dir(struct mini *m, uint64_t nid, uint64_t parent, const struct ent *ents, size_t n)
+{
+	struct ent all[8];
+	uint8_t tail[UNIT];
+	size_t names = 0, off;
+
+	all[0] = (struct ent){ ".", nid, EROFS_FT_DIR };
+	all[1] = (struct ent){ "..", parent, EROFS_FT_DIR };
+	memcpy(all + 2, ents, n * sizeof(*ents));
+	n += 2;
+	qsort(all, n, sizeof(all[0]), ent_cmp);
+	off = 12 * n;
+	for (size_t i = 0; i < n; i++) {
+		struct erofs_dirent d = {
+			.nid = le64_put(all[i].nid),
+			.nameoff = le16_put((uint16_t)(off + names)),
+			.file_type = all[i].ft,
+		};
+		memcpy(tail + 12 * i, &d, sizeof(d));
+		memcpy(tail + off + names, all[i].name, strlen(all[i].name));
+		names += strlen(all[i].name);
+	}
+	put_node(m, nid, S_IFDIR | 0755, EROFS_INODE_FLAT_INLINE, off + names, 0, NULL, 0, tail, off + names);
+}
+
+/* Byte offset of the i-th dirent of a directory written by put_dir() (no xattrs). */
+static size_t dirent_off(uint64_t dir_nid, size_t i)
+{
+	return dir_nid * 32 + 32 + 12 * i;
+}
+
+static int mini_read(const struct mini *m, const struct st_image_read_options *opts, struct st_node **ret)
+{
+	struct st_node *root = NULL;
+	int r = st_image_read_tree(m->buf, m->len, opts, &root, NULL);
+
+	if (ret)
+		*ret = root;
+	else
+		st_node_free(root);
+	return r;
+}
+
+/* A root with one regular file "f": units 0 (root) and 1 (f). */
+static void mini_simple(struct mini *m)
+{
+	struct ent e[] = { { "f", NID(1), EROFS_FT_REG_FILE } };
+
+	mini_init(m, 2);
+	put_dir(m, NID(0), NID(0), e, 1);
+	put_node(m, NID(1), S_IFREG | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, NULL, 0, NULL, 0);
+}
+
+/* ---- synthetic images ---------------------------------------------------- */
+
+TEST(mini_semantics)
+{
+	static const uint8_t metacopy[36] = { 0, 36, 0, 1, 0xaa, [35] = 0x55 };
+	const struct xa ext_x[] = {
+		{ EROFS_XATTR_INDEX_TRUSTED, "overlay.metacopy", metacopy, 36 },
+		{ EROFS_XATTR_INDEX_TRUSTED, "overlay.redirect", "/abc", 4 },
+	};
+	const struct xa wh_x[] = { { EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.whiteout", "", 0 } };
+	struct ent e[] = {
+		{ "00", NID(1), EROFS_FT_CHRDEV }, { "a", NID(2), EROFS_FT_REG_FILE },
+		{ "l", NID(3), EROFS_FT_SYMLINK }, { "w", NID(4), EROFS_FT_REG_FILE },
+		{ "y", NID(2), EROFS_FT_REG_FILE },
+	};
+	struct st_node *root = NULL, *a, *l, *w, *y;
+	struct mini m;
+
+	mini_init(&m, 5);
+	put_dir(&m, NID(0), NID(0), e, 5);
+	put_node(&m, NID(1), S_IFCHR | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, NULL, 0, NULL, 0);
+	put_node(&m, NID(2), S_IFREG | 0644, EROFS_INODE_CHUNK_BASED, 10, 0, ext_x, 2, NULL, 0);
+	put_node(&m, NID(3), S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 6, 0, NULL, 0, "target", 6);
+	put_node(&m, NID(4), S_IFREG | 0600, EROFS_INODE_FLAT_PLAIN, 0, 0, wh_x, 1, NULL, 0);
+	ASSERT_OK(mini_read(&m, NULL, &root));
+
+	ASSERT_EQ(root->n_children, 4);         /* "00" (a real whiteout) is skipped */
+	ASSERT_EQ(root->n_xattrs, 0);
+	a = node_lookup_child(root, "a", 1);
+	l = node_lookup_child(root, "l", 1);
+	w = node_lookup_child(root, "w", 1);
+	y = node_lookup_child(root, "y", 1);
+	ASSERT_TRUE(a && l && w && y && !node_lookup_child(root, "00", 2));
+	/* Exactly one leading '/' stripped, nothing read past the value. */
+	ASSERT_STREQ(a->payload, "abc");
+	ASSERT_TRUE(a->has_digest && a->digest[0] == 0xaa && a->digest[31] == 0x55);
+	ASSERT_EQ(a->size, 10);
+	ASSERT_EQ(a->n_xattrs, 0);
+	ASSERT_STREQ(l->payload, "target");
+	ASSERT_TRUE(S_ISCHR(w->mode) && w->rdev == 0 && (w->mode & 07777) == 0600 && w->n_xattrs == 0);
+	ASSERT_TRUE(y->link_target == a);
+	st_node_free(root);
+	free(m.buf);
+}
+
+TEST(mini_root_xattrs_mapped)
+{
+	const struct xa root_x[] = {
+		{ EROFS_XATTR_INDEX_TRUSTED, "overlay.opaque", "y", 1 },
+		{ EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.opaque", "x", 1 },
+		{ EROFS_XATTR_INDEX_USER, "overlay.whiteouts", "", 0 },
+		{ EROFS_XATTR_INDEX_USER, "k", "v", 1 },
+		{ EROFS_XATTR_INDEX_SECURITY, "selinux", "l", 1 },
+	};
+	struct st_node *root = NULL;
+	struct mini m;
+
+	mini_init(&m, 1);
+	/* A directory with xattrs and size 0 (no entries at all is allowed). */
+	put_node(&m, NID(0), S_IFDIR | 0755, EROFS_INODE_FLAT_PLAIN, 0, 0, root_x, 5, NULL, 0);
+	ASSERT_OK(mini_read(&m, NULL, &root));
+	ASSERT_EQ(root->n_xattrs, 3);
+	ASSERT_STREQ(root->xattrs[0].name, "trusted.overlay.opaque");
+	ASSERT_TRUE(root->xattrs[0].value_len == 1 && root->xattrs[0].value[0] == 'x');
+	ASSERT_STREQ(root->xattrs[1].name, "user.k");
+	ASSERT_STREQ(root->xattrs[2].name, "security.selinux");
+	st_node_free(root);
+	free(m.buf);
+}
+
+/* A chain root/d/d/.../d of n directories. */
+static void mini_chain(struct mini *m, unsigned n)
+{
+	mini_init(m, n);
+	for (unsigned k = 0; k < n; k++) {
+		struct ent e[] = { { "d", NID(k + 1), EROFS_FT_DIR } };
+		put_dir(m, NID(k), k ? NID(k - 1) : NID(0), e, k + 1 < n ? 1 : 0);
+	}
+}
+
+TEST(mini_depth_cap)
+{
+	struct mini m;
+
+	mini_chain(&m, RD_DEPTH_MAX + 1);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	free(m.buf);
+	mini_chain(&m, RD_DEPTH_MAX + 2);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	ASSERT_TRUE(strstr(st_error_detail(), "deeper"));
+	free(m.buf);
+}
+
+TEST(mini_cycle_and_dir_hardlink)
+{
+	struct mini m;
+
+	/* root/d/x -> root: a cycle. */
+	mini_chain(&m, 3);
+	{
+		struct ent e[] = { { "x", NID(0), EROFS_FT_DIR } };
+		put_dir(&m, NID(2), NID(1), e, 1);
+	}
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	ASSERT_TRUE(strstr(st_error_detail(), "twice"));
+	free(m.buf);
+
+	/* Two names for one directory. */
+	mini_init(&m, 2);
+	{
+		struct ent e[] = { { "a", NID(1), EROFS_FT_DIR }, { "b", NID(1), EROFS_FT_DIR } };
+		struct ent none[1];
+		put_dir(&m, NID(0), NID(0), e, 2);
+		put_dir(&m, NID(1), NID(0), none, 0);
+	}
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+}
+
+TEST(mini_dirent_rules)
+{
+	struct mini m;
+	struct erofs_dirent d;
+
+	/* Sorted dirents of root: ".", "..", "f". */
+	mini_simple(&m);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+
+	/* '.' pointing elsewhere. */
+	d = (struct erofs_dirent){ .nid = le64_put(NID(1)), .nameoff = le16_put(36), .file_type = EROFS_FT_DIR };
+	memcpy(m.buf + dirent_off(NID(0), 0), &d, sizeof(d));
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+
+	/* '..' of the root not the root. */
+	mini_simple(&m);
+	memcpy(m.buf + dirent_off(NID(0), 1), &(struct erofs_dirent){ .nid = le64_put(NID(1)),
+		.nameoff = le16_put(37), .file_type = EROFS_FT_DIR }, sizeof(d));
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+
+	/* nid out of range, and nid inside the superblock. */
+	mini_simple(&m);
+	put64(m.buf + dirent_off(NID(0), 2), UINT64_MAX / 2);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put64(m.buf + dirent_off(NID(0), 2), 3);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+
+	/* Bad nameoffs: past the block, not increasing, first not a multiple of 12. */
+	for (unsigned v = 0; v < 4; v++) {
+		static const uint16_t bad[][2] = { { 2, 0xffff }, { 2, 36 }, { 0, 13 }, { 1, 40 } };
+		mini_simple(&m);
+		put16(m.buf + dirent_off(NID(0), bad[v][0]) + 8, bad[v][1]);
+		ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+		free(m.buf);
+	}
+
+	/* Unsorted, duplicate, '/' in a name, empty last name, wrong file type. */
+	mini_simple(&m);
+	m.buf[dirent_off(NID(0), 3) + 3] = ' ';        /* "f" -> " " sorts before "." */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	m.buf[dirent_off(NID(0), 3) + 3] = '.';        /* "." twice */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	m.buf[dirent_off(NID(0), 3) + 3] = '/';
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	m.buf[dirent_off(NID(0), 3) + 3] = '\0';
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	m.buf[dirent_off(NID(0), 3) + 3] = 'f';
+	m.buf[dirent_off(NID(0), 2) + 10] = EROFS_FT_DIR;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	m.buf[dirent_off(NID(0), 2) + 10] = EROFS_FT_MAX;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+}
+
+TEST(mini_inode_rules)
+{
+	const struct xa one[] = { { EROFS_XATTR_INDEX_USER, "k", "value", 5 } };
+	struct mini m;
+	uint8_t *f;
+
+	mini_simple(&m);
+	f = m.buf + NID(1) * 32;
+	f[0] = 0x10;                                    /* unknown i_format bit */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	f[0] = EROFS_INODE_FLAT_COMPRESSION << 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EOPNOTSUPP);
+	f[0] = 5 << 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	f[0] = 0;
+	f[5] = 0xf0;                                    /* mode type 0170000 */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	f[5] = 0x81;
+	put32(f + 8, 5001); /* flat content > 5000 */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put32(f + 8, 4096); /* plain data block past the end */
+	put32(f + 16, UINT32_MAX);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put32(f + 8, 0);
+	put16(f + 2, 0xffff); /* huge xattr icount */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+
+	/* An xattr entry whose value runs past the body, and a shared id past the end. */
+	mini_simple(&m);
+	put_node(&m, NID(1), S_IFREG | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, one, 1, NULL, 0);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	f = m.buf + NID(1) * 32;
+	put16(f + 32 + 12 + 2, 200);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put16(f + 32 + 12 + 2, 5);
+	f[32 + 12 + 1] = 9;                             /* unknown name index */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	f[32 + 12 + 1] = EROFS_XATTR_INDEX_USER;
+	f[32 + 4] = 1;                                  /* one shared id, overlapping the entry */
+	put32(f + 32 + 12, UINT32_MAX);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	f[32 + 4] = 200;                                /* more ids than the body holds */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	free(m.buf);
+
+	/* Symlinks: empty, NUL inside, too long. */
+	mini_init(&m, 2);
+	{
+		struct ent e[] = { { "l", NID(1), EROFS_FT_SYMLINK } };
+		put_dir(&m, NID(0), NID(0), e, 1);
+	}
+	put_node(&m, NID(1), S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 3, 0, NULL, 0, "a\0b", 3);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put_node(&m, NID(1), S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 0, 0, NULL, 0, NULL, 0);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put_node(&m, NID(1), S_IFLNK | 0777, EROFS_INODE_FLAT_PLAIN, 4096, 0, NULL, 0, NULL, 0);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	put_node(&m, NID(1), S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 3, 0, NULL, 0, "abc", 3);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	free(m.buf);
+
+	/* An inline tail that would cross from block 0 into block 1. */
+	mini_init(&m, 30);
+	{
+		struct ent e[] = { { "l", 126, EROFS_FT_SYMLINK } };
+		put_dir(&m, NID(0), NID(0), e, 1);
+	}
+	put_node(&m, 126, S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 40, 0, NULL, 0,
+		 "0123456789012345678901234567890123456789", 40);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+	ASSERT_TRUE(strstr(st_error_detail(), "crosses"));
+	put_node(&m, 126, S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 32, 0, NULL, 0,
+		 "01234567890123456789012345678901", 32);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	free(m.buf);
+}
+
+TEST(mini_filters)
+{
+	static const char *const keep[] = { "b", "zz" };
+	struct st_image_read_options opts = { .filters = keep, .n_filters = 2 };
+	struct ent e[] = {
+		{ "a", NID(1), EROFS_FT_REG_FILE }, { "b", NID(2), EROFS_FT_REG_FILE }, { "c", NID(1), EROFS_FT_REG_FILE },
+	};
+	struct st_node *root = NULL;
+	struct mini m;
+
+	mini_init(&m, 3);
+	put_dir(&m, NID(0), NID(0), e, 3);
+	put_node(&m, NID(1), S_IFREG | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, NULL, 0, NULL, 0);
+	put_node(&m, NID(2), S_IFREG | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, NULL, 0, NULL, 0);
+	ASSERT_OK(mini_read(&m, &opts, &root));
+	ASSERT_EQ(root->n_children, 1);
+	ASSERT_STREQ(root->children[0]->name, "b");
+	st_node_free(root);
+	/* Without the filter, "c" is an alias of "a". */
+	ASSERT_OK(mini_read(&m, NULL, &root));
+	ASSERT_EQ(root->n_children, 3);
+	ASSERT_TRUE(root->children[2]->link_target == root->children[0]);
+	st_node_free(root);
+	free(m.buf);
+}
+
+TEST(mini_header_fields)
+{
+	struct mini m;
+
+	mini_simple(&m);
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	m.buf[0] ^= 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* composefs magic */
+	m.buf[0] ^= 1;
+	m.buf[4] = 2;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EOPNOTSUPP);     /* header version */
+	m.buf[4] = 1;
+	m.buf[12] = 2;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EOPNOTSUPP);     /* composefs_version */
+	m.buf[12] = 1;
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	m.buf[1024] ^= 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* EROFS magic */
+	m.buf[1024] ^= 1;
+	m.buf[1024 + 12] = 13;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EOPNOTSUPP);     /* blkszbits */
+	m.buf[1024 + 12] = 12;
+	m.buf[1024 + 80] = 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EOPNOTSUPP);     /* feature_incompat */
+	m.buf[1024 + 80] = 0;
+	m.buf[1024 + 36] = 2;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* blocks != size */
+	m.buf[1024 + 36] = 1;
+	m.buf[1024 + 14] = 0xff;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* root nid */
+	m.buf[1024 + 14] = 0;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* root nid 0: in the header */
+	m.buf[1024 + 14] = NID(1);
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* root not a directory */
+	m.buf[1024 + 14] = NID(0);
+	m.buf[1024 + 40] = 5;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* meta_blkaddr */
+	m.buf[1024 + 40] = 0;
+	m.buf[1024 + 23] = 1;
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);        /* inos */
+	m.buf[1024 + 23] = 0;
+	ASSERT_OK(mini_read(&m, NULL, NULL));
+	ASSERT_ERR(st_image_read_tree(m.buf, m.len - 1, NULL, &(struct st_node *){ NULL }, NULL), -EUCLEAN);
+	ASSERT_ERR(st_image_read_tree(m.buf, 0, NULL, &(struct st_node *){ NULL }, NULL), -EUCLEAN);
+	free(m.buf);
+}
+
+/* ---- the reference's images ---------------------------------------------- */
+
+static int load_reference(unsigned seed, uint8_t **ret, size_t *ret_len)
+{
+	const char *dir = getenv("COMPAT_DIR");
+	char cmd[4096];
+	size_t len = 0, cap = 1 << 20;
+	uint8_t *buf;
+	FILE *p;
+
+	if (!dir)
+		return -ENOENT;
+	snprintf(cmd, sizeof(cmd), "gzip -dc '%s/reference/gentree-%u.dump.img.gz' 2>/dev/null", dir, seed);
+	p = popen(cmd, "re");
+	if (!p)
+		return -errno;
+	buf = malloc(cap);
+	for (size_t n; buf && (n = fread(buf + len, 1, cap - len, p)) > 0;) {
+		len += n;
+		if (len == cap)
+			buf = realloc(buf, cap *= 2);
+	}
+	if (pclose(p) != 0 || !buf || len == 0) {
+		free(buf);
+		return -ENOENT;
+	}
+	*ret = buf;
+	*ret_len = len;
+	return 0;
+}
+
+static bool acceptable(int r)
+{
+	return r == 0 || r == -EUCLEAN || r == -EOPNOTSUPP;
+}
+
+TEST(reference_truncated)
+{
+	struct st_node *whole = NULL;
+	uint8_t *img, *copy;
+	size_t len;
+
+	if (load_reference(2, &img, &len) < 0)
+		TEST_SKIP("no reference image (COMPAT_DIR)");
+	ASSERT_OK(st_image_read_tree(img, len, NULL, &whole, NULL));
+	whole = st_node_free(whole);
+	copy = malloc(len);
+	/* Cut at every block, with the superblock patched to agree: the walk must catch it. */
+	for (size_t cut = 4096; cut < len; cut += 4096) {
+		struct st_node *root = NULL;
+		int r;
+
+		memcpy(copy, img, cut);
+		put32(copy + 1024 + 36, (uint32_t)(cut / 4096));
+		r = st_image_read_tree(copy, cut, NULL, &root, NULL);
+		if (r != -EUCLEAN)
+			TEST_FAIL_("cut at %zu: %d", cut, r);
+		ASSERT_TRUE(root == NULL);
+	}
+	for (size_t cut = 0; cut < len; cut += 997)
+		ASSERT_ERR(st_image_read_tree(img, cut, NULL, &(struct st_node *){ NULL }, NULL), -EUCLEAN);
+	free(copy);
+	free(img);
+}
+
+TEST(reference_corrupt_bytes)
+{
+	uint8_t *img;
+	size_t len;
+	unsigned seed = 12345;
+
+	if (load_reference(1, &img, &len) < 0)
+		TEST_SKIP("no reference image (COMPAT_DIR)");
+	/* Every header and superblock byte, a few patterns each. */
+	for (size_t off = 0; off < 1024 + 128; off++) {
+		if (off == 32)
+			off = 1024;
+		for (unsigned v = 0; v < 3; v++) {
+			static const uint8_t pat[] = { 0xff, 0x00, 0x80 };
+			uint8_t saved = img[off];
+			struct st_node *root = NULL;
+			int r;
+
+			img[off] = v == 0 ? saved ^ pat[0] : pat[v];
+			r = st_image_read_tree(img, len, NULL, &root, NULL);
+			img[off] = saved;
+			st_node_free(root);
+			if (!acceptable(r))
+				TEST_FAIL_("byte %zu pattern %u: %d", off, v, r);
+		}
+	}
+	/* Random damage anywhere in the inode/xattr/dirent area. */
+	for (unsigned i = 0; i < 4000; i++) {
+		size_t off[4];
+		uint8_t saved[4];
+		struct st_node *root = NULL;
+		int r;
+
+		for (unsigned k = 0; k < 4; k++) {
+			seed = seed * 1103515245u + 12345u;
+			off[k] = 1152 + (seed >> 4) % (len - 1152);
+			saved[k] = img[off[k]];
+			img[off[k]] = (uint8_t)(seed >> 20);
+		}
+		r = st_image_read_tree(img, len, NULL, &root, NULL);
+		for (unsigned k = 4; k-- > 0;)
+			img[off[k]] = saved[k];
+		st_node_free(root);
+		if (!acceptable(r))
+			TEST_FAIL_("iteration %u: %d", i, r);
+	}
+	free(img);
+}
+
+TEST_MAIN()
