@@ -492,6 +492,33 @@ TEST(depth_cap)
 	free(path);
 }
 
+TEST(parse_fd_and_print_errors)
+{
+	static const char dump[] = ROOT "/a 2 100644 1 0 0 0 0.0 - hi -\n";
+	struct st_node *root = NULL;
+	int fds[2];
+	FILE *full;
+
+	/* A pipe: no size known in advance. */
+	ASSERT_OK(pipe2(fds, O_CLOEXEC));
+	ASSERT_EQ(write(fds[1], dump, sizeof(dump) - 1), (ssize_t)sizeof(dump) - 1);
+	close(fds[1]);
+	ASSERT_OK(st_dump_parse_fd(fds[0], STRICT, &root));
+	close(fds[0]);
+	ASSERT_TRUE(root && root->n_children == 1 && root->children[0]->content);
+
+	/* A stream that cannot be written reports it. */
+	full = fopen("/dev/full", "we");
+	if (full) {
+		ASSERT_ERR(st_dump_print(full, root), -EIO);
+		fclose(full);
+	}
+	st_node_free(root);
+
+	/* Unknown flags are refused. */
+	ASSERT_ERR(st_dump_parse_buffer(dump, sizeof(dump) - 1, 1u << 7, &root), -EINVAL);
+}
+
 static char *read_file(const char *path, size_t *ret_len)
 {
 	FILE *f = fopen(path, "re");
