@@ -3,7 +3,8 @@
 # X.sha256 must give an image with exactly that sha256 (X.version, when
 # present, pins --min-version/--max-version). Strict parsing except for the
 # three assets the reference itself parses leniently. Should-fail assets must
-# be refused without leaving an image behind.
+# be refused without leaving an image behind. Every image also survives
+# image -> tree (st_image_read_tree) -> image unchanged.
 source "$(dirname "$0")/test-lib.sh"
 
 W=$BUILD_DIR/lib/image/st-image-from-dump
@@ -43,6 +44,12 @@ for f in "$ASSETS"/*.dump "$ASSETS"/*.dump.gz; do
 		ok "$name"
 	else
 		fail "$name" "sha256 $got, expected $expected"
+	fi
+	# image -> tree (reader) -> image gives the same bytes
+	if env "${envs[@]}" "$W" "${opts[@]}" --roundtrip "$src" 2>"$TEST_TMP/err"; then
+		ok "$name round trip"
+	else
+		fail "$name round trip" "$(cat "$TEST_TMP/err")"
 	fi
 	n=$((n + 1))
 done
