@@ -60,23 +60,53 @@ ST_EXPORT int st_image_write(struct st_node *root, const struct st_image_write_o
 			     st_image_write_fn write, void *userdata,
 			     uint8_t ret_digest[32], uint32_t *ret_version);
 
+enum st_image_read_flags {
+	/*
+	 * Make each hardlinked inode's real node the occurrence that comes
+	 * first in breadth-first order (the order the writer numbers inodes
+	 * in), instead of the first in depth-first order as the reference
+	 * reader does. Writing such a tree gives back the same image bytes;
+	 * the reference's choice is what `composefs-info dump` prints.
+	 */
+	ST_IMAGE_READ_HARDLINKS_BFS = 1u << 0,
+};
+
 struct st_image_read_options {
 	const char *const *filters;     /* top-level names to keep; NULL = all */
 	size_t n_filters;
-	uint32_t reserved[6];
+	uint32_t flags;                 /* enum st_image_read_flags */
+	uint32_t reserved[5];
 };
 
 /*
  * Parse an image held in memory (untrusted) into a tree, as the reference
- * reader does (overlay xattrs turned back into payload/digest/whiteouts).
- * Fails with -EUCLEAN on corruption, -EOPNOTSUPP on unknown features, with
- * st_error_detail() saying what is wrong and where.
- * ret_version (optional) receives the header's composefs format version.
+ * reader does (spec 1.15): real whiteouts (chardev 0/0, e.g. the 00..ff
+ * stubs) are skipped, the escaped whiteout becomes a chardev 0/0 node,
+ * trusted.overlay.redirect becomes the payload (one leading '/' stripped),
+ * a 36-byte trusted.overlay.metacopy the digest, trusted.overlay.overlay.X
+ * is unescaped to trusted.overlay.X and the other overlay xattrs the writer
+ * adds are dropped. Xattrs keep their on-disk order (inline, then shared).
+ * An inode reached again becomes a hardlink alias of its first occurrence
+ * (depth-first, dirents in order; see ST_IMAGE_READ_HARDLINKS_BFS). With
+ * filters, only the named top-level entries are loaded. opts may be NULL.
+ *
+ * Every offset, size and count is checked before use. Fails with -EUCLEAN
+ * on corruption (including directory cycles or hardlinks, unsorted or
+ * duplicate names, nesting deeper than 2048 levels, or a tree that would be
+ * far larger than the image), -EOPNOTSUPP on unknown features (header
+ * version, format version > 1, EROFS incompat bits, other block sizes,
+ * compressed inodes), -ENOMEM; st_error_detail() says what is wrong and
+ * where (nid, byte offset, field). The data is not modified and may be
+ * freed once this returns. ret_root and ret_version (optional, the header's
+ * composefs format version) are written only on success.
  */
 ST_EXPORT int st_image_read_tree(const void *data, size_t len, const struct st_image_read_options *opts,
 				 struct st_node **ret_root, uint32_t *ret_version);
 
-/* Read a whole image file (fd) and parse it as st_image_read_tree() does. */
+/*
+ * Read a whole image (fd: a file, read from offset 0, or a pipe) into memory
+ * and parse it as st_image_read_tree() does. Read errors are negative errno.
+ */
 ST_EXPORT int st_image_read_tree_fd(int fd, const struct st_image_read_options *opts,
 				    struct st_node **ret_root, uint32_t *ret_version);
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: read an untrusted image into a tree, whole and with a
- * top-level filter; when it reads, print it as a dump (which walks every
- * node, alias and xattr the reader produced).
+ * Fuzz target: read an untrusted image into a tree, whole, with a
+ * top-level filter and with breadth-first hardlink targets; when it reads,
+ * print it as a dump (which walks every node, alias and xattr the reader
+ * produced).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,8 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const filters[] = { "00", "a", "usr" };
 	struct st_image_read_options opts = { .filters = filters, .n_filters = 3 };
+	struct st_image_read_options bfs = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
 
 	read_and_print(data, size, NULL);
 	read_and_print(data, size, &opts);
+	read_and_print(data, size, &bfs);
 	return 0;
 }

@@ -6,6 +6,7 @@
  *   reader-xattr.c  an inode's xattr body, and the overlay xattrs turned back
  *                   into payload, digest and whiteouts;
  *   reader-dir.c    directory blocks: dirent tables, names, order, '.'/'..';
+ *   reader-links.c  ST_IMAGE_READ_HARDLINKS_BFS: hardlink targets moved;
  *   reader.c        the walk from the root into a tree, and the public API.
  *
  * The image is untrusted. The rules every file follows:
@@ -141,3 +142,6 @@ typedef int (*rd_dirent_fn)(void *userdata, const struct rd_dirent *de);
  */
 int rd_dir_iterate(const struct rd_image *img, const struct rd_inode *dir, uint64_t parent_nid,
 		   rd_dirent_fn fn, void *userdata);
+
+/* reader-links.c: make each hardlink's breadth-first occurrence the real node. */
+int rd_hardlinks_bfs(struct st_node *root);

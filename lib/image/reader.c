@@ -70,6 +70,8 @@ static int add_alias(struct dir_ctx *ctx, const struct rd_dirent *de, struct st_
 	r = st_node_new(&alias);
 	if (r < 0)
 		return r;
+	/* Like the dump parser's aliases: the target's type, for code that looks at it. */
+	alias->mode = target->mode;
 	r = node_set_link_target(alias, target);
 	if (r >= 0)
 		r = node_add_child(ctx->dir, alias, de->name, de->name_len);
@@ -179,6 +181,8 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 	node->size = ino->size;
 	/* Before the children: a descendant pointing back here is a cycle. */
 	w->by_nid[ino->nid] = node;
+	if (w->opts && (w->opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
+		node->scratch = ino->nid;       /* for rd_hardlinks_bfs() */
 
 	if (S_ISDIR(ino->mode)) {
 		struct dir_ctx ctx = { .w = w, .dir = node, .dir_nid = ino->nid, .depth = depth };
@@ -237,8 +241,12 @@ int st_image_read_tree(const void *data, size_t len, const struct st_image_read_
 		.budget = RD_BUDGET_BASE + RD_BUDGET_PER_IMAGE_BYTE * img.len,
 	};
 	r = load_node(&w, &ino, img.root_nid, 0, &root);
-	if (r < 0)
+	if (r >= 0 && opts && (opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
+		r = rd_hardlinks_bfs(root);
+	if (r < 0) {
+		st_node_free(root);
 		return r;
+	}
 	*ret_root = root;
 	if (ret_version)
 		*ret_version = img.version;
