@@ -60,9 +60,19 @@ static void usage(FILE *f)
 /* The reference's escaping for `ls`: C escapes, \xNN for bytes that are not isprint() in the C locale. */
 static void put_escaped(const char *s, bool keep_space, FILE *out)
 {
-	for (; *s; s++) {
+	while (*s) {
 		unsigned char c = (unsigned char)*s;
+		size_t run = 0;
 
+		/* Plain bytes in one go: paths are mostly plain. */
+		while ((unsigned char)s[run] > 0x20 && (unsigned char)s[run] < 0x7f && s[run] != '\\')
+			run++;
+		if (run > 0) {
+			fwrite(s, 1, run, out);
+			s += run;
+			continue;
+		}
+		s++;
 		switch (c) {
 		case '\\':
 			fputs("\\\\", out);
