@@ -35,9 +35,14 @@ static int set_string(int fs_fd, const char *key, const char *value)
 {
 	if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, key, value, 0) == 0)
 		return 0;
-	if (errno == EINVAL)
+	int r = negative_errno();
+	char msg[512];
+
+	if (r == -EINVAL)
 		return FALLBACK;
-	return fail_ctx(negative_errno(), fs_fd, key);
+	fs_context_message(fs_fd, msg, sizeof(msg));
+	return st_errf(r, "mounting the overlay: setting %s='%s' failed%s%s", key, value,
+		       msg[0] ? ", kernel says: " : "", msg);
 }
 
 static int overlay_new_api(const char *image_mnt, const char *target, const struct st_mount_options *opts)
