@@ -1,10 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The fs-verity digests of lib/verity, through each of its code paths
-# (fd reader, thread pool, one file on several threads, streaming hasher in
-# odd chunks), must equal
-# fsverity-utils' `fsverity digest` for every size class: empty, one byte,
-# one block +-1, one and two tree levels, several MiB, sparse files.
+# The fs-verity digests of lib/verity, through each of its code paths (fd
+# reader, thread pool, one file on several threads, streaming hasher in odd
+# chunks), must equal fsverity-utils' `fsverity digest` for every size class:
+# empty, one byte, one block +-1, one and two tree levels, several MiB,
+# sparse files.
 # Set ST_SLOW_TESTS=1 to add a 20 GiB sparse file (fsverity-utils reads its
 # holes byte by byte: about a minute).
 . "$(dirname "$0")/test-lib.sh"
