@@ -151,7 +151,13 @@ static bool xent_matches(const struct xent *x, const struct xcand *c, uint32_t h
 static int xhash_grow(struct wctx *w)
 {
 	size_t cap = w->xhash ? (w->xhash_mask + 1) * 2 : 4096;
-	struct xslot *t = new0(struct xslot, cap);
+	struct xslot *t;
+
+	/* Most trees have about one distinct pair per inode (metacopy and
+	 * redirect of distinct files): start there to avoid rehashing. */
+	while (!w->xhash && cap < w->n_inodes * 2)
+		cap *= 2;
+	t = new0(struct xslot, cap);
 
 	if (!t)
 		return -ENOMEM;
@@ -174,7 +180,7 @@ static int intern(struct wctx *w, const struct xcand *c, uint32_t *ret)
 	size_t b;
 	int r;
 
-	if (!w->xhash || (w->n_xents + 1) * 2 > w->xhash_mask + 1) {
+	if (!w->xhash || (w->n_xents + 1) * 4 > (w->xhash_mask + 1) * 3) {
 		r = xhash_grow(w);
 		if (r < 0)
 			return r;
@@ -391,6 +397,9 @@ int w_collect_xattrs(struct wctx *w)
 	}
 out:
 	free(l.v);
+	/* Interning is done: the table is not needed for layout or output. */
+	free(w->xhash);
+	w->xhash = NULL;
 	return r;
 }
 
