@@ -12,6 +12,7 @@
 #include "format/erofs-format.h"
 #include "sealtree/image.h"
 #include "tree/tree-internal.h"
+#include "image/xxhash32.h"
 
 struct img {
 	uint8_t *d;
@@ -438,6 +439,15 @@ TEST(bad_trees)
 	free(im.d);
 	st_node_free(other);
 	st_node_free(root);
+}
+
+TEST(xxh32_known_answers)
+{
+	static const char spam[] = "Nobody inspects the spammish repetition";
+
+	ASSERT_EQ(xxh32("", 0, 0), 0x02CC5D05u);
+	ASSERT_EQ(xxh32("abc", 3, 0), 0x32D153FFu);
+	ASSERT_EQ(xxh32(spam, sizeof(spam) - 1, 0), 0xE2293B2Fu);
 }
 
 TEST_MAIN()
