@@ -121,7 +121,7 @@ void dent_iter_init(struct dent_iter *it, const struct wctx *w, uint32_t dir, bo
 /* Next entry: *real is the child node, or *stub (< 256) the stub. False at the end. */
 bool dent_iter_next(struct dent_iter *it, struct dent *d, const struct st_node **real, unsigned *stub);
 
-/* Effective inode properties after the reference's rewrite. */
+/* writer-tree.c: effective inode properties after the reference's rewrite. */
 uint32_t w_mode(const struct wctx *w, const struct winode *wi);
 const struct st_node *w_meta(const struct wctx *w, const struct winode *wi); /* uid/gid/mtime source */
 uint64_t w_stat_size(const struct wctx *w, const struct winode *wi);
@@ -129,12 +129,14 @@ bool w_is_chunked(const struct winode *wi);
 uint32_t w_chunk_bits(uint64_t size);
 uint64_t w_chunk_count(uint64_t size);
 struct st_node *w_resolve(struct st_node *n);
-
-/* writer-layout.c */
+/* Number the inodes (BFS, stubs included), validate, pick the format version. */
 int w_collect(struct wctx *w, const struct st_image_write_options *opts);
+
+/* writer-layout.c: data layout, compact/extended, padding and positions. */
 int w_layout(struct wctx *w);
 
-/* writer-xattr.c */
+/* writer-xattr.c: per-inode name-sorted xattrs, then the shared table and
+ * each inode's xattr body size. */
 int w_collect_xattrs(struct wctx *w);
 int w_share_xattrs(struct wctx *w);
 /* The effective full name of an xent into buf (>= 264 bytes); returns its length. */
@@ -143,6 +145,6 @@ uint32_t xent_value_len(const struct xent *x);
 uint32_t xent_entry_size(const struct xent *x);
 void xent_free_all(struct wctx *w);
 
-/* writer-emit.c */
+/* writer-emit.c: the one sequential pass. */
 int w_emit(struct wctx *w);
 uint8_t w_file_type(uint32_t mode);
