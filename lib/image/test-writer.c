@@ -386,6 +386,30 @@ TEST(xattr_indexes_and_sharing)
 	st_node_free(root);
 }
 
+TEST(longest_escaped_xattr_name)
+{
+	struct st_node *root = basic_root(), *f = mkfile(root, "f", 1);
+	char name[ST_XATTR_NAME_MAX + 1], suffix[ST_XATTR_NAME_MAX + 1];
+	struct img im;
+
+	/* trusted.overlay.X of 255 bytes grows by 8 when escaped: its suffix
+	 * after "trusted." is then exactly 255 bytes, still fits e_name_len. */
+	memset(name, 'a', sizeof(name));
+	memcpy(name, "trusted.overlay.", 16);
+	name[ST_XATTR_NAME_MAX] = 0;
+	ASSERT_OK(node_set_xattr(f, name, ST_XATTR_NAME_MAX, "v", 1));
+	memset(suffix, 'a', sizeof(suffix));
+	memcpy(suffix, "overlay.overlay.", 16);
+	suffix[ST_XATTR_NAME_MAX] = 0;
+	ASSERT_OK(write_img(root, 0, 1, &im, NULL));
+	const uint8_t *e = find_inline_xattr(ino(&im, lookup(&im, root_nid(&im), "f", NULL)),
+					     EROFS_XATTR_INDEX_TRUSTED, suffix);
+	ASSERT_TRUE(e != NULL);
+	ASSERT_EQ(e[0], 255);
+	free(im.d);
+	st_node_free(root);
+}
+
 TEST(dirent_order_and_determinism)
 {
 	struct st_node *root = basic_root();
