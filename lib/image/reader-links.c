@@ -55,7 +55,7 @@ static int collect_bfs(struct st_node *root, struct st_node ***ret, size_t *ret_
 	for (size_t head = 0; head <= n; head++) {
 		struct st_node *dir = head == 0 ? root : v[head - 1];
 
-		if (dir->link_target || !node_is_dir(dir))
+		if (dir->link_target || !node_is_dir(dir) || dir->n_children == 0)
 			continue;
 		if (GROW(v, cap, n + dir->n_children) < 0)
 			return -ENOMEM;
