@@ -77,8 +77,8 @@ static int add_alias(struct dir_ctx *ctx, const struct rd_dirent *de, struct st_
 		r = node_add_child(ctx->dir, alias, de->name, de->name_len);
 	if (r < 0) {
 		st_node_free(alias);
-		return r == -ENOMEM ? r : RD_CORRUPT("directory nid %" PRIu64 ": cannot link '%.*s' to nid %" PRIu64,
-						     ctx->dir_nid, (int)de->name_len, de->name, de->nid);
+		return r == -ENOMEM ? r : RD_CORRUPT("directory nid %" PRIu64 ": cannot add a hardlink to nid %" PRIu64,
+						     ctx->dir_nid, de->nid);
 	}
 	return 0;
 }

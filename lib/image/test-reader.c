@@ -454,6 +454,42 @@ TEST(mini_filters)
 	free(m.buf);
 }
 
+TEST(mini_hardlinks_bfs)
+{
+	struct st_image_read_options bfs = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
+	struct ent top[] = { { "a", NID(1), EROFS_FT_DIR }, { "z", NID(2), EROFS_FT_REG_FILE } };
+	struct ent sub[] = { { "x", NID(2), EROFS_FT_REG_FILE } };
+	struct st_node *root = NULL, *a, *x, *z;
+	struct mini m;
+
+	/* /a/x and /z are one inode, numbered after /a: the writer had it at /z. */
+	mini_init(&m, 3);
+	put_dir(&m, NID(0), NID(0), top, 2);
+	put_dir(&m, NID(1), NID(0), sub, 1);
+	put_node(&m, NID(2), S_IFREG | 0644, EROFS_INODE_FLAT_INLINE, 3, 0, NULL, 0, "abc", 3);
+
+	ASSERT_OK(mini_read(&m, NULL, &root));
+	a = node_lookup_child(root, "a", 1);
+	z = node_lookup_child(root, "z", 1);
+	ASSERT_TRUE(a && z);
+	x = node_lookup_child(a, "x", 1);
+	ASSERT_TRUE(x && !x->link_target && z->link_target == x);       /* depth first */
+	st_node_free(root);
+
+	ASSERT_OK(mini_read(&m, &bfs, &root));
+	a = node_lookup_child(root, "a", 1);
+	z = node_lookup_child(root, "z", 1);
+	ASSERT_TRUE(a && z);
+	x = node_lookup_child(a, "x", 1);
+	ASSERT_TRUE(x && !z->link_target && x->link_target == z);       /* breadth first */
+	ASSERT_TRUE(z->parent == root && x->parent == a);
+	ASSERT_TRUE(z->content && memcmp(z->content, "abc", 3) == 0);
+	ASSERT_EQ(z->scratch, 0);
+	ASSERT_EQ(a->scratch, 0);
+	st_node_free(root);
+	free(m.buf);
+}
+
 TEST(mini_header_fields)
 {
 	struct mini m;
