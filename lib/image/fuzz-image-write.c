@@ -47,9 +47,10 @@ static bool same(const struct membuf *a, const struct membuf *b)
 static void write_read(struct st_node *root, uint32_t v, struct membuf *img, struct st_node **ret_back)
 {
 	struct st_image_write_options o = { .min_version = v, .max_version = v };
+	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
 
 	CHECK(st_image_write(root, &o, write_mem, img, NULL, NULL) == 0);
-	CHECK(st_image_read_tree(img->data, img->len, NULL, ret_back, NULL) == 0);
+	CHECK(st_image_read_tree(img->data, img->len, &ro, ret_back, NULL) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
