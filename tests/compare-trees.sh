@@ -7,7 +7,8 @@
 # user-set trusted.overlay.* names unescaped), and hardlink grouping.
 # Two things composefs cannot show as they were, by design, are accepted:
 # - the overlay xattrs the writer adds to directories it rewrites
-#   ((trusted|user).overlay.(opaque|whiteouts)) when the source lacks them;
+#   ((trusted|user).overlay.(opaque|whiteouts)) when the source lacks them,
+#   or in place of the source's when the directory holds a whiteout;
 # - a 0:0 character device (an overlay whiteout) is stored escaped and shows
 #   as an empty regular file with the same permissions carrying
 #   (trusted|user).overlay.whiteout.
@@ -68,6 +69,13 @@ for p in sorted(set(a) - set(b)):
 for p in sorted(set(b) - set(a)):
     diff(p, "only in the mount")
 
+def has_whiteout_child(d):
+    for e in os.scandir(d):
+        st = e.stat(follow_symlinks=False)
+        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+            return True
+    return False
+
 INTERNAL_DIR = {f"{ns}.overlay.{n}" for ns in ("trusted", "user") for n in ("opaque", "whiteouts")}
 WHITEOUT = {"trusted.overlay.whiteout", "user.overlay.whiteout"}
 
@@ -87,6 +95,11 @@ for p in sorted(set(a) & set(b)):
             diff(p, f"{f[3:]} {getattr(sa, f)} != {getattr(sb, f)}")
     xa, xb = xattrs(a[p]), xattrs(b[p])
     if stat.S_ISDIR(sa.st_mode):
+        if has_whiteout_child(a[p]):
+            # The writer marks the directory for the escaped whiteouts in
+            # it, replacing a user-set value of the same names (as the
+            # reference does).
+            xa = {n: v for n, v in xa.items() if n not in INTERNAL_DIR}
         xb = {n: v for n, v in xb.items() if n in xa or n not in INTERNAL_DIR}
     if escaped_whiteout:
         for n in WHITEOUT:
