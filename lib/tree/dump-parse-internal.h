@@ -15,8 +15,9 @@
 
 struct st_node;
 
-/* Deeper trees are refused: printing and freeing recurse once per level. */
-#define DUMP_DEPTH_MAX 4096
+/* Deeper trees are refused: printing and freeing recurse once per level,
+ * and the image reader refuses the same depth (RD_DEPTH_MAX). */
+#define DUMP_DEPTH_MAX 2048
 /* The reference caps the (escaped) xattr part of a line at this many bytes. */
 #define DUMP_XATTR_BYTES_MAX 65535
 /* An external file may need at most 1024 chunks of 2^43 bytes (EFBIG above). */
