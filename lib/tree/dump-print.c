@@ -8,7 +8,6 @@
  * paths are kept in a second buffer extended and truncated during the walk,
  * so printing is linear in the size of the output.
  */
-#include <inttypes.h>
 #include <string.h>
 
 #include "basic/error.h"
@@ -43,6 +42,30 @@ static int put(struct printer *pr, const char *s, size_t n)
 	return 0;
 }
 
+/* Write v in base 8 or 10 at o; returns the end. printf per field would
+ * dominate printing, with a dozen numbers on every line. */
+static char *fmt_uint(char *o, uint64_t v, unsigned base)
+{
+	char tmp[24];
+	size_t n = 0;
+
+	do {
+		tmp[sizeof(tmp) - ++n] = (char)('0' + v % base);
+		v /= base;
+	} while (v);
+	memcpy(o, tmp + sizeof(tmp) - n, n);
+	return o + n;
+}
+
+static char *fmt_int(char *o, int64_t v)
+{
+	if (v >= 0)
+		return fmt_uint(o, (uint64_t)v, 10);
+	*o++ = '-';
+	/* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
+	return fmt_uint(o, 0 - (uint64_t)v, 10);
+}
+
 static int put_escaped(struct printer *pr, const void *data, size_t n, unsigned flags)
 {
 	if (reserve(pr, MAX(dump_escaped_size_max(n), (size_t)4)) < 0)
@@ -62,8 +85,8 @@ static int print_line(struct printer *pr, const struct st_node *node)
 {
 	const struct st_node *t = node->link_target ? node->link_target : node;
 	_cleanup_free_ char *target_path = NULL;
-	char num[160];
-	int n, r;
+	char *o;
+	int r;
 
 	pr->len = 0;
 	if (node->link_target && node_get_path(t, &target_path) < 0)
@@ -71,13 +94,31 @@ static int print_line(struct printer *pr, const struct st_node *node)
 	r = pr->path_len == 0 ? put(pr, "/", 1) : put_escaped(pr, pr->path, pr->path_len, 0);
 	if (r < 0)
 		return r;
-	n = snprintf(num, sizeof(num), " %" PRIu64 " %s%o %u %u %u %" PRIu64 " %" PRIi64 ".%u ", t->size,
-		     target_path ? "@" : "", t->mode, t->nlink, t->uid, t->gid, t->rdev, t->mtime_sec,
-		     t->mtime_nsec);
-	if (n < 0 || (size_t)n >= sizeof(num))
-		return -EINVAL;
-	if (put(pr, num, (size_t)n) < 0)
+	/* The numeric fields: at most 6 x 20 digits, 11 octal ones, and 11
+	 * bytes of separators, sign, '@' and '.'. */
+	if (reserve(pr, 160) < 0)
 		return -ENOMEM;
+	o = pr->line + pr->len;
+	*o++ = ' ';
+	o = fmt_uint(o, t->size, 10);
+	*o++ = ' ';
+	if (target_path)
+		*o++ = '@';
+	o = fmt_uint(o, t->mode, 8);
+	*o++ = ' ';
+	o = fmt_uint(o, t->nlink, 10);
+	*o++ = ' ';
+	o = fmt_uint(o, t->uid, 10);
+	*o++ = ' ';
+	o = fmt_uint(o, t->gid, 10);
+	*o++ = ' ';
+	o = fmt_uint(o, t->rdev, 10);
+	*o++ = ' ';
+	o = fmt_int(o, t->mtime_sec);
+	*o++ = '.';
+	o = fmt_uint(o, t->mtime_nsec, 10);
+	*o++ = ' ';
+	pr->len = (size_t)(o - pr->line);
 	if (target_path)
 		r = put_optional(pr, target_path, strlen(target_path));
 	else

@@ -161,6 +161,14 @@ TEST(print_is_byte_exact)
 			NULL);
 }
 
+TEST(print_extreme_numbers)
+{
+	check_roundtrip(ROOT "/a 18446744073709551615 20644 4294967295 4294967295 4294967295 18446744073709551615 "
+			"-9223372036854775808.999999999 - - -\n"
+			"/b 0 37777747777 0 0 0 0 9223372036854775807.0 - - -\n",
+			NULL);
+}
+
 TEST(escapes)
 {
 	struct st_node *root = NULL;
