@@ -6,7 +6,8 @@
  *
  * Each line is built in one reusable buffer and written with one fwrite();
  * paths are kept in a second buffer extended and truncated during the walk,
- * so printing is linear in the size of the output.
+ * so printing is linear in the size of the output, and the walk uses an
+ * explicit stack rather than recursion.
  */
 #include <string.h>
 
@@ -149,27 +150,50 @@ static int print_line(struct printer *pr, const struct st_node *node)
 	return 0;
 }
 
-static int print_node(struct printer *pr, const struct st_node *node)
+struct frame {
+	const struct st_node *dir;
+	size_t next;            /* index of the next child to print */
+	size_t path_len;        /* length of dir's path in pr->path */
+};
+
+/* Depth-first pre-order with an explicit stack: no recursion, so a deep
+ * tree from any producer cannot exhaust the C stack. */
+static int print_tree(struct printer *pr, const struct st_node *root)
 {
-	size_t saved = pr->path_len;
+	_cleanup_free_ struct frame *stack = NULL;
+	size_t depth = 0, cap = 0;
 	int r;
 
-	r = print_line(pr, node);
-	if (r < 0)
+	r = print_line(pr, root);
+	if (r < 0 || root->n_children == 0)
 		return r;
-	for (size_t i = 0; i < node->n_children; i++) {
-		const struct st_node *c = node->children[i];
-		size_t name_len = strlen(c->name), need;
+	if (GROW(stack, cap, 1) < 0)
+		return -ENOMEM;
+	stack[depth++] = (struct frame){ root, 0, 0 };
+	while (depth > 0) {
+		struct frame *f = &stack[depth - 1];
+		const struct st_node *c;
+		size_t name_len, need;
 
-		if (ADD_OVERFLOW(saved, name_len + 1, &need) || GROW(pr->path, pr->path_cap, need) < 0)
+		if (f->next == f->dir->n_children) {
+			depth--;
+			continue;
+		}
+		c = f->dir->children[f->next++];
+		name_len = strlen(c->name);
+		if (ADD_OVERFLOW(f->path_len, name_len + 1, &need) || GROW(pr->path, pr->path_cap, need) < 0)
 			return -ENOMEM;
-		pr->path[saved] = '/';
-		memcpy(pr->path + saved + 1, c->name, name_len);
+		pr->path[f->path_len] = '/';
+		memcpy(pr->path + f->path_len + 1, c->name, name_len);
 		pr->path_len = need;
-		r = print_node(pr, c);
+		r = print_line(pr, c);
 		if (r < 0)
 			return r;
-		pr->path_len = saved;
+		if (c->n_children > 0) {
+			if (GROW(stack, cap, depth + 1) < 0)
+				return -ENOMEM;
+			stack[depth++] = (struct frame){ c, 0, need };
+		}
 	}
 	return 0;
 }
@@ -179,7 +203,7 @@ int st_dump_print(FILE *out, const struct st_node *root)
 	struct printer pr = { .out = out };
 	int r;
 
-	r = print_node(&pr, root);
+	r = print_tree(&pr, root);
 	free(pr.line);
 	free(pr.path);
 	if (r >= 0 && fflush(out) != 0)
