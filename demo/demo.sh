@@ -59,7 +59,8 @@ bash tests/compare-trees.sh "$WORK/tree" "$MNT" &&
 "$MNT/usr/bin/hello" | sed 's/^/   /'
 
 step "5. the image names every file's content by digest"
-obj=$(cd "$WORK/objects" && find . -type f | head -1)
+obj=$("$COMPOSEFS_INFO" ls "$WORK/sample.cfs" | awk '$1=="/usr/lib/sealtree-demo/libdemo.so.1"{print $3}')
+echo "   flipping one byte of object $obj (usr/lib/sealtree-demo/libdemo.so.1)"
 printf 'X' | dd of="$WORK/objects/$obj" bs=1 seek=100 conv=notrunc status=none
 umount "$MNT"
 "$MOUNT_COMPOSEFS" -o basedir="$WORK/objects" "$WORK/sample.cfs" "$MNT"
