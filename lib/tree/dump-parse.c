@@ -309,7 +309,7 @@ static int parse_inode_fields(struct parser *p, const char *line, const struct f
 		if (content_len > ST_INLINE_CONTENT_MAX)
 			return parse_error(p, -ERANGE, "CONTENT of %zu bytes exceeds the inline maximum of %d",
 					   content_len, ST_INLINE_CONTENT_MAX);
-		/* Only regular files carry data; the reference ignores it elsewhere. */
+		/* Only regular files carry data; the reference writer ignores it elsewhere. */
 		if (type == S_IFREG && content_len > 0 && node_set_content(n, content, content_len) < 0)
 			return -ENOMEM;
 		if (type == S_IFREG && !n->content && size > DUMP_EXTERNAL_SIZE_MAX)
