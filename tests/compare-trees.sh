@@ -14,6 +14,9 @@
 #   (trusted|user).overlay.whiteout.
 # Exit 0 if identical, 1 if any difference, 2 on usage errors.
 # Env: COMPARE_SKIP_XATTR_RE: regex of xattr names to leave out.
+#      COMPARE_HARDLINKS=keep (default): hardlinks must stay hardlinks
+#      (mkcomposefs --hardlinks); =split: every name must be its own inode
+#      with nlink 1, as the reference mkcomposefs makes them by default.
 set -euo pipefail
 [ $# = 2 ] || { echo "usage: $0 SRC MNT" >&2; exit 2; }
 exec python3 - "$1" "$2" <<'PY'
@@ -22,6 +25,7 @@ import errno, hashlib, os, re, stat, sys
 src, mnt = sys.argv[1], sys.argv[2]
 skip = os.environ.get("COMPARE_SKIP_XATTR_RE")
 skip_re = re.compile(skip) if skip else None
+split_links = os.environ.get("COMPARE_HARDLINKS", "keep") == "split"
 diffs = 0
 
 def diff(path, what):
@@ -122,14 +126,16 @@ for p in sorted(set(a) & set(b)):
             diff(p, f"size {sa.st_size} != {sb.st_size}")
         elif content(a[p]) != content(b[p]):
             diff(p, f"content {content(a[p])} != {content(b[p])}")
-        if sa.st_nlink != sb.st_nlink:
-            diff(p, f"nlink {sa.st_nlink} != {sb.st_nlink}")
+        want_nlink = 1 if split_links else sa.st_nlink
+        if sb.st_nlink != want_nlink:
+            diff(p, f"nlink {sb.st_nlink}, expected {want_nlink} (source {sa.st_nlink})")
         if sa.st_nlink > 1:
-            links_a.setdefault(sa.st_ino, []).append(p)
+            if not split_links:
+                links_a.setdefault(sa.st_ino, []).append(p)
             links_b.setdefault(sb.st_ino, []).append(p)
 
 group_a = sorted(sorted(g) for g in links_a.values())
-group_b = sorted(sorted(g) for g in links_b.values())
+group_b = sorted(sorted(g) for g in links_b.values() if not split_links or len(g) > 1)
 if group_a != group_b:
     diff("(hardlinks)", f"groups differ: {group_a} != {group_b}")
 print(f"# compared {len(set(a) & set(b))} paths, {diffs} differences", file=sys.stderr)

@@ -160,6 +160,11 @@ if mount_ok "mount rw with upperdir/workdir" "$REF/g1.img" "$RW/m" "basedir=$REF
 	[ "$(stat -c %s "$REF/obj/"*/* | sort -n | tail -1)" -ge 0 ] # objects untouched below
 	rm "$RW/m/0b" -rf && [ ! -e "$RW/m/0b" ] && [ -c "$RW/up/0b" ] && ok "deleting an image dir leaves a whiteout in upper" ||
 		fail "whiteout" "$(ls -la "$RW/up")"
+	# The comparison itself must notice changes, or every "equals" above is void.
+	if "$COMPARE" "$REF/m0" "$RW/m" >"$W/diff" 2>&1; then fail "compare-trees notices changes" "no difference reported"
+	elif grep -q '^DIFF /new-file: only in the mount' "$W/diff" && grep -q '^DIFF /0c: size' "$W/diff" &&
+		grep -q '^DIFF /0b: missing in the mount' "$W/diff"; then ok "compare-trees reports added, changed and removed paths"
+	else fail "compare-trees notices changes" "$(cat "$W/diff")"; fi
 	umount "$RW/m"
 fi
 rm -rf "$RW/work"/*
@@ -248,25 +253,29 @@ if [ ! -x "$MKCOMPOSEFS" ]; then
 	done_testing
 	exit
 fi
-# compare_tree NAME SRC: image SRC with our mkcomposefs, mount, compare.
+# compare_tree NAME SRC [--hardlinks]: image SRC with our mkcomposefs, mount
+# (new API and legacy overlay), compare. By default mkcomposefs splits
+# hardlinks into separate inodes as the reference does; --hardlinks keeps them.
 compare_tree() {
-	local name=$1 src=$2 d=$W/t-$1
+	local name=$1 src=$2 d=$W/t-$1 links=split
+	shift 2
+	[ "${1:-}" = --hardlinks ] && links=keep
 	mkdir -p "$d/store" "$d/m"
-	if ! "$MKCOMPOSEFS" --digest-store="$d/store" "$src" "$d/img" 2>"$W/err"; then
+	if ! "$MKCOMPOSEFS" "$@" --digest-store="$d/store" "$src" "$d/img" 2>"$W/err"; then
 		fail "$name: mkcomposefs" "$(cat "$W/err")"
 		return
 	fi
-	mount_ok "$name: mount" "$d/img" "$d/m" "basedir=$d/store" || return
-	compare "$name: mount equals the source tree" "$src" "$d/m"
-	umount "$d/m"
-	mount_ok "$name: mount (legacy overlay)" "$d/img" "$d/m" "basedir=$d/store" SEALTREE_MOUNT_FORCE=legacy-overlay || return
-	compare "$name: legacy mount equals the source tree" "$src" "$d/m"
-	umount "$d/m"
-	rm -rf "$d/store"
+	for force in "" legacy-overlay; do
+		mount_ok "$name: mount ${force:-(new API)}" "$d/img" "$d/m" "basedir=$d/store" SEALTREE_MOUNT_FORCE=$force || return
+		COMPARE_HARDLINKS=$links compare "$name: ${force:-new API} mount equals the source tree" "$src" "$d/m"
+		umount "$d/m"
+	done
+	rm -rf "$d"
 }
 for seed in 1 2 3 4; do
 	python3 "$COMPAT_DIR/gentree.py" tree $seed "$W/src-$seed"
 	compare_tree "gentree-$seed" "$W/src-$seed"
+	compare_tree "gentree-$seed-hardlinks" "$W/src-$seed" --hardlinks
 	rm -rf "$W/src-$seed"
 done
 for dir in ${T0501_SYSDIRS:-/usr/share/doc /usr/share/zoneinfo}; do
