@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for the mount layer's checks; none of them mounts anything. */
+/*
+ * Unit tests for the mount layer's checks (no root needed) and, as root, the
+ * caller-supplied image_mountdir, which mount.composefs never uses.
+ */
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -211,6 +215,85 @@ TEST(fs_context_message_without_fd)
 {
 	char buf[16] = "stale";
 	ASSERT_STREQ(fs_context_message(-1, buf, sizeof(buf)), "");
+}
+
+static bool is_mountpoint(const char *path)
+{
+	struct stat a, b;
+	char parent[4096];
+
+	if (snprintf(parent, sizeof(parent), "%s/..", path) >= (int)sizeof(parent))
+		return false;
+	return stat(path, &a) == 0 && stat(parent, &b) == 0 && (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+}
+
+/* The reference image of gentree seed 1, unpacked to a temp file; -errno if unavailable. */
+static int reference_image(char *path)
+{
+	const char *compat = getenv("COMPAT_DIR");
+	char cmd[8192];
+	int fd;
+
+	if (!compat || geteuid() != 0)
+		return -EPERM;
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	if (snprintf(cmd, sizeof(cmd), "zcat '%s/reference/gentree-1.dump.img.gz' > '%s'", compat, path) >= (int)sizeof(cmd) ||
+	    system(cmd) != 0) {
+		unlink(path);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+TEST(caller_image_mountdir_kept_and_unmounted)
+{
+	char img[] = "/tmp/test-mount-img.XXXXXX";
+	char dir[] = "/tmp/test-mount-dir.XXXXXX";
+	char mnt[sizeof(dir) + 8], obj[sizeof(dir) + 8], tgt[sizeof(dir) + 8];
+	const char *dirs[1] = { obj };
+	struct st_mount_options o = good_options();
+	long r;
+
+	if (reference_image(img) < 0)
+		TEST_SKIP("needs root and COMPAT_DIR with the reference images");
+	if (!mkdtemp(dir)) {
+		unlink(img);
+		TEST_FAIL_("mkdtemp: %s", strerror(errno));
+	}
+	snprintf(mnt, sizeof(mnt), "%s/erofs", dir);
+	snprintf(obj, sizeof(obj), "%s/obj", dir);
+	snprintf(tgt, sizeof(tgt), "%s/tgt", dir);
+	(void)mkdir(mnt, 0700);
+	(void)mkdir(obj, 0700);
+	(void)mkdir(tgt, 0700);
+	o.basedirs = dirs;
+	o.image_mountdir = mnt;
+	r = st_mount_image(img, tgt, &o);
+	if (r == -ENODEV || r == -EPERM) {
+		unlink(img);
+		TEST_SKIP("kernel cannot mount EROFS/overlay here");
+	}
+	ASSERT_OK(r);
+	ASSERT_TRUE(is_mountpoint(tgt));
+	/* The caller's directory stays, without the EROFS on it. */
+	ASSERT_TRUE(access(mnt, F_OK) == 0);
+	ASSERT_TRUE(!is_mountpoint(mnt));
+	ASSERT_OK(RET_NERRNO(umount2(tgt, 0)));
+
+	/* A failure in the overlay step (no such target) keeps it too. */
+	ASSERT_ERR(st_mount_image(img, "/nonexistent/target", &o), -ENOENT);
+	ASSERT_TRUE(strstr(st_error_detail(), "overlay") != NULL);
+	ASSERT_TRUE(access(mnt, F_OK) == 0);
+	ASSERT_TRUE(!is_mountpoint(mnt));
+
+	unlink(img);
+	rmdir(mnt);
+	rmdir(obj);
+	rmdir(tgt);
+	rmdir(dir);
 }
 
 TEST_MAIN()
