@@ -7,7 +7,8 @@
 # every file read back, then tampered objects must give EIO and a wrong
 # digest= must be refused. Takes 1-3 minutes (kernel download + TCG boot).
 # Exit 77 (loudly) without root, without our tools, or when the kit cannot
-# download its kernel/QEMU. Env: QEMU_KIT, KIT_WORK (default under TMPDIR).
+# download its kernel/QEMU. Env: QEMU_KIT, KIT_WORK (default: a directory
+# removed afterwards; set it to keep the kit's logs and disks).
 source "$(dirname "$0")/test-lib.sh"
 need_root
 KIT=${QEMU_KIT:-$(cd "$SOURCE_DIR/.." && pwd)/shared/tools/qemu-verity-kit.sh}
@@ -38,20 +39,26 @@ for t in qemu-system-x86_64 busybox cpio fsverity mkfs.erofs mkfs.ext4 debugfs s
 done
 ldd "$(command -v busybox 2>/dev/null || echo /nonexistent)" >/dev/null 2>&1 && SKIP_APT_INSTALL=0
 
-KIT_WORK=${KIT_WORK:-${TMPDIR:-/tmp}/sealtree-qemu-verity}
+KIT_WORK=${KIT_WORK:-$TEST_TMP/kit}
+# Below meson's 900 s, with room for the downloads.
+export QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
 start=$SECONDS
 rc=0
 EXTRA_ROOT=$ROOT bash "$KIT" "$KIT_WORK" >"$TEST_TMP/kit.log" 2>&1 || rc=$?
 secs=$((SECONDS - start))
 grep -a 'ci-test' "$KIT_WORK/serial.log" 2>/dev/null | sed 's/^\[ *[0-9.]*\] //' || true
-echo "# kit exit $rc after ${secs}s; full log: $KIT_WORK (kit output: kept below on failure)"
+echo "# kit exit $rc after ${secs}s (work directory $KIT_WORK)"
 case $rc in
 0) ;;
 2)
 	tail -20 "$TEST_TMP/kit.log" >&2
 	skip_all "the QEMU kit could not set up (no Debian mirror, download or host package failure): fs-verity mounts NOT tested"
 	;;
-*) tail -40 "$TEST_TMP/kit.log" >&2 ;;
+*)
+	tail -40 "$TEST_TMP/kit.log" >&2
+	echo "--- last lines of the guest's serial console:" >&2
+	tail -60 "$KIT_WORK/serial.log" >&2 || true
+	;;
 esac
 
 grep -q 'ci-test: ok   mount with digest=' "$KIT_WORK/serial.log" 2>/dev/null && ok "guest ran /ci-test.sh" ||
