@@ -246,6 +246,17 @@ if unshare --mount --propagation private sh -ec "
 	stat -c %s '$W/h/0c' | grep -qx 229202
 " >"$W/err" 2>&1; then ok "mount -t composefs runs the helper"; else fail "mount -t composefs" "$(cat "$W/err")"; fi
 
+# ---- 6b. /tmp read-only (early boot): the EROFS waits in /run instead ----------
+if unshare --mount --propagation private sh -ec "
+	mount --bind /tmp /tmp
+	mount -o remount,bind,ro /tmp
+	'$MOUNT_COMPOSEFS' -o basedir='$REF/obj' '$REF/g1.img' '$W/h'
+	findmnt -rn -o OPTIONS --mountpoint '$W/h' | grep -q 'lowerdir+=/run/.composefs.'
+	stat -c %s '$W/h/0c' | grep -qx 229202
+	! ls -d /run/.composefs.* 2>/dev/null
+" >"$W/err" 2>&1; then ok "read-only /tmp: temporary directory in /run, removed after"; else
+	fail "read-only /tmp" "$(cat "$W/err")"; fi
+
 # ---- 7. our own images of real trees, compared path by path -----------------
 umount "$REF/m0"
 if [ ! -x "$MKCOMPOSEFS" ]; then

@@ -5,6 +5,7 @@
  * on top, then let go of the EROFS mount and the directory (the overlay
  * keeps the superblock alive). Every failure undoes what was done before.
  */
+#include <assert.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
@@ -15,8 +16,24 @@
 #include "basic/macro.h"
 #include "mount/mount-internal.h"
 
-/* Where the EROFS waits for the overlay; the same place the reference uses. */
-#define TMP_TEMPLATE "/tmp/.composefs.XXXXXX"
+/* Where the EROFS waits for the overlay: the place the reference uses,
+ * then /run for early boot, where /tmp may be missing or read-only. */
+static const char *const tmp_templates[] = { "/tmp/.composefs.XXXXXX", "/run/.composefs.XXXXXX" };
+#define TMP_TEMPLATE_SIZE sizeof("/tmp/.composefs.XXXXXX")
+static_assert(sizeof("/run/.composefs.XXXXXX") == TMP_TEMPLATE_SIZE, "templates of one size");
+
+static int make_tmp_dir(char buf[TMP_TEMPLATE_SIZE])
+{
+	int r = -ENOENT;
+
+	for (size_t i = 0; i < ELEMENTSOF(tmp_templates); i++) {
+		memcpy(buf, tmp_templates[i], TMP_TEMPLATE_SIZE);
+		if (mkdtemp(buf))
+			return 0;
+		r = negative_errno();
+	}
+	return st_errf(r, "cannot create a temporary directory in /tmp or /run for the EROFS mount");
+}
 
 /* Undo the EROFS mount and the temp dir, keeping the caller's error detail. */
 static void erofs_release(const char *mnt, bool mounted, bool created_dir)
@@ -32,7 +49,7 @@ static void erofs_release(const char *mnt, bool mounted, bool created_dir)
 
 int st_mount_image_fd(int image_fd, const char *target, const struct st_mount_options *opts)
 {
-	char tmp[] = TMP_TEMPLATE;
+	char tmp[TMP_TEMPLATE_SIZE];
 	const char *mnt;
 	bool created_dir = false;
 	uint32_t header_flags;
@@ -58,9 +75,10 @@ int st_mount_image_fd(int image_fd, const char *target, const struct st_mount_op
 	if (opts->image_mountdir) {
 		mnt = opts->image_mountdir;
 	} else {
-		mnt = mkdtemp(tmp);
-		if (!mnt)
-			return st_errf(negative_errno(), "cannot create a temporary directory '%s'", TMP_TEMPLATE);
+		r = make_tmp_dir(tmp);
+		if (r < 0)
+			return r;
+		mnt = tmp;
 		created_dir = true;
 	}
 
