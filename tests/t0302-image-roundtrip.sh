@@ -98,4 +98,14 @@ rc=0
 check "missing DEST fails with status 1" [ "$rc" = 1 ]
 check "--help succeeds" "$COMPOSEFS_DUMP" --help
 
+# A user's trusted.overlay.X of 255 bytes is stored escaped as
+# trusted.overlay.overlay.X (263 bytes): legal on disk, 255 once read back.
+long_name="trusted.overlay.$(printf 'n%.0s' $(seq 239))"
+printf '/ 0 40755 2 0 0 0 0.0 - - - %s=v\n' "$long_name" >"$TEST_TMP/longx.dump"
+"$MKCOMPOSEFS" --from-file "$TEST_TMP/longx.dump" "$TEST_TMP/longx.img"
+check "255-byte trusted.overlay name survives the reader" \
+	grep -q " $long_name=v\$" <("$COMPOSEFS_INFO" dump "$TEST_TMP/longx.img")
+"$COMPOSEFS_DUMP" "$TEST_TMP/longx.img" "$TEST_TMP/longx2.img"
+check "255-byte trusted.overlay name round-trips byte for byte" cmp -s "$TEST_TMP/longx.img" "$TEST_TMP/longx2.img"
+
 done_testing

@@ -70,7 +70,15 @@ static int64_t parse_entry(const struct rd_image *img, uint64_t off, uint64_t en
 	return (int64_t)ALIGN_UP(total, (uint64_t)4);
 }
 
-/* Full name into buf (ST_XATTR_NAME_MAX + 1 bytes), NUL-terminated; returns its length. */
+/*
+ * On disk a name is a known prefix plus up to 255 suffix bytes. The escaped
+ * form of a user's trusted.overlay.X (trusted.overlay.overlay.X) is 8 bytes
+ * longer than the name it stands for, so a legitimate on-disk name may exceed
+ * ST_XATTR_NAME_MAX; the limit applies once it is unescaped.
+ */
+#define RAW_NAME_MAX (ST_XATTR_NAME_MAX + 32)
+
+/* Full name into buf (RAW_NAME_MAX + 1 bytes), NUL-terminated; returns its length. */
 static int build_name(const struct xattr_ref *x, uint64_t nid, uint64_t off, char *buf)
 {
 	const char *prefix;
@@ -83,9 +91,9 @@ static int build_name(const struct xattr_ref *x, uint64_t nid, uint64_t off, cha
 	plen = strlen(prefix);
 	if (plen + x->suffix_len == 0)
 		return RD_CORRUPT("nid %" PRIu64 ": xattr at offset %" PRIu64 " has an empty name", nid, off);
-	if (plen + x->suffix_len > ST_XATTR_NAME_MAX)
+	if (plen + x->suffix_len > RAW_NAME_MAX)
 		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " is %zu bytes (at most %u)", nid,
-				  off, plen + x->suffix_len, ST_XATTR_NAME_MAX);
+				  off, plen + x->suffix_len, RAW_NAME_MAX);
 	if (memchr(x->suffix, '\0', x->suffix_len))
 		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " contains a NUL byte", nid, off);
 	memcpy(buf, prefix, plen);
@@ -136,7 +144,7 @@ static void make_whiteout(struct st_node *node)
 
 static int apply_xattr(struct st_node *node, const struct xattr_ref *x, uint64_t nid, uint64_t off, uint64_t *budget)
 {
-	char name[ST_XATTR_NAME_MAX + 1];
+	char name[RAW_NAME_MAX + 1];
 	int name_len, r;
 
 	name_len = build_name(x, nid, off, name);
@@ -172,6 +180,9 @@ static int apply_xattr(struct st_node *node, const struct xattr_ref *x, uint64_t
 		memmove(name + keep, name + keep + drop, (size_t)name_len - keep - drop + 1);
 		name_len -= (int)drop;
 	}
+	if (name_len > (int)ST_XATTR_NAME_MAX)
+		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " is %d bytes (at most %u)", nid, off,
+				  name_len, ST_XATTR_NAME_MAX);
 
 	r = charge(budget, sizeof(struct st_xattr) + (uint64_t)name_len + x->value_len, nid);
 	if (r < 0)
