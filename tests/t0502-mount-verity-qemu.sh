@@ -11,7 +11,8 @@
 # removed afterwards; set it to keep the kit's logs and disks).
 source "$(dirname "$0")/test-lib.sh"
 need_root
-KIT=${QEMU_KIT:-$(cd "$SOURCE_DIR/.." && pwd)/shared/tools/qemu-verity-kit.sh}
+# The kit sits next to the compat vectors in the shared tree.
+KIT=${QEMU_KIT:-$(cd "$COMPAT_DIR/.." 2>/dev/null && pwd)/tools/qemu-verity-kit.sh}
 [ -r "$KIT" ] || skip_all "QEMU verity kit not found at $KIT (set QEMU_KIT)"
 for b in "$MKCOMPOSEFS" "$MOUNT_COMPOSEFS"; do
 	[ -x "$b" ] || skip_all "$b is not built"
