@@ -533,4 +533,118 @@ TEST(store_object_abort_leaves_nothing)
 	ASSERT_EQ(count_tmp_files(store), 0);
 }
 
+TEST(limits)
+{
+	_cleanup_free_ char *d = new_dir("limits");
+	_cleanup_free_ char *l = join(d, "long-link");
+	char target[ST_SYMLINK_MAX + 1];
+	struct st_node *root = NULL;
+	static char big[40000];
+
+	/* The longest symlink target Linux allows is kept whole. */
+	memset(target, 't', ST_SYMLINK_MAX);
+	target[ST_SYMLINK_MAX] = '\0';
+	ASSERT_OK(symlink(target, l));
+	ASSERT_OK(scan(d, 0, 0, &root));
+	ASSERT_EQ(strlen(child(root, "long-link")->payload), ST_SYMLINK_MAX);
+	ASSERT_EQ(child(root, "long-link")->size, ST_SYMLINK_MAX);
+	st_node_free(root);
+
+	/*
+	 * More xattr bytes than a composefs inode can hold: an error naming the
+	 * file. ext4 keeps xattrs in one block, tmpfs takes large ones.
+	 */
+	char shm[] = "/dev/shm/sealtree-test-scan.XXXXXX";
+	_cleanup_free_ char *g = NULL;
+	int r;
+	if (!mkdtemp(shm))
+		TEST_SKIP("no /dev/shm for a large xattr");
+	write_file(shm, "f", 10, 0);
+	g = join(shm, "f");
+	memset(big, 'v', sizeof(big));
+	r = setxattr(g, "user.big", big, sizeof(big), 0);
+	if (r < 0) {
+		unlink(g), rmdir(shm);
+		TEST_SKIP("cannot set a 40000-byte xattr here");
+	}
+	root = NULL;
+	r = scan(shm, 0, 0, &root);
+	unlink(g), rmdir(shm);
+	ASSERT_ERR(r, -ERANGE);
+	ASSERT_TRUE(!root);
+	ASSERT_TRUE(st_error_detail() && strstr(st_error_detail(), "/f") && strstr(st_error_detail(), "user.big"));
+}
+
+TEST(depth_limit)
+{
+	_cleanup_free_ char *d = new_dir("deep");
+	size_t len = strlen(d);
+	char *p = malloc(len + 2 * (SCAN_DEPTH_MAX + 1) + 1);
+	struct st_node *root = NULL;
+
+	ASSERT_TRUE(p);
+	memcpy(p, d, len + 1);
+	for (unsigned i = 0; i < SCAN_DEPTH_MAX; i++) {
+		memcpy(p + len, "/a", 3);
+		len += 2;
+		if (mkdir(p, 0755) < 0) {
+			free(p);
+			TEST_FAIL_("mkdir depth %u", i);
+		}
+	}
+	/* SCAN_DEPTH_MAX levels below the root are fine, one more is not. */
+	ASSERT_OK(scan(d, 0, 0, &root));
+	st_node_free(root);
+	memcpy(p + len, "/a", 3);
+	ASSERT_OK(mkdir(p, 0755));
+	free(p);
+	root = NULL;
+	ASSERT_ERR(scan(d, 0, 0, &root), -ELOOP);
+	ASSERT_TRUE(!root);
+}
+
+struct progress_seen {
+	uint64_t calls, files_done, files_total, bytes_done, bytes_total;
+};
+
+static void on_progress(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
+			uint64_t bytes_total)
+{
+	struct progress_seen *p = userdata;
+
+	p->calls++;
+	p->files_done = files_done, p->files_total = files_total;
+	p->bytes_done = bytes_done, p->bytes_total = bytes_total;
+}
+
+TEST(progress_and_no_digests)
+{
+	_cleanup_free_ char *d = new_dir("progress");
+	struct progress_seen seen = { 0 };
+	struct st_scan_options o = { .progress = on_progress, .progress_userdata = &seen };
+	struct st_node *root = NULL, *n;
+
+	write_file(d, "a", 10, 1);
+	write_file(d, "b", 5000, 2);
+	write_file(d, "c", 0, 3);
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+	st_node_free(root);
+	/* The last call reports everything done. */
+	ASSERT_TRUE(seen.calls >= 1);
+	ASSERT_EQ(seen.files_total, 3);
+	ASSERT_EQ(seen.files_done, 3);
+	ASSERT_EQ(seen.bytes_total, 5010);
+	ASSERT_EQ(seen.bytes_done, 5010);
+
+	/* Without digests: inline content still, no payload, no digest. */
+	ASSERT_OK(scan(d, ST_SCAN_NO_DIGESTS, 0, &root));
+	n = child(root, "a");
+	ASSERT_TRUE(n->content && !n->payload && !n->has_digest);
+	n = child(root, "b");
+	ASSERT_TRUE(!n->content && !n->payload && !n->has_digest);
+	st_node_free(root);
+	o = (struct st_scan_options){ .flags = ST_SCAN_NO_DIGESTS, .digest_store = "/nonexistent" };
+	ASSERT_ERR(st_scan_directory(d, &o, &root), -EINVAL);
+}
+
 TEST_MAIN()
