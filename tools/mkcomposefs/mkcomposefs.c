@@ -173,6 +173,7 @@ static int parse_argv(int argc, char **argv)
 		case ':':
 			return log_error("option '%s' needs a value", argv[optind - 1]);
 		default:
+			log_error("unrecognized option '%s'", argv[optind - 1]);
 			usage(stderr);
 			return -EINVAL;
 		}
@@ -254,7 +255,7 @@ static int load_tree(struct st_node **ret)
 	};
 	r = st_scan_directory(arg.source, &opts, ret);
 	if (r < 0)
-		return log_error_errno(r, "cannot build a tree from '%s'", arg.source);
+		return log_error_errno(r, "scanning the source directory failed"); /* the detail names the file */
 	return 0;
 }
 
