@@ -30,7 +30,8 @@ typedef void (*st_scan_progress_fn)(void *userdata, uint64_t files_done, uint64_
 
 struct st_scan_options {
 	unsigned flags;                 /* enum st_scan_flags */
-	unsigned threads;               /* digest/copy workers; 0 = CPUs available */
+	unsigned threads;               /* digest/copy threads, the caller's included; 0 = the CPUs
+					 * available (4x that with a digest store: copies block in I/O) */
 	const char *digest_store;       /* copy contents to DIR/xx/yyyy... (NULL = no copy) */
 	st_scan_progress_fn progress;
 	void *progress_userdata;

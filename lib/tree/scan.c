@@ -358,7 +358,12 @@ int st_scan_directory(const char *path, const struct st_scan_options *opts, stru
 		return st_errf(-EINVAL, "skipping xattrs and keeping user xattrs conflict");
 	if (opts->digest_store && (ctx.flags & ST_SCAN_NO_DIGESTS))
 		return st_errf(-EINVAL, "a digest store needs digests");
-	threads = opts->threads ? opts->threads : available_cpus();
+	/*
+	 * Copies into a store block in direct writes: more threads than CPUs
+	 * keep the CPUs hashing meanwhile (measured on /usr: 2 threads 12.5 s,
+	 * 8 threads 9.8 s, 16 threads 9.9 s on 2 CPUs).
+	 */
+	threads = opts->threads ? opts->threads : available_cpus() * (opts->digest_store ? 4 : 1);
 
 	if (opts->digest_store) {
 		r = st_digest_store_open(opts->digest_store, &ctx.store);

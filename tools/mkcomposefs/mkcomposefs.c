@@ -79,7 +79,8 @@ static void usage(FILE *f)
 		"  --from-file           The source is a dump file, not a directory\n"
 		"  --min-version=N       Use this minimal format version (default=%d)\n"
 		"  --max-version=N       Use this maximum format version (default=%d)\n"
-		"  --threads=N           Threads used to compute digests and copy files (default=%u)\n"
+		"  --threads=N           Threads used to compute digests and copy files\n"
+		"                        (default=%u, 4 times that with --digest-store)\n"
 		"  --hardlinks           Keep hardlinks of the source directory (default: split them)\n"
 		"  --help                Show this help\n"
 		"  --version             Show the version\n",
