@@ -13,6 +13,7 @@
 #include "tool-util.h"
 
 #define OUTPUT_BUF_SIZE (1024u * 1024u)
+#define IO_ALIGN 4096u
 
 static int split_path(const char *path, char **ret_dir, char **ret_base)
 {
@@ -75,6 +76,7 @@ static int open_atomic(struct image_output *o, const char *path, const struct st
 	if (o->fd < 0)
 		return log_error_errno(negative_errno(), "failed to open output file '%s'", path);
 	o->atomic = true;
+	o->try_direct = true;
 	return 0;
 }
 
@@ -84,7 +86,8 @@ int image_output_open(struct image_output *o, const char *path)
 	struct stat st;
 
 	*o = (struct image_output){ .fd = -EBADF, .dir_fd = -EBADF, .path = path };
-	o->buf = malloc(OUTPUT_BUF_SIZE);
+	if (posix_memalign((void **)&o->buf, IO_ALIGN, OUTPUT_BUF_SIZE) != 0)
+		o->buf = NULL;
 	if (!o->buf)
 		return log_error_errno(-ENOMEM, "cannot allocate the output buffer");
 
@@ -136,28 +139,73 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+static int set_direct(struct image_output *o, bool on)
+{
+	int fl = fcntl(o->fd, F_GETFL);
+
+	if (fl < 0 || fcntl(o->fd, F_SETFL, on ? fl | O_DIRECT : fl & ~O_DIRECT) < 0)
+		return negative_errno();
+	o->direct = on;
+	return 0;
+}
+
+/*
+ * Write the buffer out. A new image file gets its whole blocks with O_DIRECT:
+ * filling fresh page-cache pages costs more than the disk write here, and
+ * nothing reads the image back soon. Only the tail goes through the cache.
+ */
 static int flush(struct image_output *o)
 {
-	int r = write_all(o->fd, o->buf, o->buf_len);
+	size_t direct = o->try_direct ? ALIGN_DOWN(o->buf_len, (size_t)IO_ALIGN) : 0;
+	int r;
 
+	if (direct > 0) {
+		r = o->direct ? 0 : set_direct(o, true);
+		if (r >= 0)
+			r = write_all(o->fd, o->buf, direct);
+		if (r == -EINVAL && !o->wrote_direct) {
+			o->try_direct = false;  /* no direct I/O on this filesystem */
+			direct = 0;
+		} else if (r < 0)
+			return r;
+		else
+			o->wrote_direct = true;
+	}
+	if (direct < o->buf_len) {
+		if (o->direct) {
+			r = set_direct(o, false);
+			if (r < 0)
+				return r;
+		}
+		r = write_all(o->fd, o->buf + direct, o->buf_len - direct);
+		if (r < 0)
+			return r;
+		/* Offsets are no longer aligned: the rest is buffered. */
+		o->try_direct = false;
+	}
 	o->buf_len = 0;
-	return r;
+	return 0;
 }
 
 int image_output_write(void *userdata, const void *data, size_t len)
 {
 	struct image_output *o = userdata;
+	const uint8_t *p = data;
 	int r;
 
-	if (o->buf_len + len > OUTPUT_BUF_SIZE) {
-		r = flush(o);
-		if (r < 0)
-			return r;
+	while (len > 0) {
+		size_t n = MIN(len, OUTPUT_BUF_SIZE - o->buf_len);
+
+		memcpy(o->buf + o->buf_len, p, n);
+		o->buf_len += n;
+		p += n;
+		len -= n;
+		if (o->buf_len == OUTPUT_BUF_SIZE) {
+			r = flush(o);
+			if (r < 0)
+				return r;
+		}
 	}
-	if (len >= OUTPUT_BUF_SIZE)
-		return write_all(o->fd, data, len);
-	memcpy(o->buf + o->buf_len, data, len);
-	o->buf_len += len;
 	return 0;
 }
 

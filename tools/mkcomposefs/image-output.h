@@ -19,6 +19,8 @@ struct image_output {
 	char *tmp_name;         /* named temporary, when O_TMPFILE is unsupported */
 	bool atomic;
 	bool to_stdout;
+	bool try_direct;        /* a new file: whole blocks may go with O_DIRECT */
+	bool direct, wrote_direct;
 	mode_t mode;            /* for the new file */
 	uint8_t *buf;           /* write buffer */
 	size_t buf_len;
