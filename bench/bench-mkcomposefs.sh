@@ -23,22 +23,24 @@ TMP=$(mktemp -d "${TMPDIR:-/var/tmp}/sealtree-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 
 cpus=$(nproc)
-# timed LABEL CMD...: run, record "wall_s rss_kib" into $TMP/LABEL.times
+# timed LABEL CMD...: run, record "wall_s rss_kib cpu_s" into $TMP/LABEL.times
 timed() {
 	local label=$1; shift
-	/usr/bin/time -f '%e %M' -o "$TMP/time.out" "$@" >/dev/null
-	cat "$TMP/time.out" >>"$TMP/$label.times"
+	/usr/bin/time -f '%e %M %U %S' -o "$TMP/time.out" "$@" >/dev/null
+	awk '{ print $1, $2, $3 + $4 }' "$TMP/time.out" >>"$TMP/$label.times"
 }
-median() { sort -n "$1" | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+median() { sort -n -k"$2" "$1" | awk -v k="$2" '{ a[NR] = $k } END { print a[int((NR + 1) / 2)] }'; }
 peak() { sort -n -k2 "$1" | tail -n1 | awk '{ print $2 }'; }
 report() { # report LABEL DESCRIPTION
-	printf '%-34s %8.2f s   peak RSS %6.1f MiB   (%d run%s)\n' "$2" "$(median "$TMP/$1.times")" \
+	printf '%-34s %7.2f s wall  %7.2f s CPU   peak RSS %6.1f MiB   (%d run%s)\n' "$2" \
+		"$(median "$TMP/$1.times" 1)" "$(median "$TMP/$1.times" 3)" \
 		"$(echo "$(peak "$TMP/$1.times") / 1024" | bc -l)" "$(wc -l <"$TMP/$1.times")" \
 		"$( [ "$(wc -l <"$TMP/$1.times")" = 1 ] || echo s)"
 }
 
 echo "# source $SRC, $cpus CPUs, $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-bytes=$(find "$SRC" -xdev -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
+echo "# (the machine may be shared: CPU seconds / $cpus bound the wall time when it is idle)"
+bytes=$(find "$SRC" -xdev -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f", s }')
 files=$(find "$SRC" -xdev -type f | wc -l)
 rate=$(openssl speed -evp sha256 -bytes 16384 -seconds 2 2>/dev/null | awk '/^sha256/ { v = $NF; sub(/k$/, "", v); print v * 1000 }')
 limit=$(echo "$bytes / ($rate * $cpus)" | bc -l)
