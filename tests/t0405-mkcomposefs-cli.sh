@@ -111,4 +111,16 @@ mkdir "$TEST_TMP/self"
 echo content >"$TEST_TMP/self/file"
 check "image inside the scanned directory" "$MKCOMPOSEFS" "$TEST_TMP/self" "$TEST_TMP/self/self.img"
 
+# Progress: a status line on stderr with --progress, none with --no-progress
+# or when stderr is not a terminal; stdout (the digest) is the same either way.
+mkdir -p "$TEST_TMP/prog/d"
+head -c 100000 /dev/zero >"$TEST_TMP/prog/d/big"
+"$MKCOMPOSEFS" --progress --print-digest-only "$TEST_TMP/prog" >"$TEST_TMP/prog.out" 2>"$TEST_TMP/prog.err"
+check "--progress prints the files hashed" grep -q "hashed 1/1 files" "$TEST_TMP/prog.err"
+"$MKCOMPOSEFS" --print-digest-only "$TEST_TMP/prog" >"$TEST_TMP/noprog.out" 2>"$TEST_TMP/noprog.err"
+check "no status line when stderr is not a terminal" [ ! -s "$TEST_TMP/noprog.err" ]
+"$MKCOMPOSEFS" --no-progress --print-digest-only "$TEST_TMP/prog" 2>"$TEST_TMP/noprog2.err" >/dev/null
+check "--no-progress prints nothing" [ ! -s "$TEST_TMP/noprog2.err" ]
+check "progress does not change the digest" cmp -s "$TEST_TMP/prog.out" "$TEST_TMP/noprog.out"
+
 done_testing

@@ -4,6 +4,7 @@
  * Drop-in for the reference tool (same options, output bytes, digest line
  * and exit status 1 on failure), plus --hardlinks, --help and --version.
  */
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
@@ -35,8 +36,9 @@ static struct {
 	bool min_set, max_set;
 	uint64_t min_version, max_version;
 	unsigned threads;
+	int progress;                   /* -1 auto (stderr is a tty), 0 off, 1 on */
 	const char *source, *image;
-} arg;
+} arg = { .progress = -1 };
 
 enum {
 	OPT_SKIP_XATTRS = 0x100,
@@ -51,6 +53,8 @@ enum {
 	OPT_MAX_VERSION,
 	OPT_THREADS,
 	OPT_HARDLINKS,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
 	OPT_VERSION,
 };
 
@@ -82,6 +86,9 @@ static void usage(FILE *f)
 		"  --threads=N           Threads used to compute digests and copy files\n"
 		"                        (default=%u, 4 times that with --digest-store)\n"
 		"  --hardlinks           Keep hardlinks of the source directory (default: split them)\n"
+		"  --progress, --no-progress\n"
+		"                        Show a status line on stderr while scanning\n"
+		"                        (default: when stderr is a terminal)\n"
 		"  --help                Show this help\n"
 		"  --version             Show the version\n",
 		program_name, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION, cpu_count());
@@ -96,6 +103,15 @@ static int parse_version(const char *s, const char *which, uint64_t *ret)
 	if (*ret > ST_IMAGE_VERSION_MAX)
 		return log_error("Unsupported %s version %s (the highest is %d)", which, s, ST_IMAGE_VERSION_MAX);
 	return 0;
+}
+
+/* One status line on stderr, rewritten in place, while a directory is scanned. */
+static void show_progress(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
+			  uint64_t bytes_total)
+{
+	(void)userdata;
+	fprintf(stderr, "\r\033[Kmkcomposefs: hashed %" PRIu64 "/%" PRIu64 " files, %.1f/%.1f MiB", files_done,
+		files_total, (double)bytes_done / (1024.0 * 1024.0), (double)bytes_total / (1024.0 * 1024.0));
 }
 
 /* Returns 1 to run, 0 to exit successfully (--help), < 0 on error. */
@@ -114,6 +130,8 @@ static int parse_argv(int argc, char **argv)
 		{ "max-version", required_argument, NULL, OPT_MAX_VERSION },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "hardlinks", no_argument, NULL, OPT_HARDLINKS },
+		{ "progress", no_argument, NULL, OPT_PROGRESS },
+		{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
@@ -137,6 +155,12 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case OPT_HARDLINKS:
 			arg.scan_flags |= ST_SCAN_HARDLINKS;
+			break;
+		case OPT_PROGRESS:
+			arg.progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			arg.progress = 0;
 			break;
 		case OPT_DIGEST_STORE:
 			arg.digest_store = optarg;
@@ -254,7 +278,12 @@ static int load_tree(struct st_node **ret)
 		.threads = arg.threads,
 		.digest_store = arg.digest_store,
 	};
+	bool show = arg.progress > 0 || (arg.progress < 0 && isatty(STDERR_FILENO));
+	if (show)
+		opts.progress = show_progress;
 	r = st_scan_directory(arg.source, &opts, ret);
+	if (show)
+		fputs("\r\033[K", stderr);
 	if (r < 0)
 		return log_error_errno(r, "scanning the source directory failed"); /* the detail names the file */
 	return 0;
