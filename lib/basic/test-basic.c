@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
+
 #include "basic/hex.h"
+#include "basic/io.h"
 #include "basic/macro.h"
 #include "basic/test.h"
 
@@ -41,6 +44,22 @@ TEST(error_detail)
 	ASSERT_STREQ(st_error_message(-EINVAL), "line 7: bad: Invalid argument");
 	st_error_clear();
 	ASSERT_TRUE(st_error_detail() == NULL);
+}
+
+TEST(write_full_and_pwrite_full)
+{
+	char path[] = "/tmp/sealtree-test-io.XXXXXX";
+	char buf[8] = { 0 };
+	int fd = mkstemp(path);
+
+	ASSERT_TRUE(fd >= 0);
+	unlink(path);
+	ASSERT_OK(write_full(fd, "abcdef", 6));
+	ASSERT_OK(pwrite_full(fd, "XY", 2, 2));
+	ASSERT_EQ(pread(fd, buf, sizeof(buf), 0), 6);
+	ASSERT_STREQ(buf, "abXYef");
+	close(fd);
+	ASSERT_ERR(write_full(fd, "a", 1), -EBADF);
 }
 
 TEST_MAIN()

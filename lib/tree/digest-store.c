@@ -12,6 +12,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "basic/io.h"
 #include "digest-store.h"
 #include "sealtree/verity.h"
 
@@ -183,24 +184,6 @@ int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIG
 	return st_errf(negative_errno(), "cannot create a temporary file in '%s'", s->path);
 }
 
-static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t off)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -ENOSPC;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int set_direct(struct st_store_object *obj, bool on)
 {
 	int fl = fcntl(obj->fd, F_GETFL);
@@ -224,7 +207,7 @@ int st_digest_store_write(struct st_store_object *obj, const void *data, size_t 
 	if (aligned > 0) {
 		r = obj->direct ? 0 : set_direct(obj, true);
 		if (r >= 0)
-			r = pwrite_all(obj->fd, p, aligned, obj->offset);
+			r = pwrite_full(obj->fd, p, aligned, obj->offset);
 		if (r == -EINVAL && obj->offset == 0) {
 			/* No direct I/O here (tmpfs, FUSE, odd alignment): stay buffered. */
 			atomic_store(&s->no_direct, true);
@@ -242,7 +225,7 @@ int st_digest_store_write(struct st_store_object *obj, const void *data, size_t 
 		if (r < 0)
 			return r;
 	}
-	r = pwrite_all(obj->fd, p, len, obj->offset);
+	r = pwrite_full(obj->fd, p, len, obj->offset);
 	if (r < 0)
 		return r;
 	obj->offset += len;

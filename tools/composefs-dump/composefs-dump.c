@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/io.h"
 #include "sealtree/image.h"
 #include "tool-util.h"
 
@@ -38,29 +39,17 @@ static void usage(FILE *f)
 		program_name);
 }
 
-static int write_all(void *userdata, const void *buf, size_t len)
+/* st_image_write sink: userdata points at the output fd. */
+static int write_to_fd(void *userdata, const void *buf, size_t len)
 {
-	int fd = *(int *)userdata;
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return write_full(*(int *)userdata, buf, len);
 }
 
 static int write_image(struct st_node *root, uint32_t version, int fd)
 {
 	struct st_image_write_options opts = { .min_version = version, .max_version = version };
 
-	return st_image_write(root, &opts, write_all, &fd, NULL, NULL);
+	return st_image_write(root, &opts, write_to_fd, &fd, NULL, NULL);
 }
 
 /* Write to a temporary file next to dest, then rename it into place. */

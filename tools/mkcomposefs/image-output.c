@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/io.h"
 #include "image-output.h"
 #include "tool-util.h"
 
@@ -122,23 +123,6 @@ int image_output_open(struct image_output *o, const char *path)
 	return open_atomic(o, path, NULL);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			return -ENOSPC;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int set_direct(struct image_output *o, bool on)
 {
 	int fl = fcntl(o->fd, F_GETFL);
@@ -162,7 +146,7 @@ static int flush(struct image_output *o)
 	if (direct > 0) {
 		r = o->direct ? 0 : set_direct(o, true);
 		if (r >= 0)
-			r = write_all(o->fd, o->buf, direct);
+			r = write_full(o->fd, o->buf, direct);
 		if (r == -EINVAL && !o->wrote_direct) {
 			o->try_direct = false;  /* no direct I/O on this filesystem */
 			direct = 0;
@@ -177,7 +161,7 @@ static int flush(struct image_output *o)
 			if (r < 0)
 				return r;
 		}
-		r = write_all(o->fd, o->buf + direct, o->buf_len - direct);
+		r = write_full(o->fd, o->buf + direct, o->buf_len - direct);
 		if (r < 0)
 			return r;
 		/* Offsets are no longer aligned: the rest is buffered. */
