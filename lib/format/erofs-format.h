@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct { uint8_t b[2]; } st_le16;
 typedef struct { uint8_t b[4]; } st_le32;
@@ -226,6 +227,29 @@ static_assert(sizeof(struct erofs_dirent) == 12, "dirent");
 #define EROFS_FT_SOCK 6U
 #define EROFS_FT_SYMLINK 7U
 #define EROFS_FT_MAX 8U
+
+/* The dirent file type of an st_mode; EROFS_FT_UNKNOWN for anything else. */
+static inline uint8_t erofs_ftype_from_mode(uint32_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return EROFS_FT_REG_FILE;
+	case S_IFDIR:
+		return EROFS_FT_DIR;
+	case S_IFCHR:
+		return EROFS_FT_CHRDEV;
+	case S_IFBLK:
+		return EROFS_FT_BLKDEV;
+	case S_IFIFO:
+		return EROFS_FT_FIFO;
+	case S_IFSOCK:
+		return EROFS_FT_SOCK;
+	case S_IFLNK:
+		return EROFS_FT_SYMLINK;
+	default:
+		return EROFS_FT_UNKNOWN;
+	}
+}
 
 /* overlayfs metacopy xattr value: version 0, length, flags 0, hash alg. */
 #define CFS_METACOPY_SIZE 36U

@@ -12,28 +12,6 @@
 
 #define RD_INODES_START ((uint64_t)EROFS_SUPER_OFFSET + sizeof(struct erofs_super_block))
 
-uint8_t rd_mode_to_ftype(uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return EROFS_FT_REG_FILE;
-	case S_IFDIR:
-		return EROFS_FT_DIR;
-	case S_IFCHR:
-		return EROFS_FT_CHRDEV;
-	case S_IFBLK:
-		return EROFS_FT_BLKDEV;
-	case S_IFIFO:
-		return EROFS_FT_FIFO;
-	case S_IFSOCK:
-		return EROFS_FT_SOCK;
-	case S_IFLNK:
-		return EROFS_FT_SYMLINK;
-	default:
-		return EROFS_FT_UNKNOWN;
-	}
-}
-
 static void decode_compact(const struct rd_image *img, const struct erofs_inode_compact *c, struct rd_inode *ino)
 {
 	ino->isize = sizeof(*c);
@@ -68,7 +46,7 @@ static int check_type_and_layout(const struct rd_inode *ino)
 	uint32_t type = ino->mode & S_IFMT;
 	bool flat = ino->layout == EROFS_INODE_FLAT_PLAIN || ino->layout == EROFS_INODE_FLAT_INLINE;
 
-	if (rd_mode_to_ftype(ino->mode) == EROFS_FT_UNKNOWN)
+	if (erofs_ftype_from_mode(ino->mode) == EROFS_FT_UNKNOWN)
 		return RD_CORRUPT("nid %" PRIu64 ": invalid file type in mode 0%o", ino->nid, ino->mode);
 	switch (type) {
 	case S_IFDIR:

@@ -115,7 +115,6 @@ static inline uint64_t rd_inode_n_blocks(const struct rd_inode *ino)
 }
 
 /* EROFS_FT_* for a mode, or EROFS_FT_UNKNOWN for an invalid type. */
-uint8_t rd_mode_to_ftype(uint32_t mode);
 
 /*
  * reader-xattr.c: apply the inode's xattrs to node, inline entries first and

@@ -96,7 +96,7 @@ static int on_dirent(void *userdata, const struct rd_dirent *de)
 	r = rd_inode_read(w->img, de->nid, &ino);
 	if (r < 0)
 		return r;
-	if (rd_mode_to_ftype(ino.mode) != de->file_type)
+	if (erofs_ftype_from_mode(ino.mode) != de->file_type)
 		return RD_CORRUPT("directory nid %" PRIu64 ": dirent file type %u but nid %" PRIu64 " has mode 0%o",
 				  ctx->dir_nid, de->file_type, de->nid, ino.mode);
 	/* Real whiteouts (the 00..ff stubs, or any in a foreign image) are not part of the tree. */

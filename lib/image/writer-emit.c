@@ -101,27 +101,6 @@ static int list_dir(const struct wctx *w, uint32_t idx, struct listing *l)
 	return 0;
 }
 
-uint8_t w_file_type(uint32_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFREG:
-		return EROFS_FT_REG_FILE;
-	case S_IFDIR:
-		return EROFS_FT_DIR;
-	case S_IFCHR:
-		return EROFS_FT_CHRDEV;
-	case S_IFBLK:
-		return EROFS_FT_BLKDEV;
-	case S_IFIFO:
-		return EROFS_FT_FIFO;
-	case S_IFSOCK:
-		return EROFS_FT_SOCK;
-	case S_IFLNK:
-		return EROFS_FT_SYMLINK;
-	}
-	return EROFS_FT_UNKNOWN;
-}
-
 static int write_dir_chunk(struct wctx *w, const struct listing *l, size_t first, size_t end, uint64_t align)
 {
 	uint32_t nameoff = (uint32_t)((end - first) * sizeof(struct erofs_dirent));

@@ -147,4 +147,3 @@ void xent_free_all(struct wctx *w);
 
 /* writer-emit.c: the one sequential pass. */
 int w_emit(struct wctx *w);
-uint8_t w_file_type(uint32_t mode);

@@ -93,7 +93,7 @@ int w_layout(struct wctx *w)
 
 		wi->n_blocks = 0;
 		wi->tail = 0;
-		wi->ftype = w_file_type(mode);
+		wi->ftype = erofs_ftype_from_mode(mode);
 		if (S_ISDIR(mode)) {
 			uint32_t b, t;
 			dir_size(w, (uint32_t)i, &b, &t);
