@@ -62,4 +62,31 @@ TEST(write_full_and_pwrite_full)
 	ASSERT_ERR(write_full(fd, "a", 1), -EBADF);
 }
 
+TEST(read_fd_all_file_and_pipe)
+{
+	char path[] = "/tmp/sealtree-test-io.XXXXXX";
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int fd = mkstemp(path), p[2];
+
+	ASSERT_TRUE(fd >= 0);
+	unlink(path);
+	ASSERT_OK(write_full(fd, "hello", 5));
+	ASSERT_TRUE(lseek(fd, 1, SEEK_SET) == 1);
+	ASSERT_OK(read_fd_all(fd, &buf, &len));
+	ASSERT_EQ(len, 4);
+	ASSERT_MEMEQ(buf, "ello", 4);
+	free(buf);
+	close(fd);
+
+	ASSERT_TRUE(pipe(p) == 0);
+	ASSERT_OK(write_full(p[1], "xyz", 3));
+	close(p[1]);
+	ASSERT_OK(read_fd_all(p[0], &buf, &len));
+	ASSERT_EQ(len, 3);
+	ASSERT_MEMEQ(buf, "xyz", 3);
+	free(buf);
+	close(p[0]);
+}
+
 TEST_MAIN()

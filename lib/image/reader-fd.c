@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/io.h"
 #include "reader-internal.h"
 
 static int read_regular(int fd, size_t size, uint8_t **ret, size_t *ret_len)
@@ -36,35 +37,6 @@ static int read_regular(int fd, size_t size, uint8_t **ret, size_t *ret_len)
 	return 0;
 }
 
-static int read_stream(int fd, uint8_t **ret, size_t *ret_len)
-{
-	_cleanup_free_ uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
-	int r;
-
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			r = GROW(buf, cap, len + 65536);
-			if (r < 0)
-				return r;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 int st_image_read_tree_fd(int fd, const struct st_image_read_options *opts, struct st_node **ret_root,
 			  uint32_t *ret_version)
 {
@@ -80,7 +52,7 @@ int st_image_read_tree_fd(int fd, const struct st_image_read_options *opts, stru
 			return st_errf(-EFBIG, "image of %jd bytes does not fit in memory", (intmax_t)st.st_size);
 		r = read_regular(fd, (size_t)st.st_size, &buf, &len);
 	} else {
-		r = read_stream(fd, &buf, &len);
+		r = read_fd_all(fd, &buf, &len);
 	}
 	if (r < 0)
 		return st_errf(r, "cannot read the image");

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "basic/error.h"
+#include "basic/io.h"
 #include "dump-escape.h"
 #include "sealtree/dump.h"
 #include "dump-parse-internal.h"
@@ -483,37 +484,13 @@ out:
 
 int st_dump_parse_fd(int fd, unsigned flags, struct st_node **ret_root)
 {
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 1 << 16;
-	struct stat st;
+	_cleanup_free_ uint8_t *buf = NULL;
+	size_t len;
+	int r;
 
-	/* read(), not mmap(): a file truncated under us must give an
-	 * error, never SIGBUS. One read of the exact size for files. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && (uint64_t)st.st_size < SIZE_MAX)
-		cap = (size_t)st.st_size + 1;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len == cap) {
-			char *b;
-			if (MUL_OVERFLOW(cap, (size_t)2, &cap))
-				return -ENOMEM;
-			b = realloc(buf, cap);
-			if (!b)
-				return -ENOMEM;
-			buf = b;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return st_errf(negative_errno(), "cannot read the dumpfile");
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	return st_dump_parse_buffer(buf, len, flags, ret_root);
+	/* read(), not mmap(): a file truncated under us must give an error, never SIGBUS. */
+	r = read_fd_all(fd, &buf, &len);
+	if (r < 0)
+		return st_errf(r, "cannot read the dumpfile");
+	return st_dump_parse_buffer((const char *)buf, len, flags, ret_root);
 }

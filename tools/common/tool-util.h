@@ -21,6 +21,3 @@ int log_error_errno(int r, const char *fmt, ...) _printf_(2, 3);
 
 /* Parse a decimal unsigned number that must fit in max. 0 or -EINVAL/-ERANGE. */
 int parse_uint(const char *s, uint64_t max, uint64_t *ret);
-
-/* Read a whole file (or stdin for "-") into memory. */
-int read_file_all(const char *path, char **ret_buf, size_t *ret_len);
