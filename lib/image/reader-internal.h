@@ -142,5 +142,16 @@ typedef int (*rd_dirent_fn)(void *userdata, const struct rd_dirent *de);
 int rd_dir_iterate(const struct rd_image *img, const struct rd_inode *dir, uint64_t parent_nid,
 		   rd_dirent_fn fn, void *userdata);
 
+/*
+ * An entry the reader left out of the tree (a chardev 0/0 whiteout, such as
+ * the writer's 00..ff root stubs): it sat in `dir` before the child at
+ * `index`, and its inode is `nid`. rd_hardlinks_bfs() uses these as anchors.
+ */
+struct rd_skipped {
+	struct st_node *dir;
+	size_t index;
+	uint64_t nid;
+};
+
 /* reader-links.c: make each hardlink's breadth-first occurrence the real node. */
-int rd_hardlinks_bfs(struct st_node *root);
+int rd_hardlinks_bfs(struct st_node *root, struct rd_skipped *skipped, size_t n_skipped);

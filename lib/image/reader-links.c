@@ -9,7 +9,9 @@
  * that order, so the image's nids increase along the breadth-first order of
  * the original tree's real nodes. The original target of a hardlink is
  * therefore the occurrence whose nid fits between the nids of the
- * surrounding non-hardlinked entries; choosing it makes image -> tree ->
+ * surrounding non-hardlinked entries, counting the entries the reader leaves
+ * out of the tree (the 00..ff root stubs: without them a link at the end of
+ * the root and its target at the start of the next level both "fit"); choosing it makes image -> tree ->
  * image reproduce the bytes. Where no occurrence fits (a foreign image) the
  * depth-first choice stays.
  *
@@ -46,21 +48,69 @@ static int swap_with_alias(struct st_node *alias, struct st_node *node)
 	return 0;
 }
 
-/* Every entry below the root in breadth-first order, children in stored order. */
-static int collect_bfs(struct st_node *root, struct st_node ***ret, size_t *ret_n)
+/* One entry in breadth-first order: a tree node, or (node NULL) a skipped entry. */
+struct occ {
+	struct st_node *node;
+	uint64_t nid;           /* for skipped entries */
+};
+
+static int cmp_skipped(const void *a, const void *b)
 {
-	_cleanup_free_ struct st_node **v = NULL;
+	const struct rd_skipped *x = a, *y = b;
+	uintptr_t dx = (uintptr_t)x->dir, dy = (uintptr_t)y->dir;
+
+	if (dx != dy)
+		return dx < dy ? -1 : 1;
+	if (x->index != y->index)
+		return x->index < y->index ? -1 : 1;
+	return x->nid < y->nid ? -1 : x->nid > y->nid;
+}
+
+/* First skipped entry of dir (the array is sorted by cmp_skipped), or n. */
+static size_t first_skipped(const struct rd_skipped *sk, size_t n, const struct st_node *dir)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)sk[mid].dir < (uintptr_t)dir)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Every entry below the root in breadth-first order, children in stored
+ * order, with the skipped entries put back where they stood: the writer gave
+ * them inodes in that order too, so they bound where a hardlink can sit.
+ */
+static int collect_bfs(struct st_node *root, const struct rd_skipped *sk, size_t n_sk, struct occ **ret,
+		       size_t *ret_n)
+{
+	_cleanup_free_ struct occ *v = NULL;
 	size_t n = 0, cap = 0;
 
 	for (size_t head = 0; head <= n; head++) {
-		struct st_node *dir = head == 0 ? root : v[head - 1];
+		struct st_node *dir = head == 0 ? root : v[head - 1].node;
+		size_t s;
 
-		if (dir->link_target || !node_is_dir(dir) || dir->n_children == 0)
+		if (!dir || dir->link_target || !node_is_dir(dir))
 			continue;
-		if (GROW(v, cap, n + dir->n_children) < 0)
-			return -ENOMEM;
-		memcpy(v + n, dir->children, dir->n_children * sizeof(*v));
-		n += dir->n_children;
+		s = first_skipped(sk, n_sk, dir);
+		for (size_t i = 0; i <= dir->n_children; i++) {
+			for (; s < n_sk && sk[s].dir == dir && sk[s].index == i; s++) {
+				if (GROW(v, cap, n + 1) < 0)
+					return -ENOMEM;
+				v[n++] = (struct occ){ .node = NULL, .nid = sk[s].nid };
+			}
+			if (i == dir->n_children)
+				break;
+			if (GROW(v, cap, n + 1) < 0)
+				return -ENOMEM;
+			v[n++] = (struct occ){ .node = dir->children[i] };
+		}
 	}
 	*ret = TAKE_PTR(v);
 	*ret_n = n;
@@ -72,47 +122,65 @@ static struct st_node *real(struct st_node *n)
 	return n->link_target ? n->link_target : n;
 }
 
-int rd_hardlinks_bfs(struct st_node *root)
+/* nid of an entry that is not hardlinked (an anchor), or UINT64_MAX for a hardlinked one. */
+static uint64_t anchor_nid(const struct occ *o)
 {
-	_cleanup_free_ struct st_node **occ = NULL;
+	const struct st_node *t;
+
+	if (!o->node)
+		return o->nid;
+	t = real(o->node);
+	return t->scratch & HAS_ALIAS ? UINT64_MAX : t->scratch & NID_MASK;
+}
+
+int rd_hardlinks_bfs(struct st_node *root, struct rd_skipped *skipped, size_t n_skipped)
+{
+	_cleanup_free_ struct occ *occ = NULL;
 	_cleanup_free_ uint64_t *next = NULL;
 	uint64_t prev;
 	size_t n;
 	int r;
 
-	r = collect_bfs(root, &occ, &n);
+	if (n_skipped > 0)
+		qsort(skipped, n_skipped, sizeof(*skipped), cmp_skipped);
+	r = collect_bfs(root, skipped, n_skipped, &occ, &n);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n; i++)
-		if (occ[i]->link_target)
-			occ[i]->link_target->scratch |= HAS_ALIAS;
+		if (occ[i].node && occ[i].node->link_target)
+			occ[i].node->link_target->scratch |= HAS_ALIAS;
 
-	/* next[i]: nid of the first non-hardlinked entry after i (they increase). */
+	/* next[i]: nid of the first anchor at or after i (they increase). */
 	next = new(uint64_t, n + 1);
 	if (!next)
 		return -ENOMEM;
 	next[n] = UINT64_MAX;
-	for (size_t i = n; i-- > 0;)
-		next[i] = real(occ[i])->scratch & HAS_ALIAS ? next[i + 1] : real(occ[i])->scratch & NID_MASK;
+	for (size_t i = n; i-- > 0;) {
+		uint64_t a = anchor_nid(&occ[i]);
+		next[i] = a == UINT64_MAX ? next[i + 1] : a;
+	}
 
 	prev = root->scratch & NID_MASK;
 	for (size_t i = 0; i < n && r >= 0; i++) {
-		struct st_node *t = real(occ[i]);
-		uint64_t nid = t->scratch & NID_MASK;
+		uint64_t a = anchor_nid(&occ[i]), nid;
+		struct st_node *t;
 
-		if (!(t->scratch & HAS_ALIAS)) {
-			prev = nid;
+		if (a != UINT64_MAX) {
+			prev = a;
 			continue;
 		}
+		t = real(occ[i].node);
+		nid = t->scratch & NID_MASK;
 		if ((t->scratch & PLACED) || nid <= prev || nid >= next[i + 1])
 			continue;
 		t->scratch |= PLACED;
-		if (occ[i] != t)
-			r = swap_with_alias(occ[i], t);
+		if (occ[i].node != t)
+			r = swap_with_alias(occ[i].node, t);
 	}
 
 	root->scratch = 0;
 	for (size_t i = 0; i < n; i++)
-		real(occ[i])->scratch = 0;
+		if (occ[i].node)
+			real(occ[i].node)->scratch = 0;
 	return r;
 }

@@ -26,6 +26,8 @@ struct walk {
 	const struct st_image_read_options *opts;
 	struct st_node **by_nid;        /* first node made for each nid; not owned */
 	uint64_t budget;                /* bytes the tree may still grow by */
+	struct rd_skipped *skipped;     /* with ST_IMAGE_READ_HARDLINKS_BFS only */
+	size_t n_skipped, cap_skipped;
 };
 
 struct dir_ctx {
@@ -100,8 +102,21 @@ static int on_dirent(void *userdata, const struct rd_dirent *de)
 		return RD_CORRUPT("directory nid %" PRIu64 ": dirent file type %u but nid %" PRIu64 " has mode 0%o",
 				  ctx->dir_nid, de->file_type, de->nid, ino.mode);
 	/* Real whiteouts (the 00..ff stubs, or any in a foreign image) are not part of the tree. */
-	if (S_ISCHR(ino.mode) && ino.rdev == 0)
+	if (S_ISCHR(ino.mode) && ino.rdev == 0) {
+		if (!w->opts || !(w->opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
+			return 0;
+		r = charge(w, sizeof(struct rd_skipped), de->nid);
+		if (r >= 0)
+			r = GROW(w->skipped, w->cap_skipped, w->n_skipped + 1);
+		if (r < 0)
+			return r;
+		w->skipped[w->n_skipped++] = (struct rd_skipped){
+			.dir = ctx->dir,
+			.index = ctx->dir->n_children,
+			.nid = de->nid,
+		};
 		return 0;
+	}
 
 	seen = w->by_nid[de->nid];
 	if (seen) {
@@ -242,7 +257,8 @@ int st_image_read_tree(const void *data, size_t len, const struct st_image_read_
 	};
 	r = load_node(&w, &ino, img.root_nid, 0, &root);
 	if (r >= 0 && opts && (opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
-		r = rd_hardlinks_bfs(root);
+		r = rd_hardlinks_bfs(root, w.skipped, w.n_skipped);
+	free(w.skipped);
 	if (r < 0) {
 		st_node_free(root);
 		return r;
