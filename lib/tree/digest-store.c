@@ -27,6 +27,7 @@ struct st_digest_store {
 	atomic_int sub_fd[256];         /* -1 until created/opened */
 	/* Capabilities found missing once, not retried for every object. */
 	atomic_bool no_tmpfile, no_reflink, no_copy_range, no_verity, no_direct;
+	bool require_verity;
 	atomic_ulong tmp_counter;
 };
 
@@ -145,16 +146,12 @@ int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGES
 	return st_errf(negative_errno(), "cannot check '%s/%s'", s->path, path);
 }
 
-int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], struct st_store_object *obj)
+/* Create the writable file in dir_fd: O_TMPFILE, else a hidden temporary name. */
+static int begin_in(struct st_digest_store *s, int dir_fd, struct st_store_object *obj)
 {
-	int dir_fd, fd;
+	int fd;
 
-	dir_fd = get_subdir(s, digest[0]);
-	if (dir_fd < 0)
-		return dir_fd;
-
-	*obj = (struct st_store_object){ .store = s, .fd = -EBADF, .dir_fd = dir_fd };
-	memcpy(obj->digest, digest, ST_DIGEST_SIZE);
+	*obj = (struct st_store_object){ .store = s, .fd = -EBADF, .dir_fd = dir_fd, .tmp_dir_fd = dir_fd };
 
 	if (!atomic_load_explicit(&s->no_tmpfile, memory_order_relaxed)) {
 		fd = openat(dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, OBJECT_MODE);
@@ -168,7 +165,7 @@ int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIG
 		atomic_store(&s->no_tmpfile, true);
 	}
 
-	/* No O_TMPFILE here: a hidden name in the same directory, renamed later. */
+	/* No O_TMPFILE here: a hidden name, renamed later. */
 	for (unsigned attempt = 0; attempt < 100; attempt++) {
 		unsigned long n = atomic_fetch_add(&s->tmp_counter, 1);
 		snprintf(obj->tmp_name, sizeof(obj->tmp_name), ".tmp-%d-%lu", (int)getpid(), n);
@@ -182,6 +179,42 @@ int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIG
 	}
 	obj->tmp_name[0] = '\0';
 	return st_errf(negative_errno(), "cannot create a temporary file in '%s'", s->path);
+}
+
+int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], struct st_store_object *obj)
+{
+	int dir_fd, r;
+
+	dir_fd = get_subdir(s, digest[0]);
+	if (dir_fd < 0)
+		return dir_fd;
+	r = begin_in(s, dir_fd, obj);
+	if (r < 0)
+		return r;
+	memcpy(obj->digest, digest, ST_DIGEST_SIZE);
+	return 0;
+}
+
+int st_digest_store_begin_unnamed(struct st_digest_store *s, struct st_store_object *obj)
+{
+	/* dir_fd is only a placeholder until st_digest_store_set_digest(). */
+	return begin_in(s, s->root_fd, obj);
+}
+
+int st_digest_store_set_digest(struct st_store_object *obj, const uint8_t digest[ST_DIGEST_SIZE])
+{
+	int dir_fd = get_subdir(obj->store, digest[0]);
+
+	if (dir_fd < 0)
+		return dir_fd;
+	obj->dir_fd = dir_fd;
+	memcpy(obj->digest, digest, ST_DIGEST_SIZE);
+	return 0;
+}
+
+void st_digest_store_require_verity(struct st_digest_store *s, bool on)
+{
+	s->require_verity = on;
 }
 
 static int set_direct(struct st_store_object *obj, bool on)
@@ -329,13 +362,18 @@ int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *o
 	return copy_buffered(obj, src_fd, size, tmp, COPY_BUF_SIZE);
 }
 
-static void try_enable_verity(struct st_digest_store *s, int fd)
+static int try_enable_verity(struct st_digest_store *s, int fd)
 {
 	int r = st_verity_enable_fd(fd);
 
+	if (r >= 0 || r == -EEXIST)
+		return 0;
+	if (s->require_verity)
+		return r;
 	/* Errors are ignored, as the reference does; remember a missing feature. */
 	if (r == -EOPNOTSUPP || r == -ENOTTY || r == -ENOSYS)
 		atomic_store(&s->no_verity, true);
+	return 0;
 }
 
 /* Give the object its name without replacing anything. 1 = linked, 0 = existed. */
@@ -351,7 +389,7 @@ static int link_object(struct st_store_object *obj, int fd, const char *name)
 			return 1; /* no /proc, but CAP_DAC_READ_SEARCH */
 		return errno == EEXIST ? 0 : negative_errno();
 	}
-	if (renameat2(obj->dir_fd, obj->tmp_name, obj->dir_fd, name, RENAME_NOREPLACE) == 0) {
+	if (renameat2(obj->tmp_dir_fd, obj->tmp_name, obj->dir_fd, name, RENAME_NOREPLACE) == 0) {
 		obj->tmp_name[0] = '\0';
 		return 1;
 	}
@@ -360,7 +398,7 @@ static int link_object(struct st_store_object *obj, int fd, const char *name)
 	if (errno != EINVAL && errno != ENOSYS)
 		return negative_errno();
 	/* No RENAME_NOREPLACE on this filesystem: link, which never replaces. */
-	if (linkat(obj->dir_fd, obj->tmp_name, obj->dir_fd, name, 0) == 0)
+	if (linkat(obj->tmp_dir_fd, obj->tmp_name, obj->dir_fd, name, 0) == 0)
 		return 1;
 	return errno == EEXIST ? 0 : negative_errno();
 }
@@ -377,7 +415,7 @@ int st_digest_store_commit(struct st_digest_store *s, struct st_store_object *ob
 	}
 
 	/* fs-verity needs a file nobody has open for writing: reopen read-only. */
-	if (!atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
+	if (s->require_verity || !atomic_load_explicit(&s->no_verity, memory_order_relaxed)) {
 		char proc[64];
 		int ro;
 
@@ -385,11 +423,19 @@ int st_digest_store_commit(struct st_digest_store *s, struct st_store_object *ob
 			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
 			ro = open(proc, O_RDONLY | O_CLOEXEC);
 		} else
-			ro = openat(obj->dir_fd, obj->tmp_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			ro = openat(obj->tmp_dir_fd, obj->tmp_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (ro < 0 && s->require_verity) {
+			r = st_errf(negative_errno(), "cannot reopen object '%s/%s' to enable fs-verity", s->path, path);
+			goto out;
+		}
 		if (ro >= 0) {
 			safe_close(fd);
 			obj->fd = fd = ro;
-			try_enable_verity(s, fd);
+			r = try_enable_verity(s, fd);
+			if (r < 0) {
+				r = st_errf(r, "cannot enable fs-verity on object '%s/%s'", s->path, path);
+				goto out;
+			}
 		}
 	}
 
@@ -405,7 +451,7 @@ void st_digest_store_abort(struct st_store_object *obj)
 {
 	obj->fd = safe_close(obj->fd);
 	if (!obj->is_tmpfile && obj->tmp_name[0]) {
-		(void)unlinkat(obj->dir_fd, obj->tmp_name, 0);
+		(void)unlinkat(obj->tmp_dir_fd, obj->tmp_name, 0);
 		obj->tmp_name[0] = '\0';
 	}
 }

@@ -32,6 +32,7 @@ struct st_store_object {
 	struct st_digest_store *store;
 	int fd;                         /* writable */
 	int dir_fd;                     /* the xx/ directory; not owned */
+	int tmp_dir_fd;                 /* where tmp_name lives (dir_fd, or the root while unnamed) */
 	bool is_tmpfile;                /* O_TMPFILE (else tmp_name is its name) */
 	bool direct;                    /* fd has O_DIRECT set right now */
 	uint64_t offset;                /* bytes written so far */
@@ -44,6 +45,20 @@ struct st_store_object {
 
 /* Start an object. On success the caller must commit or abort it. */
 int st_digest_store_begin(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], struct st_store_object *obj);
+
+/*
+ * Start an object whose digest is not known yet (a stream being hashed as it
+ * is written): name it with st_digest_store_set_digest() before committing.
+ */
+int st_digest_store_begin_unnamed(struct st_digest_store *s, struct st_store_object *obj);
+int st_digest_store_set_digest(struct st_store_object *obj, const uint8_t digest[ST_DIGEST_SIZE]);
+
+/*
+ * With on == true, st_digest_store_commit() fails (-EOPNOTSUPP or the ioctl's
+ * error) when fs-verity cannot be enabled on an object: a repository that
+ * promises fs-verity on every object. Default: attempted, errors ignored.
+ */
+void st_digest_store_require_verity(struct st_digest_store *s, bool on);
 
 /*
  * Append bytes. Whole ST_STORE_IO_ALIGN blocks from an aligned buffer at an
