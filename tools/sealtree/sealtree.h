@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sealtree command: one binary, one file per command (cmd-*.c). Each
+ * command parses its own options with getopt_long and returns the process
+ * exit code: 0 on success, 1 on failure (message already printed), 2 on a
+ * usage error.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "sealtree/repo.h"
+#include "tool-util.h"
+
+/* Global options, parsed before the command name. */
+struct sealtree_globals {
+	const char *repo_path;          /* --repo, else $SEALTREE_REPO; NULL if neither */
+	bool quiet;                     /* -q: no progress output */
+};
+
+extern struct sealtree_globals globals;
+
+enum repo_lock_mode {
+	REPO_LOCK_NONE,
+	REPO_LOCK_SHARED,
+	REPO_LOCK_EXCLUSIVE,
+};
+
+/*
+ * Open the repository named by --repo / $SEALTREE_REPO and take its lock.
+ * Prints the error and returns NULL on failure.
+ */
+struct st_repo *open_repo_or_fail(enum repo_lock_mode lock);
+
+/* true if progress lines should be drawn (stderr is a terminal and not -q). */
+bool show_progress(void);
+
+/* Commands. argv[0] is the command name. */
+#define SEALTREE_COMMANDS(X) \
+	X(init, "create a repository") \
+	X(commit, "store a tree and record a commit") \
+	X(log, "show the history of a ref") \
+	X(show, "show one commit") \
+	X(refs, "list refs") \
+	X(ref, "create, move or delete a ref") \
+	X(ls, "list a directory of a commit") \
+	X(cat, "print a file of a commit") \
+	X(diff, "compare two commits") \
+	X(dump, "print a commit's tree as a composefs dumpfile") \
+	X(checkout, "write a commit's tree into a directory") \
+	X(export, "write a commit's tree as a tar archive") \
+	X(mount, "mount a commit with the kernel's composefs") \
+	X(umount, "unmount what sealtree mount mounted") \
+	X(gc, "delete what no ref reaches") \
+	X(prune, "drop old history of a ref") \
+	X(fsck, "check the repository")
+
+#define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
+SEALTREE_COMMANDS(DECLARE_COMMAND)
+#undef DECLARE_COMMAND
