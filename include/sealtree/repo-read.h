@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealtree read side: looking at a tree read back from a repository
+ * (entries, children, xattrs), comparing two trees, writing a tree out as a
+ * real directory, and mounting a commit with the kernel.
+ *
+ * Every function returns 0 (or a non-negative value) on success and a
+ * negative errno on failure, with st_error_message() naming the path, object
+ * or mount concerned. Trees are read-only here: nothing below modifies one.
+ */
+#ifndef SEALTREE_REPO_READ_H
+#define SEALTREE_REPO_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealtree/repo.h"
+#include "sealtree/tree.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ST_EXPORT
+#define ST_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ---- Looking at nodes ----------------------------------------------------- */
+
+/*
+ * What a node says about its inode. For a hardlink alias the fields are
+ * the target's (is_hardlink is set and link_path, when asked for with
+ * st_node_get_entry_path(), names the target). Pointers borrow from the tree.
+ */
+struct st_entry {
+	const char *name;               /* NULL for the root */
+	uint32_t mode;                  /* st_mode, type included */
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t rdev;                  /* glibc dev_t encoding */
+	uint64_t size;
+	int64_t mtime_sec;
+	uint32_t mtime_nsec;
+	const char *symlink_target;     /* symlinks only, else NULL */
+	const uint8_t *content;         /* inline content (size bytes), else NULL */
+	bool has_digest;                /* regular files stored as objects */
+	uint8_t digest[ST_DIGEST_SIZE];
+	bool is_hardlink;               /* this name is an alias of another node */
+	size_t n_xattrs;
+	size_t n_children;              /* directories */
+};
+
+/* Fill *ret for node (never fails). */
+ST_EXPORT void st_node_get_entry(const struct st_node *node, struct st_entry *ret);
+
+/* The i-th child in name order (NULL past the end). Aliases are returned as themselves. */
+ST_EXPORT struct st_node *st_node_get_child(const struct st_node *node, size_t i);
+
+/* The i-th xattr of the node (of the alias target): name, value, length. -ERANGE past the end. */
+ST_EXPORT int st_node_get_xattr(const struct st_node *node, size_t i, const char **ret_name,
+				const uint8_t **ret_value, size_t *ret_len);
+
+/* The node's path from the root ("/" for the root), malloc'ed. */
+ST_EXPORT int st_node_path(const struct st_node *node, char **ret);
+
+/* For an alias: the path of the node it stands for. -EINVAL for other nodes. */
+ST_EXPORT int st_node_link_path(const struct st_node *node, char **ret);
+
+/* ---- Comparing trees ------------------------------------------------------- */
+
+enum st_diff_status {
+	ST_DIFF_ADDED = 'A',            /* only in the new tree */
+	ST_DIFF_REMOVED = 'D',          /* only in the old tree */
+	ST_DIFF_MODIFIED = 'M',         /* regular file whose content differs (metadata may differ too) */
+	ST_DIFF_METADATA = 'P',         /* same type and content, other properties differ */
+	ST_DIFF_TYPE = 'T',             /* the file type changed (e.g. file -> directory) */
+};
+
+/* What differs for MODIFIED/METADATA entries (a set of bits). */
+enum st_diff_changes {
+	ST_DIFF_CONTENT = 1u << 0,      /* regular file bytes */
+	ST_DIFF_MODE = 1u << 1,         /* permission bits (incl. setuid/setgid/sticky) */
+	ST_DIFF_OWNER = 1u << 2,        /* uid or gid */
+	ST_DIFF_MTIME = 1u << 3,        /* mtime, seconds or nanoseconds */
+	ST_DIFF_XATTRS = 1u << 4,       /* the set of xattr names and values */
+	ST_DIFF_TARGET = 1u << 5,       /* symlink target */
+	ST_DIFF_RDEV = 1u << 6,         /* device number */
+};
+
+struct st_diff_entry {
+	const char *path;               /* "/a/b"; valid during the callback only */
+	enum st_diff_status status;
+	unsigned changes;               /* enum st_diff_changes, for M and P */
+	const struct st_node *old_node; /* NULL when ADDED; hardlink aliases resolved */
+	const struct st_node *new_node; /* NULL when REMOVED; hardlink aliases resolved */
+};
+
+enum st_diff_flags {
+	ST_DIFF_IGNORE_MTIME = 1u << 0, /* do not report mtime-only differences */
+	ST_DIFF_NO_RECURSE = 1u << 1,   /* report an added/removed directory, not what is below it */
+};
+
+/*
+ * Called once per difference; a negative return stops the walk and is
+ * returned by st_tree_diff().
+ */
+typedef int (*st_diff_fn)(void *userdata, const struct st_diff_entry *e);
+
+/*
+ * Compare two trees in one merged walk (both are sorted by name): depth
+ * first, parents before children, children in strcmp() name order, so the
+ * order is stable. An added (removed) directory is reported, then
+ * everything below it as added (removed) too, unless ST_DIFF_NO_RECURSE. A
+ * type change is reported as TYPE; what a new directory holds then follows
+ * as ADDED, what an old one held as REMOVED. Hardlinks are compared as the
+ * nodes they resolve to: turning a file into a hardlink of an identical one
+ * is no difference. Contents compare by fs-verity digest (computed for
+ * inline contents when the other side is an object), else by bytes.
+ */
+ST_EXPORT int st_tree_diff(struct st_node *old_root, struct st_node *new_root, unsigned flags,
+			   st_diff_fn fn, void *userdata);
+
+/* ---- Checking out ----------------------------------------------------------- */
+
+enum st_checkout_flags {
+	ST_CHECKOUT_NO_REFLINK = 1u << 0,       /* copy bytes even where FICLONE would work */
+	ST_CHECKOUT_NO_OWNERSHIP = 1u << 1,     /* never chown (as if not root) */
+	ST_CHECKOUT_ALLOW_EMPTY = 1u << 2,      /* dest may be an existing empty directory (it is replaced) */
+};
+
+struct st_checkout_options {
+	unsigned flags;                         /* enum st_checkout_flags */
+	/* Filled on return: what was done and what could not be. */
+	uint64_t files, dirs, symlinks, hardlinks, specials;
+	uint64_t bytes;                         /* regular file bytes written or cloned */
+	uint64_t reflinked;                     /* files cloned with FICLONE */
+	uint64_t xattrs_skipped;                /* xattrs not restored (not allowed to this user) */
+	uint64_t owners_skipped;                /* inodes whose uid/gid could not be restored */
+	uint64_t devices_skipped;               /* device nodes not created (need root) */
+	uint32_t reserved[8];
+};
+
+/*
+ * Write the tree as a real directory tree at dest, taking regular file
+ * contents from objects_dirfd (an objects/ directory: "XX/Y{62}" by digest,
+ * else the node's payload path). Regular files are cloned (FICLONE), else
+ * copied with copy_file_range(), else read and written; inline contents are
+ * written; hardlinks become hardlinks; symlinks, fifos, sockets and (as
+ * root) device nodes are created. Then owner, mode (after chown, so setuid
+ * survives), xattrs and mtimes are restored, directories last and bottom
+ * up. Without CAP_CHOWN/CAP_MKNOD/privileged xattrs, what cannot be
+ * restored is counted in opts (and skipped) instead of failing.
+ *
+ * The tree is built under a temporary name beside dest and renamed to dest
+ * at the end: on failure nothing is left. dest must not exist (-EEXIST), or
+ * with ST_CHECKOUT_ALLOW_EMPTY be an empty directory (-ENOTEMPTY otherwise).
+ * A missing object fails with -ENOENT naming it.
+ */
+ST_EXPORT int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest,
+			       struct st_checkout_options *opts);
+
+/* st_tree_checkout() from the repository's objects/. */
+ST_EXPORT int st_repo_checkout(struct st_repo *repo, struct st_node *root, const char *dest,
+			       struct st_checkout_options *opts);
+
+/* ---- Mounting ------------------------------------------------------------- */
+
+#define ST_MOUNT_PIN_PREFIX "refs/mounts/"
+
+/*
+ * The ref that pins a mount on the absolute, canonical path target:
+ * "refs/mounts/" + the path's components, each byte outside [A-Za-z0-9._-]
+ * (and a leading '.') written as "+XX" in hex; "/" itself is "refs/mounts/+2f".
+ * A name longer than ST_REF_NAME_MAX becomes "refs/mounts/+sha256-<hex of
+ * the path's SHA-256>". -EINVAL if target is not absolute.
+ */
+ST_EXPORT int st_mount_pin_name(const char *target, char **ret);
+
+enum st_repo_mount_flags {
+	ST_REPO_MOUNT_VERITY = 1u << 0,         /* require fs-verity on every object (overlay verity=require) */
+	ST_REPO_MOUNT_NO_VERITY = 1u << 1,      /* do not, even on a verity repository */
+};
+
+/*
+ * Mount the commit id's image on target (an absolute, canonical directory
+ * path): the image is opened once; its fs-verity digest is checked against
+ * the commit's image digest on that fd (the kernel's measurement on a
+ * verity repository, else computed in userspace) before that same fd is
+ * mounted, with basedir REPO/objects. On a verity repository verity is
+ * required by default. The pin ref (st_mount_pin_name()) is written before
+ * the mount, so gc keeps what the mount reads, and removed again if the
+ * mount fails. -EBADMSG if the image's digest is not the commit's,
+ * -EOPNOTSUPP for ST_REPO_MOUNT_VERITY on a repository without fs-verity.
+ */
+ST_EXPORT int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE], const char *target,
+			    unsigned flags);
+
+/*
+ * Unmount target (umount2 without MNT_DETACH unless detach) and delete its
+ * pin. A target without a pin is still unmounted. Returns 0 if something
+ * was unmounted; -EINVAL (not a mount point) after removing a stale pin if
+ * there was one, with *ret_removed_pin telling (may be NULL).
+ */
+ST_EXPORT int st_repo_umount(struct st_repo *repo, const char *target, bool detach, bool *ret_removed_pin);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
