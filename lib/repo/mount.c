@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Mounting commits: the image is opened once, its digest checked against
+ * the commit on that fd, and that fd mounted (lib/mount); a ref under
+ * refs/mounts/ pins the commit so gc keeps what the mount reads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "basic/macro.h"
+#include "repo-internal.h"
+#include "sealtree/mount.h"
+#include "sealtree/repo-read.h"
+#include "sealtree/verity.h"
+
+/* 1 if path is a mount point, 0 if not, or a negative errno. */
+static int is_mount_point(const char *path)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, &sx) < 0)
+		return negative_errno();
+	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return -EOPNOTSUPP;
+	return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/* Check the open image against the commit's digest (kernel measurement on a verity repository). */
+static int check_image(struct st_repo *repo, int fd, const uint8_t want[ST_DIGEST_SIZE])
+{
+	uint8_t got[ST_DIGEST_SIZE];
+	char hw[2 * ST_DIGEST_SIZE + 1], hg[2 * ST_DIGEST_SIZE + 1];
+	int r;
+
+	r = st_verity_digest_fd(fd, got);
+	if (r < 0)
+		return st_errf(r, "cannot read image %s", (hex_encode(want, ST_DIGEST_SIZE, hw), hw));
+	if (memcmp(got, want, ST_DIGEST_SIZE) != 0) {
+		hex_encode(want, ST_DIGEST_SIZE, hw);
+		hex_encode(got, ST_DIGEST_SIZE, hg);
+		return st_errf(-EBADMSG, "image %s is corrupt: its fs-verity digest is %s", hw, hg);
+	}
+	(void)repo;
+	return 0;
+}
+
+int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE], const char *target,
+		  unsigned flags)
+{
+	struct st_commit *c = NULL;
+	_cleanup_free_ char *pin = NULL, *objects = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	const char *basedirs[1];
+	struct st_mount_options mo = {};
+	uint8_t old[ST_COMMIT_ID_SIZE];
+	bool verity = st_repo_has_verity(repo), require;
+	int r;
+
+	if (flags & ~(unsigned)(ST_REPO_MOUNT_VERITY | ST_REPO_MOUNT_NO_VERITY) ||
+	    (flags & ST_REPO_MOUNT_VERITY && flags & ST_REPO_MOUNT_NO_VERITY))
+		return -EINVAL;
+	if ((flags & ST_REPO_MOUNT_VERITY) && !verity)
+		return st_errf(-EOPNOTSUPP, "repository '%s' has no fs-verity on its objects: cannot require it",
+			       st_repo_path(repo));
+	require = verity && !(flags & ST_REPO_MOUNT_NO_VERITY);
+
+	r = st_mount_pin_name(target, &pin);
+	if (r < 0)
+		return r;
+	if (asprintf(&objects, "%s/%s", st_repo_path(repo), REPO_OBJECTS_DIR) < 0)
+		return -ENOMEM;
+	r = st_repo_read_commit(repo, commit_id, &c);
+	if (r < 0)
+		return r;
+	fd = st_repo_open_image(repo, c->image_digest);
+	if (fd < 0) {
+		r = fd;
+		goto out;
+	}
+	/* Without fs-verity, the userspace digest of the very fd we mount. */
+	if (!verity) {
+		r = check_image(repo, fd, c->image_digest);
+		if (r < 0)
+			goto out;
+	}
+
+	/* A pin of a live mount on target belongs to that mount: refuse to stack. */
+	r = st_repo_read_ref(repo, pin, old);
+	if (r >= 0 && is_mount_point(target) > 0) {
+		r = st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first", target, pin);
+		goto out;
+	}
+	r = st_repo_write_ref(repo, pin, commit_id, NULL);
+	if (r < 0)
+		goto out;
+
+	basedirs[0] = objects;
+	mo.basedirs = basedirs;
+	mo.n_basedirs = 1;
+	mo.flags = ST_MOUNT_READONLY | (require ? ST_MOUNT_REQUIRE_VERITY : 0);
+	mo.expected_digest = verity ? c->image_digest : NULL;
+	mo.idmap_fd = -EBADF;
+	r = st_mount_image_fd(fd, target, &mo);
+	if (r < 0) {
+		int saved = r;
+		char *detail = st_error_detail() ? strdup(st_error_detail()) : NULL;
+
+		(void)st_repo_delete_ref(repo, pin);
+		r = detail ? st_errf(saved, "%s", detail) : saved;
+		free(detail);
+	}
+out:
+	st_commit_free(c);
+	return r;
+}
+
+int st_repo_umount(struct st_repo *repo, const char *target, bool detach, bool *ret_removed_pin)
+{
+	_cleanup_free_ char *pin = NULL;
+	bool removed = false;
+	int r, ru;
+
+	r = st_mount_pin_name(target, &pin);
+	if (r < 0)
+		return r;
+	ru = umount2(target, detach ? MNT_DETACH : 0) < 0 ? negative_errno() : 0;
+	if (ru < 0 && ru != -EINVAL)
+		return st_errf(ru, "cannot unmount '%s'", target);
+	r = st_repo_delete_ref(repo, pin);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	removed = r >= 0;
+	if (ret_removed_pin)
+		*ret_removed_pin = removed;
+	if (ru < 0)
+		return st_errf(ru, "'%s' is not a mount point%s", target, removed ? " (its stale pin was removed)" : "");
+	return 0;
+}
