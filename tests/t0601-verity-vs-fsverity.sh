@@ -4,7 +4,8 @@
 # reader, thread pool, one file on several threads, streaming hasher in odd
 # chunks), must equal fsverity-utils' `fsverity digest` for every size class:
 # empty, one byte, one block +-1, one and two tree levels, several MiB,
-# sparse files.
+# sparse files; with SHA-NI if the CPU has it and with OpenSSL
+# (SEALTREE_SHA256=openssl).
 # Set ST_SLOW_TESTS=1 to add a 20 GiB sparse file (fsverity-utils reads its
 # holes byte by byte: about a minute).
 . "$(dirname "$0")/test-lib.sh"
@@ -58,6 +59,10 @@ compare stream-4097 --stream 4097
 compare stream-1000000 --stream 1000000
 compare small-buffer --buffer-size 12289
 compare measure-or-digest --measure-or-digest
+# SHA-NI (two blocks at a time) is used when the CPU has it; OpenSSL otherwise.
+SEALTREE_SHA256=openssl compare fd-openssl
+SEALTREE_SHA256=openssl compare stream-8191-openssl --stream 8191
+SEALTREE_SHA256=openssl compare threads-2-openssl --threads 2
 
 # The sparse path must really skip holes: hashed byte by byte, the 256 MiB
 # hole would take 128 preads of the file; with SEEK_DATA it takes none.

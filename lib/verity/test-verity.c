@@ -6,7 +6,11 @@
 #include "basic/hex.h"
 #include "basic/macro.h"
 #include "basic/test.h"
+#include "verity/sha256-ni.h"
+#include "verity/sha256.h"
 #include "verity/verity-internal.h"
+
+#include <openssl/evp.h>
 
 #define BLK ST_VERITY_BLOCK_SIZE
 
@@ -74,6 +78,131 @@ static int write_file(int dirfd, const char *name, const void *data, size_t len)
 	return 0;
 }
 
+/* A fixed-seed xorshift64: reproducible random test data. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void rng_fill(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(rng() >> 32);
+}
+
+/* The reference: OpenSSL's SHA-256, not through lib/verity. */
+static void openssl_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	unsigned len = 0;
+
+	if (!EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) || len != 32)
+		abort();
+}
+
+/* A random offset into a buffer: aligned to 64 bytes half the time, else any byte. */
+static size_t random_offset(size_t max)
+{
+	size_t off = (size_t)(rng() % (max + 1));
+
+	return rng() & 1 ? ALIGN_DOWN(off, (size_t)64) : off;
+}
+
+#define RANDOM_BUF (1u << 18)
+
+TEST(sha256_ni_equals_openssl)
+{
+	_cleanup_free_ uint8_t *buf = malloc(RANDOM_BUF);
+	uint8_t want[32], want1[32], got[32], got1[32];
+
+	if (!sha256_ni_usable())
+		TEST_SKIP("this CPU has no SHA-NI: the OpenSSL path is the only one");
+	ASSERT_TRUE(buf);
+	rng_fill(buf, RANDOM_BUF);
+
+	/* Any length: every padding case (tail of 0..63 bytes, one or two pad blocks). */
+	for (size_t len = 0; len <= 1000; len++) {
+		size_t off = len % 17;
+
+		openssl_sha256(buf + off, len, want);
+		sha256_ni_digest(buf + off, len, got);
+		ASSERT_MEMEQ(got, want, 32);
+	}
+	for (size_t i = 0; i < 2000; i++) {
+		size_t len = (size_t)(rng() % 20000), off = random_offset(RANDOM_BUF - len);
+
+		openssl_sha256(buf + off, len, want);
+		sha256_ni_digest(buf + off, len, got);
+		ASSERT_MEMEQ(got, want, 32);
+	}
+
+	/* 4096-byte blocks, one and two at a time, aligned and unaligned. */
+	for (size_t i = 0; i < 4000; i++) {
+		size_t o0 = random_offset(RANDOM_BUF - BLK), o1 = random_offset(RANDOM_BUF - BLK);
+
+		openssl_sha256(buf + o0, BLK, want);
+		openssl_sha256(buf + o1, BLK, want1);
+		sha256_ni_block(buf + o0, got);
+		ASSERT_MEMEQ(got, want, 32);
+		sha256_ni_block2(buf + o0, buf + o1, got, got1);
+		ASSERT_MEMEQ(got, want, 32);
+		ASSERT_MEMEQ(got1, want1, 32);
+		if (o0 != o1)
+			ASSERT_TRUE(memcmp(got, got1, 32) != 0); /* the lanes did not mix */
+	}
+	/* The same block in both lanes, and all-zero and all-one blocks. */
+	memset(buf, 0, BLK);
+	memset(buf + BLK, 0xff, BLK);
+	openssl_sha256(buf, BLK, want);
+	openssl_sha256(buf + BLK, BLK, want1);
+	sha256_ni_block2(buf, buf, got, got1);
+	ASSERT_MEMEQ(got, want, 32);
+	ASSERT_MEMEQ(got1, want, 32);
+	sha256_ni_block2(buf + BLK, buf, got1, got);
+	ASSERT_MEMEQ(got, want, 32);
+	ASSERT_MEMEQ(got1, want1, 32);
+}
+
+/* Whichever backend is in use (see test-verity-openssl), through struct sha256. */
+TEST(sha256_backend_equals_openssl)
+{
+	_cleanup_free_ uint8_t *buf = malloc(RANDOM_BUF);
+	const char *force = getenv("SEALTREE_SHA256");
+	uint8_t want[32], want1[32], got[32], got1[32];
+	struct sha256 sha;
+
+	ASSERT_TRUE(buf);
+	rng_fill(buf, RANDOM_BUF);
+	ASSERT_OK(sha256_init(&sha));
+	fprintf(stderr, "SHA-256 backend: %s\n", sha256_backend());
+	if (force && strcmp(force, "openssl") == 0)
+		ASSERT_STREQ(sha256_backend(), "openssl");
+	else
+		ASSERT_STREQ(sha256_backend(), sha256_ni_usable() ? "sha-ni" : "openssl");
+
+	for (size_t i = 0; i < 1000; i++) {
+		size_t len = (size_t)(rng() % 9000), off = random_offset(RANDOM_BUF - len);
+		size_t o0 = random_offset(RANDOM_BUF - BLK), o1 = random_offset(RANDOM_BUF - BLK);
+
+		openssl_sha256(buf + off, len, want);
+		ASSERT_OK(sha256_digest(&sha, buf + off, len, got));
+		ASSERT_MEMEQ(got, want, 32);
+
+		openssl_sha256(buf + o0, BLK, want);
+		openssl_sha256(buf + o1, BLK, want1);
+		ASSERT_OK(sha256_digest_block(&sha, buf + o1, got1));
+		ASSERT_MEMEQ(got1, want1, 32);
+		ASSERT_OK(sha256_digest_block2(&sha, buf + o0, buf + o1, got, got1));
+		ASSERT_MEMEQ(got, want, 32);
+		ASSERT_MEMEQ(got1, want1, 32);
+	}
+	sha256_release(&sha);
+}
+
 TEST(known_buffers)
 {
 	uint8_t d0[ST_VERITY_DIGEST_SIZE];
@@ -98,7 +227,7 @@ TEST(known_buffers)
 
 TEST(streaming_odd_chunks_equals_one_shot)
 {
-	static const size_t chunks[] = { 1, 7, 31, 4095, 4096, 4097, 8191, 65537, 1 << 20 };
+	static const size_t chunks[] = { 1, 7, 31, 4095, 4096, 4097, 8191, 3 * BLK, 65537, 1 << 20 };
 	const size_t n = 129 * BLK + 1;
 	_cleanup_free_ uint8_t *p = pattern(n);
 	struct st_verity_hasher *h = NULL;
