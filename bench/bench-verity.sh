@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Throughput of the fs-verity digest (lib/verity) against the SHA-256 limit
 # of this machine, warm page cache, median of 3 runs:
-#   (a) one 2 GiB file           st-verity-digest FILE, and --threads 0
+#   (a) one 2 GiB file           st-verity-digest FILE (with SHA-NI if the CPU
+#                                has it, and forced to OpenSSL), and --threads 0
 #   (b) 20k files, mixed sizes   st-verity-digest --jobs 1 / --jobs 0 (all CPUs)
 # next to `openssl speed -evp sha256` on one core and on all cores, and
 # fsverity-utils for reference.
@@ -84,6 +85,8 @@ cat "$big" >/dev/null
 echo "# (a) one 2 GiB file"
 t=$(median_seconds "$DIGEST" --quiet "$big")
 echo "st-verity-digest:        $(mbps "$bytes_big" "$t") MB/s (${t}s)  [one core]"
+t=$(SEALTREE_SHA256=openssl median_seconds "$DIGEST" --quiet "$big")
+echo "  SEALTREE_SHA256=openssl: $(mbps "$bytes_big" "$t") MB/s (${t}s)  [one core, no SHA-NI]"
 t=$(median_seconds "$DIGEST" --quiet --threads 0 "$big")
 echo "  --threads 0 ($cpus CPUs):   $(mbps "$bytes_big" "$t") MB/s (${t}s)  [all cores]"
 t=$(median_seconds fsverity digest "$big")
