@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Anti-rollback state: REPO/state/accepted/<ref> records the newest commit
+ * accepted for a ref (mounted with --require-signature, or verified with
+ * --accept), so that --no-downgrade can refuse an older, still validly
+ * signed commit an attacker replays. Format (docs/formats/signatures.md):
+ *
+ *   sealtree-accepted 1\n
+ *   commit <64 hex>\n
+ *   timestamp <decimal int64>\n
+ *   [version <text>\n]
+ *
+ * The record only moves forward, under an flock on REPO/state/lock.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "trust-internal.h"
+
+#define ACCEPTED_DIR "state/accepted"
+#define ACCEPTED_MAGIC "sealtree-accepted 1\n"
+#define ACCEPTED_FILE_MAX 4096
+
+static int parse_int64(const char *s, size_t len, int64_t *ret)
+{
+	bool neg = len > 0 && s[0] == '-';
+	uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	size_t i = neg;
+
+	if (i == len || (s[i] == '0' && len > i + 1) || (neg && s[i] == '0'))
+		return -EINVAL;     /* canonical: no leading zeros, no "-0" */
+	for (; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return 0;
+}
+
+static int take_field(const char **p, size_t *left, const char *name, const char **ret, size_t *ret_len)
+{
+	size_t n = strlen(name);
+	const char *nl;
+
+	if (*left < n + 1 || memcmp(*p, name, n) != 0 || (*p)[n] != ' ')
+		return -EUCLEAN;
+	nl = memchr(*p + n + 1, '\n', *left - n - 1);
+	if (!nl)
+		return -EUCLEAN;
+	*ret = *p + n + 1;
+	*ret_len = (size_t)(nl - *ret);
+	*left -= (size_t)(nl + 1 - *p);
+	*p = nl + 1;
+	return 0;
+}
+
+static int parse_accepted(const char *data, size_t len, struct st_accepted *ret)
+{
+	struct st_accepted a = {};
+	const char *p = data, *v;
+	size_t left = len, n;
+
+	if (left < strlen(ACCEPTED_MAGIC) || memcmp(p, ACCEPTED_MAGIC, strlen(ACCEPTED_MAGIC)) != 0)
+		return -EUCLEAN;
+	p += strlen(ACCEPTED_MAGIC);
+	left -= strlen(ACCEPTED_MAGIC);
+	if (take_field(&p, &left, "commit", &v, &n) < 0 || hex_decode_exact(v, n, a.commit_id, ST_COMMIT_ID_SIZE) < 0)
+		return -EUCLEAN;
+	if (take_field(&p, &left, "timestamp", &v, &n) < 0 || parse_int64(v, n, &a.timestamp) < 0)
+		return -EUCLEAN;
+	if (left > 0) {
+		if (take_field(&p, &left, "version", &v, &n) < 0 || n == 0 || n >= sizeof(a.version) ||
+		    memchr(v, '\0', n) || left != 0)
+			return -EUCLEAN;
+		memcpy(a.version, v, n);
+	}
+	*ret = a;
+	return 0;
+}
+
+static int accepted_path(const char *ref, char **ret)
+{
+	if (!ref || !st_ref_name_valid(ref))
+		return st_errf(-EINVAL, "invalid ref name '%s'", ref ? ref : "(none)");
+	if (asprintf(ret, "%s/%s", ACCEPTED_DIR, ref) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int st_repo_read_accepted(struct st_repo *repo, const char *ref, struct st_accepted *ret)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	size_t len;
+	int r;
+
+	r = accepted_path(ref, &path);
+	if (r < 0)
+		return r;
+	r = trust_read_file(st_repo_dirfd(repo), path, ACCEPTED_FILE_MAX, &buf, &len);
+	if (r < 0)
+		return r;
+	if (parse_accepted(buf, len, ret) < 0)
+		return st_errf(-EUCLEAN, "'%s' is corrupt", path);
+	return 0;
+}
+
+/* mkdir -p of the directories of path under dirfd. */
+static int make_parents(int dirfd, const char *path)
+{
+	_cleanup_free_ char *p = strdup(path);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdirat(dirfd, p, 0755) < 0 && errno != EEXIST)
+			return st_errf(negative_errno(), "cannot create '%s'", p);
+		*s = '/';
+	}
+	return 0;
+}
+
+int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
+			    const struct st_commit *c)
+{
+	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_close_ int lock_fd = -EBADF, tmp_fd = -EBADF;
+	struct st_accepted last;
+	char hex[2 * ST_COMMIT_ID_SIZE + 1];
+	int r, len;
+
+	r = accepted_path(ref, &path);
+	if (r < 0)
+		return r;
+	if (c->version && strlen(c->version) >= sizeof(last.version))
+		return st_errf(-E2BIG, "version longer than %zu bytes", sizeof(last.version) - 1);
+	r = make_parents(st_repo_dirfd(repo), path);
+	if (r < 0)
+		return r;
+	lock_fd = openat(st_repo_dirfd(repo), "state/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (lock_fd < 0)
+		return st_errf(negative_errno(), "cannot open 'state/lock'");
+	while (flock(lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return st_errf(negative_errno(), "cannot lock 'state/lock'");
+
+	r = st_repo_read_accepted(repo, ref, &last);
+	if (r >= 0) {
+		if (memcmp(last.commit_id, commit_id, ST_COMMIT_ID_SIZE) == 0 || st_accepted_check(&last, c) < 0) {
+			st_error_clear();
+			return 0;       /* the same, or the record is newer: it never moves back */
+		}
+	} else if (r != -ENOENT && r != -EUCLEAN)
+		return r;       /* a corrupt record is replaced by a good one */
+
+	hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
+	if (c->version && *c->version)
+		len = asprintf(&buf, ACCEPTED_MAGIC "commit %s\ntimestamp %" PRId64 "\nversion %s\n", hex, c->timestamp,
+			       c->version);
+	else
+		len = asprintf(&buf, ACCEPTED_MAGIC "commit %s\ntimestamp %" PRId64 "\n", hex, c->timestamp);
+	if (len < 0) {
+		buf = NULL;
+		return -ENOMEM;
+	}
+	tmp_fd = openat(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp_fd < 0)
+		return st_errf(negative_errno(), "cannot open the repository's tmp/");
+	r = trust_write_file_atomic(st_repo_dirfd(repo), path, buf, (size_t)len, 0644, tmp_fd);
+	return r < 0 ? r : 1;
+}
