@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Trees from and to tar streams (libarchive). The rules for reading are
+ * specified in docs/formats/tar-import.md; in short, the tree read from an
+ * archive is the tree a directory scan with ST_SCAN_HARDLINKS would build from
+ * the extracted archive, and anything that would make that unclear (names
+ * with "..", absolute names, duplicates, links to unknown members, truncated
+ * or inconsistent data) is refused with a detail naming the member.
+ *
+ * Not thread-safe per call; separate calls are independent.
+ */
+#pragma once
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "digest-store.h"
+#include "tree-internal.h"
+
+/* At most this many members (and implicit directories) in one archive. */
+#define ST_TAR_ENTRIES_MAX (1u << 22)
+/* At most this many path components in a member name (as SCAN_DEPTH_MAX). */
+#define ST_TAR_DEPTH_MAX 1024
+
+struct st_tar_read_options {
+	struct st_digest_store *store;  /* contents of files over 64 bytes go here; NULL = hash only */
+	uint64_t max_entries;           /* 0 = ST_TAR_ENTRIES_MAX */
+};
+
+struct st_tar_read_stats {
+	uint64_t files;                 /* regular files (inodes, not names) with contents */
+	uint64_t bytes;                 /* their bytes */
+	uint64_t objects_written;       /* objects this call published in the store */
+};
+
+/*
+ * Read a tar stream (plain, gzip, bzip2, xz, lzma or zstd; ustar, pax, GNU,
+ * v7) from fd to its end-of-archive marker into a new tree. opts and
+ * ret_stats may be NULL. On failure nothing is returned: -EUCLEAN for a
+ * damaged or inconsistent archive, -EINVAL for a member the rules refuse,
+ * -EOPNOTSUPP for an unsupported member type, each with a detail naming the
+ * member; objects already published stay in the store, unreferenced.
+ */
+int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar_read_stats *ret_stats,
+		   struct st_node **ret_root);
+
+/* The same from a buffer in memory (fuzzing, tests). */
+int st_tar_read_buffer(const void *data, size_t len, const struct st_tar_read_options *opts,
+		       struct st_tar_read_stats *ret_stats, struct st_node **ret_root);
+
+/*
+ * Where the writer gets the contents of a regular file that is not inline:
+ * return a readable fd (the writer closes it) positioned anywhere.
+ */
+typedef int (*st_tar_open_content_fn)(void *userdata, const struct st_node *node);
+
+/*
+ * Write root as a pax archive to fd: members in sorted depth-first order
+ * ("./" for the root, then "a", "a/b", ...), numeric owners only, mtimes
+ * with nanoseconds, xattrs as SCHILY.xattr records, hardlinks as tar
+ * hardlinks to the first name written. The same tree gives the same bytes.
+ * Every file's contents are checked against node->digest while they are
+ * copied (-EBADMSG names the file on a mismatch, -EUCLEAN if the size
+ * differs).
+ */
+int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_content, void *userdata);
