@@ -28,6 +28,35 @@ enum st_scan_flags {
 typedef void (*st_scan_progress_fn)(void *userdata, uint64_t files_done, uint64_t files_total,
 				    uint64_t bytes_done, uint64_t bytes_total);
 
+/* What identifies a file's contents without reading them (see st_scan_cache_ops). */
+struct st_scan_file_key {
+	uint64_t dev, ino, size;
+	int64_t mtime_sec, ctime_sec;
+	uint32_t mtime_nsec, ctime_nsec;
+};
+
+/*
+ * A digest cache consulted before a regular file over
+ * ST_INLINE_RECOMMENDED_MAX bytes is read: lookup returns 1 and the digest if
+ * it knows the key, else 0; store records a digest just computed. Both are
+ * called from several scanning threads at once. A hit is trusted only if,
+ * with a digest store, the object is present; the file is still opened (its
+ * xattrs are read and its identity checked against the key), not read.
+ */
+struct st_scan_cache_ops {
+	int (*lookup)(void *userdata, const struct st_scan_file_key *key, uint8_t ret_digest[ST_DIGEST_SIZE]);
+	void (*store)(void *userdata, const struct st_scan_file_key *key, const uint8_t digest[ST_DIGEST_SIZE]);
+};
+
+/* Counts of what a scan did (regular files over ST_INLINE_RECOMMENDED_MAX bytes). */
+struct st_scan_stats {
+	uint64_t files_hashed;          /* contents read and hashed */
+	uint64_t files_cached;          /* digest from the cache */
+	uint64_t objects_written;       /* objects this scan published in the store */
+};
+
+struct st_digest_store;
+
 struct st_scan_options {
 	unsigned flags;                 /* enum st_scan_flags */
 	unsigned threads;               /* digest/copy threads, the caller's included; 0 = the CPUs
@@ -35,6 +64,11 @@ struct st_scan_options {
 	const char *digest_store;       /* copy contents to DIR/xx/yyyy... (NULL = no copy) */
 	st_scan_progress_fn progress;
 	void *progress_userdata;
+	/* An open store to copy into instead of digest_store (not owned, not synced: the caller syncs). */
+	struct st_digest_store *store;
+	const struct st_scan_cache_ops *cache;  /* NULL = hash every file */
+	void *cache_userdata;
+	struct st_scan_stats *stats;    /* filled on success if not NULL */
 	uint32_t reserved[6];
 };
 

@@ -304,11 +304,51 @@ static int store_file(struct scan_ctx *ctx, struct scan_worker *w, struct st_nod
 	r = st_digest_store_commit(ctx->store, &obj);
 	if (r < 0)
 		return scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed");
+	if (r > 0)
+		atomic_fetch_add_explicit(&ctx->objects_written, 1, memory_order_relaxed);
 	return 0;
 }
 
+static void key_from_identity(struct st_scan_file_key *key, const struct scan_identity *id)
+{
+	*key = (struct st_scan_file_key){
+		.dev = (uint64_t)id->dev,
+		.ino = (uint64_t)id->ino,
+		.size = id->size,
+		.mtime_sec = id->mtime.tv_sec,
+		.mtime_nsec = (uint32_t)id->mtime.tv_nsec,
+		.ctime_sec = id->ctime.tv_sec,
+		.ctime_nsec = (uint32_t)id->ctime.tv_nsec,
+	};
+}
+
+/*
+ * A digest from the cache, trusted only if its object is in the store (a
+ * cache entry outlives a gc that deleted the object). 1 on a hit, 0 on a miss.
+ */
+static int cache_lookup(struct scan_ctx *ctx, struct st_node *node, const struct scan_identity *id)
+{
+	struct st_scan_file_key key;
+	uint8_t digest[ST_DIGEST_SIZE];
+	int r;
+
+	key_from_identity(&key, id);
+	if (ctx->cache->lookup(ctx->cache_userdata, &key, digest) <= 0)
+		return 0;
+	if (ctx->store) {
+		r = st_digest_store_has(ctx->store, digest);
+		if (r < 0)
+			return scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed");
+		if (r == 0)
+			return 0;
+	}
+	memcpy(node->digest, digest, ST_DIGEST_SIZE);
+	return 1;
+}
+
+/* *ret_hashed: the digest was computed from the contents (not a cache hit, not inline). */
 static int read_content(struct scan_ctx *ctx, struct scan_worker *w, struct st_node *node, int fd,
-			const struct scan_identity *id)
+			const struct scan_identity *id, bool *ret_hashed)
 {
 	bool want_digest = !(ctx->flags & ST_SCAN_NO_DIGESTS);
 	bool inline_ = id->size <= ST_INLINE_RECOMMENDED_MAX;
@@ -318,6 +358,21 @@ static int read_content(struct scan_ctx *ctx, struct scan_worker *w, struct st_n
 
 	if (!want_digest && !inline_)
 		return 0;
+
+	if (ctx->cache && !inline_) {
+		r = cache_lookup(ctx, node, id);
+		if (r < 0)
+			return r;
+		if (r > 0) {
+			atomic_fetch_add_explicit(&ctx->files_cached, 1, memory_order_relaxed);
+			node->has_digest = true;
+			scan_digest_to_payload(node->digest, payload);
+			r = node_set_payload(node, payload, SCAN_PAYLOAD_LEN);
+			if (r < 0)
+				return scan_fail(ctx, node, NULL, r, "cannot set its payload");
+			return 0;
+		}
+	}
 
 	if (in_buf) {
 		r = read_exact(fd, w->buf, (size_t)id->size);
@@ -346,6 +401,10 @@ static int read_content(struct scan_ctx *ctx, struct scan_worker *w, struct st_n
 	}
 	if (!want_digest)
 		return 0;
+	if (!inline_) {
+		atomic_fetch_add_explicit(&ctx->files_hashed, 1, memory_order_relaxed);
+		*ret_hashed = true;
+	}
 	node->has_digest = true;
 	scan_digest_to_payload(node->digest, payload);
 	r = node_set_payload(node, payload, SCAN_PAYLOAD_LEN);
@@ -361,6 +420,7 @@ int scan_run_job(struct scan_ctx *ctx, struct scan_worker *w, struct scan_job *j
 	_cleanup_close_ int fd = -EBADF;
 	struct st_node *node = job->node;
 	struct scan_identity id;
+	bool hashed = false;
 	struct stat st;
 	int r;
 
@@ -389,13 +449,19 @@ int scan_run_job(struct scan_ctx *ctx, struct scan_worker *w, struct scan_job *j
 			return r;
 	}
 	if (id.size > 0) {
-		r = read_content(ctx, w, node, fd, &id);
+		r = read_content(ctx, w, node, fd, &id, &hashed);
 		if (r < 0)
 			return r;
 	}
 	r = check_unchanged(ctx, node, fd, &id);
 	if (r < 0)
 		return r;
+	if (hashed && ctx->cache) {
+		struct st_scan_file_key key;
+
+		key_from_identity(&key, &id);
+		ctx->cache->store(ctx->cache_userdata, &key, node->digest);
+	}
 
 	atomic_fetch_add_explicit(&ctx->files_done, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&ctx->bytes_done, id.size, memory_order_relaxed);

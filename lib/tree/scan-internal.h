@@ -79,6 +79,8 @@ struct scan_ctx {
 	unsigned flags;                 /* enum st_scan_flags */
 	const char *root_path;          /* for error messages */
 	struct st_digest_store *store;  /* NULL = no copies */
+	const struct st_scan_cache_ops *cache;  /* NULL = no cache */
+	void *cache_userdata;
 
 	/* First failure wins; the others are dropped. */
 	pthread_mutex_t err_lock;
@@ -87,6 +89,7 @@ struct scan_ctx {
 
 	atomic_uint_fast64_t files_done, bytes_done;
 	atomic_uint_fast64_t files_total, bytes_total;
+	atomic_uint_fast64_t files_hashed, files_cached, objects_written;
 };
 
 /*

@@ -356,20 +356,28 @@ int st_scan_directory(const char *path, const struct st_scan_options *opts, stru
 	ctx.flags = opts->flags;
 	if ((ctx.flags & ST_SCAN_SKIP_XATTRS) && (ctx.flags & ST_SCAN_USER_XATTRS))
 		return st_errf(-EINVAL, "skipping xattrs and keeping user xattrs conflict");
-	if (opts->digest_store && (ctx.flags & ST_SCAN_NO_DIGESTS))
+	if ((opts->digest_store || opts->store) && (ctx.flags & ST_SCAN_NO_DIGESTS))
 		return st_errf(-EINVAL, "a digest store needs digests");
+	if (opts->digest_store && opts->store)
+		return st_errf(-EINVAL, "two digest stores given");
+	if (opts->cache && (!opts->cache->lookup || !opts->cache->store || (ctx.flags & ST_SCAN_NO_DIGESTS)))
+		return st_errf(-EINVAL, "a scan cache needs both callbacks and digests");
+	ctx.cache = opts->cache;
+	ctx.cache_userdata = opts->cache_userdata;
 	/*
 	 * Copies into a store block in direct writes: more threads than CPUs
 	 * keep the CPUs hashing meanwhile (measured on /usr: 2 threads 12.5 s,
 	 * 8 threads 9.8 s, 16 threads 9.9 s on 2 CPUs).
 	 */
-	threads = opts->threads ? opts->threads : available_cpus() * (opts->digest_store ? 4 : 1);
+	threads = opts->threads ? opts->threads : available_cpus() * (opts->digest_store || opts->store ? 4 : 1);
 
 	if (opts->digest_store) {
 		r = st_digest_store_open(opts->digest_store, &ctx.store);
 		if (r < 0)
 			return r;
 	}
+	if (opts->store)
+		ctx.store = opts->store;
 	r = st_node_new(&root);
 	if (r >= 0 && (ctx.flags & ST_SCAN_HARDLINKS))
 		r = scan_links_new(&wk.links);
@@ -397,11 +405,17 @@ int st_scan_directory(const char *path, const struct st_scan_options *opts, stru
 	}
 	if (wk.links)
 		scan_links_apply_nlink(wk.links);
-	if (ctx.store) {
+	if (ctx.store && !opts->store) {
 		r = st_digest_store_sync(ctx.store);
 		if (r < 0)
 			goto out;
 	}
+	if (opts->stats)
+		*opts->stats = (struct st_scan_stats){
+			.files_hashed = atomic_load(&ctx.files_hashed),
+			.files_cached = atomic_load(&ctx.files_cached),
+			.objects_written = atomic_load(&ctx.objects_written),
+		};
 	*ret_root = TAKE_PTR(root);
 	r = 0;
 out:
@@ -409,7 +423,8 @@ out:
 	free(wk.dents);
 	scan_worker_done(&wk.self);
 	scan_links_free(wk.links);
-	st_digest_store_free(ctx.store);
+	if (!opts->store)
+		st_digest_store_free(ctx.store);
 	st_node_free(root);
 	free(ctx.error_msg);
 	return r;
