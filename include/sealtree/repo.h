@@ -198,7 +198,9 @@ enum st_import_flags {
 	ST_IMPORT_NO_CACHE = 1u << 0,           /* directory: hash every file, ignore and leave the scan cache */
 	ST_IMPORT_SKIP_XATTRS = 1u << 1,        /* directory: same as mkcomposefs --skip-xattrs */
 	ST_IMPORT_CANONICAL_PERMISSIONS = 1u << 2, /* uid/gid 0, modes 0755/0644 kept only as executable bit, like ostree */
-	ST_IMPORT_SET_OWNER = 1u << 3,          /* force owner_uid/owner_gid on every inode */
+	ST_IMPORT_SET_OWNER = 1u << 3,          /* force owner_uid and owner_gid on every inode */
+	ST_IMPORT_SET_UID = 1u << 4,            /* force owner_uid only */
+	ST_IMPORT_SET_GID = 1u << 5,            /* force owner_gid only */
 };
 
 typedef void (*st_import_progress_fn)(void *userdata, uint64_t files_done, uint64_t files_total,
@@ -239,9 +241,11 @@ ST_EXPORT int st_repo_import_tar(struct st_repo *repo, int fd, struct st_import_
 /*
  * Build a tree from a composefs dumpfile. Every regular file that is not
  * inline must carry a digest whose object is present (-ENOENT names the
- * first missing one); payloads are rewritten to the digest path.
+ * first missing one); payloads are rewritten to the digest path. Of opts
+ * (may be NULL) only the owner and permission flags apply.
  */
-ST_EXPORT int st_repo_import_dumpfile(struct st_repo *repo, int fd, struct st_node **ret_root);
+ST_EXPORT int st_repo_import_dumpfile(struct st_repo *repo, int fd, struct st_import_options *opts,
+				      struct st_node **ret_root);
 
 /* ---- Committing --------------------------------------------------------- */
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "sealtree/repo.h"
+#include "sealtree/scan.h"
 #include "tree/digest-store.h"
 
 /* Well-known names under REPO/. */
@@ -22,6 +23,10 @@
 #define REPO_TMP_DIR "tmp"
 #define REPO_LOCK_FILE "lock"
 #define REPO_QUARANTINE_DIR "quarantine"
+
+#define REPO_FORMAT_VERSION 1
+/* Largest commit record read from disk (the format's limits keep real ones far below). */
+#define REPO_COMMIT_SIZE_MAX (4u * 1024u * 1024u)
 
 struct st_repo {
 	char *path;
@@ -38,3 +43,68 @@ struct st_repo {
  * verity repository), opened on first use and owned by the repo.
  */
 int repo_object_store(struct st_repo *repo, struct st_digest_store **ret);
+
+/* A unique name for a temporary file in tmp/ ("<prefix>.<pid>.<counter>.<random>"). */
+void repo_tmp_name(const char *prefix, char buf[64]);
+
+enum repo_publish_flags {
+	REPO_PUBLISH_NOREPLACE = 1u << 0,   /* content-addressed: an existing file is kept (returns 0) */
+	REPO_PUBLISH_FSYNC = 1u << 1,       /* fsync the file and its directory (refs) */
+	REPO_PUBLISH_VERITY = 1u << 2,      /* enable fs-verity before the file gets its name */
+};
+
+/*
+ * Write data into a temporary file in tmp/ (mode 0644) and rename it to
+ * dir_fd/name. Returns 1 if published, 0 if NOREPLACE found it present.
+ */
+int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const void *data, size_t len,
+		      unsigned flags);
+
+/*
+ * Publish an already written temporary file tmp/tmp_name as dir_fd/name
+ * (the same rules as repo_publish_file(); the temporary is gone afterwards).
+ */
+int repo_publish_tmp(struct st_repo *repo, const char *tmp_name, int dir_fd, const char *name, unsigned flags);
+
+/*
+ * Move a ref with compare-and-swap under the refs lock: old_id != NULL
+ * requires the ref to hold old_id (-ESTALE), expect_absent requires it not
+ * to exist (-ESTALE); neither updates unconditionally.
+ */
+int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[ST_COMMIT_ID_SIZE],
+		       const uint8_t *old_id, bool expect_absent);
+
+/*
+ * Path of a ref relative to REPO ("refs/heads/NAME" or the full "refs/...")
+ * into buf (ST_REF_NAME_MAX + 12 bytes). -EINVAL for an invalid name.
+ */
+#define REPO_REF_PATH_MAX (ST_REF_NAME_MAX + 12)
+int repo_ref_path(const char *name, char buf[REPO_REF_PATH_MAX]);
+
+/*
+ * Apply the owner and permission transforms of opts->flags
+ * (ST_IMPORT_CANONICAL_PERMISSIONS, then ST_IMPORT_SET_OWNER/_UID/_GID) to every inode
+ * of a tree. Every importer (directory, tar, dumpfile) calls it before the
+ * tree is written. opts may be NULL (nothing to do).
+ */
+void repo_tree_apply_import_options(struct st_node *root, const struct st_import_options *opts);
+
+/* Inodes (the root included, each hardlinked inode once) and bytes of regular file contents. */
+void repo_tree_stats(struct st_node *root, uint64_t *ret_inodes, uint64_t *ret_content_size);
+
+/* Parse a full 64-digit lowercase hex id. 0 or -EINVAL. */
+int repo_parse_id(const char *s, size_t len, uint8_t ret[32]);
+
+/* Read a whole small file dir_fd/name (at most max bytes, else -EFBIG). */
+int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/* ---- The scan cache (scan-cache.c) ---- */
+
+struct repo_scan_cache;
+
+/* Load REPO/cache/scan (a missing or damaged cache is an empty one). start: the scan's start time. */
+int repo_scan_cache_load(struct st_repo *repo, struct repo_scan_cache **ret);
+const struct st_scan_cache_ops *repo_scan_cache_ops(void);
+/* Write the merged cache back atomically. */
+int repo_scan_cache_save(struct st_repo *repo, struct repo_scan_cache *c);
+struct repo_scan_cache *repo_scan_cache_free(struct repo_scan_cache *c);

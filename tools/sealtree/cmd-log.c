@@ -1,17 +1,279 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder: log show (not implemented yet; the owner replaces this file). */
+/* sealtree log / show: the history of a ref, one commit in full. See docs/man/sealtree-log.1.md. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
 #include "sealtree.h"
+
+static void format_date(int64_t ts, char buf[64])
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm) || strftime(buf, 64, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, 64, "@%" PRId64, ts);
+}
+
+/* ---- log ---- */
+
+static void log_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree log [--oneline] [-n N] COMMIT|REF\n"
+		"\n"
+		"Show a commit and its ancestors, newest first: id, date, version, subject.\n"
+		"Stops at the first commit without a parent, or one whose parent was pruned.\n"
+		"\n"
+		"  --oneline       one line per commit: id, date, version, subject\n"
+		"  -n, --max-count=N  at most N commits\n"
+		"  --help          show this help\n");
+}
 
 int cmd_log(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return log_error("log: not implemented yet"), 1;
+	enum { OPT_ONELINE = 0x100, OPT_HELP };
+	static const struct option options[] = {
+		{ "oneline", no_argument, NULL, OPT_ONELINE },
+		{ "max-count", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	uint64_t max = UINT64_MAX, shown = 0;
+	bool oneline = false;
+	struct st_repo *repo;
+	int c, r, ret = 0;
+
+	while ((c = getopt_long(argc, argv, "n:", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_ONELINE:
+			oneline = true;
+			break;
+		case 'n':
+			if (parse_uint(optarg, UINT64_MAX, &max) < 0) {
+				log_error("log: bad --max-count '%s'", optarg);
+				return 2;
+			}
+			break;
+		case OPT_HELP:
+			log_help(stdout);
+			return 0;
+		default:
+			log_help(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		log_help(stderr);
+		return 2;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_repo_resolve(repo, argv[optind], id);
+	if (r < 0) {
+		log_error_errno(r, "cannot resolve '%s'", argv[optind]);
+		st_repo_free(repo);
+		return 1;
+	}
+	while (shown < max) {
+		struct st_commit *cm = NULL;
+		char hex[65], date[64];
+
+		hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+		r = st_repo_read_commit(repo, id, &cm);
+		if (r == -ENOENT && shown > 0) {
+			printf("%s(parent %s is not in the repository: older history was pruned)\n", oneline ? "" : "\n",
+			       hex);
+			break;
+		}
+		if (r < 0) {
+			log_error_errno(r, "cannot read commit %s", hex);
+			ret = 1;
+			break;
+		}
+		format_date(cm->timestamp, date);
+		if (oneline)
+			printf("%s %s %s %s\n", hex, date, cm->version ? cm->version : "-",
+			       cm->subject ? cm->subject : "");
+		else {
+			printf("%scommit %s\nDate:    %s\n", shown ? "\n" : "", hex, date);
+			if (cm->version)
+				printf("Version: %s\n", cm->version);
+			if (cm->subject)
+				printf("\n    %s\n", cm->subject);
+		}
+		shown++;
+		if (!cm->has_parent) {
+			st_commit_free(cm);
+			break;
+		}
+		memcpy(id, cm->parent, ST_COMMIT_ID_SIZE);
+		st_commit_free(cm);
+	}
+	st_repo_free(repo);
+	if (fflush(stdout) != 0)
+		return 1;
+	return ret;
+}
+
+/* ---- show ---- */
+
+static void show_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree show [--json] COMMIT|REF\n"
+		"\n"
+		"Show every field of one commit: id, parent, date, version, subject, image\n"
+		"digest and format version, sizes, metadata and body.\n"
+		"\n"
+		"  --json   one JSON object instead of text\n"
+		"  --help   show this help\n");
+}
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", stdout);
+			break;
+		case '\\':
+			fputs("\\\\", stdout);
+			break;
+		case '\n':
+			fputs("\\n", stdout);
+			break;
+		case '\t':
+			fputs("\\t", stdout);
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				printf("\\u%04x", *p);
+			else
+				putchar(*p);    /* commit text is valid UTF-8 (the parser checks) */
+		}
+	}
+	putchar('"');
+}
+
+static void show_json(const char *hex, const struct st_commit *c)
+{
+	char buf[65], date[64];
+
+	format_date(c->timestamp, date);
+	printf("{\n  \"id\": \"%s\",\n", hex);
+	if (c->has_parent) {
+		hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
+		printf("  \"parent\": \"%s\",\n", buf);
+	} else
+		printf("  \"parent\": null,\n");
+	printf("  \"timestamp\": %" PRId64 ",\n  \"date\": \"%s\",\n", c->timestamp, date);
+	printf("  \"version\": ");
+	c->version ? json_string(c->version) : (void)fputs("null", stdout);
+	printf(",\n  \"subject\": ");
+	c->subject ? json_string(c->subject) : (void)fputs("null", stdout);
+	printf(",\n  \"body\": ");
+	c->body ? json_string(c->body) : (void)fputs("null", stdout);
+	hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
+	printf(",\n  \"image\": \"%s\",\n  \"image_version\": %u,\n  \"image_size\": %" PRIu64
+	       ",\n  \"content_size\": %" PRIu64 ",\n  \"inodes\": %" PRIu64 ",\n  \"metadata\": {",
+	       buf, c->image_version, c->image_size, c->content_size, c->n_inodes);
+	for (size_t i = 0; i < c->n_metadata; i++) {
+		printf("%s\n    ", i ? "," : "");
+		json_string(c->metadata[i].key);
+		printf(": ");
+		json_string(c->metadata[i].value);
+	}
+	printf("%s}\n}\n", c->n_metadata ? "\n  " : "");
+}
+
+static void show_text(const char *hex, const struct st_commit *c)
+{
+	char buf[65], date[64];
+
+	format_date(c->timestamp, date);
+	printf("commit       %s\n", hex);
+	if (c->has_parent) {
+		hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
+		printf("parent       %s\n", buf);
+	}
+	printf("date         %s (%" PRId64 ")\n", date, c->timestamp);
+	if (c->version)
+		printf("version      %s\n", c->version);
+	if (c->subject)
+		printf("subject      %s\n", c->subject);
+	hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
+	printf("image        %s\n", buf);
+	printf("image-format %u\n", c->image_version);
+	printf("image-size   %" PRIu64 "\n", c->image_size);
+	printf("content-size %" PRIu64 "\n", c->content_size);
+	printf("inodes       %" PRIu64 "\n", c->n_inodes);
+	for (size_t i = 0; i < c->n_metadata; i++)
+		printf("meta         %s=%s\n", c->metadata[i].key, c->metadata[i].value);
+	if (c->body)
+		printf("\n%s%s", c->body, c->body[strlen(c->body) - 1] == '\n' ? "" : "\n");
 }
 
 int cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return log_error("show: not implemented yet"), 1;
+	enum { OPT_JSON = 0x100, OPT_HELP };
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	struct st_commit *cm = NULL;
+	struct st_repo *repo;
+	bool json = false;
+	char hex[65];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_HELP:
+			show_help(stdout);
+			return 0;
+		default:
+			show_help(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 1) {
+		show_help(stderr);
+		return 2;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_repo_resolve(repo, argv[optind], id);
+	if (r < 0) {
+		log_error_errno(r, "cannot resolve '%s'", argv[optind]);
+		st_repo_free(repo);
+		return 1;
+	}
+	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	r = st_repo_read_commit(repo, id, &cm);
+	if (r < 0) {
+		log_error_errno(r, "cannot read commit %s", hex);
+		st_repo_free(repo);
+		return 1;
+	}
+	if (json)
+		show_json(hex, cm);
+	else
+		show_text(hex, cm);
+	st_commit_free(cm);
+	st_repo_free(repo);
+	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Committing a tree (image into images/, commit into commits/, one syncfs,
+ * then the ref) and reading a commit's tree back.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "basic/io.h"
+#include "repo-internal.h"
+#include "sealtree/image.h"
+#include "sealtree/verity.h"
+
+struct image_sink {
+	int fd;
+	uint64_t size;
+};
+
+static int sink_write(void *userdata, const void *buf, size_t len)
+{
+	struct image_sink *s = userdata;
+	int r = write_full(s->fd, buf, len);
+
+	if (r >= 0)
+		s->size += len;
+	return r;
+}
+
+int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_digest[ST_DIGEST_SIZE],
+			uint32_t *ret_version, uint64_t *ret_size)
+{
+	struct st_image_write_options wo = { .min_version = 0, .max_version = repo->image_version_max };
+	struct image_sink sink = { .fd = -EBADF };
+	uint8_t digest[ST_DIGEST_SIZE];
+	char tmp[64], hex[65];
+	uint32_t version;
+	int r;
+
+	if (!repo || !root)
+		return -EINVAL;
+	repo_tmp_name("image", tmp);
+	sink.fd = openat(repo->tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (sink.fd < 0)
+		return st_errf(negative_errno(), "cannot create a temporary image in '%s/%s'", repo->path,
+			       REPO_TMP_DIR);
+	r = st_image_write(root, &wo, sink_write, &sink, digest, &version);
+	safe_close(sink.fd);
+	if (r < 0) {
+		(void)unlinkat(repo->tmp_fd, tmp, 0);
+		return r;
+	}
+	hex_encode(digest, sizeof(digest), hex);
+	r = repo_publish_tmp(repo, tmp, repo->images_fd, hex,
+			     REPO_PUBLISH_NOREPLACE | (repo->verity ? REPO_PUBLISH_VERITY : 0));
+	if (r < 0)
+		return r;
+	if (ret_digest)
+		memcpy(ret_digest, digest, sizeof(digest));
+	if (ret_version)
+		*ret_version = version;
+	if (ret_size)
+		*ret_size = sink.size;
+	return 0;
+}
+
+static int meta_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct st_commit_meta *)a)->key, ((const struct st_commit_meta *)b)->key);
+}
+
+static int commit_timestamp(const struct st_commit_options *opts, int64_t *ret)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+
+	if (opts->has_timestamp) {
+		*ret = opts->timestamp;
+		return 0;
+	}
+	if (sde && *sde) {
+		uint64_t v = 0;
+
+		for (const char *p = sde; *p; p++) {
+			if (*p < '0' || *p > '9' || v > (UINT64_C(1) << 40))
+				return st_errf(-EINVAL, "SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
+			v = v * 10 + (uint64_t)(*p - '0');
+		}
+		*ret = (int64_t)v;
+		return 0;
+	}
+	*ret = (int64_t)time(NULL);
+	return 0;
+}
+
+int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct st_commit_options *opts,
+			uint8_t ret_id[ST_COMMIT_ID_SIZE], struct st_commit **ret_commit)
+{
+	_cleanup_free_ struct st_commit_meta *meta = NULL;
+	struct st_commit c = { 0 };
+	uint8_t id[ST_COMMIT_ID_SIZE], cur[ST_COMMIT_ID_SIZE];
+	bool have_cur = false, expect_absent = false;
+	int r;
+
+	if (!repo || !root || !opts || !opts->ref)
+		return -EINVAL;
+	if (!st_ref_name_valid(opts->ref))
+		return st_errf(-EINVAL, "invalid ref name '%s'", opts->ref);
+
+	switch (opts->parent_mode) {
+	case ST_COMMIT_PARENT_REF:
+		r = st_repo_read_ref(repo, opts->ref, cur);
+		if (r == -ENOENT)
+			expect_absent = true;
+		else if (r < 0)
+			return r;
+		else {
+			have_cur = true;
+			c.has_parent = true;
+			memcpy(c.parent, cur, sizeof(cur));
+		}
+		break;
+	case ST_COMMIT_PARENT_GIVEN: {
+		struct st_commit *p = NULL;
+
+		r = st_repo_read_commit(repo, opts->parent, &p);
+		if (r < 0)
+			return r;
+		st_commit_free(p);
+		c.has_parent = true;
+		memcpy(c.parent, opts->parent, sizeof(c.parent));
+		break;
+	}
+	case ST_COMMIT_PARENT_NONE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	r = commit_timestamp(opts, &c.timestamp);
+	if (r < 0)
+		return r;
+	c.version = (char *)opts->version;
+	c.subject = (char *)opts->subject;
+	c.body = (char *)opts->body;
+	if (opts->n_metadata > 0) {
+		meta = new(struct st_commit_meta, opts->n_metadata);
+		if (!meta)
+			return -ENOMEM;
+		memcpy(meta, opts->metadata, opts->n_metadata * sizeof(*meta));
+		qsort(meta, opts->n_metadata, sizeof(*meta), meta_cmp);
+		for (size_t i = 1; i < opts->n_metadata; i++)
+			if (strcmp(meta[i - 1].key, meta[i].key) == 0)
+				return st_errf(-EINVAL, "metadata key '%s' given twice", meta[i].key);
+		c.metadata = meta;
+		c.n_metadata = opts->n_metadata;
+	}
+	repo_tree_stats(root, &c.n_inodes, &c.content_size);
+
+	/* Check the fields before the (long) image write. */
+	{
+		_cleanup_free_ char *tmp = NULL;
+		size_t len;
+
+		r = st_commit_serialize(&c, &tmp, &len);
+		if (r < 0)
+			return r;
+	}
+	r = st_repo_write_image(repo, root, c.image_digest, &c.image_version, &c.image_size);
+	if (r < 0)
+		return r;
+	r = st_repo_write_commit(repo, &c, id);
+	if (r < 0)
+		return r;
+	/* Objects, image and commit on disk before any ref can reach them. */
+	r = st_repo_sync(repo);
+	if (r < 0)
+		return r;
+	r = repo_write_ref_cas(repo, opts->ref, id, have_cur ? cur : NULL, expect_absent);
+	if (r < 0)
+		return r;
+	if (ret_commit) {
+		r = st_repo_read_commit(repo, id, ret_commit);
+		if (r < 0)
+			return r;
+	}
+	if (ret_id)
+		memcpy(ret_id, id, sizeof(id));
+	return 0;
+}
+
+int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
+			    struct st_node **ret_root)
+{
+	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
+	_cleanup_close_ int fd = -EBADF;
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint8_t got[ST_DIGEST_SIZE];
+	char hex[65];
+	size_t len;
+	int r;
+
+	hex_encode(image_digest, ST_DIGEST_SIZE, hex);
+	fd = st_repo_open_image(repo, image_digest);
+	if (fd < 0)
+		return fd;
+	r = read_fd_all(fd, &buf, &len);
+	if (r < 0)
+		return st_errf(r, "cannot read image %s", hex);
+	if (repo->verity) {
+		/* The kernel's measurement: reads through this fd are checked against it. */
+		r = st_verity_measure_fd(fd, got);
+		if (r < 0)
+			return st_errf(r == -ENODATA ? ST_E_CORRUPT : r, "image %s: no fs-verity measurement", hex);
+	} else {
+		r = st_verity_digest_buffer(buf, len, got);
+		if (r < 0)
+			return r;
+	}
+	if (memcmp(got, image_digest, ST_DIGEST_SIZE) != 0)
+		return st_errf(ST_E_DIGEST, "image %s: its digest does not match its name (corrupt)", hex);
+	r = st_image_read_tree(buf, len, &ro, ret_root, NULL);
+	if (r < 0) {
+		const char *d = st_error_detail();
+		return st_errf(r, "image %s: %s", hex, d ? d : "cannot parse");
+	}
+	return 0;
+}
+
+int st_repo_read_tree(struct st_repo *repo, const char *spec, struct st_commit **ret_commit,
+		      struct st_node **ret_root)
+{
+	struct st_commit *c = NULL;
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	int r;
+
+	r = st_repo_resolve(repo, spec, id);
+	if (r < 0)
+		return r;
+	r = st_repo_read_commit(repo, id, &c);
+	if (r < 0)
+		return r;
+	if (ret_root) {
+		r = st_repo_read_image_tree(repo, c->image_digest, ret_root);
+		if (r < 0) {
+			st_commit_free(c);
+			return r;
+		}
+	}
+	if (ret_commit)
+		*ret_commit = c;
+	else
+		st_commit_free(c);
+	return 0;
+}
