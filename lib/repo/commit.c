@@ -242,8 +242,7 @@ static int take_field(struct cursor *cur, const char *field, bool optional, cons
 		return CORRUPT(cur, "'%s' has no newline", field);
 	*ret_val = cur->p + flen + 1;
 	*ret_len = (size_t)(nl - *ret_val);
-	cur->p = nl + 1;
-	cur->line++;
+	cur->p = nl + 1;        /* cur->line still names this line: the caller counts it once checked */
 	return 1;
 }
 
@@ -276,7 +275,9 @@ static int take_number(struct cursor *cur, const char *field, uint64_t max, uint
 	r = take_field(cur, field, false, &v, &len);
 	if (r < 0)
 		return r;
-	return parse_u64(cur - 0, field, v, len, max, ret);
+	r = parse_u64(cur, field, v, len, max, ret);
+	cur->line++;
+	return r;
 }
 
 static int take_id(struct cursor *cur, const char *field, bool optional, uint8_t ret[32])
@@ -290,6 +291,7 @@ static int take_id(struct cursor *cur, const char *field, bool optional, uint8_t
 		return r;
 	if (repo_parse_id(v, len, ret) < 0)
 		return CORRUPT(cur, "'%s' must be 64 lowercase hex digits", field);
+	cur->line++;
 	return 1;
 }
 
@@ -305,10 +307,14 @@ static int take_text_line(struct cursor *cur, const char *field, size_t max, cha
 	if (len == 0 || len > max || !text_valid(v, len, true))
 		return CORRUPT(cur, "'%s' must be 1..%zu bytes of UTF-8 without control characters", field, max);
 	*ret = strndup(v, len);
+	cur->line++;
 	return *ret ? 1 : -ENOMEM;
 }
 
-/* "<len>\n" already taken as lenstr; then exactly len bytes and a newline. */
+/*
+ * The header line ("<field> ... <len>") was taken and cur->line names it;
+ * now exactly len bytes and a newline. Errors name the header line.
+ */
 static int take_blob(struct cursor *cur, const char *field, const char *lenstr, size_t lenlen, size_t max,
 		     bool allow_empty, char **ret)
 {
@@ -327,11 +333,12 @@ static int take_blob(struct cursor *cur, const char *field, const char *lenstr, 
 	*ret = strndup(cur->p, (size_t)n);
 	if (!*ret)
 		return -ENOMEM;
+	cur->line++;    /* the header */
 	for (size_t i = 0; i < n; i++)
 		if (cur->p[i] == '\n')
 			cur->line++;
 	cur->p += n + 1;
-	cur->line++;
+	cur->line++;    /* the value's last line */
 	return 0;
 }
 
@@ -353,7 +360,12 @@ int st_commit_parse(const void *data, size_t len, struct st_commit **ret)
 		return -ENOMEM;
 
 	if (len < sizeof(COMMIT_MAGIC) || memcmp(data, COMMIT_MAGIC "\n", sizeof(COMMIT_MAGIC)) != 0) {
-		if (len >= 16 && memcmp(data, "sealtree-commit ", 16) == 0)
+		/* "sealtree-commit N\n" with another N: a format from the future. */
+		const char *nl = memchr(data, '\n', len);
+		size_t l1 = nl ? (size_t)(nl - (const char *)data) : 0;
+
+		if (l1 > 16 && l1 <= 24 && memcmp(data, "sealtree-commit ", 16) == 0 &&
+		    strspn((const char *)data + 16, "0123456789") == l1 - 16)
 			return st_errf(-EOPNOTSUPP, "commit line 1: unsupported commit format version");
 		return CORRUPT(&cur, "not a sealtree commit");
 	}
@@ -417,22 +429,18 @@ int st_commit_parse(const void *data, size_t len, struct st_commit **ret)
 		c->n_metadata++;
 		if (c->n_metadata > 1 && strcmp(c->metadata[c->n_metadata - 2].key, m->key) >= 0)
 			return CORRUPT(&cur, "metadata key '%s' out of order or repeated", m->key);
-		cur.line--;     /* report the blob's errors at the header line */
 		r = take_blob(&cur, "meta", sp + 1, (size_t)(v + vlen - sp - 1), META_VALUE_MAX, true, &m->value);
 		if (r < 0)
 			return r;
-		cur.line++;
 	}
 
 	r = take_field(&cur, "body", true, &v, &vlen);
 	if (r < 0)
 		return r;
 	if (r > 0) {
-		cur.line--;
 		r = take_blob(&cur, "body", v, vlen, BODY_MAX, false, &c->body);
 		if (r < 0)
 			return r;
-		cur.line++;
 	}
 	if (cur.p != cur.end)
 		return CORRUPT(&cur, "unexpected data (fields out of order, unknown or repeated?)");
