@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fsck: the driver, the checks of commits and refs, problem reporting and
+ * the quarantine. Objects and images are in fsck-objects.c; the order of the
+ * steps is explained in fsck-internal.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/io.h"
+#include "basic/macro.h"
+#include "repo/fsck-internal.h"
+
+/* ---- reporting ----------------------------------------------------------- */
+
+static void report_v(struct fsck *f, enum st_fsck_severity severity, enum st_fsck_action action, const char *path,
+		     const char *quarantine_path, const char *fmt, va_list ap)
+{
+	char message[2048];
+	struct st_fsck_problem p = {
+		.severity = severity,
+		.action = action,
+		.path = path,
+		.message = message,
+		.quarantine_path = quarantine_path,
+	};
+
+	(void)vsnprintf(message, sizeof(message), fmt, ap);
+	f->opts->counts[severity]++;
+	if (f->opts->report)
+		f->opts->report(f->opts->userdata, &p);
+}
+
+void fsck_report(struct fsck *f, enum st_fsck_severity severity, enum st_fsck_action action, const char *path,
+		 const char *quarantine_path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(f, severity, action, path, quarantine_path, fmt, ap);
+	va_end(ap);
+}
+
+void fsck_unfixable(struct fsck *f, const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report_v(f, ST_FSCK_ERROR, f->repair ? ST_FSCK_UNFIXABLE : ST_FSCK_REPORTED, path, NULL, fmt, ap);
+	va_end(ap);
+	f->opts->errors_remaining++;
+}
+
+/* ---- quarantine ---------------------------------------------------------- */
+
+/* Create the directories leading to relpath (not relpath itself) under dirfd. */
+static int mkdir_parents(int dirfd, const char *relpath)
+{
+	_cleanup_free_ char *p = strdup(relpath);
+
+	if (!p)
+		return -ENOMEM;
+	for (char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdirat(dirfd, p, 0755) < 0 && errno != EEXIST)
+			return negative_errno();
+		*slash = '/';
+	}
+	return 0;
+}
+
+static int write_reason(int dirfd, const char *target, const char *path, const char *why)
+{
+	_cleanup_free_ char *tmp = NULL, *name = NULL, *text = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	char when[64] = "";
+	struct tm tm;
+	time_t now = time(NULL);
+	int r;
+
+	if (gmtime_r(&now, &tm))
+		(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (asprintf(&tmp, "%s.reason.tmp", target) < 0 || asprintf(&name, "%s.reason", target) < 0 ||
+	    asprintf(&text, "path: %s\nreason: %s\nquarantined: %s\n", path, why, when) < 0)
+		return -ENOMEM;
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return negative_errno();
+	r = write_full(fd, text, strlen(text));
+	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = negative_errno();
+	if (r < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+/* Move REPO/path to REPO/quarantine/path (".N" appended if taken) and record why. */
+static int quarantine(struct fsck *f, const char *path, const char *why, char **ret_target)
+{
+	int dirfd = st_repo_dirfd(f->repo);
+	_cleanup_free_ char *target = NULL;
+	int r;
+
+	for (unsigned n = 0;; n++) {
+		free(target);
+		target = NULL;
+		if (n >= 1000)
+			return -EEXIST;
+		if ((n == 0 ? asprintf(&target, "%s/%s", REPO_QUARANTINE_DIR, path) :
+			      asprintf(&target, "%s/%s.%u", REPO_QUARANTINE_DIR, path, n)) < 0)
+			return -ENOMEM;
+		r = mkdir_parents(dirfd, target);
+		if (r < 0)
+			return r;
+		if (renameat2(dirfd, path, dirfd, target, RENAME_NOREPLACE) == 0)
+			break;
+		if (errno != EEXIST)
+			return negative_errno();
+	}
+	/* The move is what matters; a missing reason file loses only the note. */
+	(void)write_reason(dirfd, target, path, why);
+	*ret_target = TAKE_PTR(target);
+	return 0;
+}
+
+bool fsck_bad(struct fsck *f, const char *path, const char *fmt, ...)
+{
+	_cleanup_free_ char *target = NULL;
+	char message[2048];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	if (!f->repair) {
+		fsck_report(f, ST_FSCK_ERROR, ST_FSCK_REPORTED, path, NULL, "%s", message);
+		f->opts->errors_remaining++;
+		return false;
+	}
+	r = quarantine(f, path, message, &target);
+	if (r < 0) {
+		fsck_report(f, ST_FSCK_ERROR, ST_FSCK_UNFIXABLE, path, NULL, "%s (cannot quarantine it: %s)", message,
+			    strerror(-r));
+		f->opts->errors_remaining++;
+		return false;
+	}
+	fsck_report(f, ST_FSCK_ERROR, ST_FSCK_QUARANTINED, path, target, "%s", message);
+	return true;
+}
+
+/* ---- commits ------------------------------------------------------------- */
+
+static void commit_freep(struct st_commit **c)
+{
+	st_commit_free(*c);
+}
+
+static int list_commits(struct fsck *f)
+{
+	int r;
+
+	r = list_dir(f->repo->commits_fd, ".", &f->commit_names, &f->n_commit_names);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", f->repo->path, REPO_COMMITS_DIR);
+	for (size_t i = 0; i < f->n_commit_names; i++) {
+		uint8_t id[ST_COMMIT_ID_SIZE];
+
+		if (strlen(f->commit_names[i].name) == HEX64_LEN &&
+		    parse_lower_hex(f->commit_names[i].name, HEX64_LEN, id)) {
+			r = digest_set_add(&f->commits_listed, id);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int check_commit(struct fsck *f, const char *path, const uint8_t id[ST_COMMIT_ID_SIZE])
+{
+	_cleanup_(commit_freep) struct st_commit *c = NULL;
+	char hex[65];
+	int r;
+
+	st_error_clear();
+	r = st_repo_read_commit(f->repo, id, &c);
+	if (r == -ENOENT)
+		return 0;
+	f->opts->commits_checked++;
+	if (r < 0) {
+		if (!fsck_bad(f, path, "%s", st_error_message(r)))
+			return digest_set_add(&f->commits_damaged, id);
+		return 0;
+	}
+	if (!digest_set_contains(&f->images_ok, c->image_digest))
+		fsck_unfixable(f, path, "its image images/%s is missing", hex32(c->image_digest, hex));
+	if (c->has_parent && !digest_set_contains(&f->commits_listed, c->parent))
+		fsck_note(f, path, "parent %s is not present: history was pruned here", hex32(c->parent, hex));
+	return digest_set_add(&f->commits_ok, id);
+}
+
+static int check_commits(struct fsck *f)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < f->n_commit_names && r >= 0; i++) {
+		const char *name = f->commit_names[i].name;
+		size_t len = strlen(name);
+		_cleanup_free_ char *path = NULL;
+		uint8_t id[ST_COMMIT_ID_SIZE];
+
+		if (asprintf(&path, "%s/%s", REPO_COMMITS_DIR, name) < 0)
+			return -ENOMEM;
+		if (is_temp_name(name))
+			fsck_warn(f, path, "stray temporary file (gc removes it)");
+		else if (len < HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, id) ||
+			 (len > HEX64_LEN && name[HEX64_LEN] != '.'))
+			(void)fsck_bad(f, path, "not a commit name (64 lowercase hex digits, optionally .SUFFIX)");
+		else if (len == HEX64_LEN)
+			r = check_commit(f, path, id);
+		else if (!digest_set_contains(&f->commits_listed, id))
+			fsck_warn(f, path, "belongs to no commit (gc removes it)");
+	}
+	return r;
+}
+
+/* ---- refs ---------------------------------------------------------------- */
+
+static void refs_free(struct fsck *f)
+{
+	for (size_t i = 0; i < f->n_refs; i++) {
+		free(f->refs[i].relpath);
+		free(f->refs[i].name);
+		free(f->refs[i].detail);
+	}
+	free(f->refs);
+}
+
+static int add_ref(struct fsck *f, const char *relpath)
+{
+	static const char heads[] = REPO_HEADS_DIR "/";
+	struct fsck_ref *ref;
+	int r;
+
+	r = GROW(f->refs, f->cap_refs, f->n_refs + 1);
+	if (r < 0)
+		return r;
+	ref = &f->refs[f->n_refs];
+	*ref = (struct fsck_ref){};
+	ref->relpath = strdup(relpath);
+	ref->name = strdup(strncmp(relpath, heads, strlen(heads)) == 0 ? relpath + strlen(heads) : relpath);
+	if (!ref->relpath || !ref->name) {
+		free(ref->relpath);
+		free(ref->name);
+		return -ENOMEM;
+	}
+	f->n_refs++;
+	st_error_clear();
+	if (!st_ref_name_valid(ref->name))
+		ref->result = -EINVAL;
+	else
+		ref->result = st_repo_read_ref(f->repo, ref->name, ref->id);
+	if (ref->result < 0) {
+		ref->detail = strdup(ref->result == -EINVAL && !st_ref_name_valid(ref->name) ? "not a valid ref name" :
+				     st_error_message(ref->result));
+		if (!ref->detail)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int list_refs_dir(struct fsck *f, int parent_fd, const char *name, const char *relpath)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return st_errf(negative_errno(), "cannot open '%s/%s'", f->repo->path, relpath);
+	r = list_dir(fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", f->repo->path, relpath);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *sub = NULL;
+		struct stat st;
+
+		if (asprintf(&sub, "%s/%s", relpath, list[i].name) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		if (is_temp_name(list[i].name))
+			fsck_warn(f, sub, "stray temporary file (gc removes it)");
+		else if (fstatat(fd, list[i].name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue; /* vanished */
+		else if (S_ISDIR(st.st_mode))
+			r = list_refs_dir(f, fd, list[i].name, sub);
+		else
+			r = add_ref(f, sub);
+	}
+	name_list_free(list, n);
+	return r;
+}
+
+static void check_refs(struct fsck *f)
+{
+	for (size_t i = 0; i < f->n_refs; i++) {
+		const struct fsck_ref *ref = &f->refs[i];
+		char hex[65];
+
+		f->opts->refs_checked++;
+		if (ref->result < 0)
+			(void)fsck_bad(f, ref->relpath, "%s", ref->detail);
+		else if (digest_set_contains(&f->commits_damaged, ref->id))
+			fsck_unfixable(f, ref->relpath, "points at damaged commit %s", hex32(ref->id, hex));
+		else if (!digest_set_contains(&f->commits_ok, ref->id))
+			(void)fsck_bad(f, ref->relpath, "points at missing commit %s", hex32(ref->id, hex));
+	}
+}
+
+/* ---- driver -------------------------------------------------------------- */
+
+static void fsck_release(struct fsck *f)
+{
+	refs_free(f);
+	name_list_free(f->commit_names, f->n_commit_names);
+	name_list_free(f->image_names, f->n_image_names);
+	free(f->objects);
+	digest_set_release(&f->objects_ok);
+	digest_set_release(&f->images_ok);
+	digest_set_release(&f->commits_ok);
+	digest_set_release(&f->commits_listed);
+	digest_set_release(&f->commits_damaged);
+}
+
+int st_repo_fsck(struct st_repo *repo, struct st_fsck_options *opts)
+{
+	_cleanup_(fsck_release) struct fsck f = { .repo = repo, .opts = opts };
+	int r;
+
+	f.repair = opts->flags & ST_FSCK_REPAIR;
+	if (f.repair) {
+		r = repo_check_exclusive(repo);
+		if (r < 0)
+			return r;
+	}
+	opts->objects_checked = opts->object_bytes = 0;
+	opts->images_checked = opts->commits_checked = opts->refs_checked = 0;
+	memset(opts->counts, 0, sizeof(opts->counts));
+	opts->errors_remaining = 0;
+
+	/* List in the reverse of the order writers publish in (see fsck-internal.h). */
+	r = list_refs_dir(&f, repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR);
+	if (r >= 0)
+		r = list_commits(&f);
+	if (r >= 0)
+		r = fsck_list_images(&f);
+	if (r >= 0)
+		r = fsck_list_objects(&f);
+	/* Check bottom up, so what is quarantined is seen missing one level up. */
+	if (r >= 0)
+		r = fsck_check_objects(&f);
+	if (r >= 0)
+		r = fsck_check_images(&f);
+	if (r >= 0)
+		r = check_commits(&f);
+	if (r >= 0)
+		check_refs(&f);
+	return r;
+}

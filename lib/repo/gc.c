@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Garbage collection: mark what the roots reach (see repo-maint.h), then
+ * sweep commits/, images/, objects/, tmp/ and stray temporary files.
+ *
+ * Marking reads every reachable commit and each reachable image once; the
+ * marks are three hash sets of 32-byte keys, so memory follows the reachable
+ * set, not the repository. The sweep reads each directory once (readdir, no
+ * stat per entry) and stats only what it deletes. It deletes in the order
+ * that keeps the repository valid if it stops at any instant: commits, then
+ * images, then objects, with a syncfs() between steps so the order also
+ * holds on disk after a crash.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/macro.h"
+#include "repo/maint-internal.h"
+#include "tree/tree-internal.h"
+
+static void commit_freep(struct st_commit **c)
+{
+	st_commit_free(*c);
+}
+
+static void node_freep(struct st_node **n)
+{
+	st_node_free(*n);
+}
+
+int mark_chain(struct st_repo *repo, const char *ref_name, const uint8_t head[ST_COMMIT_ID_SIZE], bool pin,
+	       const struct digest_set *stop, struct digest_set *commits, struct digest_set *images)
+{
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	char hex[65];
+	int r;
+
+	memcpy(id, head, sizeof(id));
+	for (bool is_head = true;; is_head = false) {
+		_cleanup_(commit_freep) struct st_commit *c = NULL;
+
+		if (!is_head && stop && digest_set_contains(stop, id))
+			return 0;
+		/* Seen: its history was walked already (pins come last, see reach_mark()). */
+		if (digest_set_contains(commits, id))
+			return 0;
+		r = st_repo_read_commit(repo, id, &c);
+		if (r == -ENOENT && !is_head)
+			return 0; /* history pruned here */
+		if (r == -ENOENT)
+			return st_errf(r, "ref '%s' points at missing commit %s (see sealtree fsck --repair)",
+				       ref_name, hex32(id, hex));
+		if (r < 0)
+			return errf_wrap(r, "commit %s reached from ref '%s'", hex32(id, hex), ref_name);
+		r = digest_set_add(commits, id);
+		if (r >= 0 && images)
+			r = digest_set_add(images, c->image_digest);
+		if (r < 0)
+			return r;
+		if (pin || !c->has_parent)
+			return 0;
+		memcpy(id, c->parent, sizeof(id));
+	}
+}
+
+static int mark_file_object(void *userdata, struct st_node *node)
+{
+	struct digest_set *objects = userdata;
+	uint8_t d[ST_DIGEST_SIZE];
+	int r;
+
+	if (node->has_digest) {
+		r = digest_set_add(objects, node->digest);
+		if (r < 0)
+			return r;
+	}
+	/* The payload is what overlayfs opens; keep it too should it differ. */
+	if (node->payload && parse_object_payload(node->payload, d) == 0) {
+		r = digest_set_add(objects, d);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int mark_image(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], struct digest_set *objects)
+{
+	_cleanup_(node_freep) struct st_node *root = NULL;
+	char hex[65];
+	int r;
+
+	r = st_repo_read_image_tree(repo, digest, &root);
+	if (r < 0)
+		return errf_wrap(r, "image %s of a reachable commit", hex32(digest, hex));
+	return tree_for_each_object_file(root, mark_file_object, objects);
+}
+
+void reach_release(struct reach *r)
+{
+	digest_set_release(&r->commits);
+	digest_set_release(&r->images);
+	digest_set_release(&r->objects);
+}
+
+int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach *ret)
+{
+	_cleanup_(reach_release) struct reach reach = {};
+	struct st_ref *refs = NULL;
+	size_t n_refs = 0;
+	int r;
+
+	r = st_repo_list_refs(repo, true, &refs, &n_refs);
+	if (r < 0)
+		return r;
+	/*
+	 * Branches first, pins after: a pin marks one commit, and a commit
+	 * found marked is taken to have its history marked already.
+	 */
+	for (int pass = 0; pass < 2 && r >= 0; pass++)
+		for (size_t i = 0; i < n_refs && r >= 0; i++) {
+			bool pin = strncmp(refs[i].name, PIN_PREFIX, strlen(PIN_PREFIX)) == 0;
+
+			if (pin == (pass == 1))
+				r = mark_chain(repo, refs[i].name, refs[i].id, pin, stop, &reach.commits,
+					       &reach.images);
+		}
+	st_ref_list_free(refs, n_refs);
+	if (r < 0)
+		return r;
+
+	for (size_t i = 0; i < reach.images.cap; i++) {
+		if (!(reach.images.used[i / 8] & (1u << (i % 8))))
+			continue;
+		r = mark_image(repo, reach.images.keys[i], &reach.objects);
+		if (r < 0)
+			return r;
+	}
+	*ret = reach;
+	reach = (struct reach){};
+	return 0;
+}
+
+/* ---- sweep --------------------------------------------------------------- */
+
+struct sweep {
+	struct st_repo *repo;
+	bool dry_run;
+	struct st_gc_stats *stats;
+};
+
+/* Remove dirfd/name (a file, or a directory with everything under it). */
+static int remove_tree(struct sweep *s, int dirfd, const char *name, uint64_t *bytes)
+{
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	if (S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int fd = -EBADF;
+		struct name_entry *list = NULL;
+		size_t n = 0;
+		int r;
+
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return negative_errno();
+		r = list_dir(fd, ".", &list, &n);
+		for (size_t i = 0; i < n && r >= 0; i++)
+			r = remove_tree(s, fd, list[i].name, bytes);
+		name_list_free(list, n);
+		if (r < 0)
+			return r;
+		if (!s->dry_run && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+			return negative_errno();
+		return 0;
+	}
+	if (!s->dry_run && unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return negative_errno();
+	*bytes += (uint64_t)st.st_size;
+	return 0;
+}
+
+/* Remove one entry, counting it: 1 if it was there, 0 if not. */
+static int remove_counted(struct sweep *s, int dirfd, const char *dir, const char *name, uint64_t *count,
+			  uint64_t *bytes)
+{
+	uint64_t b = 0;
+	int r;
+
+	r = remove_tree(s, dirfd, name, &b);
+	if (r < 0)
+		return st_errf(r, "cannot remove '%s/%s/%s'", s->repo->path, dir, name);
+	(*count)++;
+	*bytes += b;
+	return 0;
+}
+
+/* commits/: "<id>" and "<id>.*" of commits not kept; stray temporary files. */
+static int sweep_commits(struct sweep *s, const struct digest_set *keep)
+{
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list_dir(s->repo->commits_fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, REPO_COMMITS_DIR);
+	/* The commits themselves first, then what belongs to them (signatures). */
+	for (int pass = 0; pass < 2 && r >= 0; pass++)
+		for (size_t i = 0; i < n && r >= 0; i++) {
+			const char *name = list[i].name;
+			size_t len = strlen(name);
+			uint8_t id[ST_COMMIT_ID_SIZE];
+			uint64_t ignored = 0;
+
+			if (is_temp_name(name)) {
+				if (pass == 0)
+					r = remove_counted(s, s->repo->commits_fd, REPO_COMMITS_DIR, name,
+							   &s->stats->temp_removed, &s->stats->temp_bytes_removed);
+				continue;
+			}
+			if (len < HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, id) ||
+			    (len > HEX64_LEN && name[HEX64_LEN] != '.'))
+				continue; /* not ours to judge: fsck reports it */
+			if (digest_set_contains(keep, id)) {
+				if (pass == 0 && len == HEX64_LEN)
+					s->stats->commits_kept++;
+				continue;
+			}
+			if (pass == 0 && len == HEX64_LEN)
+				r = remove_counted(s, s->repo->commits_fd, REPO_COMMITS_DIR, name,
+						   &s->stats->commits_removed, &s->stats->commit_bytes_removed);
+			else if (pass == 1 && len > HEX64_LEN)
+				r = remove_counted(s, s->repo->commits_fd, REPO_COMMITS_DIR, name, &ignored,
+						   &s->stats->commit_bytes_removed);
+		}
+	name_list_free(list, n);
+	return r;
+}
+
+static int sweep_images(struct sweep *s, const struct digest_set *keep)
+{
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list_dir(s->repo->images_fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, REPO_IMAGES_DIR);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		uint8_t d[ST_DIGEST_SIZE];
+
+		if (is_temp_name(list[i].name))
+			r = remove_counted(s, s->repo->images_fd, REPO_IMAGES_DIR, list[i].name,
+					   &s->stats->temp_removed, &s->stats->temp_bytes_removed);
+		else if (strlen(list[i].name) != HEX64_LEN || !parse_lower_hex(list[i].name, HEX64_LEN, d))
+			continue;
+		else if (digest_set_contains(keep, d))
+			s->stats->images_kept++;
+		else
+			r = remove_counted(s, s->repo->images_fd, REPO_IMAGES_DIR, list[i].name,
+					   &s->stats->images_removed, &s->stats->image_bytes_removed);
+	}
+	name_list_free(list, n);
+	return r;
+}
+
+static int sweep_fanout(struct sweep *s, const char *fanout, const struct digest_set *keep)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct name_entry *list = NULL;
+	char dir[sizeof(REPO_OBJECTS_DIR) + 3];
+	size_t n = 0;
+	int r;
+
+	(void)snprintf(dir, sizeof(dir), "%s/%s", REPO_OBJECTS_DIR, fanout);
+	fd = openat(s->repo->objects_fd, fanout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOTDIR ? 0 : st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, dir);
+	r = list_dir(fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, dir);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		uint8_t d[ST_DIGEST_SIZE];
+
+		if (is_temp_name(list[i].name))
+			r = remove_counted(s, fd, dir, list[i].name, &s->stats->temp_removed,
+					   &s->stats->temp_bytes_removed);
+		else if (parse_object_name(fanout, list[i].name, d) < 0)
+			continue;
+		else if (digest_set_contains(keep, d))
+			s->stats->objects_kept++;
+		else
+			r = remove_counted(s, fd, dir, list[i].name, &s->stats->objects_removed,
+					   &s->stats->object_bytes_removed);
+	}
+	name_list_free(list, n);
+	return r;
+}
+
+static int sweep_objects(struct sweep *s, const struct digest_set *keep)
+{
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list_dir(s->repo->objects_fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, REPO_OBJECTS_DIR);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		uint8_t b;
+
+		if (strlen(list[i].name) == 2 && parse_lower_hex(list[i].name, 2, &b))
+			r = sweep_fanout(s, list[i].name, keep);
+	}
+	name_list_free(list, n);
+	return r;
+}
+
+/* Temporary files of interrupted ref updates, under refs/ at any depth. */
+static int sweep_refs_temp(struct sweep *s, int parent_fd, const char *name, const char *relpath)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 :
+			st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, relpath);
+	r = list_dir(fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, relpath);
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		_cleanup_free_ char *sub = NULL;
+
+		if (is_temp_name(list[i].name)) {
+			r = remove_counted(s, fd, relpath, list[i].name, &s->stats->temp_removed,
+					   &s->stats->temp_bytes_removed);
+			continue;
+		}
+		if (list[i].type != DT_DIR && list[i].type != DT_UNKNOWN)
+			continue;
+		if (asprintf(&sub, "%s/%s", relpath, list[i].name) < 0)
+			r = -ENOMEM;
+		else
+			r = sweep_refs_temp(s, fd, list[i].name, sub);
+	}
+	name_list_free(list, n);
+	return r;
+}
+
+/* Everything in tmp/ (nothing runs under gc's exclusive lock), and refs' temporary files. */
+static int sweep_tmp(struct sweep *s)
+{
+	struct name_entry *list = NULL;
+	size_t n = 0;
+	int r;
+
+	r = list_dir(s->repo->tmp_fd, ".", &list, &n);
+	if (r < 0)
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, REPO_TMP_DIR);
+	for (size_t i = 0; i < n && r >= 0; i++)
+		r = remove_counted(s, s->repo->tmp_fd, REPO_TMP_DIR, list[i].name, &s->stats->temp_removed,
+				   &s->stats->temp_bytes_removed);
+	name_list_free(list, n);
+	if (r >= 0)
+		r = sweep_refs_temp(s, s->repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR);
+	return r;
+}
+
+static int sync_step(struct sweep *s, uint64_t removed)
+{
+	if (s->dry_run || removed == 0)
+		return 0;
+	return st_repo_sync(s->repo);
+}
+
+int gc_sweep(struct st_repo *repo, const struct reach *keep, unsigned flags, struct st_gc_stats *stats)
+{
+	struct sweep s = { .repo = repo, .dry_run = flags & ST_GC_DRY_RUN, .stats = stats };
+	int r;
+
+	r = sweep_commits(&s, &keep->commits);
+	if (r >= 0)
+		r = sync_step(&s, stats->commits_removed);
+	if (r >= 0)
+		r = sweep_images(&s, &keep->images);
+	if (r >= 0)
+		r = sync_step(&s, stats->images_removed);
+	if (r >= 0)
+		r = sweep_objects(&s, &keep->objects);
+	if (r >= 0)
+		r = sweep_tmp(&s);
+	return r;
+}
+
+int st_repo_gc(struct st_repo *repo, unsigned flags, struct st_gc_stats *ret_stats)
+{
+	_cleanup_(reach_release) struct reach keep = {};
+	struct st_gc_stats stats = {};
+	int r;
+
+	r = repo_check_exclusive(repo);
+	if (r < 0)
+		return r;
+	r = reach_mark(repo, NULL, &keep);
+	if (r < 0)
+		return r;
+	r = gc_sweep(repo, &keep, flags, &stats);
+	if (r < 0)
+		return r;
+	if (ret_stats)
+		*ret_stats = stats;
+	return 0;
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by gc, prune and fsck: see maint-internal.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "basic/macro.h"
+#include "repo/maint-internal.h"
+#include "tree/tree-internal.h"
+
+/* ---- digest set ---------------------------------------------------------- */
+
+static size_t slot_of(const struct digest_set *s, const uint8_t key[32])
+{
+	uint64_t h;
+
+	/* Keys are hashes already; mixing still spreads crafted file names. */
+	memcpy(&h, key + 8, sizeof(h));
+	h ^= h >> 29;
+	h *= UINT64_C(0x9e3779b97f4a7c15);
+	return (size_t)(h >> 17) & (s->cap - 1);
+}
+
+static bool slot_used(const struct digest_set *s, size_t i)
+{
+	return s->used[i / 8] & (1u << (i % 8));
+}
+
+static void insert_unchecked(struct digest_set *s, const uint8_t key[32])
+{
+	size_t i = slot_of(s, key);
+
+	while (slot_used(s, i))
+		i = (i + 1) & (s->cap - 1);
+	memcpy(s->keys[i], key, 32);
+	s->used[i / 8] |= (uint8_t)(1u << (i % 8));
+	s->n++;
+}
+
+static int grow(struct digest_set *s)
+{
+	struct digest_set bigger = {};
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+
+	if (cap < s->cap)
+		return -ENOMEM;
+	bigger.keys = malloc_array(cap, 32);
+	bigger.used = calloc(cap / 8, 1);
+	bigger.cap = cap;
+	if (!bigger.keys || !bigger.used) {
+		digest_set_release(&bigger);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->cap; i++)
+		if (slot_used(s, i))
+			insert_unchecked(&bigger, s->keys[i]);
+	digest_set_release(s);
+	*s = bigger;
+	return 0;
+}
+
+static bool find(const struct digest_set *s, const uint8_t key[32], size_t *ret_slot)
+{
+	if (s->cap == 0)
+		return false;
+	for (size_t i = slot_of(s, key);; i = (i + 1) & (s->cap - 1)) {
+		if (!slot_used(s, i))
+			return false;
+		if (memcmp(s->keys[i], key, 32) == 0) {
+			*ret_slot = i;
+			return true;
+		}
+	}
+}
+
+bool digest_set_contains(const struct digest_set *s, const uint8_t key[32])
+{
+	size_t i;
+
+	return s && find(s, key, &i);
+}
+
+int digest_set_add(struct digest_set *s, const uint8_t key[32])
+{
+	size_t i;
+
+	if (find(s, key, &i))
+		return 0;
+	/* Load factor at most 1/2: short probe runs. */
+	if ((s->n + 1) * 2 > s->cap) {
+		int r = grow(s);
+		if (r < 0)
+			return r;
+	}
+	insert_unchecked(s, key);
+	return 1;
+}
+
+int digest_set_remove(struct digest_set *s, const uint8_t key[32])
+{
+	size_t i, j;
+
+	if (!find(s, key, &i))
+		return 0;
+	s->used[i / 8] &= (uint8_t)~(1u << (i % 8));
+	s->n--;
+	/* Linear probing: re-place the rest of the run so lookups still find it. */
+	for (j = (i + 1) & (s->cap - 1); slot_used(s, j); j = (j + 1) & (s->cap - 1)) {
+		uint8_t key_j[32];
+
+		memcpy(key_j, s->keys[j], 32);
+		s->used[j / 8] &= (uint8_t)~(1u << (j % 8));
+		s->n--;
+		insert_unchecked(s, key_j);
+	}
+	return 1;
+}
+
+void digest_set_release(struct digest_set *s)
+{
+	free(s->keys);
+	free(s->used);
+	*s = (struct digest_set){};
+}
+
+/* ---- names --------------------------------------------------------------- */
+
+static int lower_hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+bool parse_lower_hex(const char *s, size_t len, uint8_t *out)
+{
+	if (len % 2 != 0 || strnlen(s, len) != len)
+		return false;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = lower_hex_value(s[2 * i]), lo = lower_hex_value(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return false;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return true;
+}
+
+int parse_object_name(const char *fanout, const char *name, uint8_t ret[32])
+{
+	uint8_t d[32];
+
+	if (strlen(fanout) != 2 || strlen(name) != OBJECT_NAME_LEN || !parse_lower_hex(fanout, 2, d) ||
+	    !parse_lower_hex(name, OBJECT_NAME_LEN, d + 1))
+		return -EINVAL;
+	memcpy(ret, d, 32);
+	return 0;
+}
+
+int parse_object_payload(const char *payload, uint8_t ret[32])
+{
+	if (strlen(payload) != 2 + 1 + OBJECT_NAME_LEN || payload[2] != '/')
+		return -EINVAL;
+	char fanout[3] = { payload[0], payload[1], 0 };
+	return parse_object_name(fanout, payload + 3, ret);
+}
+
+int errf_wrap(int r, const char *fmt, ...)
+{
+	char context[512], inner[1024];
+	const char *d = st_error_detail();
+	va_list ap;
+
+	(void)snprintf(inner, sizeof(inner), "%s", d ? d : "");
+	va_start(ap, fmt);
+	(void)vsnprintf(context, sizeof(context), fmt, ap);
+	va_end(ap);
+	if (inner[0])
+		return st_errf(r, "%s: %s", context, inner);
+	return st_errf(r, "%s", context);
+}
+
+const char *hex32(const uint8_t key[32], char buf[65])
+{
+	hex_encode(key, 32, buf);
+	return buf;
+}
+
+/* ---- tree walk ----------------------------------------------------------- */
+
+int tree_for_each_object_file(struct st_node *root, tree_file_fn fn, void *userdata)
+{
+	_cleanup_free_ struct st_node **stack = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	r = GROW(stack, cap, 1);
+	if (r < 0)
+		return r;
+	stack[n++] = root;
+	while (n > 0) {
+		struct st_node *node = stack[--n];
+
+		if (node->link_target)
+			continue; /* the target is visited where it lives */
+		if (node_is_reg(node) && !node->content && (node->payload || node->has_digest)) {
+			r = fn(userdata, node);
+			if (r < 0)
+				return r;
+		}
+		if (node_is_dir(node) && node->n_children > 0) {
+			size_t need;
+
+			if (ADD_OVERFLOW(n, node->n_children, &need))
+				return -ENOMEM;
+			r = GROW(stack, cap, need);
+			if (r < 0)
+				return r;
+			for (size_t i = node->n_children; i > 0; i--)
+				stack[n++] = node->children[i - 1];
+		}
+	}
+	return 0;
+}
+
+/* ---- directories --------------------------------------------------------- */
+
+void name_list_free(struct name_entry *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(list[i].name);
+	free(list);
+}
+
+static void closedirp(DIR **d)
+{
+	if (*d)
+		(void)closedir(*d);
+}
+
+int list_dir(int dirfd, const char *path, struct name_entry **ret, size_t *ret_n)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct name_entry *list = NULL;
+	size_t n = 0, cap = 0;
+	int fd, r = 0;
+
+	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d) {
+		r = negative_errno();
+		(void)close(fd);
+		return r;
+	}
+	for (;;) {
+		struct dirent *de;
+
+		errno = 0;
+		de = readdir(d);
+		if (!de) {
+			if (errno != 0)
+				r = -errno;
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		r = GROW(list, cap, n + 1);
+		if (r < 0)
+			break;
+		list[n].name = strdup(de->d_name);
+		if (!list[n].name) {
+			r = -ENOMEM;
+			break;
+		}
+		list[n++].type = de->d_type;
+	}
+	if (r < 0) {
+		name_list_free(list, n);
+		return r;
+	}
+	*ret = list;
+	*ret_n = n;
+	return 0;
+}
+
+int repo_check_exclusive(struct st_repo *repo)
+{
+	/*
+	 * flock() on a descriptor that holds the lock exclusively already is a
+	 * no-op; from shared it converts only if nobody else holds it.
+	 */
+	if (repo->lock_fd < 0 || flock(repo->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return st_errf(-ENOLCK, "repository '%s' is not locked exclusively", repo->path);
+	return 0;
+}

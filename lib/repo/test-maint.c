@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the maintenance helpers: the digest set, name parsing, the tree walk. */
+#include <string.h>
+
+#include "basic/test.h"
+#include "repo/maint-internal.h"
+#include "tree/tree-internal.h"
+
+static void key_of(uint32_t i, uint8_t key[32])
+{
+	/* Spread like digests, but deterministic: a cheap integer mix in every word. */
+	for (unsigned w = 0; w < 8; w++) {
+		uint32_t x = i * 0x9e3779b1u + w * 0x85ebca6bu;
+
+		x ^= x >> 16;
+		x *= 0x7feb352du;
+		x ^= x >> 15;
+		memcpy(key + 4 * w, &x, 4);
+	}
+}
+
+TEST(digest_set_add_contains_remove)
+{
+	struct digest_set s = {};
+	uint8_t k[32], zero[32] = {};
+
+	ASSERT_TRUE(!digest_set_contains(&s, zero));
+	for (uint32_t i = 0; i < 20000; i++) {
+		key_of(i, k);
+		ASSERT_EQ(digest_set_add(&s, k), 1);
+	}
+	ASSERT_EQ(s.n, 20000);
+	ASSERT_EQ(digest_set_add(&s, zero), 1);
+	ASSERT_EQ(digest_set_add(&s, zero), 0);
+	for (uint32_t i = 0; i < 20000; i++) {
+		key_of(i, k);
+		ASSERT_EQ(digest_set_add(&s, k), 0);
+	}
+	/* Remove every third key; the others must still be found (the probe runs are repaired). */
+	for (uint32_t i = 0; i < 20000; i += 3) {
+		key_of(i, k);
+		ASSERT_EQ(digest_set_remove(&s, k), 1);
+		ASSERT_EQ(digest_set_remove(&s, k), 0);
+	}
+	for (uint32_t i = 0; i < 20000; i++) {
+		key_of(i, k);
+		ASSERT_EQ(digest_set_contains(&s, k), i % 3 != 0);
+	}
+	for (uint32_t i = 20000; i < 20100; i++) {
+		key_of(i, k);
+		ASSERT_TRUE(!digest_set_contains(&s, k));
+	}
+	ASSERT_TRUE(digest_set_contains(&s, zero));
+	ASSERT_EQ(s.n, 20000 - 6667 + 1);
+	digest_set_release(&s);
+	ASSERT_EQ(s.cap, 0);
+}
+
+TEST(digest_set_colliding_slots)
+{
+	struct digest_set s = {};
+	uint8_t k[32] = {};
+
+	/* Same bytes where the slot comes from: all in one probe run. */
+	for (uint32_t i = 0; i < 300; i++) {
+		memcpy(k, &i, sizeof(i));
+		ASSERT_EQ(digest_set_add(&s, k), 1);
+	}
+	for (uint32_t i = 0; i < 300; i += 2) {
+		memcpy(k, &i, sizeof(i));
+		ASSERT_EQ(digest_set_remove(&s, k), 1);
+	}
+	for (uint32_t i = 0; i < 300; i++) {
+		memcpy(k, &i, sizeof(i));
+		ASSERT_EQ(digest_set_contains(&s, k), i % 2 == 1);
+	}
+	digest_set_release(&s);
+}
+
+TEST(names)
+{
+	static const char name[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd";
+	uint8_t d[32];
+	char hex[65];
+
+	ASSERT_EQ(strlen(name), OBJECT_NAME_LEN);
+	ASSERT_OK(parse_object_name("ab", name, d));
+	ASSERT_EQ(d[0], 0xab);
+	ASSERT_EQ(d[1], 0x01);
+	ASSERT_EQ(d[31], 0xcd);
+	ASSERT_STREQ(hex32(d, hex), "ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd");
+	ASSERT_ERR(parse_object_name("AB", name, d), -EINVAL);
+	ASSERT_ERR(parse_object_name("a", name, d), -EINVAL);
+	ASSERT_ERR(parse_object_name("abc", name, d), -EINVAL);
+	ASSERT_ERR(parse_object_name("ab", "0123", d), -EINVAL);
+	ASSERT_ERR(parse_object_name("ab", "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcd", d), -EINVAL);
+	ASSERT_ERR(parse_object_name("ab", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", d), -EINVAL);
+
+	ASSERT_OK(parse_object_payload("ab/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd", d));
+	ASSERT_EQ(d[0], 0xab);
+	ASSERT_ERR(parse_object_payload("/ab/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd", d), -EINVAL);
+	ASSERT_ERR(parse_object_payload("ab0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd", d), -EINVAL);
+	ASSERT_ERR(parse_object_payload("ab/x", d), -EINVAL);
+	ASSERT_ERR(parse_object_payload("", d), -EINVAL);
+
+	ASSERT_TRUE(parse_lower_hex("00ff", 4, d));
+	ASSERT_TRUE(!parse_lower_hex("00f", 3, d));
+	ASSERT_TRUE(!parse_lower_hex("00f", 4, d)); /* shorter than said */
+	ASSERT_TRUE(parse_lower_hex("00ff.sig", 4, d)); /* a prefix */
+	ASSERT_TRUE(!parse_lower_hex("00Ff", 4, d));
+	ASSERT_TRUE(is_temp_name(".tmp-1-2"));
+	ASSERT_TRUE(!is_temp_name("ab"));
+}
+
+static int count_file(void *userdata, struct st_node *node)
+{
+	size_t *n = userdata;
+
+	(*n)++;
+	return strcmp(node->name, "stop") == 0 ? -ECANCELED : 0;
+}
+
+static struct st_node *add(struct st_node *dir, const char *name, uint32_t mode)
+{
+	struct st_node *n = NULL;
+
+	if (st_node_new(&n) < 0)
+		return NULL;
+	n->mode = mode;
+	if (node_add_child(dir, n, name, strlen(name)) < 0) {
+		st_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+TEST(tree_walk_visits_object_files_once)
+{
+	struct st_node *root = NULL, *dir, *f, *alias, *inl;
+	size_t n = 0;
+
+	ASSERT_OK(st_node_new(&root));
+	root->mode = S_IFDIR | 0755;
+	dir = add(root, "d", S_IFDIR | 0755);
+	ASSERT_TRUE(dir);
+	f = add(dir, "file", S_IFREG | 0644);
+	ASSERT_TRUE(f);
+	f->has_digest = true;
+	ASSERT_OK(node_set_payload(f, "ab/cd", 5));
+	alias = add(root, "alias", S_IFREG | 0644);
+	ASSERT_TRUE(alias);
+	ASSERT_OK(node_set_link_target(alias, f));
+	inl = add(root, "inline", S_IFREG | 0644);
+	ASSERT_TRUE(inl);
+	ASSERT_OK(node_set_content(inl, "hi", 2));
+	ASSERT_TRUE(add(root, "empty", S_IFREG | 0644));
+	ASSERT_TRUE(add(root, "link", S_IFLNK | 0777));
+
+	ASSERT_OK(tree_for_each_object_file(root, count_file, &n));
+	ASSERT_EQ(n, 1); /* the file, not its alias, the inline file, the empty file or the symlink */
+
+	f = add(root, "stop", S_IFREG | 0644);
+	ASSERT_TRUE(f);
+	f->has_digest = true;
+	n = 0;
+	ASSERT_ERR(tree_for_each_object_file(root, count_file, &n), -ECANCELED);
+	st_node_free(root);
+}
+
+TEST_MAIN()
