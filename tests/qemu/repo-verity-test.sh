@@ -1,0 +1,106 @@
+#!/bin/sh
+# Runs as /ci-test.sh inside the QEMU guest of qemu-verity-kit.sh for
+# tests/t1005-repo-verity-qemu.sh (busybox ash, root, a kernel with
+# fs-verity, an ext4 -O verity filesystem at /run/store on /dev/vda).
+# sealtree and its libraries are in /ci/bin. Exit 0 = all passed.
+#
+# A repository created with --verity=require: every object carries
+# fs-verity; fsck is clean; a --verity mount reads every file back. Then a
+# byte of one object is changed on the raw device: fsck names that object
+# and reading the file through the mount gives EIO.
+export PATH=/ci/bin:$PATH
+S=/run/store
+W=$S/repo-test
+R=$W/repo
+PASS=0 FAIL=0
+ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
+nok() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
+st() { sealtree --repo $R "$@"; }
+
+mkdir -p $W/src/sub $W/m
+cd $W/src
+echo "small inline file" >inline
+dd if=/dev/urandom of=obj-64k bs=4k count=16 2>/dev/null
+dd if=/dev/urandom of=obj-1m bs=64k count=16 2>/dev/null
+dd if=/dev/urandom of=sub/victim bs=64k count=4 2>/dev/null
+cp /bin/busybox sub/busybox
+ln -s obj-1m link
+cd /
+
+# --verity=require refuses a filesystem without fs-verity (the tmpfs /run).
+if sealtree --repo /run/no-verity-repo init --verity=require >$W/err 2>&1; then
+	nok "init --verity=require on tmpfs succeeded"
+else
+	ok "init --verity=require refused on tmpfs: $(cat $W/err)"
+fi
+
+if st init --verity=require >$W/err 2>&1; then ok "init --verity=require on ext4 -O verity"
+else nok "init --verity=require: $(cat $W/err)"; exit 1; fi
+if C=$(st commit -b main --tree $W/src 2>$W/err); then ok "commit: $C"
+else nok "commit: $(cat $W/err)"; exit 1; fi
+
+n=0 bad=0
+for o in $(cd $R && find objects images -type f); do
+	name=$(echo "$o" | sed 's|^objects/||; s|^images/||; s|/||')
+	m=$(fsverity measure "$R/$o" 2>&1 | cut -d' ' -f1)
+	[ "$m" = "sha256:$name" ] || { bad=$((bad + 1)); nok "$o: fsverity measure says '$m'"; }
+	n=$((n + 1))
+done
+[ $n -ge 5 ] && [ $bad = 0 ] && ok "all $n objects and images have fs-verity, measured as named" ||
+	nok "$n objects/images, $bad without the right fs-verity"
+
+if st fsck >$W/out 2>&1; then ok "fsck clean: $(tail -1 $W/out)"
+else nok "fsck of a sound verity repository: $(cat $W/out)"; fi
+
+if st mount --verity main $W/m >$W/err 2>&1; then
+	ok "sealtree mount --verity"
+	bad=0
+	for f in $(cd $W/src && find . -type f); do cmp -s "$W/src/$f" "$W/m/$f" || { bad=1; nok "content of $f differs"; }; done
+	[ $bad = 0 ] && ok "every file reads back identical"
+	$W/m/sub/busybox true && ok "exec a binary from the verity mount" || nok "exec from the mount"
+	st umount $W/m >$W/err 2>&1 || umount $W/m || nok "umount: $(cat $W/err)"
+else
+	nok "sealtree mount --verity: $(cat $W/err)"
+fi
+
+# ---- tamper: one byte of the victim's object on the raw device
+d=$(fsverity digest --compact $W/src/sub/victim)
+o=objects/$(echo $d | cut -c1-2)/$(echo $d | cut -c3-)
+[ -f $R/$o ] && ok "victim object $o" || nok "victim object $o missing"
+sync
+blk=$(debugfs -R "bmap ${R#$S}/$o 1" /dev/vda 2>/dev/null)
+if [ -n "$blk" ] && [ "$blk" -gt 0 ]; then
+	printf 'X' | dd of=/dev/vda bs=1 seek=$((blk * 4096 + 99)) conv=notrunc,fsync 2>/dev/null
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	ok "changed a byte of $o on disk (block $blk)"
+else
+	nok "debugfs bmap of $o: '$blk'"
+fi
+
+if st fsck >$W/out 2>&1; then nok "fsck passed a tampered object: $(cat $W/out)"
+elif grep -q "^error: $o: " $W/out; then ok "fsck names the object: $(grep "^error: $o: " $W/out | head -1)"
+else nok "fsck failed without naming $o: $(cat $W/out)"; fi
+n=$(grep -c '^error: ' $W/out)
+[ "$n" = 1 ] && ok "exactly one error" || nok "$n errors: $(cat $W/out)"
+
+echo 3 >/proc/sys/vm/drop_caches
+if st mount --verity main $W/m >$W/err 2>&1; then
+	if cat $W/m/sub/victim >/dev/null 2>$W/err; then nok "tampered file read through the mount"
+	elif grep -qE 'Input/output error|I/O error' $W/err; then ok "tampered file through the mount -> EIO"
+	else nok "tampered file: wrong error: $(cat $W/err)"; fi
+	cmp -s $W/src/obj-1m $W/m/obj-1m && ok "an untampered file still reads" || nok "untampered file"
+	st umount $W/m >/dev/null 2>&1 || umount $W/m
+else
+	nok "mount after tampering: $(cat $W/err)"
+fi
+
+# --repair quarantines it; fsck then says the image lacks it (not fixable).
+st fsck --repair >$W/out 2>&1
+grep -q "^error: $o: .*(quarantined as quarantine/$o)" $W/out && [ -e $R/quarantine/$o ] &&
+	ok "fsck --repair quarantined the object" || nok "repair: $(cat $W/out)"
+grep -q "needs missing object $o (--repair cannot fix this)" $W/out &&
+	ok "and says the image needs it" || nok "repair did not report the image: $(cat $W/out)"
+grep -q "$W" /proc/mounts && nok "mounts left: $(grep "$W" /proc/mounts)"
+echo "ci-test: $PASS passed, $FAIL failed"
+[ $FAIL = 0 ]
