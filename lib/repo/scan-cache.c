@@ -7,9 +7,13 @@
  * Safety:
  *  - the key includes ctime, which no user can set: a file written in place
  *    (even keeping its size and mtime with touch -d) gets a new ctime;
- *  - "racily clean" entries are never stored: a file whose ctime or mtime is
- *    within RACY_MARGIN_NS of the scan's start could still be changed within
- *    the same timestamp tick after we read it, so it is hashed again next time;
+ *  - "racily clean" entries are never stored: a file whose ctime is within
+ *    RACY_MARGIN_NS of the scan's start (or after it) could still be changed
+ *    within the same timestamp tick after we read it, keeping its key, so it
+ *    is hashed again next time. The ctime is the guard because the kernel
+ *    sets it to the current time on every change; the mtime is part of the
+ *    key but can be set to anything (touch -d), so it guards nothing, and a
+ *    file with an mtime in the future is cached like any other;
  *  - a hit is used only if the object is still in the store (scan-entry.c);
  *  - the file carries a SHA-256 of its bytes: a damaged cache is ignored,
  *    never trusted. Losing the cache costs time, never correctness.
@@ -199,7 +203,7 @@ static void cache_store(void *userdata, const struct st_scan_file_key *key, cons
 	struct cache_record rec;
 
 	/* Racily clean: too close to the scan to be sure a later change shows in the key. */
-	if (at_or_after(key->mtime_sec, key->mtime_nsec, limit) || at_or_after(key->ctime_sec, key->ctime_nsec, limit))
+	if (at_or_after(key->ctime_sec, key->ctime_nsec, limit))
 		return;
 	record_from_key(&rec, key);
 	memcpy(rec.digest, digest, ST_DIGEST_SIZE);
