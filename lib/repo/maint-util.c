@@ -295,13 +295,44 @@ int list_dir(int dirfd, const char *path, struct name_entry **ret, size_t *ret_n
 	return 0;
 }
 
+/* 1 if /proc/self/fdinfo says fd holds an exclusive flock, 0 if not, -errno without /proc. */
+static int fdinfo_has_write_flock(int fd)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	char path[64];
+	size_t cap = 0;
+
+	(void)snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		return negative_errno();
+	while (getline(&line, &cap, f) > 0)
+		if (strncmp(line, "lock:", 5) == 0 && strstr(line, " FLOCK ") && strstr(line, " WRITE "))
+			return 1;
+	return 0;
+}
+
 int repo_check_exclusive(struct st_repo *repo)
 {
+	_cleanup_close_ int probe = -EBADF;
+	int r;
+
+	if (repo->lock_fd < 0)
+		return st_errf(-ENOLCK, "repository '%s' is not locked exclusively", repo->path);
+	/* The kernel lists the flocks an open file holds; nothing is changed by looking. */
+	r = fdinfo_has_write_flock(repo->lock_fd);
+	if (r >= 0)
+		return r > 0 ? 0 : st_errf(-ENOLCK, "repository '%s' is not locked exclusively", repo->path);
 	/*
-	 * flock() on a descriptor that holds the lock exclusively already is a
-	 * no-op; from shared it converts only if nobody else holds it.
+	 * No /proc: a second open file description can take a shared lock
+	 * unless someone holds the exclusive one, which, as we hold the lock
+	 * in some mode, is us.
 	 */
-	if (repo->lock_fd < 0 || flock(repo->lock_fd, LOCK_EX | LOCK_NB) < 0)
+	probe = openat(repo->dir_fd, REPO_LOCK_FILE, O_RDONLY | O_CLOEXEC);
+	if (probe < 0)
+		return st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, REPO_LOCK_FILE);
+	if (flock(probe, LOCK_SH | LOCK_NB) == 0)
 		return st_errf(-ENOLCK, "repository '%s' is not locked exclusively", repo->path);
 	return 0;
 }

@@ -1,9 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of the maintenance helpers: the digest set, name parsing, the tree walk. */
+/*
+ * Unit tests of the maintenance code: the digest set, name parsing, the tree
+ * walk, and gc/prune/fsck through the API (lock rules, what they keep).
+ */
+#include <fcntl.h>
+#include <ftw.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/test.h"
 #include "repo/maint-internal.h"
+#include "sealtree/repo-maint.h"
 #include "tree/tree-internal.h"
 
 static void key_of(uint32_t i, uint8_t key[32])
@@ -165,6 +173,141 @@ TEST(tree_walk_visits_object_files_once)
 	n = 0;
 	ASSERT_ERR(tree_for_each_object_file(root, count_file, &n), -ECANCELED);
 	st_node_free(root);
+}
+
+/* ---- through the API ----------------------------------------------------- */
+
+static char top[] = "/tmp/sealtree-test-maint.XXXXXX";
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	return remove(path);
+}
+
+static void cleanup_top(void)
+{
+	(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A tree of one directory with one regular file whose object holds `fill` bytes. */
+static int small_tree(struct st_repo *repo, char fill, struct st_node **ret)
+{
+	char path[300], data[1000];
+	int fd, r;
+
+	(void)snprintf(path, sizeof(path), "%s/src-%c", top, fill);
+	(void)mkdir(path, 0755);
+	memset(data, fill, sizeof(data));
+	(void)snprintf(path, sizeof(path), "%s/src-%c/file", top, fill);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	r = write(fd, data, sizeof(data)) == (ssize_t)sizeof(data) ? 0 : -EIO;
+	close(fd);
+	if (r < 0)
+		return r;
+	(void)snprintf(path, sizeof(path), "%s/src-%c", top, fill);
+	return st_repo_import_directory(repo, path, NULL, ret);
+}
+
+static int commit_small(struct st_repo *repo, const char *ref, char fill, uint8_t id[32])
+{
+	struct st_commit_options o = { .ref = ref, .has_timestamp = true, .timestamp = 1000 + fill };
+	struct st_node *root = NULL;
+	int r;
+
+	r = small_tree(repo, fill, &root);
+	if (r >= 0)
+		r = st_repo_commit_tree(repo, root, &o, id, NULL);
+	st_node_free(root);
+	return r;
+}
+
+static int read_commit_ok(struct st_repo *repo, const uint8_t id[32])
+{
+	struct st_commit *c = NULL;
+	int r = st_repo_read_commit(repo, id, &c);
+
+	st_commit_free(c);
+	return r;
+}
+
+static void count_problem(void *userdata, const struct st_fsck_problem *p)
+{
+	unsigned *n = userdata;
+
+	if (p->severity == ST_FSCK_ERROR)
+		(*n)++;
+}
+
+TEST(api_gc_prune_fsck)
+{
+	struct st_repo *repo = NULL, *other = NULL;
+	struct st_gc_stats gs;
+	struct st_prune_stats ps;
+	uint8_t a[32], b[32], c[32], x[32];
+	unsigned errors = 0;
+	struct st_fsck_options fo = { .report = count_problem, .userdata = &errors };
+	char path[300];
+
+	if (!mkdtemp(top))
+		TEST_SKIP("no temporary directory");
+	atexit(cleanup_top);
+	(void)snprintf(path, sizeof(path), "%s/repo", top);
+	ASSERT_OK(st_repo_init(path, ST_REPO_VERITY_OFF, &repo));
+	ASSERT_OK(commit_small(repo, "main", 'a', a));
+	ASSERT_OK(commit_small(repo, "main", 'b', b));
+	ASSERT_OK(commit_small(repo, "main", 'c', c));
+	ASSERT_OK(commit_small(repo, "gone", 'x', x));
+	ASSERT_OK(st_repo_delete_ref(repo, "gone"));
+
+	/* gc and prune need the exclusive lock; fsck --repair too. */
+	ASSERT_ERR(st_repo_gc(repo, 0, NULL), -ENOLCK);
+	ASSERT_OK(st_repo_lock_shared(repo, true));
+	ASSERT_ERR(st_repo_gc(repo, 0, NULL), -ENOLCK);
+	ASSERT_ERR(st_repo_prune(repo, "main", 1, 0, NULL), -ENOLCK);
+	fo.flags = ST_FSCK_REPAIR;
+	ASSERT_ERR(st_repo_fsck(repo, &fo), -ENOLCK);
+	/* ... and the failed check left the shared lock in place: another handle cannot take it exclusively. */
+	ASSERT_OK(st_repo_open(path, &other));
+	ASSERT_ERR(st_repo_lock_exclusive(other, false), -EWOULDBLOCK);
+	st_repo_unlock(repo);
+	ASSERT_OK(st_repo_lock_exclusive(repo, true));
+
+	ASSERT_OK(st_repo_gc(repo, ST_GC_DRY_RUN, &gs));
+	ASSERT_EQ(gs.commits_removed, 1);
+	ASSERT_EQ(gs.objects_removed, 1);
+	ASSERT_EQ(gs.commits_kept, 3);
+	ASSERT_OK(st_repo_gc(repo, 0, &gs));
+	ASSERT_EQ(gs.commits_removed, 1);
+	ASSERT_EQ(gs.images_removed, 1);
+	ASSERT_EQ(gs.objects_removed, 1);
+	ASSERT_EQ(gs.object_bytes_removed, 1000);
+	ASSERT_ERR(read_commit_ok(repo, x), -ENOENT);
+
+	ASSERT_ERR(st_repo_prune(repo, "main", 0, 0, NULL), -EINVAL);
+	ASSERT_OK(st_repo_prune(repo, "main", 2, 0, &ps));
+	ASSERT_EQ(ps.commits_kept, 2);
+	ASSERT_EQ(ps.commits_dropped, 1);
+	ASSERT_EQ(ps.commits_shared, 0);
+	ASSERT_EQ(ps.gc.commits_removed, 1);
+	ASSERT_ERR(read_commit_ok(repo, a), -ENOENT);
+	ASSERT_OK(read_commit_ok(repo, b));
+	ASSERT_OK(read_commit_ok(repo, c));
+
+	/* fsck: clean, with a note for the pruned parent of b. */
+	fo.flags = 0;
+	ASSERT_OK(st_repo_fsck(repo, &fo));
+	ASSERT_EQ(errors, 0);
+	ASSERT_EQ(fo.counts[ST_FSCK_ERROR], 0);
+	ASSERT_EQ(fo.counts[ST_FSCK_NOTE], 1);
+	ASSERT_EQ(fo.commits_checked, 2);
+	ASSERT_EQ(fo.objects_checked, 2);
+	ASSERT_EQ(fo.object_bytes, 2000);
+	ASSERT_EQ(fo.refs_checked, 1);
+	st_repo_free(other);
+	st_repo_free(repo);
 }
 
 TEST_MAIN()
