@@ -53,7 +53,10 @@ bool show_progress(void);
 	X(umount, "unmount what sealtree mount mounted") \
 	X(gc, "delete what no ref reaches") \
 	X(prune, "drop old history of a ref") \
-	X(fsck, "check the repository")
+	X(fsck, "check the repository") \
+	X(keygen, "create a signing key") \
+	X(sign, "sign a commit") \
+	X(verify, "check a commit's signatures against the trust policy")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 SEALTREE_COMMANDS(DECLARE_COMMAND)
