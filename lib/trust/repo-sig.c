@@ -80,11 +80,14 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r < 0)
 		return r;
 	r = st_signature_set_add(set, &sig);
-	if (r == 1)
-		r = st_signature_set_serialize(set, &buf, &len);
-	st_signature_set_free(set);
-	if (r <= 0)
+	if (r <= 0) {
+		st_signature_set_free(set);
 		return r;       /* 0: this key had signed already */
+	}
+	r = st_signature_set_serialize(set, &buf, &len);
+	st_signature_set_free(set);
+	if (r < 0)
+		return r;
 
 	tmp_fd = openat(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (tmp_fd < 0)

@@ -73,6 +73,54 @@ TEST(sign_verify)
 	st_key_free(other);
 }
 
+/*
+ * RFC 8032 section 7.1, tests 1 and 2, read through the ostree forms (the
+ * libsodium layout: seed then public key): the key layout and the
+ * signatures must be exactly the standard's.
+ */
+TEST(rfc8032_vectors_in_ostree_form)
+{
+	static const struct {
+		const char *seed, *pub, *msg, *sig;
+	} v[] = {
+		{ "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+		  "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", "",
+		  "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b" },
+		{ "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+		  "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "\x72",
+		  "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00" },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+		uint8_t secret[64], pub[32], want[64], sig[64];
+		char b64_secret[96], b64_pub[48], *text = NULL;
+		struct st_key *sk = NULL, *pk = NULL;
+		size_t len;
+
+		ASSERT_OK(hex_decode_exact(v[i].seed, 64, secret, 32));
+		ASSERT_OK(hex_decode_exact(v[i].pub, 64, secret + 32, 32));
+		ASSERT_OK(hex_decode_exact(v[i].pub, 64, pub, 32));
+		ASSERT_OK(hex_decode_exact(v[i].sig, 128, want, 64));
+		base64_encode(secret, 64, b64_secret);
+		base64_encode(pub, 32, b64_pub);
+		ASSERT_OK(st_key_parse_private(b64_secret, strlen(b64_secret), &sk, NULL));
+		ASSERT_OK(st_key_parse_public(b64_pub, strlen(b64_pub), &pk, NULL));
+		ASSERT_MEMEQ(st_key_public_raw(sk), pub, 32);
+		ASSERT_OK(st_key_sign(sk, v[i].msg, strlen(v[i].msg), sig));
+		ASSERT_MEMEQ(sig, want, 64);
+		ASSERT_OK(st_key_verify(pk, v[i].msg, strlen(v[i].msg), want));
+		want[63] ^= 0x10;
+		ASSERT_ERR(st_key_verify(pk, v[i].msg, strlen(v[i].msg), want), -EKEYREJECTED);
+		/* And back out in the ostree form, byte for byte. */
+		ASSERT_OK(st_key_format_private(sk, ST_KEY_FORMAT_OSTREE, &text, &len));
+		ASSERT_EQ(len, 89);
+		ASSERT_MEMEQ(text, b64_secret, 88);
+		free(text);
+		st_key_free(sk);
+		st_key_free(pk);
+	}
+}
+
 TEST(sign_verify_cost)
 {
 	struct st_key *k = new_key();
