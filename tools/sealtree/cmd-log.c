@@ -9,6 +9,8 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "sealtree.h"
+#include "sealtree/trust.h"
+#include "trust-report.h"
 
 static void format_date(int64_t ts, char buf[64])
 {
@@ -127,12 +129,14 @@ int cmd_log(int argc, char **argv)
 static void show_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree show [--json] COMMIT|REF\n"
+		"usage: sealtree show [--json] [--keys-dir DIR] COMMIT|REF\n"
 		"\n"
 		"Show every field of one commit: id, parent, date, version, subject, image\n"
-		"digest and format version, sizes, metadata and body.\n"
+		"digest and format version, sizes, metadata and body, and the state of its\n"
+		"signatures under the trust policy (see sealtree verify).\n"
 		"\n"
-		"  --json   one JSON object instead of text\n"
+		"  --json           one JSON object instead of text\n"
+		"  --keys-dir DIR   trust store for the signature state (default: the system's)\n"
 		"  --help   show this help\n");
 }
 
@@ -163,7 +167,8 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void show_json(const char *hex, const struct st_commit *c)
+static void show_json(const char *hex, const struct st_commit *c, const struct st_trust_result *trust,
+		      const char *ref, const char *trust_error)
 {
 	char buf[65], date[64];
 
@@ -191,10 +196,19 @@ static void show_json(const char *hex, const struct st_commit *c)
 		printf(": ");
 		json_string(c->metadata[i].value);
 	}
-	printf("%s}\n}\n", c->n_metadata ? "\n  " : "");
+	printf("%s},\n  \"signature\": ", c->n_metadata ? "\n  " : "");
+	if (trust)
+		trust_report_json(stdout, trust, ref, NULL);
+	else {
+		printf("{\"error\":");
+		json_string(trust_error);
+		putchar('}');
+	}
+	printf("\n}\n");
 }
 
-static void show_text(const char *hex, const struct st_commit *c)
+static void show_text(const char *hex, const struct st_commit *c, const struct st_trust_result *trust,
+		      const char *trust_error)
 {
 	char buf[65], date[64];
 
@@ -217,19 +231,36 @@ static void show_text(const char *hex, const struct st_commit *c)
 	printf("inodes       %" PRIu64 "\n", c->n_inodes);
 	for (size_t i = 0; i < c->n_metadata; i++)
 		printf("meta         %s=%s\n", c->metadata[i].key, c->metadata[i].value);
+	if (!trust)
+		printf("signature    unknown (%s)\n", trust_error);
+	else if (trust->verdict == ST_TRUST_VALID) {
+		key_id_short_hex(trust->sigs[trust->valid_index].key_id, buf);
+		printf("signature    valid (key %s)\n", buf);
+	} else if (trust->n_sigs == 0 && trust->verdict != ST_TRUST_CORRUPT)
+		printf("signature    none%s\n", trust->accepted ? " (not required)" : "");
+	else {
+		char reason[512];
+
+		trust_failure_reason(trust, reason, sizeof(reason));
+		printf("signature    not valid: %s%s\n", reason, trust->accepted ? " (not required)" : "");
+	}
 	if (c->body)
 		printf("\n%s%s", c->body, c->body[strlen(c->body) - 1] == '\n' ? "" : "\n");
 }
 
 int cmd_show(int argc, char **argv)
 {
-	enum { OPT_JSON = 0x100, OPT_HELP };
+	enum { OPT_JSON = 0x100, OPT_HELP, OPT_KEYS_DIR };
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
 	uint8_t id[ST_COMMIT_ID_SIZE];
+	struct st_trust_result *trust = NULL;
+	const char *keys_dir = NULL, *ref = NULL;
+	char trust_error[512] = "";
 	struct st_commit *cm = NULL;
 	struct st_repo *repo;
 	bool json = false;
@@ -240,6 +271,9 @@ int cmd_show(int argc, char **argv)
 		switch (c) {
 		case OPT_JSON:
 			json = true;
+			break;
+		case OPT_KEYS_DIR:
+			keys_dir = optarg;
 			break;
 		case OPT_HELP:
 			show_help(stdout);
@@ -269,10 +303,22 @@ int cmd_show(int argc, char **argv)
 		st_repo_free(repo);
 		return 1;
 	}
+	/* The signature state: a ref's policy applies when a ref was named. */
+	if (st_ref_name_valid(argv[optind])) {
+		uint8_t ref_id[ST_COMMIT_ID_SIZE];
+		if (st_repo_read_ref(repo, argv[optind], ref_id) >= 0 && memcmp(ref_id, id, sizeof(id)) == 0)
+			ref = argv[optind];
+	}
+	r = st_trust_commit_state(repo, keys_dir, ref, id, &trust);
+	if (r < 0) {
+		(void)snprintf(trust_error, sizeof(trust_error), "%s", st_error_message(r));
+		st_error_clear();
+	}
 	if (json)
-		show_json(hex, cm);
+		show_json(hex, cm, trust, ref, trust_error);
 	else
-		show_text(hex, cm);
+		show_text(hex, cm, trust, trust_error);
+	st_trust_result_free(trust);
 	st_commit_free(cm);
 	st_repo_free(repo);
 	return fflush(stdout) == 0 ? 0 : 1;
