@@ -139,3 +139,12 @@ void key_id_short(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT_HEX
 {
 	hex_encode(id, ST_KEY_ID_SHORT_HEX / 2, buf);
 }
+
+int trust_errf_wrap(int r, const char *prefix, const char *fallback)
+{
+	char saved[512];
+	const char *d = st_error_detail();
+
+	(void)snprintf(saved, sizeof(saved), "%s", d ? d : fallback);
+	return st_errf(r, "%s: %s", prefix, saved);
+}

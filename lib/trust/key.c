@@ -280,7 +280,7 @@ static int load_key(int dirfd, const char *path, bool private, struct st_key **r
 	r = parse_key(buf, len, private, ret, NULL);
 	OPENSSL_cleanse(buf, len);
 	if (r < 0)
-		return st_errf(r, "'%s': %s", path, st_error_detail() ? st_error_detail() : "invalid key");
+		return trust_errf_wrap(r, path, "invalid key");
 	return 0;
 }
 

@@ -29,7 +29,7 @@ int st_repo_read_signatures(struct st_repo *repo, const uint8_t commit_id[ST_COM
 		return r;
 	r = st_signature_set_parse(buf, len, ret);
 	if (r < 0)
-		return st_errf(r, "'%s': %s", path, st_error_detail() ? st_error_detail() : "corrupt");
+		return trust_errf_wrap(r, path, "corrupt");
 	return 0;
 }
 
@@ -72,7 +72,7 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r == -ENOENT)
 		r = st_signature_set_new(commit_id, &set);
 	else if (r < 0)
-		return st_errf(r, "%s (remove it to sign again)", st_error_detail() ? st_error_detail() : sig_path);
+		return trust_errf_wrap(r, "cannot add to the signature file (remove it to sign again)", sig_path);
 	else if (memcmp(set->commit_id, commit_id, ST_COMMIT_ID_SIZE) != 0) {
 		st_signature_set_free(set);
 		return st_errf(-EUCLEAN, "'%s' holds signatures of another commit (remove it to sign again)", sig_path);

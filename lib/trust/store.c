@@ -157,7 +157,7 @@ static int load_policy(struct st_trust_store *store, const char *dir, bool *foun
 		return r;
 	r = st_trust_store_set_policy(store, buf, len);
 	if (r < 0)
-		return st_errf(r, "'%s': %s", path, st_error_detail() ? st_error_detail() : "bad policy");
+		return trust_errf_wrap(r, path, "bad policy");
 	*found = true;
 	return 0;
 }

@@ -36,3 +36,10 @@ void sig_relpath(const uint8_t commit_id[ST_COMMIT_ID_SIZE], char buf[SIG_RELPAT
 
 /* Short display form of a key id (first ST_KEY_ID_SHORT_HEX hex digits) into buf. */
 void key_id_short(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT_HEX + 1]);
+
+/*
+ * Record "<prefix>: <the current detail>" (or prefix and fallback when there
+ * is none) for r, and return r. st_errf() cannot take st_error_detail() as an
+ * argument: it formats into the buffer it would read from.
+ */
+int trust_errf_wrap(int r, const char *prefix, const char *fallback);
