@@ -296,6 +296,15 @@ ST_EXPORT int st_repo_read_tree(struct st_repo *repo, const char *spec, struct s
  */
 ST_EXPORT int st_tree_lookup(struct st_node *root, const char *path, struct st_node **ret);
 
+/*
+ * Write a tree read from this repository as a pax tar archive to fd (see
+ * docs/formats/tar-import.md): deterministic (the same tree gives the same
+ * bytes), and st_repo_import_tar() of it gives the same tree back, so
+ * committing it gives the same image digest. Each object is checked against
+ * its digest while it is copied (-EBADMSG names the file). fd may be a pipe.
+ */
+ST_EXPORT int st_repo_export_tar(struct st_repo *repo, struct st_node *root, int fd);
+
 #ifdef __cplusplus
 }
 #endif

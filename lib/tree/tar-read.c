@@ -35,6 +35,7 @@ struct tar_reader {
 	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
 	struct st_node *root;
 	uint64_t n_entries, max_entries;
+	bool skip_xattrs;
 	struct st_tar_read_stats stats;
 	char member[128];               /* current member name, printable, for errors */
 };
@@ -195,7 +196,7 @@ static int set_xattrs(struct tar_reader *t, struct st_node *n, struct archive_en
 	size_t size;
 	int r;
 
-	if (archive_entry_xattr_reset(e) == 0)
+	if (t->skip_xattrs || archive_entry_xattr_reset(e) == 0)
 		return 0;
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
 		const struct st_xattr *old;
@@ -570,6 +571,7 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 
 	*t = (struct tar_reader){ .store = opts ? opts->store : NULL };
 	t->max_entries = opts && opts->max_entries ? opts->max_entries : ST_TAR_ENTRIES_MAX;
+	t->skip_xattrs = opts && opts->skip_xattrs;
 	t->a = archive_read_new();
 	if (!t->a)
 		return -ENOMEM;
@@ -629,20 +631,74 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 	return 0;
 }
 
+void st_tar_locale_enter(struct st_tar_locale *l)
+{
+	l->utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
+	l->old = l->utf8 ? uselocale(l->utf8) : (locale_t)0;
+}
+
+void st_tar_locale_leave(struct st_tar_locale *l)
+{
+	if (l->utf8) {
+		uselocale(l->old);
+		freelocale(l->utf8);
+		l->utf8 = (locale_t)0;
+	}
+}
+
+bool st_tar_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str, *end = s + len;
+
+	while (s < end) {
+		uint32_t cp;
+		size_t n;
+
+		if (*s < 0x80) {
+			s++;
+			continue;
+		}
+		if (*s >= 0xc2 && *s <= 0xdf)
+			n = 1, cp = *s & 0x1f;
+		else if (*s >= 0xe0 && *s <= 0xef)
+			n = 2, cp = *s & 0x0f;
+		else if (*s >= 0xf0 && *s <= 0xf4)
+			n = 3, cp = *s & 0x07;
+		else
+			return false;
+		if ((size_t)(end - s) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
 int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar_read_stats *ret_stats,
 		   struct st_node **ret_root)
 {
 	struct tar_reader t;
 	int r;
 
+	struct st_tar_locale loc;
+
 	if (fd < 0 || !ret_root)
 		return -EINVAL;
+	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
 	if (r >= 0 && archive_read_open_fd(t.a, fd, TAR_BLOCK_SIZE) != ARCHIVE_OK)
-		r = archive_err(&t, -EUCLEAN, "cannot open the archive");
+		r = archive_err(&t, -EUCLEAN, "not a tar archive");
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);
+	st_tar_locale_leave(&loc);
 	return r;
 }
 
@@ -652,13 +708,17 @@ int st_tar_read_buffer(const void *data, size_t len, const struct st_tar_read_op
 	struct tar_reader t;
 	int r;
 
+	struct st_tar_locale loc;
+
 	if ((!data && len) || !ret_root)
 		return -EINVAL;
+	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
 	if (r >= 0 && archive_read_open_memory(t.a, data, len) != ARCHIVE_OK)
-		r = archive_err(&t, -EUCLEAN, "cannot open the archive");
+		r = archive_err(&t, -EUCLEAN, "not a tar archive");
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);
+	st_tar_locale_leave(&loc);
 	return r;
 }

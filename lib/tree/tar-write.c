@@ -4,8 +4,9 @@
  * that st_tar_read_fd() of the result gives the same tree back, and the same
  * tree always gives the same bytes:
  *  - members in sorted depth-first order, the root first as "./";
- *  - names and link targets as the bytes the tree holds (pax hdrcharset=BINARY:
- *    no conversion, whatever the locale);
+ *  - names and link targets as the bytes the tree holds: UTF-8 as pax
+ *    records need it, and if any name is not UTF-8, the whole archive in pax
+ *    binary mode (hdrcharset=BINARY), whatever the locale;
  *  - only what the tree holds: numeric uid/gid (no user or group names), the
  *    mtime with nanoseconds, no atime/ctime, xattrs sorted by name as
  *    SCHILY.xattr records only;
@@ -159,7 +160,11 @@ static int write_member(struct tar_writer *w, struct st_node *c)
 	archive_entry_clear(w->e);
 	archive_entry_copy_pathname(w->e, w->path);
 	if (real->scratch) {
+		/* The inode's metadata again, so that listings show it (readers ignore it). */
 		archive_entry_set_mode(w->e, real->mode);
+		archive_entry_set_uid(w->e, real->uid);
+		archive_entry_set_gid(w->e, real->gid);
+		archive_entry_set_mtime(w->e, real->mtime_sec, real->mtime_nsec);
 		archive_entry_set_size(w->e, 0);
 		archive_entry_copy_hardlink(w->e, w->names[real->scratch - 1]);
 		if (archive_write_header(w->a, w->e) != ARCHIVE_OK)
@@ -219,7 +224,20 @@ static void clear_scratch(struct st_node *n)
 		clear_scratch(n->children[i]);
 }
 
-static int setup(struct tar_writer *w, int fd)
+/* Whether every name and symlink target is UTF-8 (else the archive is written in binary mode). */
+static bool names_utf8(const struct st_node *n)
+{
+	if (n->name && !st_tar_utf8_valid(n->name, strlen(n->name)))
+		return false;
+	if (node_is_lnk(n) && !n->link_target && n->payload && !st_tar_utf8_valid(n->payload, strlen(n->payload)))
+		return false;
+	for (size_t i = 0; i < n->n_children; i++)
+		if (!names_utf8(n->children[i]))
+			return false;
+	return true;
+}
+
+static int setup(struct tar_writer *w, int fd, bool binary)
 {
 	w->a = archive_write_new();
 	w->e = archive_entry_new();
@@ -227,7 +245,7 @@ static int setup(struct tar_writer *w, int fd)
 		return -ENOMEM;
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
 	    archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
-	    archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK)
+	    (binary && archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK))
 		return st_errf(-EOPNOTSUPP, "libarchive cannot write pax archives: %s", archive_error_string(w->a));
 	/* Padded to whole 10 KiB records like GNU tar, whether fd is a file or a pipe. */
 	if (archive_write_set_bytes_per_block(w->a, 10240) != ARCHIVE_OK ||
@@ -246,6 +264,7 @@ static int setup(struct tar_writer *w, int fd)
 int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_content, void *userdata)
 {
 	struct tar_writer w = { .open_content = open_content, .userdata = userdata };
+	struct st_tar_locale loc;
 	int r;
 
 	if (fd < 0 || !root || !open_content)
@@ -253,7 +272,8 @@ int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_co
 	if (!node_is_dir(root) || root->link_target)
 		return st_errf(-ENOTDIR, "the root of a tree must be a directory");
 	clear_scratch(root);
-	r = setup(&w, fd);
+	st_tar_locale_enter(&loc);
+	r = setup(&w, fd, !loc.utf8 || !names_utf8(root));
 	if (r >= 0) {
 		/* The root: its own member, so that its metadata travels too. */
 		memcpy(w.path, "./", 3);
@@ -278,5 +298,6 @@ int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_co
 	for (size_t i = 0; i < w.n_names; i++)
 		free(w.names[i]);
 	free(w.names);
+	st_tar_locale_leave(&loc);
 	return r;
 }

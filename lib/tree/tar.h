@@ -11,6 +11,8 @@
  */
 #pragma once
 
+#include <locale.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stddef.h>
 
@@ -25,6 +27,7 @@
 struct st_tar_read_options {
 	struct st_digest_store *store;  /* contents of files over 64 bytes go here; NULL = hash only */
 	uint64_t max_entries;           /* 0 = ST_TAR_ENTRIES_MAX */
+	bool skip_xattrs;               /* keep no xattrs (as mkcomposefs --skip-xattrs) */
 };
 
 struct st_tar_read_stats {
@@ -64,3 +67,19 @@ typedef int (*st_tar_open_content_fn)(void *userdata, const struct st_node *node
  * differs).
  */
 int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_content, void *userdata);
+
+/*
+ * libarchive converts pax names between UTF-8 and the current locale: both
+ * directions run under C.UTF-8 on the calling thread, so that names keep
+ * their bytes whatever locale the program set. Returns the locale to give to
+ * st_tar_locale_leave() ((locale_t)0 if C.UTF-8 is unavailable: then names
+ * are written in binary mode).
+ */
+struct st_tar_locale {
+	locale_t utf8, old;
+};
+void st_tar_locale_enter(struct st_tar_locale *l);
+void st_tar_locale_leave(struct st_tar_locale *l);
+
+/* true if s (len bytes) is valid UTF-8: no overlong forms, surrogates or code points over U+10FFFF. */
+bool st_tar_utf8_valid(const char *s, size_t len);

@@ -647,6 +647,7 @@ TEST(write_read_roundtrip)
 	t2 = read_memfd(fd2, &len2);
 	ASSERT_TRUE(t1 && t2 && len1 == len2 && memcmp(t1, t2, len1) == 0);
 	ASSERT_EQ(len1 % 10240, 0);
+	ASSERT_TRUE(memmem(t1, len1, "hdrcharset=BINARY", 17));    /* a name that is not UTF-8 */
 
 	ASSERT_OK(st_tar_read_buffer(t1, len1, NULL, NULL, &again));
 	normalize(root);
@@ -752,6 +753,42 @@ TEST(limits)
 	ASSERT_EQ(archive_write_header(b.a, b.e), ARCHIVE_OK);
 	tb_finish(&b);
 	expect_refused(&b, -EINVAL, "over the composefs limit");
+}
+
+TEST(utf8_names)
+{
+	struct st_node *root = NULL, *again = NULL;
+	const char *name = "\xc3\xbc" "n\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 \xe2\x82\xac";
+	_cleanup_free_ char *t = NULL;
+	size_t len = 0;
+	int fd;
+	struct tb b;
+
+	ASSERT_TRUE(st_tar_utf8_valid(name, strlen(name)));
+	ASSERT_TRUE(st_tar_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+	ASSERT_TRUE(!st_tar_utf8_valid("\xe9" "t\xe9", 3));
+	ASSERT_TRUE(!st_tar_utf8_valid("\xc0\xaf", 2));            /* overlong '/' */
+	ASSERT_TRUE(!st_tar_utf8_valid("\xed\xa0\x80", 3));        /* a surrogate */
+	ASSERT_TRUE(!st_tar_utf8_valid("\xf4\x90\x80\x80", 4));    /* over U+10FFFF */
+	ASSERT_TRUE(!st_tar_utf8_valid("\xe2\x82", 2));            /* cut short */
+
+	tb_init(&b, ARCHIVE_FORMAT_TAR_GNUTAR, 0);
+	tb_file(&b, name, "x");
+	tb_add(&b, "l", S_IFLNK | 0777, NULL, 0, name, NULL);
+	tb_finish(&b);
+	ASSERT_OK(read_tb(&b, &root));
+	ASSERT_TRUE(child(root, name) != NULL);
+	fd = memfd_of("u");
+	ASSERT_OK(st_tar_write_fd(fd, root, open_from_store, (void *)"/nonexistent"));
+	t = read_memfd(fd, &len);
+	close(fd);
+	ASSERT_TRUE(t && !memmem(t, len, "hdrcharset", 10));
+	ASSERT_OK(st_tar_read_buffer(t, len, NULL, NULL, &again));
+	ASSERT_TRUE(child(again, name) != NULL);
+	ASSERT_STREQ(child(again, "l")->payload, name);
+	st_node_free(root);
+	st_node_free(again);
+	free(b.buf);
 }
 
 TEST_MAIN()

@@ -246,9 +246,18 @@ int cmd_commit(int argc, char **argv)
 			goto fail;
 		}
 	} else if (tar) {
-		log_error("commit: --tar is not available in this build yet (the tar importer has not landed)");
-		r = -EOPNOTSUPP;
-		goto fail;
+		fd = open_input(tar, "tar archive");
+		if (fd < 0) {
+			r = fd;
+			goto fail;
+		}
+		r = st_repo_import_tar(repo, fd, &io, &root);
+		if (fd != STDIN_FILENO)
+			safe_close(fd);
+		if (r < 0) {
+			log_error_errno(r, "cannot import tar archive '%s'", tar);
+			goto fail;
+		}
 	} else {
 		fd = open_input(dumpfile, "dumpfile");
 		if (fd < 0) {
