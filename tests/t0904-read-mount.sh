@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sealtree mount/umount: a mounted commit equals its source tree
+# (tests/compare-trees.sh), a pin ref refs/mounts/... exists while mounted
+# and goes with umount; a commit whose image bytes were changed is refused
+# before anything is mounted (and leaves no pin); umount of a DIR whose pin
+# is gone still unmounts; a stale pin is removed; a second mount on a
+# mounted DIR is refused. Needs root with EROFS and overlayfs.
+. "$(dirname "$0")/test-lib.sh"
+
+SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
+[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+need_root
+export LC_ALL=C
+COMPARE=$SOURCE_DIR/tests/compare-trees.sh
+R=$TEST_TMP/repo
+st() { "$SEALTREE" --repo "$R" "$@"; }
+commit_tree() { st commit -b "$1" -s "test" --tree "$2" | tail -n1; }
+cleanup() {
+	set +e
+	findmnt -rn -o TARGET | grep -F "$TEST_TMP/" | sort -r | while read -r m; do umount -l "$m"; done
+	cleanup_test_tmp
+}
+trap cleanup EXIT
+is_mounted() { findmnt -rn --mountpoint "$1" >/dev/null; }
+pins() { st refs --all | grep -o 'refs/mounts/[^ ]*' || true; }
+
+# Can this machine mount composefs at all? (EROFS + overlay data-only layers)
+mkdir -p "$TEST_TMP/probe/src" "$TEST_TMP/probe/m" "$TEST_TMP/probe/obj"
+head -c 5000 /dev/urandom >"$TEST_TMP/probe/src/f"
+"$MKCOMPOSEFS" --digest-store="$TEST_TMP/probe/obj" "$TEST_TMP/probe/src" "$TEST_TMP/probe/img" ||
+	skip_all "mkcomposefs failed on the probe tree"
+"$MOUNT_COMPOSEFS" -o basedir="$TEST_TMP/probe/obj" "$TEST_TMP/probe/img" "$TEST_TMP/probe/m" 2>"$TEST_TMP/err" ||
+	skip_all "this kernel cannot mount composefs (EROFS + overlayfs): $(cat "$TEST_TMP/err")"
+umount "$TEST_TMP/probe/m"
+
+st init --verity=off >/dev/null || { fail "init" "sealtree init failed"; done_testing; exit; }
+M=$TEST_TMP/mnt
+mkdir -p "$M"
+
+for seed in 1 2; do
+	G=$TEST_TMP/g$seed
+	python3 "$COMPAT_DIR/gentree.py" tree $seed "$G"
+	c=$(commit_tree g$seed "$G")
+	if st mount g$seed "$M" 2>"$TEST_TMP/err"; then
+		ok "gentree $seed: mount"
+		if COMPARE_HARDLINKS=keep "$COMPARE" "$G" "$M" >"$TEST_TMP/diff" 2>&1; then ok "gentree $seed: the mount equals the source"
+		else fail "gentree $seed: compare" "$(head -20 "$TEST_TMP/diff")"; fi
+		pin=$(pins)
+		[ "$pin" = "refs/mounts$M" ] && ok "pin $pin while mounted" || fail "pin" "'$pin'"
+		[ "$(cat "$R/$pin" 2>/dev/null)" = "$c" ] && ok "the pin holds the commit id" || fail "pin content" "$(cat "$R/$pin" 2>/dev/null) != $c"
+		st umount "$M" 2>"$TEST_TMP/err" && ok "umount" || fail "umount" "$(cat "$TEST_TMP/err")"
+		! is_mounted "$M" && [ -z "$(pins)" ] && ok "unmounted, pin gone" || fail "after umount" "mounted or pin left: $(pins)"
+	else
+		fail "gentree $seed: mount" "$(cat "$TEST_TMP/err")"
+	fi
+done
+
+# A path that needs escaping.
+O="$TEST_TMP/odd dir,x"
+mkdir -p "$O"
+if st mount g1 "$O" 2>"$TEST_TMP/err"; then
+	[ "$(pins)" = "refs/mounts$TEST_TMP/odd+20dir+2cx" ] && ok "pin of an odd path is escaped: $(pins)" || fail "odd pin" "$(pins)"
+	st umount "$O" && [ -z "$(pins)" ] && ok "umount of the odd path" || fail "odd umount" "$(pins)"
+else
+	fail "mount on an odd path" "$(cat "$TEST_TMP/err")"
+fi
+
+# A mounted DIR takes no second mount.
+st mount g1 "$M"
+rc=0; st mount g2 "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "mounted already" "$TEST_TMP/err" && ok "a second mount on DIR is refused: $(cat "$TEST_TMP/err")" ||
+	fail "second mount" "rc=$rc $(cat "$TEST_TMP/err")"
+[ "$(findmnt -rn --mountpoint "$M" | wc -l)" = 1 ] && ok "still one mount on DIR" || fail "stacked" "$(findmnt -rn --mountpoint "$M")"
+
+# The pin deleted behind our back: umount still unmounts.
+rm "$R/$(pins)"
+st umount "$M" 2>"$TEST_TMP/err" && ! is_mounted "$M" && ok "umount without a pin still unmounts" ||
+	fail "umount without pin" "$(cat "$TEST_TMP/err")"
+
+# A mount removed with umount(8): sealtree umount removes the stale pin and says so.
+st mount g1 "$M" && umount "$M"
+rc=0; st umount "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "stale pin was removed" "$TEST_TMP/err" && [ -z "$(pins)" ] && ok "a stale pin is removed: $(cat "$TEST_TMP/err")" ||
+	fail "stale pin" "rc=$rc $(cat "$TEST_TMP/err") pins: $(pins)"
+rc=0; st umount "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "not a mount point" "$TEST_TMP/err" && ok "umount of a DIR not mounted: exit 1" || fail "not mounted" "rc=$rc"
+
+# A changed image is refused before mounting, with no pin left.
+cp -a "$R" "$TEST_TMP/repo-bad"
+for img in "$TEST_TMP/repo-bad"/images/*; do
+	printf '\x01' | dd of="$img" bs=1 seek=2000 conv=notrunc status=none
+done
+rc=0; "$SEALTREE" --repo "$TEST_TMP/repo-bad" mount g1 "$M" 2>"$TEST_TMP/err" || rc=$?
+if [ $rc = 1 ] && grep -q "corrupt" "$TEST_TMP/err" && ! is_mounted "$M" && [ -z "$(ls "$TEST_TMP/repo-bad/refs/mounts" 2>/dev/null)" ]; then
+	ok "a changed image is refused: $(cat "$TEST_TMP/err")"
+else
+	fail "changed image" "rc=$rc $(cat "$TEST_TMP/err")"
+fi
+
+rc=0; st mount --verity g1 "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "fs-verity" "$TEST_TMP/err" && ! is_mounted "$M" && ok "--verity on a repository without fs-verity: refused" ||
+	fail "--verity" "rc=$rc $(cat "$TEST_TMP/err")"
+rc=0; st mount g1 "$TEST_TMP/no/such/dir" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && [ -z "$(pins)" ] && ok "a missing DIR: exit 1, no pin" || fail "missing dir" "rc=$rc $(cat "$TEST_TMP/err") $(pins)"
+
+done_testing

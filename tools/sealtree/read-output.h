@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Output helpers shared by the read-side commands (ls, cat, dump, diff,
+ * checkout, mount). Paths and names are printed escaped so that one entry
+ * is always one line: a backslash as "\\", bytes below 0x20 and 0x7f as
+ * "\xHH"; every other byte (UTF-8 included) as is.
+ */
+#pragma once
+
+#include <stdio.h>
+
+#include "sealtree/repo-read.h"
+
+void print_escaped(FILE *f, const char *s);
+
+/* The ten-character "drwxr-xr-x" of a mode (suid/sgid/sticky as s/S/t/T) into buf[11]. */
+void format_mode(unsigned mode, char buf[11]);
+
+/* A short type name: file, dir, symlink, fifo, socket, chr, blk. */
+const char *type_name(unsigned mode);
+
+/* Open the repository (shared lock) and load spec's tree; prints errors. NULL on failure. */
+struct st_repo *open_tree_or_fail(const char *spec, struct st_node **ret_root);
+
+static inline void node_freep(struct st_node **n)
+{
+	st_node_free(*n);
+}
+static inline void repo_freep(struct st_repo **r)
+{
+	st_repo_free(*r);
+}
