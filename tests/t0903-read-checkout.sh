@@ -100,6 +100,33 @@ fi
 rc=0; st checkout 2>/dev/null || rc=$?
 [ $rc = 2 ] && ok "no arguments: usage error" || fail "usage" "rc=$rc"
 
+# ---- reflinks on a filesystem that has them ----------------------------------------
+# XFS with reflink=1 on a loop device, when mkfs.xfs is installed.
+if command -v mkfs.xfs >/dev/null && grep -qw xfs /proc/filesystems; then
+	truncate -s 400M "$TEST_TMP/xfs.img"
+	mkdir -p "$TEST_TMP/xfs"
+	if mkfs.xfs -q -m reflink=1 "$TEST_TMP/xfs.img" && mount -o loop "$TEST_TMP/xfs.img" "$TEST_TMP/xfs"; then
+		trap 'umount -l "$TEST_TMP/xfs" 2>/dev/null || true; cleanup_test_tmp' EXIT
+		X=$TEST_TMP/xfs/repo
+		"$SEALTREE" --repo "$X" init --verity=off >/dev/null
+		"$SEALTREE" --repo "$X" commit -b hand -s x --tree "$H" >/dev/null
+		if "$SEALTREE" --repo "$X" checkout -v hand "$TEST_TMP/xfs/co" >"$TEST_TMP/out" 2>"$TEST_TMP/err"; then
+			grep -q '(300008 bytes, 1 cloned)' "$TEST_TMP/out" && ok "xfs: the large file is cloned (reflink): $(cat "$TEST_TMP/out")" ||
+				fail "xfs reflink" "$(cat "$TEST_TMP/out")"
+			compare "xfs: the reflinked checkout equals the source" "$H" "$TEST_TMP/xfs/co"
+			"$SEALTREE" --repo "$X" checkout -v --no-reflink hand "$TEST_TMP/xfs/co2" >"$TEST_TMP/out" &&
+				grep -q '(300008 bytes, 0 cloned)' "$TEST_TMP/out" && ok "xfs: --no-reflink copies" || fail "--no-reflink" "$(cat "$TEST_TMP/out")"
+		else
+			fail "xfs checkout" "$(cat "$TEST_TMP/err")"
+		fi
+		umount "$TEST_TMP/xfs"
+	else
+		echo "SKIP PART: cannot make or mount an XFS with reflink here: FICLONE not tested" >&2
+	fi
+else
+	echo "SKIP PART: no mkfs.xfs: checkout by reflink (FICLONE) not tested" >&2
+fi
+
 # ---- as nobody ---------------------------------------------------------------------
 as_nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$@"; }
 if ! as_nobody true 2>/dev/null; then
