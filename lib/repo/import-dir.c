@@ -5,6 +5,7 @@
  * and digests of unchanged files taken from the scan cache.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include "basic/error.h"
 #include "repo-internal.h"
@@ -39,6 +40,14 @@ int st_repo_import_directory(struct st_repo *repo, const char *path, struct st_i
 			return r;
 		so.cache = repo_scan_cache_ops();
 		so.cache_userdata = cache;
+		/*
+		 * With a cache most files are neither read nor copied: the work is
+		 * syscalls, not blocking I/O, and the scan's default of 4 threads
+		 * per CPU for stores only adds lock traffic (/usr/share recommit:
+		 * 0.83 s CPU with 8 threads, 0.55 s with 2 or 3, on 2 CPUs).
+		 */
+		if (!so.threads && repo_scan_cache_size(cache) > 0)
+			so.threads = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1) + 1;
 	}
 	r = st_scan_directory(path, &so, &root);
 	if (r >= 0 && cache)

@@ -105,6 +105,8 @@ struct repo_scan_cache;
 /* Load REPO/cache/scan (a missing or damaged cache is an empty one). start: the scan's start time. */
 int repo_scan_cache_load(struct st_repo *repo, struct repo_scan_cache **ret);
 const struct st_scan_cache_ops *repo_scan_cache_ops(void);
+/* Entries loaded from disk. */
+size_t repo_scan_cache_size(const struct repo_scan_cache *c);
 /* Write the merged cache back atomically. */
 int repo_scan_cache_save(struct st_repo *repo, struct repo_scan_cache *c);
 struct repo_scan_cache *repo_scan_cache_free(struct repo_scan_cache *c);

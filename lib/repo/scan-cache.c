@@ -218,6 +218,11 @@ static const struct st_scan_cache_ops ops = {
 	.store = cache_store,
 };
 
+size_t repo_scan_cache_size(const struct repo_scan_cache *c)
+{
+	return c->n_old;
+}
+
 const struct st_scan_cache_ops *repo_scan_cache_ops(void)
 {
 	return &ops;

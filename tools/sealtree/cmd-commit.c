@@ -38,6 +38,7 @@ static void help(FILE *f)
 		"  --skip-xattrs             record no xattrs (--tree)\n"
 		"  --no-cache                hash every file; neither use nor update the scan cache (--tree)\n"
 		"  --stats                   print what was hashed, cached and written (on stderr)\n"
+		"  --threads=N               threads hashing and copying files (default: automatic)\n"
 		"  --help                    show this help\n");
 }
 
@@ -73,7 +74,8 @@ int cmd_commit(int argc, char **argv)
 {
 	enum {
 		OPT_TREE = 0x100, OPT_TAR, OPT_DUMPFILE, OPT_VERSION, OPT_META, OPT_PARENT, OPT_ORPHAN,
-		OPT_TIMESTAMP, OPT_UID, OPT_GID, OPT_CANONICAL, OPT_SKIP_XATTRS, OPT_NO_CACHE, OPT_STATS, OPT_HELP,
+		OPT_TIMESTAMP, OPT_UID, OPT_GID, OPT_CANONICAL, OPT_SKIP_XATTRS, OPT_NO_CACHE, OPT_STATS, OPT_THREADS,
+		OPT_HELP,
 	};
 	static const struct option options[] = {
 		{ "branch", required_argument, NULL, 'b' },
@@ -93,6 +95,7 @@ int cmd_commit(int argc, char **argv)
 		{ "skip-xattrs", no_argument, NULL, OPT_SKIP_XATTRS },
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
@@ -186,6 +189,13 @@ int cmd_commit(int argc, char **argv)
 			break;
 		case OPT_STATS:
 			stats = true;
+			break;
+		case OPT_THREADS:
+			if (parse_uint(optarg, 256, &v) < 0) {
+				log_error("commit: bad --threads '%s' (0..256)", optarg);
+				return 2;
+			}
+			io.threads = (unsigned)v;
 			break;
 		case OPT_HELP:
 			help(stdout);
