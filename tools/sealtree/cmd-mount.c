@@ -9,11 +9,13 @@
 
 #include "read-output.h"
 #include "sealtree.h"
+#include "trust-gate.h"
 
 static void mount_help(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtree mount [--verity|--no-verity] REF DIR\n"
+		"       sealtree mount --require-signature [--keys-dir DIR] [--no-downgrade] REF DIR\n"
 		"\n"
 		"Mount the commit read-only on DIR with the kernel (EROFS + overlayfs, the\n"
 		"repository's objects/ as data layer). The image's digest is checked against\n"
@@ -23,21 +25,77 @@ static void mount_help(FILE *f)
 		"      --verity     every object must carry the fs-verity digest the image\n"
 		"                   names (default on a repository with fs-verity)\n"
 		"      --no-verity  do not require it\n"
+		"      --require-signature  mount only a commit validly signed under the trust\n"
+		"                   policy, with verity=require (a sealed mount)\n"
+		"      --keys-dir DIR  trust store (default: /etc/sealtree, /usr/share/sealtree)\n"
+		"      --no-downgrade  refuse a commit older than the last accepted for REF\n"
+		"      --allow-unverified-objects  with --require-signature on a repository\n"
+		"                   without fs-verity: mount with only the image checked\n"
 		"      --help       show this help\n");
+}
+
+/*
+ * mount --require-signature: the commit and its signature (trust_gate_check),
+ * then st_repo_mount() checks the image's digest on the fd it mounts and
+ * mounts with verity=require; each refusal names the broken link.
+ */
+static int mount_sealed(struct st_repo *repo, const char *spec, const uint8_t id[ST_COMMIT_ID_SIZE],
+			const char *target, struct trust_gate *gate, bool unverified)
+{
+	unsigned flags = ST_REPO_MOUNT_VERITY;
+	int r, ret = 1;
+
+	if (!st_repo_has_verity(repo)) {
+		if (!unverified) {
+			log_error("mount: refused: broken link: file contents: repository '%s' has no fs-verity, so the "
+				  "kernel cannot check what the image names (--allow-unverified-objects mounts anyway)",
+				  st_repo_path(repo));
+			return 1;
+		}
+		flags = 0;      /* the image digest is still checked, in userspace, on the fd mounted */
+	}
+	if (trust_gate_check(repo, spec, id, gate) < 0)
+		goto out;
+	r = st_repo_mount(repo, id, target, flags);
+	if (r == -EBADMSG || r == -ENOENT || r == -ENODATA) {
+		log_error_errno(r, "mount: refused: broken link: image");
+		goto out;
+	}
+	if (r < 0) {
+		log_error_errno(r, "cannot mount '%s' on '%s'", spec, target);
+		goto out;
+	}
+	if (trust_gate_accept(repo, id, gate) < 0) {
+		(void)st_repo_umount(repo, target, false, NULL);
+		goto out;
+	}
+	if (!globals.quiet)
+		printf("mounted %s: signature valid (key %s), image digest checked, %s\n", spec, gate->valid_key,
+		       flags ? "file contents verified by the kernel (verity=require)" : "file contents NOT verified");
+	ret = 0;
+out:
+	trust_gate_release(gate);
+	return ret;
 }
 
 int cmd_mount(int argc, char **argv)
 {
-	enum { OPT_VERITY = 0x100, OPT_NO_VERITY, OPT_HELP };
+	enum { OPT_VERITY = 0x100, OPT_NO_VERITY, OPT_HELP, OPT_REQUIRE_SIG, OPT_KEYS_DIR, OPT_NO_DOWNGRADE, OPT_UNVERIFIED };
 	static const struct option options[] = {
 		{ "verity", no_argument, NULL, OPT_VERITY },
 		{ "no-verity", no_argument, NULL, OPT_NO_VERITY },
+		{ "require-signature", no_argument, NULL, OPT_REQUIRE_SIG },
+		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
+		{ "no-downgrade", no_argument, NULL, OPT_NO_DOWNGRADE },
+		{ "allow-unverified-objects", no_argument, NULL, OPT_UNVERIFIED },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	_cleanup_free_ char *target = NULL;
 	uint8_t id[ST_COMMIT_ID_SIZE];
+	struct trust_gate gate = {};
+	bool require_sig = false, unverified = false;
 	unsigned flags = 0;
 	int c, r;
 
@@ -45,11 +103,23 @@ int cmd_mount(int argc, char **argv)
 		switch (c) {
 		case OPT_VERITY: flags = ST_REPO_MOUNT_VERITY; break;
 		case OPT_NO_VERITY: flags = ST_REPO_MOUNT_NO_VERITY; break;
+		case OPT_REQUIRE_SIG: require_sig = true; break;
+		case OPT_KEYS_DIR: gate.keys_dir = optarg; break;
+		case OPT_NO_DOWNGRADE: gate.no_downgrade = true; break;
+		case OPT_UNVERIFIED: unverified = true; break;
 		case OPT_HELP: mount_help(stdout); return 0;
 		default: mount_help(stderr); return 2;
 		}
 	if (argc - optind != 2) {
 		mount_help(stderr);
+		return 2;
+	}
+	if (!require_sig && (gate.keys_dir || gate.no_downgrade || unverified)) {
+		log_error("mount: --keys-dir, --no-downgrade and --allow-unverified-objects go with --require-signature");
+		return 2;
+	}
+	if (require_sig && flags == ST_REPO_MOUNT_NO_VERITY) {
+		log_error("mount: --require-signature always requires verity; --no-verity contradicts it");
 		return 2;
 	}
 	target = realpath(argv[optind + 1], NULL);
@@ -61,6 +131,8 @@ int cmd_mount(int argc, char **argv)
 	r = st_repo_resolve(repo, argv[optind], id);
 	if (r < 0)
 		return log_error_errno(r, "cannot resolve '%s'", argv[optind]), 1;
+	if (require_sig)
+		return mount_sealed(repo, argv[optind], id, target, &gate, unverified);
 	r = st_repo_mount(repo, id, target, flags);
 	if (r < 0)
 		return log_error_errno(r, "cannot mount '%s' on '%s'", argv[optind], target), 1;
