@@ -609,8 +609,8 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 	struct archive_entry *e;
 	int r;
 
+	t->member[0] = '\0';
 	for (;;) {
-		t->member[0] = '\0';
 		r = archive_read_next_header(t->a, &e);
 		if (r == ARCHIVE_EOF)
 			break;
@@ -618,8 +618,15 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 			set_member(t, archive_entry_pathname(e));
 			return archive_err(t, -EUCLEAN, "bad header");
 		}
-		if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
-			return archive_err(t, -EUCLEAN, t->n_entries ? "bad header after the last member" : "not a tar archive");
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
+			const char *msg = archive_error_string(t->a);
+
+			/* t->member still names the previous member, whose size may be the lie. */
+			if (t->member[0])
+				return st_errf(-EUCLEAN, "tar: bad header after member '%s' (damaged, or that member's "
+					       "size is not its data's): %s", t->member, msg ? msg : "unreadable");
+			return archive_err(t, -EUCLEAN, "not a tar archive");
+		}
 		r = read_member(t, e);
 		if (r < 0)
 			return r;
