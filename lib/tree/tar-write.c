@@ -9,7 +9,8 @@
  *    binary mode (hdrcharset=BINARY), whatever the locale;
  *  - only what the tree holds: numeric uid/gid (no user or group names), the
  *    mtime with nanoseconds, no atime/ctime, xattrs sorted by name as
- *    SCHILY.xattr records only;
+ *    SCHILY.xattr records (LIBARCHIVE.xattr records in a tree where a name
+ *    would need encoding, see xattr_names_plain());
  *  - a hardlink group's first name (in that order) carries the inode, every
  *    other name is a tar hardlink to it.
  * While the write runs, node->scratch of a hardlinked inode holds 1 + the
@@ -237,14 +238,32 @@ static bool names_utf8(const struct st_node *n)
 	return true;
 }
 
-static int setup(struct tar_writer *w, int fd, bool binary)
+/*
+ * libarchive's pax writer URL-encodes xattr names (bytes up to ' ', from
+ * 0x7f, '%' and '=') in SCHILY.xattr keys too, where readers, libarchive
+ * included, take the key literally. Trees with such a name get
+ * LIBARCHIVE.xattr records instead, whose names are decoded on reading.
+ */
+static bool xattr_names_plain(const struct st_node *n)
+{
+	for (size_t i = 0; i < n->n_xattrs; i++)
+		for (const unsigned char *p = (const unsigned char *)n->xattrs[i].name; *p; p++)
+			if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '=')
+				return false;
+	for (size_t i = 0; i < n->n_children; i++)
+		if (!xattr_names_plain(n->children[i]))
+			return false;
+	return true;
+}
+
+static int setup(struct tar_writer *w, int fd, bool binary, bool schily)
 {
 	w->a = archive_write_new();
 	w->e = archive_entry_new();
 	if (!w->a || !w->e)
 		return -ENOMEM;
 	if (archive_write_set_format_pax(w->a) != ARCHIVE_OK ||
-	    archive_write_set_format_option(w->a, "pax", "xattrheader", "SCHILY") != ARCHIVE_OK ||
+	    archive_write_set_format_option(w->a, "pax", "xattrheader", schily ? "SCHILY" : "LIBARCHIVE") != ARCHIVE_OK ||
 	    (binary && archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK))
 		return st_errf(-EOPNOTSUPP, "libarchive cannot write pax archives: %s", archive_error_string(w->a));
 	/* Padded to whole 10 KiB records like GNU tar, whether fd is a file or a pipe. */
@@ -273,7 +292,7 @@ int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_co
 		return st_errf(-ENOTDIR, "the root of a tree must be a directory");
 	clear_scratch(root);
 	st_tar_locale_enter(&loc);
-	r = setup(&w, fd, !loc.utf8 || !names_utf8(root));
+	r = setup(&w, fd, !loc.utf8 || !names_utf8(root), xattr_names_plain(root));
 	if (r >= 0) {
 		/* The root: its own member, so that its metadata travels too. */
 		memcpy(w.path, "./", 3);

@@ -648,6 +648,8 @@ TEST(write_read_roundtrip)
 	ASSERT_TRUE(t1 && t2 && len1 == len2 && memcmp(t1, t2, len1) == 0);
 	ASSERT_EQ(len1 % 10240, 0);
 	ASSERT_TRUE(memmem(t1, len1, "hdrcharset=BINARY", 17));    /* a name that is not UTF-8 */
+	ASSERT_TRUE(memmem(t1, len1, "SCHILY.xattr.user.z", 19));
+	ASSERT_TRUE(!memmem(t1, len1, "LIBARCHIVE.xattr", 16));
 
 	ASSERT_OK(st_tar_read_buffer(t1, len1, NULL, NULL, &again));
 	normalize(root);
@@ -657,6 +659,28 @@ TEST(write_read_roundtrip)
 	ASSERT_TRUE(d1 && d2);
 	ASSERT_STREQ(d2, d1);
 	ASSERT_TRUE(child(child(again, "d"), "hl2")->link_target == child(again, "big"));
+
+	/* An xattr name the SCHILY form cannot carry: LIBARCHIVE records, the same tree back. */
+	{
+		struct st_node *again2 = NULL;
+		_cleanup_free_ char *t3 = NULL, *d3 = NULL, *d4 = NULL;
+		size_t len3 = 0;
+		int fd3 = memfd_of("t3");
+
+		ASSERT_OK(node_set_xattr(child(root, "fifo"), "user.\xc3\xa9=%41", 11, "v=%", 3));
+		ASSERT_OK(st_tar_write_fd(fd3, root, open_from_store, dir));
+		t3 = read_memfd(fd3, &len3);
+		close(fd3);
+		ASSERT_TRUE(t3 && memmem(t3, len3, "LIBARCHIVE.xattr", 16) && !memmem(t3, len3, "SCHILY.xattr", 12));
+		ASSERT_OK(st_tar_read_buffer(t3, len3, NULL, NULL, &again2));
+		normalize(root);
+		normalize(again2);
+		d3 = dump_of(root);
+		d4 = dump_of(again2);
+		ASSERT_TRUE(d3 && d4);
+		ASSERT_STREQ(d4, d3);
+		st_node_free(again2);
+	}
 
 	/* A corrupted object is noticed, not exported. */
 	{
