@@ -157,6 +157,22 @@ img1=$(st show --json canon | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
 "$COMPOSEFS_INFO" dump "$repo/images/$img2" | grep -q "^/tool [0-9]* 100755 1 0 0 " && ok "transforms apply to dumpfiles" ||
 	fail "dumpfile transforms" ""
 
+# ---- history with a pruned parent, corrupt commits ----
+repo2=$TEST_TMP/repo2
+"$SEALTREE" --repo "$repo2" init >/dev/null
+c1=$("$SEALTREE" --repo "$repo2" commit -b h --tree "$src" --timestamp 1 -s one)
+c2=$("$SEALTREE" --repo "$repo2" commit -b h --tree "$src" --timestamp 2 -s two)
+c3=$("$SEALTREE" --repo "$repo2" commit -b h --tree "$src" --timestamp 3 -s three)
+rm "$repo2/commits/$c1"
+"$SEALTREE" --repo "$repo2" log h >"$TEST_TMP/log2" && ok "log with a pruned parent succeeds" || fail "log pruned" ""
+[ "$(grep -c '^commit ' "$TEST_TMP/log2")" = 2 ] && grep -q "parent $c1 is not in the repository" "$TEST_TMP/log2" &&
+	ok "log stops at the pruned parent and says so" || fail "log pruned" "$(cat "$TEST_TMP/log2")"
+sed -i 's/subject two/subject tw0/' "$repo2/commits/$c2"
+"$SEALTREE" --repo "$repo2" show "$c2" 2>"$TEST_TMP/err" && fail "corrupt commit" "shown" ||
+	{ grep -q "do not match its id" "$TEST_TMP/err" && ok "a commit whose bytes do not match its id is refused"; }
+"$SEALTREE" --repo "$repo2" log h >/dev/null 2>&1 && fail "log over a corrupt commit" "succeeded" ||
+	ok "log fails on a corrupt commit"
+
 # ---- usage errors ----
 rc=0; st commit --tree "$src" 2>/dev/null || rc=$?; [ $rc = 2 ] && ok "commit without -b: exit 2" || fail "commit -b" ""
 rc=0; st commit -b x 2>/dev/null || rc=$?; [ $rc = 2 ] && ok "commit without input: exit 2" || fail "commit input" ""

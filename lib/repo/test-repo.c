@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "basic/hex.h"
@@ -261,6 +262,71 @@ TEST(refs_and_resolve)
 	ASSERT_OK(st_repo_delete_ref(repo, "dev/topic"));
 	ASSERT_ERR(st_repo_delete_ref(repo, "dev/topic"), -ENOENT);
 	ASSERT_OK(st_repo_write_ref(repo, "dev", a, NULL));      /* dev/ was removed with its last ref */
+	st_repo_free(repo);
+}
+
+/* Processes racing to append to one ref with compare-and-swap lose no update. */
+TEST(cas_between_processes)
+{
+	enum { PROCS = 4, EACH = 15 };
+	struct st_repo *repo = NULL;
+	uint8_t root[32], id[32];
+	char p[256];
+	pid_t pids[PROCS];
+	unsigned n = 0;
+
+	snprintf(p, sizeof(p), "%s", path_in("r6"));
+	ASSERT_OK(st_repo_init(p, ST_REPO_VERITY_OFF, &repo));
+	commit_with_ts(repo, 1, NULL, root);
+	ASSERT_OK(st_repo_write_ref(repo, "main", root, NULL));
+	st_repo_free(repo);
+
+	for (int i = 0; i < PROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			struct st_repo *r = NULL;
+			int done = 0, ts = 1000 * (i + 1);
+
+			if (st_repo_open(p, &r) < 0)
+				_exit(1);
+			while (done < EACH) {
+				uint8_t cur[32], next[32];
+				int rr;
+
+				if (st_repo_read_ref(r, "main", cur) < 0)
+					_exit(1);
+				commit_with_ts(r, ts++, cur, next);
+				rr = st_repo_write_ref(r, "main", next, cur);
+				if (rr == 0)
+					done++;
+				else if (rr != -ESTALE)
+					_exit(1);
+			}
+			st_repo_free(r);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < PROCS; i++) {
+		int status = 0;
+
+		ASSERT_TRUE(pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i]);
+		ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	/* The chain from the ref back to the root has every update. */
+	ASSERT_OK(st_repo_open(p, &repo));
+	ASSERT_OK(st_repo_read_ref(repo, "main", id));
+	for (;;) {
+		struct st_commit *c = NULL;
+
+		if (memcmp(id, root, 32) == 0)
+			break;
+		ASSERT_OK(st_repo_read_commit(repo, id, &c));
+		ASSERT_TRUE(c->has_parent);
+		memcpy(id, c->parent, 32);
+		st_commit_free(c);
+		n++;
+	}
+	ASSERT_EQ(n, PROCS * EACH);
 	st_repo_free(repo);
 }
 
