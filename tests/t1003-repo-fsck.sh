@@ -95,6 +95,18 @@ check "misnamed fan-out directory" grep -q "^error: objects/zz: not an object fa
 repair "misnamed object" "objects/${mid:8:2}/NOT-HEX"
 expect_clean "misnamed files"
 
+f1=objects/${mid:8:2}/$(printf '%062d' 1)
+f2=objects/${mid:8:2}/$(printf '%062d' 2)
+case_repo notreg "mkfifo $f1; ln -s ../../$big $f2"
+expect_fsck "a FIFO under an object name (fsck does not hang on it)" "$f1: not a regular file"
+check "a symlink under an object name" grep -q "^error: $f2: not a regular file" "$TEST_TMP/out"
+
+case_repo mode "chmod 0600 $big"
+out=$(st fsck 2>&1) && grep -q "^warning: $big: mode is 0600, not 0644" <<<"$out" &&
+	ok "an object of mode 0600 is a warning" || fail "mode" "$out"
+out=$(st fsck --repair 2>&1) && grep -q "^warning: $big: mode was 0600, not 0644 (fixed)" <<<"$out" &&
+	[ "$(stat -c %a "$REPO/$big")" = 644 ] && ok "--repair resets it to 0644" || fail "mode repair" "$out"
+
 case_repo temp "echo x >objects/${mid:8:2}/.tmp-1-2"
 out=$(st fsck 2>&1) && grep -q "^warning: objects/${mid:8:2}/.tmp-1-2: stray temporary file" <<<"$out" &&
 	ok "a stray temporary file is a warning, exit 0" || fail "stray temp" "$out"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fsck's state, shared by fsck.c (driver, commits, refs, reporting,
- * quarantine) and fsck-objects.c (objects and images).
+ * quarantine), fsck-objects.c and fsck-images.c.
  *
  * Listing runs in the reverse of the order writers publish (refs, commits,
  * images, objects), so under the shared lock a commit running meanwhile
@@ -13,11 +13,7 @@
 
 #include "repo/maint-internal.h"
 
-struct fsck_object {
-	uint8_t digest[ST_DIGEST_SIZE];
-	char path[2 + 1 + OBJECT_NAME_LEN + 1];  /* "XX/Y{62}", relative to objects/ */
-	uint64_t size;
-};
+struct fanout;
 
 struct fsck_ref {
 	char *relpath;                  /* "refs/heads/main" */
@@ -39,8 +35,8 @@ struct fsck {
 	size_t n_commit_names;
 	struct name_entry *image_names;
 	size_t n_image_names;
-	struct fsck_object *objects;
-	size_t n_objects, cap_objects;
+	struct fanout *fanouts;         /* objects/XX directories (fsck-objects.c) */
+	size_t n_fanouts;
 
 	/* After checking: what is there and good enough to be referenced. */
 	struct digest_set objects_ok, images_ok, commits_ok;
@@ -64,5 +60,6 @@ bool fsck_bad(struct fsck *f, const char *path, const char *fmt, ...) _printf_(3
 
 int fsck_list_images(struct fsck *f);
 int fsck_list_objects(struct fsck *f);
+void fsck_objects_free(struct fsck *f);
 int fsck_check_objects(struct fsck *f);
 int fsck_check_images(struct fsck *f);

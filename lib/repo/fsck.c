@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fsck: the driver, the checks of commits and refs, problem reporting and
- * the quarantine. Objects and images are in fsck-objects.c; the order of the
- * steps is explained in fsck-internal.h.
+ * the quarantine. Objects and images are in fsck-objects.c and
+ * fsck-images.c; the order of the steps is explained in fsck-internal.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -334,7 +334,7 @@ static void fsck_release(struct fsck *f)
 	refs_free(f);
 	name_list_free(f->commit_names, f->n_commit_names);
 	name_list_free(f->image_names, f->n_image_names);
-	free(f->objects);
+	fsck_objects_free(f);
 	digest_set_release(&f->objects_ok);
 	digest_set_release(&f->images_ok);
 	digest_set_release(&f->commits_ok);
