@@ -145,6 +145,10 @@ cp "$repo/commits/$c2" "$T/commit.good"
 chmod u+w "$repo/commits/$c2"
 flip_byte "$repo/commits/$c2" 20
 expect_refused "a flipped bit in the commit" "commit $c2 cannot be read" $V main
+rc=0; $V --json main >"$T/json" 2>/dev/null || rc=$?
+[ $rc = 1 ] && python3 -c 'import json, sys
+d = json.load(open(sys.argv[1])); assert d["verdict"] == "corrupt-commit" and d["accepted"] is False' "$T/json" &&
+	ok "--json: corrupt-commit" || fail "json corrupt commit" "rc=$rc $(cat "$T/json")"
 cp "$T/commit.good" "$repo/commits/$c2"
 check "restored commit verifies again" $V main >/dev/null
 

@@ -104,6 +104,18 @@ int cmd_verify(int argc, char **argv)
 	/* The commit itself first: its bytes must hash to its id. */
 	r = st_repo_read_commit(repo, id, &commit);
 	if (r < 0) {
+		if (json) {
+			/* Scripts get a verdict for this link of the chain too. */
+			printf("{\"commit\":\"%s\",\"ref\":", hex);
+			if (ref)
+				json_print_string(stdout, ref);
+			else
+				printf("null");
+			printf(",\"verdict\":\"%s\",\"accepted\":false,\"reason\":",
+			       r == -ENOENT ? "missing-commit" : "corrupt-commit");
+			json_print_string(stdout, st_error_message(r));
+			printf("}\n");
+		}
 		log_error_errno(r, "verify: commit %s cannot be read", hex);
 		goto out;
 	}
