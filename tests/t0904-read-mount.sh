@@ -5,7 +5,8 @@
 # and goes with umount; a commit whose image bytes were changed is refused
 # before anything is mounted (and leaves no pin); umount of a DIR whose pin
 # is gone still unmounts; a stale pin is removed; a second mount on a
-# mounted DIR is refused. Needs root with EROFS and overlayfs.
+# mounted DIR is refused; gc keeps what only a pin reaches, until umount.
+# Needs root with EROFS and overlayfs.
 . "$(dirname "$0")/test-lib.sh"
 
 SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
@@ -103,5 +104,21 @@ rc=0; st mount --verity g1 "$M" 2>"$TEST_TMP/err" || rc=$?
 	fail "--verity" "rc=$rc $(cat "$TEST_TMP/err")"
 rc=0; st mount g1 "$TEST_TMP/no/such/dir" 2>"$TEST_TMP/err" || rc=$?
 [ $rc = 1 ] && [ -z "$(pins)" ] && ok "a missing DIR: exit 1, no pin" || fail "missing dir" "rc=$rc $(cat "$TEST_TMP/err") $(pins)"
+
+# The pin keeps the mounted commit through gc when no other ref does.
+st mount g1 "$M"
+st ref --delete g1 && st ref --delete g2
+st gc >/dev/null 2>"$TEST_TMP/err" || fail "gc" "$(cat "$TEST_TMP/err")"
+if COMPARE_HARDLINKS=keep "$COMPARE" "$TEST_TMP/g1" "$M" >"$TEST_TMP/diff" 2>&1; then
+	ok "gc with only the pin left: the mount still reads every file"
+else
+	fail "gc kept the pinned commit" "$(head -20 "$TEST_TMP/diff")"
+fi
+[ "$(ls "$R/images" | wc -l)" = 1 ] && ok "gc removed the unpinned commit's image, kept the pinned one" ||
+	fail "gc images" "$(ls "$R/images")"
+st umount "$M"
+st gc >/dev/null 2>"$TEST_TMP/err" || fail "gc" "$(cat "$TEST_TMP/err")"
+[ -z "$(ls "$R/images")" ] && [ -z "$(find "$R/objects" -type f)" ] && ok "after umount, gc removes what the pin kept" ||
+	fail "gc after umount" "$(ls "$R/images"; find "$R/objects" -type f | head -3)"
 
 done_testing
