@@ -5,6 +5,7 @@
 # fs-verity under QEMU (../shared/tools/qemu-verity-kit.sh) and runs
 # tests/qemu/repo-verity-test.sh there: init --verity=require, commit,
 # fs-verity on every object, fsck clean, mount --verity reads every file;
+# an object copied without fs-verity is found and fsck --repair enables it;
 # then one object byte changed on the raw device: fsck names the object,
 # reading it through the mount gives EIO, --repair quarantines it.
 # Takes 1-3 minutes. Exit 77 (loudly) without root, without sealtree, or
@@ -56,7 +57,8 @@ case $rc in
 esac
 
 for want in 'init --verity=require on ext4' 'objects and images have fs-verity' 'fsck clean' \
-	'every file reads back identical' 'fsck names the object' 'through the mount -> EIO'; do
+	'every file reads back identical' 'fsck --repair enabled fs-verity' 'fsck names the object' \
+	'through the mount -> EIO'; do
 	grep -aq "ci-test: ok   .*$want" "$KIT_WORK/serial.log" 2>/dev/null && ok "guest: $want" ||
 		fail "guest: $want" "not in the serial log"
 done

@@ -5,7 +5,8 @@
 # sealtree and its libraries are in /ci/bin. Exit 0 = all passed.
 #
 # A repository created with --verity=require: every object carries
-# fs-verity; fsck is clean; a --verity mount reads every file back. Then a
+# fs-verity; fsck is clean; a --verity mount reads every file back; an
+# object copied without fs-verity is reported and repaired. Then a
 # byte of one object is changed on the raw device: fsck names that object
 # and reading the file through the mount gives EIO.
 export PATH=/ci/bin:$PATH
@@ -62,6 +63,19 @@ if st mount --verity main $W/m >$W/err 2>&1; then
 else
 	nok "sealtree mount --verity: $(cat $W/err)"
 fi
+
+# ---- an object replaced by a plain copy: same bytes, no fs-verity
+d=$(fsverity digest --compact $W/src/obj-64k)
+o2=objects/$(echo $d | cut -c1-2)/$(echo $d | cut -c3-)
+cp $R/$o2 $W/plain && chmod 644 $W/plain && mv -f $W/plain $R/$o2 && ! fsverity measure $R/$o2 >/dev/null 2>&1 &&
+	ok "replaced $o2 by a copy without fs-verity" || nok "plain copy of $o2"
+if st fsck >$W/out 2>&1; then nok "fsck passed an object without fs-verity: $(cat $W/out)"
+elif grep -q "^error: $o2: fs-verity is not enabled" $W/out; then ok "fsck: $(grep "^error: $o2" $W/out)"
+else nok "fsck did not name $o2: $(cat $W/out)"; fi
+st fsck --repair >$W/out 2>&1
+grep -q "^error: $o2: fs-verity was not enabled (fixed)" $W/out && fsverity measure $R/$o2 >/dev/null 2>&1 &&
+	ok "fsck --repair enabled fs-verity on it" || nok "repair of $o2: $(cat $W/out)"
+st fsck >$W/out 2>&1 && ok "fsck clean again" || nok "fsck after repair: $(cat $W/out)"
 
 # ---- tamper: one byte of the victim's object on the raw device
 d=$(fsverity digest --compact $W/src/sub/victim)
