@@ -198,7 +198,9 @@ int st_commit_serialize(const struct st_commit *c, char **ret, size_t *ret_len)
 			c->metadata[i].value);
 	if (c->body)
 		fprintf(f, "body %zu\n%s\n", strlen(c->body), c->body);
-	if (fclose(f) != 0 || !buf) {
+	/* A failed write (no memory) must not yield a shorter, still valid, commit. */
+	r = ferror(f) ? -ENOMEM : 0;
+	if (fclose(f) != 0 || r < 0 || !buf) {
 		free(buf);
 		return -ENOMEM;
 	}
