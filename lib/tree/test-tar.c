@@ -2,6 +2,7 @@
 /* Unit tests for tar streams into trees (tar-read.c) and back (tar-write.c). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -813,6 +814,48 @@ TEST(utf8_names)
 	st_node_free(root);
 	st_node_free(again);
 	free(b.buf);
+}
+
+/* The fuzz corpus: should-fail-* seeds are refused, the others read. */
+TEST(fuzz_corpus_verdicts)
+{
+	const char *src = getenv("SOURCE_DIR");
+	_cleanup_free_ char *dir = NULL;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if (!src)
+		TEST_SKIP("SOURCE_DIR not set");
+	ASSERT_TRUE(asprintf(&dir, "%s/tests/fuzz/fuzz-tar-read", src) > 0);
+	d = opendir(dir);
+	ASSERT_TRUE(d);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+		struct st_node *root = NULL;
+		int fd, r;
+
+		if (de->d_name[0] == '.')
+			continue;
+		ASSERT_TRUE(asprintf(&path, "%s/%s", dir, de->d_name) > 0);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ASSERT_TRUE(fd >= 0);
+		r = st_tar_read_fd(fd, NULL, NULL, &root);
+		close(fd);
+		if (strncmp(de->d_name, "should-fail-", 12) == 0) {
+			if (r >= 0)
+				fprintf(stderr, "%s was accepted\n", de->d_name);
+			ASSERT_TRUE(r < 0 && root == NULL);
+		} else {
+			if (r < 0)
+				fprintf(stderr, "%s: %s\n", de->d_name, st_error_message(r));
+			ASSERT_OK(r);
+		}
+		st_node_free(root);
+		n++;
+	}
+	closedir(d);
+	ASSERT_TRUE(n >= 10);
 }
 
 TEST_MAIN()
