@@ -23,6 +23,10 @@ int st_repo_import_tar(struct st_repo *repo, int fd, struct st_import_options *o
 	if (!repo || fd < 0 || !ret_root)
 		return -EINVAL;
 	to.skip_xattrs = opts && (opts->flags & ST_IMPORT_SKIP_XATTRS);
+	if (opts) {
+		to.progress = opts->progress;
+		to.progress_userdata = opts->progress_userdata;
+	}
 	r = repo_object_store(repo, &to.store);
 	if (r < 0)
 		return r;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include "basic/error.h"
 #include "scan-internal.h"
@@ -36,6 +37,8 @@ struct tar_reader {
 	struct st_node *root;
 	uint64_t n_entries, max_entries;
 	bool skip_xattrs;
+	const struct st_tar_read_options *opts;
+	struct timespec last_progress;
 	struct st_tar_read_stats stats;
 	char member[128];               /* current member name, printable, for errors */
 };
@@ -572,6 +575,7 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	*t = (struct tar_reader){ .store = opts ? opts->store : NULL };
 	t->max_entries = opts && opts->max_entries ? opts->max_entries : ST_TAR_ENTRIES_MAX;
 	t->skip_xattrs = opts && opts->skip_xattrs;
+	t->opts = opts;
 	t->a = archive_read_new();
 	if (!t->a)
 		return -ENOMEM;
@@ -604,6 +608,21 @@ static void teardown(struct tar_reader *t)
 	st_node_free(t->root);
 }
 
+static void maybe_progress(struct tar_reader *t)
+{
+	struct timespec now;
+
+	if (!t->opts || !t->opts->progress)
+		return;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	if ((now.tv_sec - t->last_progress.tv_sec) * 1000000000L + (now.tv_nsec - t->last_progress.tv_nsec) <
+	    100000000L)
+		return;
+	t->last_progress = now;
+	t->opts->progress(t->opts->progress_userdata, t->stats.files, t->stats.files, t->stats.bytes,
+			  t->stats.bytes);
+}
+
 static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct st_node **ret_root)
 {
 	struct archive_entry *e;
@@ -630,6 +649,7 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 		r = read_member(t, e);
 		if (r < 0)
 			return r;
+		maybe_progress(t);
 	}
 	canonicalize_links(t->root);
 	if (ret_stats)

@@ -28,6 +28,11 @@ struct st_tar_read_options {
 	struct st_digest_store *store;  /* contents of files over 64 bytes go here; NULL = hash only */
 	uint64_t max_entries;           /* 0 = ST_TAR_ENTRIES_MAX */
 	bool skip_xattrs;               /* keep no xattrs (as mkcomposefs --skip-xattrs) */
+	/* Called on the reading thread at most every 100 ms with what was read
+	 * so far (a stream has no known total: the totals are the counts so far). */
+	void (*progress)(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
+			 uint64_t bytes_total);
+	void *progress_userdata;
 };
 
 struct st_tar_read_stats {

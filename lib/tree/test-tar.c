@@ -490,6 +490,16 @@ TEST(compressed_and_long_names)
 		}
 }
 
+static uint64_t progress_calls, progress_files;
+
+static void count_progress(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
+			   uint64_t bytes_total)
+{
+	(void)userdata, (void)files_total, (void)bytes_done, (void)bytes_total;
+	progress_calls++;
+	progress_files = files_done;
+}
+
 TEST(store_objects)
 {
 	_cleanup_free_ char *dir = NULL, *big = NULL, *obj_path = NULL;
@@ -514,7 +524,10 @@ TEST(store_objects)
 	tb_add(&b, "inline", S_IFREG | 0644, big, 64, NULL, NULL);
 	tb_finish(&b);
 
+	opts.progress = count_progress;
 	ASSERT_OK(st_tar_read_buffer(b.buf, b.used, &opts, &stats, &root));
+	opts.progress = NULL;
+	ASSERT_TRUE(progress_calls >= 1 && progress_files >= 1);
 	ASSERT_EQ(stats.files, 4);
 	ASSERT_EQ(stats.bytes, big_len + 65 + 65 + 64);
 	ASSERT_EQ(stats.objects_written, 2);

@@ -262,6 +262,8 @@ int cmd_commit(int argc, char **argv)
 			goto fail;
 		}
 		r = st_repo_import_tar(repo, fd, &io, &root);
+		if (io.progress)
+			fputs("\r\033[K", stderr);
 		if (fd != STDIN_FILENO)
 			safe_close(fd);
 		if (r < 0) {
