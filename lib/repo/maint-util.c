@@ -131,25 +131,27 @@ void digest_set_release(struct digest_set *s)
 
 /* ---- names --------------------------------------------------------------- */
 
-static int lower_hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
+/*
+ * Each byte's value as a lowercase hex digit plus one, 0 for anything else
+ * (the zero fill): a table, as every object's name is parsed.
+ */
+static const uint8_t hex_value[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 bool parse_lower_hex(const char *s, size_t len, uint8_t *out)
 {
-	if (len % 2 != 0 || strnlen(s, len) != len)
+	if (len % 2 != 0)
 		return false;
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = lower_hex_value(s[2 * i]), lo = lower_hex_value(s[2 * i + 1]);
+		/* A NUL has no value: the string ending early fails here. */
+		unsigned hi = hex_value[(unsigned char)s[2 * i]];
+		unsigned lo = hi ? hex_value[(unsigned char)s[2 * i + 1]] : 0;
 
-		if (hi < 0 || lo < 0)
+		if (!hi || !lo)
 			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return true;
 }
