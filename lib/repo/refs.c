@@ -134,8 +134,24 @@ static int open_parent_dir(struct st_repo *repo, const char *rel, bool create, c
 		for (char *p = buf + strlen(REPO_REFS_DIR) + 1; (p = strchr(p, '/')) || true; p++) {
 			if (p)
 				*p = '\0';
-			if (mkdirat(repo->dir_fd, buf, 0755) < 0 && errno != EEXIST)
-				return negative_errno();
+			if (mkdirat(repo->dir_fd, buf, 0755) < 0) {
+				if (errno != EEXIST)
+					return negative_errno();
+			} else {
+				/* A new directory: make its name durable too (the ref's fsync covers only its own directory). */
+				char *up = strrchr(buf, '/');
+				int pfd;
+
+				*up = '\0';
+				pfd = openat(repo->dir_fd, buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+				*up = '/';
+				if (pfd < 0 || fsync(pfd) < 0) {
+					int r = negative_errno();
+					safe_close(pfd);
+					return r;
+				}
+				safe_close(pfd);
+			}
 			if (!p)
 				break;
 			*p = '/';
