@@ -330,6 +330,64 @@ TEST(cas_between_processes)
 	st_repo_free(repo);
 }
 
+static struct st_node *add_node(struct st_node *parent, const char *name, uint32_t mode)
+{
+	struct st_node *n = NULL;
+
+	if (st_node_new(&n) < 0)
+		return NULL;
+	n->mode = mode;
+	n->uid = 1000;
+	n->gid = 1001;
+	if (parent && node_add_child(parent, n, name, strlen(name)) < 0) {
+		st_node_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+TEST(import_transforms)
+{
+	struct st_import_options canon = { .flags = ST_IMPORT_CANONICAL_PERMISSIONS };
+	struct st_import_options uid_only = { .flags = ST_IMPORT_SET_UID, .owner_uid = 7 };
+	struct st_import_options both = { .flags = ST_IMPORT_CANONICAL_PERMISSIONS | ST_IMPORT_SET_OWNER,
+					  .owner_uid = 5, .owner_gid = 6 };
+	struct st_node *root = add_node(NULL, NULL, S_IFDIR | 0700);
+	struct st_node *exe = add_node(root, "exe", S_IFREG | 04710);
+	struct st_node *plain = add_node(root, "plain", S_IFREG | 0600);
+	struct st_node *dir = add_node(root, "dir", S_IFDIR | 01777);
+	struct st_node *lnk = add_node(root, "lnk", S_IFLNK | 0777);
+	struct st_node *dev = add_node(root, "dev", S_IFCHR | 02660);
+	struct st_node *alias = NULL;
+
+	ASSERT_TRUE(root && exe && plain && dir && lnk && dev);
+	ASSERT_OK(st_node_new(&alias));
+	ASSERT_OK(node_add_child(dir, alias, "hl", 2));
+	ASSERT_OK(node_set_link_target(alias, plain));
+
+	repo_tree_apply_import_options(root, &uid_only);
+	ASSERT_EQ(exe->uid, 7);
+	ASSERT_EQ(exe->gid, 1001);
+	ASSERT_EQ(exe->mode, S_IFREG | 04710);
+
+	repo_tree_apply_import_options(root, &canon);
+	ASSERT_EQ(root->mode, S_IFDIR | 0755);
+	ASSERT_EQ(exe->mode, S_IFREG | 0755);
+	ASSERT_EQ(plain->mode, S_IFREG | 0644);
+	ASSERT_EQ(dir->mode, S_IFDIR | 0755);
+	ASSERT_EQ(lnk->mode, S_IFLNK | 0777);
+	ASSERT_EQ(dev->mode, S_IFCHR | 0660);
+	ASSERT_EQ(exe->uid, 0);
+	ASSERT_EQ(dev->gid, 0);
+	ASSERT_EQ(alias->mode, 0);      /* an alias has no metadata of its own */
+
+	repo_tree_apply_import_options(root, &both);
+	ASSERT_EQ(plain->uid, 5);
+	ASSERT_EQ(plain->gid, 6);
+	ASSERT_EQ(root->uid, 5);
+	st_node_free(root);
+}
+
 TEST(commit_a_tree)
 {
 	struct st_repo *repo = NULL;
