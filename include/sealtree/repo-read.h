@@ -67,6 +67,14 @@ ST_EXPORT int st_node_path(const struct st_node *node, char **ret);
 /* For an alias: the path of the node it stands for. -EINVAL for other nodes. */
 ST_EXPORT int st_node_link_path(const struct st_node *node, char **ret);
 
+/*
+ * Write a regular file's contents to out_fd: its inline contents, or its
+ * object, whose fs-verity digest is computed as it is copied. -EBADMSG names
+ * an object whose bytes do not match (they have been written by then),
+ * -ENOENT a missing one; -EISDIR/-EINVAL for a node that is not a regular file.
+ */
+ST_EXPORT int st_repo_write_file_contents(struct st_repo *repo, const struct st_node *node, int out_fd);
+
 /* ---- Comparing trees ------------------------------------------------------- */
 
 enum st_diff_status {

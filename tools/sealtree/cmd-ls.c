@@ -14,12 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "basic/hex.h"
-#include "basic/io.h"
 #include "read-output.h"
 #include "sealtree.h"
 #include "sealtree/dump.h"
-#include "sealtree/verity.h"
 
 /* One ls line: MODE NLINK UID GID SIZE|MAJ,MIN MTIME NAME [-> TARGET] */
 static int print_entry(const struct st_node *node, const char *name)
@@ -153,52 +150,12 @@ static void cat_help(FILE *f)
 		"  --help  show this help\n");
 }
 
-/* Copy an object to stdout, hashing it on the way; -EBADMSG if it is not what its name says. */
-static int copy_object(int fd, const uint8_t want[ST_DIGEST_SIZE], uint64_t size)
-{
-	_cleanup_free_ uint8_t *buf = malloc(1u << 20);
-	struct st_verity_hasher *h = NULL;
-	uint8_t got[ST_DIGEST_SIZE];
-	uint64_t done = 0;
-	int r;
-
-	if (!buf)
-		return -ENOMEM;
-	r = st_verity_hasher_new(&h);
-	if (r < 0)
-		return r;
-	for (;;) {
-		ssize_t n = read(fd, buf, 1u << 20);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = negative_errno();
-			goto out;
-		}
-		if (n == 0)
-			break;
-		r = st_verity_hasher_update(h, buf, (size_t)n);
-		if (r >= 0)
-			r = write_full(STDOUT_FILENO, buf, (size_t)n);
-		if (r < 0)
-			goto out;
-		done += (uint64_t)n;
-	}
-	r = st_verity_hasher_final(h, got);
-	if (r >= 0 && (done != size || memcmp(got, want, ST_DIGEST_SIZE) != 0))
-		r = -EBADMSG;
-out:
-	st_verity_hasher_free(h);
-	return r;
-}
-
 int cmd_cat(int argc, char **argv)
 {
 	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	_cleanup_(node_freep) struct st_node *root = NULL;
 	struct st_node *node = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	struct st_entry e;
 	int c, r;
 
@@ -225,28 +182,9 @@ int cmd_cat(int argc, char **argv)
 		return log_error("'%s' is a symlink (to '%s'), not a regular file", path, e.symlink_target), 1;
 	if (!S_ISREG(e.mode))
 		return log_error("'%s' is a %s, not a regular file", path, type_name(e.mode)), 1;
-	if (e.size == 0)
-		return 0;
-	if (e.content) {
-		r = write_full(STDOUT_FILENO, e.content, e.size);
-		if (r < 0)
-			return log_error_errno(r, "error writing to standard output"), 1;
-		return 0;
-	}
-	if (!e.has_digest)
-		return log_error("'%s' has neither inline contents nor an object", path), 1;
-	fd = st_repo_open_object(repo, e.digest);
-	if (fd < 0)
-		return log_error_errno(fd, "cannot read '%s'", path), 1;
-	r = copy_object(fd, e.digest, e.size);
-	if (r == -EBADMSG) {
-		char rel[74];
-		st_repo_object_relpath(e.digest, rel);
-		return log_error("object %s (for '%s') is corrupt: its contents do not match its digest", rel, path),
-		       1;
-	}
+	r = st_repo_write_file_contents(repo, node, STDOUT_FILENO);
 	if (r < 0)
-		return log_error_errno(r, "cannot copy '%s'", path), 1;
+		return log_error_errno(r, "cannot read '%s'", path), 1;
 	return 0;
 }
 
