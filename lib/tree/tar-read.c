@@ -12,6 +12,7 @@
  * a member described (as opposed to a parent created for a deeper name).
  */
 #include <archive.h>
+#include <sched.h>
 #include <archive_entry.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "basic/error.h"
 #include "scan-internal.h"
 #include "sealtree/verity.h"
+#include "tar-store.h"
 #include "tar.h"
 
 #define TAR_BUF_SIZE (1024u * 1024u)
@@ -32,6 +34,7 @@
 struct tar_reader {
 	struct archive *a;
 	struct st_digest_store *store;
+	struct tar_pool *pool;          /* with a store: publishes files up to TAR_BUF_SIZE */
 	struct st_verity_hasher *hasher;
 	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
 	struct st_node *root;
@@ -283,6 +286,23 @@ static int read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 	n->size = size;
 	if (size == 0)
 		return check_data_end(t);
+	if (t->pool && size > ST_INLINE_RECOMMENDED_MAX && size <= TAR_BUF_SIZE) {
+		uint8_t *data = NULL;
+
+		/* Read and checked here, hashed and published by the pool (tar-store.c). */
+		if (posix_memalign((void **)&data, ST_STORE_IO_ALIGN, ALIGN_UP((size_t)size, ST_STORE_IO_ALIGN)) != 0)
+			return -ENOMEM;
+		r = read_data(t, data, (size_t)size);
+		if (r >= 0)
+			r = check_data_end(t);
+		if (r < 0) {
+			free(data);
+			return r;
+		}
+		t->stats.files++;
+		t->stats.bytes += size;
+		return tar_pool_submit(t->pool, n, data, (size_t)size, t->member);
+	}
 
 	st_verity_hasher_reset(t->hasher);
 	if (size <= TAR_BUF_SIZE) {
@@ -596,11 +616,22 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	if (r < 0)
 		return r;
 	t->root->mode = IMPLICIT_DIR_MODE;
+	if (t->store) {
+		/* Publishing waits on the disk: more writers than CPUs (as the scan does). */
+		cpu_set_t set;
+		unsigned cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+
+		r = tar_pool_new(t->store, MIN(MAX(cpus, 1u) * 4, 16u), &t->pool);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
 static void teardown(struct tar_reader *t)
 {
+	/* The workers are done with the tree before it is freed. */
+	tar_pool_free(t->pool);
 	if (t->a)
 		archive_read_free(t->a);
 	free(t->buf);
@@ -651,6 +682,15 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 			return r;
 		maybe_progress(t);
 	}
+	if (t->pool) {
+		uint64_t written = 0;
+
+		r = tar_pool_finish(t->pool, &written);
+		if (r < 0)
+			return r;
+		t->stats.objects_written += written;
+	}
+	/* Only now: the pool no longer touches any node. */
 	canonicalize_links(t->root);
 	if (ret_stats)
 		*ret_stats = t->stats;

@@ -568,8 +568,9 @@ TEST(store_objects)
 		tb_finish(&c);
 		ASSERT_ERR(st_tar_read_buffer(c.buf, c.used - 600000, &o2, NULL, &root), -EUCLEAN);
 		ASSERT_TRUE(detail_has("'big'"));
-		/* Exactly one object (mid's), and no temporary file anywhere. */
-		ASSERT_TRUE(asprintf(&cmd, "test $(find %s -type f | wc -l) = 1", dir2) > 0);
+		/* At most mid's object (the pool may drop it), and no temporary file anywhere. */
+		ASSERT_TRUE(asprintf(&cmd, "test $(find %1$s -type f | wc -l) -le 1 && test -z \"$(find %1$s -name '.*')\"",
+				     dir2) > 0);
 		ASSERT_EQ(system(cmd), 0);
 		st_digest_store_free(s2);
 		free(c.buf);
@@ -591,6 +592,55 @@ static void normalize(struct st_node *n)
 		}
 	for (size_t i = 0; i < n->n_children; i++)
 		normalize(n->children[i]);
+}
+
+TEST(many_files_through_the_pool)
+{
+	_cleanup_free_ char *dir = NULL, *data = NULL;
+	struct st_tar_read_options opts = { 0 };
+	struct st_tar_read_stats stats;
+	struct st_node *root = NULL;
+	size_t used_full;
+	struct tb b;
+
+	ASSERT_TRUE(asprintf(&dir, "%s/pool-store", top) > 0);
+	ASSERT_OK(st_digest_store_open(dir, &opts.store));
+	data = malloc(8000);
+	for (int i = 0; i < 8000; i++)
+		data[i] = (char)(i * 31 + i / 97);
+	tb_init(&b, ARCHIVE_FORMAT_TAR_PAX_RESTRICTED, 0);
+	for (int i = 0; i < 400; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "d%d/f%03d", i % 7, i);
+		/* 200 distinct contents, each twice */
+		tb_add(&b, name, S_IFREG | 0644, data + (i % 200), 65 + (size_t)(i % 200) * 30, NULL, NULL);
+	}
+	tb_finish(&b);
+	ASSERT_OK(st_tar_read_buffer(b.buf, b.used, &opts, &stats, &root));
+	ASSERT_EQ(stats.files, 400);
+	ASSERT_EQ(stats.objects_written, 200);
+	for (int i = 0; i < 400; i++) {
+		char dname[8], fname[8];
+		uint8_t d[ST_DIGEST_SIZE];
+		struct st_node *n;
+
+		snprintf(dname, sizeof(dname), "d%d", i % 7);
+		snprintf(fname, sizeof(fname), "f%03d", i);
+		n = child(child(root, dname), fname);
+		ASSERT_TRUE(n && n->has_digest && n->payload);
+		ASSERT_OK(st_verity_digest_buffer(data + (i % 200), 65 + (size_t)(i % 200) * 30, d));
+		ASSERT_MEMEQ(d, n->digest, ST_DIGEST_SIZE);
+	}
+	st_node_free(root);
+	root = NULL;
+
+	/* Cut near the end: files already queued do not outlive the failure. */
+	used_full = b.used;
+	b.used = used_full - 3000;
+	ASSERT_ERR(st_tar_read_buffer(b.buf, b.used, &opts, NULL, &root), -EUCLEAN);
+	ASSERT_TRUE(root == NULL);
+	st_digest_store_free(opts.store);
+	free(b.buf);
 }
 
 /* The writer's content source in these tests: objects in a digest store directory. */
