@@ -104,6 +104,31 @@ st commit -b ustar --tar "$TEST_TMP/u.tar" --timestamp 1 >/dev/null &&
 	[ "$(image_of ustar)" = "$(image_of ustar-tree)" ] && ok "ustar archive: the --tree image digest" ||
 	fail "ustar" "$(image_of ustar) != $(image_of ustar-tree)"
 
+# Archives made by libarchive's bsdtar (xattrs as both SCHILY and LIBARCHIVE records).
+if command -v bsdtar >/dev/null; then
+	bsdtar --format pax --xattrs --numeric-owner -C "$src" -cf "$TEST_TMP/bsd.tar" . 2>"$TEST_TMP/err" &&
+		st commit -b bsd --tar "$TEST_TMP/bsd.tar" --timestamp 1 >/dev/null 2>>"$TEST_TMP/err" &&
+		[ "$(image_of bsd)" = "$want" ] && ok "bsdtar pax archive: the --tree image digest" ||
+		fail "bsdtar" "$(image_of bsd) != $want $(cat "$TEST_TMP/err")"
+fi
+
+# Sparse files (pax 1.0 and GNU sparse): holes read as zeros, the one at the end too.
+sp=$TEST_TMP/sparse-src
+mkdir -p "$sp"
+truncate -s 5M "$sp/middle"
+printf data | dd of="$sp/middle" bs=1 seek=3000000 conv=notrunc 2>/dev/null
+printf tail | dd of="$sp/middle" bs=1 seek=5242876 conv=notrunc 2>/dev/null
+truncate -s 3M "$sp/hole-at-end"
+printf head >"$sp/hole-at-end2" && truncate -s 200000 "$sp/hole-at-end2"
+touch -d @1500000000 "$sp"/* "$sp"   # whole seconds, for the GNU format
+st commit -b sparse-tree --tree "$sp" --skip-xattrs --timestamp 1 >/dev/null
+for format in posix gnu; do
+	tar --sparse --format=$format --numeric-owner -C "$sp" -cf "$TEST_TMP/sparse-$format.tar" .
+	st commit -b "sparse-$format" --tar "$TEST_TMP/sparse-$format.tar" --timestamp 1 >/dev/null 2>"$TEST_TMP/err" &&
+		[ "$(image_of "sparse-$format")" = "$(image_of sparse-tree)" ] &&
+		ok "$format sparse archive: the --tree image digest" || fail "sparse $format" "$(cat "$TEST_TMP/err")"
+done
+
 # objects: every file over 64 bytes, once; nothing left in tmp/.
 big=$(sha256sum "$src/sub/big" | cut -d' ' -f1)
 nobj=$(find "$repo/objects" -type f | wc -l)

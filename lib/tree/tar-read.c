@@ -40,6 +40,14 @@ struct tar_reader {
 	struct st_node *root;
 	uint64_t n_entries, max_entries;
 	bool skip_xattrs;
+	bool sparse;                    /* the current member is a sparse file */
+	struct data_cursor {
+		const uint8_t *blk;     /* libarchive's current block, valid until the next call */
+		size_t blk_len;
+		uint64_t blk_off;
+		uint64_t pos;           /* bytes of the member read so far */
+		bool eof;
+	} cur;
 	const struct st_tar_read_options *opts;
 	struct timespec last_progress;
 	struct st_tar_read_stats stats;
@@ -232,35 +240,81 @@ static int set_xattrs(struct tar_reader *t, struct st_node *n, struct archive_en
 	return 0;
 }
 
+/*
+ * The member's data comes as libarchive's blocks, each at an offset: holes
+ * of sparse files are the gaps between blocks (and after the last one), and
+ * read as zeros. The cursor is where the member's data has been read to.
+ */
+static int next_block(struct tar_reader *t)
+{
+	const void *blk;
+	size_t len;
+	la_int64_t off;
+	int r = archive_read_data_block(t->a, &blk, &len, &off);
+
+	if (r == ARCHIVE_EOF) {
+		t->cur.eof = true;
+		return 0;
+	}
+	if (r != ARCHIVE_OK)
+		return archive_err(t, -EUCLEAN, "cannot read the contents");
+	if (off < 0 || (uint64_t)off < t->cur.pos)
+		return member_err(t, -EUCLEAN, "data blocks out of order (at offset %" PRId64 ")", (int64_t)off);
+	t->cur.blk = blk;
+	t->cur.blk_len = len;
+	t->cur.blk_off = (uint64_t)off;
+	return 0;
+}
+
 /* Read exactly len bytes of the member's data into buf. */
 static int read_data(struct tar_reader *t, uint8_t *buf, size_t len)
 {
+	struct data_cursor *c = &t->cur;
 	size_t done = 0;
+	int r;
 
 	while (done < len) {
-		la_ssize_t n = archive_read_data(t->a, buf + done, len - done);
+		size_t want = len - done, k;
 
-		if (n < 0)
-			return archive_err(t, -EUCLEAN, "cannot read the contents");
-		if (n == 0)
-			return member_err(t, -EUCLEAN, "contents end after %zu of the %zu bytes its header promises",
-					  done, len);
-		done += (size_t)n;
+		if (c->blk && c->pos >= c->blk_off && c->pos < c->blk_off + c->blk_len) {
+			k = (size_t)MIN((uint64_t)want, c->blk_off + c->blk_len - c->pos);
+			memcpy(buf + done, c->blk + (c->pos - c->blk_off), k);
+		} else if (c->blk && c->pos < c->blk_off) {
+			k = (size_t)MIN((uint64_t)want, c->blk_off - c->pos);        /* a hole */
+			memset(buf + done, 0, k);
+		} else if (c->eof) {
+			if (!t->sparse)
+				return member_err(t, -EUCLEAN,
+						  "contents end %zu bytes short of the size its header promises", want);
+			memset(buf + done, 0, want);  /* the hole at the end of a sparse file */
+			k = want;
+		} else {
+			r = next_block(t);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		done += k;
+		c->pos += k;
 	}
 	return 0;
 }
 
-/* The member's data must end exactly where its size says. */
+/* The member's data must end exactly where its size says (size bytes read). */
 static int check_data_end(struct tar_reader *t)
 {
-	uint8_t extra;
-	la_ssize_t n = archive_read_data(t->a, &extra, 1);
+	struct data_cursor *c = &t->cur;
+	int r;
 
-	if (n < 0)
-		return archive_err(t, -EUCLEAN, "cannot read the contents");
-	if (n > 0)
-		return member_err(t, -EUCLEAN, "more contents than its size says");
-	return 0;
+	for (;;) {
+		if (c->blk && c->blk_off + c->blk_len > c->pos)
+			return member_err(t, -EUCLEAN, "more contents than its size says");
+		if (c->eof)
+			return 0;
+		r = next_block(t);
+		if (r < 0)
+			return r;
+	}
 }
 
 static int store_object(struct tar_reader *t, struct st_store_object *obj)
@@ -479,6 +533,8 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 	case AE_IFREG:
 		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
 			return member_err(t, -EUCLEAN, "no valid size");
+		t->sparse = archive_entry_sparse_count(e) > 0;
+		t->cur = (struct data_cursor){ 0 };
 		r = read_file(t, n, (uint64_t)archive_entry_size(e));
 		break;
 	case AE_IFLNK:
