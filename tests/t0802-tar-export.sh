@@ -77,8 +77,9 @@ st commit -b other --tree "$TEST_TMP/src2" --timestamp 7 -s other >/dev/null
 st export other | cmp -s - "$TEST_TMP/a.tar" && ok "same tree, same archive" || fail "same tree" "differs"
 
 # Hardlinks: one inode, the others tar hardlinks to the first name in sorted order.
-tar tvf "$TEST_TMP/a.tar" 2>/dev/null | grep -q '^h.* d/big link to a-first-name$' &&
-	ok "hardlink to the first name" || fail "hardlink" "$(tar tvf "$TEST_TMP/a.tar" | grep ^h)"
+tar tvf "$TEST_TMP/a.tar" >"$TEST_TMP/listing" 2>/dev/null || true
+grep -q '^h.* d/big link to a-first-name$' "$TEST_TMP/listing" &&
+	ok "hardlink to the first name" || fail "hardlink" "$(grep ^h "$TEST_TMP/listing")"
 
 # Extracting with GNU tar gives the tree back (as root: owners, devices, all xattrs).
 if $root; then
