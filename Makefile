@@ -45,6 +45,7 @@ check: deps
 
 demo: build
 	bash demo/demo.sh $(BUILD)
+	bash demo/demo-repo.sh $(BUILD)
 
 bench: build
 	@for b in bench/bench-*.sh; do echo "== $$b"; BUILD_DIR=$(BUILD) bash $$b || exit 1; done
