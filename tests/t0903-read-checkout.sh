@@ -80,6 +80,24 @@ else
 	fail "checkout into an empty directory" "$(cat "$TEST_TMP/err")"
 fi
 
+# ---- a tree 2000 directories deep, with a low soft fd limit -------------------------
+python3 - >"$TEST_TMP/deep.dump" <<'PY'
+print("/ 4096 40755 2 0 0 0 0.0 - - -")
+p = ""
+for i in range(2000):
+    p += "/d"
+    print(f"{p} 4096 40755 2 0 0 0 0.0 - - -")
+print(f"{p}/leaf 5 100644 1 0 0 0 0.0 - deep! -")
+PY
+st commit -b deep -s deep --dumpfile "$TEST_TMP/deep.dump" >/dev/null
+if (ulimit -S -n 1024 && st checkout deep "$TEST_TMP/deep") 2>"$TEST_TMP/err"; then
+	[ "$(find "$TEST_TMP/deep" -name leaf -exec cat {} \;)" = "deep!" ] && ok "a 2000-level tree checks out under a 1024 fd soft limit" ||
+		fail "deep tree" "leaf missing"
+else
+	fail "deep tree checkout" "$(cat "$TEST_TMP/err")"
+fi
+rm -rf "$TEST_TMP/deep"
+
 # ---- failures leave nothing -------------------------------------------------------
 leftovers() { find "$TEST_TMP" -maxdepth 1 -name '.*checkout-*'; }
 mkdir -p "$TEST_TMP/full" && touch "$TEST_TMP/full/x"

@@ -163,7 +163,9 @@ struct st_checkout_options {
  * The tree is built under a temporary name beside dest and renamed to dest
  * at the end: on failure nothing is left. dest must not exist (-EEXIST), or
  * with ST_CHECKOUT_ALLOW_EMPTY be an empty directory (-ENOTEMPTY otherwise).
- * A missing object fails with -ENOENT naming it.
+ * A missing object fails with -ENOENT naming it. The walk holds one fd per
+ * directory level it is in (trees read from images nest up to 2048): raise
+ * RLIMIT_NOFILE for deep trees, or get -EMFILE (and, as always, nothing left).
  */
 ST_EXPORT int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest,
 			       struct st_checkout_options *opts);

@@ -359,30 +359,70 @@ static int finish_dirs(struct checkout *c, const struct st_node *d, int dfd)
 	return restore_mode_mtime(d, dfd, -EBADF, NULL);
 }
 
-/* Remove name under dfd and everything below it (making directories writable first). */
-static void remove_tree(int dfd, const char *name)
+/*
+ * Remove name under top_fd and everything below it, making directories
+ * writable first. Holds at most three fds whatever the depth (it walks down
+ * and back up through ".."), so it also cleans up after a checkout that ran
+ * out of fds. Gives up quietly on the first directory it cannot remove.
+ */
+static void remove_tree(int top_fd, const char *top_name)
 {
-	_cleanup_close_ int fd = -EBADF;
-	DIR *dir;
-	struct dirent *de;
+	char **stack = NULL;            /* names from top_name's children down to the current directory */
+	size_t n = 0, cap = 0;
+	int fd;
 
-	if (unlinkat(dfd, name, 0) == 0 || errno == ENOENT)
+	if (unlinkat(top_fd, top_name, 0) == 0 || errno == ENOENT)
 		return;
-	(void)fchmodat(dfd, name, 0700, 0);
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	dir = fdopendir(fd);
-	if (!dir)
-		return;
-	fd = -EBADF;    /* owned by dir now */
-	while ((de = readdir(dir))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+	(void)fchmodat(top_fd, top_name, 0700, 0);
+	fd = openat(top_fd, top_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	while (fd >= 0) {
+		char *sub = NULL;
+		int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+		struct dirent *de;
+
+		if (!dir) {
+			safe_close(dup_fd);
+			break;
+		}
+		/* Everything but directories goes now; remember one directory to descend into. */
+		while ((de = readdir(dir)))
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
+			    unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR && !sub)
+				sub = strdup(de->d_name);
+		closedir(dir);
+		if (sub) {
+			int sub_fd;
+
+			(void)fchmodat(fd, sub, 0700, 0);
+			sub_fd = openat(fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_fd < 0 || GROW(stack, cap, n + 1) < 0) {
+				safe_close(sub_fd);
+				free(sub);
+				break;
+			}
+			stack[n++] = sub;
+			safe_close(fd);
+			fd = sub_fd;
 			continue;
-		remove_tree(dirfd(dir), de->d_name);
+		}
+		/* Empty: remove it from its parent and go on there. */
+		if (n == 0) {
+			fd = safe_close(fd);
+			(void)unlinkat(top_fd, top_name, AT_REMOVEDIR);
+			break;
+		}
+		int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		safe_close(fd);
+		fd = up;
+		if (fd < 0 || unlinkat(fd, stack[n - 1], AT_REMOVEDIR) < 0)
+			break;
+		free(stack[--n]);
 	}
-	closedir(dir);
-	(void)unlinkat(dfd, name, AT_REMOVEDIR);
+	safe_close(fd);
+	while (n > 0)
+		free(stack[--n]);
+	free(stack);
 }
 
 /* dest's parent (opened) and last component. */

@@ -32,22 +32,21 @@ static int is_mount_point(const char *path)
 	return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 }
 
-/* Check the open image against the commit's digest (kernel measurement on a verity repository). */
-static int check_image(struct st_repo *repo, int fd, const uint8_t want[ST_DIGEST_SIZE])
+/* The userspace fs-verity digest of the open image against the commit's (repositories without fs-verity). */
+static int check_image(int fd, const uint8_t want[ST_DIGEST_SIZE])
 {
 	uint8_t got[ST_DIGEST_SIZE];
 	char hw[2 * ST_DIGEST_SIZE + 1], hg[2 * ST_DIGEST_SIZE + 1];
 	int r;
 
+	hex_encode(want, ST_DIGEST_SIZE, hw);
 	r = st_verity_digest_fd(fd, got);
 	if (r < 0)
-		return st_errf(r, "cannot read image %s", (hex_encode(want, ST_DIGEST_SIZE, hw), hw));
+		return st_errf(r, "cannot read image %s", hw);
 	if (memcmp(got, want, ST_DIGEST_SIZE) != 0) {
-		hex_encode(want, ST_DIGEST_SIZE, hw);
 		hex_encode(got, ST_DIGEST_SIZE, hg);
 		return st_errf(-EBADMSG, "image %s is corrupt: its fs-verity digest is %s", hw, hg);
 	}
-	(void)repo;
 	return 0;
 }
 
@@ -86,7 +85,7 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 	}
 	/* Without fs-verity, the userspace digest of the very fd we mount. */
 	if (!verity) {
-		r = check_image(repo, fd, c->image_digest);
+		r = check_image(fd, c->image_digest);
 		if (r < 0)
 			goto out;
 	}

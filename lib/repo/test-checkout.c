@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -17,6 +18,7 @@
 
 #include "basic/test.h"
 #include "sealtree/repo-read.h"
+#include "sealtree/dump.h"
 #include "sealtree/scan.h"
 
 static char base[] = "/tmp/test-checkout.XXXXXX";
@@ -192,6 +194,40 @@ TEST(failures_leave_nothing)
 	ASSERT_EQ(sh("test -z \"$(ls -A %s | grep -e checkout -e out-fail)\"", base), 0);
 	close(fd);
 	st_node_free(a);
+}
+
+TEST(out_of_fds_leaves_nothing)
+{
+	/* 200 levels need about 200 fds: with a limit of 64 the checkout fails, and its cleanup still works. */
+	char *dump = NULL, path[1024] = "", dest[256];
+	size_t len = 0, plen = 0;
+	FILE *f = open_memstream(&dump, &len);
+	struct st_node *root = NULL;
+	struct rlimit old, low;
+	int r;
+
+	fputs("/ 4096 40755 2 0 0 0 0.0 - - -\n", f);
+	for (int i = 0; i < 200; i++) {
+		plen += (size_t)snprintf(path + plen, sizeof(path) - plen, "/d");
+		fprintf(f, "%s 4096 40555 2 0 0 0 0.0 - - -\n", path);
+	}
+	fprintf(f, "%s/leaf 1 100444 1 0 0 0 0.0 - x -\n", path);
+	fclose(f);
+	ASSERT_OK(st_dump_parse_buffer(dump, len, 0, &root));
+	free(dump);
+	(void)snprintf(dest, sizeof(dest), "%s/deep", base);
+	ASSERT_TRUE(getrlimit(RLIMIT_NOFILE, &old) == 0);
+	low = old;
+	low.rlim_cur = 64;
+	ASSERT_TRUE(setrlimit(RLIMIT_NOFILE, &low) == 0);
+	r = st_tree_checkout(root, AT_FDCWD, dest, NULL);
+	(void)setrlimit(RLIMIT_NOFILE, &old);
+	ASSERT_ERR(r, -EMFILE);
+	ASSERT_EQ(sh("test -z \"$(ls -A %s | grep -e checkout -e deep)\"", base), 0);
+	/* With the limit back, the same tree checks out (read-only directories included). */
+	ASSERT_OK(st_tree_checkout(root, AT_FDCWD, dest, NULL));
+	ASSERT_EQ(sh("test \"$(find %s -name leaf | xargs cat)\" = x", dest), 0);
+	st_node_free(root);
 }
 
 static void cleanup(void)

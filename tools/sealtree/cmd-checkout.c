@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "read-output.h"
@@ -53,6 +54,12 @@ int cmd_checkout(int argc, char **argv)
 	repo = open_tree_or_fail(argv[optind], &root);
 	if (!repo)
 		return 1;
+	/* The checkout holds one fd per directory level it is in (up to 2048). */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	r = st_repo_checkout(repo, root, argv[optind + 1], &o);
 	if (r < 0)
 		return log_error_errno(r, "checkout of '%s' into '%s' failed", argv[optind], argv[optind + 1]), 1;
