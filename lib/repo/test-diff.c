@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for st_tree_diff(): trees from dumpfiles, differences as text. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,6 +249,105 @@ TEST(deep_paths)
 	}
 	free(a);
 	free(b);
+}
+
+/* Diff a against b; the listing with A<->D swapped, as text. */
+static char *listing(struct st_node *a, struct st_node *b, bool mirror)
+{
+	struct out o = {};
+
+	o.f = open_memstream(&o.buf, &o.len);
+	if (!o.f)
+		return NULL;
+	if (st_tree_diff(a, b, 0, collect, &o) < 0) {
+		fclose(o.f);
+		free(o.buf);
+		return NULL;
+	}
+	fclose(o.f);
+	for (char *l = o.buf; mirror && *l; l = strchr(l, '\n') + 1)
+		if (*l == 'A' || *l == 'D')
+			*l = *l == 'A' ? 'D' : 'A';
+	return o.buf;
+}
+
+TEST(reference_assets_mirror)
+{
+	/* Every pair of the reference's dumpfiles: b vs a is a vs b mirrored; a vs a is empty. */
+	const char *compat = getenv("COMPAT_DIR");
+	char dir[1024], path[1200];
+	struct st_node *trees[32] = {};
+	size_t n = 0;
+	DIR *d;
+	struct dirent *de;
+
+	if (!compat)
+		TEST_SKIP("COMPAT_DIR not set");
+	(void)snprintf(dir, sizeof(dir), "%s/assets", compat);
+	d = opendir(dir);
+	if (!d)
+		TEST_SKIP("no compat assets");
+	while ((de = readdir(d)) && n < ELEMENTSOF(trees)) {
+		size_t l = strlen(de->d_name);
+		FILE *f;
+		char *buf = NULL;
+		size_t len = 0, cap = 0;
+
+		if (l < 6 || strcmp(de->d_name + l - 5, ".dump") != 0)
+			continue;
+		(void)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (getdelim(&buf, &cap, '\0', f) > 0)
+			len = strlen(buf);
+		fclose(f);
+		if (len && st_dump_parse_buffer(buf, len, 0, &trees[n]) >= 0)
+			n++;
+		free(buf);
+	}
+	closedir(d);
+	ASSERT_TRUE(n >= 2);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < n; j++) {
+			char *ab = listing(trees[i], trees[j], false), *ba = listing(trees[j], trees[i], true);
+
+			ASSERT_TRUE(ab && ba);
+			if (i == j)
+				ASSERT_STREQ(ab, "");
+			/* T lines and the order of A/D below a type change differ; compare the sorted sets. */
+			{
+				char *x = ab, *y = ba;
+				size_t nx = 0, ny = 0;
+				for (char *l = x; *l; l = strchr(l, '\n') + 1)
+					nx++;
+				for (char *l = y; *l; l = strchr(l, '\n') + 1)
+					ny++;
+				ASSERT_EQ(nx, ny);
+				/* Each forward line, newline-delimited, appears in "\n" + reverse. */
+				char *hay = NULL, *needle = NULL;
+				ASSERT_TRUE(asprintf(&hay, "\n%s", y) >= 0);
+				for (char *l = x; *l;) {
+					char *e = strchr(l, '\n');
+					bool found;
+
+					ASSERT_TRUE(asprintf(&needle, "\n%.*s\n", (int)(e - l), l) >= 0);
+					found = strstr(hay, needle) != NULL;
+					free(needle);
+					if (!found) {
+						free(hay);
+						TEST_FAIL_("line '%.*s' of the forward diff is not in the mirrored reverse one",
+							   (int)(e - l), l);
+					}
+					l = e + 1;
+				}
+				free(hay);
+			}
+			free(ab);
+			free(ba);
+		}
+	for (size_t i = 0; i < n; i++)
+		st_node_free(trees[i]);
 }
 
 TEST_MAIN()
