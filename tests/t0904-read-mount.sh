@@ -105,6 +105,12 @@ rc=0; st mount --verity g1 "$M" 2>"$TEST_TMP/err" || rc=$?
 rc=0; st mount g1 "$TEST_TMP/no/such/dir" 2>"$TEST_TMP/err" || rc=$?
 [ $rc = 1 ] && [ -z "$(pins)" ] && ok "a missing DIR: exit 1, no pin" || fail "missing dir" "rc=$rc $(cat "$TEST_TMP/err") $(pins)"
 
+if setpriv --reuid=nobody --regid=nogroup --clear-groups -- true 2>/dev/null; then
+	rc=0; setpriv --reuid=nobody --regid=nogroup --clear-groups -- "$SEALTREE" --repo "$R" mount g1 "$M" 2>"$TEST_TMP/err" || rc=$?
+	[ $rc = 1 ] && grep -q "needs root" "$TEST_TMP/err" && [ -z "$(pins)" ] && ok "mount as nobody: refused up front" ||
+		fail "mount as nobody" "rc=$rc $(cat "$TEST_TMP/err")"
+fi
+
 # The pin keeps the mounted commit through gc when no other ref does.
 st mount g1 "$M"
 st ref --delete g1 && st ref --delete g2

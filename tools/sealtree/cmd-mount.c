@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "read-output.h"
 #include "sealtree.h"
@@ -122,6 +123,8 @@ int cmd_mount(int argc, char **argv)
 		log_error("mount: --require-signature always requires verity; --no-verity contradicts it");
 		return 2;
 	}
+	if (geteuid() != 0)
+		return log_error("mounting needs root (CAP_SYS_ADMIN)"), 1;
 	target = realpath(argv[optind + 1], NULL);
 	if (!target)
 		return log_error_errno(-errno, "mount point '%s'", argv[optind + 1]), 1;
@@ -175,6 +178,8 @@ int cmd_umount(int argc, char **argv)
 		umount_help(stderr);
 		return 2;
 	}
+	if (geteuid() != 0)
+		return log_error("unmounting needs root (CAP_SYS_ADMIN)"), 1;
 	/* A mount point whose directory was removed below it still has its absolute name. */
 	target = realpath(argv[optind], NULL);
 	if (!target && argv[optind][0] == '/')
