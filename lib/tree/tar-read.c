@@ -12,8 +12,8 @@
  * a member described (as opposed to a parent created for a deeper name).
  */
 #include <archive.h>
-#include <sched.h>
 #include <archive_entry.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -22,40 +22,11 @@
 #include "basic/error.h"
 #include "scan-internal.h"
 #include "sealtree/verity.h"
+#include "tar-reader-internal.h"
 #include "tar-store.h"
-#include "tar.h"
-
-#define TAR_BUF_SIZE (1024u * 1024u)
-#define TAR_BLOCK_SIZE 10240
-#define NODE_EXPLICIT 1u
-/* Mode of directories no member describes (see the format doc). */
-#define IMPLICIT_DIR_MODE (S_IFDIR | 0755)
-
-struct tar_reader {
-	struct archive *a;
-	struct st_digest_store *store;
-	struct tar_pool *pool;          /* with a store: publishes files up to TAR_BUF_SIZE */
-	struct st_verity_hasher *hasher;
-	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
-	struct st_node *root;
-	uint64_t n_entries, max_entries;
-	bool skip_xattrs;
-	bool sparse;                    /* the current member is a sparse file */
-	struct data_cursor {
-		const uint8_t *blk;     /* libarchive's current block, valid until the next call */
-		size_t blk_len;
-		uint64_t blk_off;
-		uint64_t pos;           /* bytes of the member read so far */
-		bool eof;
-	} cur;
-	const struct st_tar_read_options *opts;
-	struct timespec last_progress;
-	struct st_tar_read_stats stats;
-	char member[128];               /* current member name, printable, for errors */
-};
 
 /* Remember a printable form of a member name for error messages. */
-static void set_member(struct tar_reader *t, const char *path)
+void tar_set_member(struct tar_reader *t, const char *path)
 {
 	size_t o = 0;
 
@@ -70,9 +41,7 @@ static void set_member(struct tar_reader *t, const char *path)
 	t->member[o] = '\0';
 }
 
-#define member_err(t, r, fmt, ...) st_errf((r), "tar member '%s': " fmt, (t)->member, ##__VA_ARGS__)
-
-static int archive_err(struct tar_reader *t, int r, const char *what)
+int tar_archive_err(struct tar_reader *t, int r, const char *what)
 {
 	const char *msg = archive_error_string(t->a);
 
@@ -82,7 +51,7 @@ static int archive_err(struct tar_reader *t, int r, const char *what)
 }
 
 /* A failure of the digest store (whose detail names the object), attributed to the member. */
-static int store_err(struct tar_reader *t, int r)
+int tar_store_err(struct tar_reader *t, int r)
 {
 	char why[512];
 
@@ -240,207 +209,6 @@ static int set_xattrs(struct tar_reader *t, struct st_node *n, struct archive_en
 	return 0;
 }
 
-/*
- * The member's data comes as libarchive's blocks, each at an offset: holes
- * of sparse files are the gaps between blocks (and after the last one), and
- * read as zeros. The cursor is where the member's data has been read to.
- */
-static int next_block(struct tar_reader *t)
-{
-	const void *blk;
-	size_t len;
-	la_int64_t off;
-	int r = archive_read_data_block(t->a, &blk, &len, &off);
-
-	if (r == ARCHIVE_EOF) {
-		t->cur.eof = true;
-		return 0;
-	}
-	if (r != ARCHIVE_OK)
-		return archive_err(t, -EUCLEAN, "cannot read the contents");
-	if (off < 0 || (uint64_t)off < t->cur.pos)
-		return member_err(t, -EUCLEAN, "data blocks out of order (at offset %" PRId64 ")", (int64_t)off);
-	t->cur.blk = blk;
-	t->cur.blk_len = len;
-	t->cur.blk_off = (uint64_t)off;
-	return 0;
-}
-
-/* Read exactly len bytes of the member's data into buf. */
-static int read_data(struct tar_reader *t, uint8_t *buf, size_t len)
-{
-	struct data_cursor *c = &t->cur;
-	size_t done = 0;
-	int r;
-
-	while (done < len) {
-		size_t want = len - done, k;
-
-		if (c->blk && c->pos >= c->blk_off && c->pos < c->blk_off + c->blk_len) {
-			k = (size_t)MIN((uint64_t)want, c->blk_off + c->blk_len - c->pos);
-			memcpy(buf + done, c->blk + (c->pos - c->blk_off), k);
-		} else if (c->blk && c->pos < c->blk_off) {
-			k = (size_t)MIN((uint64_t)want, c->blk_off - c->pos);        /* a hole */
-			memset(buf + done, 0, k);
-		} else if (c->eof) {
-			if (!t->sparse)
-				return member_err(t, -EUCLEAN,
-						  "contents end %zu bytes short of the size its header promises", want);
-			memset(buf + done, 0, want);  /* the hole at the end of a sparse file */
-			k = want;
-		} else {
-			r = next_block(t);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		done += k;
-		c->pos += k;
-	}
-	return 0;
-}
-
-/* The member's data must end exactly where its size says (size bytes read). */
-static int check_data_end(struct tar_reader *t)
-{
-	struct data_cursor *c = &t->cur;
-	int r;
-
-	for (;;) {
-		if (c->blk && c->blk_off + c->blk_len > c->pos)
-			return member_err(t, -EUCLEAN, "more contents than its size says");
-		if (c->eof)
-			return 0;
-		r = next_block(t);
-		if (r < 0)
-			return r;
-	}
-}
-
-static int store_object(struct tar_reader *t, struct st_store_object *obj)
-{
-	int r = st_digest_store_commit(t->store, obj);
-
-	if (r < 0)
-		return r;
-	if (r > 0)
-		t->stats.objects_written++;
-	return 0;
-}
-
-/* A regular file's contents: digest, inline content or an object. */
-static int read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
-{
-	char payload[SCAN_PAYLOAD_LEN + 1];
-	struct st_store_object obj;
-	bool have_obj = false;
-	uint64_t done = 0;
-	int r;
-
-	n->size = size;
-	if (size == 0)
-		return check_data_end(t);
-	if (t->pool && size > ST_INLINE_RECOMMENDED_MAX && size <= TAR_BUF_SIZE) {
-		uint8_t *data = NULL;
-
-		/* Read and checked here, hashed and published by the pool (tar-store.c). */
-		if (posix_memalign((void **)&data, ST_STORE_IO_ALIGN, ALIGN_UP((size_t)size, ST_STORE_IO_ALIGN)) != 0)
-			return -ENOMEM;
-		r = read_data(t, data, (size_t)size);
-		if (r >= 0)
-			r = check_data_end(t);
-		if (r < 0) {
-			free(data);
-			return r;
-		}
-		t->stats.files++;
-		t->stats.bytes += size;
-		return tar_pool_submit(t->pool, n, data, (size_t)size, t->member);
-	}
-
-	st_verity_hasher_reset(t->hasher);
-	if (size <= TAR_BUF_SIZE) {
-		/* Hashed first: an object that is already stored is not written again. */
-		r = read_data(t, t->buf, (size_t)size);
-		if (r >= 0)
-			r = st_verity_hasher_update(t->hasher, t->buf, (size_t)size);
-		if (r >= 0)
-			r = st_verity_hasher_final(t->hasher, n->digest);
-		if (r < 0)
-			return r;
-		if (size <= ST_INLINE_RECOMMENDED_MAX) {
-			r = node_set_content(n, t->buf, (size_t)size);
-			if (r < 0)
-				return r;
-		} else if (t->store) {
-			r = st_digest_store_has(t->store, n->digest);
-			if (r < 0)
-				return store_err(t, r);
-			if (r == 0) {
-				r = st_digest_store_begin(t->store, n->digest, &obj);
-				if (r < 0)
-					return store_err(t, r);
-				r = st_digest_store_write(&obj, t->buf, (size_t)size);
-				if (r < 0) {
-					st_digest_store_abort(&obj);
-					return member_err(t, r, "cannot write its object");
-				}
-				have_obj = true;
-			}
-		}
-	} else {
-		/* Streamed: hashed and written as it comes, named at the end. */
-		if (t->store) {
-			r = st_digest_store_begin_unnamed(t->store, &obj);
-			if (r < 0)
-				return store_err(t, r);
-			have_obj = true;
-		}
-		while (done < size) {
-			size_t chunk = (size_t)MIN((uint64_t)TAR_BUF_SIZE, size - done);
-
-			r = read_data(t, t->buf, chunk);
-			if (r >= 0)
-				r = st_verity_hasher_update(t->hasher, t->buf, chunk);
-			if (r >= 0 && have_obj) {
-				r = st_digest_store_write(&obj, t->buf, chunk);
-				if (r < 0)
-					r = member_err(t, r, "cannot write its object");
-			}
-			if (r < 0)
-				goto fail;
-			done += chunk;
-		}
-		r = st_verity_hasher_final(t->hasher, n->digest);
-		if (r >= 0 && have_obj)
-			r = st_digest_store_set_digest(&obj, n->digest);
-		if (r < 0)
-			goto fail;
-	}
-	/* Nothing is published before the member is known to end where it should. */
-	r = check_data_end(t);
-	if (r < 0)
-		goto fail;
-	if (have_obj) {
-		have_obj = false;
-		r = store_object(t, &obj);
-		if (r < 0)
-			return store_err(t, r);
-	}
-	n->has_digest = true;
-	scan_digest_to_payload(n->digest, payload);
-	r = node_set_payload(n, payload, SCAN_PAYLOAD_LEN);
-	if (r < 0)
-		return r;
-	t->stats.files++;
-	t->stats.bytes += size;
-	return 0;
-fail:
-	if (have_obj)
-		st_digest_store_abort(&obj);
-	return r;
-}
-
 static int read_symlink(struct tar_reader *t, struct st_node *n, struct archive_entry *e)
 {
 	const char *target = archive_entry_symlink(e);
@@ -496,7 +264,7 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 	size_t len;
 	int r;
 
-	set_member(t, path);
+	tar_set_member(t, path);
 	r = walk_path(t, path, "name", true, &parent, &name, &len);
 	if (r < 0)
 		return r;
@@ -535,7 +303,7 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 			return member_err(t, -EUCLEAN, "no valid size");
 		t->sparse = archive_entry_sparse_count(e) > 0;
 		t->cur = (struct data_cursor){ 0 };
-		r = read_file(t, n, (uint64_t)archive_entry_size(e));
+		r = tar_read_file(t, n, (uint64_t)archive_entry_size(e));
 		break;
 	case AE_IFLNK:
 		r = read_symlink(t, n, e);
@@ -556,90 +324,6 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 	return set_xattrs(t, n, e);
 }
 
-/* Hardlink groups: (re)name the inode after its first name in sorted depth-first order. */
-static void canon_links_visit(struct st_node *n, bool fix)
-{
-	for (size_t i = 0; i < n->n_children; i++) {
-		struct st_node *c = n->children[i];
-
-		if (node_is_dir(c) && !c->link_target) {
-			canon_links_visit(c, fix);
-			continue;
-		}
-		if (!fix) {
-			struct st_node *t = node_resolve(c);
-			if (t->nlink > 1 && !t->scratch)
-				t->scratch = (uintptr_t)c;
-		} else if (c->link_target && c->link_target->link_target)
-			c->link_target = c->link_target->link_target;
-	}
-}
-
-static void swap_inode(struct st_node *a, struct st_node *b)
-{
-#define SWAP(f)                              \
-	do {                                 \
-		__typeof__(a->f) tmp_ = a->f; \
-		a->f = b->f;                 \
-		b->f = tmp_;                 \
-	} while (0)
-	SWAP(mode);
-	SWAP(nlink);
-	SWAP(uid);
-	SWAP(gid);
-	SWAP(rdev);
-	SWAP(mtime_sec);
-	SWAP(mtime_nsec);
-	SWAP(size);
-	SWAP(payload);
-	SWAP(content);
-	SWAP(has_digest);
-	SWAP(xattrs);
-	SWAP(n_xattrs);
-	SWAP(cap_xattrs);
-	SWAP(xattr_budget);
-	for (size_t i = 0; i < ST_DIGEST_SIZE; i++)
-		SWAP(digest[i]);
-#undef SWAP
-}
-
-static void clear_scratch(struct st_node *n)
-{
-	n->scratch = 0;
-	for (size_t i = 0; i < n->n_children; i++)
-		clear_scratch(n->children[i]);
-}
-
-static void swap_visit(struct st_node *n)
-{
-	for (size_t i = 0; i < n->n_children; i++) {
-		struct st_node *c = n->children[i], *first;
-
-		if (node_is_dir(c) && !c->link_target) {
-			swap_visit(c);
-			continue;
-		}
-		if (c->link_target || c->nlink <= 1 || !c->scratch)
-			continue;
-		first = (struct st_node *)(uintptr_t)c->scratch;
-		if (first == c)
-			continue;
-		/* first is an alias of c: it becomes the inode, c its alias. */
-		swap_inode(c, first);
-		first->link_target = NULL;
-		c->link_target = first;
-	}
-}
-
-static void canonicalize_links(struct st_node *root)
-{
-	clear_scratch(root);
-	canon_links_visit(root, false);
-	swap_visit(root);
-	canon_links_visit(root, true);
-	clear_scratch(root);
-}
-
 static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 {
 	static int (*const filters[])(struct archive *) = {
@@ -658,9 +342,9 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	/* Only filters built into libarchive: never an external program. */
 	for (size_t i = 0; i < ELEMENTSOF(filters); i++)
 		if (filters[i](t->a) != ARCHIVE_OK)
-			return archive_err(t, -EOPNOTSUPP, "libarchive lacks a built-in decompressor");
+			return tar_archive_err(t, -EOPNOTSUPP, "libarchive lacks a built-in decompressor");
 	if (archive_read_support_format_tar(t->a) != ARCHIVE_OK)
-		return archive_err(t, -EOPNOTSUPP, "libarchive cannot read tar");
+		return tar_archive_err(t, -EOPNOTSUPP, "libarchive cannot read tar");
 	if (posix_memalign((void **)&t->buf, ST_STORE_IO_ALIGN, TAR_BUF_SIZE) != 0) {
 		t->buf = NULL;
 		return -ENOMEM;
@@ -721,8 +405,8 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 		if (r == ARCHIVE_EOF)
 			break;
 		if (r == ARCHIVE_WARN && !warning_acceptable(t)) {
-			set_member(t, archive_entry_pathname(e));
-			return archive_err(t, -EUCLEAN, "bad header");
+			tar_set_member(t, archive_entry_pathname(e));
+			return tar_archive_err(t, -EUCLEAN, "bad header");
 		}
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			const char *msg = archive_error_string(t->a);
@@ -731,7 +415,7 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 			if (t->member[0])
 				return st_errf(-EUCLEAN, "tar: bad header after member '%s' (damaged, or that member's "
 					       "size is not its data's): %s", t->member, msg ? msg : "unreadable");
-			return archive_err(t, -EUCLEAN, "not a tar archive");
+			return tar_archive_err(t, -EUCLEAN, "not a tar archive");
 		}
 		r = read_member(t, e);
 		if (r < 0)
@@ -747,61 +431,11 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 		t->stats.objects_written += written;
 	}
 	/* Only now: the pool no longer touches any node. */
-	canonicalize_links(t->root);
+	st_tar_canonicalize_links(t->root);
 	if (ret_stats)
 		*ret_stats = t->stats;
 	*ret_root = TAKE_PTR(t->root);
 	return 0;
-}
-
-void st_tar_locale_enter(struct st_tar_locale *l)
-{
-	l->utf8 = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
-	l->old = l->utf8 ? uselocale(l->utf8) : (locale_t)0;
-}
-
-void st_tar_locale_leave(struct st_tar_locale *l)
-{
-	if (l->utf8) {
-		uselocale(l->old);
-		freelocale(l->utf8);
-		l->utf8 = (locale_t)0;
-	}
-}
-
-bool st_tar_utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str, *end = s + len;
-
-	while (s < end) {
-		uint32_t cp;
-		size_t n;
-
-		if (*s < 0x80) {
-			s++;
-			continue;
-		}
-		if (*s >= 0xc2 && *s <= 0xdf)
-			n = 1, cp = *s & 0x1f;
-		else if (*s >= 0xe0 && *s <= 0xef)
-			n = 2, cp = *s & 0x0f;
-		else if (*s >= 0xf0 && *s <= 0xf4)
-			n = 3, cp = *s & 0x07;
-		else
-			return false;
-		if ((size_t)(end - s) <= n)
-			return false;
-		for (size_t i = 1; i <= n; i++) {
-			if ((s[i] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		s += n + 1;
-	}
-	return true;
 }
 
 int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar_read_stats *ret_stats,
@@ -817,7 +451,7 @@ int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar
 	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
 	if (r >= 0 && archive_read_open_fd(t.a, fd, TAR_BLOCK_SIZE) != ARCHIVE_OK)
-		r = archive_err(&t, -EUCLEAN, "not a tar archive");
+		r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);
@@ -838,7 +472,7 @@ int st_tar_read_buffer(const void *data, size_t len, const struct st_tar_read_op
 	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
 	if (r >= 0 && archive_read_open_memory(t.a, data, len) != ARCHIVE_OK)
-		r = archive_err(&t, -EUCLEAN, "not a tar archive");
+		r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);

@@ -88,3 +88,6 @@ void st_tar_locale_leave(struct st_tar_locale *l);
 
 /* true if s (len bytes) is valid UTF-8: no overlong forms, surrogates or code points over U+10FFFF. */
 bool st_tar_utf8_valid(const char *s, size_t len);
+
+/* Give each hardlink group's inode to its first name in sorted depth-first order (tar-links.c). */
+void st_tar_canonicalize_links(struct st_node *root);

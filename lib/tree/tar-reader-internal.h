@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tar reader's state, shared by tar-read.c (headers, names, the tree)
+ * and tar-data.c (member contents).
+ */
+#pragma once
+
+#include <archive.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "basic/error.h"
+#include "tar.h"
+
+struct tar_pool;
+struct st_verity_hasher;
+
+#define TAR_BUF_SIZE (1024u * 1024u)
+#define TAR_BLOCK_SIZE 10240
+#define NODE_EXPLICIT 1u
+/* Mode of directories no member describes (see the format doc). */
+#define IMPLICIT_DIR_MODE (S_IFDIR | 0755)
+
+struct tar_reader {
+	struct archive *a;
+	struct st_digest_store *store;
+	struct tar_pool *pool;          /* with a store: publishes files up to TAR_BUF_SIZE */
+	struct st_verity_hasher *hasher;
+	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
+	struct st_node *root;
+	uint64_t n_entries, max_entries;
+	bool skip_xattrs;
+	bool sparse;                    /* the current member is a sparse file */
+	struct data_cursor {
+		const uint8_t *blk;     /* libarchive's current block, valid until the next call */
+		size_t blk_len;
+		uint64_t blk_off;
+		uint64_t pos;           /* bytes of the member read so far */
+		bool eof;
+	} cur;
+	const struct st_tar_read_options *opts;
+	struct timespec last_progress;
+	struct st_tar_read_stats stats;
+	char member[128];               /* current member name, printable, for errors */
+};
+
+/* Remember a printable form of a member name for error messages. */
+void tar_set_member(struct tar_reader *t, const char *path);
+
+#define member_err(t, r, fmt, ...) st_errf((r), "tar member '%s': " fmt, (t)->member, ##__VA_ARGS__)
+
+/* r with libarchive's error, naming the member if there is one. */
+int tar_archive_err(struct tar_reader *t, int r, const char *what);
+/* r with the digest store's detail, attributed to the member. */
+int tar_store_err(struct tar_reader *t, int r);
+
+/* A regular file's contents (size bytes): digest, inline content or an object (tar-data.c). */
+int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size);
