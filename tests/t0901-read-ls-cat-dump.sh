@@ -176,6 +176,16 @@ for seed in 1 2 3; do
 	G=$TEST_TMP/g$seed
 	python3 "$COMPAT_DIR/gentree.py" tree $seed "$G"
 	commit_tree g$seed "$G" >/dev/null || { fail "gentree $seed: commit" "failed"; continue; }
+	img=$(st show g$seed | awk '$1 == "image" {print $2}')
+	if [ -x "$COMPOSEFS_INFO" ] && [ -f "$R/images/$img" ]; then
+		check "gentree $seed: dump equals composefs-info dump of the image" \
+			cmp <(st dump g$seed) <("$COMPOSEFS_INFO" dump "$R/images/$img")
+		c=$(st commit -b g$seed-again -s again --dumpfile <(st dump g$seed) | tail -n1)
+		[ "$(st show "$c" | awk '$1 == "image" {print $2}')" = "$img" ] &&
+			ok "gentree $seed: dump -> commit --dumpfile: the same image digest" || fail "gentree $seed dump round trip" "$c"
+	else
+		fail "gentree $seed: image" "'$img' not found with sealtree show"
+	fi
 	expect_ls "$G" >"$TEST_TMP/want-g"
 	st ls -R g$seed | sed -E 's/^(d\S+ [0-9]+ [0-9]+ [0-9]+) [0-9]+/\1 SIZE/' >"$TEST_TMP/got-g"
 	check "gentree $seed: ls -R equals the source ($(wc -l <"$TEST_TMP/want-g") entries)" diff -u "$TEST_TMP/want-g" "$TEST_TMP/got-g"
