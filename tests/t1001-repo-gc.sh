@@ -111,6 +111,16 @@ st gc >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
 	ok "a ref to a missing commit stops gc, nothing deleted: $(cat "$TEST_TMP/err")" ||
 	fail "gc with a broken ref" "exit $rc: $(cat "$TEST_TMP/err")"
 rm "$REPO/refs/heads/broken"
+# So does a damaged image of a reachable commit: gc cannot know what it needs.
+cp "$REPO/$img_a2" "$TEST_TMP/img.bak"
+before=$(repo_files)
+printf X | dd of="$REPO/$img_a2" bs=1 seek=200 conv=notrunc 2>/dev/null
+rc=0
+st gc >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "${img_a2#images/}" "$TEST_TMP/err" && [ "$before" = "$(repo_files)" ] &&
+	ok "a damaged reachable image stops gc, nothing deleted: $(cut -c1-160 "$TEST_TMP/err")" ||
+	fail "gc with a damaged image" "exit $rc: $(cat "$TEST_TMP/err")"
+cp "$TEST_TMP/img.bak" "$REPO/$img_a2"
 check "then gc collects the orphan" st gc
 check "orphan commit gone" hasnt "commits/$o" "$(object_of "$TEST_TMP/orphan/f")"
 

@@ -49,14 +49,17 @@ int mark_chain(struct st_repo *repo, const char *ref_name, const uint8_t head[ST
 		/* Seen: its history was walked already (pins come last, see reach_mark()). */
 		if (digest_set_contains(commits, id))
 			return 0;
+		st_error_clear();
 		r = st_repo_read_commit(repo, id, &c);
 		if (r == -ENOENT && !is_head)
 			return 0; /* history pruned here */
 		if (r == -ENOENT)
 			return st_errf(r, "ref '%s' points at missing commit %s (see sealtree fsck --repair)",
 				       ref_name, hex32(id, hex));
+		if (r < 0 && st_error_detail()) /* the detail names the commit */
+			return errf_wrap(r, "reached from ref '%s'", ref_name);
 		if (r < 0)
-			return errf_wrap(r, "commit %s reached from ref '%s'", hex32(id, hex), ref_name);
+			return st_errf(r, "commit %s reached from ref '%s'", hex32(id, hex), ref_name);
 		r = digest_set_add(commits, id);
 		if (r >= 0 && images)
 			r = digest_set_add(images, c->image_digest);
@@ -94,9 +97,12 @@ static int mark_image(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE]
 	char hex[65];
 	int r;
 
+	st_error_clear();
 	r = st_repo_read_image_tree(repo, digest, &root);
+	if (r < 0 && st_error_detail())
+		return errf_wrap(r, "an image a reachable commit needs"); /* the detail names it */
 	if (r < 0)
-		return errf_wrap(r, "image %s of a reachable commit", hex32(digest, hex));
+		return st_errf(r, "image %s, which a reachable commit needs", hex32(digest, hex));
 	return tree_for_each_object_file(root, mark_file_object, objects);
 }
 
