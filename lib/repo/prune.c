@@ -68,7 +68,7 @@ int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned
 		return r;
 	r = st_repo_read_ref(repo, ref, id);
 	if (r < 0)
-		return errf_wrap(r, "ref '%s'", ref);
+		return r; /* the detail names the ref */
 	r = mark_others(repo, listed_name(ref), &others);
 	if (r < 0)
 		return r;
@@ -77,11 +77,14 @@ int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned
 	for (uint64_t depth = 0;; depth++) {
 		_cleanup_(commit_freep) struct st_commit *c = NULL;
 
+		st_error_clear();
 		r = st_repo_read_commit(repo, id, &c);
 		if (r == -ENOENT && depth > 0)
 			break; /* pruned before */
+		if (r < 0 && st_error_detail()) /* the detail names the commit */
+			return errf_wrap(r, "history of ref '%s'", ref);
 		if (r < 0)
-			return errf_wrap(r, "commit %s of ref '%s'", hex32(id, hex), ref);
+			return st_errf(r, "commit %s of ref '%s'", hex32(id, hex), ref);
 		if (depth < keep)
 			stats.commits_kept++;
 		else if (digest_set_contains(&others, id))
