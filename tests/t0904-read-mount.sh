@@ -62,7 +62,9 @@ O="$TEST_TMP/odd dir,x"
 mkdir -p "$O"
 if st mount g1 "$O" 2>"$TEST_TMP/err"; then
 	[ "$(pins)" = "refs/mounts$TEST_TMP/odd+20dir+2cx" ] && ok "pin of an odd path is escaped: $(pins)" || fail "odd pin" "$(pins)"
-	st umount "$O" && [ -z "$(pins)" ] && ok "umount of the odd path" || fail "odd umount" "$(pins)"
+	# Without --repo: the repository is found from the mount's datadir.
+	(unset SEALTREE_REPO; "$SEALTREE" umount "$O") && ! is_mounted "$O" && [ -z "$(pins)" ] &&
+		ok "umount of the odd path without --repo finds the repository" || fail "odd umount" "$(pins)"
 else
 	fail "mount on an odd path" "$(cat "$TEST_TMP/err")"
 fi

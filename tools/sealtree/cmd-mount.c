@@ -142,6 +142,63 @@ int cmd_mount(int argc, char **argv)
 	return 0;
 }
 
+/* Undo the kernel's \ooo escapes of /proc/self/mountinfo, in place. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++)
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0'));
+			s += 3;
+		} else
+			*w++ = *s;
+	*w = '\0';
+}
+
+/*
+ * The repository a sealtree mount on target reads from: the REPO of its
+ * overlay's datadir+=REPO/objects (the topmost mount on target), or NULL.
+ */
+static char *repo_of_mount(const char *target)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	char *found = NULL;
+	size_t cap = 0;
+
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		char *fields[5], *rest = line, *sep, *opt, *end;
+		size_t l;
+
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; i < 5; i++)
+			fields[i] = strsep(&rest, " ");
+		sep = rest ? strstr(rest, " - overlay ") : NULL;
+		if (!fields[4] || !sep)
+			continue;
+		unescape_octal(fields[4]);
+		if (strcmp(fields[4], target) != 0)
+			continue;
+		opt = strstr(sep, ",datadir+=");
+		if (!opt)
+			continue;
+		opt += strlen(",datadir+=");
+		end = opt + strcspn(opt, ", ");
+		*end = '\0';
+		unescape_octal(opt);
+		l = strlen(opt);
+		if (l <= strlen("/objects") || strcmp(opt + l - strlen("/objects"), "/objects") != 0)
+			continue;
+		opt[l - strlen("/objects")] = '\0';
+		free(found);
+		found = strdup(opt);
+	}
+	return found;
+}
+
 static void umount_help(FILE *f)
 {
 	fprintf(f,
@@ -149,7 +206,8 @@ static void umount_help(FILE *f)
 		"\n"
 		"Unmount what 'sealtree mount' mounted on DIR and delete its pin ref. A DIR\n"
 		"whose pin is gone is still unmounted; a stale pin of a DIR that is no\n"
-		"longer mounted is deleted (and reported).\n"
+		"longer mounted is deleted (and reported). Without --repo or $SEALTREE_REPO,\n"
+		"the repository is the one the mount on DIR reads its objects from.\n"
 		"\n"
 		"      --lazy  detach now, clean up when no longer busy (MNT_DETACH)\n"
 		"      --help  show this help\n");
@@ -164,7 +222,7 @@ int cmd_umount(int argc, char **argv)
 		{}
 	};
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
-	_cleanup_free_ char *target = NULL;
+	_cleanup_free_ char *target = NULL, *derived_repo = NULL;
 	bool lazy = false, removed = false;
 	int c, r;
 
@@ -186,6 +244,10 @@ int cmd_umount(int argc, char **argv)
 		target = strdup(argv[optind]);
 	if (!target)
 		return log_error_errno(-errno, "mount point '%s'", argv[optind]), 1;
+	if (!globals.repo_path) {
+		derived_repo = repo_of_mount(target);
+		globals.repo_path = derived_repo;
+	}
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
