@@ -212,7 +212,7 @@ struct st_import_options {
 	unsigned threads;               /* 0 = automatic */
 	st_import_progress_fn progress;
 	void *progress_userdata;
-	/* Filled on return: what the import did. */
+	/* Filled on return: what the import did (regular files stored as objects, i.e. over 64 bytes). */
 	uint64_t files_hashed;          /* regular files whose contents were read and hashed */
 	uint64_t files_cached;          /* regular files whose digest came from the scan cache */
 	uint64_t objects_written;       /* objects newly published */
