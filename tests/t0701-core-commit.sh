@@ -38,16 +38,16 @@ for d in objects images commits refs/heads refs/mounts cache tmp; do
 	[ -d "$repo/$d" ] || fail "layout" "no $d"
 done
 ok "layout"
-st init 2>"$TEST_TMP/err" && fail "init twice" "succeeded" || { [ $? = 1 ] && ok "init twice refused"; }
+st init 2>"$TEST_TMP/err" && fail "init twice" "succeeded" || { [ $? = 1 ] && ok "init twice refused" || fail "init twice" "exit code"; }
 mkdir "$TEST_TMP/full" && touch "$TEST_TMP/full/x"
 "$SEALTREE" init "$TEST_TMP/full" 2>"$TEST_TMP/err" && fail "init non-empty" "succeeded" ||
-	{ grep -q "not empty" "$TEST_TMP/err" && ok "init of a non-empty directory refused"; }
+	{ grep -q "not empty" "$TEST_TMP/err" && ok "init of a non-empty directory refused" || fail "init of a non-empty directory refused" "$(cat "$TEST_TMP/err")"; }
 "$SEALTREE" --repo "$TEST_TMP/nope" refs 2>"$TEST_TMP/err" && fail "open missing" "succeeded" ||
-	{ grep -q "nope" "$TEST_TMP/err" && ok "a missing repository is named"; }
+	{ grep -q "nope" "$TEST_TMP/err" && ok "a missing repository is named" || fail "a missing repository is named" "$(cat "$TEST_TMP/err")"; }
 echo "format-version=9" >"$TEST_TMP/off/config"
 echo "verity=no" >>"$TEST_TMP/off/config"
 "$SEALTREE" --repo "$TEST_TMP/off" refs 2>"$TEST_TMP/err" && fail "format 9" "opened" ||
-	{ grep -q "format-version 9" "$TEST_TMP/err" && ok "unknown format version refused"; }
+	{ grep -q "format-version 9" "$TEST_TMP/err" && ok "unknown format version refused" || fail "unknown format version refused" "$(cat "$TEST_TMP/err")"; }
 
 # ---- a tree with hardlinks, xattrs, a symlink, odd modes ----
 src=$TEST_TMP/src
@@ -90,8 +90,12 @@ id2b=$(st commit -b fromdump2 --dumpfile - <"$TEST_TMP/tree.dump" --timestamp 10
 obj=$(cd "$repo/objects" && find . -type f | head -n1 | sed 's|^\./||; s|/||')
 sed "s/$obj/$(printf '%064d' 0)/" "$TEST_TMP/tree.dump" >"$TEST_TMP/missing.dump"
 st commit -b bad --dumpfile "$TEST_TMP/missing.dump" 2>"$TEST_TMP/err" && fail "missing object" "accepted" ||
-	{ grep -q "00/0000" "$TEST_TMP/err" && ok "dumpfile with a missing object refused, object named"; }
+	{ grep -q "00/0000" "$TEST_TMP/err" && ok "dumpfile with a missing object refused, object named" || fail "dumpfile with a missing object refused, object named" "$(cat "$TEST_TMP/err")"; }
 st refs | grep -q " bad$" && fail "failed commit" "moved a ref" || ok "failed commit moved no ref"
+sed 's|^/f70000 70000 |/f70000 70001 |' "$TEST_TMP/tree.dump" >"$TEST_TMP/size.dump"
+cmp -s "$TEST_TMP/size.dump" "$TEST_TMP/tree.dump" && fail "size.dump" "sed changed nothing"
+st commit -b bad --dumpfile "$TEST_TMP/size.dump" 2>"$TEST_TMP/err" && fail "wrong size" "accepted" ||
+	{ grep -q "/f70000' has size 70001" "$TEST_TMP/err" && ok "dumpfile size differing from its object refused" || fail "dumpfile size differing from its object refused" "$(cat "$TEST_TMP/err")"; }
 
 # ---- history ----
 echo changed >"$src/f1"
@@ -115,7 +119,7 @@ st log main >"$TEST_TMP/log"
 [ "$(st show --json main^ | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p')" = "$id1" ] && ok "main^" || fail "main^" ""
 [ "$(st show --json "${id3:0:8}" | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p')" = "$id3" ] && ok "8-digit prefix" || fail "prefix" ""
 [ "$(st show --json "$id3~1" | sed -n 's/.*"id": "\([0-9a-f]*\)".*/\1/p')" = "$id1" ] && ok "ID~1" || fail "ID~1" ""
-st show main~2 2>"$TEST_TMP/err" && fail "main~2" "resolved" || { grep -q "no parent" "$TEST_TMP/err" && ok "main~2: no parent, said so"; }
+st show main~2 2>"$TEST_TMP/err" && fail "main~2" "resolved" || { grep -q "no parent" "$TEST_TMP/err" && ok "main~2: no parent, said so" || fail "main~2: no parent, said so" "$(cat "$TEST_TMP/err")"; }
 st show "${id3:0:3}" 2>/dev/null && fail "3-digit prefix" "accepted" || ok "3-digit prefix refused"
 
 # --parent / --orphan
@@ -136,7 +140,7 @@ check "ref --delete" st ref --delete release/1
 st refs | grep -q release && fail "ref --delete" "still listed" || ok "deleted ref gone"
 st ref --delete release/1 2>/dev/null && fail "delete twice" "succeeded" || ok "deleting a missing ref fails"
 rc=0; st ref "bad name" main 2>/dev/null || rc=$?; [ $rc = 2 ] && ok "bad ref name: usage error" || fail "bad ref name" ""
-st ref x nosuch 2>"$TEST_TMP/err" && fail "ref to nothing" "succeeded" || { grep -q nosuch "$TEST_TMP/err" && ok "ref to an unknown commit names it"; }
+st ref x nosuch 2>"$TEST_TMP/err" && fail "ref to nothing" "succeeded" || { grep -q nosuch "$TEST_TMP/err" && ok "ref to an unknown commit names it" || fail "ref to an unknown commit names it" "$(cat "$TEST_TMP/err")"; }
 
 # ---- owner and permission transforms ----
 st commit -b canon --canonical-permissions --tree "$src" >/dev/null
@@ -169,7 +173,7 @@ rm "$repo2/commits/$c1"
 	ok "log stops at the pruned parent and says so" || fail "log pruned" "$(cat "$TEST_TMP/log2")"
 sed -i 's/subject two/subject tw0/' "$repo2/commits/$c2"
 "$SEALTREE" --repo "$repo2" show "$c2" 2>"$TEST_TMP/err" && fail "corrupt commit" "shown" ||
-	{ grep -q "do not match its id" "$TEST_TMP/err" && ok "a commit whose bytes do not match its id is refused"; }
+	{ grep -q "do not match its id" "$TEST_TMP/err" && ok "a commit whose bytes do not match its id is refused" || fail "a commit whose bytes do not match its id is refused" "$(cat "$TEST_TMP/err")"; }
 "$SEALTREE" --repo "$repo2" log h >/dev/null 2>&1 && fail "log over a corrupt commit" "succeeded" ||
 	ok "log fails on a corrupt commit"
 

@@ -3,7 +3,9 @@
  * Importing a composefs dumpfile: the tree it describes, whose file contents
  * must already be objects of the repository (a dumpfile carries no contents).
  */
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "basic/error.h"
 #include "repo-internal.h"
@@ -30,22 +32,29 @@ static int check_node(struct st_repo *repo, struct st_node *n)
 		return 0;
 	if (node_is_reg(n) && n->size > 0 && !n->content) {
 		_cleanup_free_ char *path = NULL;
+		struct stat st = { 0 };
+		char rel[74];
 
 		if (!n->has_digest) {
 			(void)node_get_path(n, &path);
 			return st_errf(-EINVAL, "dumpfile: '%s' has no digest (its contents cannot be found)",
 				       path ? path : "?");
 		}
-		r = st_repo_has_object(repo, n->digest);
-		if (r < 0)
-			return r;
-		if (r == 0) {
-			char rel[74];
-
+		st_repo_object_relpath(n->digest, rel);
+		r = fstatat(st_repo_dirfd(repo), rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ? negative_errno() : 0;
+		if (r == -ENOENT || (r == 0 && !S_ISREG(st.st_mode)))
+			r = -ENOENT;
+		if (r < 0) {
 			(void)node_get_path(n, &path);
-			st_repo_object_relpath(n->digest, rel);
-			return st_errf(-ENOENT, "dumpfile: '%s': object %s is not in the repository",
-				       path ? path : "?", rel + 8);
+			return st_errf(r, "dumpfile: '%s': object %s is not in the repository", path ? path : "?",
+				       rel + 8);
+		}
+		/* The image would promise a size the object cannot deliver. */
+		if ((uint64_t)st.st_size != n->size) {
+			(void)node_get_path(n, &path);
+			return st_errf(-EINVAL, "dumpfile: '%s' has size %llu but object %s has %llu bytes",
+				       path ? path : "?", (unsigned long long)n->size, rel + 8,
+				       (unsigned long long)st.st_size);
 		}
 		digest_payload(n->digest, payload);
 		r = node_set_payload(n, payload, PAYLOAD_LEN);
