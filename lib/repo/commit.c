@@ -204,6 +204,11 @@ int st_commit_serialize(const struct st_commit *c, char **ret, size_t *ret_len)
 		free(buf);
 		return -ENOMEM;
 	}
+	if (len > REPO_COMMIT_SIZE_MAX) {
+		free(buf);
+		return st_errf(-EINVAL, "commit: %zu bytes, more than the %u allowed (metadata too large)", len,
+			       REPO_COMMIT_SIZE_MAX);
+	}
 	*ret = buf;
 	*ret_len = len;
 	return 0;

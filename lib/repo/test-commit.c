@@ -223,6 +223,33 @@ TEST(serialize_rejects)
 	ASSERT_ERR(st_commit_serialize(&c, &buf, &len), -EINVAL);
 	c = sample(), c.metadata = bad, c.n_metadata = 2;
 	ASSERT_ERR(st_commit_serialize(&c, &buf, &len), -EINVAL);
+	{
+		/* 100 values of 64 KiB: every field within its limit, the whole over 4 MiB. */
+		static struct st_commit_meta big[100];
+		static char keys[100][8];
+		char *value = malloc(65537);
+
+		ASSERT_TRUE(value != NULL);
+		memset(value, 'v', 65536);
+		value[65536] = '\0';
+		for (int i = 0; i < 100; i++) {
+			snprintf(keys[i], sizeof(keys[i]), "k%03d", i);
+			big[i] = (struct st_commit_meta){ .key = keys[i], .value = value };
+		}
+		c = sample(), c.metadata = big, c.n_metadata = 100;
+		ASSERT_ERR(st_commit_serialize(&c, &buf, &len), -EINVAL);
+		c.n_metadata = 50;      /* 3.2 MiB: fine, and it parses back */
+		ASSERT_OK(st_commit_serialize(&c, &buf, &len));
+		{
+			struct st_commit *p = NULL;
+
+			ASSERT_OK(st_commit_parse(buf, len, &p));
+			st_commit_free(p);
+		}
+		free(buf);
+		buf = NULL;
+		free(value);
+	}
 	bad[0].key = "a b";
 	c.n_metadata = 1;
 	ASSERT_ERR(st_commit_serialize(&c, &buf, &len), -EINVAL);
