@@ -496,6 +496,93 @@ TEST(digest_store)
 	st_node_free(root);
 }
 
+/* A fake digest cache: answers with `answer` for every key, records what is stored. */
+struct fake_cache {
+	bool hit;
+	uint8_t answer[32];
+	atomic_int lookups, stores;
+	uint8_t stored[32];
+	struct st_scan_file_key last_key;
+};
+
+static int fake_lookup(void *userdata, const struct st_scan_file_key *key, uint8_t ret[32])
+{
+	struct fake_cache *c = userdata;
+
+	atomic_fetch_add(&c->lookups, 1);
+	c->last_key = *key;
+	if (!c->hit)
+		return 0;
+	memcpy(ret, c->answer, 32);
+	return 1;
+}
+
+static void fake_store(void *userdata, const struct st_scan_file_key *key, const uint8_t digest[32])
+{
+	struct fake_cache *c = userdata;
+
+	(void)key;
+	atomic_fetch_add(&c->stores, 1);
+	memcpy(c->stored, digest, 32);
+}
+
+TEST(digest_cache_hooks)
+{
+	static const struct st_scan_cache_ops ops = { .lookup = fake_lookup, .store = fake_store };
+	_cleanup_free_ char *d = new_dir("cache-src");
+	_cleanup_free_ char *f = join(d, "big");
+	_cleanup_free_ char *store_path = join(top, "cache-store");
+	struct fake_cache fc = { .hit = true };
+	struct st_scan_stats stats = { 0 };
+	struct st_scan_options o = { .cache = &ops, .cache_userdata = &fc, .stats = &stats };
+	struct st_digest_store *store = NULL;
+	struct st_node *root = NULL;
+	uint8_t real[32];
+	struct stat st;
+
+	write_file(d, "big", 5000, 9);
+	write_file(d, "small", 10, 10);
+	expected_digest(5000, 9, real);
+	ASSERT_OK(stat(f, &st));
+	memset(fc.answer, 0xab, 32);
+
+	/* No store: a hit is taken as is, without reading; small files never ask. */
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+	ASSERT_MEMEQ(child(root, "big")->digest, fc.answer, 32);
+	ASSERT_EQ(atomic_load(&fc.lookups), 1);
+	ASSERT_EQ(atomic_load(&fc.stores), 0);
+	ASSERT_EQ(stats.files_cached, 1);
+	ASSERT_EQ(stats.files_hashed, 0);
+	ASSERT_EQ(fc.last_key.ino, st.st_ino);
+	ASSERT_EQ(fc.last_key.size, 5000);
+	ASSERT_EQ(fc.last_key.ctime_sec, st.st_ctim.tv_sec);
+	ASSERT_EQ(fc.last_key.ctime_nsec, st.st_ctim.tv_nsec);
+	ASSERT_EQ(fc.last_key.mtime_nsec, st.st_mtim.tv_nsec);
+	st_node_free(root);
+	root = NULL;
+
+	/* With a store lacking the answer's object: a miss, hashed, stored, reported. */
+	ASSERT_OK(st_digest_store_open(store_path, &store));
+	o.store = store;
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+	ASSERT_MEMEQ(child(root, "big")->digest, real, 32);
+	ASSERT_EQ(atomic_load(&fc.stores), 1);
+	ASSERT_MEMEQ(fc.stored, real, 32);
+	ASSERT_EQ(stats.files_hashed, 1);
+	ASSERT_EQ(stats.files_cached, 0);
+	ASSERT_EQ(stats.objects_written, 1);
+	st_node_free(root);
+	root = NULL;
+
+	/* Now the object is there: the same answer is a hit. */
+	memcpy(fc.answer, real, 32);
+	ASSERT_OK(st_scan_directory(d, &o, &root));
+	ASSERT_EQ(stats.files_cached, 1);
+	ASSERT_EQ(stats.objects_written, 0);
+	st_node_free(root);
+	st_digest_store_free(store);
+}
+
 TEST(store_object_abort_leaves_nothing)
 {
 	_cleanup_free_ char *store = join(top, "store-abort");
