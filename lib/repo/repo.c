@@ -1,163 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Creating, opening and locking a repository; its config; object and image
- * paths; publishing files atomically. See docs/formats/repository.md.
+ * Opening and locking a repository, its config, object and image paths.
+ * See docs/formats/repository.md; creating one is repo-init.c.
  */
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #include "basic/error.h"
 #include "basic/hex.h"
-#include "basic/io.h"
 #include "repo-internal.h"
 #include "sealtree/image.h"
-#include "sealtree/verity.h"
 
 #define CONFIG_SIZE_MAX 4096
-
-/* The directories init creates, parents first. */
-static const char *const skeleton_dirs[] = {
-	REPO_OBJECTS_DIR, REPO_IMAGES_DIR, REPO_COMMITS_DIR, REPO_REFS_DIR,
-	REPO_HEADS_DIR, REPO_MOUNTS_DIR, REPO_CACHE_DIR, REPO_TMP_DIR,
-};
-
-void repo_tmp_name(const char *prefix, char buf[64])
-{
-	static atomic_uint counter;
-	uint32_t rnd = 0;
-
-	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
-		rnd = (uint32_t)(uintptr_t)buf;
-	snprintf(buf, 64, "%.16s.%ld.%u.%08x", prefix, (long)getpid(), atomic_fetch_add(&counter, 1), rnd);
-}
-
-int repo_parse_id(const char *s, size_t len, uint8_t ret[32])
-{
-	if (len != 64)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -EINVAL;
-	return hex_decode_exact(s, len, ret, 32);
-}
-
-int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ uint8_t *buf = NULL;
-	struct stat st;
-	size_t len;
-	int r;
-
-	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode))
-		return -EUCLEAN;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	r = read_fd_all(fd, &buf, &len);
-	if (r < 0)
-		return r;
-	if (len > max)
-		return -EFBIG;
-	buf[len] = '\0';
-	*ret = (char *)TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
-static int fsync_dir(int dir_fd)
-{
-	return fsync(dir_fd) < 0 ? negative_errno() : 0;
-}
-
-int repo_publish_tmp(struct st_repo *repo, const char *tmp_name, int dir_fd, const char *name, unsigned flags)
-{
-	int r;
-
-	if (flags & REPO_PUBLISH_VERITY) {
-		_cleanup_close_ int fd = openat(repo->tmp_fd, tmp_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		if (fd < 0)
-			r = negative_errno();
-		else {
-			r = st_verity_enable_fd(fd);
-			if (r == -EEXIST)
-				r = 0;
-		}
-		if (r < 0) {
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return st_errf(r, "cannot enable fs-verity on '%s'", name);
-		}
-	}
-	if (flags & REPO_PUBLISH_FSYNC) {
-		_cleanup_close_ int fd = openat(repo->tmp_fd, tmp_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		if (fd < 0 || fsync(fd) < 0) {
-			r = negative_errno();
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return st_errf(r, "cannot sync '%s'", name);
-		}
-	}
-	if (flags & REPO_PUBLISH_NOREPLACE) {
-		r = renameat2(repo->tmp_fd, tmp_name, dir_fd, name, RENAME_NOREPLACE);
-		if (r < 0 && errno == EINVAL) {
-			/* No RENAME_NOREPLACE here: link() never replaces either. */
-			r = linkat(repo->tmp_fd, tmp_name, dir_fd, name, 0);
-			if (r == 0 || errno == EEXIST) {
-				int saved = errno;
-				(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-				errno = saved;
-			}
-		}
-		if (r < 0 && errno == EEXIST) {
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return 0;
-		}
-	} else
-		r = renameat(repo->tmp_fd, tmp_name, dir_fd, name);
-	if (r < 0) {
-		r = negative_errno();
-		(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-		return st_errf(r, "cannot publish '%s'", name);
-	}
-	if (flags & REPO_PUBLISH_FSYNC) {
-		r = fsync_dir(dir_fd);
-		if (r < 0)
-			return st_errf(r, "cannot sync the directory of '%s'", name);
-	}
-	return 1;
-}
-
-int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const void *data, size_t len,
-		      unsigned flags)
-{
-	char tmp[64];
-	int fd, r;
-
-	repo_tmp_name("file", tmp);
-	fd = openat(repo->tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return st_errf(negative_errno(), "cannot create a temporary file in '%s/%s'", repo->path,
-			       REPO_TMP_DIR);
-	r = write_full(fd, data, len);
-	safe_close(fd);
-	if (r < 0) {
-		(void)unlinkat(repo->tmp_fd, tmp, 0);
-		return st_errf(r, "cannot write '%s'", name);
-	}
-	return repo_publish_tmp(repo, tmp, dir_fd, name, flags);
-}
 
 /* ---- config ---- */
 
@@ -165,16 +23,6 @@ struct repo_config {
 	bool verity;
 	uint32_t image_version;
 };
-
-static int config_serialize(const struct repo_config *c, char buf[256])
-{
-	return snprintf(buf, 256,
-			"format-version=%d\n"
-			"hash=sha256\n"
-			"verity=%s\n"
-			"image-version=%u\n",
-			REPO_FORMAT_VERSION, c->verity ? "yes" : "no", c->image_version);
-}
 
 static int config_parse(const char *path, char *s, size_t len, struct repo_config *ret)
 {
@@ -344,140 +192,6 @@ int repo_object_store(struct st_repo *repo, struct st_digest_store **ret)
 	}
 	*ret = repo->store;
 	return 0;
-}
-
-/* ---- init ---- */
-
-/* Can this filesystem enable fs-verity? Probed on a file in tmp/. 1 yes, 0 no. */
-static int probe_verity(int tmp_fd)
-{
-	static const uint8_t block[4096];
-	char name[64];
-	int fd, r;
-
-	repo_tmp_name("verity-probe", name);
-	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return negative_errno();
-	r = write_full(fd, block, sizeof(block));
-	safe_close(fd);
-	if (r >= 0) {
-		fd = openat(tmp_fd, name, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			r = negative_errno();
-		else {
-			r = st_verity_enable_fd(fd) >= 0 ? 1 : 0;
-			safe_close(fd);
-		}
-	}
-	(void)unlinkat(tmp_fd, name, 0);
-	return r;
-}
-
-/* A directory holding nothing, or only what an interrupted init left (no config). */
-static int check_empty_or_partial(int dir_fd, const char *path)
-{
-	_cleanup_close_ int fd = dup(dir_fd);
-	DIR *d;
-	struct dirent *de;
-	int r = 0;
-
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(fd);
-	while ((de = readdir(d))) {
-		bool ours = false;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (strcmp(de->d_name, REPO_CONFIG) == 0) {
-			r = st_errf(-EEXIST, "'%s' is a repository already", path);
-			break;
-		}
-		for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
-			if (strcmp(de->d_name, skeleton_dirs[i]) == 0)
-				ours = true;
-		if (strcmp(de->d_name, REPO_LOCK_FILE) == 0)
-			ours = true;
-		if (!ours) {
-			r = st_errf(-ENOTEMPTY, "'%s' is not empty ('%s')", path, de->d_name);
-			break;
-		}
-	}
-	closedir(d);
-	return r;
-}
-
-int st_repo_init(const char *path, enum st_repo_verity_mode mode, struct st_repo **ret)
-{
-	_cleanup_close_ int dir_fd = -EBADF, tmp_fd = -EBADF, lock_fd = -EBADF;
-	struct repo_config c = { .image_version = ST_IMAGE_VERSION_MAX };
-	char config[256];
-	int r, len;
-
-	if (!path || !*path || mode > ST_REPO_VERITY_OFF)
-		return -EINVAL;
-	if (mkdir(path, 0755) < 0 && errno != EEXIST)
-		return st_errf(negative_errno(), "cannot create '%s'", path);
-	dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s'", path);
-	r = check_empty_or_partial(dir_fd, path);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
-		if (mkdirat(dir_fd, skeleton_dirs[i], 0755) < 0 && errno != EEXIST)
-			return st_errf(negative_errno(), "cannot create '%s/%s'", path, skeleton_dirs[i]);
-	lock_fd = openat(dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (lock_fd < 0)
-		return st_errf(negative_errno(), "cannot create '%s/%s'", path, REPO_LOCK_FILE);
-	tmp_fd = openat(dir_fd, REPO_TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tmp_fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s/%s'", path, REPO_TMP_DIR);
-
-	if (mode != ST_REPO_VERITY_OFF) {
-		r = probe_verity(tmp_fd);
-		if (r < 0)
-			return st_errf(r, "cannot probe fs-verity in '%s/%s'", path, REPO_TMP_DIR);
-		if (r == 0 && mode == ST_REPO_VERITY_REQUIRE)
-			return st_errf(-EOPNOTSUPP,
-				       "the filesystem of '%s' cannot enable fs-verity (--verity=require); "
-				       "use a filesystem with fs-verity (ext4 or btrfs with the verity feature)",
-				       path);
-		c.verity = r > 0;
-	}
-
-	/* The config is written last, atomically: until it exists, the directory is no repository. */
-	len = config_serialize(&c, config);
-	{
-		char tmp[64];
-		int fd;
-
-		repo_tmp_name("config", tmp);
-		fd = openat(tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return st_errf(negative_errno(), "cannot create '%s/%s/%s'", path, REPO_TMP_DIR, tmp);
-		r = write_full(fd, config, (size_t)len);
-		if (r >= 0 && fsync(fd) < 0)
-			r = negative_errno();
-		safe_close(fd);
-		if (r >= 0 && syncfs(dir_fd) < 0)  /* the skeleton before the config names it a repository */
-			r = negative_errno();
-		if (r >= 0 && renameat2(tmp_fd, tmp, dir_fd, REPO_CONFIG, RENAME_NOREPLACE) < 0)
-			r = errno == EEXIST ? st_errf(-EEXIST, "'%s' is a repository already", path)
-					    : negative_errno();
-		if (r < 0) {
-			(void)unlinkat(tmp_fd, tmp, 0);
-			return st_errf(r, "cannot write '%s/config'", path);
-		}
-		(void)fsync(dir_fd);
-	}
-	if (!ret)
-		return 0;
-	return st_repo_open(path, ret);
 }
 
 /* ---- locking ---- */

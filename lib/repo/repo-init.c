@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Creating a repository: the skeleton first, the config last and
+ * atomically, so that an interrupted init leaves no repository.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/error.h"
+#include "basic/io.h"
+#include "repo-internal.h"
+#include "sealtree/image.h"
+#include "sealtree/verity.h"
+
+/* The directories init creates, parents first. */
+static const char *const skeleton_dirs[] = {
+	REPO_OBJECTS_DIR, REPO_IMAGES_DIR, REPO_COMMITS_DIR, REPO_REFS_DIR,
+	REPO_HEADS_DIR, REPO_MOUNTS_DIR, REPO_CACHE_DIR, REPO_TMP_DIR,
+};
+
+static int config_serialize(bool verity, char buf[256])
+{
+	return snprintf(buf, 256,
+			"format-version=%d\n"
+			"hash=sha256\n"
+			"verity=%s\n"
+			"image-version=%u\n",
+			REPO_FORMAT_VERSION, verity ? "yes" : "no", ST_IMAGE_VERSION_MAX);
+}
+
+
+/* Can this filesystem enable fs-verity? Probed on a file in tmp/. 1 yes, 0 no. */
+static int probe_verity(int tmp_fd)
+{
+	static const uint8_t block[4096];
+	char name[64];
+	int fd, r;
+
+	repo_tmp_name("verity-probe", name);
+	fd = openat(tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return negative_errno();
+	r = write_full(fd, block, sizeof(block));
+	safe_close(fd);
+	if (r >= 0) {
+		fd = openat(tmp_fd, name, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = negative_errno();
+		else {
+			r = st_verity_enable_fd(fd) >= 0 ? 1 : 0;
+			safe_close(fd);
+		}
+	}
+	(void)unlinkat(tmp_fd, name, 0);
+	return r;
+}
+
+/* A directory holding nothing, or only what an interrupted init left (no config). */
+static int check_empty_or_partial(int dir_fd, const char *path)
+{
+	_cleanup_close_ int fd = dup(dir_fd);
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (fd < 0)
+		return negative_errno();
+	d = fdopendir(fd);
+	if (!d)
+		return negative_errno();
+	TAKE_FD(fd);
+	while ((de = readdir(d))) {
+		bool ours = false;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (strcmp(de->d_name, REPO_CONFIG) == 0) {
+			r = st_errf(-EEXIST, "'%s' is a repository already", path);
+			break;
+		}
+		for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
+			if (strcmp(de->d_name, skeleton_dirs[i]) == 0)
+				ours = true;
+		if (strcmp(de->d_name, REPO_LOCK_FILE) == 0)
+			ours = true;
+		if (!ours) {
+			r = st_errf(-ENOTEMPTY, "'%s' is not empty ('%s')", path, de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+int st_repo_init(const char *path, enum st_repo_verity_mode mode, struct st_repo **ret)
+{
+	_cleanup_close_ int dir_fd = -EBADF, tmp_fd = -EBADF, lock_fd = -EBADF;
+	bool verity = false;
+	char config[256];
+	int r, len;
+
+	if (!path || !*path || mode > ST_REPO_VERITY_OFF)
+		return -EINVAL;
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return st_errf(negative_errno(), "cannot create '%s'", path);
+	dir_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0)
+		return st_errf(negative_errno(), "cannot open '%s'", path);
+	r = check_empty_or_partial(dir_fd, path);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
+		if (mkdirat(dir_fd, skeleton_dirs[i], 0755) < 0 && errno != EEXIST)
+			return st_errf(negative_errno(), "cannot create '%s/%s'", path, skeleton_dirs[i]);
+	lock_fd = openat(dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (lock_fd < 0)
+		return st_errf(negative_errno(), "cannot create '%s/%s'", path, REPO_LOCK_FILE);
+	tmp_fd = openat(dir_fd, REPO_TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (tmp_fd < 0)
+		return st_errf(negative_errno(), "cannot open '%s/%s'", path, REPO_TMP_DIR);
+
+	if (mode != ST_REPO_VERITY_OFF) {
+		r = probe_verity(tmp_fd);
+		if (r < 0)
+			return st_errf(r, "cannot probe fs-verity in '%s/%s'", path, REPO_TMP_DIR);
+		if (r == 0 && mode == ST_REPO_VERITY_REQUIRE)
+			return st_errf(-EOPNOTSUPP,
+				       "the filesystem of '%s' cannot enable fs-verity (--verity=require); "
+				       "use a filesystem with fs-verity (ext4 or btrfs with the verity feature)",
+				       path);
+		verity = r > 0;
+	}
+
+	/* The config is written last, atomically: until it exists, the directory is no repository. */
+	len = config_serialize(verity, config);
+	{
+		char tmp[64];
+		int fd;
+
+		repo_tmp_name("config", tmp);
+		fd = openat(tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return st_errf(negative_errno(), "cannot create '%s/%s/%s'", path, REPO_TMP_DIR, tmp);
+		r = write_full(fd, config, (size_t)len);
+		if (r >= 0 && fsync(fd) < 0)
+			r = negative_errno();
+		safe_close(fd);
+		if (r >= 0 && syncfs(dir_fd) < 0)  /* the skeleton before the config names it a repository */
+			r = negative_errno();
+		if (r >= 0 && renameat2(tmp_fd, tmp, dir_fd, REPO_CONFIG, RENAME_NOREPLACE) < 0)
+			r = errno == EEXIST ? st_errf(-EEXIST, "'%s' is a repository already", path)
+					    : negative_errno();
+		if (r < 0) {
+			(void)unlinkat(tmp_fd, tmp, 0);
+			return st_errf(r, "cannot write '%s/config'", path);
+		}
+		(void)fsync(dir_fd);
+	}
+	if (!ret)
+		return 0;
+	return st_repo_open(path, ret);
+}
