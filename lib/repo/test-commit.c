@@ -251,7 +251,7 @@ TEST(serialize_rejects)
 		free(value);
 	}
 	bad[0].key = "a b";
-	c.n_metadata = 1;
+	c = sample(), c.metadata = bad, c.n_metadata = 1;
 	ASSERT_ERR(st_commit_serialize(&c, &buf, &len), -EINVAL);
 	ASSERT_TRUE(buf == NULL);
 }
