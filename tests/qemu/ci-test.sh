@@ -1,20 +1,12 @@
 #!/bin/sh
 # Runs as /ci-test.sh inside the QEMU guest of qemu-verity-kit.sh (busybox
 # ash, root, a kernel with fs-verity, an ext4 -O verity store at /run/store).
-# Our binaries are in /ci/bin with their libraries. Exit 0 = all passed.
-export PATH=/ci/bin:$PATH
-S=/run/store
+# Our binaries are in /ci/bin with their libraries, tests/qemu/guest-lib.sh
+# is /ci/guest-lib.sh. Exit 0 = all passed.
+. /ci/guest-lib.sh
 W=$S/ci
 OBJ=$W/objects
-PASS=0 FAIL=0
-ok() { PASS=$((PASS + 1)); echo "ok   $*"; }
-nok() { FAIL=$((FAIL + 1)); echo "FAIL $*"; }
-objpath() { d=$(fsverity digest --compact "$1") && echo "$OBJ/$(echo "$d" | cut -c1-2)/$(echo "$d" | cut -c3-)"; }
-expect_eio() { # FILE DESC
-	if cat "$1" >/dev/null 2>$W/err; then nok "$2: read succeeded, expected EIO"
-	elif grep -qE 'Input/output error|I/O error' $W/err; then ok "$2 -> EIO"
-	else nok "$2: wrong error: $(cat $W/err)"; fi
-}
+objpath() { p=$(digest_path "$1") && echo "$OBJ/$p"; }
 # mount_fails DESC REGEX ARGS...: mount.composefs must exit 1 with REGEX in its message.
 mount_fails() {
 	d=$1 re=$2
@@ -80,16 +72,7 @@ o=$(objpath $W/src/sub/victim-plain)
 cp $W/src/sub/victim-plain $o.new && mv -f $o.new "$o" && ok "replaced victim-plain's object with a non-verity copy" || nok "plain copy"
 # (c) one byte changed on disk inside an fs-verity object (the store stays
 # mounted: the kit's own root overlay uses it), then the page cache dropped
-o=$(objpath $W/src/sub/victim-bytes)
-sync
-blk=$(debugfs -R "bmap ${o#$S} 2" /dev/vda 2>/dev/null)
-if [ -n "$blk" ] && [ "$blk" -gt 0 ]; then
-	printf 'X' | dd of=/dev/vda bs=1 seek=$((blk * 4096 + 7)) conv=notrunc,fsync 2>/dev/null
-	sync; echo 3 >/proc/sys/vm/drop_caches
-	ok "flipped a byte of victim-bytes' object on disk (block $blk)"
-else
-	nok "debugfs bmap of $o: '$blk'"
-fi
+change_byte_on_disk "$(objpath $W/src/sub/victim-bytes)" 2 7
 for legacy in "" legacy-overlay; do
 	tag=${legacy:-new-api}
 	if SEALTREE_MOUNT_FORCE=$legacy mount.composefs -o basedir=$OBJ,digest=$D $W/img $W/m 2>$W/err; then
@@ -110,6 +93,4 @@ if mount.composefs -o basedir=$OBJ $W/img $W/m 2>$W/err; then
 		nok "control: swapped object without verity"
 	umount $W/m
 else nok "control mount: $(cat $W/err)"; fi
-grep -q "$W" /proc/mounts && nok "mounts left: $(grep "$W" /proc/mounts)"
-echo "ci-test: $PASS passed, $FAIL failed"
-[ $FAIL = 0 ]
+guest_done
