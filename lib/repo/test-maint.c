@@ -4,11 +4,11 @@
  * walk, and gc/prune/fsck through the API (lock rules, what they keep).
  */
 #include <fcntl.h>
-#include <ftw.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/test-util.h"
 #include "basic/test.h"
 #include "repo/maint-internal.h"
 #include "sealtree/repo-maint.h"
@@ -177,37 +177,17 @@ TEST(tree_walk_visits_object_files_once)
 
 /* ---- through the API ----------------------------------------------------- */
 
-static char top[] = "/tmp/sealtree-test-maint.XXXXXX";
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	return remove(path);
-}
-
-static void cleanup_top(void)
-{
-	(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A tree of one directory with one regular file whose object holds `fill` bytes. */
 static int small_tree(struct st_repo *repo, char fill, struct st_node **ret)
 {
 	char path[300], data[1000];
-	int fd, r;
 
-	(void)snprintf(path, sizeof(path), "%s/src-%c", top, fill);
-	(void)mkdir(path, 0755);
 	memset(data, fill, sizeof(data));
-	(void)snprintf(path, sizeof(path), "%s/src-%c/file", top, fill);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	r = write(fd, data, sizeof(data)) == (ssize_t)sizeof(data) ? 0 : -EIO;
-	close(fd);
-	if (r < 0)
-		return r;
-	(void)snprintf(path, sizeof(path), "%s/src-%c", top, fill);
+	(void)snprintf(path, sizeof(path), "%s/src-%c", test_tmpdir(), fill);
+	(void)mkdir(path, 0755);
+	(void)snprintf(path, sizeof(path), "%s/src-%c/file", test_tmpdir(), fill);
+	test_write_file(path, data, sizeof(data));
+	(void)snprintf(path, sizeof(path), "%s/src-%c", test_tmpdir(), fill);
 	return st_repo_import_directory(repo, path, NULL, ret);
 }
 
@@ -251,10 +231,7 @@ TEST(api_gc_prune_fsck)
 	struct st_fsck_options fo = { .report = count_problem, .userdata = &errors };
 	char path[300];
 
-	if (!mkdtemp(top))
-		TEST_SKIP("no temporary directory");
-	atexit(cleanup_top);
-	(void)snprintf(path, sizeof(path), "%s/repo", top);
+	(void)snprintf(path, sizeof(path), "%s/repo", test_tmpdir());
 	ASSERT_OK(st_repo_init(path, ST_REPO_VERITY_OFF, &repo));
 	ASSERT_OK(commit_small(repo, "main", 'a', a));
 	ASSERT_OK(commit_small(repo, "main", 'b', b));

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the repository core: init/open, refs, resolve, commits of trees. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +9,11 @@
 #include <unistd.h>
 
 #include "basic/hex.h"
+#include "basic/test-util.h"
 #include "basic/test.h"
 #include "repo-internal.h"
 #include "sealtree/repo.h"
 #include "tree/tree-internal.h"
-
-static char top[] = "/tmp/sealtree-test-repo.XXXXXX";
-static bool have_top;
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	return remove(path);
-}
-
-static void cleanup_top(void)
-{
-	if (have_top)
-		(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-__attribute__((constructor)) static void make_top(void)
-{
-	if (mkdtemp(top)) {
-		have_top = true;
-		atexit(cleanup_top);
-	}
-}
 
 static char *path_in(const char *name)
 {
@@ -44,18 +21,8 @@ static char *path_in(const char *name)
 	static int i;
 
 	i = (i + 1) % 4;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", top, name);
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", test_tmpdir(), name);
 	return buf[i];
-}
-
-static void write_file(const char *path, const char *data)
-{
-	FILE *f = fopen(path, "w");
-
-	if (f) {
-		fputs(data, f);
-		fclose(f);
-	}
 }
 
 TEST(init_and_open)
@@ -77,7 +44,7 @@ TEST(init_and_open)
 
 	/* A directory with something else in it is refused. */
 	mkdir(path_in("full"), 0755);
-	write_file(path_in("full/x"), "x");
+	test_write_string(path_in("full/x"), "x");
 	ASSERT_ERR(st_repo_init(path_in("full"), ST_REPO_VERITY_OFF, NULL), -ENOTEMPTY);
 	ASSERT_ERR(st_repo_open(path_in("full"), &repo), -ENOENT);
 
@@ -96,13 +63,13 @@ TEST(config_versions)
 	snprintf(p, sizeof(p), "%s", path_in("r2"));
 
 	ASSERT_OK(st_repo_init(p, ST_REPO_VERITY_AUTO, NULL));
-	write_file(path_in("r2/config"), "format-version=2\nverity=no\n");
+	test_write_string(path_in("r2/config"), "format-version=2\nverity=no\n");
 	ASSERT_ERR(st_repo_open(p, &repo), -EOPNOTSUPP);
-	write_file(path_in("r2/config"), "format-version=1\nverity=maybe\n");
+	test_write_string(path_in("r2/config"), "format-version=1\nverity=maybe\n");
 	ASSERT_ERR(st_repo_open(p, &repo), -EUCLEAN);
-	write_file(path_in("r2/config"), "format-version=1\n");
+	test_write_string(path_in("r2/config"), "format-version=1\n");
 	ASSERT_ERR(st_repo_open(p, &repo), -EUCLEAN);
-	write_file(path_in("r2/config"), "format-version=1\nverity=no\nfuture-key=1\n");
+	test_write_string(path_in("r2/config"), "format-version=1\nverity=no\nfuture-key=1\n");
 	ASSERT_OK(st_repo_open(p, &repo));
 	st_repo_free(repo);
 }
@@ -400,12 +367,12 @@ TEST(commit_a_tree)
 
 	mkdir(path_in("src"), 0700);
 	mkdir(path_in("src/d"), 0700);
-	write_file(path_in("src/small"), "hi");
+	test_write_string(path_in("src/small"), "hi");
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	write_file(path_in("src/d/big"), big);
+	test_write_string(path_in("src/d/big"), big);
 	chmod(path_in("src/d/big"), 04711);
-	write_file(path_in("src/plain"), big + 1);
+	test_write_string(path_in("src/plain"), big + 1);
 	chmod(path_in("src/plain"), 0600);
 
 	ASSERT_OK(st_repo_init(path_in("r5"), ST_REPO_VERITY_OFF, &repo));

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests for the directory scan and the digest store. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "basic/test-util.h"
 #include "basic/test.h"
 #include "digest-store.h"
 #include "scan-internal.h"
@@ -21,49 +21,15 @@
 #include "sealtree/verity.h"
 #include "tree-internal.h"
 
-static char top[] = "/tmp/sealtree-test-scan.XXXXXX";
-static bool have_top;
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	return remove(path);
-}
-
-static void cleanup_top(void)
-{
-	if (have_top)
-		(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-__attribute__((constructor)) static void make_top(void)
-{
-	if (!mkdtemp(top)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	have_top = true;
-	atexit(cleanup_top);
-}
-
 /* A fresh directory under the test's temporary top. */
 static char *new_dir(const char *name)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/%s", top, name) < 0 || mkdir(p, 0755) < 0) {
+	if (asprintf(&p, "%s/%s", test_tmpdir(), name) < 0 || mkdir(p, 0755) < 0) {
 		perror(name);
 		exit(1);
 	}
-	return p;
-}
-
-static char *join(const char *a, const char *b)
-{
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/%s", a, b) < 0)
-		exit(1);
 	return p;
 }
 
@@ -80,16 +46,13 @@ static void fill(uint8_t *buf, size_t len, unsigned seed)
 
 static void write_file(const char *dir, const char *name, size_t size, unsigned seed)
 {
-	_cleanup_free_ char *p = join(dir, name);
+	_cleanup_free_ char *p = test_join(dir, name);
 	_cleanup_free_ uint8_t *buf = malloc(size ? size : 1);
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-	if (fd < 0 || !buf)
+	if (!buf)
 		exit(1);
 	fill(buf, size, seed);
-	if (write(fd, buf, size) != (ssize_t)size)
-		exit(1);
-	close(fd);
+	test_write_file(p, buf, size);
 }
 
 static struct st_node *child(struct st_node *dir, const char *name)
@@ -162,8 +125,8 @@ TEST(regular_files_inline_and_digest)
 TEST(metadata_and_types)
 {
 	_cleanup_free_ char *d = new_dir("types");
-	_cleanup_free_ char *f = join(d, "file"), *l = join(d, "link"), *fifo = join(d, "fifo"),
-			       *sub = join(d, "sub"), *sock = join(d, "sock");
+	_cleanup_free_ char *f = test_join(d, "file"), *l = test_join(d, "link"), *fifo = test_join(d, "fifo"),
+			       *sub = test_join(d, "sub"), *sock = test_join(d, "sock");
 	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 1700000000, 123456789 } };
 	struct st_node *root = NULL, *n;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -231,7 +194,7 @@ TEST(sorted_children)
 TEST(devices)
 {
 	_cleanup_free_ char *d = new_dir("devices");
-	_cleanup_free_ char *c = join(d, "chr"), *b = join(d, "blk"), *w = join(d, "whiteout");
+	_cleanup_free_ char *c = test_join(d, "chr"), *b = test_join(d, "blk"), *w = test_join(d, "whiteout");
 	struct st_node *root = NULL, *n;
 
 	if (mknod(c, S_IFCHR | 0600, makedev(1, 3)) < 0)
@@ -256,7 +219,7 @@ TEST(devices)
 TEST(xattrs_and_flags)
 {
 	_cleanup_free_ char *d = new_dir("xattrs");
-	_cleanup_free_ char *f = join(d, "file"), *e = join(d, "empty"), *l = join(d, "link");
+	_cleanup_free_ char *f = test_join(d, "file"), *e = test_join(d, "empty"), *l = test_join(d, "link");
 	const struct st_xattr *x;
 	struct st_node *root = NULL, *n;
 	bool trusted;
@@ -307,8 +270,8 @@ TEST(xattrs_and_flags)
 TEST(hardlinks)
 {
 	_cleanup_free_ char *d = new_dir("hardlinks");
-	_cleanup_free_ char *a = join(d, "b-first"), *sub = join(d, "a-dir"), *in_sub = join(d, "a-dir/z"),
-			       *c = join(d, "c");
+	_cleanup_free_ char *a = test_join(d, "b-first"), *sub = test_join(d, "a-dir"), *in_sub = test_join(d, "a-dir/z"),
+			       *c = test_join(d, "c");
 	struct st_node *root = NULL, *first, *alias1, *alias2;
 
 	ASSERT_OK(mkdir(sub, 0755));
@@ -387,7 +350,7 @@ static void *grow_file(void *userdata)
 TEST(file_modified_during_scan_fails)
 {
 	_cleanup_free_ char *d = new_dir("modified");
-	_cleanup_free_ char *big = join(d, "growing");
+	_cleanup_free_ char *big = test_join(d, "growing");
 	struct grower g = { .path = big };
 	struct st_node *root = NULL;
 	pthread_t t;
@@ -410,13 +373,13 @@ TEST(file_modified_during_scan_fails)
 TEST(errors_name_the_path)
 {
 	_cleanup_free_ char *d = new_dir("errors");
-	_cleanup_free_ char *nodir = join(d, "missing");
+	_cleanup_free_ char *nodir = test_join(d, "missing");
 	struct st_node *root = NULL;
 
 	write_file(d, "plain", 3, 0);
 	ASSERT_ERR(scan(nodir, 0, 0, &root), -ENOENT);
 	ASSERT_TRUE(st_error_detail() && strstr(st_error_detail(), "missing"));
-	_cleanup_free_ char *plain = join(d, "plain");
+	_cleanup_free_ char *plain = test_join(d, "plain");
 	ASSERT_ERR(scan(plain, 0, 0, &root), -ENOTDIR);
 	ASSERT_TRUE(!root);
 }
@@ -449,7 +412,7 @@ static int digest_file(const char *path, uint8_t digest[32])
 TEST(digest_store)
 {
 	_cleanup_free_ char *d = new_dir("store-src");
-	_cleanup_free_ char *store = join(top, "store/nested");
+	_cleanup_free_ char *store = test_join(test_tmpdir(), "store/nested");
 	struct st_scan_options o = { .digest_store = store };
 	struct st_node *root = NULL, *n;
 	struct stat st1, st2;
@@ -530,8 +493,8 @@ TEST(digest_cache_hooks)
 {
 	static const struct st_scan_cache_ops ops = { .lookup = fake_lookup, .store = fake_store };
 	_cleanup_free_ char *d = new_dir("cache-src");
-	_cleanup_free_ char *f = join(d, "big");
-	_cleanup_free_ char *store_path = join(top, "cache-store");
+	_cleanup_free_ char *f = test_join(d, "big");
+	_cleanup_free_ char *store_path = test_join(test_tmpdir(), "cache-store");
 	struct fake_cache fc = { .hit = true };
 	struct st_scan_stats stats = { 0 };
 	struct st_scan_options o = { .cache = &ops, .cache_userdata = &fc, .stats = &stats };
@@ -585,7 +548,7 @@ TEST(digest_cache_hooks)
 
 TEST(store_object_abort_leaves_nothing)
 {
-	_cleanup_free_ char *store = join(top, "store-abort");
+	_cleanup_free_ char *store = test_join(test_tmpdir(), "store-abort");
 	struct st_digest_store *s = NULL;
 	struct st_store_object obj;
 	uint8_t digest[32] = { 0xab, 1, 2, 3 };
@@ -623,7 +586,7 @@ TEST(store_object_abort_leaves_nothing)
 TEST(limits)
 {
 	_cleanup_free_ char *d = new_dir("limits");
-	_cleanup_free_ char *l = join(d, "long-link");
+	_cleanup_free_ char *l = test_join(d, "long-link");
 	char target[ST_SYMLINK_MAX + 1];
 	struct st_node *root = NULL;
 	static char big[40000];
@@ -647,7 +610,7 @@ TEST(limits)
 	if (!mkdtemp(shm))
 		TEST_SKIP("no /dev/shm for a large xattr");
 	write_file(shm, "f", 10, 0);
-	g = join(shm, "f");
+	g = test_join(shm, "f");
 	memset(big, 'v', sizeof(big));
 	r = setxattr(g, "user.big", big, sizeof(big), 0);
 	if (r < 0) {

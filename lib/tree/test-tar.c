@@ -4,7 +4,6 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,36 +12,12 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "basic/test-util.h"
 #include "basic/test.h"
 #include "sealtree/dump.h"
 #include "sealtree/scan.h"
 #include "sealtree/verity.h"
 #include "tar.h"
-
-static char top[] = "/tmp/sealtree-test-tar.XXXXXX";
-static bool have_top;
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st, (void)type, (void)ftw;
-	return remove(path);
-}
-
-static void cleanup_top(void)
-{
-	if (have_top)
-		(void)nftw(top, rm_one, 32, FTW_DEPTH | FTW_PHYS);
-}
-
-__attribute__((constructor)) static void make_top(void)
-{
-	if (!mkdtemp(top)) {
-		perror("mkdtemp");
-		exit(1);
-	}
-	have_top = true;
-	atexit(cleanup_top);
-}
 
 /* ---- Building archives in memory with libarchive ------------------------ */
 
@@ -510,7 +485,7 @@ TEST(store_objects)
 	struct stat st;
 	struct tb b;
 
-	ASSERT_TRUE(asprintf(&dir, "%s/store", top) > 0);
+	ASSERT_TRUE(asprintf(&dir, "%s/store", test_tmpdir()) > 0);
 	ASSERT_OK(st_digest_store_open(dir, &opts.store));
 	big = malloc(big_len);
 	ASSERT_TRUE(big);
@@ -559,7 +534,7 @@ TEST(store_objects)
 		struct st_tar_read_options o2 = { 0 };
 		struct tb c;
 
-		ASSERT_TRUE(asprintf(&dir2, "%s/store2", top) > 0);
+		ASSERT_TRUE(asprintf(&dir2, "%s/store2", test_tmpdir()) > 0);
 		ASSERT_OK(st_digest_store_open(dir2, &s2));
 		o2.store = s2;
 		tb_init(&c, ARCHIVE_FORMAT_TAR_USTAR, 0);
@@ -603,7 +578,7 @@ TEST(many_files_through_the_pool)
 	size_t used_full;
 	struct tb b;
 
-	ASSERT_TRUE(asprintf(&dir, "%s/pool-store", top) > 0);
+	ASSERT_TRUE(asprintf(&dir, "%s/pool-store", test_tmpdir()) > 0);
 	ASSERT_OK(st_digest_store_open(dir, &opts.store));
 	data = malloc(8000);
 	for (int i = 0; i < 8000; i++)
@@ -681,7 +656,7 @@ TEST(write_read_roundtrip)
 	int fd1, fd2;
 	struct tb b;
 
-	ASSERT_TRUE(asprintf(&dir, "%s/rt-store", top) > 0);
+	ASSERT_TRUE(asprintf(&dir, "%s/rt-store", test_tmpdir()) > 0);
 	ASSERT_OK(st_digest_store_open(dir, &opts.store));
 	big = malloc(5000);
 	memset(big, 'b', 5000);
@@ -777,8 +752,8 @@ TEST(same_tree_as_the_scan)
 
 	if (system("tar --version >/dev/null 2>&1") != 0)
 		TEST_SKIP("no GNU tar");
-	ASSERT_TRUE(asprintf(&src, "%s/src", top) > 0);
-	ASSERT_TRUE(asprintf(&tarf, "%s/src.tar", top) > 0);
+	ASSERT_TRUE(asprintf(&src, "%s/src", test_tmpdir()) > 0);
+	ASSERT_TRUE(asprintf(&tarf, "%s/src.tar", test_tmpdir()) > 0);
 	ASSERT_TRUE(asprintf(&cmd,
 			     "set -e; mkdir -p %1$s/sub/deep; cd %1$s; echo small >a; head -c 70000 /dev/zero >sub/big;"
 			     "ln sub/big zlink; ln a sub/deep/alink; ln -s a sym; mkfifo fifo; chmod 4711 a;"
