@@ -74,15 +74,9 @@ int cmd_log(int argc, char **argv)
 		log_help(stderr);
 		return 2;
 	}
-	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	repo = open_repo_resolved(REPO_LOCK_SHARED, argv[optind], id);
 	if (!repo)
 		return 1;
-	r = st_repo_resolve(repo, argv[optind], id);
-	if (r < 0) {
-		log_error_errno(r, "cannot resolve '%s'", argv[optind]);
-		st_repo_free(repo);
-		return 1;
-	}
 	while (shown < max) {
 		struct st_commit *cm = NULL;
 		char hex[65], date[64];
@@ -287,15 +281,9 @@ int cmd_show(int argc, char **argv)
 		show_help(stderr);
 		return 2;
 	}
-	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	repo = open_repo_resolved(REPO_LOCK_SHARED, argv[optind], id);
 	if (!repo)
 		return 1;
-	r = st_repo_resolve(repo, argv[optind], id);
-	if (r < 0) {
-		log_error_errno(r, "cannot resolve '%s'", argv[optind]);
-		st_repo_free(repo);
-		return 1;
-	}
 	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	r = st_repo_read_commit(repo, id, &cm);
 	if (r < 0) {

@@ -128,12 +128,9 @@ int cmd_mount(int argc, char **argv)
 	target = realpath(argv[optind + 1], NULL);
 	if (!target)
 		return log_error_errno(-errno, "mount point '%s'", argv[optind + 1]), 1;
-	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	repo = open_repo_resolved(REPO_LOCK_SHARED, argv[optind], id);
 	if (!repo)
 		return 1;
-	r = st_repo_resolve(repo, argv[optind], id);
-	if (r < 0)
-		return log_error_errno(r, "cannot resolve '%s'", argv[optind]), 1;
 	if (require_sig)
 		return mount_sealed(repo, argv[optind], id, target, &gate, unverified);
 	r = st_repo_mount(repo, id, target, flags);

@@ -71,6 +71,22 @@ struct st_repo *open_repo_or_fail(enum repo_lock_mode lock)
 	return repo;
 }
 
+struct st_repo *open_repo_resolved(enum repo_lock_mode lock, const char *spec, uint8_t id[ST_COMMIT_ID_SIZE])
+{
+	struct st_repo *repo = open_repo_or_fail(lock);
+	int r;
+
+	if (!repo)
+		return NULL;
+	r = st_repo_resolve(repo, spec, id);
+	if (r < 0) {
+		log_error_errno(r, "cannot resolve '%s'", spec);
+		st_repo_free(repo);
+		return NULL;
+	}
+	return repo;
+}
+
 bool show_progress(void)
 {
 	return !globals.quiet && isatty(STDERR_FILENO);

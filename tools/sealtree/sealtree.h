@@ -32,6 +32,12 @@ enum repo_lock_mode {
  */
 struct st_repo *open_repo_or_fail(enum repo_lock_mode lock);
 
+/*
+ * open_repo_or_fail(), then resolve SPEC (a ref, a commit id or a prefix of
+ * one) into ID. Prints the error and returns NULL on failure.
+ */
+struct st_repo *open_repo_resolved(enum repo_lock_mode lock, const char *spec, uint8_t id[ST_COMMIT_ID_SIZE]);
+
 /* true if progress lines should be drawn (stderr is a terminal and not -q). */
 bool show_progress(void);
 
