@@ -113,9 +113,9 @@ void reach_release(struct reach *r)
 	digest_set_release(&r->objects);
 }
 
-int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach *ret)
+int mark_refs(struct st_repo *repo, const char *skip, const struct digest_set *stop, struct digest_set *commits,
+	      struct digest_set *images)
 {
-	_cleanup_(reach_release) struct reach reach = {};
 	struct st_ref *refs = NULL;
 	size_t n_refs = 0;
 	int r;
@@ -123,19 +123,23 @@ int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach
 	r = st_repo_list_refs(repo, true, &refs, &n_refs);
 	if (r < 0)
 		return r;
-	/*
-	 * Branches first, pins after: a pin marks one commit, and a commit
-	 * found marked is taken to have its history marked already.
-	 */
 	for (int pass = 0; pass < 2 && r >= 0; pass++)
 		for (size_t i = 0; i < n_refs && r >= 0; i++) {
 			bool pin = strncmp(refs[i].name, PIN_PREFIX, strlen(PIN_PREFIX)) == 0;
 
-			if (pin == (pass == 1))
-				r = mark_chain(repo, refs[i].name, refs[i].id, pin, stop, &reach.commits,
-					       &reach.images);
+			if (pin == (pass == 1) && !(skip && strcmp(refs[i].name, skip) == 0))
+				r = mark_chain(repo, refs[i].name, refs[i].id, pin, stop, commits, images);
 		}
 	st_ref_list_free(refs, n_refs);
+	return r;
+}
+
+int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach *ret)
+{
+	_cleanup_(reach_release) struct reach reach = {};
+	int r;
+
+	r = mark_refs(repo, NULL, stop, &reach.commits, &reach.images);
 	if (r < 0)
 		return r;
 

@@ -100,6 +100,14 @@ int mark_chain(struct st_repo *repo, const char *ref_name, const uint8_t head[ST
 	       const struct digest_set *stop, struct digest_set *commits, struct digest_set *images);
 
 /*
+ * mark_chain() for every ref but the one listed as skip (NULL: none):
+ * branches first, pins after, since a pin marks one commit and a commit
+ * found marked is taken to have its history marked already.
+ */
+int mark_refs(struct st_repo *repo, const char *skip, const struct digest_set *stop, struct digest_set *commits,
+	      struct digest_set *images);
+
+/*
  * The marking half of gc, shared with prune: every commit, image and object
  * the roots reach. Commits in `stop` (may be NULL) are treated as missing:
  * walking a chain stops there. Errors name the ref, commit or image.

@@ -30,27 +30,6 @@ static const char *listed_name(const char *ref)
 	return strncmp(ref, heads, strlen(heads)) == 0 ? ref + strlen(heads) : ref;
 }
 
-/* Every commit some root other than `skip` reaches. */
-static int mark_others(struct st_repo *repo, const char *skip, struct digest_set *ret)
-{
-	struct st_ref *refs = NULL;
-	size_t n_refs = 0;
-	int r;
-
-	r = st_repo_list_refs(repo, true, &refs, &n_refs);
-	if (r < 0)
-		return r;
-	for (int pass = 0; pass < 2 && r >= 0; pass++)
-		for (size_t i = 0; i < n_refs && r >= 0; i++) {
-			bool pin = strncmp(refs[i].name, PIN_PREFIX, strlen(PIN_PREFIX)) == 0;
-
-			if (pin == (pass == 1) && strcmp(refs[i].name, skip) != 0)
-				r = mark_chain(repo, refs[i].name, refs[i].id, pin, NULL, ret, NULL);
-		}
-	st_ref_list_free(refs, n_refs);
-	return r;
-}
-
 int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned flags,
 		  struct st_prune_stats *ret_stats)
 {
@@ -69,7 +48,8 @@ int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned
 	r = st_repo_read_ref(repo, ref, id);
 	if (r < 0)
 		return r; /* the detail names the ref */
-	r = mark_others(repo, listed_name(ref), &others);
+	/* Every commit some root other than this ref reaches. */
+	r = mark_refs(repo, listed_name(ref), NULL, &others, NULL);
 	if (r < 0)
 		return r;
 
