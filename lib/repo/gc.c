@@ -253,64 +253,56 @@ static int sweep_commits(struct sweep *s, const struct digest_set *keep)
 	return r;
 }
 
-static int sweep_images(struct sweep *s, const struct digest_set *keep)
+/*
+ * The entries of dir (open as fd) named after a digest: the whole name in
+ * images/, fanout and name in objects/XX/. Kept when in keep, else removed;
+ * temporary files removed; any other name left for fsck to report.
+ */
+static int sweep_digests(struct sweep *s, int fd, const char *dir, const char *fanout,
+			 const struct digest_set *keep, uint64_t *kept, uint64_t *removed, uint64_t *bytes)
 {
 	struct name_entry *list = NULL;
 	size_t n = 0;
 	int r;
 
-	r = list_dir(s->repo->images_fd, ".", &list, &n);
+	r = list_dir(fd, ".", &list, &n);
 	if (r < 0)
-		return st_errf(r, "cannot read '%s/%s'", s->repo->path, REPO_IMAGES_DIR);
+		return st_errf(r, "cannot read '%s/%s'", s->repo->path, dir);
 	for (size_t i = 0; i < n && r >= 0; i++) {
+		const char *name = list[i].name;
 		uint8_t d[ST_DIGEST_SIZE];
 
-		if (is_temp_name(list[i].name))
-			r = remove_counted(s, s->repo->images_fd, REPO_IMAGES_DIR, list[i].name,
-					   &s->stats->temp_removed, &s->stats->temp_bytes_removed);
-		else if (strlen(list[i].name) != HEX64_LEN || !parse_lower_hex(list[i].name, HEX64_LEN, d))
+		if (is_temp_name(name))
+			r = remove_counted(s, fd, dir, name, &s->stats->temp_removed, &s->stats->temp_bytes_removed);
+		else if (fanout ? parse_object_name(fanout, name, d) < 0 :
+				  strlen(name) != HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, d))
 			continue;
 		else if (digest_set_contains(keep, d))
-			s->stats->images_kept++;
+			(*kept)++;
 		else
-			r = remove_counted(s, s->repo->images_fd, REPO_IMAGES_DIR, list[i].name,
-					   &s->stats->images_removed, &s->stats->image_bytes_removed);
+			r = remove_counted(s, fd, dir, name, removed, bytes);
 	}
 	name_list_free(list, n);
 	return r;
 }
 
+static int sweep_images(struct sweep *s, const struct digest_set *keep)
+{
+	return sweep_digests(s, s->repo->images_fd, REPO_IMAGES_DIR, NULL, keep, &s->stats->images_kept,
+			     &s->stats->images_removed, &s->stats->image_bytes_removed);
+}
+
 static int sweep_fanout(struct sweep *s, const char *fanout, const struct digest_set *keep)
 {
 	_cleanup_close_ int fd = -EBADF;
-	struct name_entry *list = NULL;
 	char dir[sizeof(REPO_OBJECTS_DIR) + 3];
-	size_t n = 0;
-	int r;
 
 	(void)snprintf(dir, sizeof(dir), "%s/%s", REPO_OBJECTS_DIR, fanout);
 	fd = openat(s->repo->objects_fd, fanout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOTDIR ? 0 : st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, dir);
-	r = list_dir(fd, ".", &list, &n);
-	if (r < 0)
-		return st_errf(r, "cannot read '%s/%s'", s->repo->path, dir);
-	for (size_t i = 0; i < n && r >= 0; i++) {
-		uint8_t d[ST_DIGEST_SIZE];
-
-		if (is_temp_name(list[i].name))
-			r = remove_counted(s, fd, dir, list[i].name, &s->stats->temp_removed,
-					   &s->stats->temp_bytes_removed);
-		else if (parse_object_name(fanout, list[i].name, d) < 0)
-			continue;
-		else if (digest_set_contains(keep, d))
-			s->stats->objects_kept++;
-		else
-			r = remove_counted(s, fd, dir, list[i].name, &s->stats->objects_removed,
-					   &s->stats->object_bytes_removed);
-	}
-	name_list_free(list, n);
-	return r;
+	return sweep_digests(s, fd, dir, fanout, keep, &s->stats->objects_kept, &s->stats->objects_removed,
+			     &s->stats->object_bytes_removed);
 }
 
 static int sweep_objects(struct sweep *s, const struct digest_set *keep)
