@@ -250,28 +250,30 @@ void st_repo_image_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[72])
 	hex_encode(digest, ST_DIGEST_SIZE, buf + 7);
 }
 
+/* Open repo's rel read-only, never through a symlink; an error names it "WHAT NAME". */
+static int open_stored(struct st_repo *repo, const char *rel, const char *what, const char *name)
+{
+	int fd = openat(repo->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+
+	if (fd < 0)
+		return st_errf(negative_errno(), "%s %s", what, name);
+	return fd;
+}
+
 int st_repo_open_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE])
 {
 	char rel[74];
-	int fd;
 
 	st_repo_object_relpath(digest, rel);
-	fd = openat(repo->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return st_errf(negative_errno(), "object %s", rel + 8);
-	return fd;
+	return open_stored(repo, rel, "object", rel + 8);
 }
 
 int st_repo_open_image(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE])
 {
 	char rel[72];
-	int fd;
 
 	st_repo_image_relpath(digest, rel);
-	fd = openat(repo->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return st_errf(negative_errno(), "image %s", rel + 7);
-	return fd;
+	return open_stored(repo, rel, "image", rel + 7);
 }
 
 int st_repo_has_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE])
