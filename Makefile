@@ -1,13 +1,15 @@
 # sealtree: the two commands that do everything on a fresh Debian 12 machine.
 #   make demo    install what is missing, build, run the end-to-end demo
 #   make check   install what is missing, build, run every test (normal build,
-#                then ASan+UBSan build, then short libFuzzer runs); the last
+#                then ASan+UBSan build, then short libFuzzer runs, then a release
+#                build that must compile); the last
 #                line is "N passed, N failed[, N skipped]"
 # Other targets: build, install, bench, clean.
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_RELEASE ?= build-release
 FUZZ_SECONDS ?= 20
 
 # Debian packages needed to build, test, fuzz and demo.
@@ -40,7 +42,7 @@ install: build
 	meson install -C $(BUILD)
 
 check: deps
-	@BUILD=$(BUILD) BUILD_ASAN=$(BUILD_ASAN) BUILD_FUZZ=$(BUILD_FUZZ) \
+	@BUILD=$(BUILD) BUILD_ASAN=$(BUILD_ASAN) BUILD_FUZZ=$(BUILD_FUZZ) BUILD_RELEASE=$(BUILD_RELEASE) \
 		FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run-check.sh
 
 demo: build
@@ -51,4 +53,4 @@ bench: build
 	@for b in bench/bench-*.sh; do echo "== $$b"; BUILD_DIR=$(BUILD) bash $$b || exit 1; done
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_RELEASE)

@@ -4,6 +4,8 @@
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every suite
 #      except the QEMU one (the guest runs the normal build's binaries)
 #   3. a clang libFuzzer build: each fuzz target for FUZZ_SECONDS seconds
+#   4. a release build (-O3): it must compile, since GCC warns about more
+#      at -O3 and -Werror turns that into a build failure for users
 # Each meson test and each fuzz run counts once; the last line is
 # "N passed, N failed, N skipped".
 set -uo pipefail
@@ -12,6 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 BUILD_ASAN=${BUILD_ASAN:-build-asan}
 BUILD_FUZZ=${BUILD_FUZZ:-build-fuzz}
+BUILD_RELEASE=${BUILD_RELEASE:-build-release}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 
@@ -93,6 +96,14 @@ if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfu
 	fi
 else
 	failed=$((failed + 1)); failures+=("libFuzzer build failed")
+fi
+
+echo "=== release build ($BUILD_RELEASE): compiles with -O3 -Werror"
+if { [ -f "$BUILD_RELEASE/build.ninja" ] || meson setup "$BUILD_RELEASE" --buildtype=release; } &&
+	ninja -C "$BUILD_RELEASE"; then
+	passed=$((passed + 1))
+else
+	failed=$((failed + 1)); failures+=("release build failed")
 fi
 
 echo

@@ -275,8 +275,8 @@ static int parse_u64(struct cursor *cur, const char *field, const char *s, size_
 
 static int take_number(struct cursor *cur, const char *field, uint64_t max, uint64_t *ret)
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 	int r;
 
 	r = take_field(cur, field, false, &v, &len);
@@ -289,8 +289,8 @@ static int take_number(struct cursor *cur, const char *field, uint64_t max, uint
 
 static int take_id(struct cursor *cur, const char *field, bool optional, uint8_t ret[32])
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 	int r;
 
 	r = take_field(cur, field, optional, &v, &len);
@@ -304,8 +304,8 @@ static int take_id(struct cursor *cur, const char *field, bool optional, uint8_t
 
 static int take_text_line(struct cursor *cur, const char *field, size_t max, char **ret)
 {
-	const char *v;
-	size_t len;
+	const char *v = NULL;
+	size_t len = 0;
 	int r;
 
 	r = take_field(cur, field, true, &v, &len);

@@ -167,8 +167,8 @@ static int field_unescape(struct parser *p, const char *line, const struct field
 static int parse_hardlink(struct parser *p, const char *line, const struct field f[F_COUNT],
 			  struct st_node **node, const char *path, size_t path_len)
 {
-	const char *target;
-	size_t target_len;
+	const char *target = NULL;
+	size_t target_len = 0;
 	struct hardlink *l;
 	struct st_node *alias;
 	int r;
@@ -214,8 +214,8 @@ static int parse_xattrs(struct parser *p, const char *line, struct field rest, s
 		struct field x = { rest.p, sp ? (size_t)(sp - rest.p) : rest.len };
 		const char *eq = memchr(x.p, '=', x.len);
 		struct field kf, vf;
-		const char *key, *value;
-		size_t key_len, value_len;
+		const char *key = NULL, *value = NULL;
+		size_t key_len = 0, value_len = 0;
 		int r;
 
 		rest.p += x.len + (sp ? 1 : 0);
@@ -262,8 +262,8 @@ static int decode_digest(const char *s, size_t len, uint8_t out[static ST_DIGEST
 static int parse_inode_fields(struct parser *p, const char *line, const struct field f[F_COUNT], struct st_node *n)
 {
 	bool strict = p->flags & ST_DUMP_PARSE_STRICT;
-	const char *payload, *content, *digest;
-	size_t payload_len, content_len, digest_len;
+	const char *payload = NULL, *content = NULL, *digest = NULL;
+	size_t payload_len = 0, content_len = 0, digest_len = 0;
 	uint64_t size, nlink, uid, gid, rdev;
 	uint32_t type = n->mode & S_IFMT;
 	char buf[72];
@@ -372,8 +372,8 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 {
 	_cleanup_(node_freep) struct st_node *node = NULL;
 	struct field f[F_COUNT], rest, mode_field;
-	const char *path, *nul;
-	size_t path_len;
+	const char *path = NULL, *nul;
+	size_t path_len = 0;
 	bool hardlink;
 	uint64_t mode;
 	char buf[72];

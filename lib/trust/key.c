@@ -381,7 +381,7 @@ static int write_key(const struct st_key *key, enum st_key_format format, bool p
 		     const char *path)
 {
 	char *buf = NULL;
-	size_t len;
+	size_t len = 0;
 	int r;
 
 	r = format_key(key, format, private, &buf, &len);
