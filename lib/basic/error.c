@@ -10,11 +10,15 @@ static _Thread_local bool have_detail;
 
 int st_errf(int r, const char *fmt, ...)
 {
+	/* Callers often wrap the current detail ("commit X: %s", st_error_detail()):
+	 * format into a scratch buffer, since the arguments may point into detail. */
+	char buf[sizeof(detail)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(detail, sizeof(detail), fmt, ap);
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	memcpy(detail, buf, sizeof(detail));
 	have_detail = true;
 	return r;
 }

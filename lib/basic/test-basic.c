@@ -46,6 +46,18 @@ TEST(error_detail)
 	ASSERT_TRUE(st_error_detail() == NULL);
 }
 
+/* Wrapping the current detail in a new one, as callers up the stack do. */
+TEST(error_detail_wraps_itself)
+{
+	st_errf(-ENOENT, "object 0a/bc not found");
+	ASSERT_ERR(st_errf(-ENOENT, "commit %s: %s", "1234", st_error_detail()), -ENOENT);
+	ASSERT_STREQ(st_error_detail(), "commit 1234: object 0a/bc not found");
+	st_errf(-EIO, "%s, again: %s", st_error_detail(), st_error_detail());
+	ASSERT_STREQ(st_error_detail(),
+		     "commit 1234: object 0a/bc not found, again: commit 1234: object 0a/bc not found");
+	st_error_clear();
+}
+
 TEST(write_full_and_pwrite_full)
 {
 	char path[] = "/tmp/sealtree-test-io.XXXXXX";
