@@ -9,6 +9,10 @@
 #      hardlink checkout (checkout -H, OSTREE_RUNS)
 #   4. fsck of the repository                  (same), next to the SHA-256 limit
 #      for the stored bytes (bytes / (openssl sha256 rate x CPUs))
+#   5. incremental work (sealtree only): a copy of CHANGE_SOURCE (default
+#      /usr/share) committed, then 1% of its files rewritten and the tree
+#      committed again (median of RUNS): files hashed and time, against the
+#      unchanged recommit and the first commit of that copy
 # Every line prints sealtree's time, ostree's, and the ratio ostree/sealtree.
 # Usage: bench/bench-repo.sh [SOURCE]   (env BUILD_DIR, RUNS, OSTREE_RUNS,
 #        STORE_PARENT, NO_OSTREE=1 to skip the ostree side)
@@ -117,3 +121,29 @@ if [ "$NO_OSTREE" != 1 ]; then
 fi
 line "fsck" st-fsck os-fsck "$(printf '(limit %.2f s for %.2f GiB stored: sealtree at %.2fx; target <= 1.5x)' \
 	"$limit" "$(echo "$stored / 1073741824" | bc -l)" "$(echo "$(median "$TMP/st-fsck.times") / $limit" | bc -l)")"
+
+# 5: a recommit after 1% of the files changed costs the change, not the tree.
+CHANGE_SOURCE=${CHANGE_SOURCE:-/usr/share}
+cp -a "$CHANGE_SOURCE" "$TMP/copy"
+rm -rf "$TMP/inc"
+"$SEALTREE" --repo "$TMP/inc" init >/dev/null
+timed inc-first "$SEALTREE" -q --repo "$TMP/inc" commit -b copy --tree "$TMP/copy"
+sleep 2 # files changed within the cache's "too recent" window are rehashed, as they must be
+timed inc-same "$SEALTREE" -q --repo "$TMP/inc" commit -b copy --tree "$TMP/copy"
+mapfile -t all < <(find "$TMP/copy" -type f -size +64c | sort)
+step=100
+for i in $(seq "$RUNS"); do
+	n=0
+	for ((k = i; k < ${#all[@]}; k += step)); do
+		printf 'changed in run %d\n' "$i" >>"${all[$k]}"
+		n=$((n + 1))
+	done
+	sleep 2
+	t0=$(now)
+	"$SEALTREE" -q --repo "$TMP/inc" commit -b copy --stats --tree "$TMP/copy" >"$TMP/inc.out" 2>&1
+	echo "$(now) - $t0" | bc -l >>"$TMP/inc-1pct.times"
+	hashed=$(sed -n 's/^files-hashed //p' "$TMP/inc.out")
+done
+printf '%-30s sealtree %8.3f s first, %.3f s unchanged, %.3f s with 1%% changed (%d of %d files; last run hashed %s)\n' \
+	"recommit, 1% changed" "$(median "$TMP/inc-first.times")" "$(median "$TMP/inc-same.times")" \
+	"$(median "$TMP/inc-1pct.times")" "$n" "${#all[@]}" "$hashed"
