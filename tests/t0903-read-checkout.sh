@@ -5,7 +5,8 @@
 # xattrs, contents, hardlink groups) and scan back to the same image; as
 # nobody (setpriv), a tree of nobody's files with user.* xattrs checks out
 # identically and a root tree reports exactly what it could not restore;
-# a missing object or a non-empty DIR fails and leaves nothing behind.
+# a missing object, a corrupt object (unless --no-verify) or a non-empty DIR
+# fails and leaves nothing behind.
 . "$(dirname "$0")/test-lib.sh"
 
 SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
@@ -115,6 +116,30 @@ if [ $rc = 1 ] && grep -q "${obj:0:2}/${obj:2}.*missing" "$TEST_TMP/err" && [ ! 
 else
 	fail "missing object" "rc=$rc $(cat "$TEST_TMP/err"); left: $(ls -A "$TEST_TMP")"
 fi
+# A corrupt object (one byte flipped) is refused, naming the path and the
+# object, and leaves nothing; --no-verify copies it as it is.
+cp -a "$R" "$TEST_TMP/repo-flip"
+o=$TEST_TMP/repo-flip/objects/${obj:0:2}/${obj:2}
+chmod u+w "$o"
+old=$(od -An -tx1 -j 150000 -N1 "$o" | tr -d ' ')
+printf "\\x$(printf %02x $((0x$old ^ 0xff)))" | dd of="$o" bs=1 seek=150000 conv=notrunc status=none
+cmp -s "$o" "$H/big" && fail "flip" "the object did not change"
+for how in "" --no-reflink; do
+	rc=0; "$SEALTREE" --repo "$TEST_TMP/repo-flip" checkout $how hand "$TEST_TMP/nope" 2>"$TEST_TMP/err" || rc=$?
+	if [ $rc = 1 ] && grep -q "${obj:0:2}/${obj:2} (for '/big') is corrupt" "$TEST_TMP/err" && [ ! -e "$TEST_TMP/nope" ] &&
+	   [ -z "$(leftovers)" ]; then
+		ok "a corrupt object${how:+ ($how)} fails naming it and leaves nothing: $(cat "$TEST_TMP/err")"
+	else
+		fail "corrupt object $how" "rc=$rc $(cat "$TEST_TMP/err"); left: $(ls -A "$TEST_TMP")"
+	fi
+done
+if "$SEALTREE" --repo "$TEST_TMP/repo-flip" checkout --no-verify hand "$TEST_TMP/unchecked" 2>"$TEST_TMP/err"; then
+	cmp -s "$TEST_TMP/unchecked/big" "$o" && ! cmp -s "$TEST_TMP/unchecked/big" "$H/big" &&
+		ok "--no-verify copies the corrupt object as it is" || fail "--no-verify" "contents"
+else
+	fail "--no-verify" "$(cat "$TEST_TMP/err")"
+fi
+rm -rf "$TEST_TMP/unchecked" "$TEST_TMP/repo-flip"
 rc=0; st checkout 2>/dev/null || rc=$?
 [ $rc = 2 ] && ok "no arguments: usage error" || fail "usage" "rc=$rc"
 

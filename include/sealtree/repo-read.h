@@ -135,6 +135,7 @@ enum st_checkout_flags {
 	ST_CHECKOUT_NO_REFLINK = 1u << 0,       /* copy bytes even where FICLONE would work */
 	ST_CHECKOUT_NO_OWNERSHIP = 1u << 1,     /* never chown (as if not root) */
 	ST_CHECKOUT_ALLOW_EMPTY = 1u << 2,      /* dest may be an existing empty directory (it is replaced) */
+	ST_CHECKOUT_NO_VERIFY = 1u << 3,        /* do not check objects against the digests the tree names */
 };
 
 struct st_checkout_options {
@@ -163,7 +164,12 @@ struct st_checkout_options {
  * The tree is built under a temporary name beside dest and renamed to dest
  * at the end: on failure nothing is left. dest must not exist (-EEXIST), or
  * with ST_CHECKOUT_ALLOW_EMPTY be an empty directory (-ENOTEMPTY otherwise).
- * A missing object fails with -ENOENT naming it. The walk holds one fd per
+ * A missing object fails with -ENOENT naming it. Unless ST_CHECKOUT_NO_VERIFY,
+ * every object named by digest is checked against it: the bytes written are
+ * hashed as they are copied, and before a clone or copy_file_range() the
+ * object itself is measured (by the kernel where it has fs-verity, else in
+ * userspace); a mismatch fails with -EBADMSG naming the path and the object.
+ * The walk holds one fd per
  * directory level it is in (trees read from images nest up to 2048): raise
  * RLIMIT_NOFILE for deep trees, or get -EMFILE (and, as always, nothing left).
  */

@@ -31,6 +31,7 @@
 #include "basic/macro.h"
 #include "repo-internal.h"
 #include "sealtree/repo-read.h"
+#include "sealtree/verity.h"
 #include "tree/tree-internal.h"
 
 enum copy_method { COPY_CLONE, COPY_RANGE, COPY_RW };
@@ -43,7 +44,9 @@ struct checkout {
 	struct st_checkout_options *o;
 	struct st_node **aliases;       /* pass 2 */
 	size_t n_aliases, cap_aliases;
-	uint8_t *buf;                   /* read/write fallback */
+	uint8_t *buf;                   /* read/write fallback, and userspace digests */
+	struct st_verity_hasher *hasher;        /* unless ST_CHECKOUT_NO_VERIFY */
+	bool no_measure;                /* the kernel has no fs-verity measurement here */
 };
 
 #define COPY_BUF_SIZE (1u << 20)
@@ -81,11 +84,58 @@ static int open_object(struct checkout *c, const struct st_node *n, char **ret_r
 	return fd;
 }
 
-/* Copy size bytes from src to dst: clone, else copy_file_range, else read/write. */
-static int copy_contents(struct checkout *c, int src, int dst, uint64_t size)
+static int get_buf(struct checkout *c)
+{
+	if (!c->buf) {
+		c->buf = malloc(COPY_BUF_SIZE);
+		if (!c->buf)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The object's digest: the kernel's measurement where it has one (free), else hashed in userspace. */
+static int measure_object(struct checkout *c, int src, uint8_t got[ST_DIGEST_SIZE])
+{
+	int r;
+
+	if (!c->no_measure) {
+		r = st_verity_measure_fd(src, got);
+		if (r >= 0)
+			return 0;
+		if (r == -EOPNOTSUPP || r == -ENOTTY)
+			c->no_measure = true;
+		else if (r != -ENODATA && r != -EUCLEAN)
+			return r;
+	}
+	r = get_buf(c);
+	if (r < 0)
+		return r;
+	return st_verity_hasher_digest_fd(c->hasher, src, c->buf, COPY_BUF_SIZE, got);
+}
+
+/*
+ * Copy size bytes from src to dst: clone, else copy_file_range, else
+ * read/write. With want, the contents must have that fs-verity digest
+ * (otherwise -EBADMSG, *ret_mismatch set and the digest found in got): src
+ * is measured before a clone or copy_file_range, the bytes written are
+ * hashed on the way through.
+ */
+static int copy_contents(struct checkout *c, int src, int dst, uint64_t size, const uint8_t *want,
+			 uint8_t got[ST_DIGEST_SIZE], bool *ret_mismatch)
 {
 	uint64_t done = 0;
+	bool hash_copy = want;
+	int r;
 
+	if (want && c->method != COPY_RW) {
+		r = measure_object(c, src, got);
+		if (r < 0)
+			return r;
+		if (memcmp(got, want, ST_DIGEST_SIZE) != 0)
+			return *ret_mismatch = true, -EBADMSG;
+		hash_copy = false;
+	}
 	if (c->method == COPY_CLONE) {
 		if (ioctl(dst, FICLONE, src) == 0) {
 			c->o->reflinked++;
@@ -114,24 +164,35 @@ static int copy_contents(struct checkout *c, int src, int dst, uint64_t size)
 		if (c->method == COPY_RANGE)
 			return 0;
 	}
-	if (!c->buf) {
-		c->buf = malloc(COPY_BUF_SIZE);
-		if (!c->buf)
-			return -ENOMEM;
-	}
+	r = get_buf(c);
+	if (r < 0)
+		return r;
+	if (hash_copy)
+		st_verity_hasher_reset(c->hasher);
 	while (done < size) {
 		ssize_t n = pread(src, c->buf, MIN(size - done, (uint64_t)COPY_BUF_SIZE), (off_t)done);
-		int r;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return negative_errno();
 		if (n == 0)
 			return -EUCLEAN;
+		if (hash_copy) {
+			r = st_verity_hasher_update(c->hasher, c->buf, (size_t)n);
+			if (r < 0)
+				return r;
+		}
 		r = write_full(dst, c->buf, (size_t)n);
 		if (r < 0)
 			return r;
 		done += (uint64_t)n;
+	}
+	if (hash_copy) {
+		r = st_verity_hasher_final(c->hasher, got);
+		if (r < 0)
+			return r;
+		if (memcmp(got, want, ST_DIGEST_SIZE) != 0)
+			return *ret_mismatch = true, -EBADMSG;
 	}
 	return 0;
 }
@@ -140,6 +201,8 @@ static int write_file(struct checkout *c, const struct st_node *n, int fd)
 {
 	_cleanup_free_ char *rel = NULL, *p = NULL;
 	_cleanup_close_ int src = -EBADF;
+	uint8_t got[ST_DIGEST_SIZE];
+	bool mismatch = false;
 	struct stat st;
 	int r;
 
@@ -160,7 +223,13 @@ static int write_file(struct checkout *c, const struct st_node *n, int fd)
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != n->size)
 		return st_errf(-EUCLEAN, "object %s (for '%s') has %jd bytes, the tree says %" PRIu64, rel,
 			       where(n, &p), (intmax_t)st.st_size, n->size);
-	r = copy_contents(c, src, fd, n->size);
+	r = copy_contents(c, src, fd, n->size, c->hasher && n->has_digest ? n->digest : NULL, got, &mismatch);
+	if (mismatch) {
+		char hex[2 * ST_DIGEST_SIZE + 1];
+
+		hex_encode(got, ST_DIGEST_SIZE, hex);
+		return st_errf(r, "object %s (for '%s') is corrupt: its fs-verity digest is %s", rel, where(n, &p), hex);
+	}
 	if (r < 0)
 		return st_errf(r, "copying object %s to '%s'", rel, where(n, &p));
 	c->o->bytes += n->size;
@@ -503,7 +572,8 @@ int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest, 
 	if (!opts)
 		opts = &local;
 	if (!root || !S_ISDIR(root->mode) || !dest ||
-	    (opts->flags & ~(unsigned)(ST_CHECKOUT_NO_REFLINK | ST_CHECKOUT_NO_OWNERSHIP | ST_CHECKOUT_ALLOW_EMPTY)))
+	    (opts->flags & ~(unsigned)(ST_CHECKOUT_NO_REFLINK | ST_CHECKOUT_NO_OWNERSHIP | ST_CHECKOUT_ALLOW_EMPTY |
+				     ST_CHECKOUT_NO_VERIFY)))
 		return -EINVAL;
 	for (size_t i = 0; i < ELEMENTSOF(opts->reserved); i++)
 		if (opts->reserved[i])
@@ -532,6 +602,11 @@ int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest, 
 		r = negative_errno();
 		goto fail;
 	}
+	if (!(opts->flags & ST_CHECKOUT_NO_VERIFY)) {
+		r = st_verity_hasher_new(&c.hasher);
+		if (r < 0)
+			goto fail;
+	}
 	opts->dirs++;
 	r = create_children(&c, root, c.root_fd);
 	if (r >= 0)
@@ -548,6 +623,7 @@ int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest, 
 	safe_close(c.root_fd);
 	free(c.aliases);
 	free(c.buf);
+	st_verity_hasher_free(c.hasher);
 	return 0;
 
 fail:
@@ -555,6 +631,7 @@ fail:
 	remove_tree(parent_fd, tmp);
 	free(c.aliases);
 	free(c.buf);
+	st_verity_hasher_free(c.hasher);
 	return r;
 }
 

@@ -230,6 +230,63 @@ TEST(out_of_fds_leaves_nothing)
 	st_node_free(root);
 }
 
+/*
+ * A corrupt object: refused whichever way the bytes would go (clone or
+ * copy_file_range: measured first; read/write: hashed on the way, which a
+ * destination on another filesystem type forces from the second object, "a"
+ * being the first), copied with
+ * ST_CHECKOUT_NO_VERIFY. A sound object takes every path.
+ */
+TEST(corrupt_object_is_refused)
+{
+	char src[256], store[256], dest[256], shm_dest[256];
+	struct st_node *a = NULL;
+	struct stat st;
+	bool shm;
+	int fd;
+
+	(void)snprintf(src, sizeof(src), "%s/src-bad", base);
+	(void)snprintf(store, sizeof(store), "%s/objects-bad", base);
+	(void)snprintf(dest, sizeof(dest), "%s/out-bad", base);
+	(void)snprintf(shm_dest, sizeof(shm_dest), "/dev/shm/test-checkout-%d", (int)getpid());
+	shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
+	ASSERT_EQ(sh("set -e; mkdir -p %1$s/d; head -c 5000 /dev/urandom >%1$s/a;"
+		     "head -c 3145733 /dev/urandom >%1$s/d/f; echo ok >%1$s/g", src), 0);
+	scan(src, store, &a);
+	fd = open(store, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+
+	ASSERT_OK(st_tree_checkout(a, fd, dest, NULL));
+	ASSERT_EQ(sh("cmp %s/d/f %s/d/f && rm -rf %s", src, dest, dest), 0);
+	if (shm) {
+		ASSERT_OK(st_tree_checkout(a, fd, shm_dest, NULL));
+		ASSERT_EQ(sh("cmp %s/d/f %s/d/f && rm -rf %s", src, shm_dest, shm_dest), 0);
+	}
+
+	/* One byte flipped in the large object. */
+	ASSERT_EQ(sh("set -e; o=$(find %s -type f -size +1M); chmod u+w $o;"
+		     "printf '\\x5a' | dd of=$o bs=1 seek=2000000 conv=notrunc status=none",
+		     store),
+		  0);
+	ASSERT_ERR(st_tree_checkout(a, fd, dest, NULL), -EBADMSG);
+	ASSERT_TRUE(strstr(st_error_message(-EBADMSG), "is corrupt"));
+	ASSERT_TRUE(strstr(st_error_message(-EBADMSG), "/d/f"));
+	ASSERT_ERR(st_tree_checkout(a, fd, dest, &(struct st_checkout_options){ .flags = ST_CHECKOUT_NO_REFLINK }),
+		   -EBADMSG);
+	if (shm) {
+		ASSERT_ERR(st_tree_checkout(a, fd, shm_dest, NULL), -EBADMSG);
+		ASSERT_TRUE(strstr(st_error_message(-EBADMSG), "/d/f"));
+		ASSERT_EQ(sh("test ! -e %s && test -z \"$(ls -A /dev/shm | grep test-checkout-%d)\"", shm_dest, (int)getpid()), 0);
+	}
+	ASSERT_EQ(sh("test -z \"$(ls -A %s | grep -e checkout -e out-bad)\"", base), 0);
+
+	ASSERT_OK(st_tree_checkout(a, fd, dest, &(struct st_checkout_options){ .flags = ST_CHECKOUT_NO_VERIFY }));
+	ASSERT_TRUE(sh("cmp -s %s/d/f %s/d/f", src, dest) != 0);
+	ASSERT_EQ(sh("cmp %s/g %s/g", src, dest), 0);
+	close(fd);
+	st_node_free(a);
+}
+
 static void cleanup(void)
 {
 	(void)sh("chmod -R u+w %1$s 2>/dev/null; rm -rf %1$s", base);

@@ -12,24 +12,29 @@
 static void help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree checkout [--no-reflink] [-v] REF DIR\n"
+		"usage: sealtree checkout [--no-reflink] [--no-verify] [-v] REF DIR\n"
 		"\n"
 		"Write the commit's tree into DIR, which must not exist or be empty: files\n"
 		"cloned from the repository (reflink) or copied, hardlinks, symlinks, fifos,\n"
 		"devices (as root); owners, modes, xattrs and mtimes. Without root, owners,\n"
 		"devices and xattrs outside user.* are not restored and counted on stderr.\n"
-		"The tree is built under a temporary name beside DIR and renamed into place.\n"
+		"Every object is checked against the fs-verity digest the tree names; a\n"
+		"corrupt object fails the checkout. The tree is built under a temporary name\n"
+		"beside DIR and renamed into place; on failure nothing is left.\n"
 		"\n"
 		"      --no-reflink  copy file contents even where they could be cloned\n"
+		"      --no-verify   do not check objects (unsafe on a repository without\n"
+		"                    fs-verity: a corrupt object is copied silently)\n"
 		"  -v, --verbose     print what was written\n"
 		"      --help        show this help\n");
 }
 
 int cmd_checkout(int argc, char **argv)
 {
-	enum { OPT_NO_REFLINK = 0x100, OPT_HELP };
+	enum { OPT_NO_REFLINK = 0x100, OPT_NO_VERIFY, OPT_HELP };
 	static const struct option options[] = {
 		{ "no-reflink", no_argument, NULL, OPT_NO_REFLINK },
+		{ "no-verify", no_argument, NULL, OPT_NO_VERIFY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
@@ -43,6 +48,7 @@ int cmd_checkout(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "v", options, NULL)) >= 0)
 		switch (c) {
 		case OPT_NO_REFLINK: o.flags |= ST_CHECKOUT_NO_REFLINK; break;
+		case OPT_NO_VERIFY: o.flags |= ST_CHECKOUT_NO_VERIFY; break;
 		case 'v': verbose = true; break;
 		case OPT_HELP: help(stdout); return 0;
 		default: help(stderr); return 2;
