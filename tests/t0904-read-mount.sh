@@ -5,7 +5,8 @@
 # and goes with umount; a commit whose image bytes were changed is refused
 # before anything is mounted (and leaves no pin); umount of a DIR whose pin
 # is gone still unmounts; a stale pin is removed; a second mount on a
-# mounted DIR is refused; gc keeps what only a pin reaches, until umount.
+# mounted DIR is refused, and of 4 mounts racing on one DIR exactly one is
+# made (one pin); gc keeps what only a pin reaches, until umount.
 # Needs root with EROFS and overlayfs.
 . "$(dirname "$0")/test-lib.sh"
 
@@ -68,6 +69,34 @@ if st mount g1 "$O" 2>"$TEST_TMP/err"; then
 else
 	fail "mount on an odd path" "$(cat "$TEST_TMP/err")"
 fi
+
+# Four mounts of one commit on one empty DIR at once: exactly one wins, the
+# others say why; one mount, one pin; umount removes both. A few rounds.
+C=$TEST_TMP/race
+mkdir -p "$C"
+for round in 1 2 3; do
+	for i in 1 2 3 4; do
+		(rc=0; st mount g1 "$C" 2>"$TEST_TMP/race$i.err" || rc=$?; echo $rc >"$TEST_TMP/race$i.rc") &
+	done
+	wait
+	won=0 lost=0 why=""
+	for i in 1 2 3 4; do
+		case $(cat "$TEST_TMP/race$i.rc") in
+		0) won=$((won + 1)) ;;
+		1) grep -qE "mounted already|mounted by another process meanwhile" "$TEST_TMP/race$i.err" && lost=$((lost + 1)) ||
+			why="$why $(cat "$TEST_TMP/race$i.err")" ;;
+		*) why="$why rc=$(cat "$TEST_TMP/race$i.rc") $(cat "$TEST_TMP/race$i.err")" ;;
+		esac
+	done
+	[ $won = 1 ] && [ $lost = 3 ] && ok "race $round: 4 mounts at once on one DIR: one succeeds, 3 refused ($(cat "$TEST_TMP"/race[1-4].err | sort -u | tr '\n' ' '))" ||
+		fail "race $round" "won=$won lost=$lost:$why"
+	n=$(findmnt -rn --mountpoint "$C" | wc -l)
+	[ "$n" = 1 ] && [ "$(pins)" = "refs/mounts$C" ] && ok "race $round: one mount, one pin" ||
+		fail "race $round: mounts/pins" "$n mounts, pins: $(pins)"
+	st umount "$C" 2>"$TEST_TMP/err" && ! is_mounted "$C" && [ -z "$(pins)" ] && ok "race $round: umount removes mount and pin" ||
+		fail "race $round: umount" "$(cat "$TEST_TMP/err"); $(findmnt -rn --mountpoint "$C" | wc -l) mounts, pins: $(pins)"
+	while is_mounted "$C"; do umount "$C"; done
+done
 
 # A mounted DIR takes no second mount.
 st mount g1 "$M"

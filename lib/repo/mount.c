@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +31,33 @@ static int is_mount_point(const char *path)
 	if (!(sx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
 		return -EOPNOTSUPP;
 	return !!(sx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+}
+
+/*
+ * Serialize mounts on one target: an exclusive flock on the target directory
+ * itself, held from the pin check until the mount is made (or has failed).
+ * A process that opened the directory before another mounted on it finds,
+ * once it has the lock, a different inode at the path than the one it
+ * locked: it refuses then. One that opens it after finds the mount and its
+ * pin. Returns the locked fd.
+ */
+static int lock_target(const char *target)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat locked, now;
+
+	fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return st_errf(negative_errno(), "mount point '%s'", target);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return st_errf(negative_errno(), "cannot lock mount point '%s'", target);
+	if (fstat(fd, &locked) < 0 || stat(target, &now) < 0)
+		return st_errf(negative_errno(), "mount point '%s'", target);
+	if (locked.st_dev != now.st_dev || locked.st_ino != now.st_ino)
+		return st_errf(-EBUSY, "'%s' was mounted by another process meanwhile; run 'sealtree umount' first",
+			       target);
+	return TAKE_FD(fd);
 }
 
 /* The userspace fs-verity digest of the open image against the commit's (repositories without fs-verity). */
@@ -55,7 +83,7 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 {
 	struct st_commit *c = NULL;
 	_cleanup_free_ char *pin = NULL, *objects = NULL;
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int fd = -EBADF, lock_fd = -EBADF;
 	const char *basedirs[1];
 	struct st_mount_options mo = {};
 	uint8_t old[ST_COMMIT_ID_SIZE];
@@ -90,7 +118,12 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 			goto out;
 	}
 
-	/* A pin of a live mount on target belongs to that mount: refuse to stack. */
+	/* One mount on target at a time; a pin of a live mount on target belongs to that mount: refuse to stack. */
+	lock_fd = lock_target(target);
+	if (lock_fd < 0) {
+		r = lock_fd;
+		goto out;
+	}
 	r = st_repo_read_ref(repo, pin, old);
 	if (r >= 0 && is_mount_point(target) > 0) {
 		r = st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first", target, pin);
