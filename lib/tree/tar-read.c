@@ -438,20 +438,22 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 	return 0;
 }
 
-int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar_read_stats *ret_stats,
-		   struct st_node **ret_root)
+/* Both entry points: an fd when fd >= 0, else the memory buffer. */
+static int read_archive(int fd, const void *data, size_t len, const struct st_tar_read_options *opts,
+			struct st_tar_read_stats *ret_stats, struct st_node **ret_root)
 {
-	struct tar_reader t;
-	int r;
-
 	struct st_tar_locale loc;
+	struct tar_reader t;
+	int r, opened;
 
-	if (fd < 0 || !ret_root)
-		return -EINVAL;
 	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
-	if (r >= 0 && archive_read_open_fd(t.a, fd, TAR_BLOCK_SIZE) != ARCHIVE_OK)
-		r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
+	if (r >= 0) {
+		opened = fd >= 0 ? archive_read_open_fd(t.a, fd, TAR_BLOCK_SIZE)
+				 : archive_read_open_memory(t.a, data, len);
+		if (opened != ARCHIVE_OK)
+			r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
+	}
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);
@@ -459,23 +461,18 @@ int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar
 	return r;
 }
 
+int st_tar_read_fd(int fd, const struct st_tar_read_options *opts, struct st_tar_read_stats *ret_stats,
+		   struct st_node **ret_root)
+{
+	if (fd < 0 || !ret_root)
+		return -EINVAL;
+	return read_archive(fd, NULL, 0, opts, ret_stats, ret_root);
+}
+
 int st_tar_read_buffer(const void *data, size_t len, const struct st_tar_read_options *opts,
 		       struct st_tar_read_stats *ret_stats, struct st_node **ret_root)
 {
-	struct tar_reader t;
-	int r;
-
-	struct st_tar_locale loc;
-
 	if ((!data && len) || !ret_root)
 		return -EINVAL;
-	st_tar_locale_enter(&loc);
-	r = setup(&t, opts);
-	if (r >= 0 && archive_read_open_memory(t.a, data, len) != ARCHIVE_OK)
-		r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
-	if (r >= 0)
-		r = run(&t, ret_stats, ret_root);
-	teardown(&t);
-	st_tar_locale_leave(&loc);
-	return r;
+	return read_archive(-EBADF, data, len, opts, ret_stats, ret_root);
 }
