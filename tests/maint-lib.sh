@@ -1,6 +1,5 @@
 # Sourced by the t10xx repository maintenance tests (gc, prune, fsck) after
 # test-lib.sh: the sealtree binary and helpers to build and inspect a repo.
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 DIGEST=$BUILD_DIR/lib/verity/st-verity-digest
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 [ -x "$DIGEST" ] || skip_all "st-verity-digest not built"

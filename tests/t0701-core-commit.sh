@@ -7,7 +7,6 @@
 # transforms; clear errors.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 DIGEST=$BUILD_DIR/lib/verity/st-verity-digest
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 export LC_ALL=C
@@ -65,7 +64,7 @@ chown 1234:5678 "$src/f65"
 id1=$(st commit -b main -s "first commit" --version 1.0 --tree "$src" --timestamp 1000) &&
 	ok "commit --tree" || fail "commit --tree" ""
 [ ${#id1} = 64 ] && ok "prints a commit id" || fail "commit id" "'$id1'"
-image=$(st show --json main | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
+image=$(commit_image "$repo" main)
 "$MKCOMPOSEFS" --hardlinks --digest-store="$TEST_TMP/store" "$src" "$TEST_TMP/mk.img"
 want=$("$DIGEST" "$TEST_TMP/mk.img" | cut -d' ' -f1 | sed 's/^sha256://')
 [ "$image" = "$want" ] && ok "image digest = mkcomposefs --hardlinks --digest-store" || fail "image digest" "$image != $want"
@@ -82,7 +81,7 @@ diff -q "$TEST_TMP/want-objects" "$TEST_TMP/got-objects" >/dev/null && ok "same 
 # ---- the same tree from its dumpfile ----
 "$COMPOSEFS_INFO" dump "$repo/images/$image" >"$TEST_TMP/tree.dump"
 id2=$(st commit -b fromdump --dumpfile "$TEST_TMP/tree.dump" --timestamp 1000 -s "first commit" --version 1.0)
-image2=$(st show --json fromdump | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
+image2=$(commit_image "$repo" fromdump)
 [ "$image2" = "$image" ] && ok "dumpfile commit has the same image digest" || fail "dumpfile image" "$image2"
 [ "$id2" = "$id1" ] && ok "same fields, same tree: the same commit id" || fail "dumpfile commit id" "$id2 != $id1"
 id2b=$(st commit -b fromdump2 --dumpfile - <"$TEST_TMP/tree.dump" --timestamp 1000)
@@ -144,7 +143,7 @@ st ref x nosuch 2>"$TEST_TMP/err" && fail "ref to nothing" "succeeded" || { grep
 
 # ---- owner and permission transforms ----
 st commit -b canon --canonical-permissions --tree "$src" >/dev/null
-img=$(st show --json canon | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
+img=$(commit_image "$repo" canon)
 "$COMPOSEFS_INFO" dump "$repo/images/$img" >"$TEST_TMP/canon.dump"
 awk '$3 !~ /^@/ && $3 !~ /^120/ { if ($5 != 0 || $6 != 0) bad = 1 } END { exit bad }' "$TEST_TMP/canon.dump" &&
 	ok "canonical: every owner 0" || fail "canonical owner" ""
@@ -152,12 +151,12 @@ grep -q "^/tool .* 100755 " "$TEST_TMP/canon.dump" && ok "canonical: setuid exec
 grep -q "^/sub .* 40755 " "$TEST_TMP/canon.dump" && ok "canonical: dir 0700 -> 0755" || fail "canonical dir" ""
 grep -q "^/f65 .* 100644 " "$TEST_TMP/canon.dump" && ok "canonical: file -> 0644" || fail "canonical file" ""
 st commit -b owned --owner-uid 42 --owner-gid 43 --tree "$src" >/dev/null
-img=$(st show --json owned | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
+img=$(commit_image "$repo" owned)
 "$COMPOSEFS_INFO" dump "$repo/images/$img" | awk '$3 !~ /^@/ { if ($5 != 42 || $6 != 43) bad = 1 } END { exit bad }' &&
 	ok "--owner-uid/--owner-gid on every inode" || fail "owner" ""
 st commit -b canon-dump --canonical-permissions --dumpfile "$TEST_TMP/tree.dump" >/dev/null
-img2=$(st show --json canon-dump | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
-img1=$(st show --json canon | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p')
+img2=$(commit_image "$repo" canon-dump)
+img1=$(commit_image "$repo" canon)
 "$COMPOSEFS_INFO" dump "$repo/images/$img2" | grep -q "^/tool [0-9]* 100755 1 0 0 " && ok "transforms apply to dumpfiles" ||
 	fail "dumpfile transforms" ""
 

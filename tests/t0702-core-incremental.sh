@@ -9,7 +9,6 @@
 . "$(dirname "$0")/test-lib.sh"
 
 need_root       # gentree.py sets owners and devices
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 DIGEST=$BUILD_DIR/lib/verity/st-verity-digest
 GENTREE=$COMPAT_DIR/gentree.py
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
@@ -22,7 +21,7 @@ st() { "$SEALTREE" --repo "$repo" "$@"; }
 # stat_of NAME: the value of one --stats line of the last commit.
 stat_of() { awk -v k="$1" '$1 == k { print $2 }' "$TEST_TMP/stats"; }
 commit() { st commit -b main --stats "$@" --tree "$src" 2>"$TEST_TMP/stats" >"$TEST_TMP/id"; }
-image_of_main() { st show --json main | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p'; }
+image_of_main() { commit_image "$repo" main; }
 # check_image NAME: the last commit's image equals mkcomposefs --hardlinks of $src.
 check_image() {
 	"$MKCOMPOSEFS" --hardlinks "$src" "$TEST_TMP/mk.img"

@@ -6,7 +6,6 @@
 # always holds a readable commit.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 repo=$TEST_TMP/repo
 st() { "$SEALTREE" --repo "$repo" "$@"; }

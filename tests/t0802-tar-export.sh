@@ -8,13 +8,12 @@
 # (as root).
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 export LC_ALL=C
 unset SOURCE_DATE_EPOCH
 repo=$TEST_TMP/repo
 st() { "$SEALTREE" --repo "$repo" "$@"; }
-image_of() { st show --json "$1" | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p'; }
+image_of() { commit_image "$repo" "$1"; }
 root=false
 [ "$(id -u)" = 0 ] && root=true
 

@@ -9,7 +9,6 @@
 . "$(dirname "$0")/test-lib.sh"
 
 need_root
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 GENTREE=$COMPAT_DIR/gentree.py
 [ -r "$GENTREE" ] || skip_all "no compat vectors in $COMPAT_DIR"
@@ -17,7 +16,7 @@ export LC_ALL=C
 unset SOURCE_DATE_EPOCH
 repo=$TEST_TMP/repo
 st() { "$SEALTREE" --repo "$repo" "$@"; }
-image_of() { st show --json "$1" | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p'; }
+image_of() { commit_image "$repo" "$1"; }
 seeds=${GENTREE_SEEDS:-1 2 3 4}
 
 st init --verity=off >/dev/null || { fail "init" ""; done_testing; exit; }

@@ -9,7 +9,6 @@
 # and unreferenced, and fsck finds nothing wrong. A good commit works after.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 DIGEST=$BUILD_DIR/lib/verity/st-verity-digest
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 export LC_ALL=C

@@ -7,7 +7,6 @@
 # committed back with --dumpfile to the same image.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root # gentree trees hold devices and trusted.* xattrs
 export LC_ALL=C TZ=UTC

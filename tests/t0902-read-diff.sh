@@ -7,7 +7,6 @@
 # --no-recurse; identical trees give nothing.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root # chown and trusted.* xattrs
 export LC_ALL=C

@@ -9,7 +9,6 @@
 # fails and leaves nothing behind.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root
 export LC_ALL=C

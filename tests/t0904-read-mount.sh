@@ -10,7 +10,6 @@
 # Needs root with EROFS and overlayfs.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root
 export LC_ALL=C

@@ -50,7 +50,7 @@ mutate() {
 ref_ok() {
 	local id img
 	id=$(tr -d '\n' <"$REPO/refs/heads/main") || return 1
-	img=$(st show --json "$id" | sed -n 's/^ *"image": "\([0-9a-f]*\)".*/\1/p')
+	img=$(commit_image "$REPO" "$id")
 	[ -n "$img" ] && [ -e "$REPO/images/$img" ] || { echo "# ref $id: image '$img' missing" >&2; return 1; }
 	"$COMPOSEFS_INFO" objects "$REPO/images/$img" | while read -r o; do
 		[ -e "$REPO/objects/$o" ] || { echo "# ref $id: object $o missing" >&2; exit 1; }
@@ -94,7 +94,7 @@ while [ "$kills" -lt "$KILLS" ] && [ "$round" -lt $((KILLS * 3)) ]; do
 	# The next kill lands within the time such a commit takes now.
 	window_ms=$((($(date +%s%N) - t0) / 1000000))
 	[ "$window_ms" -ge 5 ] || window_ms=5
-	img=$(st show --json "$next" | sed -n 's/^ *"image": "\([0-9a-f]*\)".*/\1/p')
+	img=$(commit_image "$REPO" "$next")
 	want=$("$MKCOMPOSEFS" --hardlinks --print-digest-only "$SRC")
 	[ "$img" = "$want" ] || { bad=1; fail "round $round: image after recovery" "$img, expected $want"; }
 	ref_ok || { bad=1; fail "round $round: the commit after the kill is incomplete"; }

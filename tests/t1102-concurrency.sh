@@ -81,7 +81,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	for t in a b; do
 		dir=$A
 		[ $t = b ] && dir=$B
-		img=$(st show --json "$t" | sed -n 's/^ *"image": "\([0-9a-f]*\)".*/\1/p')
+		img=$(commit_image "$REPO" "$t")
 		want=$("$MKCOMPOSEFS" --hardlinks --print-digest-only "$dir")
 		[ "$img" = "$want" ] || { bad=1; fail "round $round: ref $t" "image $img, expected $want"; }
 		missing=$("$COMPOSEFS_INFO" objects "$REPO/images/$img" | while read -r o; do

@@ -8,7 +8,6 @@
 # --no-downgrade.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 export LC_ALL=C
 unset SOURCE_DATE_EPOCH

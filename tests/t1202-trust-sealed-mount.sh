@@ -10,7 +10,6 @@
 # QEMU test, not here.
 . "$(dirname "$0")/test-lib.sh"
 
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root
 export LC_ALL=C
@@ -28,7 +27,7 @@ flip_byte() { # FILE OFFSET
 p, o = sys.argv[1], int(sys.argv[2])
 b = bytearray(open(p, "rb").read()); b[o] ^= 1; open(p, "wb").write(bytes(b))' "$1" "$2"
 }
-image_of() { st show --json "$1" | sed -n 's/.*"image": "\([0-9a-f]*\)".*/\1/p'; }
+image_of() { commit_image "$repo" "$1"; }
 # refused NAME PATTERN ARGS...: mount --require-signature ARGS exits 1 naming PATTERN, mounts and pins nothing.
 refused() {
 	local name=$1 pattern=$2 rc=0

@@ -14,7 +14,6 @@ source "$(dirname "$0")/test-lib.sh"
 source "$(dirname "$0")/qemu-kit-lib.sh"
 need_root
 qemu_kit_find
-SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 [ -x "$SEALTREE" ] || skip_all "$SEALTREE is not built"
 
 qemu_kit_root "$SOURCE_DIR/tests/qemu/trust-verity-test.sh"

@@ -12,6 +12,7 @@ MKCOMPOSEFS=$BUILD_DIR/tools/mkcomposefs/mkcomposefs
 COMPOSEFS_INFO=$BUILD_DIR/tools/composefs-info/composefs-info
 COMPOSEFS_DUMP=$BUILD_DIR/tools/composefs-dump/composefs-dump
 MOUNT_COMPOSEFS=$BUILD_DIR/tools/mount.composefs/mount.composefs
+SEALTREE=$BUILD_DIR/tools/sealtree/sealtree
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/sealtree-test.XXXXXX")
 cleanup_test_tmp() { rm -rf "$TEST_TMP"; }
@@ -37,3 +38,9 @@ done_testing() {
 }
 
 sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# commit_image REPO SPEC: the image digest the commit SPEC names
+# (the top-level "image" of `sealtree show --json`).
+commit_image() {
+	"$SEALTREE" --repo "$1" show --json "$2" | sed -n 's/^ *"image": "\([0-9a-f]*\)".*/\1/p'
+}
