@@ -94,20 +94,30 @@ static int get_buf(struct checkout *c)
 	return 0;
 }
 
-/* The object's digest: the kernel's measurement where it has one (free), else hashed in userspace. */
-static int measure_object(struct checkout *c, int src, uint8_t got[ST_DIGEST_SIZE])
+/* The kernel's measurement of the object; -ENODATA where it has none. */
+static int measure_by_kernel(struct checkout *c, int src, uint8_t got[ST_DIGEST_SIZE])
 {
 	int r;
 
-	if (!c->no_measure) {
-		r = st_verity_measure_fd(src, got);
-		if (r >= 0)
-			return 0;
-		if (r == -EOPNOTSUPP || r == -ENOTTY)
-			c->no_measure = true;
-		else if (r != -ENODATA && r != -EUCLEAN)
-			return r;
-	}
+	if (c->no_measure)
+		return -ENODATA;
+	r = st_verity_measure_fd(src, got);
+	if (r >= 0)
+		return 0;
+	if (r == -EOPNOTSUPP || r == -ENOTTY)
+		c->no_measure = true;
+	else if (r != -ENODATA && r != -EUCLEAN)
+		return r;
+	return -ENODATA;
+}
+
+/* The object's digest: the kernel's measurement where it has one (free), else hashed in userspace. */
+static int measure_object(struct checkout *c, int src, uint8_t got[ST_DIGEST_SIZE])
+{
+	int r = measure_by_kernel(c, src, got);
+
+	if (r != -ENODATA)
+		return r;
 	r = get_buf(c);
 	if (r < 0)
 		return r;
@@ -118,41 +128,46 @@ static int measure_object(struct checkout *c, int src, uint8_t got[ST_DIGEST_SIZ
  * Copy size bytes from src to dst: clone, else copy_file_range, else
  * read/write. With want, the contents must have that fs-verity digest
  * (otherwise -EBADMSG, *ret_mismatch set and the digest found in got): src
- * is measured before a clone or copy_file_range, the bytes written are
- * hashed on the way through.
+ * is measured before a clone, and before a copy_file_range when the kernel
+ * has its measurement; otherwise the bytes are read once, hashed on the way
+ * through (hashing first and then copy_file_range would read them twice).
  */
 static int copy_contents(struct checkout *c, int src, int dst, uint64_t size, const uint8_t *want,
 			 uint8_t got[ST_DIGEST_SIZE], bool *ret_mismatch)
 {
+	enum copy_method method = c->method;
 	uint64_t done = 0;
 	bool hash_copy = want;
 	int r;
 
-	if (want && c->method != COPY_RW) {
-		r = measure_object(c, src, got);
-		if (r < 0)
+	if (want && method != COPY_RW) {
+		r = method == COPY_CLONE ? measure_object(c, src, got) : measure_by_kernel(c, src, got);
+		if (r == -ENODATA)
+			method = COPY_RW;       /* this file only: copy_file_range still serves measured ones */
+		else if (r < 0)
 			return r;
-		if (memcmp(got, want, ST_DIGEST_SIZE) != 0)
+		else if (memcmp(got, want, ST_DIGEST_SIZE) != 0)
 			return *ret_mismatch = true, -EBADMSG;
-		hash_copy = false;
+		else
+			hash_copy = false;
 	}
-	if (c->method == COPY_CLONE) {
+	if (method == COPY_CLONE) {
 		if (ioctl(dst, FICLONE, src) == 0) {
 			c->o->reflinked++;
 			return 0;
 		}
 		if (errno != EOPNOTSUPP && errno != EXDEV && errno != EINVAL && errno != ENOTTY && errno != EPERM)
 			return negative_errno();
-		c->method = COPY_RANGE;
+		method = c->method = COPY_RANGE;
 	}
-	if (c->method == COPY_RANGE) {
+	if (method == COPY_RANGE) {
 		while (done < size) {
 			ssize_t n = copy_file_range(src, NULL, dst, NULL, MIN(size - done, (uint64_t)1 << 30), 0);
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n < 0 && done == 0 &&
 			    (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
-				c->method = COPY_RW;
+				method = c->method = COPY_RW;
 				break;
 			}
 			if (n < 0)
@@ -161,7 +176,7 @@ static int copy_contents(struct checkout *c, int src, int dst, uint64_t size, co
 				return -EUCLEAN;        /* shorter than it said */
 			done += (uint64_t)n;
 		}
-		if (c->method == COPY_RANGE)
+		if (method == COPY_RANGE)
 			return 0;
 	}
 	r = get_buf(c);
