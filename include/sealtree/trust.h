@@ -178,8 +178,10 @@ struct st_trust_store;
  * Load the store: with keys_dir, KEYS_DIR/trusted.d/, KEYS_DIR/revoked.d/ and
  * KEYS_DIR/policy.conf; with NULL, trusted.d/ and revoked.d/ of every
  * ST_TRUST_SYSTEM_DIRS directory and the first policy.conf found there. A
- * missing directory or policy is empty; a key file that does not parse is
- * an error naming it (fail closed: a revocation is never lost to a typo).
+ * directory or policy that does not exist at all is empty; anything else
+ * that cannot be read (a dangling symlink, a loop, EACCES, a FIFO, a key file
+ * that does not parse) is an error naming it: fail closed, a revocation or a
+ * key pin is never lost to a broken file (docs/formats/signatures.md).
  */
 ST_EXPORT int st_trust_store_load(const char *keys_dir, struct st_trust_store **ret);
 ST_EXPORT int st_trust_store_new(struct st_trust_store **ret);

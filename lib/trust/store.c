@@ -102,9 +102,35 @@ void st_trust_store_policy_for(const struct st_trust_store *store, const char *r
 	trust_policy_lookup(store->policy, ref, ret);
 }
 
-/* Every key file of dir/sub (one key per file; names starting with '.' are skipped). */
+/*
+ * After an open of path failed with ENOENT: 0 if nothing is there (an absent
+ * directory or policy is empty), an error naming it if a symlink is there
+ * whose target is missing. A dangling revoked.d/ or policy.conf read as
+ * "none" would drop revocations and key pins: fail closed.
+ */
+static int check_absent(const char *path, const char *what)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return st_errf(negative_errno(), "cannot look at %s '%s'", what, path);
+	}
+	if (S_ISLNK(st.st_mode))
+		return st_errf(-ENOENT, "%s '%s' is a symlink to nothing (a trust store that cannot be read is "
+			       "refused, never taken as empty)", what, path);
+	return st_errf(-ENOENT, "%s '%s' disappeared while the trust store was read", what, path);
+}
+
+/*
+ * Every key file of dir/sub (one key per file; names starting with '.' are
+ * skipped). Anything else that cannot be read or parsed, in trusted.d/ as in
+ * revoked.d/, is an error naming it: see "Trust store" in signatures.md.
+ */
 static int load_key_dir(struct st_trust_store *store, const char *dir, const char *sub, bool revoked)
 {
+	const char *what = revoked ? "revoked keys directory" : "trusted keys directory";
 	_cleanup_free_ char *path = NULL;
 	DIR *d;
 	struct dirent *de;
@@ -115,8 +141,8 @@ static int load_key_dir(struct st_trust_store *store, const char *dir, const cha
 	d = opendir(path);
 	if (!d) {
 		if (errno == ENOENT)
-			return 0;
-		return st_errf(negative_errno(), "cannot open '%s'", path);
+			return check_absent(path, what);
+		return st_errf(negative_errno(), "cannot open %s '%s'", what, path);
 	}
 	while ((errno = 0, de = readdir(d))) {
 		struct st_key *key = NULL;
@@ -129,6 +155,13 @@ static int load_key_dir(struct st_trust_store *store, const char *dir, const cha
 			break;
 		}
 		r = st_key_load_public(AT_FDCWD, file, &key);
+		if (r == -ENOENT) {
+			/* Listed but not openable: a dangling symlink (or a race). */
+			st_error_clear();
+			r = check_absent(file, revoked ? "revoked key" : "trusted key");
+			if (r == 0)
+				r = st_errf(-ENOENT, "key '%s' disappeared while the trust store was read", file);
+		}
 		if (r < 0)
 			break;  /* the detail names the file */
 		r = st_trust_store_add_key(store, st_key_public_raw(key), revoked);
@@ -137,7 +170,7 @@ static int load_key_dir(struct st_trust_store *store, const char *dir, const cha
 			break;
 	}
 	if (r == 0 && errno != 0)
-		r = st_errf(negative_errno(), "cannot read '%s'", path);
+		r = st_errf(negative_errno(), "cannot read %s '%s'", what, path);
 	closedir(d);
 	return r;
 }
@@ -151,8 +184,10 @@ static int load_policy(struct st_trust_store *store, const char *dir, bool *foun
 	if (asprintf(&path, "%s/policy.conf", dir) < 0)
 		return -ENOMEM;
 	r = trust_read_file(AT_FDCWD, path, TRUST_POLICY_FILE_MAX, &buf, &len);
-	if (r == -ENOENT)
-		return 0;
+	if (r == -ENOENT) {
+		st_error_clear();
+		return check_absent(path, "policy");
+	}
 	if (r < 0)
 		return r;
 	r = st_trust_store_set_policy(store, buf, len);
@@ -160,6 +195,25 @@ static int load_policy(struct st_trust_store *store, const char *dir, bool *foun
 		return trust_errf_wrap(r, path, "bad policy");
 	*found = true;
 	return 0;
+}
+
+/* 1 if dir is a directory to read, 0 if absent (a system directory may be), or an error. */
+static int check_store_dir(const char *dir, bool must_exist)
+{
+	struct stat st;
+
+	if (stat(dir, &st) < 0) {
+		int r = negative_errno();
+
+		if (r == -ENOENT && !must_exist) {
+			r = check_absent(dir, "trust store");
+			return r < 0 ? r : 0;
+		}
+		return st_errf(r, "cannot open the trust store '%s'", dir);
+	}
+	if (!S_ISDIR(st.st_mode))
+		return st_errf(-ENOTDIR, "the trust store '%s' is not a directory", dir);
+	return 1;
 }
 
 int st_trust_store_load(const char *keys_dir, struct st_trust_store **ret)
@@ -174,15 +228,13 @@ int st_trust_store_load(const char *keys_dir, struct st_trust_store **ret)
 	r = st_trust_store_new(&store);
 	if (r < 0)
 		return r;
-	if (keys_dir) {
-		struct stat st;
-		if (stat(keys_dir, &st) < 0)
-			return st_errf(negative_errno(), "keys directory '%s'", keys_dir);
-		if (!S_ISDIR(st.st_mode))
-			return st_errf(-ENOTDIR, "keys directory '%s'", keys_dir);
-	}
 	/* Revocations first is not needed (revocation wins either way), but all dirs are read before use. */
 	for (size_t i = 0; i < n_dirs; i++) {
+		r = check_store_dir(dirs[i], keys_dir != NULL);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			continue;
 		r = load_key_dir(store, dirs[i], "trusted.d", false);
 		if (r >= 0)
 			r = load_key_dir(store, dirs[i], "revoked.d", true);
