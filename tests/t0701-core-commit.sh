@@ -104,7 +104,7 @@ st show main >"$TEST_TMP/show"
 grep -q "^parent *$id1" "$TEST_TMP/show" && ok "second commit's parent is the first" || fail "parent" "$(cat "$TEST_TMP/show")"
 grep -q "^meta *arch=x86_64" "$TEST_TMP/show" && grep -q "^meta *distro=test" "$TEST_TMP/show" &&
 	ok "show prints metadata" || fail "show metadata" ""
-grep -q "^with two lines" "$TEST_TMP/show" && ok "show prints the body" || fail "show body" ""
+grep -q "^    with two lines" "$TEST_TMP/show" && ok "show prints the body, indented" || fail "show body" ""
 grep -q "^date *1970-01-01T00:33:20Z" "$TEST_TMP/show" && ok "show prints the date" || fail "show date" ""
 st show --json main | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["version"]=="2.0" and d["metadata"]["arch"]=="x86_64" and d["body"].endswith("two lines")' &&
 	ok "show --json parses" || fail "show --json" ""

@@ -150,12 +150,25 @@ expect_ls() {
 import os, stat, sys, time
 root = os.fsencode(sys.argv[1])
 def esc(b):
-    out = []
-    for c in b:
-        if c == 0x5c: out.append("\\\\")
-        elif c < 0x20 or c == 0x7f: out.append("\\x%02x" % c)
-        else: out.append(bytes([c]).decode("latin-1"))
-    return "".join(out).encode("latin-1")
+    # sealtree(1), OUTPUT: valid UTF-8 as is, but controls (C0, DEL, C1),
+    # bidi and line controls and invalid bytes as \xHH, a backslash as \\.
+    out, i = [], 0
+    while i < len(b):
+        c = b[i]
+        n = 1 if c < 0x80 else 2 if 0xc0 <= c < 0xe0 else 3 if 0xe0 <= c < 0xf0 else 4 if 0xf0 <= c < 0xf8 else 0
+        try:
+            ch = b[i:i + n].decode("utf-8") if n else None
+        except UnicodeDecodeError:
+            ch = None
+        if ch is None or len(ch) != 1:
+            out.append(b"\\x%02x" % c); i += 1; continue
+        cp = ord(ch)
+        if cp == 0x5c: out.append(b"\\\\")
+        elif cp < 0x20 or 0x7f <= cp <= 0x9f or cp in (0x61c, 0x200e, 0x200f) or 0x2028 <= cp <= 0x202e or 0x2066 <= cp <= 0x2069:
+            out.append(b"".join(b"\\x%02x" % x for x in b[i:i + n]))
+        else: out.append(b[i:i + n])
+        i += n
+    return b"".join(out)
 def walk(d, rel):
     for n in sorted(os.listdir(d)):
         p = os.path.join(d, n); r = rel + b"/" + n

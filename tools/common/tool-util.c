@@ -3,23 +3,44 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "basic/error.h"
+#include "escape.h"
 #include "tool-util.h"
 
 const char *program_name = "sealtree";
+
+/*
+ * Messages quote names, paths, versions and library details that come from a
+ * repository or a trust store: the whole message is printed escaped, so that
+ * it stays one line and cannot forge another (escape.h).
+ */
+static void vlog(const char *detail, const char *fmt, va_list ap)
+{
+	char *msg = NULL;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	fprintf(stderr, "%s: ", program_name);
+	print_escaped(stderr, msg ? msg : fmt);
+	if (detail) {
+		fputs(": ", stderr);
+		print_escaped(stderr, detail);
+	}
+	fputc('\n', stderr);
+	free(msg);
+}
 
 int log_error(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", program_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(NULL, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return -1;
 }
 
@@ -27,11 +48,9 @@ int log_error_errno(int r, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", program_name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(st_error_message(r), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, ": %s\n", st_error_message(r));
 	st_error_clear();
 	return r;
 }

@@ -10,7 +10,7 @@
 /* Set once in main(): the name printed before every message. */
 extern const char *program_name;
 
-/* Print "program: message" to stderr. Returns -1 (for main's exit path). */
+/* Print "program: message" to stderr, escaped (escape.h). Returns -1 (for main's exit path). */
 int log_error(const char *fmt, ...) _printf_(1, 2);
 
 /*

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "escape.h"
 #include "sealtree.h"
 #include "sealtree/repo-maint.h"
 
@@ -27,10 +28,16 @@ static void print_problem(void *userdata, const struct st_fsck_problem *p)
 	(void)userdata;
 	if (arg_quiet && p->severity == ST_FSCK_NOTE)
 		return;
-	printf("%s: %s: %s", severity[p->severity], p->path, p->message);
+	/* Paths and messages name what is in the repository: escaped (escape.h). */
+	printf("%s: ", severity[p->severity]);
+	print_escaped(stdout, p->path);
+	fputs(": ", stdout);
+	print_escaped(stdout, p->message);
 	switch (p->action) {
 	case ST_FSCK_QUARANTINED:
-		printf(" (quarantined as %s)", p->quarantine_path);
+		fputs(" (quarantined as ", stdout);
+		print_escaped(stdout, p->quarantine_path);
+		putchar(')');
 		break;
 	case ST_FSCK_FIXED:
 		printf(" (fixed)");

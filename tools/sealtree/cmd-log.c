@@ -8,6 +8,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "escape.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
 #include "trust-report.h"
@@ -19,6 +20,14 @@ static void format_date(int64_t ts, char buf[64])
 
 	if (!gmtime_r(&t, &tm) || strftime(buf, 64, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, 64, "@%" PRId64, ts);
+}
+
+/* "label<value escaped>\n": a field of a commit, one line whatever it holds. */
+static void print_field(const char *label, const char *value)
+{
+	fputs(label, stdout);
+	print_escaped(stdout, value);
+	putchar('\n');
 }
 
 /* ---- log ---- */
@@ -94,15 +103,19 @@ int cmd_log(int argc, char **argv)
 			break;
 		}
 		format_date(cm->timestamp, date);
-		if (oneline)
-			printf("%s %s %s %s\n", hex, date, cm->version ? cm->version : "-",
-			       cm->subject ? cm->subject : "");
-		else {
+		/* Version and subject are the commit's text: printed escaped (escape.h). */
+		if (oneline) {
+			printf("%s %s ", hex, date);
+			print_escaped(stdout, cm->version ? cm->version : "-");
+			putchar(' ');
+			print_escaped(stdout, cm->subject ? cm->subject : "");
+			putchar('\n');
+		} else {
 			printf("%scommit %s\nDate:    %s\n", shown ? "\n" : "", hex, date);
 			if (cm->version)
-				printf("Version: %s\n", cm->version);
+				print_field("Version: ", cm->version);
 			if (cm->subject)
-				printf("\n    %s\n", cm->subject);
+				print_field("\n    ", cm->subject);
 		}
 		shown++;
 		if (!cm->has_parent) {
@@ -213,21 +226,28 @@ static void show_text(const char *hex, const struct st_commit *c, const struct s
 		printf("parent       %s\n", buf);
 	}
 	printf("date         %s (%" PRId64 ")\n", date, c->timestamp);
+	/* Every string of the commit is untrusted: escaped, so it cannot forge a line (escape.h). */
 	if (c->version)
-		printf("version      %s\n", c->version);
+		print_field("version      ", c->version);
 	if (c->subject)
-		printf("subject      %s\n", c->subject);
+		print_field("subject      ", c->subject);
 	hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
 	printf("image        %s\n", buf);
 	printf("image-format %u\n", c->image_version);
 	printf("image-size   %" PRIu64 "\n", c->image_size);
 	printf("content-size %" PRIu64 "\n", c->content_size);
 	printf("inodes       %" PRIu64 "\n", c->n_inodes);
-	for (size_t i = 0; i < c->n_metadata; i++)
-		printf("meta         %s=%s\n", c->metadata[i].key, c->metadata[i].value);
-	if (!trust)
-		printf("signature    unknown (%s)\n", trust_error);
-	else if (trust->verdict == ST_TRUST_VALID) {
+	for (size_t i = 0; i < c->n_metadata; i++) {
+		fputs("meta         ", stdout);
+		print_escaped(stdout, c->metadata[i].key);
+		putchar('=');
+		print_field("", c->metadata[i].value);
+	}
+	if (!trust) {
+		fputs("signature    unknown (", stdout);
+		print_escaped(stdout, trust_error);
+		puts(")");
+	} else if (trust->verdict == ST_TRUST_VALID) {
 		key_id_short_hex(trust->sigs[trust->valid_index].key_id, buf);
 		printf("signature    valid (key %s)\n", buf);
 	} else if (trust->n_sigs == 0 && trust->verdict != ST_TRUST_CORRUPT)
@@ -238,8 +258,11 @@ static void show_text(const char *hex, const struct st_commit *c, const struct s
 		trust_failure_reason(trust, reason, sizeof(reason));
 		printf("signature    not valid: %s%s\n", reason, trust->accepted ? " (not required)" : "");
 	}
-	if (c->body)
-		printf("\n%s%s", c->body, c->body[strlen(c->body) - 1] == '\n' ? "" : "\n");
+	if (c->body) {
+		/* Indented like log's subject: no line of the body can pass for a field. */
+		putchar('\n');
+		print_escaped_lines(stdout, c->body, "    ");
+	}
 }
 
 int cmd_show(int argc, char **argv)

@@ -70,9 +70,12 @@ static int mount_sealed(struct st_repo *repo, const char *spec, const uint8_t id
 		(void)st_repo_umount(repo, target, false, NULL);
 		goto out;
 	}
-	if (!globals.quiet)
-		printf("mounted %s: signature valid (key %s), image digest checked, %s\n", spec, gate->valid_key,
+	if (!globals.quiet) {
+		fputs("mounted ", stdout);
+		print_escaped(stdout, spec);
+		printf(": signature valid (key %s), image digest checked, %s\n", gate->valid_key,
 		       flags ? "file contents verified by the kernel (verity=require)" : "file contents NOT verified");
+	}
 	ret = 0;
 out:
 	trust_gate_release(gate);

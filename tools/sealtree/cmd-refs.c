@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "basic/hex.h"
+#include "escape.h"
 #include "sealtree.h"
 
 static void refs_help(FILE *f)
@@ -62,7 +63,9 @@ int cmd_refs(int argc, char **argv)
 		char hex[65];
 
 		hex_encode(refs[i].id, ST_COMMIT_ID_SIZE, hex);
-		printf("%s %s\n", hex, refs[i].name);
+		printf("%s ", hex);
+		print_escaped(stdout, refs[i].name);   /* names come from the repository */
+		putchar('\n');
 	}
 	st_ref_list_free(refs, n);
 	st_repo_free(repo);

@@ -6,6 +6,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "escape.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
 #include "trust-report.h"
@@ -145,11 +146,18 @@ int cmd_verify(int argc, char **argv)
 		putchar('\n');
 	} else {
 		printf("commit %s\n", hex);
-		if (ref)
-			printf("ref %s\n", ref);
+		if (ref) {
+			fputs("ref ", stdout);
+			print_escaped(stdout, ref);
+			putchar('\n');
+		}
 		trust_report_text(stdout, res, "");
-		if (*rollback)
-			printf("rollback: refused: %s\n", rollback);
+		if (*rollback) {
+			/* Quotes the commit's version: escaped. */
+			fputs("rollback: refused: ", stdout);
+			print_escaped(stdout, rollback);
+			putchar('\n');
+		}
 	}
 	if (!res->accepted) {
 		trust_failure_reason(res, reason, sizeof(reason));

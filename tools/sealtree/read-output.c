@@ -4,20 +4,6 @@
 #include "read-output.h"
 #include "sealtree.h"
 
-void print_escaped(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '\\')
-			fputs("\\\\", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
-			fputc(c, f);
-	}
-}
-
 void format_mode(unsigned mode, char buf[11])
 {
 	static const char rwx[] = "rwxrwxrwx";

@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Output helpers shared by the read-side commands (ls, cat, dump, diff,
- * checkout, mount). Paths and names are printed escaped so that one entry
- * is always one line: a backslash as "\\", bytes below 0x20 and 0x7f as
- * "\xHH"; every other byte (UTF-8 included) as is.
+ * checkout, mount). Paths and names are printed with print_escaped()
+ * (escape.h), so that one entry is always one line.
  */
 #pragma once
 
 #include <stdio.h>
 
+#include "escape.h"
 #include "sealtree/repo-read.h"
-
-void print_escaped(FILE *f, const char *s);
 
 /* The ten-character "drwxr-xr-x" of a mode (suid/sgid/sticky as s/S/t/T) into buf[11]. */
 void format_mode(unsigned mode, char buf[11]);

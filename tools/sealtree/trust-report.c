@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "basic/hex.h"
+#include "escape.h"
 #include "trust-report.h"
 
 void key_id_short_hex(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT_HEX + 1])
@@ -61,8 +62,11 @@ static void print_policy_text(FILE *f, const struct st_trust_result *res, const 
 	fprintf(f, "%spolicy: %s", prefix, policy_name(res->rule.kind));
 	for (size_t i = 0; i < res->rule.n_key_ids; i++)
 		fprintf(f, "%s%s", i ? "," : "=", res->rule.key_ids[i]);
-	if (res->rule.pattern)
-		fprintf(f, " (rule '%s')\n", res->rule.pattern);
+	if (res->rule.pattern) {
+		fputs(" (rule '", f);
+		print_escaped(f, res->rule.pattern);
+		fputs("')\n", f);
+	}
 	else
 		fprintf(f, " (default)\n");
 }
