@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: MIT
 # libsealtree.so.0 exports exactly the st_* functions that the public
 # headers declare, each under the SEALTREE_0.1 version node, and nothing
-# else (no unprefixed global symbol); its soname is libsealtree.so.0.
+# else (no unprefixed global symbol); its soname is libsealtree.so.0. The
+# tools, which link the static archives, include only public headers (and
+# their own, and lib/fundamental's header-only macros) and call only
+# exported functions.
 . "$(dirname "$0")/test-lib.sh"
 
 LIB=$BUILD_DIR/lib/libsealtree.so.0
@@ -51,5 +54,20 @@ if [ -z "$unversioned" ]; then ok "every export is in SEALTREE_0.1"; else fail "
 
 soname=$(readelf -d "$LIB" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
 [ "$soname" = libsealtree.so.0 ] && ok "soname libsealtree.so.0" || fail "soname" "got '$soname'"
+
+# The tools: only public headers (and their own), only exported functions.
+if inc=$(grep -rn '#include "' "$SOURCE_DIR/tools" | grep -v '"sealtree/' |
+	grep -Ev '#include "[a-z0-9-]+\.h"' ); then
+	fail "tools include only public headers" "$inc"
+else
+	ok "tools include only public headers"
+fi
+find "$BUILD_DIR/tools" -name '*.o' -print0 | xargs -0 nm -u 2>/dev/null | awk '{print $NF}' |
+	grep '^st_' | sort -u >"$TEST_TMP/used"
+if internal=$(comm -23 "$TEST_TMP/used" "$TEST_TMP/exported") && [ -n "$internal" ]; then
+	fail "tools call only exported functions" "$(echo "$internal" | tr "\n" " ")"
+else
+	ok "tools call only exported functions ($(wc -l <"$TEST_TMP/used") used)"
+fi
 
 done_testing

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sealtree read side: looking at a tree read back from a repository
- * (entries, children, xattrs), comparing two trees, writing a tree out as a
- * real directory, and mounting a commit with the kernel.
+ * sealtree read side: a file's contents from the repository, comparing two
+ * trees, writing a tree out as a real directory, and mounting a commit with
+ * the kernel. Looking at nodes (entries, children, xattrs) is in
+ * sealtree/tree.h.
  *
  * Every function returns 0 (or a non-negative value) on success and a
  * negative errno on failure, with st_error_message() naming the path, object
@@ -26,46 +27,7 @@ extern "C" {
 #define ST_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* ---- Looking at nodes ----------------------------------------------------- */
-
-/*
- * What a node says about its inode. For a hardlink alias the fields are
- * the target's (is_hardlink is set and link_path, when asked for with
- * st_node_get_entry_path(), names the target). Pointers borrow from the tree.
- */
-struct st_entry {
-	const char *name;               /* NULL for the root */
-	uint32_t mode;                  /* st_mode, type included */
-	uint32_t nlink;
-	uint32_t uid, gid;
-	uint64_t rdev;                  /* glibc dev_t encoding */
-	uint64_t size;
-	int64_t mtime_sec;
-	uint32_t mtime_nsec;
-	const char *symlink_target;     /* symlinks only, else NULL */
-	const uint8_t *content;         /* inline content (size bytes), else NULL */
-	bool has_digest;                /* regular files stored as objects */
-	uint8_t digest[ST_DIGEST_SIZE];
-	bool is_hardlink;               /* this name is an alias of another node */
-	size_t n_xattrs;
-	size_t n_children;              /* directories */
-};
-
-/* Fill *ret for node (never fails). */
-ST_EXPORT void st_node_get_entry(const struct st_node *node, struct st_entry *ret);
-
-/* The i-th child in name order (NULL past the end). Aliases are returned as themselves. */
-ST_EXPORT struct st_node *st_node_get_child(const struct st_node *node, size_t i);
-
-/* The i-th xattr of the node (of the alias target): name, value, length. -ERANGE past the end. */
-ST_EXPORT int st_node_get_xattr(const struct st_node *node, size_t i, const char **ret_name,
-				const uint8_t **ret_value, size_t *ret_len);
-
-/* The node's path from the root ("/" for the root), malloc'ed. */
-ST_EXPORT int st_node_path(const struct st_node *node, char **ret);
-
-/* For an alias: the path of the node it stands for. -EINVAL for other nodes. */
-ST_EXPORT int st_node_link_path(const struct st_node *node, char **ret);
+/* ---- File contents ---------------------------------------------------- */
 
 /*
  * Write a regular file's contents to out_fd: its inline contents, or its

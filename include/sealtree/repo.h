@@ -12,6 +12,11 @@
  *   REPO/tmp/                staging; never read as content
  *   REPO/lock                flock: shared by writers and readers, exclusive by gc
  *
+ * This header: creating and opening a repository, commits, refs, importing
+ * trees and committing them. The object store (objects/, images/) is
+ * sealtree/repo-objects.h, the read side sealtree/repo-read.h, maintenance
+ * sealtree/repo-maint.h.
+ *
  * Every function returns 0 (or a non-negative value) on success and a
  * negative errno on failure, with st_error_message() naming the object, ref
  * or path concerned. A struct st_repo may be used by one thread at a time;
@@ -79,30 +84,6 @@ ST_EXPORT bool st_repo_has_verity(const struct st_repo *repo);
 ST_EXPORT int st_repo_lock_shared(struct st_repo *repo, bool wait);
 ST_EXPORT int st_repo_lock_exclusive(struct st_repo *repo, bool wait);
 ST_EXPORT void st_repo_unlock(struct st_repo *repo);
-
-/* ---- Objects and images ------------------------------------------------- */
-
-/* Relative path of an object: "objects/XX/Y{62}" into buf (at least 74 bytes). */
-ST_EXPORT void st_repo_object_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[74]);
-/* Relative path of an image: "images/H{64}" into buf (at least 72 bytes). */
-ST_EXPORT void st_repo_image_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[72]);
-
-/* Open an object or image read-only (O_CLOEXEC); -ENOENT names the object. Returns the fd. */
-ST_EXPORT int st_repo_open_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE]);
-ST_EXPORT int st_repo_open_image(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE]);
-
-/* 1 if present, 0 if not, or a negative errno. */
-ST_EXPORT int st_repo_has_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE]);
-
-/*
- * Read a commit's image into a tree (the image's digest is checked against
- * its name first: by the kernel's measurement on a verity repository,
- * otherwise computed from the same fd). Hardlinks are placed as the writer
- * numbers them (ST_IMAGE_READ_HARDLINKS_BFS), so writing the tree again
- * gives the same image.
- */
-ST_EXPORT int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
-				      struct st_node **ret_root);
 
 /* ---- Commits ------------------------------------------------------------ */
 
@@ -277,10 +258,6 @@ struct st_commit_options {
 ST_EXPORT int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct st_commit_options *opts,
 				  uint8_t ret_id[ST_COMMIT_ID_SIZE], struct st_commit **ret_commit);
 
-/* Write an image of root into images/ (not synced). ret_size: its size in bytes. */
-ST_EXPORT int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_digest[ST_DIGEST_SIZE],
-				  uint32_t *ret_version, uint64_t *ret_size);
-
 /* Flush the repository's filesystem (syncfs). */
 ST_EXPORT int st_repo_sync(struct st_repo *repo);
 
@@ -289,12 +266,6 @@ ST_EXPORT int st_repo_sync(struct st_repo *repo);
 /* Resolve a spec (see st_repo_resolve()) to its commit and the commit's tree. Either output may be NULL. */
 ST_EXPORT int st_repo_read_tree(struct st_repo *repo, const char *spec, struct st_commit **ret_commit,
 				struct st_node **ret_root);
-
-/*
- * Find a path ("/" or "/a/b" or "a/b") in a tree without following symlinks
- * (a hardlink alias is returned as itself). -ENOENT names the missing component.
- */
-ST_EXPORT int st_tree_lookup(struct st_node *root, const char *path, struct st_node **ret);
 
 /*
  * Write a tree read from this repository as a pax tar archive to fd (see

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdint.h>
 
 #include "hex.h"
 
@@ -14,21 +15,19 @@ int hex_digit_value(char c)
 	return -1;
 }
 
-int hex_decode_exact(const char *s, size_t slen, uint8_t *out, size_t len)
+int st_hex_decode(const char *s, size_t slen, uint8_t *out, size_t len)
 {
-	if (slen != 2 * len)
+	if (len > SIZE_MAX / 2 || slen != 2 * len)
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		int hi = hex_digit_value(s[2 * i]);
-		int lo = hex_digit_value(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
+	for (size_t i = 0; i < slen; i++)
+		if (hex_digit_value(s[i]) < 0)
 			return -EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	for (size_t i = 0; i < len; i++)
+		out[i] = (uint8_t)(hex_digit_value(s[2 * i]) << 4 | hex_digit_value(s[2 * i + 1]));
 	return 0;
 }
 
-void hex_encode(const uint8_t *in, size_t len, char *out)
+void st_hex_encode(const uint8_t *in, size_t len, char *out)
 {
 	static const char digits[] = "0123456789abcdef";
 

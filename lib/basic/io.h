@@ -5,8 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Write all len bytes at the file position. 0, or a negative errno (-ENOSPC if write returns 0). */
-int write_full(int fd, const void *buf, size_t len);
+#include "fundamental/write-full.h"
 
 /*
  * Read fd from its current position to end of file into a new buffer with

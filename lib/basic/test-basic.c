@@ -11,9 +11,9 @@ TEST(hex_roundtrip)
 	uint8_t in[4] = { 0x00, 0x9a, 0xff, 0x10 }, out[4];
 	char s[9];
 
-	hex_encode(in, 4, s);
+	st_hex_encode(in, 4, s);
 	ASSERT_STREQ(s, "009aff10");
-	ASSERT_OK(hex_decode_exact("009AfF10", 8, out, 4));
+	ASSERT_OK(st_hex_decode("009AfF10", 8, out, 4));
 	ASSERT_MEMEQ(in, out, 4);
 }
 
@@ -21,9 +21,9 @@ TEST(hex_rejects_short_long_and_bad)
 {
 	uint8_t out[4];
 
-	ASSERT_ERR(hex_decode_exact("00", 2, out, 4), -EINVAL);
-	ASSERT_ERR(hex_decode_exact("0011223344", 10, out, 4), -EINVAL);
-	ASSERT_ERR(hex_decode_exact("0011zz33", 8, out, 4), -EINVAL);
+	ASSERT_ERR(st_hex_decode("00", 2, out, 4), -EINVAL);
+	ASSERT_ERR(st_hex_decode("0011223344", 10, out, 4), -EINVAL);
+	ASSERT_ERR(st_hex_decode("0011zz33", 8, out, 4), -EINVAL);
 }
 
 TEST(grow_array_overflow)

@@ -78,8 +78,8 @@ int mount_check_digest(int image_fd, const uint8_t expected[32])
 	if (r < 0)
 		return r; /* the detail from st_verity_measure_fd() says why */
 	if (memcmp(got, expected, ST_VERITY_DIGEST_SIZE) != 0) {
-		hex_encode(got, sizeof(got), got_hex);
-		hex_encode(expected, ST_VERITY_DIGEST_SIZE, want_hex);
+		st_hex_encode(got, sizeof(got), got_hex);
+		st_hex_encode(expected, ST_VERITY_DIGEST_SIZE, want_hex);
 		return st_errf(-EBADMSG, "image has the wrong fs-verity digest %s, expected %s", got_hex, want_hex);
 	}
 	return 0;

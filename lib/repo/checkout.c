@@ -66,7 +66,7 @@ static int open_object(struct checkout *c, const struct st_node *n, char **ret_r
 	int fd;
 
 	if (n->has_digest) {
-		hex_encode(n->digest, ST_DIGEST_SIZE, hex);
+		st_hex_encode(n->digest, ST_DIGEST_SIZE, hex);
 		if (asprintf(&rel, "%.2s/%s", hex, hex + 2) < 0)
 			return -ENOMEM;
 	} else if (n->payload && n->payload[0] != '/' && !strstr(n->payload, "..")) {
@@ -242,7 +242,7 @@ static int write_file(struct checkout *c, const struct st_node *n, int fd)
 	if (mismatch) {
 		char hex[2 * ST_DIGEST_SIZE + 1];
 
-		hex_encode(got, ST_DIGEST_SIZE, hex);
+		st_hex_encode(got, ST_DIGEST_SIZE, hex);
 		return st_errf(r, "object %s (for '%s') is corrupt: its fs-verity digest is %s", rel, where(n, &p), hex);
 	}
 	if (r < 0)

@@ -18,7 +18,7 @@ int st_repo_write_commit(struct st_repo *repo, const struct st_commit *c, uint8_
 	if (r < 0)
 		return r;
 	st_commit_id_of(data, len, id);
-	hex_encode(id, sizeof(id), hex);
+	st_hex_encode(id, sizeof(id), hex);
 	r = repo_publish_file(repo, repo->commits_fd, hex, data, len, REPO_PUBLISH_NOREPLACE);
 	if (r < 0)
 		return r;
@@ -35,7 +35,7 @@ int st_repo_read_commit(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE
 	size_t len;
 	int r;
 
-	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	r = repo_read_small_file(repo->commits_fd, hex, REPO_COMMIT_SIZE_MAX, &data, &len);
 	if (r == -ENOENT)
 		return st_errf(r, "commit %s not found", hex);

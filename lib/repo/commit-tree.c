@@ -55,7 +55,7 @@ int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_
 		(void)unlinkat(repo->tmp_fd, tmp, 0);
 		return r;
 	}
-	hex_encode(digest, sizeof(digest), hex);
+	st_hex_encode(digest, sizeof(digest), hex);
 	r = repo_publish_tmp(repo, tmp, repo->images_fd, hex,
 			     REPO_PUBLISH_NOREPLACE | (repo->verity ? REPO_PUBLISH_VERITY : 0));
 	if (r < 0)
@@ -203,7 +203,7 @@ int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_
 	size_t len;
 	int r;
 
-	hex_encode(image_digest, ST_DIGEST_SIZE, hex);
+	st_hex_encode(image_digest, ST_DIGEST_SIZE, hex);
 	fd = st_repo_open_image(repo, image_digest);
 	if (fd < 0)
 		return fd;

@@ -180,12 +180,12 @@ int st_commit_serialize(const struct st_commit *c, char **ret, size_t *ret_len)
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return -ENOMEM;
-	hex_encode(c->image_digest, ST_DIGEST_SIZE, hex);
+	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, hex);
 	fprintf(f, COMMIT_MAGIC "\nimage %s\nimage-version %u\nimage-size %llu\ncontent-size %llu\ninodes %llu\n",
 		hex, c->image_version, (unsigned long long)c->image_size, (unsigned long long)c->content_size,
 		(unsigned long long)c->n_inodes);
 	if (c->has_parent) {
-		hex_encode(c->parent, ST_COMMIT_ID_SIZE, hex);
+		st_hex_encode(c->parent, ST_COMMIT_ID_SIZE, hex);
 		fprintf(f, "parent %s\n", hex);
 	}
 	fprintf(f, "timestamp %lld\n", (long long)c->timestamp);

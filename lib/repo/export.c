@@ -22,8 +22,8 @@ static int open_content(void *userdata, const struct st_node *n)
 	if (n->has_digest)
 		memcpy(digest, n->digest, ST_DIGEST_SIZE);
 	else if (!n->payload || strlen(n->payload) != 2 + 1 + 62 || n->payload[2] != '/' ||
-		 hex_decode_exact(n->payload, 2, digest, 1) < 0 ||
-		 hex_decode_exact(n->payload + 3, 62, digest + 1, ST_DIGEST_SIZE - 1) < 0)
+		 st_hex_decode(n->payload, 2, digest, 1) < 0 ||
+		 st_hex_decode(n->payload + 3, 62, digest + 1, ST_DIGEST_SIZE - 1) < 0)
 		return st_errf(-EUCLEAN, "no object digest for a file of %" PRIu64 " bytes", n->size);
 	return st_repo_open_object(repo, digest);
 }

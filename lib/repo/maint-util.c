@@ -192,7 +192,7 @@ int errf_wrap(int r, const char *fmt, ...)
 
 const char *hex32(const uint8_t key[32], char buf[65])
 {
-	hex_encode(key, 32, buf);
+	st_hex_encode(key, 32, buf);
 	return buf;
 }
 

@@ -63,7 +63,7 @@ int st_mount_pin_name(const char *target, char **ret)
 		sha256_release(&h);
 		if (r < 0)
 			return r;
-		hex_encode(d, sizeof(d), hex);
+		st_hex_encode(d, sizeof(d), hex);
 		(void)snprintf(name + plen, 3 * strlen(target) + 8, "+sha256-%s", hex);
 	}
 	*ret = TAKE_PTR(name);

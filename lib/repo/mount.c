@@ -67,12 +67,12 @@ static int check_image(int fd, const uint8_t want[ST_DIGEST_SIZE])
 	char hw[2 * ST_DIGEST_SIZE + 1], hg[2 * ST_DIGEST_SIZE + 1];
 	int r;
 
-	hex_encode(want, ST_DIGEST_SIZE, hw);
+	st_hex_encode(want, ST_DIGEST_SIZE, hw);
 	r = st_verity_digest_fd(fd, got);
 	if (r < 0)
 		return st_errf(r, "cannot read image %s", hw);
 	if (memcmp(got, want, ST_DIGEST_SIZE) != 0) {
-		hex_encode(got, ST_DIGEST_SIZE, hg);
+		st_hex_encode(got, ST_DIGEST_SIZE, hg);
 		return st_errf(-EBADMSG, "image %s is corrupt: its fs-verity digest is %s", hw, hg);
 	}
 	return 0;

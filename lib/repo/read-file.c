@@ -8,6 +8,7 @@
 #include "basic/error.h"
 #include "basic/io.h"
 #include "basic/macro.h"
+#include "sealtree/repo-objects.h"
 #include "sealtree/repo-read.h"
 #include "sealtree/verity.h"
 #include "tree/tree-internal.h"

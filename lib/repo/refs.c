@@ -173,7 +173,7 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 	r = repo_ref_path(name, rel);
 	if (r < 0)
 		return r;
-	hex_encode(id, ST_COMMIT_ID_SIZE, line);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, line);
 	if (fstatat(repo->commits_fd, line, &st, 0) < 0)
 		return st_errf(errno == ENOENT ? -ENOENT : negative_errno(), "commit %s not found", line);
 	line[64] = '\n';

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "sealtree/repo-objects.h"
 #include "sealtree/repo.h"
 #include "sealtree/scan.h"
 #include "tree/digest-store.h"

@@ -239,15 +239,15 @@ void st_repo_unlock(struct st_repo *repo)
 void st_repo_object_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[74])
 {
 	memcpy(buf, REPO_OBJECTS_DIR "/", 8);
-	hex_encode(digest, 1, buf + 8);
+	st_hex_encode(digest, 1, buf + 8);
 	buf[10] = '/';
-	hex_encode(digest + 1, ST_DIGEST_SIZE - 1, buf + 11);
+	st_hex_encode(digest + 1, ST_DIGEST_SIZE - 1, buf + 11);
 }
 
 void st_repo_image_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[72])
 {
 	memcpy(buf, REPO_IMAGES_DIR "/", 7);
-	hex_encode(digest, ST_DIGEST_SIZE, buf + 7);
+	st_hex_encode(digest, ST_DIGEST_SIZE, buf + 7);
 }
 
 /* Open repo's rel read-only, never through a symlink; an error names it "WHAT NAME". */

@@ -101,7 +101,7 @@ static int walk_parents(struct st_repo *repo, uint8_t id[ST_COMMIT_ID_SIZE], uin
 		if (r < 0)
 			return r;
 		if (!c->has_parent) {
-			hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+			st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 			st_commit_free(c);
 			return st_errf(-ENOENT, "commit %s has no parent", hex);
 		}

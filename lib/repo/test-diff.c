@@ -177,7 +177,7 @@ TEST(inline_against_object)
 	char hex[2 * ST_DIGEST_SIZE + 1], a[512], b[512];
 
 	ASSERT_OK(st_verity_digest_buffer("hello", 5, d));
-	hex_encode(d, sizeof(d), hex);
+	st_hex_encode(d, sizeof(d), hex);
 	(void)snprintf(a, sizeof(a), ROOT "/f 5 100644 1 0 0 0 0.0 - hello -\n");
 	(void)snprintf(b, sizeof(b), ROOT "/f 5 100644 1 0 0 0 0.0 %.2s/%s - %s\n", hex, hex + 2, hex);
 	check_diff(a, b, 0, "");

@@ -12,6 +12,7 @@
 #include "basic/test-util.h"
 #include "basic/test.h"
 #include "repo-internal.h"
+#include "sealtree/repo-objects.h"
 #include "sealtree/repo.h"
 #include "tree/tree-internal.h"
 
@@ -196,7 +197,7 @@ TEST(refs_and_resolve)
 	ASSERT_ERR(st_repo_resolve(repo, "main~01", got), -EINVAL);
 	ASSERT_ERR(st_repo_resolve(repo, "~1", got), -EINVAL);
 	ASSERT_ERR(st_repo_resolve(repo, "nosuchref", got), -ENOENT);
-	hex_encode(b, 32, hex);
+	st_hex_encode(b, 32, hex);
 	ASSERT_OK(st_repo_resolve(repo, hex, got));
 	ASSERT_MEMEQ(got, b, 32);
 	snprintf(spec, sizeof(spec), "%.6s~1", hex);
@@ -218,7 +219,7 @@ TEST(refs_and_resolve)
 			commit_with_ts(repo, 1000 + i, NULL, ids[i]);
 			for (int j = 0; j < i && !found; j++)
 				if (ids[i][0] == ids[j][0] && ids[i][1] == ids[j][1]) {
-					hex_encode(ids[i], 2, spec);
+					st_hex_encode(ids[i], 2, spec);
 					ASSERT_ERR(st_repo_resolve(repo, spec, got), -ENOTUNIQ);
 					found = true;
 				}
@@ -421,7 +422,7 @@ TEST(commit_a_tree)
 		char hex[65];
 		int fd;
 
-		hex_encode(id2, 32, hex);
+		st_hex_encode(id2, 32, hex);
 		fd = openat(st_repo_dirfd(repo), "commits", O_RDONLY | O_DIRECTORY);
 		ASSERT_TRUE(fd >= 0);
 		int cfd = openat(fd, hex, O_WRONLY);

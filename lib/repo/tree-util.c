@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tree walks the repository needs: import transforms, sizes, path lookup. */
+/* Tree walks the repository needs: import transforms and sizes. */
 #include <string.h>
 #include <sys/stat.h>
 
@@ -70,36 +70,4 @@ void repo_tree_stats(struct st_node *root, uint64_t *ret_inodes, uint64_t *ret_c
 	for_each_inode(root, count_one, &s);
 	*ret_inodes = s.inodes;
 	*ret_content_size = s.content;
-}
-
-int st_tree_lookup(struct st_node *root, const char *path, struct st_node **ret)
-{
-	struct st_node *n = root;
-	const char *p = path;
-
-	if (!root || !path || !ret)
-		return -EINVAL;
-	for (;;) {
-		const char *end;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		end = strchrnul(p, '/');
-		len = (size_t)(end - p);
-		if (!node_is_dir(node_resolve(n)))
-			return st_errf(-ENOTDIR, "'%.*s' is not a directory", (int)(p - path), path);
-		if (len == 1 && p[0] == '.') {
-			p = end;
-			continue;
-		}
-		n = node_lookup_child(node_resolve(n), p, len);
-		if (!n)
-			return st_errf(-ENOENT, "'%.*s' not found in the tree", (int)(end - path), path);
-		p = end;
-	}
-	*ret = n;
-	return 0;
 }

@@ -101,9 +101,9 @@ struct st_digest_store *st_digest_store_free(struct st_digest_store *s)
 /* "xx/yyyy..." and its parts. */
 static void object_names(const uint8_t digest[ST_DIGEST_SIZE], char path[2 + 1 + 62 + 1])
 {
-	hex_encode(digest, 1, path);
+	st_hex_encode(digest, 1, path);
 	path[2] = '/';
-	hex_encode(digest + 1, ST_DIGEST_SIZE - 1, path + 3);
+	st_hex_encode(digest + 1, ST_DIGEST_SIZE - 1, path + 3);
 }
 
 static int get_subdir(struct st_digest_store *s, uint8_t byte)
@@ -118,7 +118,7 @@ static int get_subdir(struct st_digest_store *s, uint8_t byte)
 	pthread_mutex_lock(&s->lock);
 	fd = atomic_load_explicit(&s->sub_fd[byte], memory_order_acquire);
 	if (fd < 0) {
-		hex_encode(&byte, 1, name);
+		st_hex_encode(&byte, 1, name);
 		if (mkdirat(s->root_fd, name, DIR_MODE) < 0 && errno != EEXIST)
 			fd = st_errf(negative_errno(), "cannot create '%s/%s'", s->path, name);
 		else {

@@ -128,7 +128,7 @@ static int print_line(struct printer *pr, const struct st_node *node)
 		return -ENOMEM;
 	if (t->has_digest) {
 		char hex[2 * ST_DIGEST_SIZE + 1];
-		hex_encode(t->digest, ST_DIGEST_SIZE, hex);
+		st_hex_encode(t->digest, ST_DIGEST_SIZE, hex);
 		r = put(pr, " ", 1);
 		if (r >= 0)
 			r = put(pr, hex, 2 * ST_DIGEST_SIZE);

@@ -52,9 +52,9 @@ bool scan_identity_equal(const struct scan_identity *a, const struct scan_identi
 
 void scan_digest_to_payload(const uint8_t digest[ST_DIGEST_SIZE], char out[SCAN_PAYLOAD_LEN + 1])
 {
-	hex_encode(digest, 1, out);
+	st_hex_encode(digest, 1, out);
 	out[2] = '/';
-	hex_encode(digest + 1, ST_DIGEST_SIZE - 1, out + 3);
+	st_hex_encode(digest + 1, ST_DIGEST_SIZE - 1, out + 3);
 }
 
 int scan_worker_init(struct scan_worker *w)

@@ -75,7 +75,7 @@ static int parse_accepted(const char *data, size_t len, struct st_accepted *ret)
 		return -EUCLEAN;
 	p += strlen(ACCEPTED_MAGIC);
 	left -= strlen(ACCEPTED_MAGIC);
-	if (take_field(&p, &left, "commit", &v, &n) < 0 || hex_decode_exact(v, n, a.commit_id, ST_COMMIT_ID_SIZE) < 0)
+	if (take_field(&p, &left, "commit", &v, &n) < 0 || st_hex_decode(v, n, a.commit_id, ST_COMMIT_ID_SIZE) < 0)
 		return -EUCLEAN;
 	if (take_field(&p, &left, "timestamp", &v, &n) < 0 || parse_int64(v, n, &a.timestamp) < 0)
 		return -EUCLEAN;
@@ -164,7 +164,7 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 	} else if (r != -ENOENT && r != -EUCLEAN)
 		return r;       /* a corrupt record is replaced by a good one */
 
-	hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
 	if (c->version && *c->version)
 		len = asprintf(&buf, ACCEPTED_MAGIC "commit %s\ntimestamp %" PRId64 "\nversion %s\n", hex, c->timestamp,
 			       c->version);

@@ -52,7 +52,7 @@ static bool key_allowed(const struct st_policy_rule *rule, const uint8_t key_id[
 
 	if (rule->kind != ST_POLICY_KEYS)
 		return true;
-	hex_encode(key_id, ST_KEY_ID_SIZE, hex);
+	st_hex_encode(key_id, ST_KEY_ID_SIZE, hex);
 	for (size_t i = 0; i < rule->n_key_ids; i++)
 		if (strncmp(hex, rule->key_ids[i], strlen(rule->key_ids[i])) == 0)
 			return true;

@@ -103,7 +103,7 @@ int trust_write_file_atomic(int dirfd, const char *path, const void *data, size_
 
 		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 			return st_errf(-EIO, "getrandom failed");
-		hex_encode(rnd, sizeof(rnd), hex);
+		st_hex_encode(rnd, sizeof(rnd), hex);
 		(void)snprintf(tmp, sizeof(tmp), ".tmp-trust-%s", hex);
 		fd = openat(tdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (fd < 0 && (errno != EEXIST || attempt > 16))
@@ -131,13 +131,13 @@ void sig_relpath(const uint8_t commit_id[ST_COMMIT_ID_SIZE], char buf[SIG_RELPAT
 {
 	char hex[2 * ST_COMMIT_ID_SIZE + 1];
 
-	hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
 	(void)snprintf(buf, SIG_RELPATH_SIZE, "commits/%s.sig", hex);
 }
 
 void key_id_short(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT_HEX + 1])
 {
-	hex_encode(id, ST_KEY_ID_SHORT_HEX / 2, buf);
+	st_hex_encode(id, ST_KEY_ID_SHORT_HEX / 2, buf);
 }
 
 int trust_errf_wrap(int r, const char *prefix, const char *fallback)

@@ -53,7 +53,7 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 		return r;
 	st_commit_free(commit);
 
-	hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(commit_id, ST_COMMIT_ID_SIZE, hex);
 	(void)snprintf(commit_path, sizeof(commit_path), "commits/%s", hex);
 	sig_relpath(commit_id, sig_path);
 	memcpy(sig.public_key, st_key_public_raw(key), ST_ED25519_PUBLIC_SIZE);

@@ -100,7 +100,7 @@ int st_signature_set_parse(const void *data, size_t len, struct st_signature_set
 		return st_errf(-EUCLEAN, "line 1: not a sealtree signature file (version 1)");
 	lineno++;
 	if (take_line(&p, &left, &line, &line_len) < 0 || line_len != 7 + 2 * ST_COMMIT_ID_SIZE ||
-	    memcmp(line, "commit ", 7) != 0 || hex_decode_exact(line + 7, line_len - 7, id, sizeof(id)) < 0)
+	    memcmp(line, "commit ", 7) != 0 || st_hex_decode(line + 7, line_len - 7, id, sizeof(id)) < 0)
 		return st_errf(-EUCLEAN, "line 2: expected 'commit <64 hex digits>'");
 	/* Canonical: lowercase hex only. */
 	for (size_t i = 7; i < line_len; i++)
@@ -123,8 +123,8 @@ int st_signature_set_parse(const void *data, size_t len, struct st_signature_set
 		for (size_t i = 8; i < line_len; i++)
 			if (line[i] >= 'A' && line[i] <= 'F')
 				return st_errf(-EUCLEAN, "line %u: uppercase hex", lineno);
-		if (hex_decode_exact(line + 8, 2 * ST_ED25519_PUBLIC_SIZE, sig.public_key, ST_ED25519_PUBLIC_SIZE) < 0 ||
-		    hex_decode_exact(line + 9 + 2 * ST_ED25519_PUBLIC_SIZE, 2 * ST_ED25519_SIGNATURE_SIZE, sig.signature,
+		if (st_hex_decode(line + 8, 2 * ST_ED25519_PUBLIC_SIZE, sig.public_key, ST_ED25519_PUBLIC_SIZE) < 0 ||
+		    st_hex_decode(line + 9 + 2 * ST_ED25519_PUBLIC_SIZE, 2 * ST_ED25519_SIGNATURE_SIZE, sig.signature,
 				     ST_ED25519_SIGNATURE_SIZE) < 0)
 			return st_errf(-EUCLEAN, "line %u: bad hex", lineno);
 		if (set->n_sigs > 0 &&
@@ -154,7 +154,7 @@ int st_signature_set_serialize(const struct st_signature_set *set, char **ret, s
 	p = buf;
 	memcpy(p, SIG_MAGIC "\ncommit ", sizeof(SIG_MAGIC "\ncommit ") - 1);
 	p += sizeof(SIG_MAGIC "\ncommit ") - 1;
-	hex_encode(set->commit_id, ST_COMMIT_ID_SIZE, p);
+	st_hex_encode(set->commit_id, ST_COMMIT_ID_SIZE, p);
 	p += 2 * ST_COMMIT_ID_SIZE;
 	*p++ = '\n';
 	for (size_t i = 0; i < set->n_sigs; i++) {
@@ -162,10 +162,10 @@ int st_signature_set_serialize(const struct st_signature_set *set, char **ret, s
 			return st_errf(-EINVAL, "signatures not sorted by key");
 		memcpy(p, "ed25519 ", 8);
 		p += 8;
-		hex_encode(set->sigs[i].public_key, ST_ED25519_PUBLIC_SIZE, p);
+		st_hex_encode(set->sigs[i].public_key, ST_ED25519_PUBLIC_SIZE, p);
 		p += 2 * ST_ED25519_PUBLIC_SIZE;
 		*p++ = ' ';
-		hex_encode(set->sigs[i].signature, ST_ED25519_SIGNATURE_SIZE, p);
+		st_hex_encode(set->sigs[i].signature, ST_ED25519_SIGNATURE_SIZE, p);
 		p += 2 * ST_ED25519_SIGNATURE_SIZE;
 		*p++ = '\n';
 	}

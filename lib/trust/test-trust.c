@@ -97,10 +97,10 @@ TEST(rfc8032_vectors_in_ostree_form)
 		struct st_key *sk = NULL, *pk = NULL;
 		size_t len;
 
-		ASSERT_OK(hex_decode_exact(v[i].seed, 64, secret, 32));
-		ASSERT_OK(hex_decode_exact(v[i].pub, 64, secret + 32, 32));
-		ASSERT_OK(hex_decode_exact(v[i].pub, 64, pub, 32));
-		ASSERT_OK(hex_decode_exact(v[i].sig, 128, want, 64));
+		ASSERT_OK(st_hex_decode(v[i].seed, 64, secret, 32));
+		ASSERT_OK(st_hex_decode(v[i].pub, 64, secret + 32, 32));
+		ASSERT_OK(st_hex_decode(v[i].pub, 64, pub, 32));
+		ASSERT_OK(st_hex_decode(v[i].sig, 128, want, 64));
 		base64_encode(secret, 64, b64_secret);
 		base64_encode(pub, 32, b64_pub);
 		ASSERT_OK(st_key_parse_private(b64_secret, strlen(b64_secret), &sk, NULL));
@@ -438,7 +438,7 @@ TEST(trust_verdicts)
 	/* Policies: keys= a key that did not sign; none; and --require-signature over none. */
 	{
 		char pol[256], hex[65];
-		hex_encode(st_key_id(stranger), 32, hex);
+		st_hex_encode(st_key_id(stranger), 32, hex);
 		snprintf(pol, sizeof(pol), "# test\npinned/*  keys=%.16s\n\nfree/* none\n* any-trusted\n", hex);
 		ASSERT_OK(st_trust_store_set_policy(store, pol, strlen(pol)));
 	}

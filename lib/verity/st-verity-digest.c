@@ -158,7 +158,7 @@ static void print_result(const char *path, int r, const uint8_t digest[ST_VERITY
 	}
 	if (arg_quiet)
 		return;
-	hex_encode(digest, ST_VERITY_DIGEST_SIZE, hex);
+	st_hex_encode(digest, ST_VERITY_DIGEST_SIZE, hex);
 	printf("sha256:%s %s\n", hex, path);
 }
 

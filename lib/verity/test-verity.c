@@ -49,7 +49,7 @@ static uint8_t *pattern(size_t n)
 
 static void to_hex(const uint8_t d[ST_VERITY_DIGEST_SIZE], char out[2 * ST_VERITY_DIGEST_SIZE + 1])
 {
-	hex_encode(d, ST_VERITY_DIGEST_SIZE, out);
+	st_hex_encode(d, ST_VERITY_DIGEST_SIZE, out);
 }
 
 static int tmp_dir(char **ret)

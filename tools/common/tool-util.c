@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "basic/error.h"
+#include "sealtree/error.h"
 #include "escape.h"
 #include "tool-util.h"
 

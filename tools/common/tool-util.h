@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "basic/macro.h"
+#include "macro.h"
 
 /* Set once in main(): the name printed before every message. */
 extern const char *program_name;

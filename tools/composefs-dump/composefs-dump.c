@@ -18,7 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "basic/io.h"
+#include "write-full.h"
 #include "sealtree/image.h"
 #include "tool-util.h"
 

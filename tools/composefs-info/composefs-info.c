@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "basic/hex.h"
 #include "sealtree/dump.h"
+#include "sealtree/hex.h"
 #include "sealtree/image.h"
+#include "sealtree/tree.h"
 #include "sealtree/verity.h"
 #include "tool-util.h"
-#include "tree/tree-internal.h"
 
 #ifndef ST_VERSION_STRING
 #define ST_VERSION_STRING "unknown"
@@ -101,27 +101,31 @@ static void put_escaped(const char *s, bool keep_space, FILE *out)
 /* Paths below the root, depth first; path holds the parent's path ("" for the root). */
 static int print_ls(const struct st_node *dir, char **path, size_t *cap, size_t len, FILE *out)
 {
-	for (size_t i = 0; i < dir->n_children; i++) {
-		const struct st_node *c = dir->children[i];
-		size_t name_len = strlen(c->name), need;
+	const struct st_node *c;
+
+	for (size_t i = 0; (c = st_node_get_child(dir, i)); i++) {
+		struct st_entry e;
+		size_t name_len, need;
 		int r;
 
+		st_node_get_entry(c, &e);
+		name_len = strlen(e.name);
 		if (ADD_OVERFLOW(len, name_len + 2, &need) || GROW(*path, *cap, need) < 0)
 			return -ENOMEM;
 		(*path)[len] = '/';
-		memcpy(*path + len + 1, c->name, name_len + 1);
+		memcpy(*path + len + 1, e.name, name_len + 1);
 		put_escaped(*path, true, out);
 		/* A hardlink alias prints as a bare path, as in the reference. */
-		if (c->link_target)
+		if (e.is_hardlink)
 			;
-		else if (node_is_dir(c))
+		else if (S_ISDIR(e.mode))
 			fputs("/\t", out);
-		else if (node_is_lnk(c) && c->payload) {
+		else if (S_ISLNK(e.mode) && e.symlink_target) {
 			fputs("\t-> ", out);
-			put_escaped(c->payload, false, out);
-		} else if (node_is_reg(c) && c->payload) {
+			put_escaped(e.symlink_target, false, out);
+		} else if (S_ISREG(e.mode) && e.payload) {
 			fputs("\t@ ", out);
-			put_escaped(c->payload, false, out);
+			put_escaped(e.payload, false, out);
 		}
 		putc('\n', out);
 		r = print_ls(c, path, cap, len + 1 + name_len, out);
@@ -146,8 +150,12 @@ static int cmd_ls(const struct st_node *root)
 
 static int collect_objects(const struct st_node *node, struct objects *o)
 {
-	if (!node->link_target && node_is_reg(node) && node->payload) {
-		const char *rel = node->payload;
+	const struct st_node *c;
+	struct st_entry e;
+
+	st_node_get_entry(node, &e);
+	if (!e.is_hardlink && S_ISREG(e.mode) && e.payload) {
+		const char *rel = e.payload;
 		struct stat st;
 		bool present = false;
 
@@ -159,14 +167,14 @@ static int collect_objects(const struct st_node *node, struct objects *o)
 			char *copy;
 			if (GROW(o->v, o->cap, o->n + 1) < 0)
 				return -ENOMEM;
-			copy = strdup(node->payload);
+			copy = strdup(e.payload);
 			if (!copy)
 				return -ENOMEM;
 			o->v[o->n++] = copy;
 		}
 	}
-	for (size_t i = 0; i < node->n_children; i++) {
-		int r = collect_objects(node->children[i], o);
+	for (size_t i = 0; (c = st_node_get_child(node, i)); i++) {
+		int r = collect_objects(c, o);
 		if (r < 0)
 			return r;
 	}
@@ -204,7 +212,7 @@ static int measure_files(int argc, char **argv)
 		r = st_verity_measure_or_digest_fd(fd, digest);
 		if (r < 0)
 			return log_error_errno(r, "failed to measure '%s'", argv[i]), EXIT_FAILURE;
-		hex_encode(digest, sizeof(digest), hex);
+		st_hex_encode(digest, sizeof(digest), hex);
 		printf("%s\n", hex);
 	}
 	return EXIT_SUCCESS;

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "basic/io.h"
+#include "write-full.h"
 #include "image-output.h"
 #include "tool-util.h"
 

@@ -14,7 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "basic/hex.h"
+#include "sealtree/hex.h"
 #include "image-output.h"
 #include "sealtree/dump.h"
 #include "sealtree/image.h"
@@ -322,7 +322,7 @@ static int run(void)
 			goto out;
 	}
 	if (arg.print_digest) {
-		hex_encode(digest, sizeof(digest), hex);
+		st_hex_encode(digest, sizeof(digest), hex);
 		printf("%s\n", hex);
 		if (fflush(stdout) != 0 || ferror(stdout)) {
 			r = log_error_errno(-EIO, "cannot print the digest");

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "basic/error.h"
-#include "basic/hex.h"
-#include "basic/macro.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
+#include "macro.h"
 #include "sealtree/mount.h"
 #include "sealtree/verity.h"
 #include "tool-util.h"
@@ -238,7 +238,7 @@ int main(int argc, char **argv)
 		/* Accept the "sha256:" prefix fsverity(1) prints. */
 		if (strncmp(hex, "sha256:", 7) == 0)
 			hex += 7;
-		if (hex_decode_exact(hex, strlen(hex), digest, sizeof(digest)) < 0)
+		if (st_hex_decode(hex, strlen(hex), digest, sizeof(digest)) < 0)
 			return log_error("digest= must be %d hex digits, not '%s'", 2 * ST_VERITY_DIGEST_SIZE, a.digest),
 			       EXIT_FAILURE;
 		o.expected_digest = digest;

@@ -8,8 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "basic/error.h"
-#include "basic/hex.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
 #include "sealtree.h"
 
 #define METADATA_MAX 1024
@@ -291,7 +291,7 @@ int cmd_commit(int argc, char **argv)
 		log_error_errno(r, "cannot commit to '%s'", co.ref);
 		goto fail;
 	}
-	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	printf("%s\n", hex);
 	if (stats)
 		fprintf(stderr,

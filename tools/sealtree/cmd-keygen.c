@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "basic/hex.h"
+#include "sealtree/hex.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
 #include "trust-report.h"
@@ -118,7 +118,7 @@ int cmd_keygen(int argc, char **argv)
 		st_key_free(key);
 		return 1;
 	}
-	hex_encode(st_key_id(key), ST_KEY_ID_SIZE, id);
+	st_hex_encode(st_key_id(key), ST_KEY_ID_SIZE, id);
 	printf("%s\n", id);
 	st_key_free(key);
 	return 0;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "basic/error.h"
-#include "basic/hex.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
 #include "escape.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
@@ -90,7 +90,7 @@ int cmd_log(int argc, char **argv)
 		struct st_commit *cm = NULL;
 		char hex[65], date[64];
 
-		hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+		st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 		r = st_repo_read_commit(repo, id, &cm);
 		if (r == -ENOENT && shown > 0) {
 			printf("%s(parent %s is not in the repository: older history was pruned)\n", oneline ? "" : "\n",
@@ -182,7 +182,7 @@ static void show_json(const char *hex, const struct st_commit *c, const struct s
 	format_date(c->timestamp, date);
 	printf("{\n  \"id\": \"%s\",\n", hex);
 	if (c->has_parent) {
-		hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
+		st_hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
 		printf("  \"parent\": \"%s\",\n", buf);
 	} else
 		printf("  \"parent\": null,\n");
@@ -193,7 +193,7 @@ static void show_json(const char *hex, const struct st_commit *c, const struct s
 	c->subject ? json_string(c->subject) : (void)fputs("null", stdout);
 	printf(",\n  \"body\": ");
 	c->body ? json_string(c->body) : (void)fputs("null", stdout);
-	hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
+	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
 	printf(",\n  \"image\": \"%s\",\n  \"image_version\": %u,\n  \"image_size\": %" PRIu64
 	       ",\n  \"content_size\": %" PRIu64 ",\n  \"inodes\": %" PRIu64 ",\n  \"metadata\": {",
 	       buf, c->image_version, c->image_size, c->content_size, c->n_inodes);
@@ -222,7 +222,7 @@ static void show_text(const char *hex, const struct st_commit *c, const struct s
 	format_date(c->timestamp, date);
 	printf("commit       %s\n", hex);
 	if (c->has_parent) {
-		hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
+		st_hex_encode(c->parent, ST_COMMIT_ID_SIZE, buf);
 		printf("parent       %s\n", buf);
 	}
 	printf("date         %s (%" PRId64 ")\n", date, c->timestamp);
@@ -231,7 +231,7 @@ static void show_text(const char *hex, const struct st_commit *c, const struct s
 		print_field("version      ", c->version);
 	if (c->subject)
 		print_field("subject      ", c->subject);
-	hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
+	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
 	printf("image        %s\n", buf);
 	printf("image-format %u\n", c->image_version);
 	printf("image-size   %" PRIu64 "\n", c->image_size);
@@ -307,7 +307,7 @@ int cmd_show(int argc, char **argv)
 	repo = open_repo_resolved(REPO_LOCK_SHARED, argv[optind], id);
 	if (!repo)
 		return 1;
-	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	r = st_repo_read_commit(repo, id, &cm);
 	if (r < 0) {
 		log_error_errno(r, "cannot read commit %s", hex);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "basic/hex.h"
+#include "sealtree/hex.h"
 #include "escape.h"
 #include "sealtree.h"
 
@@ -62,7 +62,7 @@ int cmd_refs(int argc, char **argv)
 	for (size_t i = 0; i < n; i++) {
 		char hex[65];
 
-		hex_encode(refs[i].id, ST_COMMIT_ID_SIZE, hex);
+		st_hex_encode(refs[i].id, ST_COMMIT_ID_SIZE, hex);
 		printf("%s ", hex);
 		print_escaped(stdout, refs[i].name);   /* names come from the repository */
 		putchar('\n');

@@ -4,7 +4,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "basic/hex.h"
+#include "sealtree/hex.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
 #include "trust-report.h"
@@ -73,7 +73,7 @@ int cmd_sign(int argc, char **argv)
 			log_error_errno(r, "sign: cannot sign '%s'", argv[optind]);
 	}
 	if (r >= 0) {
-		hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+		st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 		key_id_short_hex(st_key_id(key), key_id);
 		if (r == 0)
 			printf("commit %s was signed by key %s already\n", hex, key_id);

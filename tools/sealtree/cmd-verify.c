@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "basic/error.h"
-#include "basic/hex.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
 #include "escape.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
@@ -100,7 +100,7 @@ int cmd_verify(int argc, char **argv)
 		ret = 2;
 		goto out;
 	}
-	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 
 	/* The commit itself first: its bytes must hash to its id. */
 	r = st_repo_read_commit(repo, id, &commit);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "basic/error.h"
-#include "basic/hex.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
 #include "sealtree.h"
 #include "sealtree/trust.h"
 #include "trust-gate.h"
@@ -17,7 +17,7 @@ int trust_gate_check(struct st_repo *repo, const char *spec, const uint8_t id[ST
 	char hex[2 * ST_COMMIT_ID_SIZE + 1], reason[512];
 	int r, ret = -1;
 
-	hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	g->ref = NULL;
 	if (st_ref_name_valid(spec) && st_repo_read_ref(repo, spec, ref_id) >= 0 &&
 	    memcmp(ref_id, id, ST_COMMIT_ID_SIZE) == 0)

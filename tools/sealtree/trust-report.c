@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <string.h>
 
-#include "basic/hex.h"
+#include "sealtree/hex.h"
 #include "escape.h"
 #include "trust-report.h"
 
 void key_id_short_hex(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT_HEX + 1])
 {
-	hex_encode(id, ST_KEY_ID_SHORT_HEX / 2, buf);
+	st_hex_encode(id, ST_KEY_ID_SHORT_HEX / 2, buf);
 }
 
 static const char *policy_name(enum st_policy_kind k)
@@ -107,7 +107,7 @@ void trust_failure_reason(const struct st_trust_result *res, char *buf, size_t s
 		return;
 	case ST_TRUST_CORRUPT:
 		if (res->wrong_commit) {
-			hex_encode(res->file_commit_id, ST_COMMIT_ID_SIZE, hex);
+			st_hex_encode(res->file_commit_id, ST_COMMIT_ID_SIZE, hex);
 			(void)snprintf(buf, size, "the signature file belongs to commit %s", hex);
 		} else
 			(void)snprintf(buf, size, "corrupt signature file (%s)", strerror(-res->sig_file_error));
@@ -148,7 +148,7 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 {
 	char hex[2 * ST_KEY_ID_SIZE + 1], reason[512];
 
-	hex_encode(res->commit_id, ST_COMMIT_ID_SIZE, hex);
+	st_hex_encode(res->commit_id, ST_COMMIT_ID_SIZE, hex);
 	fprintf(f, "{\"commit\":\"%s\",\"ref\":", hex);
 	if (ref)
 		json_print_string(f, ref);
@@ -162,7 +162,7 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 		fputc(',', f);
 	}
 	if (res->valid_index >= 0) {
-		hex_encode(res->sigs[res->valid_index].key_id, ST_KEY_ID_SIZE, hex);
+		st_hex_encode(res->sigs[res->valid_index].key_id, ST_KEY_ID_SIZE, hex);
 		fprintf(f, "\"valid_key\":\"%s\",", hex);
 	} else
 		fprintf(f, "\"valid_key\":null,");
@@ -182,7 +182,7 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 		fprintf(f, "%s\"%s\"", i ? "," : "", res->rule.key_ids[i]);
 	fprintf(f, "]},\"signatures\":[");
 	for (size_t i = 0; i < res->n_sigs; i++) {
-		hex_encode(res->sigs[i].key_id, ST_KEY_ID_SIZE, hex);
+		st_hex_encode(res->sigs[i].key_id, ST_KEY_ID_SIZE, hex);
 		fprintf(f, "%s{\"key_id\":\"%s\",\"status\":\"%s\"}", i ? "," : "", hex,
 			st_sig_status_to_string(res->sigs[i].status));
 	}

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Read-only views of tree nodes for code outside lib/ (ls, cat, diff output). */
+/* Read-only views of tree nodes for code outside lib/ (include/sealtree/tree.h). */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "basic/error.h"
-#include "sealtree/repo-read.h"
-#include "tree/tree-internal.h"
+#include "sealtree/tree.h"
+#include "tree-internal.h"
 
 void st_node_get_entry(const struct st_node *node, struct st_entry *ret)
 {
@@ -24,6 +25,8 @@ void st_node_get_entry(const struct st_node *node, struct st_entry *ret)
 	ret->mtime_nsec = n->mtime_nsec;
 	if (S_ISLNK(n->mode))
 		ret->symlink_target = n->payload;
+	if (S_ISREG(n->mode))
+		ret->payload = n->payload;
 	if (S_ISREG(n->mode))
 		ret->content = n->content;
 	ret->has_digest = n->has_digest;
@@ -63,4 +66,36 @@ int st_node_link_path(const struct st_node *node, char **ret)
 	if (!node->link_target)
 		return st_errf(-EINVAL, "'%s' is not a hardlink", node->name ? node->name : "/");
 	return node_get_path(node->link_target, ret);
+}
+
+int st_tree_lookup(struct st_node *root, const char *path, struct st_node **ret)
+{
+	struct st_node *n = root;
+	const char *p = path;
+
+	if (!root || !path || !ret)
+		return -EINVAL;
+	for (;;) {
+		const char *end;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (!node_is_dir(node_resolve(n)))
+			return st_errf(-ENOTDIR, "'%.*s' is not a directory", (int)(p - path), path);
+		if (len == 1 && p[0] == '.') {
+			p = end;
+			continue;
+		}
+		n = node_lookup_child(node_resolve(n), p, len);
+		if (!n)
+			return st_errf(-ENOENT, "'%.*s' not found in the tree", (int)(end - path), path);
+		p = end;
+	}
+	*ret = n;
+	return 0;
 }
