@@ -244,6 +244,199 @@ TEST(mini_root_xattrs_mapped)
 	free(m.buf);
 }
 
+/* ---- inode shapes the kernel would read differently ---------------------- */
+
+static const uint8_t mc_digest[36] = { 0, 36, 0, 1, 0xaa, [35] = 0x55 };
+
+/*
+ * A root with one entry "f" at NID(1) of the given shape. want == NULL: it
+ * must read; else it must be refused as corrupt, naming nid 40 and `want`.
+ */
+static void check_shape(unsigned line, uint16_t mode, unsigned layout, uint64_t size, uint32_t iu,
+			const struct xa *xs, size_t nx, const void *tail, size_t tail_len, const char *want)
+{
+	struct ent e[] = { { "f", NID(1), erofs_ftype_from_mode(mode) } };
+	struct mini m;
+	int r;
+
+	mini_init(&m, 2);
+	put_dir(&m, NID(0), NID(0), e, 1);
+	put_node(&m, NID(1), mode, layout, size, iu, xs, nx, tail, tail_len);
+	st_error_clear();
+	r = mini_read(&m, NULL, NULL);
+	if (!want) {
+		if (r < 0)
+			fprintf(stderr, "line %u: %s\n", line, st_error_detail());
+		ASSERT_OK(r);
+	} else {
+		if (r != -EUCLEAN || !strstr(st_error_detail() ?: "", "nid 40") ||
+		    !strstr(st_error_detail() ?: "", want))
+			fprintf(stderr, "line %u: r=%d, detail '%s', wanted '%s'\n", line, r, st_error_detail(), want);
+		ASSERT_ERR(r, -EUCLEAN);
+		ASSERT_TRUE(strstr(st_error_detail(), "nid 40") != NULL);
+		ASSERT_TRUE(strstr(st_error_detail(), want) != NULL);
+	}
+	free(m.buf);
+}
+
+#define SHAPE(...) check_shape(__LINE__, __VA_ARGS__)
+#define MC(v, n) { EROFS_XATTR_INDEX_TRUSTED, "overlay.metacopy", v, n }
+#define RD(v) { EROFS_XATTR_INDEX_TRUSTED, "overlay.redirect", v, sizeof(v) - 1 }
+
+TEST(shape_data_and_redirect)
+{
+	const struct xa ext[] = { MC(mc_digest, 36), RD("/ab/cd") };
+	const struct xa mc_only[] = { MC("", 0) };
+	const struct xa rd_only[] = { RD("/ab/cd") };
+	const uint16_t reg = S_IFREG | 0644;
+
+	/* What the writer writes: chunk-based, metacopy (with or without digest), redirect. */
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, ext, 2, NULL, 0, NULL);
+	/* No redirect: the kernel fails the lookup (EIO), the reader has no data: no disagreement. */
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, mc_only, 1, NULL, 0, NULL);
+
+	/* Data in the image and a metacopy: the kernel serves the redirect. */
+	SHAPE(reg, EROFS_INODE_FLAT_INLINE, 5, 0, ext, 2, "hello", 5, "inline data");
+	SHAPE(reg, EROFS_INODE_FLAT_PLAIN, 4096, 0, ext, 2, NULL, 0, "plain data blocks");
+	SHAPE(reg, EROFS_INODE_FLAT_PLAIN, 0, 0, mc_only, 1, NULL, 0, "metacopy");
+	/* Size 0 and a metacopy: the redirect target's bytes under size 0. */
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 0, 0, ext, 2, NULL, 0, "empty file");
+	/* A redirect without metacopy is ignored by the kernel. */
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, rd_only, 1, NULL, 0, "without a metacopy");
+	SHAPE(reg, EROFS_INODE_FLAT_INLINE, 5, 0, rd_only, 1, "hello", 5, "without a metacopy");
+	SHAPE(reg, EROFS_INODE_FLAT_PLAIN, 0, 0, rd_only, 1, NULL, 0, "without a metacopy");
+	/* Chunk-based with data and no metacopy: the kernel serves the image's chunks. */
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, NULL, 0, NULL, 0, "chunk-based file of 10 bytes");
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 0, 0, NULL, 0, NULL, 0, NULL);
+
+	/* Redirect or metacopy on anything but a regular file. */
+	SHAPE(S_IFDIR | 0755, EROFS_INODE_FLAT_PLAIN, 0, 0, rd_only, 1, NULL, 0, "non-regular");
+	SHAPE(S_IFDIR | 0755, EROFS_INODE_FLAT_PLAIN, 0, 0, mc_only, 1, NULL, 0, "non-regular");
+	SHAPE(S_IFLNK | 0777, EROFS_INODE_FLAT_INLINE, 3, 0, ext, 2, "abc", 3, "non-regular");
+	SHAPE(S_IFCHR | 0644, EROFS_INODE_FLAT_PLAIN, 0, 5, mc_only, 1, NULL, 0, "non-regular");
+	SHAPE(S_IFIFO | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, rd_only, 1, NULL, 0, "non-regular");
+}
+
+TEST(shape_metacopy_and_redirect_values)
+{
+	static const uint8_t v1[36] = { 1, 36, 0, 1 }, flags[36] = { 0, 36, 1, 1 }, sha512[36] = { 0, 36, 0, 2 },
+			     len[36] = { 0, 35, 0, 1 }, short_[32] = { 0, 32, 0, 1 }, hdr[4] = { 0, 4, 0, 1 };
+	static const struct {
+		const void *v;
+		uint16_t n;
+		const char *want;
+	} mcs[] = {
+		{ v1, 36, "header" },     { flags, 36, "header" }, { sha512, 36, "header" },
+		{ len, 36, "header" },    { short_, 32, "is 32 bytes" }, { hdr, 4, "is 4 bytes" },
+		{ mc_digest, 35, "is 35 bytes" },
+	};
+	static const char *const bad_redirects[] = {
+		"abc", "/", "//abc", "/a//b", "/a/", "/./a", "/a/.", "/a/../b", "/..", "a/b",
+	};
+	static const char *const good_redirects[] = { "/a", "/ab/cdef", "/..a", "/a../b", "/.a/b." };
+	const uint16_t reg = S_IFREG | 0644;
+
+	for (size_t i = 0; i < ELEMENTSOF(mcs); i++) {
+		const struct xa x[] = { MC(mcs[i].v, mcs[i].n), RD("/ab/cd") };
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 2, NULL, 0, mcs[i].want);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(bad_redirects); i++) {
+		const struct xa x[] = {
+			MC(mc_digest, 36),
+			{ EROFS_XATTR_INDEX_TRUSTED, "overlay.redirect", bad_redirects[i],
+			  (uint16_t)strlen(bad_redirects[i]) },
+		};
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 2, NULL, 0, "redirect xattr");
+	}
+	{
+		const struct xa x[] = { MC(mc_digest, 36), { EROFS_XATTR_INDEX_TRUSTED, "overlay.redirect", "/a\0b", 4 } };
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 2, NULL, 0, "redirect xattr");
+	}
+	for (size_t i = 0; i < ELEMENTSOF(good_redirects); i++) {
+		const struct xa x[] = {
+			MC(mc_digest, 36),
+			{ EROFS_XATTR_INDEX_TRUSTED, "overlay.redirect", good_redirects[i],
+			  (uint16_t)strlen(good_redirects[i]) },
+		};
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 2, NULL, 0, NULL);
+	}
+	/* Twice the same overlay xattr (one inline and one shared, or two inline). */
+	{
+		const struct xa x[] = { MC(mc_digest, 36), MC("", 0), RD("/ab") };
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 3, NULL, 0, "second metacopy");
+	}
+	{
+		const struct xa x[] = { MC(mc_digest, 36), RD("/ab"), RD("/cd") };
+		SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, x, 3, NULL, 0, "second redirect");
+	}
+}
+
+TEST(shape_whiteouts_and_unescaped_overlay_xattrs)
+{
+	const struct xa esc_wh[] = { { EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.whiteout", "", 0 } };
+	const struct xa esc_wh_ext[] = { { EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.whiteout", "", 0 },
+					 MC(mc_digest, 36), RD("/ab") };
+	static const struct {
+		uint16_t mode;
+		const char *suffix, *value;
+	} unescaped[] = {
+		{ S_IFREG | 0644, "overlay.whiteout", "" },   { S_IFDIR | 0755, "overlay.whiteouts", "" },
+		{ S_IFDIR | 0755, "overlay.opaque", "y" },    { S_IFDIR | 0755, "overlay.opaque", "x" },
+		{ S_IFREG | 0644, "overlay.opaque", "y" },    { S_IFREG | 0644, "overlay.origin", "" },
+		{ S_IFREG | 0644, "overlay.impure", "y" },    { S_IFDIR | 0755, "overlay.impure", "y" },
+		{ S_IFREG | 0644, "overlay.nlink", "U+1" },   { S_IFIFO | 0644, "overlay.protattr", "" },
+		{ S_IFDIR | 0755, "overlay.upper", "" },      { S_IFREG | 0644, "overlay.uuid", "" },
+	};
+	const uint16_t reg = S_IFREG | 0644;
+	struct st_node *root = NULL;
+	struct mini m;
+
+	/* The escaped marker is a whiteout only on an empty, plain file. */
+	SHAPE(reg, EROFS_INODE_FLAT_PLAIN, 0, 0, esc_wh, 1, NULL, 0, NULL);
+	SHAPE(reg, EROFS_INODE_FLAT_INLINE, 5, 0, esc_wh, 1, "hello", 5, "whiteout xattr");
+	SHAPE(reg, EROFS_INODE_CHUNK_BASED, 10, 0, esc_wh_ext, 3, NULL, 0, "whiteout xattr");
+	/* On other types it is a user xattr (the user's trusted.overlay.whiteout). */
+	SHAPE(S_IFDIR | 0755, EROFS_INODE_FLAT_PLAIN, 0, 0, esc_wh, 1, NULL, 0, NULL);
+
+	for (size_t i = 0; i < ELEMENTSOF(unescaped); i++) {
+		const struct xa x[] = { { EROFS_XATTR_INDEX_TRUSTED, unescaped[i].suffix, unescaped[i].value,
+					  (uint16_t)strlen(unescaped[i].value) } };
+		SHAPE(unescaped[i].mode, EROFS_INODE_FLAT_PLAIN, 0, 0, x, 1, NULL, 0, "overlay xattr 'trusted.overlay.");
+	}
+
+	/* The root may carry opaque "y" (the writer's) and nothing else unescaped. */
+	{
+		const struct xa x[] = { { EROFS_XATTR_INDEX_TRUSTED, "overlay.opaque", "x", 1 } };
+		mini_init(&m, 1);
+		put_node(&m, NID(0), S_IFDIR | 0755, EROFS_INODE_FLAT_PLAIN, 0, 0, x, 1, NULL, 0);
+		ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+		ASSERT_TRUE(strstr(st_error_detail(), "nid 36") && strstr(st_error_detail(), "trusted.overlay.opaque"));
+		free(m.buf);
+	}
+	/* Escaped names of every kind are user data, unescaped once. */
+	{
+		const struct xa x[] = {
+			{ EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.redirect", "/x", 2 },
+			{ EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.metacopy", "", 0 },
+			{ EROFS_XATTR_INDEX_TRUSTED, "overlay.overlay.overlay.opaque", "y", 1 },
+		};
+		struct ent e[] = { { "f", NID(1), EROFS_FT_REG_FILE } };
+		struct st_node *f;
+
+		mini_init(&m, 2);
+		put_dir(&m, NID(0), NID(0), e, 1);
+		put_node(&m, NID(1), reg, EROFS_INODE_FLAT_INLINE, 2, 0, x, 3, "hi", 2);
+		ASSERT_OK(mini_read(&m, NULL, &root));
+		f = node_lookup_child(root, "f", 1);
+		ASSERT_TRUE(f && !f->payload && !f->has_digest && f->content && f->n_xattrs == 3);
+		ASSERT_STREQ(f->xattrs[0].name, "trusted.overlay.redirect");
+		ASSERT_STREQ(f->xattrs[1].name, "trusted.overlay.metacopy");
+		ASSERT_STREQ(f->xattrs[2].name, "trusted.overlay.overlay.opaque");
+		st_node_free(root);
+		free(m.buf);
+	}
+}
+
 /* A chain root/d/d/.../d of n directories. */
 static void mini_chain(struct mini *m, unsigned n)
 {

@@ -465,6 +465,46 @@ TEST(bad_trees)
 	st_node_free(root);
 }
 
+/* Trees whose image the kernel would read differently than our reader. */
+TEST(refuse_contradictory_shapes)
+{
+	static const char *const bad[] = { "/ab", "ab/", "a//b", ".", "..", "a/./b", "a/..", "/" };
+	static const char *const good[] = { "ab/cd", "a", "..a/b..", ".x" };
+	struct st_node *root = basic_root(), *f = mk(root, "f", S_IFREG | 0644), *back = NULL;
+	struct img im;
+
+	f->size = 100;
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		ASSERT_OK(node_set_payload(f, bad[i], strlen(bad[i])));
+		ASSERT_ERR(write_img(root, 0, 1, &im, NULL), -EINVAL);
+		ASSERT_TRUE(strstr(st_error_detail(), "'/f': payload") != NULL);
+		free(im.d);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+		ASSERT_OK(node_set_payload(f, good[i], strlen(good[i])));
+		ASSERT_OK(write_img(root, 0, 1, &im, NULL));
+		ASSERT_OK(st_image_read_tree(im.d, im.n, NULL, &back, NULL));
+		ASSERT_STREQ(node_lookup_child(back, "f", 1)->payload, good[i]);
+		st_node_free(back);
+		free(im.d);
+	}
+
+	/* A regular file with the whiteout marker would read back as a whiteout. */
+	ASSERT_OK(node_set_xattr(f, "trusted.overlay.whiteout", 24, "", 0));
+	ASSERT_ERR(write_img(root, 0, 1, &im, NULL), -EINVAL);
+	ASSERT_TRUE(strstr(st_error_detail(), "'/f'") && strstr(st_error_detail(), "whiteout"));
+	free(im.d);
+	/* On a directory it is an ordinary (escaped) xattr. */
+	f->mode = S_IFDIR | 0755;
+	f->size = 0;
+	ASSERT_OK(write_img(root, 0, 1, &im, NULL));
+	ASSERT_OK(st_image_read_tree(im.d, im.n, NULL, &back, NULL));
+	ASSERT_TRUE(node_get_xattr(node_lookup_child(back, "f", 1), "trusted.overlay.whiteout") != NULL);
+	st_node_free(back);
+	free(im.d);
+	st_node_free(root);
+}
+
 TEST(xxh32_known_answers)
 {
 	static const char spam[] = "Nobody inspects the spammish repetition";

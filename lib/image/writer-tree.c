@@ -9,6 +9,7 @@
 
 #include "basic/error.h"
 #include "format/erofs-format.h"
+#include "shape-internal.h"
 #include "writer-internal.h"
 
 /* Names of the root's whiteout stubs, "00".."ff", two bytes each, stable storage. */
@@ -200,6 +201,15 @@ static int validate_node(const struct st_node *n)
 			return path_err(-EINVAL, n, "inline content larger than 5000 bytes");
 		if (n->size > 0 && !n->content && w_chunk_count(n->size) > W_MAX_CHUNKS)
 			return path_err(-EFBIG, n, "file too large (more than 1024 chunks)");
+		/* Written as the redirect "/" + payload, which the kernel must follow. */
+		if (n->size > 0 && !n->content && n->payload && n->payload[0] &&
+		    !shape_payload_ok(n->payload, strlen(n->payload)))
+			return path_err(-EINVAL, n,
+					"payload is not a relative path of non-empty components other than '.' and '..'");
+		/* Escaped, it is the marker the reader turns into a whiteout. */
+		if (node_get_xattr(n, "trusted.overlay.whiteout"))
+			return path_err(-EINVAL, n,
+					"a regular file with the xattr trusted.overlay.whiteout would read back as a whiteout");
 		break;
 	case S_IFLNK: {
 		size_t len = n->payload ? strlen(n->payload) : 0;
