@@ -41,6 +41,23 @@ struct image_walk {
 	char bad_why[256];
 };
 
+/* The image is bad because of this file: record why and stop the walk. */
+static int file_bad(struct image_walk *w, struct st_node *node, const char *why, const char *payload)
+{
+	_cleanup_free_ char *file = NULL;
+	int r = node_get_path(node, &file);
+
+	if (r < 0)
+		return r;
+	if (payload)
+		(void)snprintf(w->bad_why, sizeof(w->bad_why), "file '%s' %s '%s', not to an object", file, why, payload);
+	else
+		(void)snprintf(w->bad_why, sizeof(w->bad_why), "file '%s' (%" PRIu64 " bytes) %s", file, node->size,
+			       why);
+	w->bad = true;
+	return -ECANCELED;
+}
+
 static int check_image_file(void *userdata, struct st_node *node)
 {
 	struct image_walk *w = userdata;
@@ -49,27 +66,18 @@ static int check_image_file(void *userdata, struct st_node *node)
 	char hex[65];
 	int r;
 
-	if (node->payload) {
-		if (parse_object_payload(node->payload, d) < 0) {
-			r = node_get_path(node, &file);
-			if (r < 0)
-				return r;
-			(void)snprintf(w->bad_why, sizeof(w->bad_why), "file '%s' redirects to '%s', not to an object",
-				       file, node->payload);
-			w->bad = true;
-			return -ECANCELED;
-		}
-		if (node->has_digest && memcmp(d, node->digest, ST_DIGEST_SIZE) != 0) {
-			r = node_get_path(node, &file);
-			if (r < 0)
-				return r;
-			(void)snprintf(w->bad_why, sizeof(w->bad_why),
-				       "file '%s' has a digest other than the object it redirects to", file);
-			w->bad = true;
-			return -ECANCELED;
-		}
-	} else
-		memcpy(d, node->digest, ST_DIGEST_SIZE);
+	/*
+	 * Without a redirect the kernel cannot open the file (EIO), while a
+	 * digest would still let checkout find bytes: the readers disagree.
+	 */
+	if (!node->payload)
+		return file_bad(w, node, "has no redirect to an object", NULL);
+	if (parse_object_payload(node->payload, d) < 0)
+		return file_bad(w, node, "redirects to", node->payload);
+	if (!node->has_digest)
+		return file_bad(w, node, "has no fs-verity digest for its object", NULL);
+	if (memcmp(d, node->digest, ST_DIGEST_SIZE) != 0)
+		return file_bad(w, node, "has a digest other than the object it redirects to", NULL);
 
 	if (digest_set_contains(&w->f->objects_ok, d))
 		return 0;

@@ -58,8 +58,8 @@ static inline bool is_temp_name(const char *name)
 
 /*
  * Call fn for every regular file of the tree that is not a hardlink alias
- * and whose contents live in an object (a payload, a digest, or both), with
- * the node; fn returns 0 to go on, or a negative errno to stop (returned).
+ * and whose contents live outside the image (size > 0, no inline content;
+ * normally with a payload and a digest naming its object), with the node; fn returns 0 to go on, or a negative errno to stop (returned).
  * Iterative: no recursion however deep the tree.
  */
 typedef int (*tree_file_fn)(void *userdata, struct st_node *node);

@@ -213,7 +213,7 @@ int tree_for_each_object_file(struct st_node *root, tree_file_fn fn, void *userd
 
 		if (node->link_target)
 			continue; /* the target is visited where it lives */
-		if (node_is_reg(node) && !node->content && (node->payload || node->has_digest)) {
+		if (node_is_reg(node) && !node->content && node->size > 0) {
 			r = fn(userdata, node);
 			if (r < 0)
 				return r;
