@@ -41,7 +41,8 @@ extern "C" {
 #endif
 
 #define ST_COMMIT_ID_SIZE 32            /* SHA-256 of the commit's serialized bytes */
-#define ST_REF_NAME_MAX 255
+#define ST_REF_NAME_MAX 255             /* bytes of a canonical ref name */
+#define ST_REF_DEPTH_MAX 32             /* components of a ref's full name, "refs/<namespace>/" counted */
 
 struct st_repo;
 
@@ -138,10 +139,22 @@ ST_EXPORT int st_repo_read_commit(struct st_repo *repo, const uint8_t id[ST_COMM
 
 /*
  * A ref name is one or more '/'-separated components of [A-Za-z0-9._+-],
- * none empty, none starting with '.', at most ST_REF_NAME_MAX bytes in all.
- * "NAME" means refs/heads/NAME; names under the special namespaces are given
- * in full ("refs/mounts/..."), as st_repo_list_refs() returns them.
+ * none empty, none starting with '.'. "NAME" means refs/heads/NAME; names
+ * under other namespaces are given in full ("refs/mounts/..."), as
+ * st_repo_list_refs() returns them.
+ *
+ * st_ref_canonicalize() writes the one canonical spelling of name into ret
+ * (ST_REF_NAME_MAX + 1 bytes): a branch as "NAME" (the spelling
+ * "refs/heads/NAME" loses its prefix), every other ref in full. That is the
+ * only alias: anything else off the grammar ("a/", "./a", "a//b", "a/../b")
+ * is refused, never rewritten. Also refused: a canonical name longer than
+ * ST_REF_NAME_MAX, deeper than ST_REF_DEPTH_MAX components in its full name,
+ * a branch spelt as 64 hex digits (a full commit id always means that
+ * commit), and branches named "heads/..." or "refs/...". -EINVAL with a
+ * detail saying why. Every library function that takes a ref name calls it
+ * first; st_ref_name_valid() is true when it would succeed.
  */
+ST_EXPORT int st_ref_canonicalize(const char *name, char ret[ST_REF_NAME_MAX + 1]);
 ST_EXPORT bool st_ref_name_valid(const char *name);
 
 /* -ENOENT if the ref does not exist, -EUCLEAN if it does not hold one commit id. */
@@ -166,12 +179,21 @@ ST_EXPORT int st_repo_list_refs(struct st_repo *repo, bool all, struct st_ref **
 ST_EXPORT void st_ref_list_free(struct st_ref *refs, size_t n);
 
 /*
- * Resolve what a user typed: a ref name, a full 64-digit commit id, or a
+ * Resolve what a user typed: a full 64-digit commit id (always that commit,
+ * never a ref), a ref name (any spelling st_ref_canonicalize() takes), or a
  * unique prefix of at least 4 hex digits of a stored commit id; NAME^ and
  * NAME~N walk to parents. -ENOENT names what was not found, -EINVAL for a
- * malformed spec, -ENOTUNIQ for an ambiguous prefix.
+ * malformed spec, -ENOTUNIQ for an ambiguous prefix or for a hex-looking ref
+ * name that is also the prefix of another commit's id.
  */
 ST_EXPORT int st_repo_resolve(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_COMMIT_ID_SIZE]);
+/*
+ * st_repo_resolve(), and when spec names a ref exactly (no ^ or ~), its
+ * canonical name in *ret_ref (free() it); else *ret_ref = NULL. This is how
+ * a command decides that the ref's policy and anti-rollback record apply.
+ */
+ST_EXPORT int st_repo_resolve_ref(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_COMMIT_ID_SIZE],
+				  char **ret_ref);
 
 /* ---- Importing trees ---------------------------------------------------- */
 

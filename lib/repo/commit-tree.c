@@ -104,12 +104,14 @@ int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct
 	struct st_commit c = { 0 };
 	uint8_t id[ST_COMMIT_ID_SIZE], cur[ST_COMMIT_ID_SIZE];
 	bool have_cur = false, expect_absent = false;
+	char canon[ST_REF_NAME_MAX + 1];
 	int r;
 
 	if (!repo || !root || !opts || !opts->ref)
 		return -EINVAL;
-	if (!st_ref_name_valid(opts->ref))
-		return st_errf(-EINVAL, "invalid ref name '%s'", opts->ref);
+	r = st_ref_canonicalize(opts->ref, canon);
+	if (r < 0)
+		return r;
 
 	switch (opts->parent_mode) {
 	case ST_COMMIT_PARENT_REF:

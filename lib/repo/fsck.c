@@ -245,8 +245,9 @@ static void refs_free(struct fsck *f)
 static int add_ref(struct fsck *f, const char *relpath)
 {
 	static const char heads[] = REPO_HEADS_DIR "/";
+	char canon[ST_REF_NAME_MAX + 1];
 	struct fsck_ref *ref;
-	int r;
+	int r, valid;
 
 	r = GROW(f->refs, f->cap_refs, f->n_refs + 1);
 	if (r < 0)
@@ -262,13 +263,14 @@ static int add_ref(struct fsck *f, const char *relpath)
 	}
 	f->n_refs++;
 	st_error_clear();
-	if (!st_ref_name_valid(ref->name))
-		ref->result = -EINVAL;
+	/* Only the file a canonical name maps to is a ref (refs/heads/<64 hex> never is). */
+	valid = repo_ref_name_of_path(relpath, canon);
+	if (valid < 0)
+		ref->result = valid;
 	else
-		ref->result = st_repo_read_ref(f->repo, ref->name, ref->id);
+		ref->result = st_repo_read_ref(f->repo, canon, ref->id);
 	if (ref->result < 0) {
-		ref->detail = strdup(ref->result == -EINVAL && !st_ref_name_valid(ref->name) ? "not a valid ref name" :
-				     st_error_message(ref->result));
+		ref->detail = strdup(st_error_message(ref->result));
 		if (!ref->detail)
 			return -ENOMEM;
 	}

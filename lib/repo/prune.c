@@ -22,14 +22,6 @@ static void commit_freep(struct st_commit **c)
 	st_commit_free(*c);
 }
 
-/* The name st_repo_list_refs() gives the ref the user named. */
-static const char *listed_name(const char *ref)
-{
-	static const char heads[] = "refs/heads/";
-
-	return strncmp(ref, heads, strlen(heads)) == 0 ? ref + strlen(heads) : ref;
-}
-
 int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned flags,
 		  struct st_prune_stats *ret_stats)
 {
@@ -37,7 +29,7 @@ int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned
 	_cleanup_(reach_release) struct reach reach = {};
 	struct st_prune_stats stats = {};
 	uint8_t id[ST_COMMIT_ID_SIZE];
-	char hex[65];
+	char hex[65], canon[ST_REF_NAME_MAX + 1];
 	int r;
 
 	if (keep < 1)
@@ -45,11 +37,15 @@ int st_repo_prune(struct st_repo *repo, const char *ref, uint64_t keep, unsigned
 	r = repo_check_exclusive(repo);
 	if (r < 0)
 		return r;
-	r = st_repo_read_ref(repo, ref, id);
+	/* The canonical name is the one st_repo_list_refs() gives the ref. */
+	r = st_ref_canonicalize(ref, canon);
+	if (r < 0)
+		return r;
+	r = st_repo_read_ref(repo, canon, id);
 	if (r < 0)
 		return r; /* the detail names the ref */
 	/* Every commit some root other than this ref reaches. */
-	r = mark_refs(repo, listed_name(ref), NULL, &others, NULL);
+	r = mark_refs(repo, canon, NULL, &others, NULL);
 	if (r < 0)
 		return r;
 

@@ -19,60 +19,6 @@
 
 #define REF_DEPTH_MAX 32
 
-static bool component_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-	       c == '_' || c == '+' || c == '-';
-}
-
-bool st_ref_name_valid(const char *name)
-{
-	size_t len, comp = 0;
-
-	if (!name)
-		return false;
-	len = strlen(name);
-	if (len == 0 || len > ST_REF_NAME_MAX)
-		return false;
-	for (size_t i = 0; i <= len; i++) {
-		if (i == len || name[i] == '/') {
-			if (comp == 0)
-				return false;
-			comp = 0;
-			continue;
-		}
-		if (comp == 0 && name[i] == '.')
-			return false;
-		if (!component_char(name[i]))
-			return false;
-		comp++;
-	}
-	/* Full names: "refs/<namespace>/<name...>"; "refs" alone or "refs/x" names nothing. */
-	if (strncmp(name, "refs/", 5) == 0 && !strchr(name + 5, '/'))
-		return false;
-	if (strcmp(name, "refs") == 0)
-		return false;
-	return true;
-}
-
-int repo_ref_path(const char *name, char buf[REPO_REF_PATH_MAX])
-{
-	if (!st_ref_name_valid(name))
-		return st_errf(-EINVAL, "invalid ref name '%s'", name ? name : "");
-	if (strncmp(name, "refs/", 5) == 0)
-		snprintf(buf, REPO_REF_PATH_MAX, "%s", name);
-	else
-		snprintf(buf, REPO_REF_PATH_MAX, REPO_HEADS_DIR "/%s", name);
-	return 0;
-}
-
-/* The ref name as lists show it: heads without "refs/heads/". */
-static const char *display_name(const char *rel)
-{
-	return strncmp(rel, REPO_HEADS_DIR "/", strlen(REPO_HEADS_DIR) + 1) == 0 ? rel + strlen(REPO_HEADS_DIR) + 1
-										       : rel;
-}
-
 static int read_ref_at(struct st_repo *repo, const char *rel, const char *name, uint8_t ret_id[ST_COMMIT_ID_SIZE])
 {
 	_cleanup_free_ char *data = NULL;
@@ -93,13 +39,16 @@ static int read_ref_at(struct st_repo *repo, const char *rel, const char *name, 
 
 int st_repo_read_ref(struct st_repo *repo, const char *name, uint8_t ret_id[ST_COMMIT_ID_SIZE])
 {
-	char rel[REPO_REF_PATH_MAX];
+	char rel[REPO_REF_PATH_MAX], canon[ST_REF_NAME_MAX + 1];
 	int r;
 
-	r = repo_ref_path(name, rel);
+	r = st_ref_canonicalize(name, canon);
 	if (r < 0)
 		return r;
-	return read_ref_at(repo, rel, name, ret_id);
+	r = repo_ref_path(canon, rel);
+	if (r < 0)
+		return r;
+	return read_ref_at(repo, rel, canon, ret_id);
 }
 
 /* Exclusive flock on REPO/refs: held while a ref is compared and replaced. Returns the fd. */
@@ -164,12 +113,17 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 		       const uint8_t *old_id, bool expect_absent)
 {
 	_cleanup_close_ int lock_fd = -EBADF, dir_fd = -EBADF;
-	char rel[REPO_REF_PATH_MAX], line[66];
+	char rel[REPO_REF_PATH_MAX], line[66], canon[ST_REF_NAME_MAX + 1];
 	uint8_t cur[ST_COMMIT_ID_SIZE];
 	const char *base;
 	struct stat st;
 	int r;
 
+	/* Every ref is made here: its name is checked (and spelt) once, by the one canonicaliser. */
+	r = st_ref_canonicalize(name, canon);
+	if (r < 0)
+		return r;
+	name = canon;
 	r = repo_ref_path(name, rel);
 	if (r < 0)
 		return r;
@@ -212,11 +166,15 @@ int st_repo_write_ref(struct st_repo *repo, const char *name, const uint8_t id[S
 int st_repo_delete_ref(struct st_repo *repo, const char *name)
 {
 	_cleanup_close_ int lock_fd = -EBADF, dir_fd = -EBADF;
-	char rel[REPO_REF_PATH_MAX];
+	char rel[REPO_REF_PATH_MAX], canon[ST_REF_NAME_MAX + 1];
 	uint8_t cur[ST_COMMIT_ID_SIZE];
 	const char *base;
 	int r;
 
+	r = st_ref_canonicalize(name, canon);
+	if (r < 0)
+		return r;
+	name = canon;
 	r = repo_ref_path(name, rel);
 	if (r < 0)
 		return r;
@@ -270,6 +228,7 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 	TAKE_FD(fd);
 	while ((de = readdir(d))) {
 		size_t nlen = strlen(de->d_name);
+		char name[ST_REF_NAME_MAX + 1];
 		struct stat st;
 
 		if (de->d_name[0] == '.')
@@ -282,18 +241,20 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 			rel[rel_len] = '\0';
 			continue;       /* deleted meanwhile */
 		}
-		if (S_ISDIR(st.st_mode))
+		if (S_ISDIR(st.st_mode)) {
 			r = list_dir(repo, rel, rel_len + 1 + nlen, depth + 1, l);
-		else if (S_ISREG(st.st_mode) && st_ref_name_valid(display_name(rel))) {
+		} else if (S_ISREG(st.st_mode) && repo_ref_name_of_path(rel, name) < 0) {
+			st_error_clear();       /* not a ref: fsck reports it */
+		} else if (S_ISREG(st.st_mode)) {
 			uint8_t id[ST_COMMIT_ID_SIZE];
 
-			r = read_ref_at(repo, rel, display_name(rel), id);
+			r = read_ref_at(repo, rel, name, id);
 			if (r == -ENOENT)
 				r = 0;
 			else if (r >= 0) {
 				r = GROW(l->refs, l->cap, l->n + 1);
 				if (r >= 0) {
-					l->refs[l->n].name = strdup(display_name(rel));
+					l->refs[l->n].name = strdup(name);
 					memcpy(l->refs[l->n].id, id, sizeof(id));
 					if (!l->refs[l->n].name)
 						r = -ENOMEM;

@@ -77,10 +77,18 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 
 /*
  * Path of a ref relative to REPO ("refs/heads/NAME" or the full "refs/...")
- * into buf (ST_REF_NAME_MAX + 12 bytes). -EINVAL for an invalid name.
+ * into buf (ST_REF_NAME_MAX + 12 bytes), from any spelling
+ * st_ref_canonicalize() takes. -EINVAL for an invalid name.
  */
 #define REPO_REF_PATH_MAX (ST_REF_NAME_MAX + 12)
 int repo_ref_path(const char *name, char buf[REPO_REF_PATH_MAX]);
+
+/*
+ * The canonical name of the ref stored at rel ("refs/heads/a" -> "a"), or
+ * -EINVAL when no valid ref lives at that path (bad name, too deep, or a
+ * path such as refs/heads/refs/mounts/x that no canonical name maps to).
+ */
+int repo_ref_name_of_path(const char *rel, char ret[ST_REF_NAME_MAX + 1]);
 
 /*
  * Apply the owner and permission transforms of opts->flags

@@ -2,7 +2,8 @@
 /*
  * What a user types for a commit: a ref, a full id, or a unique prefix of at
  * least 4 hex digits, followed by any number of "^" (parent) and "~N" (N-th
- * ancestor, "~" alone is "~1").
+ * ancestor, "~" alone is "~1"). A full id is always that commit; a ref
+ * never shadows a commit (see resolve_base()).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -62,17 +63,23 @@ static int resolve_prefix(struct st_repo *repo, const char *prefix, size_t len, 
 	return repo_parse_id(found, 64, ret_id) < 0 ? st_errf(-ENOENT, "no commit or ref '%s'", want) : 0;
 }
 
-static int resolve_base(struct st_repo *repo, const char *base, uint8_t ret_id[ST_COMMIT_ID_SIZE])
+/*
+ * The commit base names. A full id (64 hex digits, any case) is always that
+ * commit, never a ref. A ref wins over a shorter hex prefix only when the
+ * prefix names no other commit: "abcd" that is both a ref and the start of
+ * another commit's id is ambiguous (-ENOTUNIQ), so a ref can never shadow a
+ * commit the user meant. ret_ref (optional) receives the canonical ref name
+ * when base named a ref, else "".
+ */
+static int resolve_base(struct st_repo *repo, const char *base, uint8_t ret_id[ST_COMMIT_ID_SIZE],
+			char ret_ref[ST_REF_NAME_MAX + 1])
 {
+	char canon[ST_REF_NAME_MAX + 1];
+	uint8_t id[ST_COMMIT_ID_SIZE];
 	size_t len = strlen(base);
 	int r;
 
-	if (st_ref_name_valid(base)) {
-		r = st_repo_read_ref(repo, base, ret_id);
-		if (r != -ENOENT)
-			return r;
-	}
-	if (len == 64 && is_hex(base, len)) {
+	if (len == 2 * ST_COMMIT_ID_SIZE && is_hex(base, len)) {
 		char lower[65];
 		struct stat st;
 
@@ -81,12 +88,41 @@ static int resolve_base(struct st_repo *repo, const char *base, uint8_t ret_id[S
 		lower[64] = '\0';
 		if (fstatat(repo->commits_fd, lower, &st, 0) < 0)
 			return st_errf(-ENOENT, "commit %s not found", lower);
-		return repo_parse_id(lower, 64, ret_id);
+		r = repo_parse_id(lower, 64, ret_id);
+		if (r >= 0 && ret_ref)
+			ret_ref[0] = '\0';
+		return r;
 	}
-	if (len >= PREFIX_MIN && len < 64 && is_hex(base, len))
-		return resolve_prefix(repo, base, len, ret_id);
-	if (!st_ref_name_valid(base) && !is_hex(base, len))
-		return st_errf(-EINVAL, "'%s' is neither a ref name nor a commit id", base);
+	if (st_ref_canonicalize(base, canon) >= 0) {
+		r = st_repo_read_ref(repo, canon, id);
+		if (r >= 0 && len >= PREFIX_MIN && len < 64 && is_hex(base, len)) {
+			uint8_t other[ST_COMMIT_ID_SIZE];
+			int p = resolve_prefix(repo, base, len, other);
+
+			st_error_clear();
+			if ((p >= 0 && memcmp(other, id, sizeof(id)) != 0) || p == -ENOTUNIQ)
+				return st_errf(-ENOTUNIQ,
+					       "'%s' is both a ref and the start of a commit id: write refs/heads/%s for "
+					       "the ref, or more digits of the id", base, canon);
+		}
+		if (r >= 0) {
+			memcpy(ret_id, id, sizeof(id));
+			if (ret_ref)
+				memcpy(ret_ref, canon, strlen(canon) + 1);
+			return 0;
+		}
+		if (r != -ENOENT)
+			return r;
+	}
+	st_error_clear();
+	if (len >= PREFIX_MIN && len < 64 && is_hex(base, len)) {
+		r = resolve_prefix(repo, base, len, ret_id);
+		if (r >= 0 && ret_ref)
+			ret_ref[0] = '\0';
+		return r;
+	}
+	if (!is_hex(base, len) && st_ref_canonicalize(base, canon) < 0)
+		return -EINVAL; /* the detail says why it is neither a ref name nor a commit id */
 	return st_errf(-ENOENT, "no commit or ref '%s'", base);
 }
 
@@ -111,9 +147,9 @@ static int walk_parents(struct st_repo *repo, uint8_t id[ST_COMMIT_ID_SIZE], uin
 	return 0;
 }
 
-int st_repo_resolve(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_COMMIT_ID_SIZE])
+int st_repo_resolve_ref(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_COMMIT_ID_SIZE], char **ret_ref)
 {
-	char base[SPEC_MAX + 1];
+	char base[SPEC_MAX + 1], ref[ST_REF_NAME_MAX + 1];
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	size_t len, base_len;
 	const char *p;
@@ -129,9 +165,11 @@ int st_repo_resolve(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_CO
 		return st_errf(-EINVAL, "bad commit spec '%s'", spec);
 	memcpy(base, spec, base_len);
 	base[base_len] = '\0';
-	r = resolve_base(repo, base, id);
+	r = resolve_base(repo, base, id, ref);
 	if (r < 0)
 		return r;
+	if (spec[base_len])
+		ref[0] = '\0';         /* NAME^ is a commit, not the ref */
 
 	for (p = spec + base_len; *p;) {
 		uint64_t n = 1;
@@ -158,6 +196,18 @@ int st_repo_resolve(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_CO
 		if (r < 0)
 			return r;
 	}
+	if (ret_ref) {
+		char *name = NULL;
+
+		if (ref[0] && !(name = strdup(ref)))
+			return -ENOMEM;
+		*ret_ref = name;
+	}
 	memcpy(ret_id, id, ST_COMMIT_ID_SIZE);
 	return 0;
+}
+
+int st_repo_resolve(struct st_repo *repo, const char *spec, uint8_t ret_id[ST_COMMIT_ID_SIZE])
+{
+	return st_repo_resolve_ref(repo, spec, ret_id, NULL);
 }

@@ -120,6 +120,86 @@ TEST(ref_names)
 	ASSERT_TRUE(!st_ref_name_valid(longname));
 }
 
+static void canon_is(const char *name, const char *want)
+{
+	char got[ST_REF_NAME_MAX + 1];
+
+	ASSERT_OK(st_ref_canonicalize(name, got));
+	ASSERT_STREQ(got, want);
+}
+
+TEST(ref_canonical_names)
+{
+	static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	static const char HEX[] = "0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF";
+	char buf[600], got[ST_REF_NAME_MAX + 1];
+
+	/* One spelling per ref: refs/heads/NAME is NAME, other namespaces stay in full. */
+	canon_is("main", "main");
+	canon_is("refs/heads/main", "main");
+	canon_is("refs/heads/os/stable", "os/stable");
+	canon_is("refs/mounts/mnt/x", "refs/mounts/mnt/x");
+	canon_is("refs/remotes/origin/main", "refs/remotes/origin/main");
+	canon_is("mounts/x", "mounts/x");       /* a branch, not refs/mounts/x */
+
+	/* Off the grammar: refused, never rewritten. */
+	static const char *const bad[] = {
+		"main/", "./main", "main/.", "a//b", "a/../b", "/main", "refs/heads/", "refs/heads//main",
+		"refs/heads/./main", "heads/main", "heads", "refs/heads/heads/main", "refs/heads/refs/heads/main",
+		"refs/heads/refs/mounts/x", "refs/heads/refs", "refs", "refs/x", "refs/heads", "ma\nin", "m\xc3\xa9",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ASSERT_ERR(st_ref_canonicalize(bad[i], got), -EINVAL);
+		ASSERT_TRUE(!st_ref_name_valid(bad[i]));
+	}
+	ASSERT_ERR(st_ref_canonicalize(NULL, got), -EINVAL);
+
+	/* A full commit id is never a ref, in any case or spelling; other hex names are. */
+	ASSERT_ERR(st_ref_canonicalize(hex, got), -EINVAL);
+	ASSERT_ERR(st_ref_canonicalize(HEX, got), -EINVAL);
+	snprintf(buf, sizeof(buf), "refs/heads/%s", hex);
+	ASSERT_ERR(st_ref_canonicalize(buf, got), -EINVAL);
+	snprintf(buf, sizeof(buf), "os/%s", hex);
+	canon_is(buf, buf);
+	snprintf(buf, sizeof(buf), "refs/mounts/%s", hex);
+	canon_is(buf, buf);
+	canon_is("cafe", "cafe");
+	snprintf(buf, sizeof(buf), "%.63s", hex);
+	canon_is(buf, buf);
+	snprintf(buf, sizeof(buf), "%sa", hex);
+	canon_is(buf, buf);
+
+	/* Length: 255 bytes of canonical name, whichever spelling. */
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "refs/heads/", 11);
+	memset(buf + 11, 'a', ST_REF_NAME_MAX);
+	canon_is(buf, buf + 11);
+	buf[11 + ST_REF_NAME_MAX] = 'a';
+	ASSERT_ERR(st_ref_canonicalize(buf, got), -EINVAL);
+
+	/* Depth: ST_REF_DEPTH_MAX components of refs/<namespace>/..., whichever spelling. */
+	size_t n = 0;
+	for (int i = 0; i < ST_REF_DEPTH_MAX - 2; i++) {
+		buf[n++] = 'd';
+		buf[n++] = '/';
+	}
+	buf[n - 1] = '\0';
+	ASSERT_OK(st_ref_canonicalize(buf, got));
+	buf[n - 1] = '/';
+	buf[n] = 'd';
+	buf[n + 1] = '\0';
+	ASSERT_ERR(st_ref_canonicalize(buf, got), -EINVAL);
+	ASSERT_TRUE(strstr(st_error_message(-EINVAL), "deeper than") != NULL);
+	memmove(buf + 11, buf, n + 2);
+	memcpy(buf, "refs/heads/", 11);
+	ASSERT_ERR(st_ref_canonicalize(buf, got), -EINVAL);
+	memcpy(buf, "refs/xxxxx/", 11);
+	ASSERT_ERR(st_ref_canonicalize(buf, got), -EINVAL);
+	memcpy(buf, "refs/xxxxx", 10);
+	buf[n + 10] = '\0';        /* refs/xxxxx/ + 30 components */
+	ASSERT_OK(st_ref_canonicalize(buf, got));
+}
+
 static void commit_with_ts(struct st_repo *repo, int64_t ts, const uint8_t *parent, uint8_t id[32])
 {
 	struct st_commit c = { .timestamp = ts };
@@ -209,6 +289,32 @@ TEST(refs_and_resolve)
 	ASSERT_MEMEQ(got, a, 32);
 	snprintf(spec, sizeof(spec), "%.3s", hex);
 	ASSERT_TRUE(st_repo_resolve(repo, spec, got) < 0);
+
+	/* A ref never shadows a commit: not a full id, not another commit's prefix. */
+	{
+		char *ref = NULL, full[120];
+
+		ASSERT_ERR(st_repo_write_ref(repo, hex, a, NULL), -EINVAL);
+		snprintf(spec, sizeof(spec), "%.8s", hex);
+		ASSERT_OK(st_repo_write_ref(repo, spec, a, NULL));       /* "b's prefix" as a ref is a */
+		ASSERT_ERR(st_repo_resolve(repo, spec, got), -ENOTUNIQ);
+		snprintf(full, sizeof(full), "refs/heads/%s", spec);
+		ASSERT_OK(st_repo_resolve_ref(repo, full, got, &ref));
+		ASSERT_MEMEQ(got, a, 32);
+		ASSERT_STREQ(ref, spec);
+		free(ref);
+		ASSERT_OK(st_repo_write_ref(repo, spec, b, NULL));       /* both name b: no ambiguity */
+		ASSERT_OK(st_repo_resolve(repo, spec, got));
+		ASSERT_MEMEQ(got, b, 32);
+		ASSERT_OK(st_repo_delete_ref(repo, full));
+		ASSERT_OK(st_repo_resolve_ref(repo, "refs/heads/main", got, &ref));
+		ASSERT_STREQ(ref, "main");
+		free(ref);
+		ASSERT_OK(st_repo_resolve_ref(repo, "main^", got, &ref));
+		ASSERT_TRUE(ref == NULL);
+		ASSERT_OK(st_repo_resolve_ref(repo, hex, got, &ref));
+		ASSERT_TRUE(ref == NULL);
+	}
 
 	/* An ambiguous prefix: make commits until two share 4 hex digits. */
 	{

@@ -105,6 +105,7 @@ int cmd_commit(int argc, char **argv)
 	const char *tree = NULL, *tar = NULL, *dumpfile = NULL, *parent = NULL;
 	bool orphan = false, stats = false, have_uid = false, have_gid = false;
 	uint8_t id[ST_COMMIT_ID_SIZE];
+	char ref_name[ST_REF_NAME_MAX + 1];
 	struct st_node *root = NULL;
 	struct st_repo *repo = NULL;
 	double t0 = now_seconds(), t_import = 0;
@@ -213,8 +214,8 @@ int cmd_commit(int argc, char **argv)
 		log_error("commit: -b REF is required");
 		return 2;
 	}
-	if (!st_ref_name_valid(co.ref)) {
-		log_error("commit: invalid ref name '%s'", co.ref);
+	if (st_ref_canonicalize(co.ref, ref_name) < 0) {
+		log_error("commit: %s", st_error_message(-EINVAL));
 		return 2;
 	}
 	inputs = !!tree + !!tar + !!dumpfile;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sealtree/error.h"
 #include "sealtree/hex.h"
 #include "escape.h"
 #include "sealtree.h"
@@ -94,6 +95,7 @@ int cmd_ref(int argc, char **argv)
 		{}
 	};
 	uint8_t id[ST_COMMIT_ID_SIZE];
+	char name[ST_REF_NAME_MAX + 1];
 	struct st_repo *repo;
 	bool delete = false;
 	int c, r;
@@ -116,8 +118,8 @@ int cmd_ref(int argc, char **argv)
 		ref_help(stderr);
 		return 2;
 	}
-	if (!st_ref_name_valid(argv[optind])) {
-		log_error("ref: invalid ref name '%s'", argv[optind]);
+	if (st_ref_canonicalize(argv[optind], name) < 0) {
+		log_error("ref: %s", st_error_message(-EINVAL));
 		return 2;
 	}
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
