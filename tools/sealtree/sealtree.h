@@ -62,7 +62,8 @@ bool show_progress(void);
 	X(fsck, "check the repository") \
 	X(keygen, "create a signing key") \
 	X(sign, "sign a commit") \
-	X(verify, "check a commit's signatures against the trust policy")
+	X(verify, "check a commit's signatures against the trust policy") \
+	X(admin, "deploy commits as bootable systems (sealtree admin --help)")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 SEALTREE_COMMANDS(DECLARE_COMMAND)

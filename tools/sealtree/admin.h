@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealtree admin VERB: deployments of a sysroot (docs/man/sealtree-admin.1.md).
+ * One file per verb group (cmd-admin-*.c); each verb returns the process
+ * exit code like a command: 0, 1 on failure (printed), 2 on a usage error.
+ */
+#pragma once
+
+#include <stdbool.h>
+
+#include "sealtree.h"
+#include "sealtree/deploy.h"
+
+/* --sysroot PATH, default "/". */
+extern const char *arg_sysroot;
+
+/*
+ * Open the sysroot and take its lock (exclusive for verbs that change it);
+ * when another admin command holds it, say so and wait. Prints errors;
+ * NULL on failure.
+ */
+struct st_sysroot *admin_open(const char *verb, bool exclusive);
+
+static inline void sysroot_freep(struct st_sysroot **s)
+{
+	st_sysroot_free(*s);
+}
+static inline void deploy_list_freep(struct st_deploy_list **l)
+{
+	st_deploy_list_free(*l);
+}
+
+/* Parse a deployment index of list; prints and returns -1 if it is not one. */
+int admin_parse_index(const char *verb, const char *s, const struct st_deploy_list *l, size_t *ret);
+
+/* Print a deploy's outcome (id, merge, conflicts). */
+void admin_print_deployed(const struct st_deploy_options *o);
+
+#define ADMIN_VERBS(X) \
+	X(init_fs, "init-fs", "create the sysroot layout and its repository") \
+	X(os_init, "os-init", "create a stateroot (an OS's /var)") \
+	X(deploy, "deploy", "deploy a commit as the new default boot entry") \
+	X(upgrade, "upgrade", "deploy the newest commit of the tracked ref") \
+	X(switch, "switch", "deploy another ref and track it") \
+	X(status, "status", "list the deployments in boot order") \
+	X(rollback, "rollback", "make the rollback deployment the default") \
+	X(set_default, "set-default", "make deployment INDEX the default") \
+	X(undeploy, "undeploy", "remove deployment INDEX") \
+	X(pin, "pin", "keep deployment INDEX through cleanup (--unpin to release)") \
+	X(kargs, "kargs", "show or edit the default deployment's kernel arguments") \
+	X(cleanup, "cleanup", "drop old deployments and unused boot files, then gc") \
+	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults")
+
+#define DECLARE_ADMIN_VERB(fn, name, summary) int admin_##fn(int argc, char **argv);
+ADMIN_VERBS(DECLARE_ADMIN_VERB)
+#undef DECLARE_ADMIN_VERB

@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/* sealtree admin status [--json] and config-diff [INDEX]: see docs/man/sealtree-admin-status.1.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
+#include "read-output.h"
+#include "sealtree/trust.h"
+#include "trust-report.h"
+
+/* The signature state of d's commit under the trust store: a word and the key, if one. */
+static void signature_state(struct st_sysroot *s, const char *keys_dir, const struct st_deployment *d,
+			    char word[32], char key[17])
+{
+	struct st_trust_result *res = NULL;
+	int r;
+
+	key[0] = '\0';
+	r = st_trust_commit_state(st_sysroot_repo(s), keys_dir, d->ref, d->commit, &res);
+	if (r < 0) {
+		st_error_clear();
+		(void)snprintf(word, 32, "unknown");
+		return;
+	}
+	(void)snprintf(word, 32, "%s", st_trust_verdict_to_string(res->verdict));
+	if (res->verdict == ST_TRUST_VALID) {
+		char kid[2 * ST_KEY_ID_SIZE + 1];
+
+		st_hex_encode(res->sigs[res->valid_index].key_id, ST_KEY_ID_SIZE, kid);
+		(void)snprintf(key, 17, "%.16s", kid);
+	}
+	st_trust_result_free(res);
+}
+
+static void json_field(FILE *f, const char *name, const char *value, bool comma)
+{
+	fprintf(f, "\"%s\": ", name);
+	if (value)
+		json_print_string(f, value);
+	else
+		fputs("null", f);
+	if (comma)
+		fputs(", ", f);
+}
+
+static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, const char *keys_dir)
+{
+	printf("{\"deployments\": [");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct st_deployment *d = &l->d[i];
+		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17];
+
+		st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
+		signature_state(s, keys_dir, d, word, key);
+		printf("%s\n  {\"index\": %zu, ", i ? "," : "", i);
+		json_field(stdout, "os", d->os, true);
+		json_field(stdout, "id", d->id, true);
+		json_field(stdout, "commit", hex, true);
+		json_field(stdout, "version", d->version, true);
+		json_field(stdout, "ref", d->ref, true);
+		printf("\"default\": %s, \"rollback\": %s, \"booted\": %s, \"pinned\": %s, ", i == 0 ? "true" : "false",
+		       i == 1 ? "true" : "false", d->booted ? "true" : "false", d->pinned ? "true" : "false");
+		json_field(stdout, "kargs", d->kargs, true);
+		json_field(stdout, "boot", d->boot_dir, true);
+		json_field(stdout, "kernel", d->kernel, true);
+		json_field(stdout, "merged-from", d->merged_from, true);
+		json_field(stdout, "signature", word, true);
+		json_field(stdout, "signed-by", *key ? key : NULL, true);
+		json_field(stdout, "entry", d->entry_name, true);
+		json_field(stdout, "broken", d->broken, true);
+		printf("\"conflicts\": [");
+		for (size_t j = 0; j < d->n_conflicts; j++) {
+			if (j)
+				fputs(", ", stdout);
+			json_print_string(stdout, d->conflicts[j]);
+		}
+		printf("]}");
+	}
+	printf("\n], \"foreign\": [");
+	for (size_t i = 0; i < l->n_foreign; i++) {
+		printf("%s{", i ? ", " : "");
+		json_field(stdout, "name", l->foreign[i].name, true);
+		json_field(stdout, "title", l->foreign[i].title, false);
+		printf("}");
+	}
+	printf("], \"booted\": ");
+	if (l->booted) {
+		printf("{");
+		json_field(stdout, "os", l->booted->os, true);
+		json_field(stdout, "deployment", l->booted->deployment, true);
+		json_field(stdout, "root", l->booted->root, true);
+		printf("\"verity\": %s, ", l->booted->verity ? "true" : "false");
+		json_field(stdout, "signed-by", l->booted->signed_by, true);
+		json_field(stdout, "fallback-reason", l->booted->fallback_reason, false);
+		printf("}");
+	} else
+		printf("null");
+	printf("}\n");
+}
+
+static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, const char *keys_dir)
+{
+	if (l->n == 0)
+		printf("no deployments\n");
+	for (size_t i = 0; i < l->n; i++) {
+		const struct st_deployment *d = &l->d[i];
+		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17];
+
+		st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
+		signature_state(s, keys_dir, d, word, key);
+		printf("%c %zu %s/%s%s%s%s\n", d->booted ? '*' : ' ', i, d->os, d->id, i == 0 ? " (default)" : "",
+		       i == 1 ? " (rollback)" : "", d->pinned ? " (pinned)" : "");
+		printf("    version: %s\n", d->version ? d->version : "-");
+		printf("    commit: %s\n", hex);
+		if (d->ref)
+			printf("    ref: %s\n", d->ref);
+		printf("    signature: %s%s%s\n", word, *key ? ", key " : "", key);
+		printf("    kernel: %s (boot/sealtree/%s)\n", d->kernel ? d->kernel : "-", d->boot_dir ? d->boot_dir : "-");
+		printf("    kargs: %s\n", d->kargs ? d->kargs : "");
+		if (d->booted && l->booted)
+			printf("    root: %s%s%s%s%s\n", l->booted->root ? l->booted->root : "?",
+			       l->booted->verity ? ", verity" : ", no verity",
+			       l->booted->signed_by ? ", signed by " : "", l->booted->signed_by ? l->booted->signed_by : "",
+			       l->booted->fallback_reason ? " (fallback)" : "");
+		if (d->n_conflicts)
+			printf("    /etc conflicts: %zu\n", d->n_conflicts);
+		for (size_t j = 0; j < d->n_conflicts; j++)
+			printf("      %s\n", d->conflicts[j]);
+		if (d->broken)
+			printf("    BROKEN: %s\n", d->broken);
+	}
+	for (size_t i = 0; i < l->n_foreign; i++) {
+		printf("  foreign entry %s: ", l->foreign[i].name);
+		print_escaped(stdout, l->foreign[i].title ? l->foreign[i].title : "(no title)");
+		printf("\n");
+	}
+}
+
+int admin_status(int argc, char **argv)
+{
+	enum { OPT_JSON = 0x100, OPT_KEYS_DIR };
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
+	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
+	const char *keys_dir = NULL;
+	bool json = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_KEYS_DIR:
+			keys_dir = optarg;
+			break;
+		case 'h':
+			printf("usage: sealtree admin [--sysroot PATH] status [--json] [--keys-dir DIR]\n\n"
+			       "The deployments in boot order (0 is the default, 1 the rollback; '*' the booted one),\n"
+			       "then the boot entries written by others.\n");
+			return 0;
+		default:
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		log_error("admin status: takes no arguments");
+		return 2;
+	}
+	s = admin_open("status", false);
+	if (!s)
+		return 1;
+	r = st_sysroot_load(s, &l);
+	if (r < 0) {
+		log_error_errno(r, "admin status: cannot read the deployments");
+		return 1;
+	}
+	if (json)
+		print_json(s, l, keys_dir);
+	else
+		print_human(s, l, keys_dir);
+	return 0;
+}
+
+static int print_change(void *userdata, char status, const char *path)
+{
+	(void)userdata;
+	printf("%c /etc/", status);
+	print_escaped(stdout, path);
+	printf("\n");
+	return 0;
+}
+
+int admin_config_diff(int argc, char **argv)
+{
+	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
+	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
+	size_t index = 0;
+	int r;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: sealtree admin [--sysroot PATH] config-diff [INDEX]\n\n"
+		       "Local /etc changes of deployment INDEX (default: the booted one, else 0) against\n"
+		       "its commit's usr/etc: A added, D removed, M changed, T type changed.\n");
+		return 0;
+	}
+	if (argc > 2) {
+		log_error("admin config-diff: expected at most one INDEX");
+		return 2;
+	}
+	s = admin_open("config-diff", false);
+	if (!s)
+		return 1;
+	r = st_sysroot_load(s, &l);
+	if (r < 0) {
+		log_error_errno(r, "admin config-diff: cannot read the deployments");
+		return 1;
+	}
+	if (l->n == 0) {
+		log_error("admin config-diff: no deployments");
+		return 1;
+	}
+	if (argc == 2) {
+		if (admin_parse_index("config-diff", argv[1], l, &index) < 0)
+			return 1;
+	} else
+		for (size_t i = 0; i < l->n; i++)
+			if (l->d[i].booted)
+				index = i;
+	r = st_sysroot_config_diff(s, &l->d[index], print_change, NULL);
+	if (r < 0) {
+		log_error_errno(r, "admin config-diff: %s/%s", l->d[index].os, l->d[index].id);
+		return 1;
+	}
+	return 0;
+}

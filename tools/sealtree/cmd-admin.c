@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: MIT */
+/* sealtree admin [--sysroot PATH] VERB: see docs/man/sealtree-admin.1.md. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "admin.h"
+#include "sealtree/error.h"
+#include "sealtree/hex.h"
+
+const char *arg_sysroot = "/";
+
+struct admin_verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+#define VERB_ENTRY(fn, n, s) { n, admin_##fn, s },
+static const struct admin_verb verbs[] = { ADMIN_VERBS(VERB_ENTRY) };
+#undef VERB_ENTRY
+
+static void admin_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree admin [--sysroot PATH] VERB [ARGS...]\n"
+		"\n"
+		"Deploy commits of SYSROOT/sealtree/repo as bootable systems: boot entries in\n"
+		"SYSROOT/boot/loader/entries, a writable /etc per deployment, atomic switches.\n"
+		"\n"
+		"Verbs:\n");
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		fprintf(f, "  %-12s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f,
+		"\n"
+		"  --sysroot PATH   the sysroot (default /)\n"
+		"  -h, --help       show this help ('sealtree admin VERB --help' for a verb)\n");
+}
+
+struct st_sysroot *admin_open(const char *verb, bool exclusive)
+{
+	struct st_sysroot *s = NULL;
+	int r;
+
+	r = st_sysroot_open(arg_sysroot, &s);
+	if (r < 0) {
+		log_error_errno(r, "admin %s: cannot open sysroot '%s'", verb, arg_sysroot);
+		return NULL;
+	}
+	r = st_sysroot_lock(s, exclusive, false);
+	if (r == -EWOULDBLOCK) {
+		fprintf(stderr, "sealtree: admin %s: waiting for the sysroot lock: another sealtree admin command "
+				"is running\n", verb);
+		r = st_sysroot_lock(s, exclusive, true);
+	}
+	if (r < 0) {
+		log_error_errno(r, "admin %s: cannot lock sysroot '%s'", verb, arg_sysroot);
+		st_sysroot_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int admin_parse_index(const char *verb, const char *s, const struct st_deploy_list *l, size_t *ret)
+{
+	uint64_t v;
+
+	if (parse_uint(s, SIZE_MAX, &v) < 0) {
+		log_error("admin %s: '%s' is not a deployment index (see 'admin status')", verb, s);
+		return -1;
+	}
+	if (v >= l->n) {
+		log_error("admin %s: no deployment at index %s (there are %zu)", verb, s, l->n);
+		return -1;
+	}
+	*ret = (size_t)v;
+	return 0;
+}
+
+void admin_print_deployed(const struct st_deploy_options *o)
+{
+	printf("deployed %s/%s%s\n", o->os_used, o->id, (o->flags & ST_DEPLOY_NOT_AS_DEFAULT) ? "" : " (default)");
+	printf("trust: %s\n", o->trust);
+	printf("boot files: %s\n", o->boot_files_new ? "installed" : "shared with another deployment");
+	if (o->merged_from)
+		printf("/etc: merged from %s, %zu conflict%s\n", o->merged_from, o->n_conflicts,
+		       o->n_conflicts == 1 ? "" : "s");
+	else
+		printf("/etc: the commit's defaults (no merge)\n");
+	for (size_t i = 0; i < o->n_conflicts; i++) {
+		printf("conflict: %s /etc/", o->conflicts[i].kind);
+		for (const char *p = o->conflicts[i].path; *p; p++) {
+			unsigned char c = (unsigned char)*p;
+			if (c < 0x20 || c == 0x7f || c == '\\')
+				printf("\\x%02x", c);
+			else
+				putchar(c);
+		}
+		printf(" (new default kept as .sealtree-new)\n");
+	}
+}
+
+int cmd_admin(int argc, char **argv)
+{
+	enum { OPT_SYSROOT = 0x100 };
+	static const struct option options[] = {
+		{ "sysroot", required_argument, NULL, OPT_SYSROOT },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_SYSROOT:
+			arg_sysroot = optarg;
+			break;
+		case 'h':
+			admin_usage(stdout);
+			return 0;
+		default:
+			admin_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		admin_usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (strcmp(argv[optind], verbs[i].name) == 0) {
+			char **sub_argv = argv + optind;
+			int sub_argc = argc - optind;
+
+			optind = 0;
+			return verbs[i].run(sub_argc, sub_argv);
+		}
+	log_error("admin: unknown verb '%s' (see 'sealtree admin --help')", argv[optind]);
+	return 2;
+}
