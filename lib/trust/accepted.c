@@ -89,29 +89,69 @@ static int parse_accepted(const char *data, size_t len, struct st_accepted *ret)
 	return 0;
 }
 
+/* state/accepted/<canonical ref name>: one record per ref, however it was spelt. */
 static int accepted_path(const char *ref, char **ret)
 {
-	if (!ref || !st_ref_name_valid(ref))
-		return st_errf(-EINVAL, "invalid ref name '%s'", ref ? ref : "(none)");
-	if (asprintf(ret, "%s/%s", ACCEPTED_DIR, ref) < 0)
+	char canon[ST_REF_NAME_MAX + 1];
+	int r;
+
+	if (!ref)
+		return st_errf(-EINVAL, "no ref name");
+	r = st_ref_canonicalize(ref, canon);
+	if (r < 0)
+		return r;
+	if (asprintf(ret, "%s/%s", ACCEPTED_DIR, canon) < 0)
 		return -ENOMEM;
 	return 0;
 }
 
-int st_repo_read_accepted(struct st_repo *repo, const char *ref, struct st_accepted *ret)
+static int read_accepted_at(struct st_repo *repo, const char *path, struct st_accepted *ret)
 {
-	_cleanup_free_ char *path = NULL, *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	size_t len;
 	int r;
 
-	r = accepted_path(ref, &path);
-	if (r < 0)
-		return r;
 	r = trust_read_file(st_repo_dirfd(repo), path, ACCEPTED_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	if (parse_accepted(buf, len, ret) < 0)
 		return st_errf(-EUCLEAN, "'%s' is corrupt", path);
+	return 0;
+}
+
+int st_repo_read_accepted(struct st_repo *repo, const char *ref, struct st_accepted *ret)
+{
+	_cleanup_free_ char *path = NULL, *legacy = NULL;
+	struct st_accepted a, b;
+	int r, rl;
+
+	r = accepted_path(ref, &path);
+	if (r < 0)
+		return r;
+	r = read_accepted_at(repo, path, &a);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	/*
+	 * Before names were canonicalised, "refs/heads/X" kept its own record
+	 * beside X's: the newer of the two counts, so no history is forgotten.
+	 */
+	if (strncmp(path + strlen(ACCEPTED_DIR "/"), "refs/", 5) != 0) {
+		if (asprintf(&legacy, "%s/refs/heads/%s", ACCEPTED_DIR, path + strlen(ACCEPTED_DIR "/")) < 0) {
+			legacy = NULL;
+			return -ENOMEM;
+		}
+		rl = read_accepted_at(repo, legacy, &b);
+		if (rl < 0 && rl != -ENOENT)
+			return rl;
+		if (rl >= 0 && (r < 0 || b.timestamp > a.timestamp ||
+				(b.timestamp == a.timestamp && *b.version && strverscmp(b.version, a.version) > 0))) {
+			a = b;
+			r = 0;
+		}
+	}
+	if (r < 0)
+		return r;
+	*ret = a;
 	return 0;
 }
 

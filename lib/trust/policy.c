@@ -10,10 +10,13 @@
  * '/'); requirements are none, any-trusted or keys=ID,... where an id is 16
  * to 64 lowercase hex digits, a prefix of the SHA-256 of the raw public key
  * (what `sealtree verify` prints). Refs no rule matches need any-trusted.
+ * A ref is matched by its canonical name (st_ref_canonicalize()), a branch
+ * also as refs/heads/NAME, so every spelling of one ref gets one rule.
  * Specified in docs/formats/signatures.md.
  */
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,11 +189,25 @@ int trust_policy_parse(const void *data, size_t len, struct trust_policy **ret)
 
 void trust_policy_lookup(const struct trust_policy *p, const char *ref, struct st_policy_rule *ret)
 {
+	char canon[ST_REF_NAME_MAX + 1], full[ST_REF_NAME_MAX + sizeof("refs/heads/")];
+
 	*ret = (struct st_policy_rule){ .pattern = NULL, .kind = ST_POLICY_ANY_TRUSTED };
 	if (!p || !ref)
 		return;
+	/* One ref, one answer: match its canonical name, never the spelling the user typed. */
+	if (st_ref_canonicalize(ref, canon) < 0) {
+		st_error_clear();
+		/* Fail closed: a name that is no ref gets a rule no key satisfies. */
+		*ret = (struct st_policy_rule){ .pattern = "(invalid ref name)", .kind = ST_POLICY_KEYS };
+		return;
+	}
+	/* A branch is matched as "NAME" and as "refs/heads/NAME", so a glob may use either. */
+	if (strncmp(canon, "refs/", 5) != 0)
+		(void)snprintf(full, sizeof(full), "refs/heads/%s", canon);
+	else
+		full[0] = '\0';
 	for (size_t i = 0; i < p->n_rules; i++)
-		if (fnmatch(p->rules[i].pattern, ref, 0) == 0) {
+		if (fnmatch(p->rules[i].pattern, canon, 0) == 0 || (full[0] && fnmatch(p->rules[i].pattern, full, 0) == 0)) {
 			*ret = (struct st_policy_rule){
 				.pattern = p->rules[i].pattern,
 				.kind = p->rules[i].kind,

@@ -277,6 +277,7 @@ int cmd_show(int argc, char **argv)
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	struct st_trust_result *trust = NULL;
 	const char *keys_dir = NULL, *ref = NULL;
+	_cleanup_free_ char *ref_name = NULL;
 	char trust_error[512] = "";
 	struct st_commit *cm = NULL;
 	struct st_repo *repo;
@@ -304,21 +305,23 @@ int cmd_show(int argc, char **argv)
 		show_help(stderr);
 		return 2;
 	}
-	repo = open_repo_resolved(REPO_LOCK_SHARED, argv[optind], id);
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
+	/* The signature state: a ref's policy applies when a ref was named (its canonical name). */
+	r = st_repo_resolve_ref(repo, argv[optind], id, &ref_name);
+	if (r < 0) {
+		log_error_errno(r, "cannot resolve '%s'", argv[optind]);
+		st_repo_free(repo);
+		return 1;
+	}
+	ref = ref_name;
 	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	r = st_repo_read_commit(repo, id, &cm);
 	if (r < 0) {
 		log_error_errno(r, "cannot read commit %s", hex);
 		st_repo_free(repo);
 		return 1;
-	}
-	/* The signature state: a ref's policy applies when a ref was named. */
-	if (st_ref_name_valid(argv[optind])) {
-		uint8_t ref_id[ST_COMMIT_ID_SIZE];
-		if (st_repo_read_ref(repo, argv[optind], ref_id) >= 0 && memcmp(ref_id, id, sizeof(id)) == 0)
-			ref = argv[optind];
 	}
 	r = st_trust_commit_state(repo, keys_dir, ref, id, &trust);
 	if (r < 0) {

@@ -43,6 +43,7 @@ int cmd_verify(int argc, char **argv)
 		{}
 	};
 	const char *keys_dir = NULL, *spec, *ref = NULL;
+	_cleanup_free_ char *ref_name = NULL;
 	bool json = false, no_downgrade = false, accept = false;
 	unsigned flags = 0;
 	uint8_t id[ST_COMMIT_ID_SIZE];
@@ -89,12 +90,12 @@ int cmd_verify(int argc, char **argv)
 	if (!repo)
 		return 1;
 	/* A ref gets its policy and its anti-rollback record; anything else is a commit. */
-	if (st_ref_name_valid(spec) && st_repo_read_ref(repo, spec, id) >= 0)
-		ref = spec;
-	else if ((r = st_repo_resolve(repo, spec, id)) < 0) {
+	r = st_repo_resolve_ref(repo, spec, id, &ref_name);
+	if (r < 0) {
 		log_error_errno(r, "verify: cannot resolve '%s'", spec);
 		goto out;
 	}
+	ref = ref_name;         /* canonical: one policy rule and one record per ref */
 	if ((no_downgrade || accept) && !ref) {
 		log_error("verify: --no-downgrade and --accept need a ref, not '%s'", spec);
 		ret = 2;
