@@ -5,6 +5,7 @@
 #include "basic/io.h"
 #include "basic/macro.h"
 #include "basic/test.h"
+#include "fundamental/parse-number.h"
 
 TEST(hex_roundtrip)
 {
@@ -24,6 +25,79 @@ TEST(hex_rejects_short_long_and_bad)
 	ASSERT_ERR(st_hex_decode("00", 2, out, 4), -EINVAL);
 	ASSERT_ERR(st_hex_decode("0011223344", 10, out, 4), -EINVAL);
 	ASSERT_ERR(st_hex_decode("0011zz33", 8, out, 4), -EINVAL);
+}
+
+TEST(hex_output_only_on_success_and_lowercase_names)
+{
+	uint8_t out[2] = { 0x5a, 0x5a };
+
+	/* Invalid at the end: nothing written. */
+	ASSERT_ERR(st_hex_decode("abcz", 4, out, 2), -EINVAL);
+	ASSERT_EQ(out[0], 0x5a);
+	/* A NUL inside the given length is not a digit. */
+	ASSERT_ERR(st_hex_decode("ab\0d", 4, out, 2), -EINVAL);
+	ASSERT_ERR(st_hex_decode(" abc", 4, out, 2), -EINVAL);
+	ASSERT_ERR(st_hex_decode("+abc", 4, out, 2), -EINVAL);
+	ASSERT_OK(hex_decode_lower("abcd", 4, out, 2));
+	ASSERT_EQ(out[0], 0xab);
+	ASSERT_ERR(hex_decode_lower("aBcd", 4, out, 2), -EINVAL);
+	ASSERT_EQ(out[1], 0xcd);
+	ASSERT_TRUE(hex_valid("09afAF", 6, false));
+	ASSERT_TRUE(!hex_valid("09afAF", 6, true));
+	ASSERT_TRUE(!hex_valid("0g", 2, false));
+	ASSERT_TRUE(hex_valid("", 0, true));
+	ASSERT_EQ(hex_digit_value('F'), 15);
+	ASSERT_EQ(hex_digit_value('a'), 10);
+	ASSERT_EQ(hex_digit_value('g'), -1);
+	ASSERT_EQ(hex_digit_value('\0'), -1);
+}
+
+TEST(parse_number_refuses_signs_spaces_and_overflow)
+{
+	uint64_t v = 7;
+	uint32_t v32 = 7;
+	int64_t i = 7;
+
+	ASSERT_OK(safe_atou64("0", &v));
+	ASSERT_EQ(v, 0u);
+	ASSERT_OK(safe_atou64("18446744073709551615", &v));
+	ASSERT_EQ(v, UINT64_MAX);
+	v = 7;
+	ASSERT_ERR(safe_atou64("18446744073709551616", &v), -ERANGE);
+	ASSERT_ERR(safe_atou64("99999999999999999999999", &v), -ERANGE);
+	const char *bad[] = { "", "-1", "+1", " 1", "1 ", "0x10", "1.5", "1e3", "-0", "\t1", "١" };
+	for (size_t k = 0; k < ELEMENTSOF(bad); k++)
+		ASSERT_ERR(safe_atou64(bad[k], &v), -EINVAL);
+	ASSERT_EQ(v, 7u);
+	ASSERT_OK(safe_atou32("4294967295", &v32));
+	ASSERT_EQ(v32, UINT32_MAX);
+	ASSERT_ERR(safe_atou32("4294967296", &v32), -ERANGE);
+	ASSERT_EQ(v32, UINT32_MAX);
+	ASSERT_OK(safe_atou64_max("007", 7, &v));
+	ASSERT_EQ(v, 7u);
+	ASSERT_ERR(safe_atou64_max("8", 7, &v), -ERANGE);
+	/* Canonical: one spelling per value. */
+	ASSERT_ERR(parse_uint_n("007", 3, 10, 100, PARSE_CANONICAL, &v), -EINVAL);
+	ASSERT_OK(parse_uint_n("0", 1, 10, 100, PARSE_CANONICAL, &v));
+	/* Octal, and a length that stops before the end of the string. */
+	ASSERT_OK(parse_uint_n("1777777", 7, 8, UINT32_MAX, 0, &v));
+	ASSERT_EQ(v, 01777777u);
+	ASSERT_ERR(parse_uint_n("8", 1, 8, UINT32_MAX, 0, &v), -EINVAL);
+	ASSERT_OK(parse_uint_n("12x", 2, 10, 100, 0, &v));
+	ASSERT_EQ(v, 12u);
+	ASSERT_ERR(parse_uint_n("1", 0, 10, 100, 0, &v), -EINVAL);
+	/* Signed, with the extremes. */
+	ASSERT_OK(parse_i64_n("-9223372036854775808", 20, PARSE_CANONICAL, &i));
+	ASSERT_EQ(i, INT64_MIN);
+	ASSERT_OK(parse_i64_n("9223372036854775807", 19, PARSE_CANONICAL, &i));
+	ASSERT_EQ(i, INT64_MAX);
+	ASSERT_ERR(parse_i64_n("9223372036854775808", 19, PARSE_CANONICAL, &i), -ERANGE);
+	ASSERT_ERR(parse_i64_n("-9223372036854775809", 20, PARSE_CANONICAL, &i), -ERANGE);
+	ASSERT_ERR(parse_i64_n("-0", 2, PARSE_CANONICAL, &i), -EINVAL);
+	ASSERT_ERR(parse_i64_n("-", 1, 0, &i), -EINVAL);
+	ASSERT_ERR(parse_i64_n("--1", 3, 0, &i), -EINVAL);
+	ASSERT_ERR(parse_i64_n("+1", 2, 0, &i), -EINVAL);
+	ASSERT_EQ(i, INT64_MAX);
 }
 
 TEST(grow_array_overflow)

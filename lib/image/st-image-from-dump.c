@@ -24,6 +24,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "fundamental/parse-number.h"
 #include "sealtree/dump.h"
 #include "sealtree/image.h"
 
@@ -124,19 +125,6 @@ static int roundtrip(struct st_node *root, const struct st_image_write_options *
 	return r;
 }
 
-static int parse_version(const char *s, uint32_t *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
-}
-
 int main(int argc, char **argv)
 {
 	struct st_image_write_options opts = { .min_version = 0, .max_version = 1 };
@@ -149,11 +137,11 @@ int main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strncmp(argv[i], "--min-version=", 14) == 0) {
-			if (parse_version(argv[i] + 14, &opts.min_version) < 0)
+			if (safe_atou32(argv[i] + 14, &opts.min_version) < 0)
 				goto usage;
 			have_min = true;
 		} else if (strncmp(argv[i], "--max-version=", 14) == 0) {
-			if (parse_version(argv[i] + 14, &opts.max_version) < 0)
+			if (safe_atou32(argv[i] + 14, &opts.max_version) < 0)
 				goto usage;
 			have_max = true;
 		} else if (strcmp(argv[i], "--print-digest") == 0) {

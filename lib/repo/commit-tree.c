@@ -13,6 +13,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "fundamental/parse-number.h"
 #include "repo-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/verity.h"
@@ -83,13 +84,10 @@ static int commit_timestamp(const struct st_commit_options *opts, int64_t *ret)
 		return 0;
 	}
 	if (sde && *sde) {
-		uint64_t v = 0;
+		uint64_t v;
 
-		for (const char *p = sde; *p; p++) {
-			if (*p < '0' || *p > '9' || v > (UINT64_C(1) << 40))
-				return st_errf(-EINVAL, "SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
-			v = v * 10 + (uint64_t)(*p - '0');
-		}
+		if (safe_atou64_max(sde, UINT64_C(1) << 40, &v) < 0)
+			return st_errf(-EINVAL, "SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
 		*ret = (int64_t)v;
 		return 0;
 	}

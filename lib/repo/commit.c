@@ -25,6 +25,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "fundamental/parse-number.h"
 #include "repo-internal.h"
 #include "sealtree/image.h"
 
@@ -257,19 +258,12 @@ static int take_field(struct cursor *cur, const char *field, bool optional, cons
 static int parse_u64(struct cursor *cur, const char *field, const char *s, size_t len, uint64_t max,
 		     uint64_t *ret)
 {
-	uint64_t v = 0;
+	int r = parse_uint_n(s, len, 10, max, PARSE_CANONICAL, ret);
 
-	if (len == 0 || len > 20 || (s[0] == '0' && len > 1))
-		return CORRUPT(cur, "bad number in '%s'", field);
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return CORRUPT(cur, "bad number in '%s'", field);
-		if (MUL_OVERFLOW(v, 10, &v) || ADD_OVERFLOW(v, (uint64_t)(s[i] - '0'), &v))
-			return CORRUPT(cur, "number out of range in '%s'", field);
-	}
-	if (v > max)
+	if (r == -ERANGE)
 		return CORRUPT(cur, "number out of range in '%s'", field);
-	*ret = v;
+	if (r < 0)
+		return CORRUPT(cur, "bad number in '%s'", field);
 	return 0;
 }
 

@@ -176,7 +176,7 @@ int fsck_check_images(struct fsck *f)
 			fsck_warn(f, path, "stray temporary file (gc removes it)");
 			continue;
 		}
-		if (strlen(name) != HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, d)) {
+		if (strlen(name) != HEX64_LEN || hex_decode_lower(name, HEX64_LEN, d, 32) < 0) {
 			(void)fsck_bad(f, path, "not an image name (64 lowercase hex digits)");
 			continue;
 		}

@@ -209,7 +209,7 @@ int fsck_list_objects(struct fsck *f)
 		}
 		if (is_temp_name(name))
 			fsck_warn(f, path, "stray temporary file (gc removes it)");
-		else if (strlen(name) != 2 || !parse_lower_hex(name, 2, &b) || !is_dir_entry(f->repo->objects_fd, &list[i]))
+		else if (strlen(name) != 2 || hex_decode_lower(name, 2, &b, 1) < 0 || !is_dir_entry(f->repo->objects_fd, &list[i]))
 			(void)fsck_bad(f, path, "not an object fan-out directory (two lowercase hex digits)");
 		else
 			memcpy(f->fanouts[f->n_fanouts++].name, name, 3);

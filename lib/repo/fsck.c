@@ -173,7 +173,7 @@ static int list_commits(struct fsck *f)
 		uint8_t id[ST_COMMIT_ID_SIZE];
 
 		if (strlen(f->commit_names[i].name) == HEX64_LEN &&
-		    parse_lower_hex(f->commit_names[i].name, HEX64_LEN, id)) {
+		    hex_decode_lower(f->commit_names[i].name, HEX64_LEN, id, 32) == 0) {
 			r = digest_set_add(&f->commits_listed, id);
 			if (r < 0)
 				return r;
@@ -219,7 +219,7 @@ static int check_commits(struct fsck *f)
 			return -ENOMEM;
 		if (is_temp_name(name))
 			fsck_warn(f, path, "stray temporary file (gc removes it)");
-		else if (len < HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, id) ||
+		else if (len < HEX64_LEN || hex_decode_lower(name, HEX64_LEN, id, 32) < 0 ||
 			 (len > HEX64_LEN && name[HEX64_LEN] != '.'))
 			(void)fsck_bad(f, path, "not a commit name (64 lowercase hex digits, optionally .SUFFIX)");
 		else if (len == HEX64_LEN)

@@ -234,7 +234,7 @@ static int sweep_commits(struct sweep *s, const struct digest_set *keep)
 							   &s->stats->temp_removed, &s->stats->temp_bytes_removed);
 				continue;
 			}
-			if (len < HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, id) ||
+			if (len < HEX64_LEN || hex_decode_lower(name, HEX64_LEN, id, 32) < 0 ||
 			    (len > HEX64_LEN && name[HEX64_LEN] != '.'))
 				continue; /* not ours to judge: fsck reports it */
 			if (digest_set_contains(keep, id)) {
@@ -275,7 +275,7 @@ static int sweep_digests(struct sweep *s, int fd, const char *dir, const char *f
 		if (is_temp_name(name))
 			r = remove_counted(s, fd, dir, name, &s->stats->temp_removed, &s->stats->temp_bytes_removed);
 		else if (fanout ? parse_object_name(fanout, name, d) < 0 :
-				  strlen(name) != HEX64_LEN || !parse_lower_hex(name, HEX64_LEN, d))
+				  strlen(name) != HEX64_LEN || hex_decode_lower(name, HEX64_LEN, d, 32) < 0)
 			continue;
 		else if (digest_set_contains(keep, d))
 			(*kept)++;
@@ -317,7 +317,7 @@ static int sweep_objects(struct sweep *s, const struct digest_set *keep)
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		uint8_t b;
 
-		if (strlen(list[i].name) == 2 && parse_lower_hex(list[i].name, 2, &b))
+		if (strlen(list[i].name) == 2 && hex_decode_lower(list[i].name, 2, &b, 1) == 0)
 			r = sweep_fanout(s, list[i].name, keep);
 	}
 	name_list_free(list, n);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "basic/hex.h"
 #include "basic/macro.h"
 #include "sealtree/repo-maint.h"
 #include "repo/repo-internal.h"
@@ -38,11 +39,10 @@ int digest_set_remove(struct digest_set *s, const uint8_t key[32]);
 void digest_set_release(struct digest_set *s);
 
 /*
- * The first len characters of s are lowercase hex digits (the only spelling
- * sealtree writes): decode them into out (len / 2 bytes). s may go on after
- * them; callers that need exactly len characters check strlen().
+ * Names are lowercase hex, the only spelling sealtree writes: parse them with
+ * hex_decode_lower() (basic/hex.h), which reads only the characters it is
+ * given; callers that need exactly that many check strlen().
  */
-bool parse_lower_hex(const char *s, size_t len, uint8_t *out);
 
 /* "XX" and "<62 hex>" as found in objects/: 0 and the digest, or -EINVAL. */
 int parse_object_name(const char *fanout, const char *name, uint8_t ret[32]);

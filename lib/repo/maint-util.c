@@ -131,37 +131,12 @@ void digest_set_release(struct digest_set *s)
 
 /* ---- names --------------------------------------------------------------- */
 
-/*
- * Each byte's value as a lowercase hex digit plus one, 0 for anything else
- * (the zero fill): a table, as every object's name is parsed.
- */
-static const uint8_t hex_value[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-};
-
-bool parse_lower_hex(const char *s, size_t len, uint8_t *out)
-{
-	if (len % 2 != 0)
-		return false;
-	for (size_t i = 0; i < len / 2; i++) {
-		/* A NUL has no value: the string ending early fails here. */
-		unsigned hi = hex_value[(unsigned char)s[2 * i]];
-		unsigned lo = hi ? hex_value[(unsigned char)s[2 * i + 1]] : 0;
-
-		if (!hi || !lo)
-			return false;
-		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
-	}
-	return true;
-}
-
 int parse_object_name(const char *fanout, const char *name, uint8_t ret[32])
 {
 	uint8_t d[32];
 
-	if (strlen(fanout) != 2 || strlen(name) != OBJECT_NAME_LEN || !parse_lower_hex(fanout, 2, d) ||
-	    !parse_lower_hex(name, OBJECT_NAME_LEN, d + 1))
+	if (strlen(fanout) != 2 || strlen(name) != OBJECT_NAME_LEN || hex_decode_lower(fanout, 2, d, 1) < 0 ||
+	    hex_decode_lower(name, OBJECT_NAME_LEN, d + 1, OBJECT_NAME_LEN / 2) < 0)
 		return -EINVAL;
 	memcpy(ret, d, 32);
 	return 0;

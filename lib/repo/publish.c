@@ -30,12 +30,7 @@ void repo_tmp_name(const char *prefix, char buf[64])
 
 int repo_parse_id(const char *s, size_t len, uint8_t ret[32])
 {
-	if (len != 64)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-			return -EINVAL;
-	return st_hex_decode(s, len, ret, 32);
+	return hex_decode_lower(s, len, ret, 32);
 }
 
 int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)

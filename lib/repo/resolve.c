@@ -13,6 +13,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "fundamental/parse-number.h"
 #include "repo-internal.h"
 
 #define SPEC_MAX 512
@@ -21,10 +22,7 @@
 
 static bool is_hex(const char *s, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
-			return false;
-	return len > 0;
+	return len > 0 && hex_valid(s, len, false);
 }
 
 /* A stored commit whose id starts with prefix (hex, any case). */
@@ -177,17 +175,18 @@ int st_repo_resolve_ref(struct st_repo *repo, const char *spec, uint8_t ret_id[S
 		if (*p == '^') {
 			p++;
 		} else {
+			size_t digits;
+
 			p++;    /* '~' */
-			if (*p >= '0' && *p <= '9') {
-				n = 0;
-				if (*p == '0' && p[1] >= '0' && p[1] <= '9')
+			digits = strspn(p, "0123456789");
+			if (digits > 0) {
+				r = parse_uint_n(p, digits, 10, ANCESTOR_MAX, PARSE_CANONICAL, &n);
+				if (r == -ERANGE)
+					return st_errf(-EINVAL, "bad commit spec '%s': too many generations",
+						       spec);
+				if (r < 0)
 					return st_errf(-EINVAL, "bad commit spec '%s'", spec);
-				for (; *p >= '0' && *p <= '9'; p++) {
-					n = n * 10 + (uint64_t)(*p - '0');
-					if (n > ANCESTOR_MAX)
-						return st_errf(-EINVAL, "bad commit spec '%s': too many generations",
-							       spec);
-				}
+				p += digits;
 			}
 		}
 		if (*p && *p != '^' && *p != '~')

@@ -111,11 +111,11 @@ TEST(names)
 	ASSERT_ERR(parse_object_payload("ab/x", d), -EINVAL);
 	ASSERT_ERR(parse_object_payload("", d), -EINVAL);
 
-	ASSERT_TRUE(parse_lower_hex("00ff", 4, d));
-	ASSERT_TRUE(!parse_lower_hex("00f", 3, d));
-	ASSERT_TRUE(!parse_lower_hex("00f", 4, d)); /* shorter than said */
-	ASSERT_TRUE(parse_lower_hex("00ff.sig", 4, d)); /* a prefix */
-	ASSERT_TRUE(!parse_lower_hex("00Ff", 4, d));
+	ASSERT_TRUE(hex_decode_lower("00ff", 4, d, 2) == 0);
+	ASSERT_TRUE(hex_decode_lower("00f", 3, d, 1) < 0);
+	ASSERT_TRUE(hex_decode_lower("00f", 4, d, 2) < 0); /* shorter than said */
+	ASSERT_TRUE(hex_decode_lower("00ff.sig", 4, d, 2) == 0); /* a prefix */
+	ASSERT_TRUE(hex_decode_lower("00Ff", 4, d, 2) < 0);
 	ASSERT_TRUE(is_temp_name(".tmp-1-2"));
 	ASSERT_TRUE(!is_temp_name("ab"));
 }

@@ -18,10 +18,12 @@
 #include <sys/stat.h>
 
 #include "basic/error.h"
+#include "basic/hex.h"
 #include "basic/io.h"
 #include "dump-escape.h"
 #include "sealtree/dump.h"
 #include "dump-parse-internal.h"
+#include "fundamental/parse-number.h"
 #include "tree-internal.h"
 
 /* A printable, bounded copy of untrusted bytes for an error message. */
@@ -78,29 +80,11 @@ static void split_fields(const char *line, size_t len, struct field f[F_COUNT], 
 	*rest = (struct field){ line, len };
 }
 
-static int parse_uint(const char *s, size_t len, unsigned base, uint64_t max, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	if (len == 0)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		unsigned d = (unsigned)(unsigned char)s[i] - '0';
-		if (d >= base)
-			return -EINVAL;
-		if (v > (max - d) / base)
-			return -ERANGE;
-		v = v * base + d;
-	}
-	*ret = v;
-	return 0;
-}
-
 static int field_uint(struct parser *p, const struct field *f, const char *name, unsigned base, uint64_t max,
 		      uint64_t *ret)
 {
 	char buf[72];
-	int r = parse_uint(f->p, f->len, base, max, ret);
+	int r = parse_uint_n(f->p, f->len, base, max, 0, ret);
 
 	if (r == -ERANGE)
 		return parse_error(p, r, "%s '%s' is out of range (max %" PRIu64 ")", name,
@@ -122,9 +106,9 @@ static int field_mtime(struct parser *p, const struct field *f, int64_t *ret_sec
 	if (!dot)
 		return parse_error(p, -EINVAL, "invalid MTIME '%s': expected SECONDS.NANOSECONDS",
 				   dump_snippet(f->p, f->len, buf));
-	r = parse_uint(f->p + neg, (size_t)(dot - f->p) - neg, 10, neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX, &sec);
+	r = parse_uint_n(f->p + neg, (size_t)(dot - f->p) - neg, 10, neg ? (uint64_t)INT64_MAX + 1 : INT64_MAX, 0, &sec);
 	if (r >= 0)
-		r = parse_uint(dot + 1, f->len - (size_t)(dot - f->p) - 1, 10, 999999999, &nsec);
+		r = parse_uint_n(dot + 1, f->len - (size_t)(dot - f->p) - 1, 10, 999999999, 0, &nsec);
 	if (r == -ERANGE)
 		return parse_error(p, r, "MTIME '%s' is out of range", dump_snippet(f->p, f->len, buf));
 	if (r < 0)
@@ -256,8 +240,6 @@ static int parse_xattrs(struct parser *p, const char *line, struct field rest, s
 	return 0;
 }
 
-static int decode_digest(const char *s, size_t len, uint8_t out[static ST_DIGEST_SIZE]);
-
 /* Everything after MODE for a line that is not a hardlink. */
 static int parse_inode_fields(struct parser *p, const char *line, const struct field f[F_COUNT], struct st_node *n)
 {
@@ -325,31 +307,10 @@ static int parse_inode_fields(struct parser *p, const char *line, const struct f
 	if (digest && digest_len > 0) {
 		/* Deliberately stricter than the reference, which reads past a
 		 * short digest into uninitialised memory. */
-		if (decode_digest(digest, digest_len, n->digest) < 0)
+		if (st_hex_decode(digest, digest_len, n->digest, ST_DIGEST_SIZE) < 0)
 			return parse_error(p, -EINVAL, "DIGEST '%s' is not 64 hex digits",
 					   dump_snippet(digest, digest_len, buf));
 		n->has_digest = true;
-	}
-	return 0;
-}
-
-/* Hex digit value + 1 (0: not a hex digit); digests are on most lines. */
-static const uint8_t hex_plus_one[256] = {
-	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
-	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
-	['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
-};
-
-static int decode_digest(const char *s, size_t len, uint8_t out[static ST_DIGEST_SIZE])
-{
-	if (len != 2 * ST_DIGEST_SIZE)
-		return -EINVAL;
-	for (size_t i = 0; i < ST_DIGEST_SIZE; i++) {
-		unsigned hi = hex_plus_one[(unsigned char)s[2 * i]];
-		unsigned lo = hex_plus_one[(unsigned char)s[2 * i + 1]];
-		if (!hi || !lo)
-			return -EINVAL;
-		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
 	return 0;
 }

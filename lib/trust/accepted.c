@@ -23,30 +23,12 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "fundamental/parse-number.h"
 #include "trust-internal.h"
 
 #define ACCEPTED_DIR "state/accepted"
 #define ACCEPTED_MAGIC "sealtree-accepted 1\n"
 #define ACCEPTED_FILE_MAX 4096
-
-static int parse_int64(const char *s, size_t len, int64_t *ret)
-{
-	bool neg = len > 0 && s[0] == '-';
-	uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	size_t i = neg;
-
-	if (i == len || (s[i] == '0' && len > i + 1) || (neg && s[i] == '0'))
-		return -EINVAL;     /* canonical: no leading zeros, no "-0" */
-	for (; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		if (v > (limit - (uint64_t)(s[i] - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	*ret = neg ? (int64_t)(0 - v) : (int64_t)v;
-	return 0;
-}
 
 static int take_field(const char **p, size_t *left, const char *name, const char **ret, size_t *ret_len)
 {
@@ -77,7 +59,7 @@ static int parse_accepted(const char *data, size_t len, struct st_accepted *ret)
 	left -= strlen(ACCEPTED_MAGIC);
 	if (take_field(&p, &left, "commit", &v, &n) < 0 || st_hex_decode(v, n, a.commit_id, ST_COMMIT_ID_SIZE) < 0)
 		return -EUCLEAN;
-	if (take_field(&p, &left, "timestamp", &v, &n) < 0 || parse_int64(v, n, &a.timestamp) < 0)
+	if (take_field(&p, &left, "timestamp", &v, &n) < 0 || parse_i64_n(v, n, PARSE_CANONICAL, &a.timestamp) < 0)
 		return -EUCLEAN;
 	if (left > 0) {
 		if (take_field(&p, &left, "version", &v, &n) < 0 || n == 0 || n >= sizeof(a.version) ||

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "basic/error.h"
+#include "basic/hex.h"
 #include "trust-policy.h"
 
 struct rule {
@@ -93,11 +94,8 @@ static int parse_key_ids(struct rule *rule, const char *s, size_t len, unsigned 
 
 		if (n < 16 || n > 64)
 			return st_errf(-EUCLEAN, "line %u: a key id is 16 to 64 hex digits", lineno);
-		for (size_t i = 0; i < n; i++) {
-			char c = s[pos + i];
-			if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-				return st_errf(-EUCLEAN, "line %u: key id not in lowercase hex", lineno);
-		}
+		if (!hex_valid(s + pos, n, true))
+			return st_errf(-EUCLEAN, "line %u: key id not in lowercase hex", lineno);
 		if (rule->n_key_ids >= TRUST_POLICY_KEYS_MAX)
 			return st_errf(-EUCLEAN, "line %u: more than %d key ids", lineno, TRUST_POLICY_KEYS_MAX);
 		id = strndup(s + pos, n);

@@ -22,6 +22,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/macro.h"
+#include "fundamental/parse-number.h"
 #include "verity/verity-internal.h"
 
 enum mode { MODE_FD, MODE_JOBS, MODE_THREADS, MODE_STREAM, MODE_BUFFER, MODE_MEASURE, MODE_MEASURE_OR_DIGEST, MODE_ENABLE };
@@ -33,19 +34,6 @@ static const char *arg_files_from;
 
 static char **paths;
 static size_t n_paths, cap_paths;
-
-static int parse_number(const char *s, unsigned long *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-')
-		return -EINVAL;
-	*ret = v;
-	return 0;
-}
 
 static int add_path(const char *p)
 {
@@ -176,6 +164,7 @@ static int parse_args(int argc, char **argv)
 		{ "files-from", required_argument, NULL, 'f' },
 		{}
 	};
+	uint64_t v;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "j:s:t:b:mMeqf:", options, NULL)) >= 0) {
@@ -184,11 +173,11 @@ static int parse_args(int argc, char **argv)
 		case 't':
 		case 's':
 		case 'b':
-			if (parse_number(optarg, &arg_number) < 0 || arg_number > INT_MAX ||
-			    ((c == 's' || c == 'b') && arg_number == 0)) {
+			if (safe_atou64_max(optarg, INT_MAX, &v) < 0 || ((c == 's' || c == 'b') && v == 0)) {
 				fprintf(stderr, "st-verity-digest: bad number '%s'\n", optarg);
 				return -EINVAL;
 			}
+			arg_number = (unsigned long)v;
 			arg_mode = c == 'j' ? MODE_JOBS : c == 't' ? MODE_THREADS :
 				   c == 's' ? MODE_STREAM : MODE_BUFFER;
 			break;

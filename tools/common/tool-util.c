@@ -54,21 +54,3 @@ int log_error_errno(int r, const char *fmt, ...)
 	st_error_clear();
 	return r;
 }
-
-int parse_uint(const char *s, uint64_t max, uint64_t *ret)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -EINVAL;
-		if (MUL_OVERFLOW(v, (uint64_t)10, &v) || ADD_OVERFLOW(v, (uint64_t)(*s - '0'), &v))
-			return -ERANGE;
-	}
-	if (v > max)
-		return -ERANGE;
-	*ret = v;
-	return 0;
-}

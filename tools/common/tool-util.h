@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "parse-number.h"    /* safe_atou64_max() and friends, lib/fundamental */
 
 /* Set once in main(): the name printed before every message. */
 extern const char *program_name;
@@ -19,5 +20,3 @@ int log_error(const char *fmt, ...) _printf_(1, 2);
  */
 int log_error_errno(int r, const char *fmt, ...) _printf_(2, 3);
 
-/* Parse a decimal unsigned number that must fit in max. 0 or -EINVAL/-ERANGE. */
-int parse_uint(const char *s, uint64_t max, uint64_t *ret);

@@ -96,7 +96,7 @@ static void usage(FILE *f)
 
 static int parse_version(const char *s, const char *which, uint64_t *ret)
 {
-	int r = parse_uint(s, UINT32_MAX, ret);
+	int r = safe_atou64_max(s, UINT32_MAX, ret);
 
 	if (r < 0)
 		return log_error("Invalid %s version '%s'", which, s);
@@ -185,7 +185,7 @@ static int parse_argv(int argc, char **argv)
 			arg.max_set = true;
 			break;
 		case OPT_THREADS:
-			if (parse_uint(optarg, 4096, &v) < 0 || v == 0)
+			if (safe_atou64_max(optarg, 4096, &v) < 0 || v == 0)
 				return log_error("Invalid threads count '%s'", optarg);
 			arg.threads = (unsigned)v;
 			break;

@@ -65,7 +65,7 @@ int admin_parse_index(const char *verb, const char *s, const struct st_deploy_li
 {
 	uint64_t v;
 
-	if (parse_uint(s, SIZE_MAX, &v) < 0) {
+	if (safe_atou64_max(s, SIZE_MAX, &v) < 0) {
 		log_error("admin %s: '%s' is not a deployment index (see 'admin status')", verb, s);
 		return -1;
 	}

@@ -158,7 +158,7 @@ int cmd_commit(int argc, char **argv)
 			orphan = true;
 			break;
 		case OPT_TIMESTAMP:
-			if (parse_uint(optarg, UINT64_C(253402300799), &v) < 0) {
+			if (safe_atou64_max(optarg, UINT64_C(253402300799), &v) < 0) {
 				log_error("commit: bad --timestamp '%s' (seconds since the epoch)", optarg);
 				return 2;
 			}
@@ -167,7 +167,7 @@ int cmd_commit(int argc, char **argv)
 			break;
 		case OPT_UID:
 		case OPT_GID:
-			if (parse_uint(optarg, UINT32_MAX - 1, &v) < 0) {
+			if (safe_atou64_max(optarg, UINT32_MAX - 1, &v) < 0) {
 				log_error("commit: bad %s '%s'", c == OPT_UID ? "--owner-uid" : "--owner-gid", optarg);
 				return 2;
 			}
@@ -192,7 +192,7 @@ int cmd_commit(int argc, char **argv)
 			stats = true;
 			break;
 		case OPT_THREADS:
-			if (parse_uint(optarg, 256, &v) < 0) {
+			if (safe_atou64_max(optarg, 256, &v) < 0) {
 				log_error("commit: bad --threads '%s' (0..256)", optarg);
 				return 2;
 			}

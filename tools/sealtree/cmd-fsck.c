@@ -92,7 +92,7 @@ int cmd_fsck(int argc, char **argv)
 			arg_quiet = true;
 			break;
 		case OPT_THREADS:
-			if (parse_uint(optarg, 1024, &threads) < 0 || threads < 1) {
+			if (safe_atou64_max(optarg, 1024, &threads) < 0 || threads < 1) {
 				log_error("fsck: --threads needs a number from 1 to 1024, not '%s'", optarg);
 				return 2;
 			}

@@ -145,7 +145,7 @@ int cmd_prune(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "nh", options, NULL)) >= 0) {
 		switch (c) {
 		case OPT_KEEP:
-			if (parse_uint(optarg, UINT64_MAX, &keep) < 0 || keep < 1) {
+			if (safe_atou64_max(optarg, UINT64_MAX, &keep) < 0 || keep < 1) {
 				log_error("prune: --keep needs a number of commits, at least 1, not '%s'", optarg);
 				return 2;
 			}

@@ -66,7 +66,7 @@ int cmd_log(int argc, char **argv)
 			oneline = true;
 			break;
 		case 'n':
-			if (parse_uint(optarg, UINT64_MAX, &max) < 0) {
+			if (safe_atou64_max(optarg, UINT64_MAX, &max) < 0) {
 				log_error("log: bad --max-count '%s'", optarg);
 				return 2;
 			}
