@@ -49,10 +49,14 @@ struct st_image_write_options {
  * format version used. Both are written only on success.
  *
  * Errors (with st_error_detail() naming the path): -EINVAL for a bad mode, a
- * symlink target not 1..4095 bytes, inline content over 5000 bytes, a hardlink
+ * symlink target not 1..4095 bytes, inline content over 5000 bytes, a payload
+ * of an external file that is not a relative path of non-empty components
+ * other than "." and "..", a regular file carrying trusted.overlay.whiteout, a hardlink
  * to a directory or to a node outside the tree, or a version above
  * ST_IMAGE_VERSION_MAX; -ELOOP for a hardlink cycle; -EFBIG for a file needing
- * more than 1024 chunks or an image too large for EROFS; -ERANGE when the
+ * more than 1024 chunks, an image too large for EROFS, or a tree that would
+ * take more memory when read back than the reader allows for the image's
+ * size (many files sharing a large xattr); -ERANGE when the
  * overlay xattrs push a node over its xattr budget; -ENOTDIR if root is not a
  * directory; -ENOMEM.
  */
@@ -92,8 +96,11 @@ struct st_image_read_options {
  *
  * Every offset, size and count is checked before use. Fails with -EUCLEAN
  * on corruption (including directory cycles or hardlinks, unsorted or
- * duplicate names, nesting deeper than 2048 levels, or a tree that would be
- * far larger than the image), -EOPNOTSUPP on unknown features (header
+ * duplicate names, nesting deeper than 2048 levels, a tree that would be
+ * far larger than the image, or an inode the kernel would serve other bytes
+ * for: data in the image and a metacopy, a redirect without a metacopy, an
+ * unescaped overlay xattr the writer never writes there; see
+ * docs/formats/composefs-image.md), -EOPNOTSUPP on unknown features (header
  * version, format version > 1, EROFS incompat bits, other block sizes,
  * compressed inodes), -ENOMEM; st_error_detail() says what is wrong and
  * where (nid, byte offset, field). The data is not modified and may be

@@ -112,7 +112,9 @@ static bool has_prefix(const char *s, const char *prefix)
 static int charge(uint64_t *budget, uint64_t n, uint64_t nid)
 {
 	if (*budget < n)
-		return RD_CORRUPT("nid %" PRIu64 ": the tree grows far larger than the image (xattr expansion)", nid);
+		return RD_CORRUPT("nid %" PRIu64 ": the tree grows far larger than the image (xattrs shared by many "
+				  "files are copied into each)",
+				  nid);
 	*budget -= n;
 	return 0;
 }
@@ -242,7 +244,7 @@ static int apply_xattr(struct st_node *node, const struct xattr_ref *x, uint64_t
 		return RD_CORRUPT("nid %" PRIu64 ": xattr name at offset %" PRIu64 " is %d bytes (at most %u)", nid, off,
 				  name_len, ST_XATTR_NAME_MAX);
 
-	r = charge(budget, sizeof(struct st_xattr) + (uint64_t)name_len + x->value_len, nid);
+	r = charge(budget, shape_cost_xattr((size_t)name_len, x->value_len), nid);
 	if (r < 0)
 		return r;
 	r = node_set_xattr(node, name, (size_t)name_len, x->value, x->value_len);

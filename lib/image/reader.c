@@ -17,9 +17,9 @@
 #include <sys/stat.h>
 
 #include "reader-internal.h"
+#include "shape-internal.h"
 
-#define RD_BUDGET_BASE (64ULL << 20)
-#define RD_BUDGET_PER_IMAGE_BYTE 16ULL
+static_assert(sizeof(struct rd_skipped) <= SHAPE_COST_SKIPPED, "the writer counts skipped whiteouts at this cost");
 
 struct walk {
 	const struct rd_image *img;
@@ -66,7 +66,7 @@ static int add_alias(struct dir_ctx *ctx, const struct rd_dirent *de, struct st_
 	struct st_node *alias = NULL;
 	int r;
 
-	r = charge(ctx->w, sizeof(struct st_node) + de->name_len, de->nid);
+	r = charge(ctx->w, shape_cost_node(de->name_len), de->nid);
 	if (r < 0)
 		return r;
 	r = st_node_new(&alias);
@@ -105,7 +105,7 @@ static int on_dirent(void *userdata, const struct rd_dirent *de)
 	if (S_ISCHR(ino.mode) && ino.rdev == 0) {
 		if (!w->opts || !(w->opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
 			return 0;
-		r = charge(w, sizeof(struct rd_skipped), de->nid);
+		r = charge(w, SHAPE_COST_SKIPPED, de->nid);
 		if (r >= 0)
 			r = GROW(w->skipped, w->cap_skipped, w->n_skipped + 1);
 		if (r < 0)
@@ -180,7 +180,7 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 	struct st_node *node = NULL;
 	int r;
 
-	r = charge(w, sizeof(struct st_node), ino->nid);
+	r = charge(w, shape_cost_node(0), ino->nid);
 	if (r < 0)
 		return r;
 	r = st_node_new(&node);
@@ -253,7 +253,7 @@ int st_image_read_tree(const void *data, size_t len, const struct st_image_read_
 		.img = &img,
 		.opts = opts,
 		.by_nid = by_nid,
-		.budget = RD_BUDGET_BASE + RD_BUDGET_PER_IMAGE_BYTE * img.len,
+		.budget = shape_read_budget(img.len),
 	};
 	r = load_node(&w, &ino, img.root_nid, 0, &root);
 	if (r >= 0 && opts && (opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))

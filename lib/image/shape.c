@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "shape-internal.h"
+#include "tree/tree-internal.h"
 
 bool shape_payload_ok(const char *payload, size_t len)
 {
@@ -22,4 +23,14 @@ bool shape_payload_ok(const char *payload, size_t len)
 		comp = 0;
 	}
 	return true;
+}
+
+uint64_t shape_cost_node(size_t name_len)
+{
+	return sizeof(struct st_node) + (uint64_t)name_len;
+}
+
+uint64_t shape_cost_xattr(size_t name_len, size_t value_len)
+{
+	return sizeof(struct st_xattr) + (uint64_t)name_len + value_len;
 }

@@ -505,6 +505,64 @@ TEST(refuse_contradictory_shapes)
 	st_node_free(root);
 }
 
+static int count_sink(void *userdata, const void *buf, size_t len)
+{
+	(void)buf;
+	*(size_t *)userdata += len;
+	return 0;
+}
+
+/*
+ * Many files sharing one large xattr: the image stores it once, the reader
+ * copies it into every file. Whatever the count, the writer either refuses
+ * before writing a byte or writes an image the reader accepts.
+ */
+TEST(shared_xattr_expansion_is_refused_first)
+{
+	static const size_t counts[] = { 100, 1500, 2100, 2200, 2250, 2300, 2350, 2400, 2600, 3000 };
+	const size_t vlen = 30000;
+	uint8_t *value = malloc(vlen);
+	bool refused = false, accepted = false;
+
+	ASSERT_TRUE(value);
+	memset(value, 'v', vlen);
+	for (size_t c = 0; c < ELEMENTSOF(counts); c++) {
+		struct st_node *root = basic_root(), *back = NULL;
+		size_t written = 0;
+		struct img im;
+		int r;
+
+		for (size_t i = 0; i < counts[c]; i++) {
+			char name[32];
+			struct st_node *f;
+
+			snprintf(name, sizeof(name), "f%05zu", i);
+			f = mk(root, name, S_IFREG | 0644);
+			ASSERT_OK(node_set_xattr(f, "user.big", 8, value, vlen));
+		}
+		r = st_image_write(root, NULL, count_sink, &written, NULL, NULL);
+		if (r < 0) {
+			ASSERT_ERR(r, -EFBIG);
+			ASSERT_EQ(written, 0);
+			ASSERT_TRUE(strstr(st_error_detail(), "'user.big' (30000 bytes)") != NULL);
+			refused = true;
+		} else {
+			ASSERT_OK(write_img(root, 0, 1, &im, NULL));
+			r = st_image_read_tree(im.d, im.n, NULL, &back, NULL);
+			if (r < 0)
+				fprintf(stderr, "%zu files: written, then refused: %s\n", counts[c], st_error_detail());
+			ASSERT_OK(r);
+			ASSERT_EQ(back->n_children, counts[c]);
+			st_node_free(back);
+			free(im.d);
+			accepted = true;
+		}
+		st_node_free(root);
+	}
+	ASSERT_TRUE(refused && accepted);
+	free(value);
+}
+
 TEST(xxh32_known_answers)
 {
 	static const char spam[] = "Nobody inspects the spammish repetition";
