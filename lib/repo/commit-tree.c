@@ -33,6 +33,27 @@ static int sink_write(void *userdata, const void *buf, size_t len)
 	return r;
 }
 
+/*
+ * Never publish an image our own reader refuses: a refused image makes fsck
+ * quarantine it and gc refuse the whole repository. The writer refuses such
+ * trees itself; this read-back is the last check, on the bytes written.
+ */
+static int read_back(int fd)
+{
+	struct st_node *back = NULL;
+	int r;
+
+	st_error_clear();
+	r = st_image_read_tree_fd(fd, NULL, &back, NULL);
+	st_node_free(back);
+	if (r < 0) {
+		const char *d = st_error_detail();
+		return st_errf(r, "the image just written does not read back, not publishing it: %s",
+			       d ? d : strerror(-r));
+	}
+	return 0;
+}
+
 int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_digest[ST_DIGEST_SIZE],
 			uint32_t *ret_version, uint64_t *ret_size)
 {
@@ -46,11 +67,13 @@ int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_
 	if (!repo || !root)
 		return -EINVAL;
 	repo_tmp_name("image", tmp);
-	sink.fd = openat(repo->tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	sink.fd = openat(repo->tmp_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (sink.fd < 0)
 		return st_errf(negative_errno(), "cannot create a temporary image in '%s/%s'", repo->path,
 			       REPO_TMP_DIR);
 	r = st_image_write(root, &wo, sink_write, &sink, digest, &version);
+	if (r >= 0)
+		r = read_back(sink.fd);
 	safe_close(sink.fd);
 	if (r < 0) {
 		(void)unlinkat(repo->tmp_fd, tmp, 0);
