@@ -104,8 +104,8 @@ duplicate ./dup duplicate
 replace-dir d replaces a directory
 through-symlink s/passwd not a directory
 truncated cut-here truncated
-truncated-gz cut-here read
-size-too-big cut-here truncated
+truncated-gz cut-here gzip stream
+size-too-big cut-here cut short
 size-too-small cut-here size
 EOF
 

@@ -22,6 +22,7 @@
 #include "basic/error.h"
 #include "scan-internal.h"
 #include "sealtree/verity.h"
+#include "tar-headers.h"
 #include "tar-reader-internal.h"
 #include "tar-store.h"
 
@@ -44,6 +45,11 @@ void tar_set_member(struct tar_reader *t, const char *path)
 int tar_archive_err(struct tar_reader *t, int r, const char *what)
 {
 	const char *msg = archive_error_string(t->a);
+
+	if (t->in.error)
+		return tar_input_err(t, r);
+	if (t->in.eof && t->member[0])
+		return member_err(t, -EUCLEAN, "%s: the archive ends inside this member (cut short)", what);
 
 	if (t->member[0])
 		return member_err(t, r, "%s: %s", what, msg ? msg : "libarchive failed");
@@ -255,16 +261,34 @@ static int add_hardlink(struct tar_reader *t, struct st_node *parent, const char
 	return 0;
 }
 
+/* Device numbers as the image stores them (12 bits of major, 20 of minor): never truncated. */
+static int set_rdev(struct tar_reader *t, struct st_node *n, struct archive_entry *e)
+{
+	uint64_t maj = (uint64_t)archive_entry_rdevmajor(e), min = (uint64_t)archive_entry_rdevminor(e);
+
+	if (maj > 0xfff || min > 0xfffff)
+		return member_err(t, -EINVAL, "device number %" PRIu64 ":%" PRIu64 " does not fit (major at most "
+				  "4095, minor at most 1048575)", maj, min);
+	n->rdev = makedev((unsigned)maj, (unsigned)min);
+	return 0;
+}
+
 static int read_member(struct tar_reader *t, struct archive_entry *e)
 {
 	const char *path = archive_entry_pathname(e), *link = archive_entry_hardlink(e);
 	mode_t type = archive_entry_filetype(e);
+	struct tar_headers_info info;
 	struct st_node *parent, *n;
 	const char *name;
 	size_t len;
 	int r;
 
 	tar_set_member(t, path);
+	r = tar_input_check_member(t, &info);
+	if (r < 0)
+		return r;
+	if (info.socket && type == AE_IFIFO)
+		type = AE_IFSOCK;
 	r = walk_path(t, path, "name", true, &parent, &name, &len);
 	if (r < 0)
 		return r;
@@ -296,6 +320,7 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 	r = set_metadata(t, n, e);
 	if (r < 0)
 		return r;
+	n->mode = (uint32_t)type | (n->mode & 07777);
 	n->scratch |= NODE_EXPLICIT;
 	switch (type) {
 	case AE_IFREG:
@@ -310,7 +335,7 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 		break;
 	case AE_IFCHR:
 	case AE_IFBLK:
-		n->rdev = makedev(archive_entry_rdevmajor(e), archive_entry_rdevminor(e));
+		r = set_rdev(t, n, e);
 		break;
 	case AE_IFDIR:
 	case AE_IFIFO:
@@ -326,10 +351,6 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 
 static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 {
-	static int (*const filters[])(struct archive *) = {
-		archive_read_support_filter_gzip, archive_read_support_filter_bzip2, archive_read_support_filter_xz,
-		archive_read_support_filter_lzma, archive_read_support_filter_zstd,
-	};
 	int r;
 
 	*t = (struct tar_reader){ .store = opts ? opts->store : NULL };
@@ -339,12 +360,6 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	t->a = archive_read_new();
 	if (!t->a)
 		return -ENOMEM;
-	/* Only filters built into libarchive: never an external program. */
-	for (size_t i = 0; i < ELEMENTSOF(filters); i++)
-		if (filters[i](t->a) != ARCHIVE_OK)
-			return tar_archive_err(t, -EOPNOTSUPP, "libarchive lacks a built-in decompressor");
-	if (archive_read_support_format_tar(t->a) != ARCHIVE_OK)
-		return tar_archive_err(t, -EOPNOTSUPP, "libarchive cannot read tar");
 	if (posix_memalign((void **)&t->buf, ST_STORE_IO_ALIGN, TAR_BUF_SIZE) != 0) {
 		t->buf = NULL;
 		return -ENOMEM;
@@ -374,6 +389,7 @@ static void teardown(struct tar_reader *t)
 	tar_pool_free(t->pool);
 	if (t->a)
 		archive_read_free(t->a);
+	tar_input_close(&t->in);
 	free(t->buf);
 	st_verity_hasher_free(t->hasher);
 	st_node_free(t->root);
@@ -402,8 +418,12 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 	t->member[0] = '\0';
 	for (;;) {
 		r = archive_read_next_header(t->a, &e);
-		if (r == ARCHIVE_EOF)
+		if (r == ARCHIVE_EOF) {
+			r = tar_input_check_end(t);
+			if (r < 0)
+				return r;
 			break;
+		}
 		if (r == ARCHIVE_WARN && !warning_acceptable(t)) {
 			tar_set_member(t, archive_entry_pathname(e));
 			return tar_archive_err(t, -EUCLEAN, "bad header");
@@ -411,6 +431,13 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) {
 			const char *msg = archive_error_string(t->a);
 
+			if (t->in.error && t->member[0])
+				return st_errf(t->in.error, "tar: after member '%s': %s", t->member, t->in.error_msg);
+			if (t->in.error)
+				return st_errf(t->in.error, "tar: %s", t->in.error_msg);
+			if (t->in.eof && t->member[0])
+				return st_errf(-EUCLEAN, "tar: the archive ends inside the headers of the member after '%s' "
+					       "(cut short): %s", t->member, msg ? msg : "truncated");
 			/* t->member still names the previous member, whose size may be the lie. */
 			if (t->member[0])
 				return st_errf(-EUCLEAN, "tar: bad header after member '%s' (damaged, or that member's "
@@ -444,16 +471,12 @@ static int read_archive(int fd, const void *data, size_t len, const struct st_ta
 {
 	struct st_tar_locale loc;
 	struct tar_reader t;
-	int r, opened;
+	int r;
 
 	st_tar_locale_enter(&loc);
 	r = setup(&t, opts);
-	if (r >= 0) {
-		opened = fd >= 0 ? archive_read_open_fd(t.a, fd, TAR_BLOCK_SIZE)
-				 : archive_read_open_memory(t.a, data, len);
-		if (opened != ARCHIVE_OK)
-			r = tar_archive_err(&t, -EUCLEAN, "not a tar archive");
-	}
+	if (r >= 0)
+		r = tar_input_open(&t, fd, data, len);
 	if (r >= 0)
 		r = run(&t, ret_stats, ret_root);
 	teardown(&t);

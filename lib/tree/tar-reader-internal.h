@@ -15,6 +15,7 @@
 
 struct tar_pool;
 struct st_verity_hasher;
+struct tar_headers_info;
 
 #define TAR_BUF_SIZE (1024u * 1024u)
 #define TAR_BLOCK_SIZE 10240
@@ -22,8 +23,22 @@ struct st_verity_hasher;
 /* Mode of directories no member describes (see the format doc). */
 #define IMPLICIT_DIR_MODE (S_IFDIR | 0755)
 
+/* The decompressed stream between libarchive's two layers (tar-input.c). */
+struct tar_input {
+	struct archive *outer;          /* decompresses: its raw format hands out the tar stream */
+	bool eof;                       /* the outer stream ended */
+	uint64_t delivered;             /* bytes of the tar stream handed to the tar reader */
+	uint64_t member_start;          /* where the current member's first header is */
+	uint8_t *ring;                  /* the last TAR_RING_SIZE bytes delivered */
+	uint8_t *fetch;
+	size_t fetch_cap;
+	int error;                      /* a failure of the outer stream, 0 if none */
+	char error_msg[384];
+};
+
 struct tar_reader {
-	struct archive *a;
+	struct archive *a;              /* the tar reader proper */
+	struct tar_input in;
 	struct st_digest_store *store;
 	struct tar_pool *pool;          /* with a store: publishes files up to TAR_BUF_SIZE */
 	struct st_verity_hasher *hasher;
@@ -54,6 +69,16 @@ void tar_set_member(struct tar_reader *t, const char *path);
 int tar_archive_err(struct tar_reader *t, int r, const char *what);
 /* r with the digest store's detail, attributed to the member. */
 int tar_store_err(struct tar_reader *t, int r);
+
+/* Start reading from fd, or from data (len bytes) if fd < 0 (tar-input.c). */
+int tar_input_open(struct tar_reader *t, int fd, const void *data, size_t len);
+void tar_input_close(struct tar_input *in);
+/* Check the raw headers of the member libarchive just returned. */
+int tar_input_check_member(struct tar_reader *t, struct tar_headers_info *ret);
+/* libarchive found the end: check that an end-of-archive block is there. */
+int tar_input_check_end(struct tar_reader *t);
+/* r with the stream's failure, if any, else the recorded detail, naming the member. */
+int tar_input_err(struct tar_reader *t, int r);
 
 /* A regular file's contents (size bytes): digest, inline content or an object (tar-data.c). */
 int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size);
