@@ -18,37 +18,91 @@ static void help(FILE *f)
 		"usage: sealtree export [-o FILE] REF\n"
 		"\n"
 		"Write the tree of a commit as a pax tar archive, to the standard output\n"
-		"(never a terminal) or to FILE, replaced atomically. 'sealtree commit --tar'\n"
+		"(never a terminal) or to FILE: a regular file is replaced atomically, a fifo\n"
+		"or character device is written through; a symlink to anything else is\n"
+		"refused. 'sealtree commit --tar'\n"
 		"of the archive gives the same image digest.\n"
 		"\n"
 		"  -o, --output FILE   write to FILE instead of the standard output\n"
 		"  --help              show this help\n");
 }
 
-/* A temporary file next to path, to be renamed over it. */
+/*
+ * Where -o FILE writes (see docs/man/sealtree-export.1.md):
+ *  - no FILE, or a regular file: a temporary file next to it, renamed over
+ *    it once complete (atomic replacement);
+ *  - a fifo or a character device (also through a symlink, e.g.
+ *    /dev/stdout when it is a pipe): written through as a stream, never
+ *    replaced;
+ *  - a symlink to anything else (a regular file, a directory, nothing) and
+ *    every other type: refused. Replacing the link would break it, writing
+ *    through it would put the archive where the link says, not where the
+ *    user asked: neither is safe to guess.
+ */
 struct output {
 	int dir_fd;
 	char *dir, *name;
 	char tmp[64];
 	int fd;
+	bool stream;            /* written in place: nothing to rename */
 };
+
+static const char *type_name(mode_t m)
+{
+	return S_ISDIR(m) ? "a directory" : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" :
+	       S_ISLNK(m) ? "a symbolic link" : S_ISREG(m) ? "a regular file" : "a special file";
+}
+
+/* A fifo or character device, reached through path (which may be a symlink): written as a stream. */
+static int output_open_stream(struct output *o, const char *path)
+{
+	struct stat st;
+
+	/* No O_CREAT, no O_TRUNC: if path changed under us, nothing is created or cut. */
+	o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (o->fd < 0)
+		return log_error_errno(negative_errno(), "cannot open '%s'", path);
+	if (fstat(o->fd, &st) < 0)
+		return log_error_errno(negative_errno(), "cannot stat '%s'", path);
+	if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+		return log_error_errno(-EINVAL, "'%s' changed while it was opened (now %s): not writing", path,
+				       type_name(st.st_mode));
+	if (isatty(o->fd))
+		return log_error_errno(-EINVAL, "refusing to write a tar archive to the terminal '%s'", path);
+	o->stream = true;
+	return 0;
+}
 
 static int output_open(struct output *o, const char *path)
 {
 	_cleanup_free_ char *d = strdup(path), *b = strdup(path);
-	struct stat st;
+	struct stat st, target;
 	mode_t mask;
 
 	if (!d || !b)
 		return log_error_errno(-ENOMEM, "cannot use '%s'", path);
+	if (lstat(path, &st) == 0) {
+		if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+			return output_open_stream(o, path);
+		if (S_ISLNK(st.st_mode)) {
+			if (stat(path, &target) == 0 && (S_ISFIFO(target.st_mode) || S_ISCHR(target.st_mode)))
+				return output_open_stream(o, path);
+			return log_error_errno(-ELOOP, "'%s' is a symbolic link to %s: refusing to replace it or to "
+					       "write where it points (give the target's path)", path,
+					       stat(path, &target) == 0 ? type_name(target.st_mode) : "nothing");
+		}
+		if (!S_ISREG(st.st_mode))
+			return log_error_errno(S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL,
+					       "cannot write the archive to '%s': it is %s", path, type_name(st.st_mode));
+	} else if (errno != ENOENT)
+		return log_error_errno(negative_errno(), "cannot stat '%s'", path);
+
 	o->dir = strdup(dirname(d));
 	o->name = strdup(basename(b));
 	if (!o->dir || !o->name)
 		return log_error_errno(-ENOMEM, "cannot use '%s'", path);
 	if (!*o->name || strcmp(o->name, "/") == 0 || strcmp(o->name, ".") == 0 || strcmp(o->name, "..") == 0 ||
 	    path[strlen(path) - 1] == '/')
-		return log_error_errno(-EISDIR, "cannot write the archive to '%s'", path);
-	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return log_error_errno(-EISDIR, "cannot write the archive to '%s'", path);
 	o->dir_fd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (o->dir_fd < 0)
@@ -70,6 +124,8 @@ static int output_open(struct output *o, const char *path)
 
 static int output_finish(struct output *o, const char *path)
 {
+	if (o->stream)
+		return 0;
 	if (fsync(o->fd) < 0)
 		return log_error_errno(negative_errno(), "cannot flush '%s'", path);
 	if (renameat(o->dir_fd, o->tmp, o->dir_fd, o->name) < 0)
@@ -141,7 +197,8 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	r = st_repo_export_tar(repo, root, arg_output ? out.fd : STDOUT_FILENO);
 	if (r < 0) {
-		log_error_errno(r, "cannot export '%s'", spec);
+		log_error_errno(r, "cannot export '%s' to %s%s%s", spec, arg_output ? "'" : "",
+				arg_output ?: "the standard output", arg_output ? "'" : "");
 		goto out;
 	}
 	if (arg_output && output_finish(&out, arg_output) < 0)
