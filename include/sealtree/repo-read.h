@@ -150,8 +150,9 @@ ST_EXPORT int st_repo_checkout(struct st_repo *repo, struct st_node *root, const
  * The ref that pins a mount on the absolute, canonical path target:
  * "refs/mounts/" + the path's components, each byte outside [A-Za-z0-9._-]
  * (and a leading '.') written as "+XX" in hex; "/" itself is "refs/mounts/+2f".
- * A name longer than ST_REF_NAME_MAX becomes "refs/mounts/+sha256-<hex of
- * the path's SHA-256>". -EINVAL if target is not absolute.
+ * A name longer than ST_REF_NAME_MAX, or deeper than ST_REF_DEPTH_MAX
+ * components, becomes "refs/mounts/+sha256-<hex of the path's SHA-256>", so
+ * every pin is a valid ref name. -EINVAL if target is not absolute.
  */
 ST_EXPORT int st_mount_pin_name(const char *target, char **ret);
 

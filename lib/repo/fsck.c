@@ -277,7 +277,8 @@ static int add_ref(struct fsck *f, const char *relpath)
 	return 0;
 }
 
-static int list_refs_dir(struct fsck *f, int parent_fd, const char *name, const char *relpath)
+/* depth: components of relpath ("refs" is 1); nothing deeper than ST_REF_DEPTH_MAX is a ref. */
+static int list_refs_dir(struct fsck *f, int parent_fd, const char *name, const char *relpath, unsigned depth)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct name_entry *list = NULL;
@@ -304,8 +305,11 @@ static int list_refs_dir(struct fsck *f, int parent_fd, const char *name, const 
 			fsck_warn(f, sub, "stray temporary file (gc removes it)");
 		else if (fstatat(fd, list[i].name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* vanished */
+		else if (S_ISDIR(st.st_mode) && depth + 1 >= ST_REF_DEPTH_MAX)
+			(void)fsck_bad(f, sub, "refs nested deeper than %d components: nothing in it is a ref",
+				       ST_REF_DEPTH_MAX);
 		else if (S_ISDIR(st.st_mode))
-			r = list_refs_dir(f, fd, list[i].name, sub);
+			r = list_refs_dir(f, fd, list[i].name, sub, depth + 1);
 		else
 			r = add_ref(f, sub);
 	}
@@ -361,7 +365,7 @@ int st_repo_fsck(struct st_repo *repo, struct st_fsck_options *opts)
 	opts->errors_remaining = 0;
 
 	/* List in the reverse of the order writers publish in (see fsck-internal.h). */
-	r = list_refs_dir(&f, repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR);
+	r = list_refs_dir(&f, repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR, 1);
 	if (r >= 0)
 		r = list_commits(&f);
 	if (r >= 0)

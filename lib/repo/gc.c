@@ -324,8 +324,13 @@ static int sweep_objects(struct sweep *s, const struct digest_set *keep)
 	return r;
 }
 
-/* Temporary files of interrupted ref updates, under refs/ at any depth. */
-static int sweep_refs_temp(struct sweep *s, int parent_fd, const char *name, const char *relpath)
+/*
+ * Temporary files of interrupted ref updates, in every directory a ref can
+ * live in (depth: components of relpath, "refs" is 1). Deeper directories
+ * hold no ref and no ref update's temporary file: never descended, so a
+ * hostile deep tree cannot make gc fail (fsck reports it).
+ */
+static int sweep_refs_temp(struct sweep *s, int parent_fd, const char *name, const char *relpath, unsigned depth)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct name_entry *list = NULL;
@@ -347,12 +352,12 @@ static int sweep_refs_temp(struct sweep *s, int parent_fd, const char *name, con
 					   &s->stats->temp_bytes_removed);
 			continue;
 		}
-		if (list[i].type != DT_DIR && list[i].type != DT_UNKNOWN)
+		if ((list[i].type != DT_DIR && list[i].type != DT_UNKNOWN) || depth + 1 >= ST_REF_DEPTH_MAX)
 			continue;
 		if (asprintf(&sub, "%s/%s", relpath, list[i].name) < 0)
 			r = -ENOMEM;
 		else
-			r = sweep_refs_temp(s, fd, list[i].name, sub);
+			r = sweep_refs_temp(s, fd, list[i].name, sub, depth + 1);
 	}
 	name_list_free(list, n);
 	return r;
@@ -373,7 +378,7 @@ static int sweep_tmp(struct sweep *s)
 				   &s->stats->temp_bytes_removed);
 	name_list_free(list, n);
 	if (r >= 0)
-		r = sweep_refs_temp(s, s->repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR);
+		r = sweep_refs_temp(s, s->repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR, 1);
 	return r;
 }
 

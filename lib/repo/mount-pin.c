@@ -20,7 +20,7 @@ static bool pin_byte_plain(char ch, bool first)
 
 int st_mount_pin_name(const char *target, char **ret)
 {
-	size_t plen = strlen(ST_MOUNT_PIN_PREFIX), len = plen;
+	size_t plen = strlen(ST_MOUNT_PIN_PREFIX), len = plen, depth = 2;  /* "refs", "mounts" */
 	_cleanup_free_ char *name = NULL;
 	char *p;
 
@@ -41,6 +41,7 @@ int st_mount_pin_name(const char *target, char **ret)
 			break;
 		if (p != name + plen)
 			*p++ = '/';
+		depth++;
 		for (; *s && *s != '/'; s++, first = false) {
 			if (pin_byte_plain(*s, first))
 				*p++ = *s;
@@ -52,7 +53,8 @@ int st_mount_pin_name(const char *target, char **ret)
 		p += snprintf(p, 4, "+2f");     /* "/" itself */
 	*p = '\0';
 	len = (size_t)(p - name);
-	if (len > ST_REF_NAME_MAX) {
+	/* A name no ref may have (too long, too deep: st_ref_canonicalize()) becomes a hash. */
+	if (len > ST_REF_NAME_MAX || depth > ST_REF_DEPTH_MAX) {
 		struct sha256 h = {};
 		uint8_t d[SHA256_DIGEST_SIZE];
 		char hex[2 * SHA256_DIGEST_SIZE + 1];

@@ -17,8 +17,6 @@
 #include "basic/hex.h"
 #include "repo-internal.h"
 
-#define REF_DEPTH_MAX 32
-
 static int read_ref_at(struct st_repo *repo, const char *rel, const char *name, uint8_t ret_id[ST_COMMIT_ID_SIZE])
 {
 	_cleanup_free_ char *data = NULL;
@@ -210,6 +208,11 @@ struct ref_list {
 	size_t n, cap;
 };
 
+/*
+ * rel is a directory ST_REF_DEPTH_MAX components deep at most ("refs" is 1).
+ * What lies deeper, or under a name that is not the canonical one, is no ref
+ * (fsck reports it): skipped, so one stray entry cannot break the listing.
+ */
 static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned depth, struct ref_list *l)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -217,8 +220,6 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 	DIR *d;
 	int r = 0;
 
-	if (depth > REF_DEPTH_MAX)
-		return st_errf(-ELOOP, "'%s/%s': refs nested too deep", repo->path, rel);
 	fd = openat(repo->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, rel);
@@ -242,7 +243,8 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 			continue;       /* deleted meanwhile */
 		}
 		if (S_ISDIR(st.st_mode)) {
-			r = list_dir(repo, rel, rel_len + 1 + nlen, depth + 1, l);
+			if (depth + 1 < ST_REF_DEPTH_MAX)
+				r = list_dir(repo, rel, rel_len + 1 + nlen, depth + 1, l);
 		} else if (S_ISREG(st.st_mode) && repo_ref_name_of_path(rel, name) < 0) {
 			st_error_clear();       /* not a ref: fsck reports it */
 		} else if (S_ISREG(st.st_mode)) {
@@ -290,7 +292,7 @@ int st_repo_list_refs(struct st_repo *repo, bool all, struct st_ref **ret, size_
 	int r;
 
 	snprintf(rel, sizeof(rel), "%s", all ? REPO_REFS_DIR : REPO_HEADS_DIR);
-	r = list_dir(repo, rel, strlen(rel), 0, &l);
+	r = list_dir(repo, rel, strlen(rel), all ? 1 : 2, &l);
 	if (r < 0) {
 		st_ref_list_free(l.refs, l.n);
 		return r;

@@ -53,6 +53,32 @@ TEST(long_paths_are_hashed)
 	ASSERT_OK(st_mount_pin_name(path, &name));
 	ASSERT_TRUE(strncmp(name, "refs/mounts/+sha256-", 20) == 0);
 	ASSERT_EQ(strlen(name), 20 + 64);
+	ASSERT_TRUE(st_ref_name_valid(name));
+	free(name);
+}
+
+/* Every pin is a ref name the repository accepts: too deep is hashed like too long. */
+TEST(deep_paths_are_hashed)
+{
+	char path[2 * (ST_REF_DEPTH_MAX + 1) + 1], *name = NULL;
+	size_t n = 0;
+
+	for (int i = 0; i < ST_REF_DEPTH_MAX - 2; i++) {
+		path[n++] = '/';
+		path[n++] = 'd';
+	}
+	path[n] = '\0';
+	ASSERT_OK(st_mount_pin_name(path, &name));      /* refs/mounts/ + 30 components: the limit */
+	ASSERT_TRUE(strncmp(name, "refs/mounts/d/d/", 16) == 0);
+	ASSERT_TRUE(st_ref_name_valid(name));
+	free(name);
+	name = NULL;
+	path[n++] = '/';
+	path[n++] = 'd';
+	path[n] = '\0';
+	ASSERT_OK(st_mount_pin_name(path, &name));
+	ASSERT_TRUE(strncmp(name, "refs/mounts/+sha256-", 20) == 0);
+	ASSERT_TRUE(st_ref_name_valid(name));
 	free(name);
 }
 
