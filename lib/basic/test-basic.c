@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <stdatomic.h>
+#include <string.h>
 
 #include "basic/hex.h"
 #include "basic/io.h"
 #include "basic/macro.h"
+#include "basic/pool.h"
 #include "basic/test.h"
+#include "fundamental/cpus.h"
 #include "fundamental/parse-number.h"
 
 TEST(hex_roundtrip)
@@ -98,6 +102,94 @@ TEST(parse_number_refuses_signs_spaces_and_overflow)
 	ASSERT_ERR(parse_i64_n("--1", 3, 0, &i), -EINVAL);
 	ASSERT_ERR(parse_i64_n("+1", 2, 0, &i), -EINVAL);
 	ASSERT_EQ(i, INT64_MAX);
+}
+
+static void count_item(void *userdata, void *state, size_t i)
+{
+	atomic_int *seen = userdata;
+
+	(void)state;
+	atomic_fetch_add(&seen[i], 1);
+}
+
+static int init_fails_sometimes(void *userdata, void **ret_state)
+{
+	static atomic_int calls;
+
+	(void)userdata;
+	*ret_state = NULL;
+	return atomic_fetch_add(&calls, 1) % 2 ? -ENOMEM : 0;
+}
+
+TEST(pool_for_each_runs_every_item_once)
+{
+	static atomic_int seen[1000];
+	struct pool_ops ops = { .worker_init = init_fails_sometimes };
+
+	for (unsigned threads = 0; threads <= 9; threads += 3) {
+		memset(seen, 0, sizeof(seen));
+		/* Threads whose state cannot be made are left out; the items still all run. */
+		ASSERT_OK(pool_for_each(threads, ELEMENTSOF(seen), threads == 6 ? &ops : NULL, seen, NULL, count_item));
+		for (size_t i = 0; i < ELEMENTSOF(seen); i++)
+			ASSERT_EQ(atomic_load(&seen[i]), 1);
+	}
+	ASSERT_OK(pool_for_each(4, 0, NULL, seen, NULL, count_item));
+}
+
+struct queue_test {
+	atomic_int ran[500];
+	atomic_int discarded;
+};
+
+static void run_job(void *userdata, void *state, void *job)
+{
+	struct queue_test *q = userdata;
+	size_t i;
+
+	(void)state;
+	memcpy(&i, job, sizeof(i));
+	atomic_fetch_add(&q->ran[i], 1);
+}
+
+static void discard_job(void *userdata, void *job)
+{
+	struct queue_test *q = userdata;
+
+	(void)job;
+	atomic_fetch_add(&q->discarded, 1);
+}
+
+TEST(pool_queue_runs_every_job_once)
+{
+	static struct queue_test q;
+	struct pool_ops ops = { .run = run_job, .discard = discard_job, .job_size = sizeof(size_t), .queue_cap = 8 };
+
+	for (unsigned threads = 1; threads <= 5; threads += 2)
+		for (int wait = 0; wait <= 1; wait++) {
+			struct pool *p = NULL;
+
+			memset(&q, 0, sizeof(q));
+			ASSERT_OK(pool_new(&ops, &q, threads, &p));
+			for (size_t i = 0; i < ELEMENTSOF(q.ran); i++)
+				pool_submit(p, NULL, &i, wait);
+			pool_drain(p, NULL, NULL, NULL, 0);
+			p = pool_free(p);
+			for (size_t i = 0; i < ELEMENTSOF(q.ran); i++)
+				ASSERT_EQ(atomic_load(&q.ran[i]), 1);
+			ASSERT_EQ(atomic_load(&q.discarded), 0);
+		}
+	ops.job_size = 0;
+	struct pool *bad = NULL;
+	ASSERT_ERR(pool_new(&ops, &q, 2, &bad), -EINVAL);
+}
+
+TEST(cpus_available_honours_the_cap)
+{
+	unsigned n = cpus_available(0);
+
+	ASSERT_TRUE(n >= 1);
+	ASSERT_EQ(cpus_available(1), 1u);
+	ASSERT_EQ(cpus_available(n + 5), n);
 }
 
 TEST(grow_array_overflow)

@@ -12,21 +12,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "basic/error.h"
 #include "basic/macro.h"
+#include "basic/pool.h"
+#include "fundamental/cpus.h"
 #include "repo/fsck-internal.h"
 #include "sealtree/verity.h"
 
 #define OBJECT_MODE 0644
 #define READ_BUFFER_SIZE ((size_t)1 << 20)
-#define THREADS_MAX 256u
 
 enum entry_kind {
 	ENTRY_TEMP,                     /* a writer's temporary file */
@@ -58,9 +56,13 @@ struct fanout {
 struct pool {
 	struct fsck *f;
 	struct fanout *dirs;
-	size_t n_dirs;
-	atomic_size_t next;
 	bool verity;
+};
+
+/* What each thread keeps: a hasher and a read buffer. */
+struct worker {
+	struct st_verity_hasher *hasher;
+	void *buf;
 };
 
 static bool is_dir_entry(int dirfd, const struct name_entry *e)
@@ -131,58 +133,58 @@ static void check_fanout(struct pool *p, struct fanout *d, struct st_verity_hash
 		check_one(p, fd, d->name, d->names[i].name, &d->entries[i], h, buf);
 }
 
-static void *worker(void *userdata)
+static void worker_done(void *userdata, void *state)
+{
+	struct worker *w = state;
+
+	(void)userdata;
+	if (!w)
+		return;
+	st_verity_hasher_free(w->hasher);
+	free(w->buf);
+	free(w);
+}
+
+static int worker_init(void *userdata, void **ret_state)
+{
+	struct worker *w = new0(struct worker, 1);
+
+	if (!w)
+		return -ENOMEM;
+	if (st_verity_hasher_new(&w->hasher) < 0 || posix_memalign(&w->buf, 4096, READ_BUFFER_SIZE) != 0) {
+		w->buf = NULL;
+		worker_done(userdata, w);
+		return -ENOMEM;
+	}
+	*ret_state = w;
+	return 0;
+}
+
+static void check_fanout_job(void *userdata, void *state, size_t i)
 {
 	struct pool *p = userdata;
-	struct st_verity_hasher *h = NULL;
-	void *buf = NULL;
+	struct worker *w = state;
 
-	if (st_verity_hasher_new(&h) < 0 || posix_memalign(&buf, 4096, READ_BUFFER_SIZE) != 0) {
-		/* Without its tools this thread takes no work; the others (or the caller) do it. */
-		st_verity_hasher_free(h);
-		return (void *)(intptr_t)-ENOMEM;
-	}
-	for (;;) {
-		size_t i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
-
-		if (i >= p->n_dirs)
-			break;
-		check_fanout(p, &p->dirs[i], h, buf);
-	}
-	st_verity_hasher_free(h);
-	free(buf);
-	return NULL;
+	check_fanout(p, &p->dirs[i], w->hasher, w->buf);
 }
 
-static unsigned thread_count(unsigned wanted, size_t n_dirs)
+static const struct pool_ops worker_ops = {
+	.worker_init = worker_init,
+	.worker_done = worker_done,
+};
+
+/* Every fan-out directory on the worker pool, the caller's thread included. */
+static int run_pool(struct pool *p, size_t n_dirs, unsigned wanted)
 {
-	cpu_set_t set;
-	unsigned n = wanted;
+	void *self = NULL;
+	int r;
 
-	if (n == 0)
-		n = sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 ? (unsigned)CPU_COUNT(&set) : 1;
-	n = MIN(n, THREADS_MAX);
-	return (unsigned)MIN((size_t)n, MAX(n_dirs, (size_t)1));
-}
-
-/* Run the pool: n - 1 threads plus the caller. 0, or -ENOMEM if no thread at all could work. */
-static int run_pool(struct pool *p, unsigned n)
-{
-	_cleanup_free_ pthread_t *threads = new(pthread_t, n);
-	unsigned started = 0;
-	void *ret;
-	int r = 0;
-
-	if (!threads)
-		return -ENOMEM;
-	for (unsigned i = 1; i < n; i++)
-		if (pthread_create(&threads[started], NULL, worker, p) == 0)
-			started++;
-	ret = worker(p);
-	for (unsigned i = 0; i < started; i++)
-		(void)pthread_join(threads[i], NULL);
-	if (ret != NULL && atomic_load(&p->next) < p->n_dirs)
-		r = -ENOMEM; /* nobody could take the work */
+	r = worker_init(NULL, &self);
+	if (r < 0)
+		return r;
+	r = pool_for_each(wanted ? MIN(wanted, POOL_THREADS_MAX) : cpus_available(POOL_THREADS_MAX), n_dirs,
+			  &worker_ops, p, self, check_fanout_job);
+	worker_done(NULL, self);
 	return r;
 }
 
@@ -305,12 +307,11 @@ int fsck_check_objects(struct fsck *f)
 	struct pool p = {
 		.f = f,
 		.dirs = f->fanouts,
-		.n_dirs = f->n_fanouts,
 		.verity = st_repo_has_verity(f->repo),
 	};
 	int r;
 
-	r = run_pool(&p, thread_count(f->opts->threads, f->n_fanouts));
+	r = run_pool(&p, f->n_fanouts, f->opts->threads);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < f->n_fanouts; i++) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "basic/error.h"
+#include "fundamental/cpus.h"
 #include "repo-internal.h"
 #include "sealtree/scan.h"
 #include "tree/tree-internal.h"
@@ -47,7 +48,7 @@ int st_repo_import_directory(struct st_repo *repo, const char *path, struct st_i
 		 * 0.83 s CPU with 8 threads, 0.55 s with 2 or 3, on 2 CPUs).
 		 */
 		if (!so.threads && repo_scan_cache_size(cache) > 0)
-			so.threads = (unsigned)MAX(sysconf(_SC_NPROCESSORS_ONLN), 1) + 1;
+			so.threads = cpus_available(0) + 1;
 	}
 	r = st_scan_directory(path, &so, &root);
 	if (r >= 0 && cache)

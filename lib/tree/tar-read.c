@@ -13,13 +13,13 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
-#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
 #include "basic/error.h"
+#include "fundamental/cpus.h"
 #include "scan-internal.h"
 #include "sealtree/verity.h"
 #include "tar-headers.h"
@@ -373,10 +373,7 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	t->root->mode = IMPLICIT_DIR_MODE;
 	if (t->store) {
 		/* Publishing waits on the disk: more writers than CPUs (as the scan does). */
-		cpu_set_t set;
-		unsigned cpus = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
-
-		r = tar_pool_new(t->store, MIN(MAX(cpus, 1u) * 4, 16u), &t->pool);
+		r = tar_pool_new(t->store, MIN(cpus_available(0) * 4, 16u), &t->pool);
 		if (r < 0)
 			return r;
 	}

@@ -8,65 +8,48 @@
  * roots in order and hashes the tail (< 64 MiB) itself. Memory: one hasher
  * and one read buffer per worker plus 32 bytes per 64 MiB of file.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "basic/error.h"
 #include "basic/macro.h"
+#include "basic/pool.h"
+#include "fundamental/cpus.h"
 #include "verity/verity-internal.h"
 
 struct job {
 	int fd;
 	bool sparse;
-	size_t n_units;
 	uint8_t *roots;     /* n_units * 32 */
-	atomic_size_t next;
 	atomic_int error;   /* first failure, 0 if none */
 };
 
-struct worker {
-	struct job *job;
-	struct st_verity_hasher *hasher;
-	void *buf;
-	pthread_t thread;
-	bool started;
-};
-
-static void *worker_run(void *userdata)
+/* Hash subtree i into its root. */
+static void hash_unit(void *userdata, void *state, size_t i)
 {
-	struct worker *w = userdata;
-	struct job *j = w->job;
+	struct job *j = userdata;
+	struct verity_worker *w = state;
+	uint64_t start = (uint64_t)i * VERITY_SUBTREE_BYTES;
+	int r, expected = 0;
 
-	for (;;) {
-		size_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-		uint64_t start = (uint64_t)i * VERITY_SUBTREE_BYTES;
-		int r;
-
-		if (i >= j->n_units || atomic_load_explicit(&j->error, memory_order_relaxed) != 0)
-			break;
-		st_verity_hasher_reset(w->hasher);
-		r = verity_hash_extent(w->hasher, j->fd, w->buf, VERITY_READ_BUFFER_SIZE, start,
-				       start + VERITY_SUBTREE_BYTES, j->sparse);
-		if (r >= 0)
-			r = verity_hasher_subtree_root(w->hasher, j->roots + i * ST_VERITY_DIGEST_SIZE);
-		if (r < 0) {
-			int expected = 0;
-
-			atomic_compare_exchange_strong(&j->error, &expected, r);
-			break;
-		}
-	}
-	return NULL;
+	if (atomic_load_explicit(&j->error, memory_order_relaxed) != 0)
+		return;
+	st_verity_hasher_reset(w->hasher);
+	r = verity_hash_extent(w->hasher, j->fd, w->buf, VERITY_READ_BUFFER_SIZE, start, start + VERITY_SUBTREE_BYTES,
+			       j->sparse);
+	if (r >= 0)
+		r = verity_hasher_subtree_root(w->hasher, j->roots + i * ST_VERITY_DIGEST_SIZE);
+	if (r < 0)
+		atomic_compare_exchange_strong(&j->error, &expected, r);
 }
 
 int st_verity_digest_fd_threads(int fd, unsigned threads, uint8_t digest[ST_VERITY_DIGEST_SIZE])
 {
 	struct job job = { .fd = fd };
-	_cleanup_free_ struct worker *workers = NULL;
 	_cleanup_free_ uint8_t *roots = NULL;
-	size_t n_workers = 0;
+	struct verity_worker *self = NULL;
+	size_t n_units;
 	struct stat st;
 	uint64_t size;
 	int r;
@@ -76,58 +59,37 @@ int st_verity_digest_fd_threads(int fd, unsigned threads, uint8_t digest[ST_VERI
 	if (!S_ISREG(st.st_mode))
 		return st_verity_digest_fd(fd, digest); /* reports the error */
 	size = (uint64_t)st.st_size;
-	job.n_units = (size_t)(size / VERITY_SUBTREE_BYTES);
-	if (threads == 0)
-		threads = verity_available_cpus();
-	threads = MIN(threads, VERITY_MAX_THREADS);
-	if (threads < 2 || job.n_units < 2)
+	n_units = (size_t)(size / VERITY_SUBTREE_BYTES);
+	threads = threads ? MIN(threads, VERITY_MAX_THREADS) : cpus_available(VERITY_MAX_THREADS);
+	if (threads < 2 || n_units < 2)
 		return st_verity_digest_fd(fd, digest);
 
 	job.sparse = verity_file_is_sparse(&st, VERITY_READ_BUFFER_SIZE);
-	job.roots = roots = new(uint8_t, job.n_units * ST_VERITY_DIGEST_SIZE);
-	workers = new0(struct worker, MIN((size_t)threads, job.n_units));
-	if (!roots || !workers)
+	job.roots = roots = new(uint8_t, n_units * ST_VERITY_DIGEST_SIZE);
+	if (!roots)
 		return -ENOMEM;
-	for (; n_workers < MIN((size_t)threads, job.n_units); n_workers++) {
-		struct worker *w = &workers[n_workers];
-
-		w->job = &job;
-		w->buf = verity_read_buffer_new(VERITY_READ_BUFFER_SIZE);
-		r = w->buf ? st_verity_hasher_new(&w->hasher) : -ENOMEM;
-		if (r < 0) {
-			free(w->buf);
-			goto finish;
-		}
-	}
-
-	for (size_t i = 1; i < n_workers; i++)
-		workers[i].started = pthread_create(&workers[i].thread, NULL, worker_run, &workers[i]) == 0;
-	worker_run(&workers[0]);
-	for (size_t i = 1; i < n_workers; i++)
-		if (workers[i].started)
-			(void)pthread_join(workers[i].thread, NULL);
-
-	r = atomic_load(&job.error);
+	r = verity_worker_init(NULL, (void **)&self);
+	if (r < 0)
+		return r;
+	r = pool_for_each(threads, n_units, &verity_worker_ops, &job, self, hash_unit);
+	if (r >= 0)
+		r = atomic_load(&job.error);
 	if (r < 0) {
 		/* The detail was recorded on the worker's thread; say where here. */
 		st_errf(r, "hashing a 64 MiB part of the file on a worker thread failed");
 		goto finish;
 	}
 
-	struct st_verity_hasher *h = workers[0].hasher;
-	uint64_t tail = (uint64_t)job.n_units * VERITY_SUBTREE_BYTES;
-
-	st_verity_hasher_reset(h);
-	r = verity_hasher_inject_subtrees(h, roots, job.n_units);
+	/* The roots in order, then the tail (< 64 MiB) on this thread. */
+	st_verity_hasher_reset(self->hasher);
+	r = verity_hasher_inject_subtrees(self->hasher, roots, n_units);
 	if (r >= 0)
-		r = verity_hash_extent(h, fd, workers[0].buf, VERITY_READ_BUFFER_SIZE, tail, size, job.sparse);
+		r = verity_hash_extent(self->hasher, fd, self->buf, VERITY_READ_BUFFER_SIZE,
+				       (uint64_t)n_units * VERITY_SUBTREE_BYTES, size, job.sparse);
 	if (r >= 0)
-		r = st_verity_hasher_final(h, digest);
+		r = st_verity_hasher_final(self->hasher, digest);
 
 finish:
-	for (size_t i = 0; i < n_workers; i++) {
-		st_verity_hasher_free(workers[i].hasher);
-		free(workers[i].buf);
-	}
+	verity_worker_done(NULL, self);
 	return r;
 }

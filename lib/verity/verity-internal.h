@@ -11,6 +11,7 @@
 
 #include <sys/stat.h>
 
+#include "basic/pool.h"
 #include "sealtree/verity.h"
 
 /* Read buffer for files: large preads amortise syscalls, see digest-fd.c. */
@@ -18,9 +19,6 @@
 
 /* More threads than this only add contention on the page cache. */
 #define VERITY_MAX_THREADS 256u
-
-/* CPUs this process may run on (sched_getaffinity), at least 1. */
-unsigned verity_available_cpus(void);
 
 /*
  * One file is hashed on several threads in subtrees of 128^2 data blocks
@@ -55,4 +53,14 @@ bool verity_file_is_sparse(const struct stat *st, size_t buf_size);
  * A page-aligned read buffer of size bytes, or NULL. Free with free().
  */
 void *verity_read_buffer_new(size_t size);
+
+/* What each hashing thread keeps for its whole life (pool.c). */
+struct verity_worker {
+	struct st_verity_hasher *hasher;
+	void *buf;                      /* VERITY_READ_BUFFER_SIZE bytes */
+};
+int verity_worker_init(void *userdata, void **ret_state);
+void verity_worker_done(void *userdata, void *state);
+/* For pool_for_each() (basic/pool.h): a verity_worker per thread. */
+extern const struct pool_ops verity_worker_ops;
 

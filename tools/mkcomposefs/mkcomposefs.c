@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "sealtree/hex.h"
+#include "cpus.h"
 #include "image-output.h"
 #include "sealtree/dump.h"
 #include "sealtree/image.h"
@@ -58,15 +58,6 @@ enum {
 	OPT_VERSION,
 };
 
-static unsigned cpu_count(void)
-{
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
-		return (unsigned)CPU_COUNT(&set);
-	return 1;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -91,7 +82,7 @@ static void usage(FILE *f)
 		"                        (default: when stderr is a terminal)\n"
 		"  --help                Show this help\n"
 		"  --version             Show the version\n",
-		program_name, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION, cpu_count());
+		program_name, DEFAULT_MIN_VERSION, DEFAULT_MAX_VERSION, cpus_available(0));
 }
 
 static int parse_version(const char *s, const char *which, uint64_t *ret)
