@@ -13,6 +13,7 @@ field can hold what an attacker would put there. SET is one of:
            headers, NULs in names, empty xattr names, numbers out of range)
   xattrs   many members sharing or varying one large xattr (memory)
   sparse   a GNU sparse member declaring a huge size with little data
+  huge     a plain member declaring a huge size, its data cut short
 Writes OUTDIR/NAME.tar[.gz|.xz|.zst] and prints "NAME MEMBER CAUSE" lines: what
 the import must say when it refuses NAME (one per line).
 """
@@ -207,6 +208,12 @@ def gen_sparse(out, realsize):
           header("GNUSparseFile.0/huge", size=len(body)) + body + END)
 
 
+def gen_huge(out, size):
+    """A plain member declaring size bytes, with only a little data after it (the rest never comes)."""
+    write(out, "huge-%d.tar" % size, header("huge-plain", size=size, raw={124: b"\x80" + size.to_bytes(11, "big")}) +
+          b"x" * 4096)
+
+
 def main():
     out, what = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
@@ -218,6 +225,8 @@ def main():
         gen_xattrs(out, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5] == "vary")
     elif what == "sparse":
         gen_sparse(out, int(sys.argv[3]))
+    elif what == "huge":
+        gen_huge(out, int(sys.argv[3]))
     else:
         sys.exit("unknown set " + what)
 

@@ -219,7 +219,9 @@ struct st_import_options {
 	uint64_t files_hashed;          /* regular files whose contents were read and hashed */
 	uint64_t files_cached;          /* regular files whose digest came from the scan cache */
 	uint64_t objects_written;       /* objects newly published */
-	uint32_t reserved[8];
+	/* Tar: refuse a file declaring more bytes than this (0 = only the free space of the repository). */
+	uint64_t max_file_size;
+	uint32_t reserved[6];
 };
 
 /*

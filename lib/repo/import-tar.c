@@ -26,6 +26,7 @@ int st_repo_import_tar(struct st_repo *repo, int fd, struct st_import_options *o
 	if (opts) {
 		to.progress = opts->progress;
 		to.progress_userdata = opts->progress_userdata;
+		to.max_file_size = opts->max_file_size;
 	}
 	r = repo_object_store(repo, &to.store);
 	if (r < 0)

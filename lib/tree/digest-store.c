@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "basic/error.h"
@@ -262,6 +263,28 @@ int st_digest_store_write(struct st_store_object *obj, const void *data, size_t 
 	if (r < 0)
 		return r;
 	obj->offset += len;
+	return 0;
+}
+
+int st_digest_store_write_hole(struct st_store_object *obj, uint64_t len)
+{
+	uint64_t end;
+
+	if (ADD_OVERFLOW(obj->offset, len, &end) || end > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	if (ftruncate(obj->fd, (off_t)end) < 0)
+		return negative_errno();
+	obj->offset = end;
+	return 0;
+}
+
+int st_digest_store_free_bytes(struct st_digest_store *s, uint64_t *ret)
+{
+	struct statvfs sv;
+
+	if (fstatvfs(s->root_fd, &sv) < 0)
+		return negative_errno();
+	*ret = (uint64_t)sv.f_bavail * (uint64_t)sv.f_frsize;
 	return 0;
 }
 

@@ -70,6 +70,15 @@ void st_digest_store_require_verity(struct st_digest_store *s, bool on);
 int st_digest_store_write(struct st_store_object *obj, const void *data, size_t len);
 
 /*
+ * Append len bytes of zeros as a hole: the object file stays sparse (its
+ * size grows, no block is written). Readers and fs-verity see zeros.
+ */
+int st_digest_store_write_hole(struct st_store_object *obj, uint64_t len);
+
+/* Bytes an unprivileged writer may still use on the store's filesystem. */
+int st_digest_store_free_bytes(struct st_digest_store *s, uint64_t *ret);
+
+/*
  * Copy size bytes from src_fd (from offset 0, position untouched): a reflink
  * first; else through buf (buf_size bytes, ST_STORE_IO_ALIGN-aligned) with
  * direct writes; else copy_file_range; else plain pread/write.

@@ -93,6 +93,11 @@ static int check_data_end(struct tar_reader *t)
 	}
 }
 
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
 static int store_object(struct tar_reader *t, struct st_store_object *obj)
 {
 	int r = st_digest_store_commit(t->store, obj);
@@ -159,7 +164,7 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 				r = st_digest_store_write(&obj, t->buf, (size_t)size);
 				if (r < 0) {
 					st_digest_store_abort(&obj);
-					return member_err(t, r, "cannot write its object");
+					return member_err(t, r, "cannot write its object to the repository");
 				}
 				have_obj = true;
 			}
@@ -179,9 +184,13 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 			if (r >= 0)
 				r = st_verity_hasher_update(t->hasher, t->buf, chunk);
 			if (r >= 0 && have_obj) {
-				r = st_digest_store_write(&obj, t->buf, chunk);
+				/* Holes of a sparse file stay holes in its object. */
+				if (t->sparse && all_zero(t->buf, chunk))
+					r = st_digest_store_write_hole(&obj, chunk);
+				else
+					r = st_digest_store_write(&obj, t->buf, chunk);
 				if (r < 0)
-					r = member_err(t, r, "cannot write its object");
+					r = member_err(t, r, "cannot write its object to the repository");
 			}
 			if (r < 0)
 				goto fail;

@@ -273,6 +273,30 @@ static int set_rdev(struct tar_reader *t, struct st_node *n, struct archive_entr
 	return 0;
 }
 
+/*
+ * Before a byte of a file is written: its declared size (holes of a sparse
+ * file included, as they are hashed) within --max-size and within what the
+ * store's filesystem has free. A 10 KiB archive may declare a terabyte.
+ */
+static int check_size_budget(struct tar_reader *t, uint64_t size)
+{
+	uint64_t free_bytes;
+	int r;
+
+	if (t->opts && t->opts->max_file_size && size > t->opts->max_file_size)
+		return member_err(t, -EFBIG, "declares %" PRIu64 " bytes, over the limit of %" PRIu64 " bytes per file",
+				  size, t->opts->max_file_size);
+	if (!t->store || size <= TAR_BUF_SIZE)
+		return 0;
+	r = st_digest_store_free_bytes(t->store, &free_bytes);
+	if (r < 0)
+		return member_err(t, r, "cannot tell how much space the repository has left");
+	if (size > free_bytes)
+		return member_err(t, -ENOSPC, "declares %" PRIu64 " bytes, more than the %" PRIu64 " bytes free in the "
+				  "repository's filesystem (nothing was written for it)", size, free_bytes);
+	return 0;
+}
+
 static int read_member(struct tar_reader *t, struct archive_entry *e)
 {
 	const char *path = archive_entry_pathname(e), *link = archive_entry_hardlink(e);
@@ -326,6 +350,9 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 	case AE_IFREG:
 		if (!archive_entry_size_is_set(e) || archive_entry_size(e) < 0)
 			return member_err(t, -EUCLEAN, "no valid size");
+		r = check_size_budget(t, (uint64_t)archive_entry_size(e));
+		if (r < 0)
+			return r;
 		t->sparse = archive_entry_sparse_count(e) > 0;
 		t->cur = (struct data_cursor){ 0 };
 		r = tar_read_file(t, n, (uint64_t)archive_entry_size(e));

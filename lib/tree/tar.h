@@ -27,6 +27,9 @@
 struct st_tar_read_options {
 	struct st_digest_store *store;  /* contents of files over 64 bytes go here; NULL = hash only */
 	uint64_t max_entries;           /* 0 = ST_TAR_ENTRIES_MAX */
+	/* No regular file may declare more bytes than this (0 = no limit of its own); with a store,
+	 * none may declare more than its filesystem has free either (holes of sparse files included). */
+	uint64_t max_file_size;
 	bool skip_xattrs;               /* keep no xattrs (as mkcomposefs --skip-xattrs) */
 	/* Called on the reading thread at most every 100 ms with what was read
 	 * so far (a stream has no known total: the totals are the counts so far). */

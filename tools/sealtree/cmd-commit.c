@@ -39,6 +39,8 @@ static void help(FILE *f)
 		"  --no-cache                hash every file; neither use nor update the scan cache (--tree)\n"
 		"  --stats                   print what was hashed, cached and written (on stderr)\n"
 		"  --threads=N               threads hashing and copying files (default: automatic)\n"
+		"  --max-size=SIZE           refuse a file declaring more than SIZE bytes (K, M, G, T: powers\n"
+		"                            of 1024; --tar; files over the free space are always refused)\n"
 		"  --help                    show this help\n");
 }
 
@@ -48,6 +50,29 @@ static void progress(void *userdata, uint64_t files_done, uint64_t files_total, 
 	(void)userdata;
 	fprintf(stderr, "\r\033[Kscanning: %" PRIu64 "/%" PRIu64 " files, %.1f/%.1f MiB", files_done, files_total,
 		(double)bytes_done / 1048576.0, (double)bytes_total / 1048576.0);
+}
+
+/* A size: decimal bytes, optionally followed by K, M, G or T (powers of 1024). */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	static const char units[] = "KMGT";
+	_cleanup_free_ char *num = strdup(s);
+	size_t len = num ? strlen(num) : 0;
+	const char *u;
+	uint64_t v;
+	unsigned shift = 0;
+
+	if (!num || len == 0)
+		return -EINVAL;
+	u = strchr(units, num[len - 1]);
+	if (num[len - 1] && u) {
+		shift = 10 * (unsigned)(u - units + 1);
+		num[len - 1] = '\0';
+	}
+	if (safe_atou64_max(num, UINT64_MAX >> shift, &v) < 0)
+		return -ERANGE;
+	*ret = v << shift;
+	return 0;
 }
 
 static double now_seconds(void)
@@ -75,7 +100,7 @@ int cmd_commit(int argc, char **argv)
 	enum {
 		OPT_TREE = 0x100, OPT_TAR, OPT_DUMPFILE, OPT_VERSION, OPT_META, OPT_PARENT, OPT_ORPHAN,
 		OPT_TIMESTAMP, OPT_UID, OPT_GID, OPT_CANONICAL, OPT_SKIP_XATTRS, OPT_NO_CACHE, OPT_STATS, OPT_THREADS,
-		OPT_HELP,
+		OPT_MAX_SIZE, OPT_HELP,
 	};
 	static const struct option options[] = {
 		{ "branch", required_argument, NULL, 'b' },
@@ -96,6 +121,7 @@ int cmd_commit(int argc, char **argv)
 		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
@@ -190,6 +216,12 @@ int cmd_commit(int argc, char **argv)
 			break;
 		case OPT_STATS:
 			stats = true;
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_size(optarg, &io.max_file_size) < 0 || io.max_file_size == 0) {
+				log_error("commit: bad --max-size '%s' (bytes, or a number with K, M, G or T)", optarg);
+				return 2;
+			}
 			break;
 		case OPT_THREADS:
 			if (safe_atou64_max(optarg, 256, &v) < 0) {
