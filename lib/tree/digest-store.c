@@ -309,8 +309,13 @@ static int copy_range(struct st_digest_store *s, int src_fd, int dst_fd, uint64_
 	return 0;
 }
 
-/* Through the caller's buffer; direct writes when the filesystem takes them. */
-static int copy_buffered(struct st_store_object *obj, int src_fd, uint64_t size, uint8_t *buf, size_t buf_size)
+/*
+ * Through the caller's buffer; direct writes when the filesystem takes them.
+ * With a hasher, each buffer is hashed as it is written: the digest is that
+ * of exactly the bytes in the object, whatever the source does meanwhile.
+ */
+static int copy_buffered(struct st_store_object *obj, int src_fd, uint64_t size, uint8_t *buf, size_t buf_size,
+			 struct st_verity_hasher *hasher)
 {
 	uint64_t off = 0;
 	int r;
@@ -324,6 +329,11 @@ static int copy_buffered(struct st_store_object *obj, int src_fd, uint64_t size,
 		}
 		if (n == 0)
 			return -ENODATA;
+		if (hasher) {
+			r = st_verity_hasher_update(hasher, buf, (size_t)n);
+			if (r < 0)
+				return r;
+		}
 		r = st_digest_store_write(obj, buf, (size_t)n);
 		if (r < 0)
 			return r;
@@ -340,8 +350,14 @@ static int restart(struct st_store_object *obj)
 	return 0;
 }
 
-int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size,
-			    void *buf, size_t buf_size)
+/*
+ * Copy, and with a hasher leave in it the digest of exactly the bytes the
+ * object holds. Returns 1 when the hasher still has to be fed from the
+ * object itself (a reflink or copy_file_range copied without our buffer), 0
+ * when the hasher has seen every byte (or there is none).
+ */
+static int copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size, void *buf,
+		   size_t buf_size, struct st_verity_hasher *hasher)
 {
 	uint64_t done = 0;
 	int r;
@@ -349,7 +365,7 @@ int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *o
 	if (!atomic_load_explicit(&s->no_reflink, memory_order_relaxed)) {
 		if (ioctl(obj->fd, FICLONE, src_fd) == 0) {
 			obj->offset = size;
-			return 0;
+			return hasher ? 1 : 0;
 		}
 		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL || errno == EXDEV)
 			atomic_store(&s->no_reflink, true);
@@ -360,12 +376,12 @@ int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *o
 	 */
 	if (buf && buf_size >= ST_STORE_IO_ALIGN && (uintptr_t)buf % ST_STORE_IO_ALIGN == 0 &&
 	    !atomic_load_explicit(&s->no_direct, memory_order_relaxed))
-		return copy_buffered(obj, src_fd, size, buf, ALIGN_DOWN(buf_size, (size_t)ST_STORE_IO_ALIGN));
+		return copy_buffered(obj, src_fd, size, buf, ALIGN_DOWN(buf_size, (size_t)ST_STORE_IO_ALIGN), hasher);
 	if (!atomic_load_explicit(&s->no_copy_range, memory_order_relaxed)) {
 		r = copy_range(s, src_fd, obj->fd, size, &done);
 		if (r >= 0) {
 			obj->offset = size;
-			return 0;
+			return hasher ? 1 : 0;
 		}
 		if (r != -EOPNOTSUPP && r != -EINVAL && r != -EPERM && r != -EBADF && r != -ENOSYS &&
 		    r != -EXDEV && r != -ENODATA)
@@ -377,12 +393,56 @@ int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *o
 			return r;
 	}
 	if (buf && buf_size > 0)
-		return copy_buffered(obj, src_fd, size, buf, buf_size);
+		return copy_buffered(obj, src_fd, size, buf, buf_size, hasher);
 
 	_cleanup_free_ uint8_t *tmp = malloc(COPY_BUF_SIZE);
 	if (!tmp)
 		return -ENOMEM;
-	return copy_buffered(obj, src_fd, size, tmp, COPY_BUF_SIZE);
+	return copy_buffered(obj, src_fd, size, tmp, COPY_BUF_SIZE, hasher);
+}
+
+int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size,
+			    void *buf, size_t buf_size)
+{
+	int r = copy_fd(s, obj, src_fd, size, buf, buf_size, NULL);
+
+	return r < 0 ? r : 0;
+}
+
+int st_digest_store_copy_fd_hashed(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size,
+				   void *buf, size_t buf_size, struct st_verity_hasher *hasher,
+				   uint8_t ret_digest[ST_DIGEST_SIZE])
+{
+	_cleanup_free_ uint8_t *tmp = NULL;
+	uint8_t digest[ST_DIGEST_SIZE];
+	int r;
+
+	st_verity_hasher_reset(hasher);
+	r = copy_fd(s, obj, src_fd, size, buf, buf_size, hasher);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		/* Copied by the kernel: hash the copy, which no one else can change. */
+		if (obj->direct) {
+			r = set_direct(obj, false);
+			if (r < 0)
+				return r;
+		}
+		if (!buf || buf_size == 0) {
+			tmp = malloc(COPY_BUF_SIZE);
+			if (!tmp)
+				return -ENOMEM;
+			buf = tmp;
+			buf_size = COPY_BUF_SIZE;
+		}
+		r = st_verity_hasher_digest_fd(hasher, obj->fd, buf, buf_size, digest);
+	} else {
+		r = st_verity_hasher_final(hasher, digest);
+	}
+	if (r < 0)
+		return r;
+	memcpy(ret_digest, digest, ST_DIGEST_SIZE);
+	return 0;
 }
 
 static int try_enable_verity(struct st_digest_store *s, int fd)

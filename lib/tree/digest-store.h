@@ -19,6 +19,7 @@
 #include "sealtree/tree.h"
 
 struct st_digest_store;
+struct st_verity_hasher;
 
 /* Open (creating it and its parents, mode 0755, if needed) the store at path. */
 int st_digest_store_open(const char *path, struct st_digest_store **ret);
@@ -85,6 +86,17 @@ int st_digest_store_free_bytes(struct st_digest_store *s, uint64_t *ret);
  */
 int st_digest_store_copy_fd(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size,
 			    void *buf, size_t buf_size);
+
+/*
+ * As st_digest_store_copy_fd(), and *ret_digest is the fs-verity digest of
+ * the bytes the object now holds: hashed from the buffer they were written
+ * from, or from the copy itself after a reflink or copy_file_range. A source
+ * rewritten meanwhile (a shared mapping changes neither size nor times) gives
+ * a digest other than the one hashed before: publish under this one.
+ */
+int st_digest_store_copy_fd_hashed(struct st_digest_store *s, struct st_store_object *obj, int src_fd, uint64_t size,
+				   void *buf, size_t buf_size, struct st_verity_hasher *hasher,
+				   uint8_t ret_digest[ST_DIGEST_SIZE]);
 
 /*
  * Make the object visible under its digest name (mode 0644, fs-verity

@@ -273,23 +273,36 @@ static int check_unchanged(struct scan_ctx *ctx, struct st_node *node, int fd, c
 	return 0;
 }
 
-/* Copy the file into the store unless the object is there; publish only if the source held still. */
+/*
+ * Copy the file into the store unless the object is there; publish only if
+ * the source held still. The bytes published under a name must be the bytes
+ * that were hashed: a file read whole is written from the very buffer that
+ * was hashed; a streamed one is hashed again as it is copied (or from the
+ * copy), and if a writer changed it in between (through a shared mapping,
+ * which leaves size and times alone) the node takes the digest of what was
+ * stored, so that the image references exactly the published bytes.
+ */
 static int store_file(struct scan_ctx *ctx, struct scan_worker *w, struct st_node *node, int fd, bool in_buf,
 		      const struct scan_identity *id)
 {
 	struct st_store_object obj;
+	uint8_t stored[ST_DIGEST_SIZE];
 	int r;
 
 	r = st_digest_store_has(ctx->store, node->digest);
 	if (r != 0)
 		return r < 0 ? scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed") : 0;
-	r = st_digest_store_begin(ctx->store, node->digest, &obj);
+	if (in_buf)
+		r = st_digest_store_begin(ctx->store, node->digest, &obj);
+	else
+		r = st_digest_store_begin_unnamed(ctx->store, &obj);
 	if (r < 0)
 		return scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed");
 	if (in_buf)
 		r = st_digest_store_write(&obj, w->buf, (size_t)id->size);
 	else
-		r = st_digest_store_copy_fd(ctx->store, &obj, fd, id->size, w->buf, SCAN_WHOLE_READ_MAX);
+		r = st_digest_store_copy_fd_hashed(ctx->store, &obj, fd, id->size, w->buf, SCAN_WHOLE_READ_MAX,
+						   w->hasher, stored);
 	if (r < 0) {
 		st_digest_store_abort(&obj);
 		if (r == -ENODATA)
@@ -300,6 +313,24 @@ static int store_file(struct scan_ctx *ctx, struct scan_worker *w, struct st_nod
 	if (r < 0) {
 		st_digest_store_abort(&obj);
 		return r;
+	}
+	if (!in_buf) {
+		if (memcmp(stored, node->digest, ST_DIGEST_SIZE) != 0) {
+			char payload[SCAN_PAYLOAD_LEN + 1];
+
+			memcpy(node->digest, stored, ST_DIGEST_SIZE);
+			scan_digest_to_payload(node->digest, payload);
+			r = node_set_payload(node, payload, SCAN_PAYLOAD_LEN);
+			if (r < 0) {
+				st_digest_store_abort(&obj);
+				return scan_fail(ctx, node, NULL, r, "cannot set its payload");
+			}
+		}
+		r = st_digest_store_set_digest(&obj, node->digest);
+		if (r < 0) {
+			st_digest_store_abort(&obj);
+			return scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed");
+		}
 	}
 	r = st_digest_store_commit(ctx->store, &obj);
 	if (r < 0)
