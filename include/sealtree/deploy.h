@@ -68,6 +68,13 @@ struct st_deployment {
 	char *id;                       /* COMMIT.SERIAL */
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 	char *entry_name;               /* file name in boot/loader/entries */
+	/*
+	 * Boot counting (systemd's Boot Loader Specification names): the
+	 * "+LEFT" or "+LEFT-DONE" of the entry's file name, kept through every
+	 * switch, or NULL when the entry is not counted. LEFT 0 is a
+	 * deployment that failed to boot; the loader then boots the next.
+	 */
+	char *boot_counter;
 	char *kargs;                    /* the options line without sealtree=OS/ID ("" if none) */
 	char *boot_dir;                 /* OS-BOOTDIGEST, from the linux line */
 	char *ref;                      /* tracked ref from origin, or NULL */
@@ -117,6 +124,13 @@ ST_EXPORT int st_deploy_list_remove(struct st_deploy_list *list, size_t index);
 /* Move the deployment at index to index 0. */
 ST_EXPORT int st_deploy_list_make_default(struct st_deploy_list *list, size_t index);
 
+/*
+ * Boot counting: mark the booted deployment (booted.json) as good by
+ * dropping its entry's counter (one switch). Returns 1 if it was counted,
+ * 0 if there was nothing to do; -ENOENT if no deployment is booted.
+ */
+ST_EXPORT int st_sysroot_boot_complete(struct st_sysroot *s);
+
 /* Create or remove deploy/OS/ID/pinned. */
 ST_EXPORT int st_sysroot_set_pinned(struct st_sysroot *s, const struct st_deployment *d, bool pinned);
 
@@ -144,6 +158,7 @@ enum st_deploy_flags {
 	ST_DEPLOY_REQUIRE_SIGNATURE = 1u << 2,  /* a valid signature even where the policy says none */
 	ST_DEPLOY_NO_DOWNGRADE = 1u << 3,       /* refuse a commit older than the last accepted for the ref */
 	ST_DEPLOY_KARGS_GIVEN = 1u << 4,        /* kargs replaces the inherited arguments */
+	ST_DEPLOY_BOOT_COUNTING = 1u << 5,      /* name the entry +boot_tries: it falls back by itself */
 };
 
 struct st_etc_conflict {
@@ -161,6 +176,7 @@ struct st_deploy_options {
 	size_t n_kargs_append;
 	const char *const *kargs_delete;
 	size_t n_kargs_delete;
+	unsigned boot_tries;            /* with ST_DEPLOY_BOOT_COUNTING: 1 to 99 */
 	/* Filled on success. */
 	char *id;                       /* the new deployment's ID (free()) */
 	char *os_used;                  /* its OS (free()) */

@@ -47,3 +47,29 @@ int st_sysroot_cleanup(struct st_sysroot *s, struct st_cleanup_stats *ret_stats)
 		*ret_stats = stats;
 	return 0;
 }
+
+int st_sysroot_boot_complete(struct st_sysroot *s)
+{
+	_cleanup_(st_deploy_list_freep) struct st_deploy_list *l = NULL;
+	int r;
+
+	r = sysroot_require_exclusive(s);
+	if (r < 0)
+		return r;
+	r = st_sysroot_load(s, &l);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < l->n; i++) {
+		struct st_deployment *d = &l->d[i];
+
+		if (!d->booted)
+			continue;
+		if (!d->boot_counter)
+			return 0;
+		free(d->boot_counter);
+		d->boot_counter = NULL;
+		r = st_sysroot_write_list(s, l);
+		return r < 0 ? r : 1;
+	}
+	return st_errf(-ENOENT, "no deployment is booted (no booted.json, or it names none of the entries)");
+}

@@ -66,6 +66,9 @@ const char *kv_get(const struct kv_file *f, const char *key);
 /* Read and parse dirfd/name (at most KV_FILE_MAX bytes). */
 int kv_read_at(int dirfd, const char *name, struct kv_file *ret);
 
+/* list.c: the boot counter at the end of name[0..len) (see st_deployment.boot_counter), or 0. */
+size_t boot_counter_len(const char *name, size_t len);
+
 /* ---- names.c -------------------------------------------------------------- */
 
 /* "COMMIT.SERIAL": fills commit and serial. -EINVAL if id is not one. */

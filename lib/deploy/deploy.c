@@ -365,6 +365,18 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 	nd.boot_dir = strdup(bf.dir);
 	nd.version = c->version ? strdup(c->version) : NULL;
 	memcpy(nd.commit, id, sizeof(id));
+	if (o->flags & ST_DEPLOY_BOOT_COUNTING) {
+		if (o->boot_tries < 1 || o->boot_tries > 99) {
+			deployment_release(&nd);
+			r = st_errf(-EINVAL, "boot tries must be 1 to 99, not %u", o->boot_tries);
+			goto fail;
+		}
+		if (asprintf(&nd.boot_counter, "+%u", o->boot_tries) < 0) {
+			deployment_release(&nd);
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	if (!nd.os || !nd.id || !nd.boot_dir || (c->version && !nd.version)) {
 		deployment_release(&nd);
 		r = -ENOMEM;

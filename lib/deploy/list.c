@@ -19,6 +19,7 @@ void deployment_release(struct st_deployment *d)
 	free(d->os);
 	free(d->id);
 	free(d->entry_name);
+	free(d->boot_counter);
 	free(d->kargs);
 	free(d->boot_dir);
 	free(d->ref);
@@ -153,6 +154,31 @@ static int load_deployment(struct st_sysroot *s, struct st_deployment *d)
 }
 
 /*
+ * The length of a "+LEFT" or "+LEFT-DONE" counter (1 to 4 digits each) at
+ * the end of the first len bytes of name, or 0.
+ */
+size_t boot_counter_len(const char *name, size_t len)
+{
+	size_t i = len, d;
+
+	for (int part = 0; part < 2; part++) {
+		d = 0;
+		while (i > 0 && name[i - 1] >= '0' && name[i - 1] <= '9' && d < 5) {
+			i--;
+			d++;
+		}
+		if (d == 0 || d > 4 || i == 0)
+			return 0;
+		if (name[i - 1] == '+')
+			return len - i + 1;
+		if (name[i - 1] != '-' || part == 1)
+			return 0;
+		i--;
+	}
+	return 0;
+}
+
+/*
  * Classify entries/NAME: 1 and *d filled if it is ours, 0 if foreign
  * (*ret_title set when it has one). Errors are only allocation failures.
  */
@@ -212,6 +238,12 @@ static int classify(int entries_fd, const char *name, struct st_deployment *d, u
 	d->entry_name = strdup(name);
 	if (!d->entry_name)
 		return -ENOMEM;
+	{
+		size_t cl = boot_counter_len(name, n - strlen(ENTRY_SUFFIX));
+
+		if (cl > 0 && !(d->boot_counter = strndup(name + n - strlen(ENTRY_SUFFIX) - cl, cl)))
+			return -ENOMEM;
+	}
 	if (!d->boot_dir)
 		return set_broken(d, "its linux line does not name /sealtree/OS-DIGEST/vmlinuz") < 0 ? -ENOMEM : 1;
 	return 1;

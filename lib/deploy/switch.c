@@ -142,7 +142,7 @@ int st_sysroot_write_list(struct st_sysroot *s, const struct st_deploy_list *lis
 		r = format_entry(s, d, list->n - i, &text);
 		if (r < 0)
 			break;
-		if (asprintf(&name, ENTRY_PREFIX "%s-%s" ENTRY_SUFFIX, d->os, d->id) < 0) {
+		if (asprintf(&name, ENTRY_PREFIX "%s-%s%s" ENTRY_SUFFIX, d->os, d->id, d->boot_counter ? d->boot_counter : "") < 0) {
 			r = -ENOMEM;
 			break;
 		}

@@ -49,6 +49,7 @@ void admin_print_deployed(const struct st_deploy_options *o);
 	X(pin, "pin", "keep deployment INDEX through cleanup (--unpin to release)") \
 	X(kargs, "kargs", "show or edit the default deployment's kernel arguments") \
 	X(cleanup, "cleanup", "drop old deployments and unused boot files, then gc") \
+	X(boot_complete, "boot-complete", "mark the booted deployment as good (boot counting)") \
 	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults")
 
 #define DECLARE_ADMIN_VERB(fn, name, summary) int admin_##fn(int argc, char **argv);

@@ -64,3 +64,30 @@ int admin_cleanup(int argc, char **argv)
 	       gc.images_removed, gc.objects_removed);
 	return 0;
 }
+
+int admin_boot_complete(int argc, char **argv)
+{
+	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
+	int r;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: sealtree admin [--sysroot PATH] boot-complete\n\n"
+		       "Boot counting: the booted deployment came up, drop its entry's +TRIES counter so\n"
+		       "the loader no longer counts its boots (run by sealtree-boot-complete.service).\n");
+		return 0;
+	}
+	if (argc != 1) {
+		log_error("admin boot-complete: takes no arguments");
+		return 2;
+	}
+	s = admin_open("boot-complete", true);
+	if (!s)
+		return 1;
+	r = st_sysroot_boot_complete(s);
+	if (r < 0) {
+		log_error_errno(r, "admin boot-complete");
+		return 1;
+	}
+	printf("%s\n", r > 0 ? "the booted deployment is marked good" : "the booted deployment is not counted");
+	return 0;
+}

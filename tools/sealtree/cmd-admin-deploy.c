@@ -31,6 +31,7 @@ static void deploy_usage(FILE *f, const char *verb)
 		"  --require-signature     a valid signature even where the policy asks none\n"
 		"  --no-downgrade          refuse a commit older than the last accepted for the ref\n"
 		"  --keys-dir DIR          the trust store (default: /etc/sealtree, /usr/share/sealtree)\n"
+		"  --boot-tries N          boot counting: after N failed boots the loader falls back\n"
 		"%s"
 		"  -h, --help              show this help\n",
 		verb, strcmp(verb, "deploy") == 0 ? " REF|COMMIT" : strcmp(verb, "switch") == 0 ? " REF" : "",
@@ -40,7 +41,7 @@ static void deploy_usage(FILE *f, const char *verb)
 static int parse_deploy_args(int argc, char **argv, const char *verb, struct deploy_args *a)
 {
 	enum { OPT_OS = 0x100, OPT_KARG, OPT_APPEND, OPT_DELETE, OPT_NOT_DEFAULT, OPT_NO_MERGE, OPT_REQUIRE,
-	       OPT_NO_DOWNGRADE, OPT_KEYS_DIR, OPT_CHECK };
+	       OPT_NO_DOWNGRADE, OPT_KEYS_DIR, OPT_CHECK, OPT_BOOT_TRIES };
 	static const struct option options[] = {
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "karg", required_argument, NULL, OPT_KARG },
@@ -52,6 +53,7 @@ static int parse_deploy_args(int argc, char **argv, const char *verb, struct dep
 		{ "no-downgrade", no_argument, NULL, OPT_NO_DOWNGRADE },
 		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
 		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "boot-tries", required_argument, NULL, OPT_BOOT_TRIES },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -100,6 +102,17 @@ static int parse_deploy_args(int argc, char **argv, const char *verb, struct dep
 		case OPT_KEYS_DIR:
 			a->o.keys_dir = optarg;
 			break;
+		case OPT_BOOT_TRIES: {
+			uint64_t v;
+
+			if (safe_atou64_max(optarg, 99, &v) < 0 || v == 0) {
+				log_error("admin %s: --boot-tries is 1 to 99, not '%s'", verb, optarg);
+				return 2;
+			}
+			a->o.boot_tries = (unsigned)v;
+			a->o.flags |= ST_DEPLOY_BOOT_COUNTING;
+			break;
+		}
 		case OPT_CHECK:
 			if (strcmp(verb, "upgrade") != 0) {
 				deploy_usage(stderr, verb);

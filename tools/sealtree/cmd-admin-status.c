@@ -70,6 +70,7 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 		json_field(stdout, "signature", word, true);
 		json_field(stdout, "signed-by", *key ? key : NULL, true);
 		json_field(stdout, "entry", d->entry_name, true);
+		json_field(stdout, "boot-counter", d->boot_counter, true);
 		json_field(stdout, "broken", d->broken, true);
 		printf("\"conflicts\": [");
 		for (size_t j = 0; j < d->n_conflicts; j++) {
@@ -125,6 +126,15 @@ static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, co
 			       l->booted->verity ? ", verity" : ", no verity",
 			       l->booted->signed_by ? ", signed by " : "", l->booted->signed_by ? l->booted->signed_by : "",
 			       l->booted->fallback_reason ? " (fallback)" : "");
+		if (d->boot_counter) {
+			unsigned left = 0, done = 0;
+
+			(void)sscanf(d->boot_counter, "+%u-%u", &left, &done);
+			if (left == 0)
+				printf("    boot counting: BAD, failed to boot %u times\n", done);
+			else
+				printf("    boot counting: %u tries left, %u used\n", left, done);
+		}
 		if (d->n_conflicts)
 			printf("    /etc conflicts: %zu\n", d->n_conflicts);
 		for (size_t j = 0; j < d->n_conflicts; j++)
