@@ -6,7 +6,7 @@
 # spelling off the grammar (trailing '/', "./", "//", "..", heads/NAME,
 # refs/heads/refs/...) is refused, not rewritten. Lists and reports show
 # the canonical name; records written under refs/heads/NAME by an older
-# sealtree still count.
+# sealtree still count. As root, mount --require-signature is checked too.
 . "$(dirname "$0")/test-lib.sh"
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
@@ -16,6 +16,8 @@ T=$TEST_TMP
 repo=$T/repo
 st() { "$SEALTREE" --repo "$repo" "$@"; }
 V() { st verify --keys-dir "$T/keys" "$@"; }
+cleanup_mounts() { mountpoint -q "$T/mnt" 2>/dev/null && umount -l "$T/mnt"; rm -rf "$TEST_TMP"; }
+trap cleanup_mounts EXIT
 
 # refused NAME RC PATTERN CMD...: CMD exits RC and its stderr (or stdout) matches PATTERN.
 refused() {
@@ -102,5 +104,26 @@ st ref --delete refs/heads/long && [ ! -e "$repo/refs/heads/long" ] && ok "delet
 	fail "delete" ""
 st commit -b refs/heads/topic --tree tree --timestamp 3000 >/dev/null && [ -f "$repo/refs/heads/topic" ] &&
 	st refs | grep -q " topic\$" && ok "commit -b refs/heads/NAME makes NAME" || fail "commit -b" "$(st refs)"
+
+# ---- mount --require-signature: the same rule and record (root, overlay and erofs) ----
+M() { st mount --require-signature --allow-unverified-objects --keys-dir "$T/keys" "$@" "$T/mnt"; }
+mkdir -p "$T/mnt"
+rm -f keys/policy.conf "$repo/state/accepted/main"
+if [ "$(id -u)" = 0 ] && M refs/heads/main >/dev/null 2>&1 && mountpoint -q "$T/mnt"; then
+	st umount "$T/mnt" >/dev/null
+	grep -qx "commit $c2" "$repo/state/accepted/main" && [ ! -e "$repo/state/accepted/refs/heads/main" ] &&
+		ok "mount records under the canonical name" || fail "mount record" "$(find "$repo/state" -type f)"
+	st ref main "$c1"
+	for spec in main refs/heads/main; do
+		refused "mount --no-downgrade holds for '$spec'" 1 "older than the last accepted" M --no-downgrade "$spec"
+	done
+	st ref main "$c2"
+	printf 'main keys=%s\n' "${id1:0:16}" >keys/policy.conf
+	refused "mount: the key pin holds for refs/heads/main" 1 "not valid" M refs/heads/main
+	rm keys/policy.conf
+	! mountpoint -q "$T/mnt" || umount "$T/mnt"
+else
+	echo "# SKIP mount checks: need root and a working overlay/erofs mount"
+fi
 
 done_testing
