@@ -25,6 +25,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
@@ -75,11 +76,20 @@ static int open_object(struct checkout *c, const struct st_node *n, char **ret_r
 			return -ENOMEM;
 	} else
 		return st_errf(-EUCLEAN, "'%s': regular file with neither contents nor an object", where(n, &p));
-	fd = openat(c->objects_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		int r = negative_errno();
-		return st_errf(r, "object %s (for '%s')%s", rel, where(n, &p), r == -ENOENT ? " is missing" : "");
+	fd = openat_beneath(c->objects_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -ELOOP)
+		fd = st_errf(-EUCLEAN, "object %s (for '%s') is a symbolic link or lies under one", rel, where(n, &p));
+	else if (fd < 0)
+		return st_errf(fd, "object %s (for '%s')%s", rel, where(n, &p), fd == -ENOENT ? " is missing" : "");
+	else {
+		int r = fd_check_regular(fd, rel);
+		if (r < 0) {
+			safe_close(fd);
+			return st_errf(r, "object for '%s': %s", where(n, &p), st_error_detail());
+		}
 	}
+	if (fd < 0)
+		return fd;
 	*ret_rel = TAKE_PTR(rel);
 	return fd;
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/macro.h"
 #include "basic/pool.h"
@@ -261,7 +262,7 @@ static int report_entry(struct fsck *f, struct fanout *d, size_t i, bool verity)
 	f->opts->objects_checked++;
 	f->opts->object_bytes += e->size;
 	if (e->mode != OBJECT_MODE) {
-		int dir_fd = openat(f->repo->objects_fd, d->name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int dir_fd = openat(f->repo->objects_fd, d->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
 		if (f->repair && dir_fd >= 0 && fchmodat(dir_fd, name, OBJECT_MODE, 0) == 0)
 			fsck_report(f, ST_FSCK_WARNING, ST_FSCK_FIXED, path, NULL, "mode was %04o, not %04o",
@@ -285,8 +286,8 @@ static int report_entry(struct fsck *f, struct fanout *d, size_t i, bool verity)
 		_cleanup_close_ int fd = -EBADF;
 
 		if (f->repair)
-			fd = openat(f->repo->objects_fd, path + strlen(REPO_OBJECTS_DIR) + 1,
-				    O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			fd = openat_beneath(f->repo->objects_fd, path + strlen(REPO_OBJECTS_DIR) + 1,
+					    O_RDONLY | O_NONBLOCK, 0);
 		if (fd >= 0 && st_verity_enable_fd(fd) == 0)
 			fsck_report(f, ST_FSCK_ERROR, ST_FSCK_FIXED, path, NULL, "fs-verity was not enabled");
 		else

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "basic/macro.h"
@@ -59,20 +60,19 @@ void fsck_unfixable(struct fsck *f, const char *path, const char *fmt, ...)
 
 /* ---- quarantine ---------------------------------------------------------- */
 
-/* Create the directories leading to relpath (not relpath itself) under dirfd. */
+/* Create the directories leading to relpath (not relpath itself) beneath dirfd; an fd of the last one. */
 static int mkdir_parents(int dirfd, const char *relpath)
 {
 	_cleanup_free_ char *p = strdup(relpath);
+	char *slash;
 
 	if (!p)
 		return -ENOMEM;
-	for (char *slash = strchr(p, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdirat(dirfd, p, 0755) < 0 && errno != EEXIST)
-			return negative_errno();
-		*slash = '/';
-	}
-	return 0;
+	slash = strrchr(p, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = '\0';
+	return mkdirat_beneath(dirfd, p, 0755, false);
 }
 
 static int write_reason(int dirfd, const char *target, const char *path, const char *why)
@@ -89,14 +89,23 @@ static int write_reason(int dirfd, const char *target, const char *path, const c
 	if (asprintf(&tmp, "%s.reason.tmp", target) < 0 || asprintf(&name, "%s.reason", target) < 0 ||
 	    asprintf(&text, "path: %s\nreason: %s\nquarantined: %s\n", path, why, when) < 0)
 		return -ENOMEM;
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = openat_beneath(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
 	if (fd < 0)
-		return negative_errno();
+		return fd;
 	r = write_full(fd, text, strlen(text));
-	if (r >= 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = negative_errno();
-	if (r < 0)
-		(void)unlinkat(dirfd, tmp, 0);
+	if (r >= 0) {
+		_cleanup_close_ int pfd = -EBADF;
+		const char *tbase, *nbase;
+
+		pfd = openat_beneath_parent(dirfd, tmp, &tbase);
+		if (pfd < 0)
+			return pfd;
+		nbase = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+		if (renameat(pfd, tbase, pfd, nbase) < 0)
+			r = negative_errno();
+		if (r < 0)
+			(void)unlinkat(pfd, tbase, 0);
+	}
 	return r;
 }
 
@@ -105,7 +114,6 @@ static int quarantine(struct fsck *f, const char *path, const char *why, char **
 {
 	int dirfd = st_repo_dirfd(f->repo);
 	_cleanup_free_ char *target = NULL;
-	int r;
 
 	for (unsigned n = 0;; n++) {
 		free(target);
@@ -115,10 +123,17 @@ static int quarantine(struct fsck *f, const char *path, const char *why, char **
 		if ((n == 0 ? asprintf(&target, "%s/%s", REPO_QUARANTINE_DIR, path) :
 			      asprintf(&target, "%s/%s.%u", REPO_QUARANTINE_DIR, path, n)) < 0)
 			return -ENOMEM;
-		r = mkdir_parents(dirfd, target);
-		if (r < 0)
-			return r;
-		if (renameat2(dirfd, path, dirfd, target, RENAME_NOREPLACE) == 0)
+		_cleanup_close_ int from_fd = -EBADF, to_fd = -EBADF;
+		const char *from_base;
+
+		/* Neither end through a symlink: what is moved is the entry itself, never what it points at. */
+		to_fd = mkdir_parents(dirfd, target);
+		if (to_fd < 0)
+			return to_fd;
+		from_fd = openat_beneath_parent(dirfd, path, &from_base);
+		if (from_fd < 0)
+			return from_fd;
+		if (renameat2(from_fd, from_base, to_fd, strrchr(target, '/') + 1, RENAME_NOREPLACE) == 0)
 			break;
 		if (errno != EEXIST)
 			return negative_errno();
@@ -286,8 +301,8 @@ static int list_refs_dir(struct fsck *f, int parent_fd, const char *name, const 
 	int r;
 
 	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT)
-		return 0;
+	if (fd < 0 && (errno == ENOENT || errno == ELOOP || errno == ENOTDIR))
+		return 0; /* a symlink or a file in place of refs/ was reported by check_layout() */
 	if (fd < 0)
 		return st_errf(negative_errno(), "cannot open '%s/%s'", f->repo->path, relpath);
 	r = list_dir(fd, ".", &list, &n);
@@ -333,6 +348,69 @@ static void check_refs(struct fsck *f)
 	}
 }
 
+/* ---- layout -------------------------------------------------------------- */
+
+/* What a repository holds at fixed places besides objects/, images/, commits/ and tmp/ (st_repo_open() checks those). */
+static const struct {
+	const char *path;
+	bool dir, required;
+} layout[] = {
+	{ REPO_CONFIG, false, true },
+	{ REPO_LOCK_FILE, false, false },
+	{ REPO_REFS_DIR, true, true },
+	{ REPO_HEADS_DIR, true, true },
+	{ REPO_MOUNTS_DIR, true, true },
+	{ REPO_CACHE_DIR, true, false },
+	{ REPO_QUARANTINE_DIR, true, false },
+	{ "state", true, false },
+	{ "state/accepted", true, false },
+	{ "state/lock", false, false },
+};
+
+/*
+ * A symlink, or another type, where the repository's own directory or file
+ * belongs: reported; with --repair a directory's impostor goes to the
+ * quarantine (moved, never followed) and the directory is made again.
+ */
+static void check_layout(struct fsck *f)
+{
+	int dirfd = st_repo_dirfd(f->repo);
+
+	for (size_t i = 0; i < ELEMENTSOF(layout); i++) {
+		const char *want = layout[i].dir ? "directory" : "regular file";
+		struct stat st;
+		int r;
+
+		r = fstatat_beneath(dirfd, layout[i].path, &st);
+		if (r == -ENOENT && !layout[i].required)
+			continue;
+		if (r == -ELOOP || r == -ENOTDIR)
+			continue; /* under an impostor reported already */
+		if (r == -ENOENT) {
+			fsck_unfixable(f, layout[i].path, "the %s is missing", want);
+			continue;
+		}
+		if (r < 0) {
+			fsck_unfixable(f, layout[i].path, "cannot stat: %s", strerror(-r));
+			continue;
+		}
+		if (layout[i].dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
+			continue;
+		if (!layout[i].dir || strcmp(layout[i].path, REPO_QUARANTINE_DIR) == 0) {
+			fsck_unfixable(f, layout[i].path, "is a %s, not a %s (the repository holds no symlinks); remove it",
+				       file_type_name(st.st_mode), want);
+			continue;
+		}
+		if (fsck_bad(f, layout[i].path, "is a %s, not a %s (the repository holds no symlinks)",
+			     file_type_name(st.st_mode), want)) {
+			_cleanup_close_ int fd = mkdirat_beneath(dirfd, layout[i].path, 0755, true);
+
+			if (fd < 0)
+				fsck_unfixable(f, layout[i].path, "cannot make the directory again: %s", strerror(-fd));
+		}
+	}
+}
+
 /* ---- driver -------------------------------------------------------------- */
 
 static void fsck_release(struct fsck *f)
@@ -364,6 +442,7 @@ int st_repo_fsck(struct st_repo *repo, struct st_fsck_options *opts)
 	memset(opts->counts, 0, sizeof(opts->counts));
 	opts->errors_remaining = 0;
 
+	check_layout(&f);
 	/* List in the reverse of the order writers publish in (see fsck-internal.h). */
 	r = list_refs_dir(&f, repo->dir_fd, REPO_REFS_DIR, REPO_REFS_DIR, 1);
 	if (r >= 0)

@@ -300,7 +300,9 @@ static int sweep_fanout(struct sweep *s, const char *fanout, const struct digest
 	(void)snprintf(dir, sizeof(dir), "%s/%s", REPO_OBJECTS_DIR, fanout);
 	fd = openat(s->repo->objects_fd, fanout, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOTDIR ? 0 : st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, dir);
+		/* Not a directory, or a symlink where one belongs: never followed, left for fsck to report. */
+		return errno == ENOTDIR || errno == ELOOP ? 0 :
+			st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, dir);
 	return sweep_digests(s, fd, dir, fanout, keep, &s->stats->objects_kept, &s->stats->objects_removed,
 			     &s->stats->object_bytes_removed);
 }
@@ -339,7 +341,7 @@ static int sweep_refs_temp(struct sweep *s, int parent_fd, const char *name, con
 
 	fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 :
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 :
 			st_errf(negative_errno(), "cannot open '%s/%s'", s->repo->path, relpath);
 	r = list_dir(fd, ".", &list, &n);
 	if (r < 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "repo-internal.h"
 #include "sealtree/dump.h"
@@ -41,7 +42,7 @@ static int check_node(struct st_repo *repo, struct st_node *n)
 				       path ? path : "?");
 		}
 		st_repo_object_relpath(n->digest, rel);
-		r = fstatat(st_repo_dirfd(repo), rel, &st, AT_SYMLINK_NOFOLLOW) < 0 ? negative_errno() : 0;
+		r = fstatat_beneath(st_repo_dirfd(repo), rel, &st);
 		if (r == -ENOENT || (r == 0 && !S_ISREG(st.st_mode)))
 			r = -ENOENT;
 		if (r < 0) {

@@ -306,7 +306,7 @@ int repo_check_exclusive(struct st_repo *repo)
 	 * unless someone holds the exclusive one, which, as we hold the lock
 	 * in some mode, is us.
 	 */
-	probe = openat(repo->dir_fd, REPO_LOCK_FILE, O_RDONLY | O_CLOEXEC);
+	probe = openat(repo->dir_fd, REPO_LOCK_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (probe < 0)
 		return st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, REPO_LOCK_FILE);
 	if (flock(probe, LOCK_SH | LOCK_NB) == 0)

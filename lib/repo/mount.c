@@ -133,6 +133,18 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 	if (r < 0)
 		goto out;
 
+	/* overlayfs opens objects/ by its path: it must be the directory the repository opened, no symlink. */
+	{
+		struct stat a, b;
+
+		if (lstat(objects, &a) < 0 || fstat(repo->objects_fd, &b) < 0 || !S_ISDIR(a.st_mode) ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+			(void)st_repo_delete_ref(repo, pin);
+			r = st_errf(-EUCLEAN, "'%s' is not the repository's objects directory (replaced by a symlink?)",
+				    objects);
+			goto out;
+		}
+	}
 	basedirs[0] = objects;
 	mo.basedirs = basedirs;
 	mo.n_basedirs = 1;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
@@ -35,30 +36,7 @@ int repo_parse_id(const char *s, size_t len, uint8_t ret[32])
 
 int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = -EBADF;
-	_cleanup_free_ uint8_t *buf = NULL;
-	struct stat st;
-	size_t len;
-	int r;
-
-	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, &st) < 0)
-		return negative_errno();
-	if (!S_ISREG(st.st_mode))
-		return -EUCLEAN;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	r = read_fd_all(fd, &buf, &len);
-	if (r < 0)
-		return r;
-	if (len > max)
-		return -EFBIG;
-	buf[len] = '\0';
-	*ret = (char *)TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
+	return read_file_capped(dir_fd, name, max, READ_FILE_BENEATH, ret, ret_len);
 }
 
 static int fsync_dir(int dir_fd)

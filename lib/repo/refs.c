@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "repo-internal.h"
@@ -23,13 +24,14 @@ static int read_ref_at(struct st_repo *repo, const char *rel, const char *name, 
 	size_t len;
 	int r;
 
+	st_error_clear();
 	r = repo_read_small_file(repo->dir_fd, rel, 256, &data, &len);
-	if (r == -ENOENT || r == -ENOTDIR || r == -EISDIR)
+	if (r == -ENOENT || r == -ENOTDIR)
 		return st_errf(-ENOENT, "ref '%s' not found", name);
-	if (r == -EFBIG || r == -EUCLEAN)
+	if (r == -EFBIG)
 		return st_errf(-EUCLEAN, "ref '%s' does not hold a commit id", name);
 	if (r < 0)
-		return st_errf(r, "cannot read ref '%s'", name);
+		return st_errf(r, "ref '%s': %s", name, st_error_detail() ? st_error_detail() : "cannot read it");
 	if (len != 65 || data[64] != '\n' || repo_parse_id(data, 64, ret_id) < 0)
 		return st_errf(-EUCLEAN, "ref '%s' does not hold a commit id", name);
 	return 0;
@@ -52,10 +54,10 @@ int st_repo_read_ref(struct st_repo *repo, const char *name, uint8_t ret_id[ST_C
 /* Exclusive flock on REPO/refs: held while a ref is compared and replaced. Returns the fd. */
 static int lock_refs(struct st_repo *repo)
 {
-	int fd = openat(repo->dir_fd, REPO_REFS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat_beneath(repo->dir_fd, REPO_REFS_DIR, O_RDONLY | O_DIRECTORY, 0);
 
 	if (fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, REPO_REFS_DIR);
+		return repo_open_failed(fd, repo->dir_fd, repo->path, REPO_REFS_DIR);
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR) {
 			int r = negative_errno();
@@ -77,34 +79,15 @@ static int open_parent_dir(struct st_repo *repo, const char *rel, bool create, c
 	slash = strrchr(buf, '/');
 	*ret_base = rel + (slash - buf) + 1;
 	*slash = '\0';
+	/* A new directory's name is made durable too (the ref's fsync covers only its own directory). */
 	if (create)
-		for (char *p = buf + strlen(REPO_REFS_DIR) + 1; (p = strchr(p, '/')) || true; p++) {
-			if (p)
-				*p = '\0';
-			if (mkdirat(repo->dir_fd, buf, 0755) < 0) {
-				if (errno != EEXIST)
-					return negative_errno();
-			} else {
-				/* A new directory: make its name durable too (the ref's fsync covers only its own directory). */
-				char *up = strrchr(buf, '/');
-				int pfd;
-
-				*up = '\0';
-				pfd = openat(repo->dir_fd, buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-				*up = '/';
-				if (pfd < 0 || fsync(pfd) < 0) {
-					int r = negative_errno();
-					safe_close(pfd);
-					return r;
-				}
-				safe_close(pfd);
-			}
-			if (!p)
-				break;
-			*p = '/';
-		}
-	fd = openat(repo->dir_fd, buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 ? negative_errno() : fd;
+		fd = mkdirat_beneath(repo->dir_fd, buf, 0755, true);
+	else
+		fd = openat_beneath(repo->dir_fd, buf, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -ELOOP)
+		return st_errf(-EUCLEAN, "'%s/%s' is a symbolic link or lies under one: a repository holds none",
+			       repo->path, buf);
+	return fd;
 }
 
 int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[ST_COMMIT_ID_SIZE],
@@ -126,8 +109,10 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 	if (r < 0)
 		return r;
 	st_hex_encode(id, ST_COMMIT_ID_SIZE, line);
-	if (fstatat(repo->commits_fd, line, &st, 0) < 0)
+	if (fstatat(repo->commits_fd, line, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return st_errf(errno == ENOENT ? -ENOENT : negative_errno(), "commit %s not found", line);
+	if (!S_ISREG(st.st_mode))
+		return st_errf(-EUCLEAN, "commit %s is a %s, not a regular file", line, file_type_name(st.st_mode));
 	line[64] = '\n';
 
 	lock_fd = lock_refs(repo);
@@ -147,6 +132,8 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 	dir_fd = open_parent_dir(repo, rel, true, &base);
 	if (dir_fd == -ENOTDIR || dir_fd == -EEXIST)
 		return st_errf(-EEXIST, "ref '%s' conflicts with an existing ref", name);
+	if (dir_fd == -EUCLEAN)
+		return st_errf(dir_fd, "ref '%s': %s", name, st_error_detail());
 	if (dir_fd < 0)
 		return st_errf(dir_fd, "cannot create the directory of ref '%s'", name);
 	if (fstatat(dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
@@ -183,6 +170,8 @@ int st_repo_delete_ref(struct st_repo *repo, const char *name)
 	if (r == -ENOENT)
 		return r;
 	dir_fd = open_parent_dir(repo, rel, false, &base);
+	if (dir_fd == -EUCLEAN)
+		return st_errf(dir_fd, "ref '%s': %s", name, st_error_detail());
 	if (dir_fd < 0)
 		return st_errf(dir_fd, "cannot open the directory of ref '%s'", name);
 	if (unlinkat(dir_fd, base, 0) < 0)
@@ -195,7 +184,9 @@ int st_repo_delete_ref(struct st_repo *repo, const char *name)
 		if (strcmp(rel, REPO_HEADS_DIR) == 0 || strcmp(rel, REPO_MOUNTS_DIR) == 0 ||
 		    !strchr(rel + strlen(REPO_REFS_DIR) + 1, '/'))
 			break;
-		if (unlinkat(repo->dir_fd, rel, AT_REMOVEDIR) < 0)
+		_cleanup_close_ int pfd = openat_beneath_parent(repo->dir_fd, rel, &base);
+
+		if (pfd < 0 || unlinkat(pfd, base, AT_REMOVEDIR) < 0)
 			break;
 	}
 	return 0;
@@ -220,9 +211,11 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 	DIR *d;
 	int r = 0;
 
-	fd = openat(repo->dir_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat_beneath(repo->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0);
+	if (fd == -ENOENT)
+		return 0;
 	if (fd < 0)
-		return errno == ENOENT ? 0 : st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, rel);
+		return repo_open_failed(fd, repo->dir_fd, repo->path, rel);
 	d = fdopendir(fd);
 	if (!d)
 		return negative_errno();
@@ -238,7 +231,7 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 			continue;
 		rel[rel_len] = '/';
 		memcpy(rel + rel_len + 1, de->d_name, nlen + 1);
-		if (fstatat(repo->dir_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 			rel[rel_len] = '\0';
 			continue;       /* deleted meanwhile */
 		}

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "repo-internal.h"
@@ -113,15 +114,23 @@ int st_repo_init(const char *path, enum st_repo_verity_mode mode, struct st_repo
 	r = check_empty_or_partial(dir_fd, path);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
-		if (mkdirat(dir_fd, skeleton_dirs[i], 0755) < 0 && errno != EEXIST)
-			return st_errf(negative_errno(), "cannot create '%s/%s'", path, skeleton_dirs[i]);
-	lock_fd = openat(dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* What an interrupted init left must be what init makes: a symlink in its place is refused. */
+	for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++) {
+		_cleanup_close_ int fd = -EBADF;
+
+		fd = mkdirat_beneath(dir_fd, skeleton_dirs[i], 0755, false);
+		if (fd < 0)
+			return repo_open_failed(fd, dir_fd, path, skeleton_dirs[i]);
+	}
+	lock_fd = openat_beneath(dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
 	if (lock_fd < 0)
-		return st_errf(negative_errno(), "cannot create '%s/%s'", path, REPO_LOCK_FILE);
-	tmp_fd = openat(dir_fd, REPO_TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		return repo_open_failed(lock_fd, dir_fd, path, REPO_LOCK_FILE);
+	r = fd_check_regular(lock_fd, REPO_LOCK_FILE);
+	if (r < 0)
+		return st_errf(r, "'%s': %s", path, st_error_detail());
+	tmp_fd = openat_beneath(dir_fd, REPO_TMP_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (tmp_fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s/%s'", path, REPO_TMP_DIR);
+		return repo_open_failed(tmp_fd, dir_fd, path, REPO_TMP_DIR);
 
 	if (mode != ST_REPO_VERITY_OFF) {
 		r = probe_verity(tmp_fd);

@@ -104,8 +104,19 @@ void repo_tree_stats(struct st_node *root, uint64_t *ret_inodes, uint64_t *ret_c
 /* Parse a full 64-digit lowercase hex id. 0 or -EINVAL. */
 int repo_parse_id(const char *s, size_t len, uint8_t ret[32]);
 
-/* Read a whole small file dir_fd/name (at most max bytes, else -EFBIG). */
+/*
+ * Read a whole small file dir_fd/name (at most max bytes, else -EFBIG),
+ * beneath dir_fd, never through a symlink, a regular file only (-EUCLEAN):
+ * read_file_capped(); every failure but -ENOENT has a detail naming name.
+ */
 int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);
+
+/*
+ * The error for opening rel (a directory of the repository at path, below
+ * dir_fd) that failed with r: a symlink or another type where the directory
+ * belongs, missing, or r. Returns the errno (-EUCLEAN for the first ones).
+ */
+int repo_open_failed(int r, int dir_fd, const char *path, const char *rel);
 
 /* ---- The scan cache (scan-cache.c) ---- */
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "repo-internal.h"
@@ -87,11 +88,10 @@ static int config_parse(const char *path, char *s, size_t len, struct repo_confi
 
 static int open_subdir(int dir_fd, const char *name, const char *path, int *ret)
 {
-	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = openat_beneath(dir_fd, name, O_RDONLY | O_DIRECTORY, 0);
 
 	if (fd < 0)
-		return st_errf(negative_errno() == -ENOENT ? -EUCLEAN : negative_errno(),
-			       "repository '%s': cannot open '%s'", path, name);
+		return repo_open_failed(fd, dir_fd, path, name);
 	*ret = fd;
 	return 0;
 }
@@ -142,7 +142,7 @@ int st_repo_open(const char *path, struct st_repo **ret)
 	if (r == -ENOENT)
 		return st_errf(r, "'%s' is not a sealtree repository (no config)", path);
 	if (r < 0)
-		return st_errf(r == -EFBIG ? -EUCLEAN : r, "cannot read '%s/config'", path);
+		return st_errf(r == -EFBIG ? -EUCLEAN : r, "repository '%s': %s", path, st_error_detail());
 	r = config_parse(path, config, len, &c);
 	if (r < 0)
 		return r;
@@ -185,7 +185,7 @@ int repo_object_store(struct st_repo *repo, struct st_digest_store **ret)
 	if (!repo->store) {
 		if (asprintf(&p, "%s/%s", repo->path, REPO_OBJECTS_DIR) < 0)
 			return -ENOMEM;
-		r = st_digest_store_open(p, &repo->store);
+		r = st_digest_store_open_fd(repo->objects_fd, p, &repo->store);
 		if (r < 0)
 			return r;
 		st_digest_store_require_verity(repo->store, repo->verity);
@@ -201,11 +201,25 @@ static int repo_lock(struct st_repo *repo, int op, bool wait)
 	int r;
 
 	if (repo->lock_fd < 0) {
-		repo->lock_fd = openat(repo->dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (repo->lock_fd < 0 && errno == EACCES)
-			repo->lock_fd = openat(repo->dir_fd, REPO_LOCK_FILE, O_RDONLY | O_CLOEXEC);
-		if (repo->lock_fd < 0)
-			return st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, REPO_LOCK_FILE);
+		int fd = openat_beneath(repo->dir_fd, REPO_LOCK_FILE, O_RDWR | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
+		bool read_only = fd == -EROFS;
+
+		/* flock() needs no write access: a repository we may only read, or one on a read-only filesystem. */
+		if (fd == -EACCES || fd == -EROFS)
+			fd = openat_beneath(repo->dir_fd, REPO_LOCK_FILE, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+		/* Nothing can write a read-only filesystem: a reader needs no lock there. */
+		if (fd == -ENOENT && read_only && op == LOCK_SH)
+			return 0;
+		if (fd < 0 && fd != -ENOENT && fd != -EACCES)
+			return repo_open_failed(fd, repo->dir_fd, repo->path, REPO_LOCK_FILE);
+		if (fd < 0)
+			return st_errf(fd, "cannot open '%s/%s'", repo->path, REPO_LOCK_FILE);
+		r = fd_check_regular(fd, REPO_LOCK_FILE);
+		if (r < 0) {
+			safe_close(fd);
+			return st_errf(r, "repository '%s': %s", repo->path, st_error_detail());
+		}
+		repo->lock_fd = fd;
 	}
 	do
 		r = flock(repo->lock_fd, op | (wait ? 0 : LOCK_NB));
@@ -250,14 +264,25 @@ void st_repo_image_relpath(const uint8_t digest[ST_DIGEST_SIZE], char buf[72])
 	st_hex_encode(digest, ST_DIGEST_SIZE, buf + 7);
 }
 
-/* Open repo's rel read-only, never through a symlink; an error names it "WHAT NAME". */
+/*
+ * Open repo's rel read-only, never through a symlink, never blocking on a
+ * FIFO, a regular file only; an error names it "WHAT NAME".
+ */
 static int open_stored(struct st_repo *repo, const char *rel, const char *what, const char *name)
 {
-	int fd = openat(repo->dir_fd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	_cleanup_close_ int fd = -EBADF;
+	int r;
 
+	fd = openat_beneath(repo->dir_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd == -ELOOP)
+		return st_errf(-EUCLEAN, "%s %s: '%s/%s' is a symbolic link or lies under one", what, name,
+			       repo->path, rel);
 	if (fd < 0)
-		return st_errf(negative_errno(), "%s %s", what, name);
-	return fd;
+		return st_errf(fd, "%s %s", what, name);
+	r = fd_check_regular(fd, rel);
+	if (r < 0)
+		return st_errf(r, "%s %s: %s", what, name, st_error_detail());
+	return TAKE_FD(fd);
 }
 
 int st_repo_open_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE])
@@ -281,12 +306,14 @@ int st_repo_has_object(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE
 	char rel[74];
 	struct stat st;
 
+	int r;
+
 	st_repo_object_relpath(digest, rel);
-	if (fstatat(repo->dir_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return st_errf(negative_errno(), "object %s", rel + 8);
-	}
+	r = fstatat_beneath(repo->dir_fd, rel, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return st_errf(r, "object %s", rel + 8);
 	return S_ISREG(st.st_mode) ? 1 : 0;
 }
 
@@ -295,4 +322,18 @@ int st_repo_sync(struct st_repo *repo)
 	if (syncfs(repo->dir_fd) < 0)
 		return st_errf(negative_errno(), "cannot sync repository '%s'", repo->path);
 	return 0;
+}
+
+int repo_open_failed(int r, int dir_fd, const char *path, const char *rel)
+{
+	struct stat st;
+
+	if (r == -ELOOP)
+		return st_errf(-EUCLEAN, "'%s/%s' is a symbolic link or lies under one: a repository holds none", path,
+			       rel);
+	if (r == -ENOTDIR && fstatat_beneath(dir_fd, rel, &st) == 0)
+		return st_errf(-EUCLEAN, "'%s/%s' is a %s, not a directory", path, rel, file_type_name(st.st_mode));
+	if (r == -ENOENT)
+		return st_errf(-EUCLEAN, "repository '%s': '%s' is missing", path, rel);
+	return st_errf(r, "repository '%s': cannot open '%s'", path, rel);
 }

@@ -84,7 +84,7 @@ static int resolve_base(struct st_repo *repo, const char *base, uint8_t ret_id[S
 		for (size_t i = 0; i < 64; i++)
 			lower[i] = (char)(base[i] >= 'A' && base[i] <= 'F' ? base[i] - 'A' + 'a' : base[i]);
 		lower[64] = '\0';
-		if (fstatat(repo->commits_fd, lower, &st, 0) < 0)
+		if (fstatat(repo->commits_fd, lower, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return st_errf(-ENOENT, "commit %s not found", lower);
 		r = repo_parse_id(lower, 64, ret_id);
 		if (r >= 0 && ret_ref)

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "repo-internal.h"
@@ -127,9 +128,13 @@ int repo_scan_cache_load(struct st_repo *repo, struct repo_scan_cache **ret)
 	clock_gettime(CLOCK_REALTIME, &now);
 	c->start_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 
-	dir_fd = openat(repo->dir_fd, REPO_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dir_fd = openat_beneath(repo->dir_fd, REPO_CACHE_DIR, O_RDONLY | O_DIRECTORY, 0);
 	if (dir_fd >= 0)
-		fd = openat(dir_fd, CACHE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		fd = openat_beneath(dir_fd, CACHE_FILE, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd >= 0 && fd_check_regular(fd, CACHE_FILE) < 0) {
+		st_error_clear();
+		fd = safe_close(fd);
+	}
 	/* Any failure to read it: start empty. */
 	if (fd >= 0 && read_fd_all(fd, &buf, &len) >= 0) {
 		if (parse_file(c, buf, len)) {
@@ -275,14 +280,9 @@ int repo_scan_cache_save(struct st_repo *repo, struct repo_scan_cache *c)
 	body = sizeof(h) + n * sizeof(struct cache_record);
 	sha256(buf, body, buf + body);
 
-	dir_fd = openat(repo->dir_fd, REPO_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir_fd < 0 && errno == ENOENT) {
-		if (mkdirat(repo->dir_fd, REPO_CACHE_DIR, 0755) < 0 && errno != EEXIST)
-			return st_errf(negative_errno(), "cannot create '%s/%s'", repo->path, REPO_CACHE_DIR);
-		dir_fd = openat(repo->dir_fd, REPO_CACHE_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
+	dir_fd = mkdirat_beneath(repo->dir_fd, REPO_CACHE_DIR, 0755, false);
 	if (dir_fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s/%s'", repo->path, REPO_CACHE_DIR);
+		return repo_open_failed(dir_fd, repo->dir_fd, repo->path, REPO_CACHE_DIR);
 	/* Not fsync'ed: a torn cache fails its checksum and is ignored. */
 	r = repo_publish_file(repo, dir_fd, CACHE_FILE, buf, body + 32, 0);
 	return r < 0 ? r : 0;

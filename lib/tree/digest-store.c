@@ -11,6 +11,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
@@ -56,7 +57,6 @@ static int mkdir_parents(const char *path, mode_t mode)
 
 int st_digest_store_open(const char *path, struct st_digest_store **ret)
 {
-	struct st_digest_store *s;
 	int fd, r;
 
 	if (!path || !*path)
@@ -67,7 +67,19 @@ int st_digest_store_open(const char *path, struct st_digest_store **ret)
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return st_errf(negative_errno(), "cannot open digest store '%s'", path);
+	r = st_digest_store_open_fd(fd, path, ret);
+	safe_close(fd);
+	return r;
+}
 
+int st_digest_store_open_fd(int dir_fd, const char *path, struct st_digest_store **ret)
+{
+	struct st_digest_store *s;
+	int fd;
+
+	fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return st_errf(negative_errno(), "cannot open digest store '%s'", path);
 	s = new0(struct st_digest_store, 1);
 	if (!s) {
 		safe_close(fd);
@@ -138,13 +150,15 @@ int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGES
 {
 	char path[2 + 1 + 62 + 1];
 	struct stat st;
+	int r;
 
 	object_names(digest, path);
-	if (fstatat(s->root_fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	r = fstatat_beneath(s->root_fd, path, &st);
+	if (r == 0)
 		return 1;
-	if (errno == ENOENT)
+	if (r == -ENOENT)
 		return 0;
-	return st_errf(negative_errno(), "cannot check '%s/%s'", s->path, path);
+	return st_errf(r, "cannot check '%s/%s'", s->path, path);
 }
 
 /* Create the writable file in dir_fd: O_TMPFILE, else a hidden temporary name. */

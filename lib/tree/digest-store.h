@@ -23,6 +23,8 @@ struct st_verity_hasher;
 
 /* Open (creating it and its parents, mode 0755, if needed) the store at path. */
 int st_digest_store_open(const char *path, struct st_digest_store **ret);
+/* The store in the open directory dir_fd (duplicated; path only names it in messages). */
+int st_digest_store_open_fd(int dir_fd, const char *path, struct st_digest_store **ret);
 struct st_digest_store *st_digest_store_free(struct st_digest_store *s);
 
 /* 1 if the object exists, 0 if not, or a negative errno. */

@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "fundamental/parse-number.h"
@@ -93,7 +94,7 @@ static int read_accepted_at(struct st_repo *repo, const char *path, struct st_ac
 	size_t len;
 	int r;
 
-	r = trust_read_file(st_repo_dirfd(repo), path, ACCEPTED_FILE_MAX, &buf, &len);
+	r = trust_repo_read_file(repo, path, ACCEPTED_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	if (parse_accepted(buf, len, ret) < 0)
@@ -137,19 +138,24 @@ int st_repo_read_accepted(struct st_repo *repo, const char *ref, struct st_accep
 	return 0;
 }
 
-/* mkdir -p of the directories of path under dirfd. */
+/* mkdir -p of the directories of path beneath dirfd, none through a symlink. */
 static int make_parents(int dirfd, const char *path)
 {
 	_cleanup_free_ char *p = strdup(path);
+	char *s = p ? strrchr(p, '/') : NULL;
+	int fd;
 
 	if (!p)
 		return -ENOMEM;
-	for (char *s = strchr(p, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdirat(dirfd, p, 0755) < 0 && errno != EEXIST)
-			return st_errf(negative_errno(), "cannot create '%s'", p);
-		*s = '/';
-	}
+	if (!s)
+		return 0;
+	*s = '\0';
+	fd = mkdirat_beneath(dirfd, p, 0755, false);
+	if (fd == -ELOOP)
+		return st_errf(-EUCLEAN, "'%s' is a symbolic link or lies under one", p);
+	if (fd < 0)
+		return st_errf(fd, "cannot create '%s'", p);
+	safe_close(fd);
 	return 0;
 }
 
@@ -157,7 +163,7 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 			    const struct st_commit *c)
 {
 	_cleanup_free_ char *path = NULL, *buf = NULL;
-	_cleanup_close_ int lock_fd = -EBADF, tmp_fd = -EBADF;
+	_cleanup_close_ int lock_fd = -EBADF;
 	struct st_accepted last;
 	char hex[2 * ST_COMMIT_ID_SIZE + 1];
 	int r, len;
@@ -170,9 +176,12 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 	r = make_parents(st_repo_dirfd(repo), path);
 	if (r < 0)
 		return r;
-	lock_fd = openat(st_repo_dirfd(repo), "state/lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	lock_fd = openat_beneath(st_repo_dirfd(repo), "state/lock", O_RDWR | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
 	if (lock_fd < 0)
-		return st_errf(negative_errno(), "cannot open 'state/lock'");
+		return st_errf(lock_fd, "cannot open 'state/lock'");
+	r = fd_check_regular(lock_fd, "state/lock");
+	if (r < 0)
+		return r;
 	while (flock(lock_fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return st_errf(negative_errno(), "cannot lock 'state/lock'");
@@ -196,9 +205,6 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 		buf = NULL;
 		return -ENOMEM;
 	}
-	tmp_fd = openat(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tmp_fd < 0)
-		return st_errf(negative_errno(), "cannot open the repository's tmp/");
-	r = trust_write_file_atomic(st_repo_dirfd(repo), path, buf, (size_t)len, 0644, tmp_fd);
+	r = trust_repo_write_file(repo, path, buf, (size_t)len);
 	return r < 0 ? r : 1;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
@@ -51,11 +52,33 @@ int trust_read_fd(int fd, const char *what, size_t max, char **ret, size_t *ret_
 
 int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	int r = read_file_capped(dirfd, path, max, 0, ret, ret_len);
 
-	if (fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s'", path);
-	return trust_read_fd(fd, path, max, ret, ret_len);
+	return r == -ENOENT ? st_errf(r, "cannot open '%s'", path) : r;
+}
+
+int trust_repo_read_file(struct st_repo *repo, const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	int r = read_file_capped(st_repo_dirfd(repo), path, max, READ_FILE_BENEATH, ret, ret_len);
+
+	return r == -ENOENT ? st_errf(r, "cannot open '%s'", path) : r;
+}
+
+int trust_repo_write_file(struct st_repo *repo, const char *path, const void *data, size_t len)
+{
+	_cleanup_close_ int parent_fd = -EBADF, tmp_fd = -EBADF;
+	const char *base;
+
+	/* Neither the file's directory nor tmp/ through a symlink (docs/formats/repository.md). */
+	tmp_fd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY, 0);
+	if (tmp_fd < 0)
+		return st_errf(tmp_fd, "cannot open the repository's tmp/");
+	parent_fd = openat_beneath_parent(st_repo_dirfd(repo), path, &base);
+	if (parent_fd == -ELOOP)
+		return st_errf(-EUCLEAN, "the directory of '%s' is a symbolic link or lies under one", path);
+	if (parent_fd < 0)
+		return st_errf(parent_fd, "cannot open the directory of '%s'", path);
+	return trust_write_file_atomic(parent_fd, base, data, len, 0644, tmp_fd);
 }
 
 /* Split path into its directory fd (opened) and base name. */

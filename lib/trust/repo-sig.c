@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "trust-internal.h"
@@ -24,7 +25,7 @@ int st_repo_read_signatures(struct st_repo *repo, const uint8_t commit_id[ST_COM
 	int r;
 
 	sig_relpath(commit_id, path);
-	r = trust_read_file(st_repo_dirfd(repo), path, ST_SIGNATURE_FILE_MAX, &buf, &len);
+	r = trust_repo_read_file(repo, path, ST_SIGNATURE_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	r = st_signature_set_parse(buf, len, ret);
@@ -37,7 +38,7 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 {
 	struct st_signature_set *set = NULL;
 	struct st_commit *commit = NULL;
-	_cleanup_close_ int lock_fd = -EBADF, tmp_fd = -EBADF;
+	_cleanup_close_ int lock_fd = -EBADF;
 	_cleanup_free_ char *buf = NULL;
 	char hex[2 * ST_COMMIT_ID_SIZE + 1], commit_path[sizeof("commits/") + 2 * ST_COMMIT_ID_SIZE];
 	char sig_path[SIG_RELPATH_SIZE];
@@ -61,9 +62,12 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r < 0)
 		return r;
 
-	lock_fd = openat(st_repo_dirfd(repo), commit_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	lock_fd = openat_beneath(st_repo_dirfd(repo), commit_path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
 	if (lock_fd < 0)
-		return st_errf(negative_errno(), "cannot open '%s'", commit_path);
+		return st_errf(lock_fd, "cannot open '%s'", commit_path);
+	r = fd_check_regular(lock_fd, commit_path);
+	if (r < 0)
+		return r;
 	while (flock(lock_fd, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return st_errf(negative_errno(), "cannot lock '%s'", commit_path);
@@ -89,10 +93,7 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r < 0)
 		return r;
 
-	tmp_fd = openat(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (tmp_fd < 0)
-		return st_errf(negative_errno(), "cannot open the repository's tmp/");
-	r = trust_write_file_atomic(st_repo_dirfd(repo), sig_path, buf, len, 0644, tmp_fd);
+	r = trust_repo_write_file(repo, sig_path, buf, len);
 	if (r < 0)
 		return r;
 	return 1;
