@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# kill -9 at random instants of admin deploy, cleanup and rollback (20 each)
+# kill -9 at random instants of admin deploy, cleanup, rollback and
+# finalize-staged (20 each)
 # on a loop-mounted ext4 sysroot: after every kill the entries name only
 # whole deployments (etc/, origin, pin, boot files with the commit's bytes),
 # the default is the old or the new one, the previous default's /etc is
@@ -93,7 +94,20 @@ echo "# rollback takes ~${MAX_MS}ms"
 for i in $(seq "$ROUNDS"); do
 	crash_round "rollback $i" admin rollback
 done
-echo "# $killed of $((3 * ROUNDS)) runs were killed before they finished"
+# finalize-staged (each round stages first, with a local /etc change after staging)
+admin deploy --keys-dir "$KEYS" --stage os/b >/dev/null
+MAX_MS=$(duration_ms admin finalize-staged)
+echo "# finalize-staged takes ~${MAX_MS}ms"
+for i in $(seq "$ROUNDS"); do
+	refs=(os/a os/b os/c)
+	admin deploy --keys-dir "$KEYS" --stage "${refs[$((i % 3))]}" >/dev/null
+	echo "$i" >"$SYS/sealtree/deploy/debian/$(default_id)/etc/after-stage"
+	crash_round "finalize-staged $i" admin finalize-staged
+	# Whether killed or not, a finalize-staged afterwards completes the switch.
+	admin finalize-staged >/dev/null 2>"$T/err" || fail "finalize-staged $i: rerun completes" "$(cat "$T/err")"
+	[ $((i % 5)) = 0 ] && admin cleanup --no-gc >/dev/null
+done
+echo "# $killed of $((4 * ROUNDS)) runs were killed before they finished"
 admin cleanup >/dev/null
 st fsck >"$T/fsck" 2>&1 && ok "fsck clean" || fail "fsck clean" "$(cat "$T/fsck")"
 python3 "$CHECK" "$SEALTREE" "$SYS" --clean >"$T/check" && ok "final sysroot whole" || fail "final sysroot whole" "$(cat "$T/check")"

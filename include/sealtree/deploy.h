@@ -105,6 +105,9 @@ struct st_deploy_list {
 	struct st_foreign_entry *foreign;
 	size_t n_foreign;
 	struct st_booted *booted;       /* NULL if booted.json does not exist */
+	char *staged;                   /* "OS/ID" of the staged deployment, or NULL */
+	char *staged_boot_dir;          /* its OS-BOOTDIGEST */
+	char *staged_failed;            /* why the last finalize-staged failed, or NULL */
 };
 
 /* Read the entries, origins and booted.json. Free with st_deploy_list_free(). */
@@ -159,6 +162,7 @@ enum st_deploy_flags {
 	ST_DEPLOY_NO_DOWNGRADE = 1u << 3,       /* refuse a commit older than the last accepted for the ref */
 	ST_DEPLOY_KARGS_GIVEN = 1u << 4,        /* kargs replaces the inherited arguments */
 	ST_DEPLOY_BOOT_COUNTING = 1u << 5,      /* name the entry +boot_tries: it falls back by itself */
+	ST_DEPLOY_STAGE = 1u << 6,              /* write it, switch at shutdown (st_sysroot_finalize_staged()) */
 };
 
 struct st_etc_conflict {
@@ -185,6 +189,7 @@ struct st_deploy_options {
 	struct st_etc_conflict *conflicts;
 	size_t n_conflicts;
 	bool boot_files_new;            /* the boot files were copied (not shared) */
+	bool staged;                    /* with ST_DEPLOY_STAGE: written, not switched to yet */
 	uint32_t reserved[8];
 };
 
@@ -208,6 +213,15 @@ ST_EXPORT void st_deploy_options_release(struct st_deploy_options *opts);
 typedef int (*st_config_diff_fn)(void *userdata, char status, const char *path);
 ST_EXPORT int st_sysroot_config_diff(struct st_sysroot *s, const struct st_deployment *d, st_config_diff_fn fn,
 				     void *userdata);
+
+/*
+ * Finalize the staged deployment (run at shutdown): merge its /etc again
+ * from the merge deployment's etc/ as it is now, so changes made after
+ * staging are kept, then switch the entries to include it. Returns 1 if a
+ * deployment was finalized, 0 if none was staged. A failure is recorded
+ * (deploy/staged.failed) for status to report at the next boot.
+ */
+ST_EXPORT int st_sysroot_finalize_staged(struct st_sysroot *s, struct st_deploy_options *ret_result);
 
 /* ---- Cleanup -------------------------------------------------------------- */
 

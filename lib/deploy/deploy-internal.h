@@ -138,3 +138,14 @@ int path_escape(const char *path, char **ret);
 
 /* kargs.c: split an entry's options into kargs and the sealtree= value. */
 int kargs_split_options(const char *options, char **ret_kargs, char **ret_value);
+
+/* deploy.c: the /etc merge of a new deployment (see st_sysroot_deploy()). */
+int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from_id,
+		     const uint8_t *from_commit, struct st_node *new_root, int dest_fd, struct etc_conflicts *conf);
+int write_conflicts_file(int dfd, const struct etc_conflicts *conf);
+
+/* stage.c: record a staged deployment (deploy/staged) for finalize-staged. */
+int stage_write(struct st_sysroot *s, const char *os, const char *id, const char *kargs,
+		const struct st_deploy_options *o);
+/* The staged deployment "OS/ID" and the last finalization failure, each NULL if none. */
+int stage_load(struct st_sysroot *s, char **ret_staged, char **ret_boot_dir, char **ret_failed);

@@ -178,13 +178,43 @@ static struct st_node *usr_etc(struct st_node *root)
 	return S_ISDIR(e.mode) ? n : NULL;
 }
 
+/*
+ * Write the merged etc/ into dest_fd: base usr/etc of from_commit, local
+ * deploy/FROM_OS/FROM_ID/etc, new usr/etc of new_root (from_os NULL: the
+ * defaults alone).
+ */
+int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from_id,
+		     const uint8_t *from_commit, struct st_node *new_root, int dest_fd, struct etc_conflicts *conf)
+{
+	_cleanup_(st_node_freep) struct st_node *base_root = NULL;
+	_cleanup_close_ int lpfd = -EBADF;
+	int r;
+
+	if (from_os) {
+		_cleanup_(st_commit_freep) struct st_commit *bc = NULL;
+		char path[ST_OS_NAME_MAX + DEPLOY_ID_MAX + 2];
+
+		r = st_repo_read_commit(s->repo, from_commit, &bc);
+		if (r >= 0)
+			r = st_repo_read_image_tree(s->repo, bc->image_digest, &base_root);
+		if (r < 0)
+			return r;
+		(void)snprintf(path, sizeof(path), "%s/%s", from_os, from_id);
+		lpfd = openat(s->deploy_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (lpfd < 0)
+			return st_errf(negative_errno(), "cannot open deploy/%s", path);
+	}
+	r = etc_merge(s->repo, usr_etc(base_root), lpfd, "etc", usr_etc(new_root), dest_fd, "etc", conf);
+	if (r < 0)
+		return st_errf(r, "/etc merge: %s", st_error_detail() ? st_error_detail() : "failed");
+	return 0;
+}
+
 static int write_state_files(int dfd, const struct st_deploy_options *o, const char *os, const char *hex,
 			     const char *ref, const char *merged_from, const struct boot_files *bf,
 			     const struct etc_conflicts *conf)
 {
-	_cleanup_free_ char *origin = NULL, *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	_cleanup_free_ char *origin = NULL;
 	int r;
 
 	(void)o;
@@ -196,6 +226,15 @@ static int write_state_files(int dfd, const struct st_deploy_options *o, const c
 	r = write_file_atomic_at(dfd, "origin", origin, strlen(origin), 0644);
 	if (r < 0)
 		return r;
+	return write_conflicts_file(dfd, conf);
+}
+
+int write_conflicts_file(int dfd, const struct etc_conflicts *conf)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
 	f = open_memstream(&text, &len);
 	if (!f)
 		return -ENOMEM;
@@ -232,10 +271,10 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 {
 	_cleanup_(st_deploy_list_freep) struct st_deploy_list *l = NULL;
 	_cleanup_(st_commit_freep) struct st_commit *c = NULL;
-	_cleanup_(st_node_freep) struct st_node *root = NULL, *base_root = NULL;
+	_cleanup_(st_node_freep) struct st_node *root = NULL;
 	_cleanup_(st_repo_unlockp) struct st_repo *locked = NULL;
 	_cleanup_free_ char *os = NULL, *kargs = NULL, *pin = NULL, *merged_from = NULL;
-	_cleanup_close_ int osfd = -EBADF, tfd = -EBADF, lpfd = -EBADF;
+	_cleanup_close_ int osfd = -EBADF, tfd = -EBADF;
 	struct etc_conflicts conf = {};
 	struct st_deployment nd = {};
 	const struct st_deployment *from = NULL;
@@ -313,29 +352,14 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 		r = negative_errno();
 		goto fail;
 	}
-	if (from) {
-		_cleanup_(st_commit_freep) struct st_commit *bc = NULL;
-
-		r = st_repo_read_commit(s->repo, from->commit, &bc);
-		if (r >= 0)
-			r = st_repo_read_image_tree(s->repo, bc->image_digest, &base_root);
-		if (r < 0)
-			goto fail;
-		lpfd = openat(osfd, from->id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (lpfd < 0) {
-			r = st_errf(negative_errno(), "cannot open deploy/%s/%s", os, from->id);
-			goto fail;
-		}
-		if (asprintf(&merged_from, "%s/%s", from->os, from->id) < 0) {
-			r = -ENOMEM;
-			goto fail;
-		}
-	}
-	r = etc_merge(s->repo, usr_etc(base_root), lpfd, "etc", usr_etc(root), tfd, "etc", &conf);
-	if (r < 0) {
-		r = st_errf(r, "/etc merge: %s", st_error_detail() ? st_error_detail() : "failed");
+	if (from && asprintf(&merged_from, "%s/%s", from->os, from->id) < 0) {
+		r = -ENOMEM;
 		goto fail;
 	}
+	r = deploy_merge_etc(s, from ? from->os : NULL, from ? from->id : NULL, from ? from->commit : NULL, root, tfd,
+			     &conf);
+	if (r < 0)
+		goto fail;
 	r = write_state_files(tfd, o, os, hex, ref, merged_from, &bf, &conf);
 	if (r < 0)
 		goto fail;
@@ -358,7 +382,18 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 		goto fail;
 	}
 
-	/* 4. The switch. */
+	/* 4. Staged: recorded for finalize-staged, which merges /etc again and switches at shutdown. */
+	if (o->flags & ST_DEPLOY_STAGE) {
+		r = stage_write(s, os, did, kargs, o);
+		if (r < 0) {
+			(void)rm_rf_at(osfd, did);
+			goto fail;
+		}
+		o->staged = true;
+		goto done;
+	}
+
+	/* 5. The switch. */
 	nd.os = strdup(os);
 	nd.id = strdup(did);
 	nd.kargs = TAKE_PTR(kargs);
@@ -392,6 +427,7 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 		(void)rm_rf_at(osfd, did);
 		goto fail;
 	}
+done:
 	if (ref) {
 		r = st_repo_record_accepted(s->repo, ref, id, c);
 		if (r < 0)

@@ -46,6 +46,9 @@ struct st_deploy_list *st_deploy_list_free(struct st_deploy_list *l)
 	free(l->d);
 	free(l->foreign);
 	booted_free(l->booted);
+	free(l->staged);
+	free(l->staged_boot_dir);
+	free(l->staged_failed);
 	free(l);
 	return NULL;
 }
@@ -341,6 +344,9 @@ int st_sysroot_load(struct st_sysroot *s, struct st_deploy_list **ret)
 		l->d[i] = items[i].d;
 	l->n = n_items;
 	r = booted_read(&l->booted);
+	if (r < 0)
+		return r;
+	r = stage_load(s, &l->staged, &l->staged_boot_dir, &l->staged_failed);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l->n; i++) {

@@ -171,6 +171,12 @@ int st_sysroot_write_list(struct st_sysroot *s, const struct st_deploy_list *lis
 
 static bool listed(const struct st_deploy_list *list, const char *os, const char *id)
 {
+	size_t ol = strlen(os);
+
+	/* The staged deployment has no entry until finalize-staged. */
+	if (list->staged && strncmp(list->staged, os, ol) == 0 && list->staged[ol] == '/' &&
+	    strcmp(list->staged + ol + 1, id) == 0)
+		return true;
 	for (size_t i = 0; i < list->n; i++)
 		if (strcmp(list->d[i].os, os) == 0 && strcmp(list->d[i].id, id) == 0)
 			return true;
@@ -179,6 +185,8 @@ static bool listed(const struct st_deploy_list *list, const char *os, const char
 
 static bool boot_dir_used(const struct st_deploy_list *list, const char *name)
 {
+	if (list->staged_boot_dir && strcmp(list->staged_boot_dir, name) == 0)
+		return true;
 	for (size_t i = 0; i < list->n; i++)
 		if (list->d[i].boot_dir && strcmp(list->d[i].boot_dir, name) == 0)
 			return true;

@@ -33,6 +33,12 @@ static inline void deploy_list_freep(struct st_deploy_list **l)
 /* Parse a deployment index of list; prints and returns -1 if it is not one. */
 int admin_parse_index(const char *verb, const char *s, const struct st_deploy_list *l, size_t *ret);
 
+/* Create $SEALTREE_RUN_DIR/staged (default /run/sealtree): sealtree-finalize-staged.path watches it. */
+void admin_mark_staged(void);
+
+/* Print "conflict: KIND /etc/PATH ..." lines, paths escaped. */
+void admin_print_conflicts(const struct st_deploy_options *o);
+
 /* Print a deploy's outcome (id, merge, conflicts). */
 void admin_print_deployed(const struct st_deploy_options *o);
 
@@ -49,6 +55,7 @@ void admin_print_deployed(const struct st_deploy_options *o);
 	X(pin, "pin", "keep deployment INDEX through cleanup (--unpin to release)") \
 	X(kargs, "kargs", "show or edit the default deployment's kernel arguments") \
 	X(cleanup, "cleanup", "drop old deployments and unused boot files, then gc") \
+	X(finalize_staged, "finalize-staged", "switch to the staged deployment (at shutdown)") \
 	X(boot_complete, "boot-complete", "mark the booted deployment as good (boot counting)") \
 	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults")
 

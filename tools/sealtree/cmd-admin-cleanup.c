@@ -91,3 +91,41 @@ int admin_boot_complete(int argc, char **argv)
 	printf("%s\n", r > 0 ? "the booted deployment is marked good" : "the booted deployment is not counted");
 	return 0;
 }
+
+int admin_finalize_staged(int argc, char **argv)
+{
+	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
+	struct st_deploy_options res = {};
+	int r;
+
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		printf("usage: sealtree admin [--sysroot PATH] finalize-staged\n\n"
+		       "Merge the staged deployment's /etc again from the current one (changes made after\n"
+		       "staging are kept) and switch the entries to it. Run at shutdown by\n"
+		       "sealtree-finalize-staged.service. A failure is shown by the next 'admin status'.\n");
+		return 0;
+	}
+	if (argc != 1) {
+		log_error("admin finalize-staged: takes no arguments");
+		return 2;
+	}
+	s = admin_open("finalize-staged", true);
+	if (!s)
+		return 1;
+	r = st_sysroot_finalize_staged(s, &res);
+	if (r < 0) {
+		log_error_errno(r, "admin finalize-staged");
+		return 1;
+	}
+	if (r == 0) {
+		printf("no staged deployment\n");
+		return 0;
+	}
+	printf("finalized %s/%s\n", res.os_used, res.id);
+	if (res.merged_from)
+		printf("/etc: merged again from %s, %zu conflict%s\n", res.merged_from, res.n_conflicts,
+		       res.n_conflicts == 1 ? "" : "s");
+	admin_print_conflicts(&res);
+	st_deploy_options_release(&res);
+	return 0;
+}

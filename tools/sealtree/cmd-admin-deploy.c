@@ -32,6 +32,7 @@ static void deploy_usage(FILE *f, const char *verb)
 		"  --no-downgrade          refuse a commit older than the last accepted for the ref\n"
 		"  --keys-dir DIR          the trust store (default: /etc/sealtree, /usr/share/sealtree)\n"
 		"  --boot-tries N          boot counting: after N failed boots the loader falls back\n"
+		"  --stage                 write it now, switch at shutdown (finalize-staged merges /etc)\n"
 		"%s"
 		"  -h, --help              show this help\n",
 		verb, strcmp(verb, "deploy") == 0 ? " REF|COMMIT" : strcmp(verb, "switch") == 0 ? " REF" : "",
@@ -41,7 +42,7 @@ static void deploy_usage(FILE *f, const char *verb)
 static int parse_deploy_args(int argc, char **argv, const char *verb, struct deploy_args *a)
 {
 	enum { OPT_OS = 0x100, OPT_KARG, OPT_APPEND, OPT_DELETE, OPT_NOT_DEFAULT, OPT_NO_MERGE, OPT_REQUIRE,
-	       OPT_NO_DOWNGRADE, OPT_KEYS_DIR, OPT_CHECK, OPT_BOOT_TRIES };
+	       OPT_NO_DOWNGRADE, OPT_KEYS_DIR, OPT_CHECK, OPT_BOOT_TRIES, OPT_STAGE };
 	static const struct option options[] = {
 		{ "os", required_argument, NULL, OPT_OS },
 		{ "karg", required_argument, NULL, OPT_KARG },
@@ -54,6 +55,7 @@ static int parse_deploy_args(int argc, char **argv, const char *verb, struct dep
 		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "boot-tries", required_argument, NULL, OPT_BOOT_TRIES },
+		{ "stage", no_argument, NULL, OPT_STAGE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -89,6 +91,9 @@ static int parse_deploy_args(int argc, char **argv, const char *verb, struct dep
 			break;
 		case OPT_NOT_DEFAULT:
 			a->o.flags |= ST_DEPLOY_NOT_AS_DEFAULT;
+			break;
+		case OPT_STAGE:
+			a->o.flags |= ST_DEPLOY_STAGE;
 			break;
 		case OPT_NO_MERGE:
 			a->o.flags |= ST_DEPLOY_NO_MERGE;
@@ -143,6 +148,8 @@ static int run_deploy(struct st_sysroot *s, struct deploy_args *a, const char *v
 		return 1;
 	}
 	admin_print_deployed(&a->o);
+	if (a->o.staged)
+		admin_mark_staged();
 	st_deploy_options_release(&a->o);
 	return 0;
 }

@@ -87,7 +87,10 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 		json_field(stdout, "title", l->foreign[i].title, false);
 		printf("}");
 	}
-	printf("], \"booted\": ");
+	printf("], ");
+	json_field(stdout, "staged", l->staged, true);
+	json_field(stdout, "staged-failed", l->staged_failed, true);
+	printf("\"booted\": ");
 	if (l->booted) {
 		printf("{");
 		json_field(stdout, "os", l->booted->os, true);
@@ -142,6 +145,10 @@ static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, co
 		if (d->broken)
 			printf("    BROKEN: %s\n", d->broken);
 	}
+	if (l->staged)
+		printf("  staged: %s (switched to at shutdown by finalize-staged)\n", l->staged);
+	if (l->staged_failed)
+		printf("  LAST FINALIZE-STAGED FAILED: %s\n", l->staged_failed);
 	for (size_t i = 0; i < l->n_foreign; i++) {
 		printf("  foreign entry %s: ", l->foreign[i].name);
 		print_escaped(stdout, l->foreign[i].title ? l->foreign[i].title : "(no title)");

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* sealtree admin [--sysroot PATH] VERB: see docs/man/sealtree-admin.1.md. */
+#include <fcntl.h>
 #include <getopt.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,16 +81,26 @@ int admin_parse_index(const char *verb, const char *s, const struct st_deploy_li
 	return 0;
 }
 
-void admin_print_deployed(const struct st_deploy_options *o)
+void admin_mark_staged(void)
 {
-	printf("deployed %s/%s%s\n", o->os_used, o->id, (o->flags & ST_DEPLOY_NOT_AS_DEFAULT) ? "" : " (default)");
-	printf("trust: %s\n", o->trust);
-	printf("boot files: %s\n", o->boot_files_new ? "installed" : "shared with another deployment");
-	if (o->merged_from)
-		printf("/etc: merged from %s, %zu conflict%s\n", o->merged_from, o->n_conflicts,
-		       o->n_conflicts == 1 ? "" : "s");
+	const char *dir = getenv("SEALTREE_RUN_DIR");
+	char path[4096];
+	int fd;
+
+	if (!dir || !*dir)
+		dir = "/run/sealtree";
+	(void)mkdir(dir, 0755);
+	(void)snprintf(path, sizeof(path), "%s/staged", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		fprintf(stderr, "sealtree: admin: cannot create '%s' (sealtree-finalize-staged.path will not see the "
+				"staged deployment): %m\n", path);
 	else
-		printf("/etc: the commit's defaults (no merge)\n");
+		close(fd);
+}
+
+void admin_print_conflicts(const struct st_deploy_options *o)
+{
 	for (size_t i = 0; i < o->n_conflicts; i++) {
 		printf("conflict: %s /etc/", o->conflicts[i].kind);
 		for (const char *p = o->conflicts[i].path; *p; p++) {
@@ -98,6 +112,23 @@ void admin_print_deployed(const struct st_deploy_options *o)
 		}
 		printf(" (new default kept as .sealtree-new)\n");
 	}
+}
+
+void admin_print_deployed(const struct st_deploy_options *o)
+{
+	if (o->staged)
+		printf("staged %s/%s: it becomes the %s when 'sealtree admin finalize-staged' runs at shutdown\n",
+		       o->os_used, o->id, (o->flags & ST_DEPLOY_NOT_AS_DEFAULT) ? "rollback" : "default");
+	else
+		printf("deployed %s/%s%s\n", o->os_used, o->id, (o->flags & ST_DEPLOY_NOT_AS_DEFAULT) ? "" : " (default)");
+	printf("trust: %s\n", o->trust);
+	printf("boot files: %s\n", o->boot_files_new ? "installed" : "shared with another deployment");
+	if (o->merged_from)
+		printf("/etc: merged from %s, %zu conflict%s\n", o->merged_from, o->n_conflicts,
+		       o->n_conflicts == 1 ? "" : "s");
+	else
+		printf("/etc: the commit's defaults (no merge)\n");
+	admin_print_conflicts(o);
 }
 
 int cmd_admin(int argc, char **argv)
