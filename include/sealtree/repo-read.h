@@ -176,6 +176,20 @@ ST_EXPORT int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COM
 			    unsigned flags);
 
 /*
+ * The two halves of st_repo_mount(), for callers that report each link of
+ * the trust chain (st_seal_chain()). open_image_checked opens commit c's
+ * image and checks its fs-verity digest against c on that fd: the kernel's
+ * measurement on a repository with fs-verity (-ENODATA if the image file has
+ * none), the userspace digest otherwise; -ENOENT if the image is missing,
+ * -EBADMSG if its digest is not the commit's. mount_image_fd mounts that fd
+ * (the kernel checks the digest again on a verity repository), pinned as
+ * st_repo_mount() does; it does not close fd.
+ */
+ST_EXPORT int st_repo_open_image_checked(struct st_repo *repo, const struct st_commit *c, int *ret_fd);
+ST_EXPORT int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
+				     const struct st_commit *c, int image_fd, const char *target, unsigned flags);
+
+/*
  * Unmount target (umount2 without MNT_DETACH unless detach) and delete its
  * pin. A target without a pin is still unmounted. Returns 0 if something
  * was unmounted; -EINVAL (not a mount point) after removing a stale pin if

@@ -60,21 +60,35 @@ static int lock_target(const char *target)
 	return TAKE_FD(fd);
 }
 
-/* The userspace fs-verity digest of the open image against the commit's (repositories without fs-verity). */
-static int check_image(int fd, const uint8_t want[ST_DIGEST_SIZE])
+int st_repo_open_image_checked(struct st_repo *repo, const struct st_commit *c, int *ret_fd)
 {
+	_cleanup_close_ int fd = -EBADF;
 	uint8_t got[ST_DIGEST_SIZE];
 	char hw[2 * ST_DIGEST_SIZE + 1], hg[2 * ST_DIGEST_SIZE + 1];
 	int r;
 
-	st_hex_encode(want, ST_DIGEST_SIZE, hw);
-	r = st_verity_digest_fd(fd, got);
-	if (r < 0)
-		return st_errf(r, "cannot read image %s", hw);
-	if (memcmp(got, want, ST_DIGEST_SIZE) != 0) {
+	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, hw);
+	fd = st_repo_open_image(repo, c->image_digest);
+	if (fd < 0)
+		return fd;
+	if (st_repo_has_verity(repo)) {
+		/* The kernel's measurement: what it will check the image against (digest=). */
+		r = st_verity_measure_fd(fd, got);
+		if (r == -ENODATA || r == -ENOTTY || r == -EOPNOTSUPP)
+			return st_errf(-ENODATA, "image %s has no fs-verity, so the kernel cannot check it", hw);
+		if (r < 0)
+			return st_errf(r, "cannot measure image %s", hw);
+	} else {
+		/* Without fs-verity, the userspace digest of the very fd to be mounted. */
+		r = st_verity_digest_fd(fd, got);
+		if (r < 0)
+			return st_errf(r, "cannot read image %s", hw);
+	}
+	if (memcmp(got, c->image_digest, ST_DIGEST_SIZE) != 0) {
 		st_hex_encode(got, ST_DIGEST_SIZE, hg);
 		return st_errf(-EBADMSG, "image %s is corrupt: its fs-verity digest is %s", hw, hg);
 	}
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
@@ -82,8 +96,27 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 		  unsigned flags)
 {
 	struct st_commit *c = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (flags & ~(unsigned)(ST_REPO_MOUNT_VERITY | ST_REPO_MOUNT_NO_VERITY) ||
+	    (flags & ST_REPO_MOUNT_VERITY && flags & ST_REPO_MOUNT_NO_VERITY))
+		return -EINVAL;
+	r = st_repo_read_commit(repo, commit_id, &c);
+	if (r < 0)
+		return r;
+	r = st_repo_open_image_checked(repo, c, &fd);
+	if (r >= 0)
+		r = st_repo_mount_image_fd(repo, commit_id, c, fd, target, flags);
+	st_commit_free(c);
+	return r;
+}
+
+int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
+			   const struct st_commit *c, int fd, const char *target, unsigned flags)
+{
 	_cleanup_free_ char *pin = NULL, *objects = NULL;
-	_cleanup_close_ int fd = -EBADF, lock_fd = -EBADF;
+	_cleanup_close_ int lock_fd = -EBADF;
 	const char *basedirs[1];
 	struct st_mount_options mo = {};
 	uint8_t old[ST_COMMIT_ID_SIZE];
@@ -103,35 +136,18 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 		return r;
 	if (asprintf(&objects, "%s/%s", st_repo_path(repo), REPO_OBJECTS_DIR) < 0)
 		return -ENOMEM;
-	r = st_repo_read_commit(repo, commit_id, &c);
-	if (r < 0)
-		return r;
-	fd = st_repo_open_image(repo, c->image_digest);
-	if (fd < 0) {
-		r = fd;
-		goto out;
-	}
-	/* Without fs-verity, the userspace digest of the very fd we mount. */
-	if (!verity) {
-		r = check_image(fd, c->image_digest);
-		if (r < 0)
-			goto out;
-	}
 
 	/* One mount on target at a time; a pin of a live mount on target belongs to that mount: refuse to stack. */
 	lock_fd = lock_target(target);
-	if (lock_fd < 0) {
-		r = lock_fd;
-		goto out;
-	}
+	if (lock_fd < 0)
+		return lock_fd;
 	r = st_repo_read_ref(repo, pin, old);
-	if (r >= 0 && is_mount_point(target) > 0) {
-		r = st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first", target, pin);
-		goto out;
-	}
+	if (r >= 0 && is_mount_point(target) > 0)
+		return st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first", target,
+			       pin);
 	r = st_repo_write_ref(repo, pin, commit_id, NULL);
 	if (r < 0)
-		goto out;
+		return r;
 
 	/* overlayfs opens objects/ by its path: it must be the directory the repository opened, no symlink. */
 	{
@@ -140,9 +156,8 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 		if (lstat(objects, &a) < 0 || fstat(repo->objects_fd, &b) < 0 || !S_ISDIR(a.st_mode) ||
 		    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
 			(void)st_repo_delete_ref(repo, pin);
-			r = st_errf(-EUCLEAN, "'%s' is not the repository's objects directory (replaced by a symlink?)",
-				    objects);
-			goto out;
+			return st_errf(-EUCLEAN, "'%s' is not the repository's objects directory (replaced by a symlink?)",
+				       objects);
 		}
 	}
 	basedirs[0] = objects;
@@ -160,8 +175,6 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 		r = detail ? st_errf(saved, "%s", detail) : saved;
 		free(detail);
 	}
-out:
-	st_commit_free(c);
 	return r;
 }
 
