@@ -250,6 +250,11 @@ struct st_trust_result {
 	size_t n_sigs;
 };
 ST_EXPORT struct st_trust_result *st_trust_result_free(struct st_trust_result *res);
+/*
+ * Why res is not accepted, in one line of plain words ("no signature",
+ * "revoked key 3f2a9c01d4e5b6a7; bad signature by key ..."), or "accepted".
+ */
+ST_EXPORT void st_trust_result_reason(const struct st_trust_result *res, char *buf, size_t size);
 
 enum st_trust_check_flags {
 	ST_TRUST_REQUIRE_SIGNATURE = 1u << 0,   /* treat a "none" policy as any-trusted */

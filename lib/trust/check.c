@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "basic/error.h"
 #include "basic/hex.h"
@@ -170,13 +172,90 @@ int st_trust_check(const struct st_trust_store *store, const char *ref, const ui
 	return 0;
 }
 
+void st_trust_result_reason(const struct st_trust_result *res, char *buf, size_t size)
+{
+	size_t used = 0;
+	char id[ST_KEY_ID_SHORT_HEX + 1], hex[2 * ST_COMMIT_ID_SIZE + 1];
+
+	buf[0] = '\0';
+	switch (res->verdict) {
+	case ST_TRUST_VALID:
+	case ST_TRUST_UNSIGNED_OK:
+		(void)snprintf(buf, size, "accepted");
+		return;
+	case ST_TRUST_NO_SIGNATURE:
+		(void)snprintf(buf, size, "no signature");
+		return;
+	case ST_TRUST_CORRUPT:
+		if (res->wrong_commit) {
+			st_hex_encode(res->file_commit_id, ST_COMMIT_ID_SIZE, hex);
+			(void)snprintf(buf, size, "the signature file belongs to commit %s", hex);
+		} else
+			(void)snprintf(buf, size, "corrupt signature file (%s)", strerror(-res->sig_file_error));
+		return;
+	default:
+		break;
+	}
+	for (size_t i = 0; i < res->n_sigs && used + 1 < size; i++) {
+		const char *what;
+		int n;
+
+		switch (res->sigs[i].status) {
+		case ST_SIG_UNTRUSTED:
+			what = "untrusted key";
+			break;
+		case ST_SIG_REVOKED:
+			what = "revoked key";
+			break;
+		case ST_SIG_BAD:
+			what = "bad signature by key";
+			break;
+		case ST_SIG_NOT_ALLOWED:
+			what = "key not allowed by the policy:";
+			break;
+		default:
+			what = "key";
+			break;
+		}
+		key_id_short(res->sigs[i].key_id, id);
+		n = snprintf(buf + used, size - used, "%s%s %s", i ? "; " : "", what, id);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* "1000 (1970-01-01T00:16:40Z)". */
+static void format_timestamp(int64_t ts, char buf[80])
+{
+	time_t t = (time_t)ts;
+	struct tm tm;
+	char date[64];
+
+	if ((int64_t)t == ts && gmtime_r(&t, &tm) && strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		(void)snprintf(buf, 80, "%" PRId64 " (%s)", ts, date);
+	else
+		(void)snprintf(buf, 80, "%" PRId64, ts);
+}
+
 int st_accepted_check(const struct st_accepted *last, const struct st_commit *c)
 {
+	char mine[80], theirs[80], id[17];
+
+	/* Plain words naming both commits: the refusal must say what it compared. */
+	st_hex_encode(last->commit_id, 8, id);
+	format_timestamp(c->timestamp, mine);
+	format_timestamp(last->timestamp, theirs);
 	if (c->timestamp < last->timestamp)
-		return st_errf(-ESTALE, "commit timestamp %" PRId64 " is older than the last accepted %" PRId64,
-			       c->timestamp, last->timestamp);
+		return st_errf(-ESTALE,
+			       "commit timestamp %s is older than the last accepted commit's timestamp %s "
+			       "(commit %s%s%s%s)",
+			       mine, theirs, id, *last->version ? ", version '" : "", last->version,
+			       *last->version ? "'" : "");
 	if (c->version && *c->version && *last->version && strverscmp(c->version, last->version) < 0)
-		return st_errf(-ESTALE, "commit version '%s' is lower than the last accepted '%s'", c->version,
-			       last->version);
+		return st_errf(-ESTALE,
+			       "commit version '%s' is lower (older) than the last accepted version '%s' "
+			       "(commit %s, timestamp %s)",
+			       c->version, last->version, id, theirs);
 	return 0;
 }

@@ -8,14 +8,14 @@
 #include <stdio.h>
 
 #include "sealtree/repo-read.h"
-#include "sealtree/trust.h"
+#include "sealtree/seal.h"
 
 int main(void)
 {
 	/* Reference the links of the chain so that their objects are linked. */
 	void *volatile fns[] = {
 		(void *)st_repo_open, (void *)st_repo_read_commit, (void *)st_repo_trust_check,
-		(void *)st_repo_read_accepted, (void *)st_repo_mount, (void *)st_trust_store_load,
+		(void *)st_repo_read_accepted, (void *)st_repo_mount, (void *)st_trust_store_load, (void *)st_seal_chain,
 	};
 
 	printf("%zu\n", sizeof(fns) / sizeof(fns[0]));

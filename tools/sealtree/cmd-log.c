@@ -255,7 +255,7 @@ static void show_text(const char *hex, const struct st_commit *c, const struct s
 	else {
 		char reason[512];
 
-		trust_failure_reason(trust, reason, sizeof(reason));
+		st_trust_result_reason(trust, reason, sizeof(reason));
 		printf("signature    not valid: %s%s\n", reason, trust->accepted ? " (not required)" : "");
 	}
 	if (c->body) {

@@ -10,7 +10,8 @@
 
 #include "read-output.h"
 #include "sealtree.h"
-#include "trust-gate.h"
+#include "sealtree/hex.h"
+#include "sealtree/seal.h"
 
 static void mount_help(FILE *f)
 {
@@ -35,50 +36,76 @@ static void mount_help(FILE *f)
 		"      --help       show this help\n");
 }
 
+/* Options of mount --require-signature. */
+struct sealed_args {
+	const char *keys_dir;           /* NULL: the system trust store */
+	bool no_downgrade;
+	bool unverified;                /* --allow-unverified-objects */
+};
+
 /*
- * mount --require-signature: the commit and its signature (trust_gate_check),
- * then st_repo_mount() checks the image's digest on the fd it mounts and
- * mounts with verity=require; each refusal names the broken link.
+ * mount --require-signature: the whole trust chain in one library call
+ * (sealtree/seal.h); the first broken link is named, and nothing is mounted.
  */
 static int mount_sealed(struct st_repo *repo, const char *spec, const uint8_t id[ST_COMMIT_ID_SIZE],
-			const char *target, struct trust_gate *gate, bool unverified)
+			const char *target, const struct sealed_args *a)
 {
-	unsigned flags = ST_REPO_MOUNT_VERITY;
+	struct st_trust_store *store = NULL;
+	struct st_seal_result *chain = NULL;
+	struct st_seal_options opts = { .mount_target = target };
+	uint8_t ref_id[ST_COMMIT_ID_SIZE];
+	char key[2 * ST_KEY_ID_SIZE + 1], *ref_name = NULL;
 	int r, ret = 1;
 
-	if (!st_repo_has_verity(repo)) {
-		if (!unverified) {
-			log_error("mount: refused: broken link: file contents: repository '%s' has no fs-verity, so the "
-				  "kernel cannot check what the image names (--allow-unverified-objects mounts anyway)",
-				  st_repo_path(repo));
-			return 1;
-		}
-		flags = 0;      /* the image digest is still checked, in userspace, on the fd mounted */
+	/* Refused before anything is read: the mount link could never hold (the chain checks it again). */
+	if (!st_repo_has_verity(repo) && !a->unverified) {
+		log_error("mount: refused: broken link: file contents: repository '%s' has no fs-verity, so the "
+			  "kernel cannot check what the image names (--allow-unverified-objects mounts anyway)",
+			  st_repo_path(repo));
+		return 1;
 	}
-	if (trust_gate_check(repo, spec, id, gate) < 0)
-		goto out;
-	r = st_repo_mount(repo, id, target, flags);
-	if (r == -EBADMSG || r == -ENOENT || r == -ENODATA) {
-		log_error_errno(r, "mount: refused: broken link: image");
-		goto out;
-	}
+	/* A ref (by its canonical name) gets its policy rule and its anti-rollback record. */
+	r = st_repo_resolve_ref(repo, spec, ref_id, &ref_name);
 	if (r < 0) {
-		log_error_errno(r, "cannot mount '%s' on '%s'", spec, target);
+		log_error_errno(r, "mount: cannot resolve '%s'", spec);
+		return 1;
+	}
+	if (ref_name && memcmp(ref_id, id, ST_COMMIT_ID_SIZE) == 0)
+		opts.ref = ref_name;
+	if (a->no_downgrade && !opts.ref) {
+		log_error("mount: --no-downgrade needs a ref, not '%s'", spec);
 		goto out;
 	}
-	if (trust_gate_accept(repo, id, gate) < 0) {
-		(void)st_repo_umount(repo, target, false, NULL);
+	r = st_trust_store_load(a->keys_dir, &store);
+	if (r < 0) {
+		log_error_errno(r, "mount: refused: cannot load the trust store");
+		goto out;
+	}
+	opts.store = store;
+	opts.flags = ST_SEAL_REQUIRE_SIGNATURE | (a->no_downgrade ? ST_SEAL_NO_DOWNGRADE : 0) |
+		     (opts.ref ? ST_SEAL_RECORD_ACCEPTED : 0) | (a->unverified ? ST_SEAL_ALLOW_UNVERIFIED : 0);
+	r = st_seal_chain(repo, id, &opts, &chain);
+	if (r < 0) {
+		log_error_errno(r, "mount: cannot check '%s'", spec);
+		goto out;
+	}
+	if (!chain->ok) {
+		log_error("mount: refused: broken link: %s: %s", st_seal_link_to_string(chain->failed_link),
+			  chain->links[chain->failed_link].reason);
 		goto out;
 	}
 	if (!globals.quiet) {
+		st_hex_encode(chain->signer_key_id, ST_KEY_ID_SHORT_HEX / 2, key);
 		fputs("mounted ", stdout);
 		print_escaped(stdout, spec);
-		printf(": signature valid (key %s), image digest checked, %s\n", gate->valid_key,
-		       flags ? "file contents verified by the kernel (verity=require)" : "file contents NOT verified");
+		printf(": signature valid (key %s), image digest checked, %s\n", key,
+		       chain->verity ? "file contents verified by the kernel (verity=require)" : "file contents NOT verified");
 	}
 	ret = 0;
 out:
-	trust_gate_release(gate);
+	st_seal_result_free(chain);
+	st_trust_store_free(store);
+	free(ref_name);
 	return ret;
 }
 
@@ -98,8 +125,8 @@ int cmd_mount(int argc, char **argv)
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	_cleanup_free_ char *target = NULL;
 	uint8_t id[ST_COMMIT_ID_SIZE];
-	struct trust_gate gate = {};
-	bool require_sig = false, unverified = false;
+	struct sealed_args sealed = {};
+	bool require_sig = false;
 	unsigned flags = 0;
 	int c, r;
 
@@ -108,9 +135,9 @@ int cmd_mount(int argc, char **argv)
 		case OPT_VERITY: flags = ST_REPO_MOUNT_VERITY; break;
 		case OPT_NO_VERITY: flags = ST_REPO_MOUNT_NO_VERITY; break;
 		case OPT_REQUIRE_SIG: require_sig = true; break;
-		case OPT_KEYS_DIR: gate.keys_dir = optarg; break;
-		case OPT_NO_DOWNGRADE: gate.no_downgrade = true; break;
-		case OPT_UNVERIFIED: unverified = true; break;
+		case OPT_KEYS_DIR: sealed.keys_dir = optarg; break;
+		case OPT_NO_DOWNGRADE: sealed.no_downgrade = true; break;
+		case OPT_UNVERIFIED: sealed.unverified = true; break;
 		case OPT_HELP: mount_help(stdout); return 0;
 		default: mount_help(stderr); return 2;
 		}
@@ -118,7 +145,7 @@ int cmd_mount(int argc, char **argv)
 		mount_help(stderr);
 		return 2;
 	}
-	if (!require_sig && (gate.keys_dir || gate.no_downgrade || unverified)) {
+	if (!require_sig && (sealed.keys_dir || sealed.no_downgrade || sealed.unverified)) {
 		log_error("mount: --keys-dir, --no-downgrade and --allow-unverified-objects go with --require-signature");
 		return 2;
 	}
@@ -135,7 +162,7 @@ int cmd_mount(int argc, char **argv)
 	if (!repo)
 		return 1;
 	if (require_sig)
-		return mount_sealed(repo, argv[optind], id, target, &gate, unverified);
+		return mount_sealed(repo, argv[optind], id, target, &sealed);
 	r = st_repo_mount(repo, id, target, flags);
 	if (r < 0)
 		return log_error_errno(r, "cannot mount '%s' on '%s'", argv[optind], target), 1;

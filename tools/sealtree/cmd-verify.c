@@ -8,6 +8,7 @@
 #include "sealtree/hex.h"
 #include "escape.h"
 #include "sealtree.h"
+#include "sealtree/seal.h"
 #include "sealtree/trust.h"
 #include "trust-report.h"
 
@@ -17,9 +18,10 @@ static void verify_usage(FILE *f)
 		"usage: sealtree verify COMMIT|REF [--keys-dir DIR] [--json] [--require-signature]\n"
 		"                       [--no-downgrade] [--accept]\n"
 		"\n"
-		"Check a commit's signatures against the trust store and the ref's policy:\n"
-		"say which trusted key validated it, or why none did. Exit 1 if the commit\n"
-		"is not valid under the policy.\n"
+		"Walk the trust chain short of mounting: the commit against its id, its\n"
+		"signatures against the trust store and the ref's policy, the anti-rollback\n"
+		"record, the image's digest. Say which trusted key validated it, or which\n"
+		"link broke and why (one 'link' line each). Exit 1 if a link broke.\n"
 		"\n"
 		"  --keys-dir DIR        trust store DIR/trusted.d, DIR/revoked.d, DIR/policy.conf\n"
 		"                        (default: /etc/sealtree and /usr/share/sealtree)\n"
@@ -45,12 +47,13 @@ int cmd_verify(int argc, char **argv)
 	const char *keys_dir = NULL, *spec, *ref = NULL;
 	_cleanup_free_ char *ref_name = NULL;
 	bool json = false, no_downgrade = false, accept = false;
-	unsigned flags = 0;
+	bool require = false;
+	struct st_seal_options opts;
+	struct st_seal_result *chain = NULL;
+	enum st_seal_link link;
 	uint8_t id[ST_COMMIT_ID_SIZE];
-	char hex[2 * ST_COMMIT_ID_SIZE + 1], reason[512], rollback[512] = "";
+	char hex[2 * ST_COMMIT_ID_SIZE + 1];
 	struct st_trust_store *store = NULL;
-	struct st_trust_result *res = NULL;
-	struct st_commit *commit = NULL;
 	struct st_repo *repo = NULL;
 	int c, r, ret = 1;
 
@@ -63,7 +66,7 @@ int cmd_verify(int argc, char **argv)
 			json = true;
 			break;
 		case OPT_REQUIRE:
-			flags |= ST_TRUST_REQUIRE_SIGNATURE;
+			require = true;
 			break;
 		case OPT_NO_DOWNGRADE:
 			no_downgrade = true;
@@ -103,47 +106,41 @@ int cmd_verify(int argc, char **argv)
 	}
 	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 
-	/* The commit itself first: its bytes must hash to its id. */
-	r = st_repo_read_commit(repo, id, &commit);
+	r = st_trust_store_load(keys_dir, &store);
 	if (r < 0) {
-		if (json) {
-			/* Scripts get a verdict for this link of the chain too. */
+		log_error_errno(r, "verify: cannot load the trust store");
+		goto out;
+	}
+	/* The chain up to the mount (sealtree/seal.h): commit, signature, rollback, image, record. */
+	opts = (struct st_seal_options){
+		.store = store,
+		.ref = ref,
+		.flags = ST_SEAL_CHECK_IMAGE | (require ? ST_SEAL_REQUIRE_SIGNATURE : 0) |
+			 (no_downgrade ? ST_SEAL_NO_DOWNGRADE : 0) | (accept ? ST_SEAL_RECORD_ACCEPTED : 0),
+	};
+	r = st_seal_chain(repo, id, &opts, &chain);
+	if (r < 0) {
+		log_error_errno(r, "verify: cannot check commit %s", hex);
+		goto out;
+	}
+	link = chain->failed_link;
+	if (json) {
+		if (chain->trust)
+			trust_report_json(stdout, chain->trust, ref, chain);
+		else {
+			/* The commit link failed: scripts get a verdict for it too. */
 			printf("{\"commit\":\"%s\",\"ref\":", hex);
 			if (ref)
 				json_print_string(stdout, ref);
 			else
 				printf("null");
 			printf(",\"verdict\":\"%s\",\"accepted\":false,\"reason\":",
-			       r == -ENOENT ? "missing-commit" : "corrupt-commit");
-			json_print_string(stdout, st_error_message(r));
-			printf("}\n");
+			       chain->links[link].error == -ENOENT ? "missing-commit" : "corrupt-commit");
+			json_print_string(stdout, chain->links[link].reason);
+			putchar(',');
+			seal_report_json_links(stdout, chain);
+			putchar('}');
 		}
-		log_error_errno(r, "verify: commit %s cannot be read", hex);
-		goto out;
-	}
-	r = st_trust_store_load(keys_dir, &store);
-	if (r < 0) {
-		log_error_errno(r, "verify: cannot load the trust store");
-		goto out;
-	}
-	r = st_repo_trust_check(repo, store, ref, id, flags, &res);
-	if (r < 0) {
-		log_error_errno(r, "verify: cannot check commit %s", hex);
-		goto out;
-	}
-	if (no_downgrade) {
-		struct st_accepted last;
-
-		r = st_repo_read_accepted(repo, ref, &last);
-		if (r >= 0)
-			r = st_accepted_check(&last, commit);
-		if (r < 0 && r != -ENOENT)
-			(void)snprintf(rollback, sizeof(rollback), "%s", st_error_message(r));
-		st_error_clear();
-	}
-
-	if (json) {
-		trust_report_json(stdout, res, ref, *rollback ? rollback : NULL);
 		putchar('\n');
 	} else {
 		printf("commit %s\n", hex);
@@ -152,35 +149,30 @@ int cmd_verify(int argc, char **argv)
 			print_escaped(stdout, ref);
 			putchar('\n');
 		}
-		trust_report_text(stdout, res, "");
-		if (*rollback) {
-			/* Quotes the commit's version: escaped. */
+		if (chain->trust)
+			trust_report_text(stdout, chain->trust, "");
+		if (*chain->rollback) {
 			fputs("rollback: refused: ", stdout);
-			print_escaped(stdout, rollback);
+			print_escaped(stdout, chain->rollback);
 			putchar('\n');
 		}
+		seal_report_text(stdout, chain);
 	}
-	if (!res->accepted) {
-		trust_failure_reason(res, reason, sizeof(reason));
-		log_error("verify: commit %s is not valid: %s", hex, reason);
+	if (!chain->ok) {
+		/* log_error() escapes: the reasons quote versions and names from the repository. */
+		if (link == ST_SEAL_LINK_COMMIT)
+			log_error("verify: commit %s cannot be read: %s", hex, chain->links[link].reason);
+		else if (link == ST_SEAL_LINK_ROLLBACK)
+			log_error("verify: commit %s is a downgrade: %s", hex, chain->rollback);
+		else
+			log_error("verify: commit %s is not valid: broken link: %s: %s", hex, st_seal_link_to_string(link),
+				  chain->links[link].reason);
 		goto out;
-	}
-	if (*rollback) {
-		log_error("verify: commit %s is a downgrade: %s", hex, rollback);
-		goto out;
-	}
-	if (accept) {
-		r = st_repo_record_accepted(repo, ref, id, commit);
-		if (r < 0) {
-			log_error_errno(r, "verify: cannot record commit %s as accepted", hex);
-			goto out;
-		}
 	}
 	ret = 0;
 out:
-	st_trust_result_free(res);
+	st_seal_result_free(chain);
 	st_trust_store_free(store);
-	st_commit_free(commit);
 	st_repo_free(repo);
 	return ret;
 }

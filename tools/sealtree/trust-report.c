@@ -86,66 +86,36 @@ void trust_report_text(FILE *f, const struct st_trust_result *res, const char *p
 	} else if (res->verdict == ST_TRUST_UNSIGNED_OK) {
 		fprintf(f, "%sverdict: accepted without signature (policy none)\n", prefix);
 	} else {
-		trust_failure_reason(res, reason, sizeof(reason));
+		st_trust_result_reason(res, reason, sizeof(reason));
 		fprintf(f, "%sverdict: not valid: %s\n", prefix, reason);
 	}
 }
 
-void trust_failure_reason(const struct st_trust_result *res, char *buf, size_t size)
+void seal_report_text(FILE *f, const struct st_seal_result *chain)
 {
-	size_t used = 0;
-	char id[ST_KEY_ID_SHORT_HEX + 1], hex[2 * ST_COMMIT_ID_SIZE + 1];
-
-	buf[0] = '\0';
-	switch (res->verdict) {
-	case ST_TRUST_VALID:
-	case ST_TRUST_UNSIGNED_OK:
-		(void)snprintf(buf, size, "accepted");
-		return;
-	case ST_TRUST_NO_SIGNATURE:
-		(void)snprintf(buf, size, "no signature");
-		return;
-	case ST_TRUST_CORRUPT:
-		if (res->wrong_commit) {
-			st_hex_encode(res->file_commit_id, ST_COMMIT_ID_SIZE, hex);
-			(void)snprintf(buf, size, "the signature file belongs to commit %s", hex);
-		} else
-			(void)snprintf(buf, size, "corrupt signature file (%s)", strerror(-res->sig_file_error));
-		return;
-	default:
-		break;
-	}
-	for (size_t i = 0; i < res->n_sigs && used + 1 < size; i++) {
-		const char *what;
-		int n;
-
-		switch (res->sigs[i].status) {
-		case ST_SIG_UNTRUSTED:
-			what = "untrusted key";
-			break;
-		case ST_SIG_REVOKED:
-			what = "revoked key";
-			break;
-		case ST_SIG_BAD:
-			what = "bad signature by key";
-			break;
-		case ST_SIG_NOT_ALLOWED:
-			what = "key not allowed by the policy:";
-			break;
-		default:
-			what = "key";
-			break;
-		}
-		key_id_short_hex(res->sigs[i].key_id, id);
-		n = snprintf(buf + used, size - used, "%s%s %s", i ? "; " : "", what, id);
-		if (n < 0)
-			break;
-		used += (size_t)n;
+	for (enum st_seal_link l = 0; l < ST_SEAL_LINK_COUNT; l++) {
+		fprintf(f, "link %s: %s: ", st_seal_link_to_string(l), st_seal_state_to_string(chain->links[l].state));
+		print_escaped(f, chain->links[l].reason);
+		fputc('\n', f);
 	}
 }
 
-void trust_report_json(FILE *f, const struct st_trust_result *res, const char *ref, const char *rollback_error)
+void seal_report_json_links(FILE *f, const struct st_seal_result *chain)
 {
+	fprintf(f, "\"links\":[");
+	for (enum st_seal_link l = 0; l < ST_SEAL_LINK_COUNT; l++) {
+		fprintf(f, "%s{\"link\":\"%s\",\"state\":\"%s\",\"reason\":", l ? "," : "", st_seal_link_to_string(l),
+			st_seal_state_to_string(chain->links[l].state));
+		json_print_string(f, chain->links[l].reason);
+		fputc('}', f);
+	}
+	fputc(']', f);
+}
+
+void trust_report_json(FILE *f, const struct st_trust_result *res, const char *ref,
+		       const struct st_seal_result *chain)
+{
+	const char *rollback_error = chain && *chain->rollback ? chain->rollback : NULL;
 	char hex[2 * ST_KEY_ID_SIZE + 1], reason[512];
 
 	st_hex_encode(res->commit_id, ST_COMMIT_ID_SIZE, hex);
@@ -155,7 +125,7 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\"verdict\":\"%s\",\"accepted\":%s,", st_trust_verdict_to_string(res->verdict),
-		res->accepted && !rollback_error ? "true" : "false");
+		res->accepted && (!chain || chain->ok) ? "true" : "false");
 	if (rollback_error) {
 		fprintf(f, "\"rollback\":");
 		json_print_string(f, rollback_error);
@@ -167,9 +137,17 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 	} else
 		fprintf(f, "\"valid_key\":null,");
 	if (!res->accepted) {
-		trust_failure_reason(res, reason, sizeof(reason));
+		st_trust_result_reason(res, reason, sizeof(reason));
 		fprintf(f, "\"reason\":");
 		json_print_string(f, reason);
+		fputc(',', f);
+	} else if (chain && !chain->ok) {
+		char why[ST_SEAL_REASON_MAX + 64];
+
+		(void)snprintf(why, sizeof(why), "broken link: %s: %s", st_seal_link_to_string(chain->failed_link),
+			       chain->links[chain->failed_link].reason);
+		fprintf(f, "\"reason\":");
+		json_print_string(f, why);
 		fputc(',', f);
 	}
 	fprintf(f, "\"policy\":{\"kind\":\"%s\",\"rule\":", policy_name(res->rule.kind));
@@ -186,5 +164,10 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 		fprintf(f, "%s{\"key_id\":\"%s\",\"status\":\"%s\"}", i ? "," : "", hex,
 			st_sig_status_to_string(res->sigs[i].status));
 	}
-	fprintf(f, "]}");
+	fputc(']', f);
+	if (chain) {
+		fputc(',', f);
+		seal_report_json_links(f, chain);
+	}
+	fputc('}', f);
 }

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "sealtree/seal.h"
 #include "sealtree/trust.h"
 
 /* "3f2a9c01d4e5b6a7": the short form of a key id. */
@@ -13,13 +14,17 @@ void key_id_short_hex(const uint8_t id[ST_KEY_ID_SIZE], char buf[ST_KEY_ID_SHORT
 void trust_report_text(FILE *f, const struct st_trust_result *res, const char *prefix);
 
 /*
- * A JSON object (no newline after it). ref may be NULL; rollback_error, when
- * not NULL, says why --no-downgrade refused the commit (then "accepted" is false).
+ * A JSON object (no newline after it). ref may be NULL. With chain (verify),
+ * "accepted" is the whole chain's verdict, "rollback" says why the rollback
+ * link refused, and "links" lists every link's verdict.
  */
-void trust_report_json(FILE *f, const struct st_trust_result *res, const char *ref, const char *rollback_error);
+void trust_report_json(FILE *f, const struct st_trust_result *res, const char *ref,
+		       const struct st_seal_result *chain);
 
-/* Why the commit is not accepted, in one line, e.g. "no signature" or "revoked key ID (and ...)". */
-void trust_failure_reason(const struct st_trust_result *res, char *buf, size_t size);
+/* One line per link of the chain: "link NAME: STATE: REASON", reasons escaped. */
+void seal_report_text(FILE *f, const struct st_seal_result *chain);
+/* "links":[{"link":...,"state":...,"reason":...},...] (no braces around it). */
+void seal_report_json_links(FILE *f, const struct st_seal_result *chain);
 
 /* A JSON string literal. */
 void json_print_string(FILE *f, const char *s);
