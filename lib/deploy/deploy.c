@@ -252,6 +252,18 @@ int write_conflicts_file(int dfd, const struct etc_conflicts *conf)
 	return write_file_atomic_at(dfd, "conflicts", text ? text : "", len, 0644);
 }
 
+/* One syncfs per filesystem written: deploy/ and, if it is another one, boot/. */
+static int flush_sysroot(struct st_sysroot *s)
+{
+	struct stat a, b;
+
+	if (fstat(s->deploy_fd, &a) < 0 || fstat(s->boot_fd, &b) < 0 || syncfs(s->deploy_fd) < 0)
+		return negative_errno();
+	if (a.st_dev != b.st_dev && syncfs(s->boot_fd) < 0)
+		return negative_errno();
+	return 0;
+}
+
 /* Insert d into l at index at (d is moved in). */
 static int list_insert(struct st_deploy_list *l, size_t at, struct st_deployment *d)
 {
@@ -371,13 +383,17 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 	if (r < 0)
 		goto fail;
 	pinned = true;
-	if (syncfs(tfd) < 0 || renameat(osfd, tmp, osfd, did) < 0) {
+	/*
+	 * Renamed before the flush: until an entry names it, a directory whose
+	 * contents a crash cut short is a leftover the next command removes.
+	 */
+	if (renameat(osfd, tmp, osfd, did) < 0) {
 		r = st_errf(negative_errno(), "cannot move deploy/%s/%s into place", os, did);
 		goto fail;
 	}
 	tmp[0] = '\0';
 	(void)fsync(osfd);
-	if (syncfs(s->fd) < 0 || syncfs(s->boot_fd) < 0) {
+	if (flush_sysroot(s) < 0) {
 		r = st_errf(negative_errno(), "cannot flush the sysroot");
 		goto fail;
 	}
