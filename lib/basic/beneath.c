@@ -244,15 +244,19 @@ int fd_check_regular(int fd, const char *what)
 	return 0;
 }
 
-/* A detail for an open of path (beneath: through openat_beneath()) that failed with r (not -ENOENT). */
-static int open_failed(int r, const char *path, bool beneath)
+int open_file_failed(int r, int dirfd, const char *path, bool beneath)
 {
+	struct stat st;
+
 	if (r == -ELOOP && beneath)
 		return st_errf(-EUCLEAN, "'%s' is a symbolic link or lies under one", path);
 	if (r == -EXDEV)
 		return st_errf(-EUCLEAN, "'%s' leads outside its directory", path);
-	if (r == -ENXIO || r == -ENODEV)
-		return st_errf(-EUCLEAN, "'%s' is a device or socket, not a regular file", path);
+	/* A socket (ENXIO), a device without a driver (ENODEV), a directory opened for writing (EISDIR). */
+	if ((r == -ENXIO || r == -ENODEV || r == -EISDIR || r == -ENOTDIR) &&
+	    (beneath ? fstatat_beneath(dirfd, path, &st) : RET_NERRNO(fstatat(dirfd, path, &st, 0))) == 0 &&
+	    !S_ISREG(st.st_mode))
+		return st_errf(-EUCLEAN, "'%s' is not a regular file but a %s", path, file_type_name(st.st_mode));
 	return st_errf(r, "cannot open '%s'", path);
 }
 
@@ -272,7 +276,7 @@ int read_file_capped(int dirfd, const char *path, size_t max, unsigned flags, ch
 	if (fd == -ENOENT)
 		return fd;
 	if (fd < 0)
-		return open_failed(fd, path, flags & READ_FILE_BENEATH);
+		return open_file_failed(fd, dirfd, path, flags & READ_FILE_BENEATH);
 	r = fd_check_regular(fd, path);
 	if (r < 0)
 		return r;

@@ -62,6 +62,13 @@ enum read_file_flags {
 int read_file_capped(int dirfd, const char *path, size_t max, unsigned flags, char **ret, size_t *ret_len);
 
 /*
+ * The error for opening the file dirfd/path (beneath: with openat_beneath())
+ * that failed with r (not -ENOENT): -EUCLEAN naming a symlink, or what is
+ * there if it is not a regular file (a socket, a device); else r, naming path.
+ */
+int open_file_failed(int r, int dirfd, const char *path, bool beneath);
+
+/*
  * The checks of read_file_capped() on an fd opened by the caller with
  * O_NONBLOCK: a regular file (-EUCLEAN naming what), O_NONBLOCK cleared.
  */

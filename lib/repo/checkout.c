@@ -77,19 +77,18 @@ static int open_object(struct checkout *c, const struct st_node *n, char **ret_r
 	} else
 		return st_errf(-EUCLEAN, "'%s': regular file with neither contents nor an object", where(n, &p));
 	fd = openat_beneath(c->objects_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd == -ELOOP)
-		fd = st_errf(-EUCLEAN, "object %s (for '%s') is a symbolic link or lies under one", rel, where(n, &p));
-	else if (fd < 0)
-		return st_errf(fd, "object %s (for '%s')%s", rel, where(n, &p), fd == -ENOENT ? " is missing" : "");
-	else {
+	if (fd == -ENOENT)
+		return st_errf(fd, "object %s (for '%s') is missing", rel, where(n, &p));
+	if (fd < 0) {
+		int r = open_file_failed(fd, c->objects_fd, rel, true);
+		return st_errf(r, "object for '%s': %s", where(n, &p), st_error_detail());
+	} else {
 		int r = fd_check_regular(fd, rel);
 		if (r < 0) {
 			safe_close(fd);
 			return st_errf(r, "object for '%s': %s", where(n, &p), st_error_detail());
 		}
 	}
-	if (fd < 0)
-		return fd;
 	*ret_rel = TAKE_PTR(rel);
 	return fd;
 }

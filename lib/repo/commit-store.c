@@ -42,7 +42,7 @@ int st_repo_read_commit(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE
 	if (r == -EFBIG)
 		return st_errf(-EUCLEAN, "commit %s: larger than %u bytes", hex, REPO_COMMIT_SIZE_MAX);
 	if (r < 0)
-		return st_errf(r, "cannot read commit %s", hex);
+		return st_errf(r, "cannot read commit %s: %s", hex, st_error_detail() ? st_error_detail() : strerror(-r));
 	st_commit_id_of(data, len, got);
 	if (memcmp(got, id, ST_COMMIT_ID_SIZE) != 0)
 		return st_errf(-EUCLEAN, "commit %s: its bytes do not match its id (corrupt)", hex);

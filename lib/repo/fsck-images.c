@@ -114,7 +114,7 @@ static bool check_image(struct fsck *f, const char *name, const uint8_t digest[S
 	fd = openat(f->repo->images_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 && errno == ENOENT)
 		return false;
-	if (fd < 0 && errno == ELOOP)
+	if (fd < 0 && (errno == ELOOP || errno == ENXIO || errno == ENODEV))
 		return !fsck_bad(f, path, "not a regular file");
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		fsck_unfixable(f, path, "cannot open: %s", strerror(errno));

@@ -92,7 +92,8 @@ static void check_one(struct pool *p, int dir_fd, const char *fanout, const char
 	/* O_NONBLOCK: a FIFO planted here must not hang fsck. */
 	fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		e->kind = errno == ENOENT ? ENTRY_VANISHED : errno == ELOOP ? ENTRY_NOT_REGULAR : ENTRY_OPEN_FAILED;
+		e->kind = errno == ENOENT ? ENTRY_VANISHED :
+			  errno == ELOOP || errno == ENXIO || errno == ENODEV ? ENTRY_NOT_REGULAR : ENTRY_OPEN_FAILED;
 		e->result = -errno;
 		return;
 	}

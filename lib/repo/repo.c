@@ -210,8 +210,10 @@ static int repo_lock(struct st_repo *repo, int op, bool wait)
 		/* Nothing can write a read-only filesystem: a reader needs no lock there. */
 		if (fd == -ENOENT && read_only && op == LOCK_SH)
 			return 0;
-		if (fd < 0 && fd != -ENOENT && fd != -EACCES)
-			return repo_open_failed(fd, repo->dir_fd, repo->path, REPO_LOCK_FILE);
+		if (fd < 0 && fd != -ENOENT && fd != -EACCES) {
+			r = open_file_failed(fd, repo->dir_fd, REPO_LOCK_FILE, true);
+			return st_errf(r, "repository '%s': %s", repo->path, st_error_detail());
+		}
 		if (fd < 0)
 			return st_errf(fd, "cannot open '%s/%s'", repo->path, REPO_LOCK_FILE);
 		r = fd_check_regular(fd, REPO_LOCK_FILE);
@@ -274,11 +276,12 @@ static int open_stored(struct st_repo *repo, const char *rel, const char *what, 
 	int r;
 
 	fd = openat_beneath(repo->dir_fd, rel, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd == -ELOOP)
-		return st_errf(-EUCLEAN, "%s %s: '%s/%s' is a symbolic link or lies under one", what, name,
-			       repo->path, rel);
-	if (fd < 0)
+	if (fd == -ENOENT)
 		return st_errf(fd, "%s %s", what, name);
+	if (fd < 0) {
+		r = open_file_failed(fd, repo->dir_fd, rel, true);
+		return st_errf(r, "%s %s: %s", what, name, st_error_detail());
+	}
 	r = fd_check_regular(fd, rel);
 	if (r < 0)
 		return st_errf(r, "%s %s: %s", what, name, st_error_detail());

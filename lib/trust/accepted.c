@@ -178,7 +178,7 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 		return r;
 	lock_fd = openat_beneath(st_repo_dirfd(repo), "state/lock", O_RDWR | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
 	if (lock_fd < 0)
-		return st_errf(lock_fd, "cannot open 'state/lock'");
+		return open_file_failed(lock_fd, st_repo_dirfd(repo), "state/lock", true);
 	r = fd_check_regular(lock_fd, "state/lock");
 	if (r < 0)
 		return r;
