@@ -19,7 +19,10 @@ int st_repo_write_commit(struct st_repo *repo, const struct st_commit *c, uint8_
 		return r;
 	st_commit_id_of(data, len, id);
 	st_hex_encode(id, sizeof(id), hex);
-	r = repo_publish_file(repo, repo->commits_fd, hex, data, len, REPO_PUBLISH_NOREPLACE);
+	char display[sizeof(REPO_COMMITS_DIR) + 65];
+
+	(void)snprintf(display, sizeof(display), "%s/%s", REPO_COMMITS_DIR, hex);
+	r = repo_publish_file(repo, repo->commits_fd, hex, display, data, len, REPO_PUBLISH_NOREPLACE);
 	if (r < 0)
 		return r;
 	if (ret_id)

@@ -4,6 +4,7 @@
  * then the ref) and reading a commit's tree back.
  */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "fundamental/parse-number.h"
 #include "repo-internal.h"
 #include "sealtree/image.h"
@@ -54,34 +56,68 @@ static int read_back(int fd)
 	return 0;
 }
 
+static int image_enable_verity(int fd, const char *display, void *userdata)
+{
+	int r = st_verity_enable_fd(fd);
+
+	(void)userdata;
+	if (r == -EEXIST)
+		return 0;
+	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
+}
+
+/* An image already at the name is kept only if its bytes have the name's digest. */
+static int image_is_good(int fd, const char *display, void *userdata)
+{
+	uint8_t got[ST_DIGEST_SIZE];
+	int r;
+
+	(void)display;
+	r = st_verity_digest_fd(fd, got);
+	if (r == -EIO)
+		return 0;       /* unreadable (with fs-verity: it does not match its Merkle tree) */
+	if (r < 0)
+		return r;
+	return memcmp(got, userdata, ST_DIGEST_SIZE) == 0;
+}
+
 int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_digest[ST_DIGEST_SIZE],
 			uint32_t *ret_version, uint64_t *ret_size)
 {
 	struct st_image_write_options wo = { .min_version = 0, .max_version = repo->image_version_max };
 	struct image_sink sink = { .fd = -EBADF };
+	struct publish_ops ops = { .prepare = repo->verity ? image_enable_verity : NULL, .check_existing = image_is_good };
+	_cleanup_free_ char *display = NULL;
+	struct publish_tmp t;
 	uint8_t digest[ST_DIGEST_SIZE];
-	char tmp[64], hex[65];
+	char hex[65];
 	uint32_t version;
 	int r;
 
 	if (!repo || !root)
 		return -EINVAL;
-	repo_tmp_name("image", tmp);
-	sink.fd = openat(repo->tmp_fd, tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (sink.fd < 0)
-		return st_errf(negative_errno(), "cannot create a temporary image in '%s/%s'", repo->path,
-			       REPO_TMP_DIR);
+	if (asprintf(&display, "%s/%s/<new image>", repo->path, REPO_IMAGES_DIR) < 0)
+		return -ENOMEM;
+	r = publish_begin(repo->images_fd, 0644, display, &t);
+	if (r < 0)
+		return r;
+	sink.fd = t.fd;
 	r = st_image_write(root, &wo, sink_write, &sink, digest, &version);
 	if (r >= 0)
-		r = read_back(sink.fd);
-	safe_close(sink.fd);
+		r = read_back(t.fd);
 	if (r < 0) {
-		(void)unlinkat(repo->tmp_fd, tmp, 0);
+		publish_abort(&t);
 		return r;
 	}
 	st_hex_encode(digest, sizeof(digest), hex);
-	r = repo_publish_tmp(repo, tmp, repo->images_fd, hex,
-			     REPO_PUBLISH_NOREPLACE | (repo->verity ? REPO_PUBLISH_VERITY : 0));
+	free(display);
+	if (asprintf(&display, "%s/%s/%s", repo->path, REPO_IMAGES_DIR, hex) < 0) {
+		publish_abort(&t);
+		return -ENOMEM;
+	}
+	/* A corrupt image already at the name is replaced, never accepted (basic/publish.h). */
+	ops.userdata = digest;
+	r = publish_finish(&t, hex, display, 0, &ops);
 	if (r < 0)
 		return r;
 	if (ret_digest)

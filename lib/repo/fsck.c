@@ -15,6 +15,7 @@
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "basic/macro.h"
 #include "repo/fsck-internal.h"
 
@@ -77,8 +78,9 @@ static int mkdir_parents(int dirfd, const char *relpath)
 
 static int write_reason(int dirfd, const char *target, const char *path, const char *why)
 {
-	_cleanup_free_ char *tmp = NULL, *name = NULL, *text = NULL;
+	_cleanup_free_ char *name = NULL, *text = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	const char *base;
 	char when[64] = "";
 	struct tm tm;
 	time_t now = time(NULL);
@@ -86,27 +88,14 @@ static int write_reason(int dirfd, const char *target, const char *path, const c
 
 	if (gmtime_r(&now, &tm))
 		(void)strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (asprintf(&tmp, "%s.reason.tmp", target) < 0 || asprintf(&name, "%s.reason", target) < 0 ||
+	if (asprintf(&name, "%s.reason", target) < 0 ||
 	    asprintf(&text, "path: %s\nreason: %s\nquarantined: %s\n", path, why, when) < 0)
 		return -ENOMEM;
-	fd = openat_beneath(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644);
+	fd = openat_beneath_parent(dirfd, name, &base);
 	if (fd < 0)
 		return fd;
-	r = write_full(fd, text, strlen(text));
-	if (r >= 0) {
-		_cleanup_close_ int pfd = -EBADF;
-		const char *tbase, *nbase;
-
-		pfd = openat_beneath_parent(dirfd, tmp, &tbase);
-		if (pfd < 0)
-			return pfd;
-		nbase = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
-		if (renameat(pfd, tbase, pfd, nbase) < 0)
-			r = negative_errno();
-		if (r < 0)
-			(void)unlinkat(pfd, tbase, 0);
-	}
-	return r;
+	r = publish_data(fd, base, name, text, strlen(text), 0644, PUBLISH_REPLACE, NULL);
+	return r < 0 ? r : 0;
 }
 
 /* Move REPO/path to REPO/quarantine/path (".N" appended if taken) and record why. */

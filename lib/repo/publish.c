@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Small file helpers of the repository: temporary names in tmp/, atomic
- * publication (temporary file, optional fs-verity and fsync, rename),
- * reading small files, parsing ids.
+ * publication (through basic/publish.h: a temporary file in the target
+ * directory, optional fs-verity and fsync, a link or rename), reading small
+ * files, parsing ids.
  */
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "repo-internal.h"
 #include "sealtree/verity.h"
 
@@ -39,85 +41,31 @@ int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, s
 	return read_file_capped(dir_fd, name, max, READ_FILE_BENEATH, ret, ret_len);
 }
 
-static int fsync_dir(int dir_fd)
+static int enable_verity(int fd, const char *display, void *userdata)
 {
-	return fsync(dir_fd) < 0 ? negative_errno() : 0;
+	int r = st_verity_enable_fd(fd);
+
+	(void)userdata;
+	if (r == -EEXIST)
+		return 0;
+	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
 }
 
-int repo_publish_tmp(struct st_repo *repo, const char *tmp_name, int dir_fd, const char *name, unsigned flags)
+int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const char *display, const void *data,
+		      size_t len, unsigned flags)
 {
-	int r;
+	struct publish_bytes bytes = { .data = data, .len = len };
+	struct publish_ops ops = {
+		.prepare = (flags & REPO_PUBLISH_VERITY) ? enable_verity : NULL,
+		.check_existing = (flags & REPO_PUBLISH_NOREPLACE) ? publish_same_bytes : NULL,
+		.userdata = &bytes,
+	};
+	_cleanup_free_ char *full = NULL;
 
-	if (flags & REPO_PUBLISH_VERITY) {
-		_cleanup_close_ int fd = openat(repo->tmp_fd, tmp_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		if (fd < 0)
-			r = negative_errno();
-		else {
-			r = st_verity_enable_fd(fd);
-			if (r == -EEXIST)
-				r = 0;
-		}
-		if (r < 0) {
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return st_errf(r, "cannot enable fs-verity on '%s'", name);
-		}
-	}
-	if (flags & REPO_PUBLISH_FSYNC) {
-		_cleanup_close_ int fd = openat(repo->tmp_fd, tmp_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-		if (fd < 0 || fsync(fd) < 0) {
-			r = negative_errno();
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return st_errf(r, "cannot sync '%s'", name);
-		}
-	}
-	if (flags & REPO_PUBLISH_NOREPLACE) {
-		r = renameat2(repo->tmp_fd, tmp_name, dir_fd, name, RENAME_NOREPLACE);
-		if (r < 0 && errno == EINVAL) {
-			/* No RENAME_NOREPLACE here: link() never replaces either. */
-			r = linkat(repo->tmp_fd, tmp_name, dir_fd, name, 0);
-			if (r == 0 || errno == EEXIST) {
-				int saved = errno;
-				(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-				errno = saved;
-			}
-		}
-		if (r < 0 && errno == EEXIST) {
-			(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-			return 0;
-		}
-	} else
-		r = renameat(repo->tmp_fd, tmp_name, dir_fd, name);
-	if (r < 0) {
-		r = negative_errno();
-		(void)unlinkat(repo->tmp_fd, tmp_name, 0);
-		return st_errf(r, "cannot publish '%s'", name);
-	}
-	if (flags & REPO_PUBLISH_FSYNC) {
-		r = fsync_dir(dir_fd);
-		if (r < 0)
-			return st_errf(r, "cannot sync the directory of '%s'", name);
-	}
-	return 1;
-}
-
-int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const void *data, size_t len,
-		      unsigned flags)
-{
-	char tmp[64];
-	int fd, r;
-
-	repo_tmp_name("file", tmp);
-	fd = openat(repo->tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return st_errf(negative_errno(), "cannot create a temporary file in '%s/%s'", repo->path,
-			       REPO_TMP_DIR);
-	r = write_full(fd, data, len);
-	safe_close(fd);
-	if (r < 0) {
-		(void)unlinkat(repo->tmp_fd, tmp, 0);
-		return st_errf(r, "cannot write '%s'", name);
-	}
-	return repo_publish_tmp(repo, tmp, dir_fd, name, flags);
+	if (asprintf(&full, "%s/%s", repo->path, display) < 0)
+		return -ENOMEM;
+	return publish_data(dir_fd, name, full, data, len, 0644,
+			    ((flags & REPO_PUBLISH_NOREPLACE) ? 0 : PUBLISH_REPLACE) |
+				    ((flags & REPO_PUBLISH_FSYNC) ? PUBLISH_SYNC : 0),
+			    &ops);
 }

@@ -138,7 +138,7 @@ int repo_write_ref_cas(struct st_repo *repo, const char *name, const uint8_t id[
 		return st_errf(dir_fd, "cannot create the directory of ref '%s'", name);
 	if (fstatat(dir_fd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
 		return st_errf(-EEXIST, "ref '%s' conflicts with existing refs under it", name);
-	r = repo_publish_file(repo, dir_fd, base, line, 65, REPO_PUBLISH_FSYNC);
+	r = repo_publish_file(repo, dir_fd, base, rel, line, 65, REPO_PUBLISH_FSYNC);
 	return r < 0 ? r : 0;
 }
 

@@ -49,23 +49,20 @@ int repo_object_store(struct st_repo *repo, struct st_digest_store **ret);
 void repo_tmp_name(const char *prefix, char buf[64]);
 
 enum repo_publish_flags {
-	REPO_PUBLISH_NOREPLACE = 1u << 0,   /* content-addressed: an existing file is kept (returns 0) */
+	REPO_PUBLISH_NOREPLACE = 1u << 0,   /* content-addressed: an existing file with these bytes is kept (returns 0) */
 	REPO_PUBLISH_FSYNC = 1u << 1,       /* fsync the file and its directory (refs) */
 	REPO_PUBLISH_VERITY = 1u << 2,      /* enable fs-verity before the file gets its name */
 };
 
 /*
- * Write data into a temporary file in tmp/ (mode 0644) and rename it to
- * dir_fd/name. Returns 1 if published, 0 if NOREPLACE found it present.
+ * Publish data as dir_fd/name (mode 0644) through publish_data()
+ * (basic/publish.h): a temporary file in dir_fd, then a rename over what is
+ * there, or with NOREPLACE a link that keeps an existing file holding the
+ * same bytes and replaces one that does not. display is the path below REPO
+ * that errors name. Returns 1 if published, 0 if kept.
  */
-int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const void *data, size_t len,
-		      unsigned flags);
-
-/*
- * Publish an already written temporary file tmp/tmp_name as dir_fd/name
- * (the same rules as repo_publish_file(); the temporary is gone afterwards).
- */
-int repo_publish_tmp(struct st_repo *repo, const char *tmp_name, int dir_fd, const char *name, unsigned flags);
+int repo_publish_file(struct st_repo *repo, int dir_fd, const char *name, const char *display, const void *data,
+		      size_t len, unsigned flags);
 
 /*
  * Move a ref with compare-and-swap under the refs lock: old_id != NULL

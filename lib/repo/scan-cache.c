@@ -284,6 +284,6 @@ int repo_scan_cache_save(struct st_repo *repo, struct repo_scan_cache *c)
 	if (dir_fd < 0)
 		return repo_open_failed(dir_fd, repo->dir_fd, repo->path, REPO_CACHE_DIR);
 	/* Not fsync'ed: a torn cache fails its checksum and is ignored. */
-	r = repo_publish_file(repo, dir_fd, CACHE_FILE, buf, body + 32, 0);
+	r = repo_publish_file(repo, dir_fd, CACHE_FILE, REPO_CACHE_DIR "/" CACHE_FILE, buf, body + 32, 0);
 	return r < 0 ? r : 0;
 }

@@ -13,6 +13,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "trust-internal.h"
 
 int trust_read_fd(int fd, const char *what, size_t max, char **ret, size_t *ret_len)
@@ -66,19 +67,19 @@ int trust_repo_read_file(struct st_repo *repo, const char *path, size_t max, cha
 
 int trust_repo_write_file(struct st_repo *repo, const char *path, const void *data, size_t len)
 {
-	_cleanup_close_ int parent_fd = -EBADF, tmp_fd = -EBADF;
+	_cleanup_close_ int parent_fd = -EBADF;
 	const char *base;
+	int r;
 
-	/* Neither the file's directory nor tmp/ through a symlink (docs/formats/repository.md). */
-	tmp_fd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY, 0);
-	if (tmp_fd < 0)
-		return st_errf(tmp_fd, "cannot open the repository's tmp/");
+	/* The file's directory never through a symlink (docs/formats/repository.md). */
 	parent_fd = openat_beneath_parent(st_repo_dirfd(repo), path, &base);
 	if (parent_fd == -ELOOP)
 		return st_errf(-EUCLEAN, "the directory of '%s' is a symbolic link or lies under one", path);
 	if (parent_fd < 0)
 		return st_errf(parent_fd, "cannot open the directory of '%s'", path);
-	return trust_write_file_atomic(parent_fd, base, data, len, 0644, tmp_fd);
+	/* The repository's one publish path: a temporary file there, fsync, rename over. */
+	r = publish_data(parent_fd, base, path, data, len, 0644, PUBLISH_REPLACE | PUBLISH_SYNC, NULL);
+	return r < 0 ? r : 0;
 }
 
 /* Split path into its directory fd (opened) and base name. */
