@@ -16,6 +16,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/macro.h"
+#include "mount/mount-internal.h"
 #include "repo-internal.h"
 #include "sealtree/mount.h"
 #include "sealtree/repo-read.h"
@@ -134,8 +135,10 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 	r = st_mount_pin_name(target, &pin);
 	if (r < 0)
 		return r;
-	if (asprintf(&objects, "%s/%s", st_repo_path(repo), REPO_OBJECTS_DIR) < 0)
-		return -ENOMEM;
+	/* Absolute: overlayfs shows it in mountinfo, where umount finds the repository again. */
+	r = repo_objects_abspath(repo, &objects);
+	if (r < 0)
+		return r;
 
 	/* One mount on target at a time; a pin of a live mount on target belongs to that mount: refuse to stack. */
 	lock_fd = lock_target(target);
@@ -178,16 +181,73 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 	return r;
 }
 
+/*
+ * Is the mount m one 'sealtree mount' made from repo: the composefs overlay
+ * source, and its data layer this repository's objects/ (the same inode)?
+ * 1 yes, 0 no (why, in *ret_why).
+ */
+static int mount_is_ours(struct st_repo *repo, const struct repo_mountinfo *m, const char **ret_why)
+{
+	_cleanup_free_ char *datadir = NULL;
+	struct stat a, b;
+	int r;
+
+	if (strcmp(m->fstype, "overlay") != 0 || strcmp(m->source, ST_MOUNT_SOURCE) != 0) {
+		*ret_why = "not a composefs mount";
+		return 0;
+	}
+	r = repo_mountinfo_option(m, "datadir+=", &datadir);
+	if (r == -ENOENT) {
+		*ret_why = "a composefs mount with no data layer";
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (stat(datadir, &a) < 0 || fstat(repo->objects_fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		*ret_why = "a composefs mount of another repository's objects";
+		return 0;
+	}
+	return 1;
+}
+
+int repo_objects_abspath(struct st_repo *repo, char **ret)
+{
+	_cleanup_free_ char *abs = realpath(repo->path, NULL);
+
+	if (!abs)
+		return st_errf(negative_errno(), "repository '%s'", repo->path);
+	if (asprintf(ret, "%s/%s", abs, REPO_OBJECTS_DIR) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 int st_repo_umount(struct st_repo *repo, const char *target, bool detach, bool *ret_removed_pin)
 {
 	_cleanup_free_ char *pin = NULL;
+	struct repo_mountinfo m = {};
+	const char *why = NULL;
 	bool removed = false;
 	int r, ru;
 
 	r = st_mount_pin_name(target, &pin);
 	if (r < 0)
 		return r;
-	ru = umount2(target, detach ? MNT_DETACH : 0) < 0 ? negative_errno() : 0;
+	/* Only what sealtree mounted from this repository is unmounted: never another mount on target. */
+	r = repo_mountinfo_at(target, &m);
+	if (r == -ENOENT)
+		ru = -EINVAL;
+	else if (r < 0)
+		return r;
+	else {
+		r = mount_is_ours(repo, &m, &why);
+		if (r == 0)
+			r = st_errf(-EPERM, "'%s' holds a %s mount of '%s' (%s), not what 'sealtree mount' mounted from "
+				    "repository '%s': not unmounting it", target, m.fstype, m.source, why, repo->path);
+		repo_mountinfo_release(&m);
+		if (r < 0)
+			return r;
+		ru = umount2(target, detach ? MNT_DETACH : 0) < 0 ? negative_errno() : 0;
+	}
 	if (ru < 0 && ru != -EINVAL)
 		return st_errf(ru, "cannot unmount '%s'", target);
 	r = st_repo_delete_ref(repo, pin);

@@ -115,6 +115,26 @@ int repo_read_small_file(int dir_fd, const char *name, size_t max, char **ret, s
  */
 int repo_open_failed(int r, int dir_fd, const char *path, const char *rel);
 
+/* ---- What is mounted where (mountinfo.c) ---- */
+
+struct repo_mountinfo {
+	char *fstype, *source;  /* unescaped */
+	char *options;          /* the superblock options as the kernel prints them (each still escaped) */
+};
+
+/*
+ * The topmost mount whose mount point is target (an absolute, canonical
+ * path) in /proc/self/mountinfo. -ENOENT if target is no mount point.
+ */
+int repo_mountinfo_at(const char *target, struct repo_mountinfo *ret);
+/* One mountinfo line: 1 and *ret filled if its mount point is target, 0 if not (line is changed). */
+int repo_mountinfo_parse_line(char *line, const char *target, struct repo_mountinfo *ret);
+/* The value of the last option "KEY..." (key includes its '=' or '+='), unescaped; -ENOENT if none. */
+int repo_mountinfo_option(const struct repo_mountinfo *m, const char *key, char **ret);
+void repo_mountinfo_release(struct repo_mountinfo *m);
+/* The absolute path of the repository's objects/ (as mounts name it). */
+int repo_objects_abspath(struct st_repo *repo, char **ret);
+
 /* ---- The scan cache (scan-cache.c) ---- */
 
 struct repo_scan_cache;

@@ -231,8 +231,9 @@ static void umount_help(FILE *f)
 	fprintf(f,
 		"usage: sealtree umount [--lazy] DIR\n"
 		"\n"
-		"Unmount what 'sealtree mount' mounted on DIR and delete its pin ref. A DIR\n"
-		"whose pin is gone is still unmounted; a stale pin of a DIR that is no\n"
+		"Unmount what 'sealtree mount' mounted on DIR and delete its pin ref; any\n"
+		"other mount on DIR is refused. A DIR whose pin is gone is still\n"
+		"unmounted; a stale pin of a DIR that is no\n"
 		"longer mounted is deleted (and reported). Without --repo or $SEALTREE_REPO,\n"
 		"the repository is the one the mount on DIR reads its objects from.\n"
 		"\n"
