@@ -64,7 +64,25 @@ refused "commit id without a signature (default policy)" "broken link: signature
 echo v2 >"$T/good/usr/etc/v" && c2=$(commit_tree "$T/good" os/main 2.0)
 admin deploy --keys-dir "$KEYS" os/main >/dev/null
 st ref os/main "$good" >/dev/null 2>&1 || st ref --force os/main "$good" >/dev/null 2>&1 || echo "$good" >"$REPO/refs/heads/os/main"
-refused "--no-downgrade on an older commit" "freshness" deploy --keys-dir "$KEYS" --no-downgrade os/main
+refused "--no-downgrade on an older commit" "refused: broken link: rollback" deploy --keys-dir "$KEYS" --no-downgrade os/main
+
+# A signed commit under an any-trusted policy deploys, naming the key; its
+# image with one flipped byte is refused at the image link.
+"$SEALTREE" keygen -o "$T/k1" >/dev/null
+mkdir -p "$T/strict/trusted.d" && cp "$T/k1.pub" "$T/strict/trusted.d/vendor.pem"
+make_tree "$T/signed"
+cs=$(commit_tree "$T/signed" os/signed 1)
+st sign os/signed --key "$T/k1" >/dev/null
+admin deploy --keys-dir "$T/strict" --not-as-default os/signed >"$T/out" 2>"$T/err" && ok "signed commit deploys" || fail "signed commit deploys" "$(cat "$T/err")"
+check "deploy names the signing key" grep -q "^trust: signed by key " "$T/out"
+check "status shows it valid" grep -q "signature: valid" <(admin status --keys-dir "$T/strict")
+echo more >"$T/signed/usr/etc/more"
+cs2=$(commit_tree "$T/signed" os/signed 2)
+st sign os/signed --key "$T/k1" >/dev/null
+img=$REPO/images/$(commit_image "$REPO" os/signed)
+chmod u+w "$img"
+python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//2]^=1; open(p,"wb").write(bytes(b))' "$img"
+refused "image with a flipped byte" "refused: broken link: image" deploy --keys-dir "$T/strict" os/signed
 
 for os in 'a/b' '..' '.hidden' 'x y' "$(printf 'a\tb')" '' "$(head -c 65 /dev/zero | tr '\0' a)"; do
 	refused "OS name '$os' refused by os-init" "not a valid OS name" os-init "$os"

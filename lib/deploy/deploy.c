@@ -17,6 +17,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "deploy-internal.h"
+#include "sealtree/seal.h"
 #include "sealtree/trust.h"
 
 static void st_repo_unlockp(struct st_repo **r)
@@ -78,52 +79,48 @@ static int pick_os(struct st_sysroot *s, const struct st_deploy_list *l, const c
 	return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * The trust chain (st_seal_chain()): the commit's bytes, its signature
+ * under the ref's policy, with --no-downgrade the anti-rollback record,
+ * and the image's digest; nothing is mounted and nothing recorded here
+ * (deploy records the commit once the switch is done).
+ */
 static int check_trust(struct st_sysroot *s, struct st_deploy_options *o, const char *ref,
-		       const uint8_t id[ST_COMMIT_ID_SIZE], const struct st_commit *c)
+		       const uint8_t id[ST_COMMIT_ID_SIZE])
 {
 	struct st_trust_store *store = NULL;
-	struct st_trust_result *res = NULL;
-	char hex[2 * ST_COMMIT_ID_SIZE + 1];
+	struct st_seal_result *res = NULL;
+	struct st_seal_options so = {};
 	int r;
 
-	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	if ((o->flags & ST_DEPLOY_NO_DOWNGRADE) && !ref)
+		return st_errf(-EINVAL, "--no-downgrade needs a ref, not a commit id");
 	r = st_trust_store_load(o->keys_dir, &store);
 	if (r < 0)
 		return st_errf(r, "cannot load the trust store: %s", st_error_detail() ? st_error_detail() : "");
-	r = st_repo_trust_check(s->repo, store, ref, id,
-				o->flags & ST_DEPLOY_REQUIRE_SIGNATURE ? ST_TRUST_REQUIRE_SIGNATURE : 0, &res);
+	so.store = store;
+	so.ref = ref;
+	so.flags = ST_SEAL_CHECK_IMAGE | (o->flags & ST_DEPLOY_REQUIRE_SIGNATURE ? ST_SEAL_REQUIRE_SIGNATURE : 0) |
+		   (o->flags & ST_DEPLOY_NO_DOWNGRADE ? ST_SEAL_NO_DOWNGRADE : 0);
+	r = st_seal_chain(s->repo, id, &so, &res);
 	if (r < 0)
 		goto out;
-	if (!res->accepted) {
-		r = st_errf(-EKEYREJECTED, "refused: broken link: signature: commit %s: %s", hex,
-			    st_trust_verdict_to_string(res->verdict));
+	if (!res->ok) {
+		const struct st_seal_verdict *v = &res->links[res->failed_link];
+
+		r = st_errf(v->error < 0 ? v->error : -EKEYREJECTED, "refused: broken link: %s: %s",
+			    st_seal_link_to_string(res->failed_link), v->reason);
 		goto out;
 	}
-	if (res->verdict == ST_TRUST_VALID) {
+	if (res->has_signer) {
 		char kid[2 * ST_KEY_ID_SIZE + 1];
 
-		st_hex_encode(res->sigs[res->valid_index].key_id, ST_KEY_ID_SIZE, kid);
+		st_hex_encode(res->signer_key_id, ST_KEY_ID_SIZE, kid);
 		(void)snprintf(o->trust, sizeof(o->trust), "signed by key %.16s", kid);
 	} else
 		(void)snprintf(o->trust, sizeof(o->trust), "unsigned, accepted by the policy");
-	if (o->flags & ST_DEPLOY_NO_DOWNGRADE) {
-		struct st_accepted last;
-
-		if (!ref) {
-			r = st_errf(-EINVAL, "--no-downgrade needs a ref, not a commit id");
-			goto out;
-		}
-		r = st_repo_read_accepted(s->repo, ref, &last);
-		if (r >= 0)
-			r = st_accepted_check(&last, c);
-		if (r == -ENOENT)
-			r = 0;
-		if (r < 0)
-			r = st_errf(r, "refused: broken link: freshness: %s",
-				    st_error_detail() ? st_error_detail() : "older than the last accepted commit");
-	}
 out:
-	st_trust_result_free(res);
+	st_seal_result_free(res);
 	st_trust_store_free(store);
 	return r;
 }
@@ -319,10 +316,10 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 		ref = o->spec;
 	st_error_clear();
 	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
-	r = st_repo_read_commit(s->repo, id, &c);
+	r = check_trust(s, o, ref, id);
 	if (r < 0)
 		return r;
-	r = check_trust(s, o, ref, id, c);
+	r = st_repo_read_commit(s->repo, id, &c);
 	if (r < 0)
 		return r;
 	r = st_repo_read_image_tree(s->repo, c->image_digest, &root);
