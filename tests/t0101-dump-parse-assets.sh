@@ -5,7 +5,7 @@
 source "$(dirname "$0")/test-lib.sh"
 
 RT=$BUILD_DIR/lib/tree/st-dump-roundtrip
-ASSETS=$COMPAT_DIR/assets
+ASSETS=$ASSETS_DIR/composefs
 [ -x "$RT" ] || skip_all "st-dump-roundtrip not built"
 [ -d "$ASSETS" ] || skip_all "no compat assets at $ASSETS"
 
@@ -53,11 +53,9 @@ done
 
 # A dump we print parses strictly and reprints identically, on generated
 # hostile trees too (breadth-first, unsorted, hardlinks before targets).
-if command -v python3 >/dev/null && [ -f "$COMPAT_DIR/gentree.py" ]; then
-	for seed in 1 2 3 4 5 6 7 8 9 31 77; do
-		python3 "$COMPAT_DIR/gentree.py" dump $seed >"$TEST_TMP/gen.dump"
-		fixed_point "gentree-$seed" "$TEST_TMP/gen.dump" --strict
-	done
-fi
+for seed in 1 2 3 4 5 6 7 8 9 31 77; do
+	gentree dump $seed >"$TEST_TMP/gen.dump"
+	fixed_point "gentree-$seed" "$TEST_TMP/gen.dump" --strict
+done
 
 done_testing

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/test-lib.sh"
 
 W=$BUILD_DIR/lib/image/st-image-from-dump
-ASSETS=$COMPAT_DIR/assets
+ASSETS=$ASSETS_DIR/composefs
 [ -x "$W" ] || skip_all "st-image-from-dump not built"
 [ -d "$ASSETS" ] || skip_all "no compat assets at $ASSETS"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The writer on generated hostile trees (gentree.py dump SEED): for seeds 1..9
+# The writer on generated hostile trees (gentree dump SEED, tests/assets): for seeds 1..9
 # the image sha256 for the default, v1 and epoch variants and the
 # --print-digest output must equal gentree-expected.txt (for a dump, "epoch"
 # is the same as the default in the reference). Seeds 10..29 have no published
@@ -11,7 +11,7 @@ source "$(dirname "$0")/test-lib.sh"
 
 W=$BUILD_DIR/lib/image/st-image-from-dump
 VD=$BUILD_DIR/lib/verity/st-verity-digest
-EXP=$COMPAT_DIR/gentree-expected.txt
+EXP=$ASSETS_DIR/gentree/expected.txt
 [ -x "$W" ] || skip_all "st-image-from-dump not built"
 command -v python3 >/dev/null || skip_all "python3 not available"
 [ -f "$EXP" ] || skip_all "no $EXP"
@@ -20,7 +20,7 @@ expected() { awk -v s="$1" -v v="$2" '$1 == "dump" && $2 == s && $3 == v { print
 export CFS_PARSE_STRICT=1
 
 for seed in 1 2 3 4 5 6 7 8 9; do
-	python3 "$COMPAT_DIR/gentree.py" dump $seed >"$TEST_TMP/g.dump"
+	gentree dump $seed >"$TEST_TMP/g.dump"
 	for variant in default v1 epoch; do
 		want=$(expected $seed $variant)
 		[ -n "$want" ] || { fail "seed $seed $variant" "no expected value"; continue; }
@@ -39,7 +39,7 @@ for seed in 1 2 3 4 5 6 7 8 9; do
 done
 
 for seed in $(seq 10 29); do
-	python3 "$COMPAT_DIR/gentree.py" dump $seed >"$TEST_TMP/g.dump"
+	gentree dump $seed >"$TEST_TMP/g.dump"
 	if "$W" "$TEST_TMP/g.dump" "$TEST_TMP/a.img" 2>"$TEST_TMP/err" &&
 		"$W" "$TEST_TMP/g.dump" "$TEST_TMP/b.img" 2>>"$TEST_TMP/err" &&
 		cmp -s "$TEST_TMP/a.img" "$TEST_TMP/b.img"; then

@@ -6,16 +6,15 @@
 # message and exit status 1.
 source "$(dirname "$0")/test-lib.sh"
 
-REF=$COMPAT_DIR/reference
-EXPECTED=$COMPAT_DIR/gentree-expected.txt
+EXPECTED=$ASSETS_DIR/gentree/expected.txt
 [ -x "$COMPOSEFS_INFO" ] || skip_all "composefs-info not built"
-[ -f "$EXPECTED" ] && [ -d "$REF" ] || skip_all "no compat vectors at $COMPAT_DIR"
+[ -x "$MKCOMPOSEFS" ] || skip_all "mkcomposefs not built (it rebuilds the reference images)"
 
 expected() { awk -v s="$1" -v v="$2" '$1 == "dump" && $2 == s && $3 == v { print $4 }' "$EXPECTED"; }
 
 for seed in 1 2 3 4 5 6 7 8 9; do
 	img=$TEST_TMP/gentree-$seed.img
-	gzip -dc "$REF/gentree-$seed.dump.img.gz" >"$img"
+	reference_image "$seed" "$img" || { fail "seed $seed" "no reference image"; continue; }
 	for cmd in dump ls objects; do
 		want=$(expected "$seed" "info-$cmd")
 		[ -n "$want" ] || { fail "seed $seed $cmd" "no expected value"; continue; }

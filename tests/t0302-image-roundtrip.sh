@@ -5,11 +5,10 @@
 # gives the same image again, and a failing composefs-dump leaves DEST alone.
 source "$(dirname "$0")/test-lib.sh"
 
-REF=$COMPAT_DIR/reference
-ASSETS=$COMPAT_DIR/assets
+ASSETS=$ASSETS_DIR/composefs
 [ -x "$COMPOSEFS_DUMP" ] || skip_all "composefs-dump not built"
 [ -x "$COMPOSEFS_INFO" ] || skip_all "composefs-info not built"
-[ -d "$REF" ] || skip_all "no compat vectors at $COMPAT_DIR"
+[ -x "$MKCOMPOSEFS" ] || skip_all "mkcomposefs not built (it rebuilds the reference images)"
 
 # roundtrip NAME IMAGE: composefs-dump gives the same bytes, to a file and to stdout.
 roundtrip() {
@@ -29,13 +28,13 @@ roundtrip() {
 }
 
 for seed in 1 2 3 4 5 6 7 8 9; do
-	gzip -dc "$REF/gentree-$seed.dump.img.gz" >"$TEST_TMP/gentree-$seed.img"
+	reference_image "$seed" "$TEST_TMP/gentree-$seed.img" || { fail "gentree-$seed" "no reference image"; continue; }
 	roundtrip "gentree-$seed" "$TEST_TMP/gentree-$seed.img"
 done
 
 # The assets, built by our mkcomposefs (t02xx pins those bytes to the
 # reference's), then read back both ways.
-if [ -x "$MKCOMPOSEFS" ] && [ -d "$ASSETS" ]; then
+if [ -d "$ASSETS" ]; then
 	for f in "$ASSETS"/*.dump "$ASSETS"/*.dump.gz; do
 		name=$(basename "$f")
 		case $name in should-fail-*) continue ;; esac
@@ -74,7 +73,7 @@ if [ -x "$MKCOMPOSEFS" ] && [ -d "$ASSETS" ]; then
 		fi
 	done
 else
-	echo "# mkcomposefs not built or no assets: asset round trips not checked"
+	fail "assets" "no $ASSETS"
 fi
 
 # Failures: exit status 1, a message, DEST untouched, no temporary file left.

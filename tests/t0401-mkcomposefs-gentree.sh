@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# mkcomposefs against the reference's golden digests for the gentree.py
-# trees and dumps (compat/gentree-expected.txt): every `tree S VARIANT` line
+# mkcomposefs against the reference's golden digests for the gentree
+# trees and dumps (tests/assets/gentree/expected.txt): every `tree S VARIANT` line
 # (a directory scan with each option, the digest store, composefs-info dump
 # of the image) and the `dump S default|v1|epoch|print-digest` lines
 # (--from-file). Set GENTREE_SEEDS="1 2 ..." to check other seeds' lines
@@ -10,9 +10,7 @@
 
 need_root
 [ -x "$MKCOMPOSEFS" ] || skip_all "mkcomposefs not built"
-GENTREE=$COMPAT_DIR/gentree.py
-EXPECTED=${GENTREE_EXPECTED:-$COMPAT_DIR/gentree-expected.txt}
-[ -r "$GENTREE" ] && [ -r "$EXPECTED" ] || skip_all "no compat vectors in $COMPAT_DIR"
+EXPECTED=${GENTREE_EXPECTED:-$ASSETS_DIR/gentree/expected.txt}
 export LC_ALL=C
 seeds=${GENTREE_SEEDS:-$(awk '{print $2}' "$EXPECTED" | sort -un)}
 have_info=true
@@ -71,8 +69,8 @@ dump_value() {
 for seed in $seeds; do
 	dir=$TEST_TMP/tree-$seed
 	dump=$TEST_TMP/gentree-$seed.dump
-	python3 "$GENTREE" tree "$seed" "$dir" || { fail "gentree tree $seed" "gentree.py failed"; continue; }
-	python3 "$GENTREE" dump "$seed" >"$dump" || { fail "gentree dump $seed" "gentree.py failed"; continue; }
+	gentree tree "$seed" "$dir" || { fail "gentree tree $seed" "seedtree.py failed"; continue; }
+	gentree dump "$seed" >"$dump" || { fail "gentree dump $seed" "seedtree.py failed"; continue; }
 
 	while read -r mode s variant want; do
 		[ "$s" = "$seed" ] || continue
@@ -105,7 +103,7 @@ done
 if $have_info; then
 	read -r seed _ <<<"$(echo $seeds)"
 	dir=$TEST_TMP/tree-rt
-	python3 "$GENTREE" tree "$seed" "$dir"
+	gentree tree "$seed" "$dir"
 	if "$MKCOMPOSEFS" "$dir" "$TEST_TMP/rt1.img" &&
 		"$COMPOSEFS_INFO" dump "$TEST_TMP/rt1.img" | "$MKCOMPOSEFS" --from-file - "$TEST_TMP/rt2.img" &&
 		cmp "$TEST_TMP/rt1.img" "$TEST_TMP/rt2.img"; then

@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # mkcomposefs --from-file on the reference project's golden dumpfiles
-# (compat/assets, see compat/README.md): each image's sha256 must match, each
+# (tests/assets/composefs, see tests/assets/README.md): each image's sha256 must match, each
 # should-fail-*.dump must exit 1 with a message naming the line and leave no
 # file behind. Where the reader tools are built, also: image -> composefs-dump
 # -> same bytes, and image -> composefs-info dump -> mkcomposefs -> same bytes.
 . "$(dirname "$0")/test-lib.sh"
 
 [ -x "$MKCOMPOSEFS" ] || skip_all "mkcomposefs not built"
-ASSETS=$COMPAT_DIR/assets
+ASSETS=$ASSETS_DIR/composefs
 [ -d "$ASSETS" ] || skip_all "no assets in $ASSETS"
 have_dump=false have_info=false
 [ -x "$COMPOSEFS_DUMP" ] && have_dump=true || echo "# composefs-dump not built: skipping the re-serialization checks"

@@ -94,8 +94,8 @@ done
 # ---- 1. reference image, dummy objects: fallbacks against the preferred path --
 REF=$W/ref
 mkdir -p "$REF/obj"
-zcat "$COMPAT_DIR/reference/gentree-1.dump.img.gz" >"$REF/g1.img"
-python3 "$COMPAT_DIR/gentree.py" dump 1 >"$REF/g1.dump"
+reference_image 1 "$REF/g1.img"
+gentree dump 1 >"$REF/g1.dump"
 make_dummy_objects "$REF/g1.dump" "$REF/obj"
 [ -n "$(find "$REF/obj" -type f)" ] || fail "dummy objects" "no payloads found in the dump"
 
@@ -284,7 +284,7 @@ compare_tree() {
 	rm -rf "$d"
 }
 for seed in 1 2 3 4; do
-	python3 "$COMPAT_DIR/gentree.py" tree $seed "$W/src-$seed"
+	gentree tree $seed "$W/src-$seed"
 	compare_tree "gentree-$seed" "$W/src-$seed"
 	compare_tree "gentree-$seed-hardlinks" "$W/src-$seed" --hardlinks
 	rm -rf "$W/src-$seed"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # t0502-mount-verity-qemu: the fs-verity half of mount.composefs, which this
 # build machine's kernel cannot exercise. Boots a Debian kernel with
-# fs-verity under QEMU (../shared/tools/qemu-verity-kit.sh) and runs
+# fs-verity under QEMU (tests/qemu/kit.sh) and runs
 # tests/qemu/ci-test.sh there with our mkcomposefs, mount.composefs and
 # composefs-info: image + object store with fs-verity, mount with digest=,
 # every file read back, then tampered objects must give EIO and a wrong

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# The image digest depends only on the tree: for the hostile gentree.py
-# trees (compat vectors: odd names, 255-byte and non-UTF-8 names, hardlinks,
+# The image digest depends only on the tree: for the hostile gentree
+# trees (tests/assets: odd names, 255-byte and non-UTF-8 names, hardlinks,
 # devices, whiteouts, ACLs and escaped overlay xattrs, large ids, nanosecond
 # mtimes), `commit --tree DIR`, `commit --tar` of GNU tar's archive of DIR
 # and `commit --tar` of `sealtree export` all give the same image digest.
@@ -10,8 +10,6 @@
 
 need_root
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
-GENTREE=$COMPAT_DIR/gentree.py
-[ -r "$GENTREE" ] || skip_all "no compat vectors in $COMPAT_DIR"
 export LC_ALL=C
 unset SOURCE_DATE_EPOCH
 repo=$TEST_TMP/repo
@@ -22,7 +20,7 @@ seeds=${GENTREE_SEEDS:-1 2 3 4}
 st init --verity=off >/dev/null || { fail "init" ""; done_testing; exit; }
 for seed in $seeds; do
 	dir=$TEST_TMP/tree-$seed
-	python3 "$GENTREE" tree "$seed" "$dir" || { fail "gentree $seed" "gentree.py failed"; continue; }
+	gentree tree "$seed" "$dir" || { fail "gentree $seed" "seedtree.py failed"; continue; }
 	find "$dir" -type s -delete
 	st commit -b "tree$seed" --tree "$dir" --timestamp 1 >/dev/null || { fail "tree $seed" "commit --tree"; continue; }
 	want=$(image_of "tree$seed")

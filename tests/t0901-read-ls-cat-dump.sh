@@ -186,7 +186,7 @@ PY
 }
 for seed in 1 2 3; do
 	G=$TEST_TMP/g$seed
-	python3 "$COMPAT_DIR/gentree.py" tree $seed "$G"
+	gentree tree $seed "$G"
 	commit_tree g$seed "$G" >/dev/null || { fail "gentree $seed: commit" "failed"; continue; }
 	img=$(st show g$seed | awk '$1 == "image" {print $2}')
 	if [ -x "$COMPOSEFS_INFO" ] && [ -f "$R/images/$img" ]; then

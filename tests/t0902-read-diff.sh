@@ -109,7 +109,7 @@ rc=0; st diff base nope 2>"$TEST_TMP/err" || rc=$?
 
 # A gentree tree against itself with one change of each kind in it.
 G=$TEST_TMP/g
-python3 "$COMPAT_DIR/gentree.py" tree 2 "$G"
+gentree tree 2 "$G"
 commit_tree g1 "$G" >/dev/null
 commit_tree g1b "$G" >/dev/null
 check "gentree: two commits of one tree do not differ" test -z "$(st diff g1 g1b)"

@@ -35,7 +35,7 @@ same_image() { # NAME SRC DEST
 # ---- as root --------------------------------------------------------------------
 for seed in 1 2 3 4; do
 	G=$TEST_TMP/g$seed
-	python3 "$COMPAT_DIR/gentree.py" tree $seed "$G"
+	gentree tree $seed "$G"
 	commit_tree g$seed "$G" >/dev/null || { fail "gentree $seed: commit" "failed"; continue; }
 	if st checkout g$seed "$TEST_TMP/co$seed" 2>"$TEST_TMP/err"; then
 		ok "gentree $seed: checkout"

@@ -41,7 +41,7 @@ mkdir -p "$M"
 
 for seed in 1 2; do
 	G=$TEST_TMP/g$seed
-	python3 "$COMPAT_DIR/gentree.py" tree $seed "$G"
+	gentree tree $seed "$G"
 	c=$(commit_tree g$seed "$G")
 	if st mount g$seed "$M" 2>"$TEST_TMP/err"; then
 		ok "gentree $seed: mount"

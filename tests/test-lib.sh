@@ -1,12 +1,14 @@
 # Sourced by tests/tNNNN-*.sh. Meson runs each script with BUILD_DIR,
-# SOURCE_DIR and COMPAT_DIR set; run by hand as
-#   BUILD_DIR=build SOURCE_DIR=. COMPAT_DIR=../shared/compat bash tests/t0201-x.sh
+# SOURCE_DIR and ASSETS_DIR (tests/assets, see its README.md) set; run by
+# hand as
+#   BUILD_DIR=build bash tests/t0201-x.sh
 set -euo pipefail
 
 : "${BUILD_DIR:?BUILD_DIR must point at the meson build directory}"
 : "${SOURCE_DIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
-: "${COMPAT_DIR:=$SOURCE_DIR/../shared/compat}"
+: "${ASSETS_DIR:=$SOURCE_DIR/tests/assets}"
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+export BUILD_DIR
 
 MKCOMPOSEFS=$BUILD_DIR/tools/mkcomposefs/mkcomposefs
 COMPOSEFS_INFO=$BUILD_DIR/tools/composefs-info/composefs-info
@@ -44,3 +46,12 @@ sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
 commit_image() {
 	"$SEALTREE" --repo "$1" show --json "$2" | sed -n 's/^ *"image": "\([0-9a-f]*\)".*/\1/p'
 }
+
+# gentree dump SEED: a hostile tree's dumpfile on stdout; gentree tree SEED DIR:
+# that tree on disk (needs root). Seeds 1..9 have the reference's digests in
+# $ASSETS_DIR/gentree/expected.txt; see tests/assets/README.md.
+gentree() { python3 "$ASSETS_DIR/seedtree.py" "$@"; }
+
+# reference_image SEED OUT: the reference mkcomposefs's image of `gentree dump
+# SEED` (1..9), rebuilt and checked against its recorded sha256.
+reference_image() { bash "$ASSETS_DIR/reference-image.sh" "$1" >"$2"; }

@@ -230,17 +230,17 @@ static bool is_mountpoint(const char *path)
 /* The reference image of gentree seed 1, unpacked to a temp file; -errno if unavailable. */
 static int reference_image(char *path)
 {
-	const char *compat = getenv("COMPAT_DIR");
+	const char *assets = getenv("ASSETS_DIR");
 	char cmd[8192];
 	int fd;
 
-	if (!compat || geteuid() != 0)
+	if (!assets || geteuid() != 0)
 		return -EPERM;
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	close(fd);
-	if (snprintf(cmd, sizeof(cmd), "zcat '%s/reference/gentree-1.dump.img.gz' > '%s'", compat, path) >= (int)sizeof(cmd) ||
+	if (snprintf(cmd, sizeof(cmd), "bash '%s/reference-image.sh' 1 > '%s'", assets, path) >= (int)sizeof(cmd) ||
 	    system(cmd) != 0) {
 		unlink(path);
 		return -ENOENT;
@@ -258,7 +258,7 @@ TEST(caller_image_mountdir_kept_and_unmounted)
 	long r;
 
 	if (reference_image(img) < 0)
-		TEST_SKIP("needs root and COMPAT_DIR with the reference images");
+		TEST_SKIP("needs root and ASSETS_DIR with the reference images");
 	if (!mkdtemp(dir)) {
 		unlink(img);
 		TEST_FAIL_("mkdtemp: %s", strerror(errno));

@@ -274,19 +274,19 @@ static char *listing(struct st_node *a, struct st_node *b, bool mirror)
 TEST(reference_assets_mirror)
 {
 	/* Every pair of the reference's dumpfiles: b vs a is a vs b mirrored; a vs a is empty. */
-	const char *compat = getenv("COMPAT_DIR");
+	const char *assets = getenv("ASSETS_DIR");
 	char dir[1024], path[1200];
 	struct st_node *trees[32] = {};
 	size_t n = 0;
 	DIR *d;
 	struct dirent *de;
 
-	if (!compat)
-		TEST_SKIP("COMPAT_DIR not set");
-	(void)snprintf(dir, sizeof(dir), "%s/assets", compat);
+	if (!assets)
+		TEST_SKIP("ASSETS_DIR not set");
+	(void)snprintf(dir, sizeof(dir), "%s/composefs", assets);
 	d = opendir(dir);
 	if (!d)
-		TEST_SKIP("no compat assets");
+		TEST_FAIL_("no assets in %s", dir);
 	while ((de = readdir(d)) && n < ELEMENTSOF(trees)) {
 		size_t l = strlen(de->d_name);
 		FILE *f;

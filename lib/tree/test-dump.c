@@ -551,20 +551,20 @@ static char *read_file(const char *path, size_t *ret_len)
 	return buf;
 }
 
-TEST(compat_assets)
+TEST(reference_assets)
 {
-	const char *compat = getenv("COMPAT_DIR");
+	const char *assets = getenv("ASSETS_DIR");
 	char dir[4096];
 	struct dirent *de;
 	unsigned failed = 0, passed = 0;
 	DIR *d;
 
-	if (!compat)
-		TEST_SKIP("COMPAT_DIR is not set");
-	(void)snprintf(dir, sizeof(dir), "%s/assets", compat);
+	if (!assets)
+		TEST_SKIP("ASSETS_DIR is not set");
+	(void)snprintf(dir, sizeof(dir), "%s/composefs", assets);
 	d = opendir(dir);
 	if (!d)
-		TEST_SKIP("no compat assets directory");
+		TEST_FAIL_("no assets in %s", dir);
 	while ((de = readdir(d))) {
 		size_t nl = strlen(de->d_name), len = 0;
 		char path[8192];
