@@ -1,6 +1,6 @@
 # Sourced (after test-lib.sh) by the tNNNN-*-qemu.sh tests, which run a
-# guest script under ../shared/tools/qemu-verity-kit.sh: a Debian kernel with
-# fs-verity booted by QEMU, an ext4 -O verity store at /run/store.
+# guest script under tests/qemu/kit.sh: a Debian kernel with fs-verity
+# booted by QEMU, an ext4 -O verity store at /run/store.
 #
 #   need_root; qemu_kit_find             KIT, or skip
 #   qemu_kit_root GUEST_SCRIPT           the guest's /ci-test.sh and /ci/guest-lib.sh
@@ -10,13 +10,14 @@
 #   qemu_guest_ok WANT...                the guest printed "ok   WANT" (a grep regex)
 #   qemu_kit_verdict                     the guest's summary and the kit's own verdict
 #
-# Env: QEMU_KIT (the kit), KIT_WORK (default: a directory removed afterwards;
-# set it to keep the kit's logs and disks), QEMU_TIMEOUT.
+# Env: QEMU_KIT (another kit), KIT_WORK (default: a directory removed
+# afterwards; set it to keep the kit's logs and disks), QEMU_TIMEOUT, and the
+# kit's own (QEMU_KIT_CACHE: where the kernel and QEMU are kept; see kit.sh).
 
-# qemu_kit_find: the kit sits next to the compat vectors in the shared tree.
+# qemu_kit_find: the project's kit, tests/qemu/kit.sh.
 qemu_kit_find() {
-	KIT=${QEMU_KIT:-$(cd "$COMPAT_DIR/.." 2>/dev/null && pwd)/tools/qemu-verity-kit.sh}
-	[ -r "$KIT" ] || skip_all "QEMU verity kit not found at $KIT (set QEMU_KIT)"
+	KIT=${QEMU_KIT:-$SOURCE_DIR/tests/qemu/kit.sh}
+	[ -r "$KIT" ] || skip_all "QEMU kit not found at $KIT"
 }
 
 # qemu_kit_root GUEST_SCRIPT: start the tree the kit copies into the guest's root.
@@ -45,14 +46,7 @@ qemu_kit_add_binary() {
 # failure shows the ends of the kit's log and of the guest's console and
 # leaves the verdict to the checks that follow.
 qemu_kit_run() {
-	local t start
-	# The kit installs its host packages itself unless they are all present.
-	export SKIP_APT_INSTALL=1
-	for t in qemu-system-x86_64 busybox cpio fsverity mkfs.erofs mkfs.ext4 debugfs setfattr xz zstd depmod gcc; do
-		command -v $t >/dev/null || SKIP_APT_INSTALL=0
-	done
-	ldd "$(command -v busybox 2>/dev/null || echo /nonexistent)" >/dev/null 2>&1 && SKIP_APT_INSTALL=0
-
+	local start
 	KIT_WORK=${KIT_WORK:-$TEST_TMP/kit}
 	KIT_SERIAL=$KIT_WORK/serial.log
 	# Below meson's 900 s, with room for the downloads.
@@ -88,13 +82,13 @@ qemu_guest_ok() {
 }
 
 # qemu_kit_verdict: the guest script's own summary, the kit's count of it,
-# and the kit's exit code (its own fs-verity checks included).
+# and the kit's exit code (its own fs-verity self-check included).
 qemu_kit_verdict() {
 	local summary
 	summary=$(grep -ao 'ci-test: ci-test: [0-9]* passed, [0-9]* failed' "$KIT_SERIAL" | tail -1 || true)
 	[[ $summary == *", 0 failed" ]] && ok "guest script: ${summary#ci-test: ci-test: }" ||
 		fail "guest script" "${summary:-no summary}"
-	grep -aq 'DEMO: ok   - /ci-test.sh' "$KIT_SERIAL" && ok "the kit counted /ci-test.sh as passed" ||
+	grep -aq 'KIT: ok   /ci-test.sh' "$KIT_SERIAL" && ok "the kit counted /ci-test.sh as passed" ||
 		fail "kit verdict on /ci-test.sh" "$(grep -a '/ci-test.sh' "$KIT_SERIAL" | tail -2)"
 	[ "$KIT_RC" = 0 ] && ok "kit PASS in ${KIT_SECS}s" || fail "kit" "exit $KIT_RC"
 }

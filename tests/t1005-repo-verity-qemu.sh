@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # t1005-repo-verity-qemu: a sealtree repository with fs-verity, which this
 # build machine's kernel cannot exercise. Boots a Debian kernel with
-# fs-verity under QEMU (../shared/tools/qemu-verity-kit.sh) and runs
+# fs-verity under QEMU (tests/qemu/kit.sh) and runs
 # tests/qemu/repo-verity-test.sh there: init --verity=require, commit,
 # fs-verity on every object, fsck clean, mount --verity reads every file;
 # an object copied without fs-verity is found and fsck --repair enables it;

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # t1203-trust-verity-qemu: mount --require-signature on a repository with
 # fs-verity, which this build machine's kernel cannot exercise. Boots a
-# Debian kernel with fs-verity under QEMU (../shared/tools/qemu-verity-kit.sh)
+# Debian kernel with fs-verity under QEMU (tests/qemu/kit.sh)
 # and runs tests/qemu/trust-verity-test.sh there: an unsigned commit is
 # refused, a signed one mounts with the image measured by the kernel and
 # verity=require, a swapped image and an older commit (--no-downgrade) are

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs as /ci-test.sh inside the QEMU guest of qemu-verity-kit.sh (busybox
+# Runs as /ci-test.sh inside the QEMU guest of tests/qemu/kit.sh (busybox
 # ash, root, a kernel with fs-verity, an ext4 -O verity store at /run/store).
 # Our binaries are in /ci/bin with their libraries, tests/qemu/guest-lib.sh
 # is /ci/guest-lib.sh. Exit 0 = all passed.

@@ -1,5 +1,5 @@
 # Sourced as /ci/guest-lib.sh by the guest scripts in tests/qemu (run as
-# /ci-test.sh by qemu-verity-kit.sh: busybox ash, root, a kernel with
+# /ci-test.sh by tests/qemu/kit.sh: busybox ash, root, a kernel with
 # fs-verity, an ext4 -O verity store at $S=/run/store on /dev/vda). Our
 # binaries are in /ci/bin with their libraries. The caller sets W, its
 # work directory on the store, before using these.

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Runs as /ci-test.sh inside the QEMU guest of qemu-verity-kit.sh for
+# Runs as /ci-test.sh inside the QEMU guest of tests/qemu/kit.sh for
 # tests/t1005-repo-verity-qemu.sh (busybox ash, root, a kernel with
 # fs-verity, an ext4 -O verity filesystem at /run/store on /dev/vda).
 # sealtree and its libraries are in /ci/bin, tests/qemu/guest-lib.sh is
