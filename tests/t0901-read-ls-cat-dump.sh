@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # sealtree ls, cat and dump: exact ls lines for a handmade tree, ls -R of
 # gentree trees against the source (python's view of it), cat of every file
-# byte for byte, the refusals of cat (directory, symlink, missing or corrupt
+# byte for byte (one `cat REF PATH...` per tree), the refusals of cat (directory, symlink, missing or corrupt
 # object), and dump: equal to composefs-info dump of the commit's image and
 # committed back with --dumpfile to the same image.
 . "$(dirname "$0")/test-lib.sh"
@@ -106,6 +106,11 @@ rc=0; st ls 2>/dev/null || rc=$?
 for f in small big empty dir/big-link "odd/with space" "odd/back\\slash"; do
 	check "cat $f equals the source" cmp <(st cat hand "/$f") "$S/$f"
 done
+check "cat of several paths writes them one after the other" \
+	cmp <(st cat hand /small /big "/odd/with space" /small) <(cat "$S/small" "$S/big" "$S/odd/with space" "$S/small")
+rc=0; st cat hand /small /dir /big >"$TEST_TMP/out" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && grep -q "'/dir' is a directory" "$TEST_TMP/err" && cmp -s "$TEST_TMP/out" "$S/small" &&
+	ok "cat of several paths stops at the first bad one, exit 1" || fail "cat stops" "rc=$rc $(cat "$TEST_TMP/err")"
 check "cat by commit id" cmp <(st cat "$c1" small) "$S/small"
 check "cat by commit id prefix" cmp <(st cat "${c1:0:12}" /big) "$S/big"
 expect_fail() { # NAME REGEX CMD...
@@ -201,12 +206,26 @@ for seed in 1 2 3; do
 	expect_ls "$G" >"$TEST_TMP/want-g"
 	st ls -R g$seed | sed -E 's/^(d\S+ [0-9]+ [0-9]+ [0-9]+) [0-9]+/\1 SIZE/' >"$TEST_TMP/got-g"
 	check "gentree $seed: ls -R equals the source ($(wc -l <"$TEST_TMP/want-g") entries)" diff -u "$TEST_TMP/want-g" "$TEST_TMP/got-g"
-	bad=0 n=0
-	while IFS= read -r -d '' f; do
-		n=$((n + 1))
-		cmp -s <(st cat g$seed "${f#"$G"}") "$f" || { bad=$((bad + 1)); echo "# cat differs: $f" >&2; }
-	done < <(find "$G" -type f -print0)
-	[ $bad = 0 ] && ok "gentree $seed: cat of all $n regular files equals the source" || fail "gentree $seed cat" "$bad differ"
+	# cat of every regular file, all in one `cat REF PATH...` (one read of the
+	# commit), against the source's files in the same order. The ls -R check
+	# above has every size equal, so equal streams mean every file is equal.
+	(cd "$G" && find . -type f -printf '/%P\0' | sort -z) >"$TEST_TMP/files"
+	n=$(tr -cd '\0' <"$TEST_TMP/files" | wc -c)
+	sed -z "s|^|$G|" "$TEST_TMP/files" | xargs -0 cat >"$TEST_TMP/want-cat"
+	rc=0
+	xargs -0 "$SEALTREE" --repo "$R" cat g$seed <"$TEST_TMP/files" >"$TEST_TMP/got-cat" 2>"$TEST_TMP/err" || rc=$?
+	[ $rc = 0 ] && cmp -s "$TEST_TMP/want-cat" "$TEST_TMP/got-cat" || rc=1
+	rm -f "$TEST_TMP/want-cat" "$TEST_TMP/got-cat"
+	if [ $rc = 0 ]; then
+		ok "gentree $seed: cat of all $n regular files equals the source"
+	else
+		# Name the files that differ, one cat each.
+		bad=0
+		while IFS= read -r -d '' f; do
+			cmp -s <(st cat g$seed "$f") "$G$f" || { bad=$((bad + 1)); echo "# cat differs: $f" >&2; }
+		done <"$TEST_TMP/files"
+		fail "gentree $seed cat" "the $n files cat prints differ from the source ($bad one by one): $(head -c 300 "$TEST_TMP/err")"
+	fi
 	rm -rf "$G"
 done
 

@@ -141,11 +141,11 @@ int cmd_ls(int argc, char **argv)
 static void cat_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree cat REF PATH\n"
+		"usage: sealtree cat REF PATH...\n"
 		"\n"
-		"Write the contents of a regular file of a commit to standard output.\n"
-		"Object contents are checked against their fs-verity digest as they are\n"
-		"copied; a mismatch fails (after the bytes were written).\n"
+		"Write the contents of regular files of a commit to standard output,\n"
+		"one after the other. Object contents are checked against their fs-verity\n"
+		"digest as they are copied; a mismatch fails (after the bytes were written).\n"
 		"\n"
 		"  --help  show this help\n");
 }
@@ -155,8 +155,6 @@ int cmd_cat(int argc, char **argv)
 	static const struct option options[] = { { "help", no_argument, NULL, 'h' }, {} };
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	_cleanup_(node_freep) struct st_node *root = NULL;
-	struct st_node *node = NULL;
-	struct st_entry e;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
@@ -164,27 +162,33 @@ int cmd_cat(int argc, char **argv)
 		case 'h': cat_help(stdout); return 0;
 		default: cat_help(stderr); return 2;
 		}
-	if (argc - optind != 2) {
+	if (argc - optind < 2) {
 		cat_help(stderr);
 		return 2;
 	}
 	repo = open_tree_or_fail(argv[optind], &root);
 	if (!repo)
 		return 1;
-	const char *path = argv[optind + 1];
-	r = st_tree_lookup(root, path, &node);
-	if (r < 0)
-		return log_error_errno(r, "in '%s'", argv[optind]), 1;
-	st_node_get_entry(node, &e);
-	if (S_ISDIR(e.mode))
-		return log_error("'%s' is a directory", path), 1;
-	if (S_ISLNK(e.mode))
-		return log_error("'%s' is a symlink (to '%s'), not a regular file", path, e.symlink_target), 1;
-	if (!S_ISREG(e.mode))
-		return log_error("'%s' is a %s, not a regular file", path, type_name(e.mode)), 1;
-	r = st_repo_write_file_contents(repo, node, STDOUT_FILENO);
-	if (r < 0)
-		return log_error_errno(r, "cannot read '%s'", path), 1;
+	/* The commit is read once for all the paths; the first failure ends the output. */
+	for (int i = optind + 1; i < argc; i++) {
+		const char *path = argv[i];
+		struct st_node *node = NULL;
+		struct st_entry e;
+
+		r = st_tree_lookup(root, path, &node);
+		if (r < 0)
+			return log_error_errno(r, "in '%s'", argv[optind]), 1;
+		st_node_get_entry(node, &e);
+		if (S_ISDIR(e.mode))
+			return log_error("'%s' is a directory", path), 1;
+		if (S_ISLNK(e.mode))
+			return log_error("'%s' is a symlink (to '%s'), not a regular file", path, e.symlink_target), 1;
+		if (!S_ISREG(e.mode))
+			return log_error("'%s' is a %s, not a regular file", path, type_name(e.mode)), 1;
+		r = st_repo_write_file_contents(repo, node, STDOUT_FILENO);
+		if (r < 0)
+			return log_error_errno(r, "cannot read '%s'", path), 1;
+	}
 	return 0;
 }
 
