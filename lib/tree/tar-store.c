@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "basic/error.h"
+#include "basic/pool.h"
 #include "scan-internal.h"
 #include "sealtree/verity.h"
 #include "tar-store.h"
@@ -34,17 +35,12 @@ struct pool_job {
 
 struct tar_pool {
 	struct st_digest_store *store;
-	pthread_mutex_t lock;
-	pthread_cond_t work, room;
-	struct pool_job ring[QUEUE_CAP];
-	size_t head, count;
-	unsigned busy;
-	bool closing;
+	struct pool *pool;
+	struct st_verity_hasher *self;  /* the reader's, for jobs it runs itself */
+	pthread_mutex_t lock;           /* guards what follows */
 	int error;                      /* first failure, 0 if none */
 	char *error_msg;
 	uint64_t objects_written;
-	pthread_t *threads;
-	unsigned n_threads;
 };
 
 static void fail_locked(struct tar_pool *p, int r, const struct pool_job *job, const char *fmt, ...)
@@ -106,50 +102,63 @@ static int run_job(struct tar_pool *p, struct st_verity_hasher *h, struct pool_j
 	return published;
 }
 
-static void *worker(void *userdata)
+static int worker_init(void *userdata, void **ret_state)
+{
+	struct st_verity_hasher *h = NULL;
+	int r = st_verity_hasher_new(&h);
+
+	(void)userdata;
+	if (r < 0)
+		return r;
+	*ret_state = h;
+	return 0;
+}
+
+static void worker_done(void *userdata, void *state)
+{
+	(void)userdata;
+	st_verity_hasher_free(state);
+}
+
+static void run(void *userdata, void *state, void *j)
 {
 	struct tar_pool *p = userdata;
-	struct st_verity_hasher *h = NULL;
-	int hr = st_verity_hasher_new(&h);
+	struct pool_job *job = j;
+	bool failed;
+	char why[512];
+	int r;
 
 	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		struct pool_job job;
-		char why[512];
-		int r;
-
-		while (p->count == 0 && !p->closing)
-			pthread_cond_wait(&p->work, &p->lock);
-		if (p->count == 0)
-			break;
-		job = p->ring[p->head];
-		p->head = (p->head + 1) % QUEUE_CAP;
-		p->count--;
-		p->busy++;
-		pthread_cond_signal(&p->room);
-		if (p->error || hr < 0) {
-			if (hr < 0)
-				fail_locked(p, hr, &job, "cannot start hashing");
-			free(job.data);
-			p->busy--;
-			continue;
-		}
-		pthread_mutex_unlock(&p->lock);
+	failed = p->error != 0;
+	pthread_mutex_unlock(&p->lock);
+	if (!failed) {
+		/* Jobs after the first failure are dropped. */
 		st_error_clear();
-		r = run_job(p, h, &job, why, sizeof(why));
-		free(job.data);
+		r = run_job(p, state, job, why, sizeof(why));
 		pthread_mutex_lock(&p->lock);
-		p->busy--;
 		if (r < 0)
-			fail_locked(p, r, &job, "%s", why);
+			fail_locked(p, r, job, "%s", why);
 		else
 			p->objects_written += (uint64_t)r;
-		pthread_cond_broadcast(&p->room);
+		pthread_mutex_unlock(&p->lock);
 	}
-	pthread_mutex_unlock(&p->lock);
-	st_verity_hasher_free(h);
-	return NULL;
+	free(job->data);
 }
+
+static void discard(void *userdata, void *job)
+{
+	(void)userdata;
+	free(((struct pool_job *)job)->data);
+}
+
+static const struct pool_ops tar_ops = {
+	.worker_init = worker_init,
+	.worker_done = worker_done,
+	.run = run,
+	.discard = discard,
+	.job_size = sizeof(struct pool_job),
+	.queue_cap = QUEUE_CAP,
+};
 
 int tar_pool_new(struct st_digest_store *store, unsigned threads, struct tar_pool **ret)
 {
@@ -160,20 +169,13 @@ int tar_pool_new(struct st_digest_store *store, unsigned threads, struct tar_poo
 		return -ENOMEM;
 	p->store = store;
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->work, NULL);
-	pthread_cond_init(&p->room, NULL);
-	p->threads = new(pthread_t, threads);
-	if (!p->threads) {
+	r = st_verity_hasher_new(&p->self);
+	/* threads workers besides the reader, which waits while the queue is full. */
+	if (r >= 0)
+		r = pool_new(&tar_ops, p, threads + 1, &p->pool);
+	if (r < 0) {
 		tar_pool_free(p);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < threads; i++) {
-		r = -pthread_create(&p->threads[i], NULL, worker, p);
-		if (r < 0) {
-			tar_pool_free(p);
-			return r;
-		}
-		p->n_threads++;
+		return r;
 	}
 	*ret = p;
 	return 0;
@@ -181,44 +183,26 @@ int tar_pool_new(struct st_digest_store *store, unsigned threads, struct tar_poo
 
 int tar_pool_submit(struct tar_pool *p, struct st_node *node, uint8_t *data, size_t size, const char *member)
 {
+	struct pool_job job = { .node = node, .data = data, .size = size };
 	int r;
 
 	pthread_mutex_lock(&p->lock);
-	while (p->count == QUEUE_CAP && !p->error)
-		pthread_cond_wait(&p->room, &p->lock);
 	r = p->error;
-	if (r == 0) {
-		struct pool_job *job = &p->ring[(p->head + p->count) % QUEUE_CAP];
-
-		*job = (struct pool_job){ .node = node, .data = data, .size = size };
-		snprintf(job->member, sizeof(job->member), "%s", member);
-		p->count++;
-		data = NULL;
-		pthread_cond_signal(&p->work);
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0) {
+		free(data);
+		return tar_pool_finish(p, NULL);
 	}
-	pthread_mutex_unlock(&p->lock);
-	free(data);
-	return r < 0 ? tar_pool_finish(p, NULL) : 0;
-}
-
-static void join(struct tar_pool *p, bool drop)
-{
-	pthread_mutex_lock(&p->lock);
-	p->closing = true;
-	if (drop && !p->error)
-		p->error = -ECANCELED;  /* workers drop what is queued */
-	pthread_cond_broadcast(&p->work);
-	pthread_mutex_unlock(&p->lock);
-	for (unsigned i = 0; i < p->n_threads; i++)
-		pthread_join(p->threads[i], NULL);
-	p->n_threads = 0;
+	snprintf(job.member, sizeof(job.member), "%s", member);
+	pool_submit(p->pool, p->self, &job, true);
+	return 0;
 }
 
 int tar_pool_finish(struct tar_pool *p, uint64_t *ret_objects_written)
 {
 	int r;
 
-	join(p, false);
+	pool_drain(p->pool, p->self, NULL, NULL, 0);
 	r = p->error;
 	if (r < 0)
 		return st_errf(r, "%s", p->error_msg ? p->error_msg : "tar: storing an object failed");
@@ -231,14 +215,10 @@ struct tar_pool *tar_pool_free(struct tar_pool *p)
 {
 	if (!p)
 		return NULL;
-	join(p, true);
-	for (size_t i = 0; i < p->count; i++)
-		free(p->ring[(p->head + i) % QUEUE_CAP].data);
-	free(p->threads);
+	pool_free(p->pool);     /* queued files are dropped */
+	st_verity_hasher_free(p->self);
 	free(p->error_msg);
 	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->work);
-	pthread_cond_destroy(&p->room);
 	free(p);
 	return NULL;
 }
