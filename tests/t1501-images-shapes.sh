@@ -3,7 +3,7 @@
 # Inode shapes the kernel would read differently than our reader (inline or
 # plain data with a metacopy, size 0 with a redirect, a chunk-based file with
 # no metacopy, a bad metacopy header, an unescaped overlay whiteout xattr,
-# and in a repository a metacopy without redirect):
+# and in a repository a metacopy without redirect or with another digest):
 # an image holding one is refused by every reader path, and fsck reports it
 # naming the image, the nid and the contradiction; --repair quarantines it.
 . "$(dirname "$0")/test-lib.sh"
@@ -34,7 +34,7 @@ shape() {
 
 	# The hardened reader refuses it, naming the nid and the cause.
 	"$SEALTREE" --repo "$REPO" fsck >"$TEST_TMP/out" 2>&1 || rc=$?
-	[ "$name" = no-redirect ] && why="file '/d/file' " nid=
+	case $name in no-redirect | digest) why="file '/d/file' " nid= ;; esac
 	if [ $rc = 1 ] && grep -qE "^error: images/$d: $why${nid:+nid $nid: }.*$cause" "$TEST_TMP/out"; then
 		ok "$name: fsck: $(grep -E "^error: images/$d" "$TEST_TMP/out" | head -n1 | cut -c1-60,90-230)"
 	else
@@ -63,6 +63,7 @@ shape no-metacopy  'redirect xattr at offset [0-9]+ without a metacopy xattr'
 # Accepted by the composefs reader (the kernel fails the lookup, no bytes
 # differ), but in a repository every external file redirects to its object.
 shape no-redirect  'has no redirect to an object'
+shape digest       'has a digest other than the object it redirects to'
 shape metacopy-len 'metacopy xattr at offset [0-9]+ has header 0/32/0/1'
 shape whiteout     "overlay xattr 'trusted.overlay.whiteout'"
 check "fsck is clean again" st fsck

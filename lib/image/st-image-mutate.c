@@ -10,6 +10,7 @@
  *   no-metacopy     the metacopy xattr renamed to user.overlay.metacopy
  *   no-redirect     the redirect xattr renamed to user.overlay.redirect
  *   metacopy-len    the metacopy header claims 32 bytes
+ *   digest          one byte of the metacopy's digest flipped
  *   whiteout        the redirect xattr renamed to trusted.overlay.whiteout
  * The image's digest changes: the caller renames it. Exit 1 with a message
  * on any error (no such file, xattr not inline, ...).
@@ -138,6 +139,11 @@ int main(int argc, char **argv)
 		if (!at || le16_get(((struct erofs_xattr_entry *)(data + at))->e_value_size) != CFS_METACOPY_SIZE)
 			return die("no inline metacopy xattr with a digest");
 		data[at + 4 + 16 + 1] = 32;
+	} else if (strcmp(argv[2], "digest") == 0) {
+		at = find_inline(&img, &f.found, "overlay.metacopy");
+		if (!at || le16_get(((struct erofs_xattr_entry *)(data + at))->e_value_size) != CFS_METACOPY_SIZE)
+			return die("no inline metacopy xattr with a digest");
+		data[at + 4 + 16 + 4] ^= 0xff;
 	} else if (strcmp(argv[2], "whiteout") == 0) {
 		at = find_inline(&img, &f.found, "overlay.redirect");
 		if (!at)
