@@ -105,4 +105,11 @@ printf 'title x\nversion 99\nlinux /boot/sealtree/debian-00/vmlinuz\noptions sea
 admin status >"$T/status"
 check "broken entry reported" grep -q "BROKEN: its deployment directory is missing" "$T/status"
 rm "$ENTRIES/sealtree-debian-$good.7.conf"
+
+# A copy of one of our entries under another name: kept as foreign, the switch still works.
+first=$(ls "$ENTRIES" | grep '^sealtree-' | head -n1)
+cp "$ENTRIES/$first" "$ENTRIES/sealtree-zz-copy.conf" && cp "$ENTRIES/$first" "$T/dup.orig"
+check "a duplicate entry is shown as foreign" grep -q "foreign entry sealtree-zz-copy.conf: (a second entry" <(admin status)
+admin kargs --append dup=1 >/dev/null 2>"$T/err" && ok "a switch works beside a duplicate" || fail "a switch works beside a duplicate" "$(cat "$T/err")"
+check "the duplicate is kept byte for byte" cmp -s "$ENTRIES/sealtree-zz-copy.conf" "$T/dup.orig"
 done_testing

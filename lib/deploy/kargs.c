@@ -194,14 +194,22 @@ int kargs_split_options(const char *options, char **ret_kargs, char **ret_value)
 	kargs[o] = '\0';
 	if (!value)
 		return -ENOENT;
-	/* Kept exactly: what we write is "KARGS sealtree=..." with one space. */
+	/*
+	 * Kept exactly: what we write is "KARGS sealtree=VALUE" with one
+	 * space, so when the line ends so, KARGS is the bytes before it
+	 * (spacing inside included), not the words joined again.
+	 */
 	{
-		size_t vl = strlen(value) + 9;
-		if (n > vl && options[n - vl - 1] == ' ' && strncmp(options + n - vl, "sealtree=", 9) == 0 &&
-		    !strstr(options + n - vl + 9, " "))
-			memcpy(kargs, options, n - vl - 1), kargs[n - vl - 1] = '\0';
-		else if (n == vl)
+		size_t tail = strlen(value) + strlen("sealtree=");
+
+		if (n == tail)
 			kargs[0] = '\0';
+		else if (n > tail && options[n - tail - 1] == ' ' &&
+			 strncmp(options + n - tail, "sealtree=", strlen("sealtree=")) == 0 &&
+			 !strchr(options + n - tail, ' ') && !strchr(options + n - tail, '\t')) {
+			memcpy(kargs, options, n - tail - 1);
+			kargs[n - tail - 1] = '\0';
+		}
 	}
 	*ret_kargs = TAKE_PTR(kargs);
 	*ret_value = TAKE_PTR(value);

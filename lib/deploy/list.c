@@ -125,8 +125,8 @@ static int load_deployment(struct st_sysroot *s, struct st_deployment *d)
 	r = read_lines_at(fd, "conflicts", &d->conflicts, &d->n_conflicts);
 	if (r < 0)
 		return r;
-	if (faccessat(fd, "etc", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-		r = set_broken(d, "its etc/ is missing");
+	if (faccessat(fd, "etc", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && set_broken(d, "its etc/ is missing") < 0)
+		return -ENOMEM;
 	r = kv_read_at(fd, "origin", &origin);
 	if (r < 0) {
 		st_error_clear();
@@ -332,17 +332,37 @@ int st_sysroot_load(struct st_sysroot *s, struct st_deploy_list **ret)
 	}
 	if (n_items > 0)
 		qsort(items, n_items, sizeof(*items), cmp_item);
-	if (l->n_foreign > 0)
-		qsort(l->foreign, l->n_foreign, sizeof(*l->foreign), cmp_foreign);
 	l->d = new0(struct st_deployment, n_items);
 	if (!l->d) {
 		for (size_t i = 0; i < n_items; i++)
 			deployment_release(&items[i].d);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < n_items; i++)
-		l->d[i] = items[i].d;
-	l->n = n_items;
+	/*
+	 * A second entry naming a deployment already listed (a copy made by
+	 * hand) is kept as a foreign entry: one deployment, one entry of ours.
+	 */
+	for (size_t i = 0; i < n_items; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < l->n && !dup; j++)
+			dup = strcmp(l->d[j].os, items[i].d.os) == 0 && strcmp(l->d[j].id, items[i].d.id) == 0;
+		if (!dup) {
+			l->d[l->n++] = items[i].d;
+			continue;
+		}
+		r = GROW(l->foreign, cap_foreign, l->n_foreign + 1);
+		if (r < 0) {
+			for (size_t k = i; k < n_items; k++)
+				deployment_release(&items[k].d);
+			return r;
+		}
+		l->foreign[l->n_foreign].name = TAKE_PTR(items[i].d.entry_name);
+		l->foreign[l->n_foreign++].title = strdup("(a second entry for an already listed deployment)");
+		deployment_release(&items[i].d);
+	}
+	if (l->n_foreign > 0)
+		qsort(l->foreign, l->n_foreign, sizeof(*l->foreign), cmp_foreign);
 	r = booted_read(&l->booted);
 	if (r < 0)
 		return r;
