@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "basic/error.h"
+#include "basic/hex.h"
 #include "basic/io.h"
 #include "deploy-internal.h"
 
@@ -38,17 +39,11 @@ static int take(struct cursor *c, char ch)
 
 static int hex4(const char *p, unsigned *ret)
 {
-	unsigned v = 0;
+	uint8_t b[2];
 
-	for (int i = 0; i < 4; i++) {
-		char ch = p[i];
-		int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-			: ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-		if (d < 0)
-			return -EUCLEAN;
-		v = v * 16 + (unsigned)d;
-	}
-	*ret = v;
+	if (st_hex_decode(p, 4, b, 2) < 0)
+		return -EUCLEAN;
+	*ret = (unsigned)b[0] << 8 | b[1];
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "basic/error.h"
 #include "basic/io.h"
 #include "deploy-internal.h"
+#include "fundamental/parse-number.h"
 
 void deployment_release(struct st_deployment *d)
 {
@@ -224,16 +225,9 @@ static int classify(int entries_fd, const char *name, struct st_deployment *d, u
 	}
 	*ret_order = 0;
 	if ((v = kv_get(&f, "version"))) {
-		uint64_t x = 0;
-		bool okv = *v && strlen(v) < 10;
+		uint64_t x;
 
-		for (const char *p = v; okv && *p; p++) {
-			if (*p < '0' || *p > '9')
-				okv = false;
-			else
-				x = x * 10 + (uint64_t)(*p - '0');
-		}
-		*ret_order = okv ? x : 0;
+		*ret_order = strlen(v) < 10 && safe_atou64(v, &x) == 0 ? x : 0;
 	}
 	if ((v = kv_get(&f, "linux")))
 		d->boot_dir = boot_dir_of(v);

@@ -6,6 +6,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "deploy-internal.h"
+#include "fundamental/parse-number.h"
 
 bool st_os_name_valid(const char *os)
 {
@@ -29,27 +30,19 @@ bool st_os_name_valid(const char *os)
 int deploy_id_parse(const char *id, uint8_t commit[ST_COMMIT_ID_SIZE], unsigned *ret_serial)
 {
 	const char *s;
-	unsigned serial = 0;
+	uint64_t serial;
 	size_t n;
 
 	if (strlen(id) < 2 * ST_COMMIT_ID_SIZE + 2 || id[2 * ST_COMMIT_ID_SIZE] != '.')
 		return -EINVAL;
-	for (size_t i = 0; i < 2 * ST_COMMIT_ID_SIZE; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return -EINVAL;
-	if (st_hex_decode(id, 2 * ST_COMMIT_ID_SIZE, commit, ST_COMMIT_ID_SIZE) < 0)
+	if (hex_decode_lower(id, 2 * ST_COMMIT_ID_SIZE, commit, ST_COMMIT_ID_SIZE) < 0)
 		return -EINVAL;
 	s = id + 2 * ST_COMMIT_ID_SIZE + 1;
 	n = strlen(s);
-	if (n == 0 || n > 4 || (n > 1 && s[0] == '0'))
+	if (n > 4 || parse_uint_n(s, n, 10, 9999, PARSE_CANONICAL, &serial) < 0)
 		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		serial = serial * 10 + (unsigned)(s[i] - '0');
-	}
 	if (ret_serial)
-		*ret_serial = serial;
+		*ret_serial = (unsigned)serial;
 	return 0;
 }
 
