@@ -6,7 +6,7 @@
 # or a FIFO or symlink in their place is replaced by the good file when the
 # same content is written again (it was silently accepted, and the
 # repository stayed broken). Nothing temporary is left in images/ or
-# commits/.
+# commits/. On a full filesystem the error names the file being written.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/maint-lib.sh"
 
@@ -46,5 +46,23 @@ recommit "an empty commit" "commits/$c"
 
 left=$(cd "$REPO" && find images commits -name '.*' | head)
 [ -z "$left" ] && ok "no temporary file left" || fail "temporary files" "$left"
+
+# A full filesystem: the error names the file being written (as root, on a small tmpfs).
+if [ "$(id -u)" = 0 ] && mkdir -p "$TEST_TMP/small" && mount -t tmpfs -o size=256k sealtree-test "$TEST_TMP/small"; then
+	trap 'umount -l "$TEST_TMP/small" 2>/dev/null; cleanup_test_tmp' EXIT
+	REPO=$TEST_TMP/small/repo
+	st init --verity=off >/dev/null
+	commit_tree main "$src" >/dev/null || fail "commit on the small filesystem"
+	dd if=/dev/zero of="$TEST_TMP/small/fill" bs=4k 2>/dev/null || true
+	echo changed >"$src/d/tiny"
+	rc=0
+	st commit -b main --tree "$src" >"$TEST_TMP/out" 2>&1 || rc=$?
+	[ $rc != 0 ] && grep -q "cannot write '$REPO/[a-z]*/.*No space left on device" "$TEST_TMP/out" &&
+		ok "ENOSPC names the file: $(head -n1 "$TEST_TMP/out")" || fail "ENOSPC" "exit $rc: $(cat "$TEST_TMP/out")"
+	rm -f "$TEST_TMP/small/fill"
+	check "and the next commit works" st commit -b main --tree "$src"
+else
+	echo "# SKIP: the ENOSPC case needs root and tmpfs"
+fi
 
 done_testing

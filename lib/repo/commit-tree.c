@@ -23,6 +23,7 @@
 struct image_sink {
 	int fd;
 	uint64_t size;
+	const char *display;    /* names the file in a write error (ENOSPC, EIO) */
 };
 
 static int sink_write(void *userdata, const void *buf, size_t len)
@@ -30,8 +31,9 @@ static int sink_write(void *userdata, const void *buf, size_t len)
 	struct image_sink *s = userdata;
 	int r = write_full(s->fd, buf, len);
 
-	if (r >= 0)
-		s->size += len;
+	if (r < 0)
+		return st_errf(r, "cannot write '%s'", s->display);
+	s->size += len;
 	return r;
 }
 
@@ -102,6 +104,7 @@ int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_
 	if (r < 0)
 		return r;
 	sink.fd = t.fd;
+	sink.display = display;
 	r = st_image_write(root, &wo, sink_write, &sink, digest, &version);
 	if (r >= 0)
 		r = read_back(t.fd);

@@ -13,6 +13,7 @@
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "repo-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/verity.h"
@@ -86,8 +87,8 @@ static int check_empty_or_partial(int dir_fd, const char *path)
 		for (size_t i = 0; i < ELEMENTSOF(skeleton_dirs); i++)
 			if (strcmp(de->d_name, skeleton_dirs[i]) == 0)
 				ours = true;
-		if (strcmp(de->d_name, REPO_LOCK_FILE) == 0)
-			ours = true;
+		if (strcmp(de->d_name, REPO_LOCK_FILE) == 0 || strncmp(de->d_name, ".pub-", 5) == 0)
+			ours = true;    /* the lock, or the config's temporary file of an interrupted init */
 		if (!ours) {
 			r = st_errf(-ENOTEMPTY, "'%s' is not empty ('%s')", path, de->d_name);
 			break;
@@ -97,8 +98,18 @@ static int check_empty_or_partial(int dir_fd, const char *path)
 	return r;
 }
 
+/* Before the config names the directory a repository, its skeleton is on disk. */
+static int sync_skeleton(int fd, const char *display, void *userdata)
+{
+	(void)fd;
+	if (syncfs(*(int *)userdata) < 0)
+		return st_errf(negative_errno(), "cannot sync the filesystem of '%s'", display);
+	return 0;
+}
+
 int st_repo_init(const char *path, enum st_repo_verity_mode mode, struct st_repo **ret)
 {
+	_cleanup_free_ char *display = NULL;
 	_cleanup_close_ int dir_fd = -EBADF, tmp_fd = -EBADF, lock_fd = -EBADF;
 	bool verity = false;
 	char config[256];
@@ -146,29 +157,14 @@ int st_repo_init(const char *path, enum st_repo_verity_mode mode, struct st_repo
 
 	/* The config is written last, atomically: until it exists, the directory is no repository. */
 	len = config_serialize(verity, config);
-	{
-		char tmp[64];
-		int fd;
-
-		repo_tmp_name("config", tmp);
-		fd = openat(tmp_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-		if (fd < 0)
-			return st_errf(negative_errno(), "cannot create '%s/%s/%s'", path, REPO_TMP_DIR, tmp);
-		r = write_full(fd, config, (size_t)len);
-		if (r >= 0 && fsync(fd) < 0)
-			r = negative_errno();
-		safe_close(fd);
-		if (r >= 0 && syncfs(dir_fd) < 0)  /* the skeleton before the config names it a repository */
-			r = negative_errno();
-		if (r >= 0 && renameat2(tmp_fd, tmp, dir_fd, REPO_CONFIG, RENAME_NOREPLACE) < 0)
-			r = errno == EEXIST ? st_errf(-EEXIST, "'%s' is a repository already", path)
-					    : negative_errno();
-		if (r < 0) {
-			(void)unlinkat(tmp_fd, tmp, 0);
-			return st_errf(r, "cannot write '%s/config'", path);
-		}
-		(void)fsync(dir_fd);
-	}
+	if (asprintf(&display, "%s/%s", path, REPO_CONFIG) < 0)
+		return -ENOMEM;
+	r = publish_data(dir_fd, REPO_CONFIG, display, config, (size_t)len, 0644, PUBLISH_SYNC,
+			 &(struct publish_ops){ .prepare = sync_skeleton, .userdata = &dir_fd });
+	if (r == 0)
+		return st_errf(-EEXIST, "'%s' is a repository already", path);
+	if (r < 0)
+		return r;
 	if (!ret)
 		return 0;
 	return st_repo_open(path, ret);
