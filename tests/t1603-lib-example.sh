@@ -32,6 +32,21 @@ for h in "$SOURCE_DIR"/include/sealtree/*.h; do
 done
 ok "public headers installed under include/sealtree/"
 
+# The installed drop-in tools link the static archives: they run without
+# finding libsealtree.so.0 (an initramfs, an unusual --prefix).
+for tool in mkcomposefs composefs-info composefs-dump mount.composefs sealtree; do
+	bin=$(find "$dest" -name "$tool" -type f | head -n1)
+	if [ -z "$bin" ]; then
+		fail "installed $tool" "not installed"
+	elif ldd "$bin" >"$TEST_TMP/ldd" 2>&1 && grep -q libsealtree "$TEST_TMP/ldd"; then
+		fail "installed $tool" "needs libsealtree: $(grep libsealtree "$TEST_TMP/ldd")"
+	elif env -u LD_LIBRARY_PATH "$bin" --help >/dev/null 2>&1; then
+		ok "installed $tool runs on its own"
+	else
+		fail "installed $tool" "--help failed"
+	fi
+done
+
 export PKG_CONFIG_PATH=${pc%/sealtree.pc}${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH} PKG_CONFIG_SYSROOT_DIR=$dest
 flags=$(pkg-config --cflags --libs sealtree) && ok "pkg-config: $flags" || fail "pkg-config" "sealtree not found"
 case " $flags " in
