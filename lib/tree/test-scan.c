@@ -583,6 +583,49 @@ TEST(store_object_abort_leaves_nothing)
 	ASSERT_EQ(count_tmp_files(store), 0);
 }
 
+/*
+ * st_digest_store_copy_fd_hashed() names the object by the bytes it holds,
+ * through each copy path: the caller's aligned buffer (direct writes), an
+ * unaligned one, none at all (copy_file_range or a private buffer).
+ */
+TEST(store_copy_hashes_what_it_wrote)
+{
+	_cleanup_free_ char *store = test_join(test_tmpdir(), "store-hashed");
+	_cleanup_free_ char *dir = new_dir("store-hashed-src");
+	_cleanup_free_ char *src = test_join(dir, "f");
+	const size_t size = 3 * 1024 * 1024 + 123;
+	struct st_verity_hasher *h = NULL;
+	struct st_digest_store *s = NULL;
+	uint8_t want[32], got[32], *aligned = NULL;
+	int fd;
+
+	write_file(dir, "f", size, 7);
+	expected_digest(size, 7, want);
+	ASSERT_OK(st_verity_hasher_new(&h));
+	ASSERT_EQ(posix_memalign((void **)&aligned, ST_STORE_IO_ALIGN, 1u << 20), 0);
+	fd = open(src, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_OK(st_digest_store_open(store, &s));
+	for (int how = 0; how < 3; how++) {
+		struct st_store_object obj;
+		void *buf = how == 0 ? aligned : how == 1 ? aligned + 1 : NULL;
+		size_t buf_size = how == 0 ? 1u << 20 : how == 1 ? (1u << 20) - 1 : 0;
+
+		memset(got, 0, sizeof(got));
+		ASSERT_OK(st_digest_store_begin_unnamed(s, &obj));
+		ASSERT_OK(st_digest_store_copy_fd_hashed(s, &obj, fd, size, buf, buf_size, h, got));
+		ASSERT_TRUE(memcmp(got, want, 32) == 0);
+		ASSERT_OK(st_digest_store_set_digest(&obj, got));
+		ASSERT_EQ(st_digest_store_commit(s, &obj), how == 0 ? 1 : 0);
+	}
+	ASSERT_EQ(st_digest_store_has(s, want), 1);
+	ASSERT_EQ(count_tmp_files(store), 0);
+	close(fd);
+	free(aligned);
+	st_digest_store_free(s);
+	st_verity_hasher_free(h);
+}
+
 TEST(limits)
 {
 	_cleanup_free_ char *d = new_dir("limits");
