@@ -285,6 +285,26 @@ ST_EXPORT int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, co
 /* Flush the repository's filesystem (syncfs). */
 ST_EXPORT int st_repo_sync(struct st_repo *repo);
 
+/* ---- Small files of the layers above (signatures, state) ----------------- */
+
+/*
+ * The only way the layers above (trust) reach the repository's files.
+ * relpath is relative to REPO ("commits/<id>.sig", "state/accepted/main");
+ * no symlink on the way or at the end is ever followed, and ".." never
+ * leaves it (-EUCLEAN naming the path).
+ *
+ * read_file: the whole regular file, at most max bytes (-EFBIG); -ENOENT if
+ * absent, -EUCLEAN if not a regular file (a FIFO never blocks); *ret is
+ * NUL-terminated after ret_len bytes. write_file: replace it atomically
+ * and durably (the repository's one publish path: a temporary file,
+ * fsync, rename over, fsync of the directory), making missing directories. lock_file: an exclusive flock on
+ * the regular file (made empty, with its directories, if create), waited
+ * for; returns the fd that holds it (close it to release).
+ */
+ST_EXPORT int st_repo_read_file(struct st_repo *repo, const char *relpath, size_t max, char **ret, size_t *ret_len);
+ST_EXPORT int st_repo_write_file(struct st_repo *repo, const char *relpath, const void *data, size_t len);
+ST_EXPORT int st_repo_lock_file(struct st_repo *repo, const char *relpath, bool create);
+
 /* ---- Reading trees back --------------------------------------------------- */
 
 /* Resolve a spec (see st_repo_resolve()) to its commit and the commit's tree. Either output may be NULL. */

@@ -21,7 +21,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "fundamental/parse-number.h"
@@ -94,7 +93,7 @@ static int read_accepted_at(struct st_repo *repo, const char *path, struct st_ac
 	size_t len;
 	int r;
 
-	r = trust_repo_read_file(repo, path, ACCEPTED_FILE_MAX, &buf, &len);
+	r = st_repo_read_file(repo, path, ACCEPTED_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	if (parse_accepted(buf, len, ret) < 0)
@@ -138,27 +137,6 @@ int st_repo_read_accepted(struct st_repo *repo, const char *ref, struct st_accep
 	return 0;
 }
 
-/* mkdir -p of the directories of path beneath dirfd, none through a symlink. */
-static int make_parents(int dirfd, const char *path)
-{
-	_cleanup_free_ char *p = strdup(path);
-	char *s = p ? strrchr(p, '/') : NULL;
-	int fd;
-
-	if (!p)
-		return -ENOMEM;
-	if (!s)
-		return 0;
-	*s = '\0';
-	fd = mkdirat_beneath(dirfd, p, 0755, false);
-	if (fd == -ELOOP)
-		return st_errf(-EUCLEAN, "'%s' is a symbolic link or lies under one", p);
-	if (fd < 0)
-		return st_errf(fd, "cannot create '%s'", p);
-	safe_close(fd);
-	return 0;
-}
-
 int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
 			    const struct st_commit *c)
 {
@@ -173,18 +151,10 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 		return r;
 	if (c->version && strlen(c->version) >= sizeof(last.version))
 		return st_errf(-E2BIG, "version longer than %zu bytes", sizeof(last.version) - 1);
-	r = make_parents(st_repo_dirfd(repo), path);
-	if (r < 0)
-		return r;
-	lock_fd = openat_beneath(st_repo_dirfd(repo), "state/lock", O_RDWR | O_CREAT | O_NOCTTY | O_NONBLOCK, 0644);
+	/* Through the repository layer only (no symlink in state/ is ever followed). */
+	lock_fd = st_repo_lock_file(repo, "state/lock", true);
 	if (lock_fd < 0)
-		return open_file_failed(lock_fd, st_repo_dirfd(repo), "state/lock", true);
-	r = fd_check_regular(lock_fd, "state/lock");
-	if (r < 0)
-		return r;
-	while (flock(lock_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return st_errf(negative_errno(), "cannot lock 'state/lock'");
+		return lock_fd;
 
 	r = st_repo_read_accepted(repo, ref, &last);
 	if (r >= 0) {
@@ -205,6 +175,6 @@ int st_repo_record_accepted(struct st_repo *repo, const char *ref, const uint8_t
 		buf = NULL;
 		return -ENOMEM;
 	}
-	r = trust_repo_write_file(repo, path, buf, (size_t)len);
+	r = st_repo_write_file(repo, path, buf, (size_t)len);
 	return r < 0 ? r : 1;
 }

@@ -58,30 +58,6 @@ int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t 
 	return r == -ENOENT ? st_errf(r, "cannot open '%s'", path) : r;
 }
 
-int trust_repo_read_file(struct st_repo *repo, const char *path, size_t max, char **ret, size_t *ret_len)
-{
-	int r = read_file_capped(st_repo_dirfd(repo), path, max, READ_FILE_BENEATH, ret, ret_len);
-
-	return r == -ENOENT ? st_errf(r, "cannot open '%s'", path) : r;
-}
-
-int trust_repo_write_file(struct st_repo *repo, const char *path, const void *data, size_t len)
-{
-	_cleanup_close_ int parent_fd = -EBADF;
-	const char *base;
-	int r;
-
-	/* The file's directory never through a symlink (docs/formats/repository.md). */
-	parent_fd = openat_beneath_parent(st_repo_dirfd(repo), path, &base);
-	if (parent_fd == -ELOOP)
-		return st_errf(-EUCLEAN, "the directory of '%s' is a symbolic link or lies under one", path);
-	if (parent_fd < 0)
-		return st_errf(parent_fd, "cannot open the directory of '%s'", path);
-	/* The repository's one publish path: a temporary file there, fsync, rename over. */
-	r = publish_data(parent_fd, base, path, data, len, 0644, PUBLISH_REPLACE | PUBLISH_SYNC, NULL);
-	return r < 0 ? r : 0;
-}
-
 /* Split path into its directory fd (opened) and base name. */
 static int open_parent(int dirfd, const char *path, int *ret_fd, const char **ret_base)
 {

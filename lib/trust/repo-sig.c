@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/file.h>
 
-#include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "trust-internal.h"
@@ -25,7 +24,7 @@ int st_repo_read_signatures(struct st_repo *repo, const uint8_t commit_id[ST_COM
 	int r;
 
 	sig_relpath(commit_id, path);
-	r = trust_repo_read_file(repo, path, ST_SIGNATURE_FILE_MAX, &buf, &len);
+	r = st_repo_read_file(repo, path, ST_SIGNATURE_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	r = st_signature_set_parse(buf, len, ret);
@@ -62,15 +61,9 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r < 0)
 		return r;
 
-	lock_fd = openat_beneath(st_repo_dirfd(repo), commit_path, O_RDONLY | O_NOCTTY | O_NONBLOCK, 0);
+	lock_fd = st_repo_lock_file(repo, commit_path, false);
 	if (lock_fd < 0)
-		return st_errf(lock_fd, "cannot open '%s'", commit_path);
-	r = fd_check_regular(lock_fd, commit_path);
-	if (r < 0)
-		return r;
-	while (flock(lock_fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return st_errf(negative_errno(), "cannot lock '%s'", commit_path);
+		return lock_fd;
 
 	r = st_repo_read_signatures(repo, commit_id, &set);
 	if (r == -ENOENT)
@@ -93,7 +86,7 @@ int st_repo_sign_commit(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_
 	if (r < 0)
 		return r;
 
-	r = trust_repo_write_file(repo, sig_path, buf, len);
+	r = st_repo_write_file(repo, sig_path, buf, len);
 	if (r < 0)
 		return r;
 	return 1;

@@ -353,6 +353,51 @@ TEST(mount_link)
 	free(target);
 }
 
+/* The repository layer's small-file calls, the only way lib/trust reaches a repository's files. */
+TEST(repo_small_files)
+{
+	char *buf = NULL, *outside = test_join(test_tmpdir(), "outside");
+	size_t len;
+	int fd;
+
+	setup();
+	mkdir(outside, 0755);
+	ASSERT_OK(st_repo_write_file(repo, "state/test/a", "hello", 5));
+	ASSERT_OK(st_repo_read_file(repo, "state/test/a", 16, &buf, &len));
+	ASSERT_EQ(len, 5);
+	ASSERT_STREQ(buf, "hello");
+	free(buf);
+	ASSERT_ERR(st_repo_read_file(repo, "state/test/a", 4, &buf, &len), -EFBIG);
+	ASSERT_ERR(st_repo_read_file(repo, "state/test/none", 16, &buf, &len), -ENOENT);
+	ASSERT_ERR(st_repo_read_file(repo, "../outside", 16, &buf, &len), -EUCLEAN);
+	/* A symlink at the end or on the way is never followed, for reading, writing or locking. */
+	ASSERT_TRUE(symlinkat(outside, st_repo_dirfd(repo), "state/test/link") == 0);
+	ASSERT_ERR(st_repo_read_file(repo, "state/test/link", 16, &buf, &len), -EUCLEAN);
+	ASSERT_ERR(st_repo_write_file(repo, "state/test/link/x", "x", 1), -EUCLEAN);
+	ASSERT_ERR(st_repo_lock_file(repo, "state/test/link/lock", true), -EUCLEAN);
+	ASSERT_ERR(st_repo_lock_file(repo, "state/test/link", false), -EUCLEAN);
+	ASSERT_TRUE(faccessat(AT_FDCWD, outside, F_OK, 0) == 0);
+	{
+		char *x = test_join(outside, "x");
+
+		ASSERT_TRUE(access(x, F_OK) < 0);   /* nothing written outside */
+		free(x);
+	}
+	/* A FIFO is refused without blocking. */
+	ASSERT_TRUE(mkfifoat(st_repo_dirfd(repo), "state/test/fifo", 0644) == 0);
+	ASSERT_ERR(st_repo_read_file(repo, "state/test/fifo", 16, &buf, &len), -EUCLEAN);
+	ASSERT_ERR(st_repo_lock_file(repo, "state/test/fifo", false), -EUCLEAN);
+	/* Replacing keeps one file; a lock is a held fd. */
+	ASSERT_OK(st_repo_write_file(repo, "state/test/a", "bye", 3));
+	ASSERT_OK(st_repo_read_file(repo, "state/test/a", 16, &buf, &len));
+	ASSERT_STREQ(buf, "bye");
+	free(buf);
+	fd = st_repo_lock_file(repo, "state/test/lock", true);
+	ASSERT_TRUE(fd >= 0);
+	close(fd);
+	free(outside);
+}
+
 TEST(bad_calls)
 {
 	struct st_trust_store *s;

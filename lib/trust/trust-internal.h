@@ -19,10 +19,7 @@ size_t base64_encode(const uint8_t *in, size_t len, char *out);
  * -EFBIG names a larger one. *ret gets one spare byte after the data, set to NUL.
  */
 int trust_read_file(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len);
-/* The same for a file of the repository: path beneath it, never through a symlink. */
-int trust_repo_read_file(struct st_repo *repo, const char *path, size_t max, char **ret, size_t *ret_len);
-/* A repository's file (mode 0644) replaced atomically and synced, beneath it, through publish_data(). */
-int trust_repo_write_file(struct st_repo *repo, const char *path, const void *data, size_t len);
+/* Files of a repository are read and written only through st_repo_read_file() and friends (repo.h). */
 /* The same from an open fd (read from offset 0). */
 int trust_read_fd(int fd, const char *what, size_t max, char **ret, size_t *ret_len);
 
