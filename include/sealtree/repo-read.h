@@ -159,6 +159,11 @@ ST_EXPORT int st_mount_pin_name(const char *target, char **ret);
 enum st_repo_mount_flags {
 	ST_REPO_MOUNT_VERITY = 1u << 0,         /* require fs-verity on every object (overlay verity=require) */
 	ST_REPO_MOUNT_NO_VERITY = 1u << 1,      /* do not, even on a verity repository */
+	/*
+	 * Write no pin: for prepare-root, whose repository may be read-only at
+	 * boot and whose commit is pinned by its deployment already.
+	 */
+	ST_REPO_MOUNT_NO_PIN = 1u << 2,
 };
 
 /*

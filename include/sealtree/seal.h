@@ -73,6 +73,13 @@ enum st_seal_flags {
 	ST_SEAL_RECORD_ACCEPTED = 1u << 2,      /* on success, record the commit as accepted for ref */
 	ST_SEAL_ALLOW_UNVERIFIED = 1u << 3,     /* mount on a repository without fs-verity (contents not checked) */
 	ST_SEAL_CHECK_IMAGE = 1u << 4,          /* check the image link without mounting (verify) */
+	/*
+	 * Do not check signatures at all (prepare-root below its signed mode,
+	 * whose policy is the initramfs's, not the repository's): the link is
+	 * reported skipped. Excludes REQUIRE_SIGNATURE.
+	 */
+	ST_SEAL_SKIP_SIGNATURE = 1u << 6,
+	ST_SEAL_NO_PIN = 1u << 5,               /* the mount writes no pin (prepare-root: see ST_REPO_MOUNT_NO_PIN) */
 };
 
 struct st_seal_options {

@@ -124,7 +124,7 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 	bool verity = st_repo_has_verity(repo), require;
 	int r;
 
-	if (flags & ~(unsigned)(ST_REPO_MOUNT_VERITY | ST_REPO_MOUNT_NO_VERITY) ||
+	if (flags & ~(unsigned)(ST_REPO_MOUNT_VERITY | ST_REPO_MOUNT_NO_VERITY | ST_REPO_MOUNT_NO_PIN) ||
 	    (flags & ST_REPO_MOUNT_VERITY && flags & ST_REPO_MOUNT_NO_VERITY))
 		return -EINVAL;
 	if ((flags & ST_REPO_MOUNT_VERITY) && !verity)
@@ -144,13 +144,18 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 	lock_fd = lock_target(target);
 	if (lock_fd < 0)
 		return lock_fd;
-	r = st_repo_read_ref(repo, pin, old);
-	if (r >= 0 && is_mount_point(target) > 0)
-		return st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first", target,
-			       pin);
-	r = st_repo_write_ref(repo, pin, commit_id, NULL);
-	if (r < 0)
-		return r;
+	if (flags & ST_REPO_MOUNT_NO_PIN) {
+		free(pin);
+		pin = NULL;
+	} else {
+		r = st_repo_read_ref(repo, pin, old);
+		if (r >= 0 && is_mount_point(target) > 0)
+			return st_errf(-EBUSY, "'%s' is mounted already (pinned by %s); run 'sealtree umount' first",
+				       target, pin);
+		r = st_repo_write_ref(repo, pin, commit_id, NULL);
+		if (r < 0)
+			return r;
+	}
 
 	/* overlayfs opens objects/ by its path: it must be the directory the repository opened, no symlink. */
 	{
@@ -158,7 +163,8 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 
 		if (lstat(objects, &a) < 0 || fstat(repo->objects_fd, &b) < 0 || !S_ISDIR(a.st_mode) ||
 		    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
-			(void)st_repo_delete_ref(repo, pin);
+			if (pin)
+				(void)st_repo_delete_ref(repo, pin);
 			return st_errf(-EUCLEAN, "'%s' is not the repository's objects directory (replaced by a symlink?)",
 				       objects);
 		}
@@ -174,7 +180,8 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 		int saved = r;
 		char *detail = st_error_detail() ? strdup(st_error_detail()) : NULL;
 
-		(void)st_repo_delete_ref(repo, pin);
+		if (pin)
+			(void)st_repo_delete_ref(repo, pin);
 		r = detail ? st_errf(saved, "%s", detail) : saved;
 		free(detail);
 	}

@@ -224,7 +224,8 @@ static int link_mount(struct st_repo *repo, const struct st_seal_options *o, str
 		return -EOPNOTSUPP;
 	}
 	r = st_repo_mount_image_fd(repo, res->commit_id, res->commit, fd, o->mount_target,
-				   verity ? ST_REPO_MOUNT_VERITY : ST_REPO_MOUNT_NO_VERITY);
+				   (verity ? ST_REPO_MOUNT_VERITY : ST_REPO_MOUNT_NO_VERITY) |
+					   (o->flags & ST_SEAL_NO_PIN ? ST_REPO_MOUNT_NO_PIN : 0));
 	if (r < 0) {
 		link_fail(res, ST_SEAL_LINK_MOUNT, r, "cannot mount");
 		return r;
@@ -273,6 +274,8 @@ int st_seal_chain(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 			return -EINVAL;
 	if ((o->flags & ST_SEAL_NO_DOWNGRADE) && !o->ref && !o->floor)
 		return st_errf(-EINVAL, "the rollback link needs a ref or a floor");
+	if ((o->flags & ST_SEAL_SKIP_SIGNATURE) && (o->flags & ST_SEAL_REQUIRE_SIGNATURE))
+		return st_errf(-EINVAL, "a signature cannot be both required and skipped");
 	if ((o->flags & ST_SEAL_RECORD_ACCEPTED) && !o->ref)
 		return st_errf(-EINVAL, "recording an accepted commit needs a ref");
 	if (o->mount_target && o->mount_target[0] != '/')
@@ -288,7 +291,8 @@ int st_seal_chain(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 	run_record = (o->flags & ST_SEAL_RECORD_ACCEPTED) != 0;
 
 	for (enum st_seal_link l = 0; l < ST_SEAL_LINK_COUNT; l++) {
-		bool asked = l == ST_SEAL_LINK_COMMIT || l == ST_SEAL_LINK_SIGNATURE ||
+		bool asked = l == ST_SEAL_LINK_COMMIT ||
+			     (l == ST_SEAL_LINK_SIGNATURE && !(o->flags & ST_SEAL_SKIP_SIGNATURE)) ||
 			     (l == ST_SEAL_LINK_ROLLBACK && (o->flags & ST_SEAL_NO_DOWNGRADE)) ||
 			     (l == ST_SEAL_LINK_IMAGE && run_image) || (l == ST_SEAL_LINK_MOUNT && run_mount) ||
 			     (l == ST_SEAL_LINK_RECORD && run_record);
