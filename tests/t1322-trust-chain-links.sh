@@ -62,6 +62,14 @@ expect "signature broken" "rc=1 commit=ok signature=failed rollback=skipped imag
 grep -q "^link signature: failed: not valid: revoked key " out && ok "the signature reason" || fail "sig words" "$(cat out)"
 rm keys/revoked.d/k1.pub
 
+# A corrupt signature file: the reason says which line and what, not an errno.
+cp "$repo/commits/$new.sig" sig.good
+echo garbage >>"$repo/commits/$new.sig"
+expect "signature file corrupt" "rc=1 commit=ok signature=failed rollback=skipped image=skipped mount=skipped record=skipped " main
+grep -q "^link signature: failed: not valid: corrupt signature file: commits/$new.sig: line [0-9]*: expected " out &&
+	! grep -q "Structure needs cleaning" out err && ok "a corrupt signature file in plain words" || fail "sig file words" "$(cat out err)"
+cp sig.good "$repo/commits/$new.sig"
+
 # The commit, broken on its own.
 cp "$repo/commits/$new" commit.good
 chmod u+w "$repo/commits/$new"

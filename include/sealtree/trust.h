@@ -244,6 +244,7 @@ struct st_trust_result {
 	bool accepted;                  /* verdict VALID or UNSIGNED_OK */
 	int valid_index;                /* the signature that satisfied the policy, or -1 */
 	int sig_file_error;             /* with ST_TRUST_CORRUPT: the parse error */
+	char sig_file_reason[256];      /* ... and what is wrong with the file, in words ("" if unknown) */
 	bool wrong_commit;              /* with ST_TRUST_CORRUPT: the file names another commit */
 	uint8_t file_commit_id[ST_COMMIT_ID_SIZE]; /* ... namely this one */
 	struct st_sig_report *sigs;     /* one per signature in the file */

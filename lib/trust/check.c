@@ -191,7 +191,8 @@ void st_trust_result_reason(const struct st_trust_result *res, char *buf, size_t
 			st_hex_encode(res->file_commit_id, ST_COMMIT_ID_SIZE, hex);
 			(void)snprintf(buf, size, "the signature file belongs to commit %s", hex);
 		} else
-			(void)snprintf(buf, size, "corrupt signature file (%s)", strerror(-res->sig_file_error));
+			(void)snprintf(buf, size, "corrupt signature file: %s",
+				       *res->sig_file_reason ? res->sig_file_reason : strerror(-res->sig_file_error));
 		return;
 	default:
 		break;

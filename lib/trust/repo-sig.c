@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 
@@ -96,13 +97,19 @@ int st_repo_trust_check(struct st_repo *repo, const struct st_trust_store *store
 			const uint8_t commit_id[ST_COMMIT_ID_SIZE], unsigned flags, struct st_trust_result **ret)
 {
 	struct st_signature_set *set = NULL;
+	char why[sizeof((*ret)->sig_file_reason)] = "";
 	int r, err;
 
 	err = st_repo_read_signatures(repo, commit_id, &set);
 	if (err < 0 && err != -ENOENT && err != -EUCLEAN && err != -EFBIG && err != -EINVAL)
 		return err;     /* an I/O error is not a verdict */
+	if (err < 0 && err != -ENOENT && st_error_detail())
+		(void)snprintf(why, sizeof(why), "%s", st_error_detail());     /* which line, what is wrong */
+	st_error_clear();
 	r = st_trust_check(store, ref, commit_id, set, err < 0 ? err : 0, flags, ret);
 	st_signature_set_free(set);
+	if (r >= 0 && !(*ret)->wrong_commit)
+		memcpy((*ret)->sig_file_reason, why, sizeof(why));
 	return r;
 }
 
