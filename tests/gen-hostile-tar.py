@@ -194,7 +194,7 @@ def gen_xattrs(out, n, size, vary):
         parts.append(header("f%07d" % i))
     data = b"".join(parts) + END
     name = "xattrs-%s.tar.xz" % ("vary" if vary else "same")
-    write(out, name, lzma.compress(data, preset=6))
+    write(out, name, lzma.compress(data, preset=1))
 
 
 def gen_sparse(out, realsize):

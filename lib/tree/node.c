@@ -16,10 +16,60 @@ int st_node_new(struct st_node **ret)
 	return 0;
 }
 
+/*
+ * An xattr's name and value live in one reference-counted block, so that
+ * nodes may share them (node_append_xattr_shared()): an archive of many
+ * files carrying one large xattr then holds it once.
+ */
+struct xattr_blob {
+	unsigned refs;          /* atomic: trees may be handed between threads */
+	char data[];            /* name, NUL, value */
+};
+
+static struct xattr_blob *xattr_blob_of(const struct st_xattr *x)
+{
+	return (struct xattr_blob *)(void *)(x->name - offsetof(struct xattr_blob, data));
+}
+
 static void xattr_release(struct st_xattr *x)
 {
-	free(x->name);
-	free(x->value);
+	struct xattr_blob *b;
+
+	if (!x->name)
+		return;
+	b = xattr_blob_of(x);
+	if (__atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		free(b);
+	*x = (struct st_xattr){ 0 };
+}
+
+int node_xattr_new(const char *name, size_t name_len, const void *value, size_t value_len, struct st_xattr *ret)
+{
+	struct xattr_blob *b;
+
+	if (name_len == 0 || name_len > ST_XATTR_NAME_MAX || memchr(name, '\0', name_len))
+		return -EINVAL;
+	if (value_len > ST_XATTR_VALUE_MAX)
+		return -ERANGE;
+	b = malloc(sizeof(*b) + name_len + 1 + value_len);
+	if (!b)
+		return -ENOMEM;
+	b->refs = 1;
+	memcpy(b->data, name, name_len);
+	b->data[name_len] = '\0';
+	if (value_len)
+		memcpy(b->data + name_len + 1, value, value_len);
+	*ret = (struct st_xattr){
+		.name = b->data,
+		.value = (uint8_t *)b->data + name_len + 1,
+		.value_len = (uint32_t)value_len,
+	};
+	return 0;
+}
+
+void node_xattr_unref(struct st_xattr *x)
+{
+	xattr_release(x);
 }
 
 struct st_node *st_node_free(struct st_node *node)
@@ -147,9 +197,7 @@ const struct st_xattr *node_get_xattr(const struct st_node *node, const char *na
 int node_set_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len)
 {
 	uint64_t budget = node->xattr_budget;
-	struct st_xattr *old = NULL;
-	char *name_copy = NULL;
-	uint8_t *value_copy;
+	struct st_xattr *old = NULL, x;
 	int r;
 
 	if (name_len == 0 || name_len > ST_XATTR_NAME_MAX || memchr(name, '\0', name_len))
@@ -167,71 +215,64 @@ int node_set_xattr(struct st_node *node, const char *name, size_t name_len, cons
 	budget += xattr_cost(name_len, value_len);
 	if (budget > ST_XATTR_BUDGET_MAX)
 		return -ERANGE;
-
-	value_copy = malloc(value_len ? value_len : 1);
-	if (!value_copy)
-		return -ENOMEM;
-	if (value_len)
-		memcpy(value_copy, value, value_len);
-
-	if (old) {
-		free(old->value);
-		old->value = value_copy;
-		old->value_len = (uint32_t)value_len;
-		node->xattr_budget = (uint32_t)budget;
-		return 0;
+	if (!old) {
+		r = GROW(node->xattrs, node->cap_xattrs, node->n_xattrs + 1);
+		if (r < 0)
+			return r;
 	}
-
-	r = GROW(node->xattrs, node->cap_xattrs, node->n_xattrs + 1);
-	if (r >= 0) {
-		name_copy = strndup(name, name_len);
-		if (!name_copy)
-			r = -ENOMEM;
-	}
-	if (r < 0) {
-		free(value_copy);
+	r = node_xattr_new(name, name_len, value, value_len, &x);
+	if (r < 0)
 		return r;
-	}
-	node->xattrs[node->n_xattrs++] = (struct st_xattr){
-		.name = name_copy,
-		.value = value_copy,
-		.value_len = (uint32_t)value_len,
-	};
+	if (old)
+		xattr_release(old);
+	else
+		old = &node->xattrs[node->n_xattrs++];
+	*old = x;
+	node->xattr_budget = (uint32_t)budget;
+	return 0;
+}
+
+/* Add x (a reference is taken) after the budget check; the caller knows the name is new. */
+static int append_checked(struct st_node *node, const struct st_xattr *x, size_t name_len, bool take_ref)
+{
+	uint64_t budget = node->xattr_budget + (node->n_xattrs == 0 ? 12 : 0);
+
+	budget += xattr_cost(name_len, x->value_len);
+	if (budget > ST_XATTR_BUDGET_MAX)
+		return -ERANGE;
+	if (GROW(node->xattrs, node->cap_xattrs, node->n_xattrs + 1) < 0)
+		return -ENOMEM;
+	if (take_ref)
+		__atomic_add_fetch(&xattr_blob_of(x)->refs, 1, __ATOMIC_RELAXED);
+	node->xattrs[node->n_xattrs++] = *x;
 	node->xattr_budget = (uint32_t)budget;
 	return 0;
 }
 
 int node_append_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len)
 {
+	struct st_xattr x;
 	uint64_t budget = node->xattr_budget + (node->n_xattrs == 0 ? 12 : 0);
-	uint8_t *value_copy;
-	char *name_copy;
+	int r;
 
 	if (name_len == 0 || name_len > ST_XATTR_NAME_MAX || memchr(name, '\0', name_len))
 		return -EINVAL;
 	if (value_len > ST_XATTR_VALUE_MAX)
 		return -ERANGE;
-	budget += xattr_cost(name_len, value_len);
-	if (budget > ST_XATTR_BUDGET_MAX)
+	if (budget + xattr_cost(name_len, value_len) > ST_XATTR_BUDGET_MAX)
 		return -ERANGE;
-	if (GROW(node->xattrs, node->cap_xattrs, node->n_xattrs + 1) < 0)
-		return -ENOMEM;
-	name_copy = strndup(name, name_len);
-	value_copy = malloc(value_len ? value_len : 1);
-	if (!name_copy || !value_copy) {
-		free(name_copy);
-		free(value_copy);
-		return -ENOMEM;
-	}
-	if (value_len)
-		memcpy(value_copy, value, value_len);
-	node->xattrs[node->n_xattrs++] = (struct st_xattr){
-		.name = name_copy,
-		.value = value_copy,
-		.value_len = (uint32_t)value_len,
-	};
-	node->xattr_budget = (uint32_t)budget;
-	return 0;
+	r = node_xattr_new(name, name_len, value, value_len, &x);
+	if (r < 0)
+		return r;
+	r = append_checked(node, &x, name_len, false);
+	if (r < 0)
+		xattr_release(&x);
+	return r;
+}
+
+int node_append_xattr_shared(struct st_node *node, const struct st_xattr *x)
+{
+	return append_checked(node, x, strlen(x->name), true);
 }
 
 int node_remove_xattr(struct st_node *node, const char *name)

@@ -188,7 +188,7 @@ static int set_xattrs(struct tar_reader *t, struct st_node *n, struct archive_en
 	if (t->skip_xattrs || archive_entry_xattr_reset(e) == 0)
 		return 0;
 	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK) {
-		const struct st_xattr *old;
+		const struct st_xattr *old, *shared;
 		size_t len = name ? strlen(name) : 0;
 
 		if (len == 0 || len > ST_XATTR_NAME_MAX)
@@ -205,7 +205,11 @@ static int set_xattrs(struct tar_reader *t, struct st_node *n, struct archive_en
 				continue;
 			return member_err(t, -EINVAL, "xattr '%s' given twice with different values", name);
 		}
-		r = node_append_xattr(n, name, len, value, size);
+		r = tar_xattrs_intern(&t->xattrs, name, len, value, size, &shared);
+		if (r == -EFBIG)
+			return tar_input_err(t, r);
+		if (r >= 0)
+			r = node_append_xattr_shared(n, shared);
 		if (r == -ERANGE)
 			return member_err(t, -EINVAL, "xattrs over the composefs limit of %d bytes per file",
 					  ST_XATTR_BUDGET_MAX);
@@ -383,6 +387,7 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	*t = (struct tar_reader){ .store = opts ? opts->store : NULL };
 	t->max_entries = opts && opts->max_entries ? opts->max_entries : ST_TAR_ENTRIES_MAX;
 	t->skip_xattrs = opts && opts->skip_xattrs;
+	t->xattrs.max_bytes = opts ? opts->max_xattr_bytes : 0;
 	t->opts = opts;
 	t->a = archive_read_new();
 	if (!t->a)
@@ -417,6 +422,7 @@ static void teardown(struct tar_reader *t)
 	free(t->buf);
 	st_verity_hasher_free(t->hasher);
 	st_node_free(t->root);
+	tar_xattrs_free(&t->xattrs);
 }
 
 static void maybe_progress(struct tar_reader *t)

@@ -12,6 +12,7 @@
 
 #include "basic/error.h"
 #include "tar.h"
+#include "tar-xattrs.h"
 
 struct tar_pool;
 struct st_verity_hasher;
@@ -44,6 +45,7 @@ struct tar_reader {
 	struct st_verity_hasher *hasher;
 	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
 	struct st_node *root;
+	struct tar_xattr_table xattrs;  /* every distinct xattr once, shared by the nodes */
 	uint64_t n_entries, max_entries;
 	bool skip_xattrs;
 	bool sparse;                    /* the current member is a sparse file */

@@ -30,6 +30,8 @@ struct st_tar_read_options {
 	/* No regular file may declare more bytes than this (0 = no limit of its own); with a store,
 	 * none may declare more than its filesystem has free either (holes of sparse files included). */
 	uint64_t max_file_size;
+	/* At most this many bytes of distinct xattrs (names and values) in the archive; 0 = 128 MiB. */
+	uint64_t max_xattr_bytes;
 	bool skip_xattrs;               /* keep no xattrs (as mkcomposefs --skip-xattrs) */
 	/* Called on the reading thread at most every 100 ms with what was read
 	 * so far (a stream has no known total: the totals are the counts so far). */

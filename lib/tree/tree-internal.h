@@ -22,6 +22,7 @@
 #include "sealtree/tree.h"
 #include "basic/macro.h"
 
+/* name and value are one block, possibly shared between nodes: only node.c allocates or frees them. */
 struct st_xattr {
 	char *name;             /* NUL-terminated, 1..ST_XATTR_NAME_MAX bytes */
 	uint8_t *value;         /* value_len bytes (may contain NULs); never NULL */
@@ -116,6 +117,17 @@ int node_set_xattr(struct st_node *node, const char *name, size_t name_len, cons
  * node_set_xattr() without its linear search, so adding n xattrs is O(n).
  */
 int node_append_xattr(struct st_node *node, const char *name, size_t name_len, const void *value, size_t value_len);
+
+/*
+ * A free-standing xattr (one reference, dropped with node_xattr_unref()),
+ * to be shared by many nodes with node_append_xattr_shared(): each node
+ * takes a reference, and the name and value are kept once. Same checks as
+ * node_set_xattr(). Nodes never change a shared value in place.
+ */
+int node_xattr_new(const char *name, size_t name_len, const void *value, size_t value_len, struct st_xattr *ret);
+void node_xattr_unref(struct st_xattr *x);
+/* node_append_xattr() of x, sharing its name and value. */
+int node_append_xattr_shared(struct st_node *node, const struct st_xattr *x);
 
 /* Find an xattr by name; NULL if absent. */
 const struct st_xattr *node_get_xattr(const struct st_node *node, const char *name);
