@@ -49,7 +49,9 @@ commit_image() {
 
 # gentree dump SEED: a hostile tree's dumpfile on stdout; gentree tree SEED DIR:
 # that tree on disk (needs root). Seeds 1..9 have the reference's digests in
-# $ASSETS_DIR/gentree/expected.txt; see tests/assets/README.md.
+# $ASSETS_DIR/gentree/expected.txt; see tests/assets/README.md. Tests that
+# loop over seeds take their list from GENTREE_SEEDS when it is set
+# (tests/run-check.sh sets small ones for the sanitizer build).
 gentree() { python3 "$ASSETS_DIR/seedtree.py" "$@"; }
 
 # reference_image SEED OUT: the reference mkcomposefs's image of `gentree dump
