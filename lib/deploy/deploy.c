@@ -282,13 +282,13 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 	_cleanup_(st_commit_freep) struct st_commit *c = NULL;
 	_cleanup_(st_node_freep) struct st_node *root = NULL;
 	_cleanup_(st_repo_unlockp) struct st_repo *locked = NULL;
-	_cleanup_free_ char *os = NULL, *kargs = NULL, *pin = NULL, *merged_from = NULL;
+	_cleanup_free_ char *os = NULL, *kargs = NULL, *pin = NULL, *merged_from = NULL, *ref_name = NULL;
 	_cleanup_close_ int osfd = -EBADF, tfd = -EBADF;
 	struct etc_conflicts conf = {};
 	struct st_deployment nd = {};
 	const struct st_deployment *from = NULL;
 	struct boot_files bf = {};
-	uint8_t id[ST_COMMIT_ID_SIZE], ref_id[ST_COMMIT_ID_SIZE];
+	uint8_t id[ST_COMMIT_ID_SIZE];
 	char hex[2 * ST_COMMIT_ID_SIZE + 1], did[DEPLOY_ID_MAX + 1], tmp[DEPLOY_ID_MAX + 16];
 	const char *ref = NULL;
 	bool boot_new = false, pinned = false;
@@ -308,13 +308,11 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 	r = pick_os(s, l, o->os, &os);
 	if (r < 0)
 		return r;
-	r = st_repo_resolve(s->repo, o->spec, id);
+	/* A ref (canonical name: one policy rule, one record) or a commit; an id is never a ref. */
+	r = st_repo_resolve_ref(s->repo, o->spec, id, &ref_name);
 	if (r < 0)
 		return r;
-	if (st_ref_name_valid(o->spec) && st_repo_read_ref(s->repo, o->spec, ref_id) >= 0 &&
-	    memcmp(ref_id, id, sizeof(id)) == 0)
-		ref = o->spec;
-	st_error_clear();
+	ref = ref_name;
 	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
 	r = check_trust(s, o, ref, id);
 	if (r < 0)
