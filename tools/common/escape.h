@@ -27,3 +27,11 @@ char *escape_text(const char *s);
  * tool's own output.
  */
 void print_escaped_lines(FILE *f, const char *s, const char *indent);
+
+/*
+ * The one JSON string writer (--json): s as a quoted JSON string, with '"',
+ * '\\' and control characters (C0 and DEL) escaped; valid UTF-8 as is, and
+ * each byte that is not part of valid UTF-8 as U+FFFD, so that the output
+ * is always valid JSON.
+ */
+void json_print_string(FILE *f, const char *s);

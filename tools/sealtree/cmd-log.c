@@ -147,33 +147,6 @@ static void show_help(FILE *f)
 		"  --help   show this help\n");
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", stdout);
-			break;
-		case '\\':
-			fputs("\\\\", stdout);
-			break;
-		case '\n':
-			fputs("\\n", stdout);
-			break;
-		case '\t':
-			fputs("\\t", stdout);
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				printf("\\u%04x", *p);
-			else
-				putchar(*p);    /* commit text is valid UTF-8 (the parser checks) */
-		}
-	}
-	putchar('"');
-}
-
 static void show_json(const char *hex, const struct st_commit *c, const struct st_trust_result *trust,
 		      const char *ref, const char *trust_error)
 {
@@ -188,27 +161,27 @@ static void show_json(const char *hex, const struct st_commit *c, const struct s
 		printf("  \"parent\": null,\n");
 	printf("  \"timestamp\": %" PRId64 ",\n  \"date\": \"%s\",\n", c->timestamp, date);
 	printf("  \"version\": ");
-	c->version ? json_string(c->version) : (void)fputs("null", stdout);
+	c->version ? json_print_string(stdout, c->version) : (void)fputs("null", stdout);
 	printf(",\n  \"subject\": ");
-	c->subject ? json_string(c->subject) : (void)fputs("null", stdout);
+	c->subject ? json_print_string(stdout, c->subject) : (void)fputs("null", stdout);
 	printf(",\n  \"body\": ");
-	c->body ? json_string(c->body) : (void)fputs("null", stdout);
+	c->body ? json_print_string(stdout, c->body) : (void)fputs("null", stdout);
 	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
 	printf(",\n  \"image\": \"%s\",\n  \"image_version\": %u,\n  \"image_size\": %" PRIu64
 	       ",\n  \"content_size\": %" PRIu64 ",\n  \"inodes\": %" PRIu64 ",\n  \"metadata\": {",
 	       buf, c->image_version, c->image_size, c->content_size, c->n_inodes);
 	for (size_t i = 0; i < c->n_metadata; i++) {
 		printf("%s\n    ", i ? "," : "");
-		json_string(c->metadata[i].key);
+		json_print_string(stdout, c->metadata[i].key);
 		printf(": ");
-		json_string(c->metadata[i].value);
+		json_print_string(stdout, c->metadata[i].value);
 	}
 	printf("%s},\n  \"signature\": ", c->n_metadata ? "\n  " : "");
 	if (trust)
 		trust_report_json(stdout, trust, ref, NULL);
 	else {
 		printf("{\"error\":");
-		json_string(trust_error);
+		json_print_string(stdout, trust_error);
 		putchar('}');
 	}
 	printf("\n}\n");

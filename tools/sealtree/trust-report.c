@@ -42,21 +42,6 @@ static const char *status_words(enum st_sig_status s)
 	}
 }
 
-void json_print_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void print_policy_text(FILE *f, const struct st_trust_result *res, const char *prefix)
 {
 	fprintf(f, "%spolicy: %s", prefix, policy_name(res->rule.kind));

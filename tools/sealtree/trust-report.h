@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "escape.h"
 #include "sealtree/seal.h"
 #include "sealtree/trust.h"
 
@@ -26,8 +27,6 @@ void seal_report_text(FILE *f, const struct st_seal_result *chain);
 /* "links":[{"link":...,"state":...,"reason":...},...] (no braces around it). */
 void seal_report_json_links(FILE *f, const struct st_seal_result *chain);
 
-/* A JSON string literal. */
-void json_print_string(FILE *f, const char *s);
 
 /* "pem" or "ostree" (alias "raw"); -EINVAL otherwise. */
 int parse_key_format(const char *s, enum st_key_format *ret);
