@@ -141,7 +141,8 @@ int kargs_split_options(const char *options, char **ret_kargs, char **ret_value)
 
 /* deploy.c: the /etc merge of a new deployment (see st_sysroot_deploy()). */
 int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from_id,
-		     const uint8_t *from_commit, struct st_node *new_root, int dest_fd, struct etc_conflicts *conf);
+		     const uint8_t *from_commit, struct st_node *new_root, const uint8_t *new_image,
+		     int dest_fd, struct etc_conflicts *conf);
 int write_conflicts_file(int dfd, const struct etc_conflicts *conf);
 
 /* stage.c: record a staged deployment (deploy/staged) for finalize-staged. */

@@ -181,10 +181,12 @@ static struct st_node *usr_etc(struct st_node *root)
  * defaults alone).
  */
 int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from_id,
-		     const uint8_t *from_commit, struct st_node *new_root, int dest_fd, struct etc_conflicts *conf)
+		     const uint8_t *from_commit, struct st_node *new_root, const uint8_t *new_image,
+		     int dest_fd, struct etc_conflicts *conf)
 {
 	_cleanup_(st_node_freep) struct st_node *base_root = NULL;
 	_cleanup_close_ int lpfd = -EBADF;
+	struct st_node *base = NULL;
 	int r;
 
 	if (from_os) {
@@ -192,16 +194,23 @@ int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from
 		char path[ST_OS_NAME_MAX + DEPLOY_ID_MAX + 2];
 
 		r = st_repo_read_commit(s->repo, from_commit, &bc);
-		if (r >= 0)
-			r = st_repo_read_image_tree(s->repo, bc->image_digest, &base_root);
 		if (r < 0)
 			return r;
+		/* The same image (a redeploy): its tree is read already; reading an image costs O(tree). */
+		if (new_root && new_image && memcmp(bc->image_digest, new_image, ST_DIGEST_SIZE) == 0)
+			base = new_root;
+		else {
+			r = st_repo_read_image_tree(s->repo, bc->image_digest, &base_root);
+			if (r < 0)
+				return r;
+			base = base_root;
+		}
 		(void)snprintf(path, sizeof(path), "%s/%s", from_os, from_id);
 		lpfd = openat(s->deploy_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (lpfd < 0)
 			return st_errf(negative_errno(), "cannot open deploy/%s", path);
 	}
-	r = etc_merge(s->repo, usr_etc(base_root), lpfd, "etc", usr_etc(new_root), dest_fd, "etc", conf);
+	r = etc_merge(s->repo, usr_etc(base), lpfd, "etc", usr_etc(new_root), dest_fd, "etc", conf);
 	if (r < 0)
 		return st_errf(r, "/etc merge: %s", st_error_detail() ? st_error_detail() : "failed");
 	return 0;
@@ -363,7 +372,8 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 		r = -ENOMEM;
 		goto fail;
 	}
-	r = deploy_merge_etc(s, from ? from->os : NULL, from ? from->id : NULL, from ? from->commit : NULL, root, tfd,
+	r = deploy_merge_etc(s, from ? from->os : NULL, from ? from->id : NULL, from ? from->commit : NULL, root,
+			     c->image_digest, tfd,
 			     &conf);
 	if (r < 0)
 		goto fail;

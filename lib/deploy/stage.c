@@ -179,7 +179,7 @@ static int finalize(struct st_sysroot *s, struct st_deploy_options *res)
 				r = st_errf(negative_errno(), "cannot create deploy/%s/%s/%s", os, id, tmp);
 				goto out;
 			}
-			r = deploy_merge_etc(s, from_os, from_id, from_commit, root, tfd, &conf);
+			r = deploy_merge_etc(s, from_os, from_id, from_commit, root, c->image_digest, tfd, &conf);
 			if (r >= 0 && syncfs(tfd) < 0)
 				r = negative_errno();
 			if (r >= 0 && syscall(SYS_renameat2, tfd, "etc", dfd, "etc", RENAME_EXCHANGE) < 0)
