@@ -26,11 +26,13 @@
 #include "basic/error.h"
 #include "sealtree/verity.h"
 #include "tar.h"
+#include "tar-write-internal.h"
 
 #define COPY_BUF_SIZE (1024u * 1024u)
 
 struct tar_writer {
 	struct archive *a;
+	struct tar_out out;
 	struct archive_entry *e;
 	st_tar_open_content_fn open_content;
 	void *userdata;
@@ -118,12 +120,19 @@ static int copy_contents(struct tar_writer *w, const struct st_node *n)
 	return 0;
 }
 
+/* libarchive's pax writer refuses sockets: a socket is written as a fifo, its pax header says socket. */
+static mode_t archive_mode(const struct st_node *n)
+{
+	return S_ISSOCK(n->mode) ? S_IFIFO | (n->mode & 07777) : n->mode;
+}
+
 static int write_inode(struct tar_writer *w, const struct st_node *n)
 {
 	struct archive_entry *e = w->e;
+	bool sock = S_ISSOCK(n->mode);
 	int r;
 
-	archive_entry_set_mode(e, n->mode);
+	archive_entry_set_mode(e, archive_mode(n));
 	archive_entry_set_uid(e, n->uid);
 	archive_entry_set_gid(e, n->gid);
 	archive_entry_set_mtime(e, n->mtime_sec, n->mtime_nsec);
@@ -140,8 +149,20 @@ static int write_inode(struct tar_writer *w, const struct st_node *n)
 	r = add_xattrs(w, n);
 	if (r < 0)
 		return r;
+	if (sock) {
+		/* The previous member's padding goes out first: only this member's headers are captured. */
+		if (archive_write_finish_entry(w->a) != ARCHIVE_OK)
+			return write_err(w, "header");
+		tar_out_capture(&w->out);
+	}
 	if (archive_write_header(w->a, e) != ARCHIVE_OK)
 		return write_err(w, "header");
+	if (sock) {
+		r = tar_out_release_socket(&w->out);
+		if (r < 0)
+			return st_errf(r, "cannot write '%s' to the archive: %s", w->path,
+				       st_error_detail() ?: st_error_message(r));
+	}
 	if (!node_is_reg(n) || n->size == 0)
 		return 0;
 	if (n->content) {
@@ -162,7 +183,7 @@ static int write_member(struct tar_writer *w, struct st_node *c)
 	archive_entry_copy_pathname(w->e, w->path);
 	if (real->scratch) {
 		/* The inode's metadata again, so that listings show it (readers ignore it). */
-		archive_entry_set_mode(w->e, real->mode);
+		archive_entry_set_mode(w->e, archive_mode(real));
 		archive_entry_set_uid(w->e, real->uid);
 		archive_entry_set_gid(w->e, real->gid);
 		archive_entry_set_mtime(w->e, real->mtime_sec, real->mtime_nsec);
@@ -258,6 +279,8 @@ static bool xattr_names_plain(const struct st_node *n)
 
 static int setup(struct tar_writer *w, int fd, bool binary, bool schily)
 {
+	int r;
+
 	w->a = archive_write_new();
 	w->e = archive_entry_new();
 	if (!w->a || !w->e)
@@ -266,12 +289,10 @@ static int setup(struct tar_writer *w, int fd, bool binary, bool schily)
 	    archive_write_set_format_option(w->a, "pax", "xattrheader", schily ? "SCHILY" : "LIBARCHIVE") != ARCHIVE_OK ||
 	    (binary && archive_write_set_format_option(w->a, "pax", "hdrcharset", "BINARY") != ARCHIVE_OK))
 		return st_errf(-EOPNOTSUPP, "libarchive cannot write pax archives: %s", archive_error_string(w->a));
-	/* Padded to whole 10 KiB records like GNU tar, whether fd is a file or a pipe. */
-	if (archive_write_set_bytes_per_block(w->a, 10240) != ARCHIVE_OK ||
-	    archive_write_set_bytes_in_last_block(w->a, 10240) != ARCHIVE_OK)
-		return st_errf(-EIO, "cannot set the archive's record size: %s", archive_error_string(w->a));
-	if (archive_write_open_fd(w->a, fd) != ARCHIVE_OK)
-		return st_errf(-EIO, "cannot start the archive: %s", archive_error_string(w->a));
+	/* Through our stream: whole 10 KiB records like GNU tar, and sockets (tar-write-out.c). */
+	r = tar_out_open(&w->out, w->a, fd);
+	if (r < 0)
+		return r;
 	w->buf = malloc(COPY_BUF_SIZE);
 	w->path_cap = 256;
 	w->path = malloc(w->path_cap);
@@ -307,11 +328,17 @@ int st_tar_write_fd(int fd, struct st_node *root, st_tar_open_content_fn open_co
 		r = write_dir(&w, root, 1);
 	if (r >= 0 && archive_write_close(w.a) != ARCHIVE_OK)
 		r = st_errf(-EIO, "cannot finish the archive: %s", archive_error_string(w.a));
+	if (r >= 0) {
+		r = tar_out_finish(&w.out);
+		if (r < 0)
+			r = st_errf(r, "cannot write the archive");
+	}
 	clear_scratch(root);
 	if (w.a)
 		archive_write_free(w.a);
 	archive_entry_free(w.e);
 	st_verity_hasher_free(w.hasher);
+	tar_out_free(&w.out);
 	free(w.buf);
 	free(w.path);
 	for (size_t i = 0; i < w.n_names; i++)
