@@ -4,7 +4,8 @@
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build: every suite
 #      except the QEMU one (the guest runs the normal build's binaries), the
 #      gentree tests on three small seeds (GENTREE_SEEDS, see below)
-#   3. a clang libFuzzer build: each fuzz target for FUZZ_SECONDS seconds
+#   3. a clang libFuzzer build: each fuzz target for FUZZ_SECONDS seconds,
+#      FUZZ_JOBS (default MESON_TESTTHREADS) at a time
 #   4. a release build (-O3): it must compile, since GCC warns about more
 #      at -O3 and -Werror turns that into a build failure for users
 # Each meson test and each fuzz run counts once; the last line is
@@ -81,22 +82,35 @@ echo "=== libFuzzer build ($BUILD_FUZZ), $FUZZ_SECONDS s per target"
 if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
 	-Db_sanitize=address,undefined -Db_lundef=false; } && ninja -C "$BUILD_FUZZ"; then
 	mapfile -t targets < <(find "$BUILD_FUZZ" -maxdepth 4 -type f -executable -name 'fuzz-*' | sort)
+	# One libFuzzer process per core (FUZZ_JOBS), each from a copy of its seed
+	# corpus and with its dictionary (magics, keywords: past the format's checks).
+	fuzz_one() { # TARGET WORK: the exit status goes to WORK.rc
+		local t=$1 work=$2 corpus=tests/fuzz/${1##*/} dict=() rc=0
+		[ -d "$corpus" ] && cp -rL "$corpus/." "$work/"
+		[ -f "$corpus.dict" ] && dict=(-dict="$corpus.dict")
+		"$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "${dict[@]}" \
+			-artifact_prefix="$work/" "$work" >"$work.log" 2>&1 || rc=$?
+		echo $rc >"$work.rc"
+	}
+	works=()
 	for t in "${targets[@]}"; do
-		name=$(basename "$t")
-		corpus=tests/fuzz/$name
+		while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-$MESON_TESTTHREADS}" ]; do wait -n; done
 		work=$(mktemp -d)
-		[ -d "$corpus" ] && cp -r "$corpus/." "$work/"
+		works+=("$work")
+		fuzz_one "$t" "$work" &
+	done
+	wait
+	for i in "${!targets[@]}"; do
+		name=$(basename "${targets[$i]}") work=${works[$i]}
 		echo "--- $name"
-		if "$t" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
+		if [ "$(cat "$work.rc" 2>/dev/null)" = 0 ]; then
 			passed=$((passed + 1))
-			grep -E '^(Done|#[0-9]+ +DONE)' "$work.log" | tail -1
+			grep -aE '^#[0-9]+[[:space:]]+DONE' "$work.log" | tail -1
+			rm -rf "$work" "$work.log" "$work.rc"
 		else
 			failed=$((failed + 1)); failures+=("fuzz $name: crash, see $work.log and $work/crash-*")
 			tail -30 "$work.log"
-			continue
 		fi
-		rm -rf "$work" "$work.log"
 	done
 	if [ ${#targets[@]} = 0 ]; then
 		echo "no fuzz targets built"
