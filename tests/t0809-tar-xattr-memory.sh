@@ -14,6 +14,14 @@ export LC_ALL=C
 repo=$TEST_TMP/repo
 st() { "$SEALTREE" --repo "$repo" "$@"; }
 
+# Under AddressSanitizer the peak RSS says little (shadow memory, quarantine): the bounds are checked
+# only in a normal build; the outcomes are checked in both.
+shared_max=102400 vary_max=256000
+if ldd "$SEALTREE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+	echo "# sanitized build: peak RSS not bounded here"
+	shared_max=999999999 vary_max=999999999
+fi
+
 st init --verity=off >/dev/null || { fail "init" ""; done_testing; exit; }
 for m in same vary; do
 	python3 "$SOURCE_DIR/tests/gen-hostile-tar.py" "$TEST_TMP/h" xattrs 5000 30000 $m ||
@@ -29,14 +37,14 @@ peak_kb() {
 # One shared value: the import holds it once. (The image writer may then refuse the tree, whose
 # xattrs would expand 5000-fold when read back: that is its rule, not the import's.)
 peak_kb "$SEALTREE" --repo "$repo" commit -b main --tar "$TEST_TMP/h/xattrs-same.tar.xz"
-if [ "$peak" -lt 102400 ] && { [ $rc = 0 ] || { [ $rc = 1 ] && ! grep -q "tar member\|memory" "$TEST_TMP/err"; }; }; then
+if [ "$peak" -lt $shared_max ] && { [ $rc = 0 ] || { [ $rc = 1 ] && ! grep -q "tar member\|memory" "$TEST_TMP/err"; }; }; then
 	ok "5000 x one 30000-byte xattr: peak RSS ${peak} KiB (exit $rc)"
 else
 	fail "shared xattr" "peak RSS ${peak} KiB, exit $rc: $(cat "$TEST_TMP/err")"
 fi
 
 peak_kb "$SEALTREE" --repo "$repo" commit -b main --tar "$TEST_TMP/h/xattrs-vary.tar.xz"
-if [ $rc = 1 ] && [ "$peak" -lt 256000 ] && grep -q "tar member 'f[0-9]*': the archive's distinct xattrs take more than 134217728 bytes" "$TEST_TMP/err"; then
+if [ $rc = 1 ] && [ "$peak" -lt $vary_max ] && grep -q "tar member 'f[0-9]*': the archive's distinct xattrs take more than 134217728 bytes" "$TEST_TMP/err"; then
 	ok "5000 different 30000-byte xattrs: refused at the cap, peak RSS ${peak} KiB"
 else
 	fail "distinct xattrs" "peak RSS ${peak} KiB, exit $rc: $(cat "$TEST_TMP/err")"
