@@ -16,7 +16,8 @@ FUZZ_SECONDS ?= 20
 DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-dev \
 	python3 fsverity erofs-utils attr e2fsprogs util-linux kmod go-md2man gzip \
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
-	libarchive-dev libarchive-tools tar ostree dosfstools
+	libarchive-dev libarchive-tools tar ostree dosfstools \
+	dracut-core initramfs-tools-core
 
 .PHONY: all deps build install check demo bench clean
 
