@@ -215,9 +215,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (print_digest) {
-		for (size_t i = 0; i < sizeof(digest); i++)
-			printf("%02x", digest[i]);
-		printf("\n");
+		char hex[2 * sizeof(digest) + 1];
+
+		st_hex_encode(digest, sizeof(digest), hex);
+		printf("%s\n", hex);
 	}
 	return 0;
 usage:
