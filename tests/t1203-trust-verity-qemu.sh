@@ -21,7 +21,7 @@ qemu_kit_add_binary "$SEALTREE"
 qemu_kit_run "sealed mounts with fs-verity"
 
 qemu_guest_ok 'unsigned: refused, link signature' 'sealed mount with verity=require' 'files read back identical' \
-	'swapped image: refused, link image' 'older commit: refused, link freshness' \
+	'swapped image: refused, link image' 'older commit: refused, link rollback' \
 	'tampered object through the sealed mount -> EIO'
 qemu_kit_verdict
 done_testing

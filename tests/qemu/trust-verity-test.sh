@@ -70,7 +70,7 @@ grep -q "$W/m" /proc/mounts && nok "left mounted after a refusal"
 if sealed main >$W/out 2>$W/err; then st umount $W/m; else nok "remount: $(cat $W/err)"; fi
 st ref main "$C1"
 if sealed --no-downgrade main >$W/out 2>$W/err; then nok "an older commit was mounted with --no-downgrade"; st umount $W/m
-elif grep -q "broken link: freshness" $W/err; then ok "older commit: refused, link freshness"
+elif grep -q "broken link: rollback" $W/err; then ok "older commit: refused, link rollback"
 else nok "older commit: wrong refusal: $(cat $W/err)"; fi
 st ref main "$C2"
 
