@@ -35,15 +35,15 @@ ok "public headers installed under include/sealtree/"
 # The installed drop-in tools link the static archives: they run without
 # finding libsealtree.so.0 (an initramfs, an unusual --prefix).
 for tool in mkcomposefs composefs-info composefs-dump mount.composefs sealtree; do
-	bin=$(find "$dest" -name "$tool" -type f | head -n1)
+	bin=$(find "$dest" -path '*bin/*' -name "$tool" -type f | head -n1)
 	if [ -z "$bin" ]; then
 		fail "installed $tool" "not installed"
 	elif ldd "$bin" >"$TEST_TMP/ldd" 2>&1 && grep -q libsealtree "$TEST_TMP/ldd"; then
 		fail "installed $tool" "needs libsealtree: $(grep libsealtree "$TEST_TMP/ldd")"
-	elif env -u LD_LIBRARY_PATH "$bin" --help >/dev/null 2>&1; then
+	elif env -u LD_LIBRARY_PATH "$bin" --help >/dev/null 2>"$TEST_TMP/err"; then
 		ok "installed $tool runs on its own"
 	else
-		fail "installed $tool" "--help failed"
+		fail "installed $tool" "--help failed: $(cat "$TEST_TMP/err")"
 	fi
 done
 
