@@ -17,7 +17,7 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	python3 fsverity erofs-utils attr e2fsprogs util-linux kmod go-md2man gzip \
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
 	libarchive-dev libarchive-tools tar ostree dosfstools \
-	dracut-core initramfs-tools-core
+	dracut-core initramfs-tools-core libcurl4-openssl-dev nginx-light
 
 .PHONY: all deps build install check demo bench clean
 

@@ -63,6 +63,9 @@ bool show_progress(void);
 	X(keygen, "create a signing key") \
 	X(sign, "sign a commit") \
 	X(verify, "check a commit's signatures against the trust policy") \
+	X(summary, "write the summary a published repository is pulled by") \
+	X(remote, "add, list or delete remotes") \
+	X(pull, "fetch refs of a remote, only what is missing") \
 	X(admin, "deploy commits as bootable systems (sealtree admin --help)")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libcurl multi behind http.h. One multi handle per pull: its connection
+ * cache is shared by every request, at most `jobs` easy handles run at
+ * once, the rest wait in a queue; a failed attempt that may succeed again
+ * (5xx, a refused or dropped connection, a timeout, a short body) waits
+ * 250 ms, 500 ms, 1 s, 2 s before the next of HTTP_ATTEMPTS.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "basic/error.h"
+#include "fundamental/macro.h"
+#include "http.h"
+
+#define HTTP_ATTEMPTS 5
+#define HTTP_BACKOFF_MS 250
+#define HTTP_LOW_SPEED_TIME 30          /* seconds below 1 byte/s: give up on the attempt */
+#define HTTP_CONNECT_TIMEOUT 30
+
+struct request {
+	char *url;
+	const struct http_request_ops *ops;
+	void *userdata;
+	unsigned attempt;
+	uint64_t not_before_ms;         /* a retry waits until then */
+	int data_error;                 /* data() refused the bytes */
+	CURL *easy;
+	struct http *h;
+};
+
+struct http {
+	CURLM *multi;
+	unsigned jobs, active;
+	struct request **queue;         /* waiting to start, FIFO from head */
+	size_t head, n_queue, cap_queue;
+	uint64_t requests, bytes;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result;
+
+static void curl_init_once(void)
+{
+	curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int http_new(unsigned jobs, struct http **ret)
+{
+	struct http *h;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_result != CURLE_OK)
+		return st_errf(-EIO, "cannot initialize libcurl: %s", curl_easy_strerror(curl_init_result));
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->jobs = jobs ? jobs : 32;
+	h->multi = curl_multi_init();
+	if (!h->multi) {
+		free(h);
+		return -ENOMEM;
+	}
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->jobs);
+	(void)curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	*ret = h;
+	return 0;
+}
+
+static void request_free(struct request *rq)
+{
+	if (!rq)
+		return;
+	if (rq->easy)
+		curl_easy_cleanup(rq->easy);
+	free(rq->url);
+	free(rq);
+}
+
+struct http *http_free(struct http *h)
+{
+	if (!h)
+		return NULL;
+	for (size_t i = h->head; i < h->n_queue; i++)
+		request_free(h->queue[i]);
+	free(h->queue);
+	curl_multi_cleanup(h->multi);
+	free(h);
+	return NULL;
+}
+
+static int queue_push(struct http *h, struct request *rq)
+{
+	if (h->head > 0 && h->head == h->n_queue)
+		h->head = h->n_queue = 0;
+	if (h->n_queue == h->cap_queue) {
+		size_t ncap = h->cap_queue ? h->cap_queue * 2 : 64;
+		struct request **n = reallocarray(h->queue, ncap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		h->queue = n;
+		h->cap_queue = ncap;
+	}
+	h->queue[h->n_queue++] = rq;
+	return 0;
+}
+
+int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata)
+{
+	struct request *rq;
+	int r;
+
+	if (!h || !url || !ops || !ops->data || !ops->done)
+		return -EINVAL;
+	rq = calloc(1, sizeof(*rq));
+	if (!rq)
+		return -ENOMEM;
+	rq->url = strdup(url);
+	if (!rq->url) {
+		free(rq);
+		return -ENOMEM;
+	}
+	rq->ops = ops;
+	rq->userdata = userdata;
+	rq->h = h;
+	r = queue_push(h, rq);
+	if (r < 0)
+		request_free(rq);
+	return r;
+}
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct request *rq = userdata;
+	size_t len = size * nmemb;
+	int r;
+
+	rq->h->bytes += len;
+	r = rq->ops->data(rq->userdata, ptr, len);
+	if (r < 0) {
+		rq->data_error = r;
+		return len == 0 ? 1 : 0;        /* anything but len aborts the transfer */
+	}
+	return len;
+}
+
+static int request_start(struct http *h, struct request *rq)
+{
+	CURL *e = curl_easy_init();
+
+	if (!e)
+		return -ENOMEM;
+	rq->easy = e;
+	rq->data_error = 0;
+	rq->attempt++;
+	h->requests++;
+	if (curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PRIVATE, rq) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_WRITEDATA, rq) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https,file") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)HTTP_LOW_SPEED_TIME) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") != CURLE_OK ||
+	    curl_multi_add_handle(h->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		rq->easy = NULL;
+		return st_errf(-EIO, "cannot set up a request for '%s'", rq->url);
+	}
+	h->active++;
+	return 0;
+}
+
+static bool retryable(CURLcode code, long status)
+{
+	switch (code) {
+	case CURLE_HTTP_RETURNED_ERROR:
+		return status >= 500;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One finished transfer: done(), or back into the queue for another attempt. */
+static int request_finished(struct http *h, struct request *rq, CURLcode code)
+{
+	long status = 0;
+	char detail[512];
+	int result;
+
+	(void)curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_multi_remove_handle(h->multi, rq->easy);
+	curl_easy_cleanup(rq->easy);
+	rq->easy = NULL;
+	h->active--;
+	if (code == CURLE_OK) {
+		result = 0;
+		detail[0] = '\0';
+	} else if (rq->data_error) {
+		result = rq->data_error;
+		(void)snprintf(detail, sizeof(detail), "%s: refused the data received", rq->url);
+	} else if ((code == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 410)) ||
+		   code == CURLE_FILE_COULDNT_READ_FILE) {
+		result = -ENOENT;
+		(void)snprintf(detail, sizeof(detail), "%s: not found on the server", rq->url);
+	} else {
+		if (retryable(code, status) && rq->attempt < HTTP_ATTEMPTS) {
+			rq->ops->reset(rq->userdata);
+			rq->not_before_ms = now_ms() + ((uint64_t)HTTP_BACKOFF_MS << (rq->attempt - 1));
+			return queue_push(h, rq);
+		}
+		result = code == CURLE_OPERATION_TIMEDOUT ? -ETIMEDOUT : -EIO;
+		if (code == CURLE_HTTP_RETURNED_ERROR)
+			(void)snprintf(detail, sizeof(detail), "%s: HTTP status %ld (after %u attempts)", rq->url, status,
+				       rq->attempt);
+		else
+			(void)snprintf(detail, sizeof(detail), "%s: %s (after %u attempts)", rq->url,
+				       curl_easy_strerror(code), rq->attempt);
+	}
+	rq->ops->done(rq->userdata, result, detail);
+	request_free(rq);
+	return 0;
+}
+
+int http_run(struct http *h)
+{
+	int r;
+
+	for (;;) {
+		uint64_t now = now_ms(), wait_ms = 1000;
+		size_t n = h->n_queue - h->head;
+		int running = 0;
+		CURLMsg *msg;
+		int left;
+
+		/* Start what is due, keep the rest in order. */
+		for (size_t i = 0; i < n && h->active < h->jobs; i++) {
+			struct request *rq = h->queue[h->head];
+
+			h->head++;
+			if (rq->not_before_ms > now) {
+				r = queue_push(h, rq);
+				if (r < 0)
+					return r;
+				continue;
+			}
+			r = request_start(h, rq);
+			if (r < 0) {
+				rq->ops->done(rq->userdata, r, rq->url);
+				request_free(rq);
+			}
+		}
+		if (h->active == 0 && h->head == h->n_queue)
+			return 0;
+		if (curl_multi_perform(h->multi, &running) != CURLM_OK)
+			return st_errf(-EIO, "libcurl failed");
+		while ((msg = curl_multi_info_read(h->multi, &left))) {
+			struct request *rq = NULL;
+
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			(void)curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&rq);
+			r = request_finished(h, rq, msg->data.result);
+			if (r < 0)
+				return r;
+		}
+		for (size_t i = h->head; i < h->n_queue; i++) {
+			uint64_t due = h->queue[i]->not_before_ms;
+
+			wait_ms = MIN(wait_ms, due > now ? due - now : 0);
+		}
+		if (h->active > 0 && curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL) != CURLM_OK)
+			return st_errf(-EIO, "libcurl failed");
+		if (h->active == 0 && wait_ms > 0) {
+			struct timespec ts = { .tv_sec = (time_t)(wait_ms / 1000), .tv_nsec = (long)(wait_ms % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+struct get_buffer {
+	char *buf;
+	size_t len, max;
+	int result;
+	char detail[512];
+};
+
+static int get_data(void *userdata, const void *buf, size_t len)
+{
+	struct get_buffer *g = userdata;
+	char *n;
+
+	if (len > g->max - g->len)
+		return -EFBIG;
+	n = realloc(g->buf, g->len + len + 1);
+	if (!n)
+		return -ENOMEM;
+	memcpy(n + g->len, buf, len);
+	g->buf = n;
+	g->len += len;
+	g->buf[g->len] = '\0';
+	return 0;
+}
+
+static void get_reset(void *userdata)
+{
+	struct get_buffer *g = userdata;
+
+	g->len = 0;
+}
+
+static void get_done(void *userdata, int result, const char *detail)
+{
+	struct get_buffer *g = userdata;
+
+	g->result = result;
+	(void)snprintf(g->detail, sizeof(g->detail), "%s", detail);
+}
+
+static const struct http_request_ops get_ops = { .data = get_data, .reset = get_reset, .done = get_done };
+
+int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len)
+{
+	struct get_buffer g = { .max = max, .result = -EIO };
+	int r;
+
+	r = http_add(h, url, &get_ops, &g);
+	if (r < 0)
+		return r;
+	r = http_run(h);
+	if (r >= 0 && g.result == -EFBIG)
+		r = st_errf(-EFBIG, "%s: larger than %zu bytes", url, max);
+	else if (r >= 0 && g.result < 0)
+		r = st_errf(g.result, "%s", g.detail);
+	if (r < 0) {
+		free(g.buf);
+		return r;
+	}
+	if (!g.buf) {
+		g.buf = strdup("");
+		if (!g.buf)
+			return -ENOMEM;
+	}
+	*ret = g.buf;
+	*ret_len = g.len;
+	return 0;
+}
+
+uint64_t http_requests(const struct http *h)
+{
+	return h->requests;
+}
+
+uint64_t http_bytes(const struct http *h)
+{
+	return h->bytes;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport of a pull, the only code that knows libcurl (http.c): many
+ * GET requests in flight over reused connections (HTTP/1.1 keep-alive,
+ * HTTP/2 multiplexing where offered), a low-speed timeout, retries with
+ * backoff on 5xx and connection errors, redirects only to http(s). file://
+ * URLs go the same way, so the fetch logic is tested without a server.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http;
+
+struct http_request_ops {
+	/* Body bytes of a successful response, in order. A negative errno aborts the request (no retry). */
+	int (*data)(void *userdata, const void *buf, size_t len);
+	/* A retry is about to start: forget the bytes given so far. */
+	void (*reset)(void *userdata);
+	/*
+	 * Once per request, at the end: 0 (the whole body was given), -ENOENT
+	 * (404 or no such file), or another negative errno; detail says what
+	 * happened in plain words (the URL included).
+	 */
+	void (*done)(void *userdata, int result, const char *detail);
+};
+
+/* jobs: requests in flight at most (0: 32). */
+int http_new(unsigned jobs, struct http **ret);
+struct http *http_free(struct http *h);
+
+/* Queue a GET of url (copied); nothing is sent before http_run(). */
+int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata);
+/* Run until every queued request is done (their done() called). Negative only if the transport itself fails. */
+int http_run(struct http *h);
+/* GET one resource into memory (at most max bytes, -EFBIG beyond): -ENOENT for 404, detail naming url. */
+int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len);
+
+/* Requests sent so far (retries included) and body bytes received. */
+uint64_t http_requests(const struct http *h);
+uint64_t http_bytes(const struct http *h);

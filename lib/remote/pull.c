@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * st_remote_pull(): summary -> commit and signatures (checked before
+ * anything else is fetched) -> image (digest checked) -> the objects the
+ * image names and the repository lacks, each verified against its fs-verity
+ * digest before it gets its name -> the image published -> syncfs -> refs.
+ * The transport is http.h; see docs/formats/remote.md.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "basic/beneath.h"
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "basic/io.h"
+#include "basic/publish.h"
+#include "fundamental/macro.h"
+#include "http.h"
+#include "remote-internal.h"
+#include "sealtree/image.h"
+#include "sealtree/repo-objects.h"
+#include "sealtree/seal.h"
+#include "sealtree/verity.h"
+
+#define COMMIT_FETCH_MAX (4u * 1024u * 1024u)
+#define IMAGE_FETCH_MAX (UINT64_C(1) << 32)
+
+struct want {
+	uint8_t digest[ST_DIGEST_SIZE];
+	uint64_t size;
+};
+
+struct pull {
+	struct st_repo *repo;
+	struct st_remote *remote;
+	struct http *http;
+	struct st_trust_store *store;   /* the remote's keys (empty with sign-verify=no) */
+	char *base;                     /* the URL without trailing '/' */
+	struct st_pull_options *opts;
+	struct st_pull_progress progress;
+	int objects_dirfd;
+	int error;                      /* the first object that failed ... */
+	char detail[768];               /* ... and why */
+};
+
+struct object_fetch {
+	struct pull *p;
+	struct want w;
+	char relpath[74];
+	struct publish_tmp tmp;
+	bool open;
+	struct st_verity_hasher *hasher;
+	uint64_t got;
+};
+
+static void pull_fail(struct pull *p, int r, const char *fmt, ...) _printf_(3, 4);
+static void pull_fail(struct pull *p, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->error)
+		return;
+	p->error = r;
+	va_start(ap, fmt);
+	(void)vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+static void report(struct pull *p)
+{
+	if (p->opts->progress)
+		p->opts->progress(p->opts->progress_userdata, &p->progress);
+}
+
+static int object_data(void *userdata, const void *buf, size_t len)
+{
+	struct object_fetch *o = userdata;
+	int r;
+
+	if (len > o->w.size - o->got)
+		return -EFBIG;          /* more bytes than the image says the file has */
+	if (!o->open) {
+		_cleanup_close_ int dfd = -EBADF;
+		char dir[11];
+
+		memcpy(dir, o->relpath, 10);
+		dir[10] = '\0';
+		dfd = mkdirat_beneath(st_repo_dirfd(o->p->repo), dir, 0755, false);
+		if (dfd < 0)
+			return dfd;
+		r = publish_begin(dfd, 0644, o->relpath, &o->tmp);
+		if (r < 0)
+			return r;
+		o->tmp.dir_fd = TAKE_FD(dfd);
+		o->open = true;
+		if (!o->hasher) {
+			r = st_verity_hasher_new(&o->hasher);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = write_full(o->tmp.fd, buf, len);
+	if (r < 0)
+		return r;
+	r = st_verity_hasher_update(o->hasher, buf, len);
+	if (r < 0)
+		return r;
+	o->got += len;
+	return 0;
+}
+
+static void object_close(struct object_fetch *o)
+{
+	if (o->open) {
+		int dfd = o->tmp.dir_fd;
+
+		publish_abort(&o->tmp);
+		safe_close(dfd);
+		o->open = false;
+	}
+	if (o->hasher)
+		st_verity_hasher_reset(o->hasher);
+	o->got = 0;
+}
+
+static void object_reset(void *userdata)
+{
+	object_close(userdata);
+}
+
+static int enable_verity(int fd, const char *display, void *userdata)
+{
+	int r = st_verity_enable_fd(fd);
+
+	(void)userdata;
+	if (r == -EEXIST)
+		return 0;
+	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
+}
+
+static int object_publish(struct object_fetch *o)
+{
+	struct publish_ops ops = { .prepare = st_repo_has_verity(o->p->repo) ? enable_verity : NULL };
+	uint8_t digest[ST_DIGEST_SIZE];
+	int dfd, r;
+
+	if (o->got != o->w.size)
+		return st_errf(-EUCLEAN, "object %s: the server sent %llu bytes, the image says %llu", o->relpath + 8,
+			       (unsigned long long)o->got, (unsigned long long)o->w.size);
+	r = st_verity_hasher_final(o->hasher, digest);
+	if (r < 0)
+		return r;
+	if (memcmp(digest, o->w.digest, sizeof(digest)) != 0)
+		return st_errf(-EUCLEAN, "object %s: the bytes received do not have its fs-verity digest (wrong bytes from the server)",
+			       o->relpath + 8);
+	/* Verified: named at once, so an interrupted pull never fetches it again. */
+	dfd = o->tmp.dir_fd;
+	o->open = false;
+	r = publish_finish(&o->tmp, o->relpath + 11, o->relpath, 0, &ops);
+	safe_close(dfd);
+	return r < 0 ? r : 0;
+}
+
+static void object_done(void *userdata, int result, const char *detail)
+{
+	struct object_fetch *o = userdata;
+	struct pull *p = o->p;
+	int r = result;
+
+	if (r == 0 && o->w.size > 0 && !o->open)
+		r = st_errf(-EUCLEAN, "object %s: the server sent no bytes, the image says %llu", o->relpath + 8,
+			    (unsigned long long)o->w.size);
+	if (r == 0) {
+		r = object_publish(o);
+		if (r < 0)
+			pull_fail(p, r, "%s", st_error_detail() ? st_error_detail() : "cannot publish the object");
+	} else if (r == -EFBIG)
+		pull_fail(p, -EUCLEAN, "object %s: the server sent more bytes than the image says (%llu)", o->relpath + 8,
+			  (unsigned long long)o->w.size);
+	else if (r == -ENOENT)
+		pull_fail(p, r, "object %s: %s", o->relpath + 8, detail);
+	else
+		pull_fail(p, r, "object %s: %s", o->relpath + 8, detail && *detail ? detail : st_error_message(r));
+	object_close(o);
+	o->hasher = st_verity_hasher_free(o->hasher);
+	if (r == 0) {
+		p->progress.objects_done++;
+		p->progress.bytes_done += o->w.size;
+		p->opts->objects_fetched++;
+		p->opts->bytes_fetched += o->w.size;
+		report(p);
+	}
+}
+
+static const struct http_request_ops object_ops = { .data = object_data, .reset = object_reset, .done = object_done };
+
+/* ---- the missing set --------------------------------------------------------- */
+
+struct want_list {
+	struct want *v;
+	size_t n, cap;
+};
+
+static int collect(const struct st_node *node, struct want_list *l, unsigned depth)
+{
+	struct st_entry e;
+
+	if (depth > 4096)
+		return -ELOOP;
+	st_node_get_entry(node, &e);
+	if (e.is_hardlink)
+		return 0;
+	if (e.has_digest) {
+		if (l->n == l->cap) {
+			size_t ncap = l->cap ? l->cap * 2 : 1024;
+			struct want *n = reallocarray(l->v, ncap, sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			l->v = n;
+			l->cap = ncap;
+		}
+		memcpy(l->v[l->n].digest, e.digest, ST_DIGEST_SIZE);
+		l->v[l->n].size = e.size;
+		l->n++;
+	}
+	for (size_t i = 0; i < e.n_children; i++) {
+		int r = collect(st_node_get_child(node, i), l, depth + 1);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cmp_want(const void *a, const void *b)
+{
+	return memcmp(((const struct want *)a)->digest, ((const struct want *)b)->digest, ST_DIGEST_SIZE);
+}
+
+/* The objects root names that repo lacks, each once. */
+static int missing_set(struct st_repo *repo, struct st_node *root, struct want_list *ret)
+{
+	struct want_list l = {};
+	size_t n = 0;
+	int r;
+
+	r = collect(root, &l, 0);
+	if (r < 0) {
+		free(l.v);
+		return r;
+	}
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), cmp_want);
+	for (size_t i = 0; i < l.n; i++) {
+		if (n > 0 && memcmp(l.v[n - 1].digest, l.v[i].digest, ST_DIGEST_SIZE) == 0)
+			continue;
+		r = st_repo_has_object(repo, l.v[i].digest);
+		if (r < 0) {
+			free(l.v);
+			return r;
+		}
+		if (r == 0)
+			l.v[n++] = l.v[i];
+	}
+	l.n = n;
+	*ret = l;
+	return 0;
+}
+
+/* ---- one ref ------------------------------------------------------------------ */
+
+static int get(struct pull *p, const char *rel, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *url = NULL;
+
+	if (asprintf(&url, "%s/%s", p->base, rel) < 0)
+		return -ENOMEM;
+	return http_get(p->http, url, max, ret, ret_len);
+}
+
+static void summary_freep(struct st_summary **s)
+{
+	st_summary_free(*s);
+}
+
+static void sigset_freep(struct st_signature_set **s)
+{
+	st_signature_set_free(*s);
+}
+
+static void commit_freep(struct st_commit **c)
+{
+	st_commit_free(*c);
+}
+
+static void seal_result_freep(struct st_seal_result **r)
+{
+	st_seal_result_free(*r);
+}
+
+static void trust_result_freep(struct st_trust_result **r)
+{
+	st_trust_result_free(*r);
+}
+
+static void node_freep(struct st_node **n)
+{
+	st_node_free(*n);
+}
+
+/* Store the commit's signatures, merged with those the repository has. */
+static int store_signatures(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], const struct st_signature_set *set)
+{
+	_cleanup_(sigset_freep) struct st_signature_set *local = NULL;
+	_cleanup_free_ char *out = NULL, *display = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	char hex[2 * ST_COMMIT_ID_SIZE + 1], name[2 * ST_COMMIT_ID_SIZE + 5];
+	size_t len;
+	int r;
+
+	r = st_repo_read_signatures(p->repo, id, &local);
+	if (r == -ENOENT || r == -EUCLEAN)
+		r = st_signature_set_new(id, &local);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < set->n_sigs; i++) {
+		r = st_signature_set_add(local, &set->sigs[i]);
+		if (r < 0)
+			return r;
+	}
+	r = st_signature_set_serialize(local, &out, &len);
+	if (r < 0)
+		return r;
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	(void)snprintf(name, sizeof(name), "%s.sig", hex);
+	if (asprintf(&display, "%s/commits/%s", st_repo_path(p->repo), name) < 0)
+		return -ENOMEM;
+	dfd = openat_beneath(st_repo_dirfd(p->repo), "commits", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return st_errf(dfd, "cannot open '%s/commits'", st_repo_path(p->repo));
+	r = publish_data(dfd, name, display, out, len, 0644, PUBLISH_REPLACE | PUBLISH_SYNC, NULL);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * The commit and its signatures: fetched, the bytes checked against the id,
+ * then the trust chain (st_seal_chain: commit and signature links) under the
+ * remote's keys. Nothing else is fetched for a commit that fails here.
+ */
+static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct st_commit **ret)
+{
+	_cleanup_(commit_freep) struct st_commit *c = NULL;
+	_cleanup_(sigset_freep) struct st_signature_set *set = NULL;
+	_cleanup_(seal_result_freep) struct st_seal_result *res = NULL;
+	_cleanup_(trust_result_freep) struct st_trust_result *tr = NULL;
+	_cleanup_free_ char *data = NULL, *sigs = NULL;
+	char hex[2 * ST_COMMIT_ID_SIZE + 1], rel[128];
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	size_t len, sigs_len = 0;
+	int r, sig_error = 0;
+
+	st_hex_encode(ref->commit, ST_COMMIT_ID_SIZE, hex);
+	(void)snprintf(rel, sizeof(rel), "commits/%s", hex);
+	r = get(p, rel, COMMIT_FETCH_MAX, &data, &len);
+	if (r < 0)
+		return r;
+	st_commit_id_of(data, len, id);
+	if (memcmp(id, ref->commit, sizeof(id)) != 0)
+		return st_errf(-EUCLEAN, "%s/%s: the bytes received are not commit %s", p->base, rel, hex);
+	r = st_commit_parse(data, len, &c);
+	if (r < 0)
+		return r;
+	(void)snprintf(rel, sizeof(rel), "commits/%s.sig", hex);
+	r = get(p, rel, ST_SIGNATURE_FILE_MAX, &sigs, &sigs_len);
+	if (r == -ENOENT)
+		sigs = NULL;
+	else if (r < 0)
+		return r;
+	else {
+		r = st_signature_set_parse(sigs, sigs_len, &set);
+		if (r < 0)
+			sig_error = r;
+	}
+	if (p->remote->sign_verify) {
+		/* Judged in memory first: a commit that fails leaves nothing behind. */
+		r = st_trust_check(p->store, ref->name, id, set, sig_error, ST_TRUST_REQUIRE_SIGNATURE, &tr);
+		if (r < 0)
+			return r;
+		if (!tr->accepted) {
+			char why[256];
+
+			st_trust_result_reason(tr, why, sizeof(why));
+			return st_errf(-EKEYREJECTED, "commit %s of remote ref '%s' is not trusted: %s", hex, ref->name, why);
+		}
+	}
+	if (!(p->opts->flags & ST_PULL_DRY_RUN)) {
+		struct st_seal_options so = {
+			.store = p->store,
+			.ref = ref->name,
+			.flags = p->remote->sign_verify ? ST_SEAL_REQUIRE_SIGNATURE : ST_SEAL_SKIP_SIGNATURE,
+		};
+
+		r = st_repo_write_commit(p->repo, c, NULL);
+		if (r < 0)
+			return r;
+		if (set) {
+			r = store_signatures(p, id, set);
+			if (r < 0)
+				return r;
+		}
+		r = st_seal_chain(p->repo, id, &so, &res);
+		if (r < 0)
+			return r;
+		if (!res->ok)
+			return st_errf(-EKEYREJECTED, "commit %s of remote ref '%s': %s link failed: %s", hex, ref->name,
+				       st_seal_link_to_string(res->failed_link), res->links[res->failed_link].reason);
+	}
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+static int image_check_existing(int fd, const char *display, void *userdata)
+{
+	uint8_t digest[ST_DIGEST_SIZE];
+	int r = st_verity_measure_or_digest_fd(fd, digest);
+
+	(void)display;
+	if (r < 0)
+		return 0;
+	return memcmp(digest, userdata, ST_DIGEST_SIZE) == 0;
+}
+
+/* The image of c: fetched, its digest checked, held in memory until its objects are in. */
+static int fetch_image(struct pull *p, const struct st_commit *c, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *data = NULL;
+	uint8_t digest[ST_DIGEST_SIZE];
+	char rel[72];
+	size_t len;
+	int r;
+
+	st_repo_image_relpath(c->image_digest, rel);
+	if (c->image_size > IMAGE_FETCH_MAX)
+		return st_errf(-EFBIG, "image %s: %llu bytes, more than this client takes", rel + 7,
+			       (unsigned long long)c->image_size);
+	r = get(p, rel, (size_t)c->image_size, &data, &len);
+	if (r < 0)
+		return r;
+	r = st_verity_digest_buffer(data, len, digest);
+	if (r < 0)
+		return r;
+	if (memcmp(digest, c->image_digest, sizeof(digest)) != 0 || len != c->image_size)
+		return st_errf(-EUCLEAN, "%s/%s: the bytes received do not have the commit's image digest", p->base, rel);
+	*ret = TAKE_PTR(data);
+	*ret_len = len;
+	return 0;
+}
+
+static int publish_image(struct pull *p, const struct st_commit *c, const char *data, size_t len)
+{
+	struct publish_ops ops = {
+		.prepare = st_repo_has_verity(p->repo) ? enable_verity : NULL,
+		.check_existing = image_check_existing,
+		.userdata = (void *)c->image_digest,
+	};
+	_cleanup_free_ char *display = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	char rel[72];
+	int r;
+
+	st_repo_image_relpath(c->image_digest, rel);
+	if (asprintf(&display, "%s/%s", st_repo_path(p->repo), rel) < 0)
+		return -ENOMEM;
+	dfd = openat_beneath(st_repo_dirfd(p->repo), "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return st_errf(dfd, "cannot open '%s/images'", st_repo_path(p->repo));
+	r = publish_data(dfd, rel + 7, display, data, len, 0644, 0, &ops);
+	return r < 0 ? r : 0;
+}
+
+static int fetch_objects(struct pull *p, const struct want_list *missing)
+{
+	struct object_fetch *of;
+	int r = 0;
+
+	if (missing->n == 0)
+		return 0;
+	of = calloc(missing->n, sizeof(*of));
+	if (!of)
+		return -ENOMEM;
+	for (size_t i = 0; i < missing->n && r >= 0; i++) {
+		_cleanup_free_ char *url = NULL;
+
+		of[i].p = p;
+		of[i].w = missing->v[i];
+		st_repo_object_relpath(of[i].w.digest, of[i].relpath);
+		if (asprintf(&url, "%s/%s", p->base, of[i].relpath) < 0)
+			r = -ENOMEM;
+		else
+			r = http_add(p->http, url, &object_ops, &of[i]);
+	}
+	if (r >= 0)
+		r = http_run(p->http);
+	free(of);
+	if (r < 0)
+		return r;
+	if (p->error)
+		return st_errf(p->error, "%s", p->detail);
+	return 0;
+}
+
+struct ref_work {
+	const struct st_summary_ref *sref;
+	char local[ST_REF_NAME_MAX + 1];
+	struct st_commit *commit;
+	char *image;
+	size_t image_len;
+};
+
+int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_options *opts)
+{
+	_cleanup_(summary_freep) struct st_summary *summary = NULL;
+	_cleanup_free_ char *sdata = NULL, *sigs = NULL;
+	_cleanup_free_ struct ref_work *work = NULL;
+	struct pull p = { .repo = repo, .opts = opts, .objects_dirfd = -EBADF };
+	size_t slen, sigs_len = 0, n_work = 0;
+	int64_t seen;
+	int r;
+
+	if (!repo || !opts)
+		return -EINVAL;
+	opts->results = NULL;
+	opts->n_results = 0;
+	opts->objects_fetched = opts->bytes_fetched = opts->requests = 0;
+	r = st_remote_get(repo, name, &p.remote);
+	if (r < 0)
+		return r;
+	p.base = strdup(p.remote->url);
+	if (!p.base) {
+		r = -ENOMEM;
+		goto out;
+	}
+	while (strlen(p.base) > 8 && p.base[strlen(p.base) - 1] == '/')
+		p.base[strlen(p.base) - 1] = '\0';
+	if (p.remote->sign_verify)
+		r = st_trust_store_load(p.remote->keys_dir, &p.store);
+	else
+		r = st_trust_store_new(&p.store);
+	if (r < 0)
+		goto out;
+	r = http_new(opts->jobs, &p.http);
+	if (r < 0)
+		goto out;
+
+	/* The summary: signed under the policy, not older than the last one accepted. */
+	r = get(&p, "summary", ST_SUMMARY_SIZE_MAX, &sdata, &slen);
+	if (r < 0)
+		goto out;
+	if (p.remote->sign_verify) {
+		r = get(&p, "summary.sig", ST_SIGNATURE_FILE_MAX, &sigs, &sigs_len);
+		if (r == -ENOENT)
+			sigs = NULL;
+		else if (r < 0)
+			goto out;
+		r = st_summary_verify(sdata, slen, sigs, sigs_len, p.store);
+		if (r < 0) {
+			char why[512];
+
+			(void)snprintf(why, sizeof(why), "%s", st_error_detail() ? st_error_detail() : "");
+			r = st_errf(r, "summary of remote '%s' refused: %s", name, why);
+			goto out;
+		}
+	}
+	r = st_summary_parse(sdata, slen, &summary);
+	if (r < 0) {
+		char why[512];
+
+		(void)snprintf(why, sizeof(why), "%s", st_error_detail() ? st_error_detail() : "");
+		r = st_errf(r, "summary of remote '%s': %s", name, why);
+		goto out;
+	}
+	r = remote_read_seen(repo, name, &seen);
+	if (r < 0)
+		goto out;
+	if (summary->timestamp < seen) {
+		r = st_errf(-ESTALE, "summary of remote '%s' is older (timestamp %lld) than the one accepted before (%lld): refused as a replay",
+			    name, (long long)summary->timestamp, (long long)seen);
+		goto out;
+	}
+
+	/* The refs asked for, each in the summary. */
+	n_work = opts->n_refs ? opts->n_refs : summary->n_refs;
+	work = calloc(n_work ? n_work : 1, sizeof(*work));
+	opts->results = calloc(n_work ? n_work : 1, sizeof(*opts->results));
+	if (!work || !opts->results) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n_work; i++) {
+		char canon[ST_REF_NAME_MAX + 1];
+
+		if (opts->n_refs) {
+			r = st_ref_canonicalize(opts->refs[i], canon);
+			if (r < 0)
+				goto out;
+			work[i].sref = st_summary_find(summary, canon);
+			if (!work[i].sref) {
+				r = st_errf(-ENOENT, "remote '%s' has no ref '%s'", name, canon);
+				goto out;
+			}
+		} else
+			work[i].sref = &summary->refs[i];
+		if (snprintf(work[i].local, sizeof(work[i].local), "refs/remotes/%s/%s", name, work[i].sref->name) >=
+			    (int)sizeof(work[i].local) ||
+		    !st_ref_name_valid(work[i].local)) {
+			r = st_errf(-EINVAL, "remote ref '%s' cannot be stored as refs/remotes/%s/...", work[i].sref->name, name);
+			goto out;
+		}
+		opts->n_results++;
+		(void)snprintf(opts->results[i].name, sizeof(opts->results[i].name), "%s", work[i].sref->name);
+		memcpy(opts->results[i].commit, work[i].sref->commit, ST_COMMIT_ID_SIZE);
+	}
+
+	/* Each commit and image, then the missing objects of them all. */
+	for (size_t i = 0; i < n_work; i++) {
+		_cleanup_(node_freep) struct st_node *root = NULL;
+		struct want_list missing = {};
+		uint8_t cur[ST_COMMIT_ID_SIZE];
+
+		if (st_repo_read_ref(repo, work[i].local, cur) == 0 &&
+		    memcmp(cur, work[i].sref->commit, ST_COMMIT_ID_SIZE) == 0) {
+			opts->results[i].up_to_date = true;
+			continue;
+		}
+		r = pull_commit(&p, work[i].sref, &work[i].commit);
+		if (r < 0)
+			goto out;
+		r = fetch_image(&p, work[i].commit, &work[i].image, &work[i].image_len);
+		if (r < 0)
+			goto out;
+		r = st_image_read_tree(work[i].image, work[i].image_len, NULL, &root, NULL);
+		if (r < 0)
+			goto out;
+		r = missing_set(repo, root, &missing);
+		if (r < 0)
+			goto out;
+		for (size_t j = 0; j < missing.n; j++) {
+			opts->results[i].objects_missing++;
+			opts->results[i].bytes_missing += missing.v[j].size;
+		}
+		p.progress.objects_total += missing.n;
+		for (size_t j = 0; j < missing.n; j++)
+			p.progress.bytes_total += missing.v[j].size;
+		if (!(opts->flags & ST_PULL_DRY_RUN)) {
+			report(&p);
+			r = fetch_objects(&p, &missing);
+		}
+		free(missing.v);
+		if (r < 0)
+			goto out;
+	}
+	if (opts->flags & ST_PULL_DRY_RUN)
+		goto out;
+
+	/* Images once their objects are in, one sync, then the refs. */
+	for (size_t i = 0; i < n_work; i++) {
+		if (!work[i].image)
+			continue;
+		r = publish_image(&p, work[i].commit, work[i].image, work[i].image_len);
+		if (r < 0)
+			goto out;
+	}
+	if (syncfs(st_repo_dirfd(repo)) < 0) {
+		r = st_errf(-errno, "cannot sync the repository '%s'", st_repo_path(repo));
+		goto out;
+	}
+	for (size_t i = 0; i < n_work; i++) {
+		if (opts->results[i].up_to_date)
+			continue;
+		r = st_repo_write_ref(repo, work[i].local, work[i].sref->commit, NULL);
+		if (r < 0)
+			goto out;
+	}
+	if (summary->timestamp > seen)
+		r = remote_write_seen(repo, name, summary->timestamp);
+out:
+	if (p.http)
+		opts->requests = http_requests(p.http);
+	for (size_t i = 0; work && i < n_work; i++) {
+		st_commit_free(work[i].commit);
+		free(work[i].image);
+	}
+	http_free(p.http);
+	st_trust_store_free(p.store);
+	st_remote_free(p.remote);
+	free(p.base);
+	if (r < 0) {
+		free(opts->results);
+		opts->results = NULL;
+		opts->n_results = 0;
+	}
+	return r < 0 ? r : 0;
+}

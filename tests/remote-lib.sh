@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: MIT
+# Sourced by the 21xx pull tests after test-lib.sh: a private nginx serving
+# a directory on a free loopback port. Never the system service: its own
+# prefix, config, pid file and logs in $TEST_TMP, killed by its PID.
+
+NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on (just now).
+free_port() {
+	python3 -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# nginx_start ROOT: serve ROOT at $NGINX_URL; the access log is $NGINX_DIR/access.log.
+nginx_start() {
+	local root=$1 tries user=""
+	[ -x "$NGINX" ] || skip_all "needs nginx (Debian's nginx-light)"
+	NGINX_DIR=$TEST_TMP/nginx
+	mkdir -p "$NGINX_DIR/tmp"
+	# As root the workers would drop to nobody, who cannot enter $TEST_TMP (0700).
+	[ "$(id -u)" = 0 ] && user="user root root;"
+	for tries in 1 2 3 4 5; do
+		NGINX_PORT=$(free_port)
+		cat >"$NGINX_DIR/nginx.conf" <<CONF
+$user
+daemon off;
+master_process on;
+worker_processes 1;
+pid $NGINX_DIR/nginx.pid;
+error_log $NGINX_DIR/error.log;
+events { worker_connections 512; }
+http {
+	access_log $NGINX_DIR/access.log;
+	client_body_temp_path $NGINX_DIR/tmp/body;
+	proxy_temp_path $NGINX_DIR/tmp/proxy;
+	fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
+	uwsgi_temp_path $NGINX_DIR/tmp/uwsgi;
+	scgi_temp_path $NGINX_DIR/tmp/scgi;
+	keepalive_requests 100000;
+	server {
+		listen 127.0.0.1:$NGINX_PORT;
+		root $root;
+		location / { }
+	}
+}
+CONF
+		: >"$NGINX_DIR/access.log"
+		"$NGINX" -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" &
+		NGINX_PID=$!
+		trap 'nginx_stop; cleanup_test_tmp' EXIT
+		for _ in $(seq 50); do
+			if curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/"; then
+				NGINX_URL=http://127.0.0.1:$NGINX_PORT
+				: >"$NGINX_DIR/access.log"
+				return 0
+			fi
+			kill -0 "$NGINX_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		nginx_stop
+	done
+	cat "$NGINX_DIR/error.log" >&2 || true
+	skip_all "nginx did not start"
+}
+
+nginx_stop() {
+	if [ -n "${NGINX_PID:-}" ]; then
+		kill "$NGINX_PID" 2>/dev/null || true
+		wait "$NGINX_PID" 2>/dev/null || true
+		NGINX_PID=
+	fi
+}
+
+# access_lines: the access log's line count (a mark); requests_since MARK PATTERN: matching requests after it.
+access_lines() { wc -l <"$NGINX_DIR/access.log"; }
+requests_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | grep -c -- "$2" || true; }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* sealtree pull NAME [REF...] [--jobs N] [--dry-run]: see docs/man/sealtree-pull.1.md. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "sealtree.h"
+#include "sealtree/remote.h"
+#include "sealtree/hex.h"
+
+static void pull_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run]\n"
+		"\n"
+		"Fetch refs of remote NAME (all of its summary without REF) into\n"
+		"refs/remotes/NAME/REF: the summary and commits checked under the remote's\n"
+		"trust store first, then only the objects the repository lacks, each\n"
+		"verified before it is kept. An interrupted pull resumes where it stopped.\n"
+		"\n"
+		"  -j, --jobs N    requests in flight (default 32)\n"
+		"  -n, --dry-run   print what would be fetched and its size, fetch no object\n"
+		"  -h, --help      show this help\n");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+struct progress_state {
+	double start, last;
+};
+
+static void progress_cb(void *userdata, const struct st_pull_progress *p)
+{
+	struct progress_state *s = userdata;
+	double now = now_s(), rate;
+
+	if (now - s->last < 0.2 && p->objects_done != p->objects_total)
+		return;
+	s->last = now;
+	rate = now > s->start ? (double)p->bytes_done / (now - s->start) : 0;
+	fprintf(stderr, "\rpull: %" PRIu64 "/%" PRIu64 " objects, %.1f/%.1f MiB, %.1f MiB/s   ", p->objects_done,
+		p->objects_total, (double)p->bytes_done / 1048576.0, (double)p->bytes_total / 1048576.0, rate / 1048576.0);
+	fflush(stderr);
+}
+
+int cmd_pull(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct st_pull_options opts = {};
+	struct progress_state ps = {};
+	struct st_repo *repo;
+	uint32_t jobs;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "j:nh", options, NULL)) >= 0) {
+		switch (c) {
+		case 'j':
+			if (safe_atou32(optarg, &jobs) < 0 || jobs == 0 || jobs > 1024) {
+				log_error("pull: --jobs takes 1 to 1024");
+				return 2;
+			}
+			opts.jobs = jobs;
+			break;
+		case 'n':
+			opts.flags |= ST_PULL_DRY_RUN;
+			break;
+		case 'h':
+			pull_help(stdout);
+			return 0;
+		default:
+			pull_help(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		log_error("pull: expected a remote NAME");
+		return 2;
+	}
+	opts.refs = (const char *const *)argv + optind + 1;
+	opts.n_refs = (size_t)(argc - optind - 1);
+	if (show_progress()) {
+		ps.start = now_s();
+		opts.progress = progress_cb;
+		opts.progress_userdata = &ps;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_remote_pull(repo, argv[optind], &opts);
+	st_repo_free(repo);
+	if (opts.progress && ps.last > 0)
+		fputc('\n', stderr);
+	if (r < 0)
+		return log_error_errno(r, "pull from '%s' failed", argv[optind]), 1;
+	for (size_t i = 0; i < opts.n_results; i++) {
+		const struct st_pull_ref_result *res = &opts.results[i];
+		char hex[2 * ST_COMMIT_ID_SIZE + 1];
+
+		st_hex_encode(res->commit, ST_COMMIT_ID_SIZE, hex);
+		if (res->up_to_date)
+			printf("%s: %s up to date\n", res->name, hex);
+		else if (opts.flags & ST_PULL_DRY_RUN)
+			printf("%s: %s would fetch %" PRIu64 " objects, %" PRIu64 " bytes\n", res->name, hex,
+			       res->objects_missing, res->bytes_missing);
+		else
+			printf("%s: %s fetched %" PRIu64 " objects, %" PRIu64 " bytes\n", res->name, hex,
+			       res->objects_missing, res->bytes_missing);
+	}
+	if (!(opts.flags & ST_PULL_DRY_RUN))
+		printf("pull: %" PRIu64 " objects, %" PRIu64 " bytes, %" PRIu64 " requests\n", opts.objects_fetched,
+		       opts.bytes_fetched, opts.requests);
+	free(opts.results);
+	return 0;
+}

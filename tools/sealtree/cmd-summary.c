@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* sealtree summary [--sign KEY]...: see docs/man/sealtree-summary.1.md. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "sealtree.h"
+#include "sealtree/remote.h"
+
+static void summary_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree summary [--sign KEY]...\n"
+		"\n"
+		"Write REPO/summary (every branch, its commit, timestamp and version) and,\n"
+		"with --sign, REPO/summary.sig, so that the repository directory can be\n"
+		"served as static files and pulled from (sealtree pull).\n"
+		"\n"
+		"  -k, --sign KEY  sign the summary with this private key (repeatable)\n"
+		"  -h, --help      show this help\n");
+}
+
+int cmd_summary(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "sign", required_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	struct st_key *keys[16];
+	struct st_summary *s = NULL;
+	struct st_repo *repo = NULL;
+	size_t n_keys = 0;
+	int c, r, ret = 1;
+
+	while ((c = getopt_long(argc, argv, "k:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'k':
+			if (n_keys == ELEMENTSOF(keys)) {
+				log_error("summary: at most %zu keys", ELEMENTSOF(keys));
+				ret = 2;
+				goto out;
+			}
+			r = st_key_load_private(AT_FDCWD, optarg, &keys[n_keys]);
+			if (r < 0) {
+				log_error_errno(r, "summary: cannot read the private key");
+				goto out;
+			}
+			n_keys++;
+			break;
+		case 'h':
+			summary_help(stdout);
+			ret = 0;
+			goto out;
+		default:
+			summary_help(stderr);
+			ret = 2;
+			goto out;
+		}
+	}
+	if (optind != argc) {
+		log_error("summary: unexpected argument '%s'", argv[optind]);
+		ret = 2;
+		goto out;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		goto out;
+	r = st_repo_write_summary(repo, (const struct st_key *const *)keys, n_keys, &s);
+	if (r < 0) {
+		log_error_errno(r, "summary: cannot write the summary");
+		goto out;
+	}
+	printf("summary: %zu refs, %zu signatures\n", s->n_refs, n_keys);
+	ret = 0;
+out:
+	st_summary_free(s);
+	st_repo_free(repo);
+	for (size_t i = 0; i < n_keys; i++)
+		st_key_free(keys[i]);
+	return ret;
+}
