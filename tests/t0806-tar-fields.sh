@@ -34,6 +34,16 @@ done <"$TEST_TMP/cases"
 [ "$refs0" = "$(cd "$repo" && find refs commits images -type f | sort)" ] &&
 	ok "no ref, commit or image was written" || fail "state" "the repository changed"
 
+# The same class in dumpfiles: a device number the image would cut, mode bits it would drop.
+for line in "/dev 0 20600 1 0 0 4294967296 0.0 - - -:RDEV 4294967296 does not fit" \
+	"/dev 0 60600 1 0 0 17592186044416 0.0 - - -:does not fit" \
+	"/f 0 1100644 1 0 0 0 0.0 - - -:bits beyond"; do
+	printf '/ 0 40755 2 0 0 0 0.0 - - -\n%s\n' "${line%%:*}" >"$TEST_TMP/bad.dump"
+	st commit -b main --dumpfile "$TEST_TMP/bad.dump" >/dev/null 2>"$TEST_TMP/err" && rc=0 || rc=$?
+	[ $rc = 1 ] && grep -q "${line#*:}" "$TEST_TMP/err" && ok "dumpfile '${line%%:*}' refused" ||
+		fail "dumpfile '${line%%:*}'" "exit $rc: $(cat "$TEST_TMP/err")"
+done
+
 id=$(st commit -b main --tar "$TEST_TMP/h/ok-global-comment.tar" 2>"$TEST_TMP/err") && [ -n "$id" ] &&
 	ok "a pax global header with a comment only is accepted" || fail "global comment" "$(cat "$TEST_TMP/err")"
 done_testing

@@ -31,6 +31,23 @@ static int check_node(struct st_repo *repo, struct st_node *n)
 
 	if (n->link_target)
 		return 0;
+	/*
+	 * What the image cannot hold exactly is refused here (the dumpfile parser
+	 * itself accepts it, as composefs's does): mode bits beyond the type and
+	 * permissions would be dropped, a device number over 12:20 bits cut (a
+	 * device could become the whiteout 0:0).
+	 */
+	if ((n->mode & ~(uint32_t)(S_IFMT | 07777)) ||
+	    ((S_ISCHR(n->mode) || S_ISBLK(n->mode)) && n->rdev > UINT32_MAX)) {
+		_cleanup_free_ char *path = NULL;
+
+		(void)node_get_path(n, &path);
+		if (n->mode & ~(uint32_t)(S_IFMT | 07777))
+			return st_errf(-EINVAL, "dumpfile: '%s': MODE %o has bits beyond the file type and permissions",
+				       path ? path : "?", n->mode);
+		return st_errf(-EINVAL, "dumpfile: '%s': RDEV %llu does not fit (major at most 4095, minor at most "
+			       "1048575)", path ? path : "?", (unsigned long long)n->rdev);
+	}
 	if (node_is_reg(n) && n->size > 0 && !n->content) {
 		_cleanup_free_ char *path = NULL;
 		struct stat st = { 0 };
