@@ -3,8 +3,8 @@
 # sealtree mount/umount: a mounted commit equals its source tree
 # (tests/compare-trees.sh), a pin ref refs/mounts/... exists while mounted
 # and goes with umount; a commit whose image bytes were changed is refused
-# before anything is mounted (and leaves no pin); umount of a DIR whose pin
-# is gone still unmounts; a stale pin is removed; a second mount on a
+# before anything is mounted (and leaves no pin); umount refuses a mount
+# without its pin (not made by sealtree mount); a stale pin is removed; a second mount on a
 # mounted DIR is refused, and of 4 mounts racing on one DIR exactly one is
 # made (one pin); gc keeps what only a pin reaches, until umount.
 # Needs root with EROFS and overlayfs.
@@ -104,10 +104,22 @@ rc=0; st mount g2 "$M" 2>"$TEST_TMP/err" || rc=$?
 	fail "second mount" "rc=$rc $(cat "$TEST_TMP/err")"
 [ "$(findmnt -rn --mountpoint "$M" | wc -l)" = 1 ] && ok "still one mount on DIR" || fail "stacked" "$(findmnt -rn --mountpoint "$M")"
 
-# The pin deleted behind our back: umount still unmounts.
-rm "$R/$(pins)"
-st umount "$M" 2>"$TEST_TMP/err" && ! is_mounted "$M" && ok "umount without a pin still unmounts" ||
-	fail "umount without pin" "$(cat "$TEST_TMP/err")"
+# Without its pin the mount is not one sealtree made (mount.composefs by
+# hand makes the same overlay): refused, left mounted, and says what it is.
+pin=$(pins)
+mv "$R/$pin" "$TEST_TMP/pin.saved"
+rc=0; st umount "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && is_mounted "$M" && grep -q "did not make (no pin" "$TEST_TMP/err" &&
+	ok "umount without a pin refuses: $(cat "$TEST_TMP/err")" || fail "umount without pin" "rc=$rc $(cat "$TEST_TMP/err")"
+mv "$TEST_TMP/pin.saved" "$R/$pin"
+st umount "$M" 2>"$TEST_TMP/err" && ! is_mounted "$M" && ok "with its pin back, umount unmounts" ||
+	fail "umount with pin" "$(cat "$TEST_TMP/err")"
+img=$(commit_image "$R" g1)
+"$MOUNT_COMPOSEFS" -o basedir="$R/objects" "$R/images/$img" "$M"
+rc=0; st umount "$M" 2>"$TEST_TMP/err" || rc=$?
+[ $rc = 1 ] && is_mounted "$M" && grep -q "did not make" "$TEST_TMP/err" &&
+	ok "a mount.composefs mount of the repository is refused" || fail "mount.composefs mount" "rc=$rc $(cat "$TEST_TMP/err")"
+umount "$M"
 
 # A mount removed with umount(8): sealtree umount removes the stale pin and says so.
 st mount g1 "$M" && umount "$M"

@@ -253,6 +253,22 @@ int st_repo_umount(struct st_repo *repo, const char *target, bool detach, bool *
 		repo_mountinfo_release(&m);
 		if (r < 0)
 			return r;
+		/*
+		 * A composefs of this repository's objects that has no pin was not
+		 * made by 'sealtree mount' (mount.composefs by hand, another tool):
+		 * not ours to remove.
+		 */
+		{
+			uint8_t pinned[ST_COMMIT_ID_SIZE];
+
+			r = st_repo_read_ref(repo, pin, pinned);
+			if (r == -ENOENT)
+				return st_errf(-EPERM, "'%s' holds a composefs mount of repository '%s' that 'sealtree "
+					       "mount' did not make (no pin %s): not unmounting it; use umount(8)",
+					       target, repo->path, pin);
+			if (r < 0)
+				return r;
+		}
 		ru = umount2(target, detach ? MNT_DETACH : 0) < 0 ? negative_errno() : 0;
 	}
 	if (ru < 0 && ru != -EINVAL)
