@@ -146,7 +146,7 @@ static int get_subdir(struct st_digest_store *s, uint8_t byte)
 	return fd;
 }
 
-int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE])
+int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
 {
 	char path[2 + 1 + 62 + 1];
 	struct stat st;
@@ -155,7 +155,8 @@ int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGES
 	object_names(digest, path);
 	r = fstatat_beneath(s->root_fd, path, &st);
 	if (r == 0)
-		return 1;
+		/* Not a whole object (truncated, or not a file): write a new copy, which replaces it. */
+		return S_ISREG(st.st_mode) && (size == ST_DIGEST_STORE_ANY_SIZE || (uint64_t)st.st_size == size);
 	if (r == -ENOENT)
 		return 0;
 	return st_errf(r, "cannot check '%s/%s'", s->path, path);
@@ -473,8 +474,63 @@ static int try_enable_verity(struct st_digest_store *s, int fd)
 	return 0;
 }
 
-/* Give the object its name without replacing anything. 1 = linked, 0 = existed. */
+static int link_new_object(struct st_store_object *obj, int fd, const char *name);
+
+/*
+ * Is the object already under name what ours is? A regular file of our
+ * size, and where it carries fs-verity, our digest (the kernel's
+ * measurement costs one ioctl). Same-size damage without fs-verity is left
+ * to fsck: finding it here would mean hashing every deduplicated object.
+ */
+static bool existing_sound(struct st_store_object *obj, int fd, const char *name)
+{
+	_cleanup_close_ int old = openat_beneath(obj->dir_fd, name, O_RDONLY | O_NONBLOCK, 0);
+	uint8_t measured[ST_DIGEST_SIZE];
+	struct stat a, b;
+
+	if (old < 0 || fstat(old, &a) < 0 || fstat(fd, &b) < 0)
+		return false;
+	if (!S_ISREG(a.st_mode) || a.st_size != b.st_size)
+		return false;
+	if (st_verity_measure_fd(old, measured) >= 0 && memcmp(measured, obj->digest, ST_DIGEST_SIZE) != 0)
+		return false;
+	return true;
+}
+
+/* Put our copy over a damaged one under name, atomically. */
+static int replace_object(struct st_store_object *obj, int fd, const char *name)
+{
+	char proc[64], tmp[64];
+
+	if (!obj->is_tmpfile)
+		return renameat(obj->tmp_dir_fd, obj->tmp_name, obj->dir_fd, name) == 0
+			       ? (obj->tmp_name[0] = '\0', 1)
+			       : negative_errno();
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	snprintf(tmp, sizeof(tmp), ".tmp-replace-%d-%lu", (int)getpid(),
+		 atomic_fetch_add(&obj->store->tmp_counter, 1));
+	if (linkat(AT_FDCWD, proc, obj->dir_fd, tmp, AT_SYMLINK_FOLLOW) < 0)
+		return negative_errno();
+	if (renameat(obj->dir_fd, tmp, obj->dir_fd, name) < 0) {
+		int r = negative_errno();
+
+		(void)unlinkat(obj->dir_fd, tmp, 0);
+		return r;
+	}
+	return 1;
+}
+
+/* Give the object its name without replacing a sound copy. 1 = linked, 0 = existed. */
 static int link_object(struct st_store_object *obj, int fd, const char *name)
+{
+	int r = link_new_object(obj, fd, name);
+
+	if (r == 0 && !existing_sound(obj, fd, name))
+		r = replace_object(obj, fd, name);
+	return r;
+}
+
+static int link_new_object(struct st_store_object *obj, int fd, const char *name)
 {
 	char proc[64];
 

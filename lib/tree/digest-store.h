@@ -27,8 +27,14 @@ int st_digest_store_open(const char *path, struct st_digest_store **ret);
 int st_digest_store_open_fd(int dir_fd, const char *path, struct st_digest_store **ret);
 struct st_digest_store *st_digest_store_free(struct st_digest_store *s);
 
-/* 1 if the object exists, 0 if not, or a negative errno. */
-int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE]);
+/*
+ * 1 if the object exists as a regular file of size bytes (any size with
+ * ST_DIGEST_STORE_ANY_SIZE), 0 if not (missing, truncated, not a file: the
+ * caller writes a new copy and st_digest_store_commit() puts it in place),
+ * or a negative errno.
+ */
+#define ST_DIGEST_STORE_ANY_SIZE UINT64_MAX
+int st_digest_store_has(struct st_digest_store *s, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size);
 
 /* An object being written, not yet visible under its name. */
 struct st_store_object {

@@ -289,7 +289,7 @@ static int store_file(struct scan_ctx *ctx, struct scan_worker *w, struct st_nod
 	uint8_t stored[ST_DIGEST_SIZE];
 	int r;
 
-	r = st_digest_store_has(ctx->store, node->digest);
+	r = st_digest_store_has(ctx->store, node->digest, node->size);
 	if (r != 0)
 		return r < 0 ? scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed") : 0;
 	if (in_buf)
@@ -367,7 +367,7 @@ static int cache_lookup(struct scan_ctx *ctx, struct st_node *node, const struct
 	if (ctx->cache->lookup(ctx->cache_userdata, &key, digest) <= 0)
 		return 0;
 	if (ctx->store) {
-		r = st_digest_store_has(ctx->store, digest);
+		r = st_digest_store_has(ctx->store, digest, id->size);
 		if (r < 0)
 			return scan_fail(ctx, node, NULL, r, "%s", st_error_detail() ?: "digest store failed");
 		if (r == 0)

@@ -154,7 +154,7 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 			if (r < 0)
 				return r;
 		} else if (t->store) {
-			r = st_digest_store_has(t->store, n->digest);
+			r = st_digest_store_has(t->store, n->digest, n->size);
 			if (r < 0)
 				return tar_store_err(t, r);
 			if (r == 0) {

@@ -77,7 +77,7 @@ static int run_job(struct tar_pool *p, struct st_verity_hasher *h, struct pool_j
 		snprintf(why, why_len, "cannot hash its contents");
 		return r;
 	}
-	r = st_digest_store_has(p->store, n->digest);
+	r = st_digest_store_has(p->store, n->digest, n->size);
 	if (r == 0) {
 		r = st_digest_store_begin(p->store, n->digest, &obj);
 		if (r >= 0) {

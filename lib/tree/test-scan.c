@@ -546,6 +546,44 @@ TEST(digest_cache_hooks)
 	st_digest_store_free(store);
 }
 
+/* A damaged copy under an object's name (truncated, or not a file) is replaced, never trusted. */
+TEST(store_replaces_a_damaged_object)
+{
+	_cleanup_free_ char *store = test_join(test_tmpdir(), "store-damaged");
+	struct st_digest_store *s = NULL;
+	struct st_store_object obj;
+	uint8_t digest[32] = { 0xcd, 9, 8, 7 };
+	char path[512], buf[16];
+	struct stat st;
+	int fd;
+
+	ASSERT_OK(st_digest_store_open(store, &s));
+	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
+	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
+	ASSERT_EQ(st_digest_store_commit(s, &obj), 1);
+	snprintf(path, sizeof(path), "%s/cd/09080700000000000000000000000000000000000000000000000000000000", store);
+	ASSERT_OK(truncate(path, 2));
+	ASSERT_EQ(st_digest_store_has(s, digest, 5), 0);
+	ASSERT_EQ(st_digest_store_has(s, digest, ST_DIGEST_STORE_ANY_SIZE), 1);
+	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
+	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
+	ASSERT_EQ(st_digest_store_commit(s, &obj), 1);
+	ASSERT_OK(stat(path, &st));
+	ASSERT_EQ(st.st_size, 5);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	ASSERT_EQ(read(fd, buf, sizeof(buf)), 5);
+	ASSERT_TRUE(memcmp(buf, "hello", 5) == 0);
+	close(fd);
+
+	/* A directory in its place is not an object either. */
+	ASSERT_OK(unlink(path));
+	ASSERT_OK(mkdir(path, 0755));
+	ASSERT_EQ(st_digest_store_has(s, digest, 5), 0);
+	ASSERT_EQ(count_tmp_files(store), 0);
+	st_digest_store_free(s);
+}
+
 TEST(store_object_abort_leaves_nothing)
 {
 	_cleanup_free_ char *store = test_join(test_tmpdir(), "store-abort");
@@ -554,17 +592,17 @@ TEST(store_object_abort_leaves_nothing)
 	uint8_t digest[32] = { 0xab, 1, 2, 3 };
 
 	ASSERT_OK(st_digest_store_open(store, &s));
-	ASSERT_EQ(st_digest_store_has(s, digest), 0);
+	ASSERT_EQ(st_digest_store_has(s, digest, ST_DIGEST_STORE_ANY_SIZE), 0);
 	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
 	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
 	st_digest_store_abort(&obj);
-	ASSERT_EQ(st_digest_store_has(s, digest), 0);
+	ASSERT_EQ(st_digest_store_has(s, digest, ST_DIGEST_STORE_ANY_SIZE), 0);
 	ASSERT_EQ(count_tmp_files(store), 0);
 
 	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
 	ASSERT_OK(st_digest_store_write(&obj, "hello", 5));
 	ASSERT_EQ(st_digest_store_commit(s, &obj), 1);
-	ASSERT_EQ(st_digest_store_has(s, digest), 1);
+	ASSERT_EQ(st_digest_store_has(s, digest, ST_DIGEST_STORE_ANY_SIZE), 1);
 	/* A second writer of the same object loses quietly; the first one stays. */
 	ASSERT_OK(st_digest_store_begin(s, digest, &obj));
 	ASSERT_OK(st_digest_store_write(&obj, "other", 5));
@@ -618,7 +656,7 @@ TEST(store_copy_hashes_what_it_wrote)
 		ASSERT_OK(st_digest_store_set_digest(&obj, got));
 		ASSERT_EQ(st_digest_store_commit(s, &obj), how == 0 ? 1 : 0);
 	}
-	ASSERT_EQ(st_digest_store_has(s, want), 1);
+	ASSERT_EQ(st_digest_store_has(s, want, ST_DIGEST_STORE_ANY_SIZE), 1);
 	ASSERT_EQ(count_tmp_files(store), 0);
 	close(fd);
 	free(aligned);
