@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* sealtree admin [--sysroot PATH] VERB: see docs/man/sealtree-admin.1.md. */
 #include <fcntl.h>
+#include <errno.h>
 #include <getopt.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +18,7 @@
 #include "sealtree/hex.h"
 
 const char *arg_sysroot = "/";
+static bool arg_sysroot_given;
 
 struct admin_verb {
 	const char *name;
@@ -41,11 +47,36 @@ static void admin_usage(FILE *f)
 		"  -h, --help       show this help ('sealtree admin VERB --help' for a verb)\n");
 }
 
+/* On a machine booted by sealtree-prepare-root, / is the deployment's
+ * composefs root and the physical root is bound read-only on /sysroot.
+ * Without --sysroot, that is the sysroot then; when it is read-only it is
+ * made writable in this process's own mount namespace only (the machine's
+ * view stays read-only, as the policy's [sysroot] readonly asks). */
+static int admin_find_booted_sysroot(const char *verb)
+{
+	struct statvfs sv;
+
+	if (arg_sysroot_given || access("/sealtree/deploy", F_OK) == 0 || access("/sysroot/sealtree/deploy", F_OK) < 0)
+		return 0;
+	arg_sysroot = "/sysroot";
+	if (statvfs("/sysroot", &sv) < 0 || !(sv.f_flag & ST_RDONLY))
+		return 0;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0 ||
+	    mount(NULL, "/sysroot", NULL, MS_REMOUNT | MS_BIND, NULL) < 0) {
+		int r = -errno;
+		log_error_errno(r, "admin %s: cannot make /sysroot writable in a private mount namespace", verb);
+		return r;
+	}
+	return 0;
+}
+
 struct st_sysroot *admin_open(const char *verb, bool exclusive)
 {
 	struct st_sysroot *s = NULL;
 	int r;
 
+	if (admin_find_booted_sysroot(verb) < 0)
+		return NULL;
 	r = st_sysroot_open(arg_sysroot, &s);
 	if (r < 0) {
 		log_error_errno(r, "admin %s: cannot open sysroot '%s'", verb, arg_sysroot);
@@ -145,6 +176,7 @@ int cmd_admin(int argc, char **argv)
 		switch (c) {
 		case OPT_SYSROOT:
 			arg_sysroot = optarg;
+			arg_sysroot_given = true;
 			break;
 		case 'h':
 			admin_usage(stdout);
