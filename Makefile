@@ -4,6 +4,9 @@
 #                then ASan+UBSan build, then short libFuzzer runs, then a release
 #                build that must compile); the last
 #                line is "N passed, N failed[, N skipped]"
+#   make check-boot  build a disk of a signed Debian 12 deployment and boot it
+#                under QEMU with OVMF (tests/qemu/boot-image.sh; root, ~10 min
+#                the first time, the Debian tree and kernel are cached)
 # Other targets: build, install, bench, clean.
 
 BUILD      ?= build
@@ -17,9 +20,10 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	python3 fsverity erofs-utils attr e2fsprogs util-linux kmod go-md2man gzip \
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
 	libarchive-dev libarchive-tools tar ostree dosfstools \
-	dracut-core initramfs-tools-core libcurl4-openssl-dev nginx-light
+	dracut-core initramfs-tools-core libcurl4-openssl-dev nginx-light \
+	debootstrap fdisk mtools systemd-boot-efi ovmf
 
-.PHONY: all deps build install check demo bench clean
+.PHONY: all deps build install check check-boot demo bench clean
 
 all: build
 
@@ -45,6 +49,11 @@ install: build
 check: deps
 	@BUILD=$(BUILD) BUILD_ASAN=$(BUILD_ASAN) BUILD_FUZZ=$(BUILD_FUZZ) BUILD_RELEASE=$(BUILD_RELEASE) \
 		FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run-check.sh
+
+check-boot: build
+	@rc=0; bash tests/qemu/boot-image.sh $(BUILD) $(BUILD)/boot-test || rc=$$?; \
+	if [ $$rc = 2 ]; then echo "check-boot: SKIP: the boot test could not set up (see above)"; exit 0; fi; \
+	[ $$rc = 0 ] && echo "check-boot: PASS" || echo "check-boot: FAIL (logs in $(BUILD)/boot-test)"; exit $$rc
 
 demo: build
 	bash demo/demo.sh $(BUILD)

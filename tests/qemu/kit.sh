@@ -28,6 +28,8 @@
 #   KERNEL_SUITE, QEMU_SUITE (bookworm-backports), KERNEL_FLAVOUR (cloud-amd64)
 #   QEMU            a qemu-system-x86_64 to use instead of the backports one
 #   QEMU_MEM (1024), QEMU_SMP (1: faster than 2 on a 2-core host), KERNEL_APPEND
+#   QEMU_EXTRA_DRIVES  raw disk images (space separated) given to the guest
+#                   after its own two: /dev/vdc, /dev/vdd, ...
 # Exit status: 0 the guest passed, 1 it failed, 2 the kit could not set up
 # (no mirror, a download or a host package missing): the caller skips then.
 # Logs and disks stay in WORKDIR: kit.log, serial.log (the console, each line
@@ -46,6 +48,8 @@ QEMU=${QEMU:-}
 QEMU_MEM=${QEMU_MEM:-1024}
 QEMU_SMP=${QEMU_SMP:-1}
 KERNEL_APPEND=${KERNEL_APPEND:-}
+EXTRA_DRIVES=()
+for d in ${QEMU_EXTRA_DRIVES:-}; do EXTRA_DRIVES+=(-drive "file=$d,if=virtio,format=raw"); done
 
 START=$SECONDS
 say() { echo "kit [$((SECONDS - START))s]: $*"; }
@@ -268,7 +272,7 @@ timeout "$QEMU_TIMEOUT" "$QEMU" "${QEMU_ARGS[@]}" -nodefaults -no-user-config -n
 	-display none -serial stdio -accel tcg -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" \
 	-kernel "$VMLINUZ" -initrd "$WORK/initrd.img" -append "console=ttyS0 panic=-1 quiet $KERNEL_APPEND" \
 	-drive file="$WORK/store.img",if=virtio,format=raw \
-	-drive file="$WORK/result.img",if=virtio,format=raw </dev/null 2>&1 |
+	-drive file="$WORK/result.img",if=virtio,format=raw "${EXTRA_DRIVES[@]}" </dev/null 2>&1 |
 	while IFS= read -r line; do printf '[%4d] %s\n' $((SECONDS - boot)) "${line%$'\r'}"; done >"$WORK/serial.log"
 qrc=${PIPESTATUS[0]}
 set -e

@@ -1,0 +1,262 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# tests/qemu/boot-image.sh BUILD_DIR WORKDIR: build a bootable disk of a
+# signed sealtree deployment of Debian 12 and boot it with OVMF under QEMU.
+#
+#   1. a Debian 12 tree (debootstrap --variant=minbase + systemd-sysv, udev,
+#      kmod, e2fsprogs, initramfs-tools, busybox), cached in BOOT_CACHE
+#   2. the QEMU kit's kernel (bookworm-backports cloud 6.12: fs-verity,
+#      EROFS, overlayfs) and our binaries put in, the initramfs made inside
+#      the tree (chroot mkinitramfs) with our hook and a `signed` policy
+#      holding the test key, kernel + initramfs moved to
+#      usr/lib/modules/KVER/, /etc moved to /usr/etc, a check unit added
+#   3. a GPT disk: ESP (vfat, systemd-boot) + ext4 -O verity root; on the
+#      root `sealtree admin init-fs --verity=off`, the tree committed and
+#      signed, deployed with the ESP mounted on SYSROOT/boot
+#   4. this host's kernel has no fs-verity, so the kit boots once with the
+#      disk as /dev/vdc and enables fs-verity on every object and image of
+#      the repository and flips its config to `verity=yes` (the only
+#      difference between a verity and a non-verity repository: the
+#      digests, names and images are the same)
+#   5. boot the disk: OVMF, systemd-boot, the entry sealtree wrote, the
+#      initramfs's prepare-root, systemd; the check unit writes BOOTCHECK:
+#      lines on the console and powers off.
+# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (600).
+# Exit: 0 the guest's checks passed, 1 failed, 2 could not set up (skip).
+set -euo pipefail
+BUILD=$(cd "${1:?usage: boot-image.sh BUILD_DIR WORKDIR}" && pwd)
+WORK=${2:?usage: boot-image.sh BUILD_DIR WORKDIR}
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+CACHE=${BOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/boot}
+KIT_CACHE=${QEMU_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/qemu-kit}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+SEALTREE=$BUILD/tools/sealtree/sealtree
+PREPARE=$BUILD/tools/prepare-root/sealtree-prepare-root
+START=$SECONDS
+say() { echo "boot [$((SECONDS - START))s]: $*"; }
+setup_failed() { echo "boot-image: cannot set up: $*" >&2; exit 2; }
+
+[ "$(id -u)" = 0 ] || setup_failed "needs root"
+for t in debootstrap sfdisk mkfs.vfat mcopy mkfs.ext4 losetup chroot; do
+	command -v $t >/dev/null || setup_failed "$t missing"
+done
+[ -e /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || setup_failed "systemd-boot-efi missing"
+[ -e /usr/share/OVMF/OVMF_CODE_4M.fd ] || setup_failed "ovmf missing"
+[ -x "$SEALTREE" ] && [ -x "$PREPARE" ] || setup_failed "sealtree not built in $BUILD"
+case $WORK in / | "") setup_failed "refusing WORKDIR '$WORK'" ;; esac
+rm -rf "$WORK"
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+MNT=$WORK/mnt
+LOOPS=()
+cleanup() {
+	set +e
+	for m in "$MNT/sys/boot" "$MNT/sys" "$WORK/tree/proc" "$WORK/tree/sys" "$WORK/tree/dev"; do
+		mountpoint -q "$m" && umount -l "$m"
+	done
+	for l in "${LOOPS[@]}"; do losetup -d "$l"; done
+}
+trap cleanup EXIT
+
+# ---- 1. the Debian tree (cached) ------------------------------------------
+mkdir -p "$CACHE"
+BASE=$CACHE/rootfs-base
+if [ ! -e "$BASE/.sealtree-ready" ]; then
+	mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
+	mirror=${MIRROR:-${mirror:-http://deb.debian.org/debian}}
+	say "debootstrap bookworm from $mirror into $BASE (once)"
+	rm -rf "$BASE.new"
+	debootstrap --variant=minbase --include=systemd-sysv,udev,kmod,e2fsprogs,initramfs-tools,busybox,libssl3,libarchive13 \
+		bookworm "$BASE.new" "$mirror" >"$WORK/debootstrap.log" 2>&1 || setup_failed "debootstrap failed (see $WORK/debootstrap.log)"
+	rm -rf "$BASE.new"/var/cache/apt/archives/*.deb
+	touch "$BASE.new/.sealtree-ready"
+	rm -rf "$BASE"
+	mv "$BASE.new" "$BASE"
+fi
+
+# The kernel: the QEMU kit's (it downloads and caches it).
+if [ ! -e "$KIT_CACHE/current/ready" ]; then
+	say "fetching the kit's kernel and QEMU (a first kit boot)"
+	mkdir -p "$WORK/kit0root"
+	printf '#!/bin/sh\nexit 0\n' >"$WORK/kit0root/ci-test.sh"
+	chmod +x "$WORK/kit0root/ci-test.sh"
+	EXTRA_ROOT=$WORK/kit0root bash "$SRC/tests/qemu/kit.sh" "$WORK/kit0" >"$WORK/kit0.log" 2>&1 ||
+		{ [ -e "$KIT_CACHE/current/ready" ] || setup_failed "the QEMU kit could not fetch its kernel (see $WORK/kit0.log)"; }
+fi
+K=$KIT_CACHE/current/kernel
+QEMU=$KIT_CACHE/current/qemu/usr/bin/qemu-system-x86_64
+KVER=$(basename "$(ls -d "$K"/lib/modules/*/ | head -n1)")
+[ -e "$K/boot/vmlinuz-$KVER" ] || setup_failed "no kernel in $K"
+say "kernel $KVER"
+
+# ---- 2. the OS tree -----------------------------------------------------------
+TREE=$WORK/tree
+say "OS tree"
+cp -a "$BASE" "$TREE"
+rm -f "$TREE/.sealtree-ready"
+mkdir -p "$TREE/usr/lib/modules" "$TREE/boot"
+cp -a "$K/lib/modules/$KVER" "$TREE/usr/lib/modules/"
+cp "$K/boot/config-$KVER" "$K/boot/System.map-$KVER" "$TREE/boot/"
+install -D -m 0755 "$SEALTREE" "$TREE/usr/bin/sealtree"
+PREPARE_INSTALLED=$(sed -n 's/^prepare=\${SEALTREE_PREPARE_ROOT:-\(.*\)}$/\1/p' "$BUILD/data/initramfs-tools-hook-sealtree")
+install -D -m 0755 "$PREPARE" "$TREE$PREPARE_INSTALLED"
+install -D -m 0755 "$BUILD/data/initramfs-tools-hook-sealtree" "$TREE/etc/initramfs-tools/hooks/sealtree"
+install -D -m 0755 "$SRC/data/initramfs-tools/scripts/local-bottom/sealtree" "$TREE/etc/initramfs-tools/scripts/local-bottom/sealtree"
+for u in sealtree-boot-complete.service; do install -m 0644 "$SRC/data/systemd/$u" "$TREE/etc/systemd/system/$u"; done
+# The test key: the signing key stays on the host; its public half is the
+# initramfs's trust store and the booted system's.
+"$SEALTREE" keygen -o "$WORK/key" >/dev/null
+mkdir -p "$TREE/etc/sealtree/trusted.d" "$TREE/etc/sealtree/revoked.d"
+cp "$WORK/key.pub" "$TREE/etc/sealtree/trusted.d/boot-test.pub"
+printf '[composefs]\nenabled = signed\nkeys = /etc/sealtree\n' >"$TREE/etc/sealtree/prepare-root.conf"
+echo sealtree-boot >"$TREE/etc/hostname"
+echo "PARTLABEL=esp /sysroot/boot vfat umask=0077 0 0" >"$TREE/etc/fstab"
+# The check: at multi-user.target, BOOTCHECK: lines on the console, then power off.
+install -D -m 0755 "$SRC/tests/qemu/boot-check.sh" "$TREE/usr/libexec/sealtree-test/boot-check.sh"
+cat >"$TREE/etc/systemd/system/sealtree-boot-check.service" <<-'EOF'
+	[Unit]
+	Description=sealtree boot test: check the booted deployment, then power off
+	After=multi-user.target sealtree-boot-complete.service
+	[Service]
+	Type=oneshot
+	ExecStart=/usr/libexec/sealtree-test/boot-check.sh
+	ExecStartPost=/usr/bin/systemctl --no-block poweroff
+	StandardOutput=tty
+	StandardError=tty
+	TTYPath=/dev/ttyS0
+	[Install]
+	WantedBy=multi-user.target
+EOF
+mkdir -p "$TREE/etc/systemd/system/multi-user.target.wants"
+ln -sf /etc/systemd/system/sealtree-boot-check.service "$TREE/etc/systemd/system/multi-user.target.wants/sealtree-boot-check.service"
+mkdir -p "$TREE/etc/systemd/system/basic.target.wants"
+ln -sf /etc/systemd/system/sealtree-boot-complete.service "$TREE/etc/systemd/system/basic.target.wants/sealtree-boot-complete.service"
+# No getty on the serial console racing the check's output; no waiting for a network.
+ln -sf /dev/null "$TREE/etc/systemd/system/serial-getty@ttyS0.service"
+ln -sf /dev/null "$TREE/etc/systemd/system/getty@tty1.service"
+mkdir -p "$TREE/sysroot"
+
+say "initramfs (chroot mkinitramfs, our hook)"
+mount --bind /proc "$TREE/proc"
+mount --bind /sys "$TREE/sys"
+mount --bind /dev "$TREE/dev"
+chroot "$TREE" depmod "$KVER"
+chroot "$TREE" mkinitramfs -o "/boot/initrd.img-$KVER" "$KVER" >"$WORK/mkinitramfs.log" 2>&1 ||
+	{ tail -20 "$WORK/mkinitramfs.log" >&2; exit 1; }
+umount "$TREE/proc" "$TREE/sys" "$TREE/dev"
+lsinitramfs "$TREE/boot/initrd.img-$KVER" >"$WORK/initrd.list"
+grep -qx usr/sbin/sealtree-prepare-root "$WORK/initrd.list" || { echo "the initramfs lacks prepare-root" >&2; exit 1; }
+cp "$K/boot/vmlinuz-$KVER" "$TREE/usr/lib/modules/$KVER/vmlinuz"
+mv "$TREE/boot/initrd.img-$KVER" "$TREE/usr/lib/modules/$KVER/initramfs.img"
+rm -rf "$TREE/boot" && mkdir "$TREE/boot"
+mv "$TREE/etc" "$TREE/usr/etc" && mkdir "$TREE/etc"
+
+# ---- 3. the disk ---------------------------------------------------------------
+say "disk: GPT, ESP + ext4 -O verity"
+DISK=$WORK/disk.img
+truncate -s 2G "$DISK"
+printf 'label: gpt\nstart=2048, size=128MiB, type=U, name=esp\ntype=L, name=root\n' | sfdisk -q "$DISK"
+part_loop() {   # part_loop N: a loop device over partition N
+	local start size
+	read -r start size < <(sfdisk -J "$DISK" | python3 -c 'import json,sys; p=json.load(sys.stdin)["partitiontable"]["partitions"][int(sys.argv[1])-1]; print(p["start"]*512, p["size"]*512)' "$1")
+	losetup -f --show -o "$start" --sizelimit "$size" "$DISK"
+}
+ESP_DEV=$(part_loop 1); LOOPS+=("$ESP_DEV")
+ROOT_DEV=$(part_loop 2); LOOPS+=("$ROOT_DEV")
+mkfs.vfat -F 32 -n ESP "$ESP_DEV" >/dev/null
+mkfs.ext4 -q -O verity -L root "$ROOT_DEV"
+ROOT_UUID=$(blkid -s UUID -o value "$ROOT_DEV")
+mkdir -p "$MNT/sys"
+mount "$ROOT_DEV" "$MNT/sys"
+# This host's kernel has no vfat: SYSROOT/boot is a tmpfs while sealtree
+# writes to it (a separate filesystem, as the ESP is, so entries name paths
+# from its root), then its contents go into the ESP with mtools.
+mkdir -p "$MNT/sys/boot"
+mount -t tmpfs -o mode=0755 tmpfs "$MNT/sys/boot"
+install -D -m 0644 /usr/lib/systemd/boot/efi/systemd-bootx64.efi "$MNT/sys/boot/EFI/BOOT/BOOTX64.EFI"
+install -D -m 0644 /usr/lib/systemd/boot/efi/systemd-bootx64.efi "$MNT/sys/boot/EFI/systemd/systemd-bootx64.efi"
+mkdir -p "$MNT/sys/boot/loader"
+printf 'timeout 0\nconsole-mode keep\n' >"$MNT/sys/boot/loader/loader.conf"
+
+SYS=$MNT/sys
+REPO=$SYS/sealtree/repo
+st() { "$SEALTREE" --repo "$REPO" "$@"; }
+"$SEALTREE" admin init-fs --verity=off "$SYS" >/dev/null
+"$SEALTREE" admin --sysroot "$SYS" os-init debian >/dev/null
+say "commit and sign"
+C1=$(st commit -b debian/main --tree "$TREE" -s "boot test 1" --version 1)
+st sign "$C1" --key "$WORK/key" >/dev/null
+KARGS=(--karg "root=UUID=$ROOT_UUID" --karg rw --karg console=ttyS0 --karg panic=-1 --karg systemd.show_status=1)
+"$SEALTREE" admin --sysroot "$SYS" deploy --os debian --keys-dir "$TREE/usr/etc/sealtree" --require-signature \
+	"${KARGS[@]}" debian/main >"$WORK/deploy.log"
+"$SEALTREE" admin --sysroot "$SYS" status >"$WORK/status-host.txt"
+cat "$WORK/status-host.txt"
+cat "$SYS"/boot/loader/entries/*.conf
+echo "$C1" >"$WORK/commit1"
+export MTOOLS_SKIP_CHECK=1
+mcopy -s -Q -i "$ESP_DEV" "$MNT/sys/boot"/* ::/ 2>&1 | { grep -v "geometry" >&2 || true; }
+mdir -/ -b -i "$ESP_DEV" ::/ >"$WORK/esp.list" 2>/dev/null
+umount "$MNT/sys/boot" "$MNT/sys"
+for l in "${LOOPS[@]}"; do losetup -d "$l"; done
+LOOPS=()
+
+# ---- 4. fs-verity on the repository, in the kit's guest ----------------------------
+say "fs-verity on every object and image (kit guest, the disk as /dev/vdc)"
+mkdir -p "$WORK/kitroot"
+cat >"$WORK/kitroot/ci-test.sh" <<-'EOF'
+	#!/bin/sh
+	mkdir -p /run/disk
+	for i in $(seq 50); do [ -b /dev/vdc2 ] && break; sleep 0.1; done
+	mount -t ext4 /dev/vdc2 /run/disk || { echo "cannot mount /dev/vdc2"; exit 1; }
+	R=/run/disk/sealtree/repo
+	if [ -x /verity-enable-all ]; then
+		/verity-enable-all $R/objects $R/images || exit 1
+	else
+		n=0
+		for f in $(find $R/objects $R/images -type f); do
+			fsverity enable "$f" || { echo "fsverity enable $f failed"; exit 1; }
+			n=$((n + 1))
+		done
+		echo "fs-verity enabled on $n files"
+	fi
+	sed -i 's/^verity=no$/verity=yes/' $R/config
+	grep -qx verity=yes $R/config || { echo "config not flipped"; exit 1; }
+	echo "config verity=yes"
+	umount /run/disk
+EOF
+chmod +x "$WORK/kitroot/ci-test.sh"
+# One process for every file (a fork+exec per file costs minutes under TCG).
+cc -O2 -static -o "$WORK/kitroot/verity-enable-all" "$SRC/tests/qemu/verity-enable-all.c" 2>"$WORK/cc.log" ||
+	say "no static build of verity-enable-all ($(head -n1 "$WORK/cc.log")): fsverity per file, slower"
+EXTRA_ROOT=$WORK/kitroot QEMU_EXTRA_DRIVES=$DISK bash "$SRC/tests/qemu/kit.sh" "$WORK/kit" >"$WORK/kit.log" 2>&1 || {
+	rc=$?
+	cat "$WORK/kit.log" >&2
+	grep 'ci-test:' "$WORK/kit/serial.log" >&2 || true
+	[ $rc = 2 ] && setup_failed "the kit could not set up"
+	echo "boot-image: enabling fs-verity in the kit guest failed" >&2
+	exit 1
+}
+grep 'ci-test:' "$WORK/kit/serial.log" | sed 's/^/  /'
+
+# ---- 5. boot the disk ----------------------------------------------------------------
+say "booting the disk: OVMF, systemd-boot, prepare-root, systemd (TCG, timeout ${QEMU_TIMEOUT}s)"
+cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/vars.fd"
+boot=$SECONDS
+set +e
+timeout "$QEMU_TIMEOUT" "$QEMU" -L "$KIT_CACHE/current/qemu/usr/share/qemu" -L "$KIT_CACHE/current/qemu/usr/share/seabios" \
+	-nodefaults -no-user-config -no-reboot -display none -serial stdio -accel tcg -cpu max -smp 1 -m 1024 \
+	-machine q35 \
+	-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
+	-drive if=pflash,format=raw,unit=1,file="$WORK/vars.fd" \
+	-drive file="$DISK",if=virtio,format=raw </dev/null 2>&1 |
+	while IFS= read -r line; do printf '[%4d] %s\n' $((SECONDS - boot)) "${line%$'\r'}"; done >"$WORK/serial.log"
+qrc=${PIPESTATUS[0]}
+set -e
+say "QEMU exit $qrc after $((SECONDS - boot))s"
+grep 'BOOTCHECK' "$WORK/serial.log" || true
+if grep -q 'BOOTCHECK-RESULT: PASS' "$WORK/serial.log"; then
+	exit 0
+fi
+echo "boot-image: the booted checks did not pass; the last console lines:" >&2
+tail -40 "$WORK/serial.log" >&2
+exit 1
