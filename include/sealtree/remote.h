@@ -122,6 +122,7 @@ struct st_pull_options {
 	const char *const *refs;        /* canonical names; NULL/0: every ref of the summary */
 	size_t n_refs;
 	unsigned jobs;                  /* requests in flight; 0: 32 */
+	unsigned stall_timeout;         /* seconds below 1 byte/s before an attempt is abandoned (and retried); 0: 30 */
 	unsigned flags;                 /* enum st_pull_flags */
 	st_pull_progress_fn progress;
 	void *progress_userdata;
@@ -129,7 +130,7 @@ struct st_pull_options {
 	struct st_pull_ref_result *results;     /* malloc'ed, n_results entries: free() it */
 	size_t n_results;
 	uint64_t objects_fetched, bytes_fetched, requests;
-	uint32_t reserved[8];
+	uint32_t reserved[7];
 };
 
 /*

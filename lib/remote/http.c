@@ -21,7 +21,7 @@
 
 #define HTTP_ATTEMPTS 5
 #define HTTP_BACKOFF_MS 250
-#define HTTP_LOW_SPEED_TIME 30          /* seconds below 1 byte/s: give up on the attempt */
+#define HTTP_LOW_SPEED_TIME 30          /* default seconds below 1 byte/s: give up on the attempt */
 #define HTTP_CONNECT_TIMEOUT 30
 
 struct request {
@@ -38,6 +38,7 @@ struct request {
 struct http {
 	CURLM *multi;
 	unsigned jobs, active;
+	unsigned stall_timeout;
 	struct request **queue;         /* waiting to start, FIFO from head */
 	size_t head, n_queue, cap_queue;
 	uint64_t requests, bytes;
@@ -59,7 +60,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int http_new(unsigned jobs, struct http **ret)
+int http_new(unsigned jobs, unsigned stall_timeout, struct http **ret)
 {
 	struct http *h;
 
@@ -70,6 +71,7 @@ int http_new(unsigned jobs, struct http **ret)
 	if (!h)
 		return -ENOMEM;
 	h->jobs = jobs ? jobs : 32;
+	h->stall_timeout = stall_timeout ? stall_timeout : HTTP_LOW_SPEED_TIME;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -181,7 +183,7 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)HTTP_LOW_SPEED_TIME) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->stall_timeout) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") != CURLE_OK ||
 	    curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);

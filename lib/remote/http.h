@@ -26,8 +26,8 @@ struct http_request_ops {
 	void (*done)(void *userdata, int result, const char *detail);
 };
 
-/* jobs: requests in flight at most (0: 32). */
-int http_new(unsigned jobs, struct http **ret);
+/* jobs: requests in flight at most (0: 32); stall_timeout: seconds below 1 byte/s before an attempt fails (0: 30). */
+int http_new(unsigned jobs, unsigned stall_timeout, struct http **ret);
 struct http *http_free(struct http *h);
 
 /* Queue a GET of url (copied); nothing is sent before http_run(). */

@@ -554,7 +554,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		r = st_trust_store_new(&p.store);
 	if (r < 0)
 		goto out;
-	r = http_new(opts->jobs, &p.http);
+	r = http_new(opts->jobs, opts->stall_timeout, &p.http);
 	if (r < 0)
 		goto out;
 

@@ -13,7 +13,7 @@
 static void pull_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run]\n"
+		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run] [--stall-timeout SECONDS]\n"
 		"\n"
 		"Fetch refs of remote NAME (all of its summary without REF) into\n"
 		"refs/remotes/NAME/REF: the summary and commits checked under the remote's\n"
@@ -22,6 +22,8 @@ static void pull_help(FILE *f)
 		"\n"
 		"  -j, --jobs N    requests in flight (default 32)\n"
 		"  -n, --dry-run   print what would be fetched and its size, fetch no object\n"
+		"  --stall-timeout SECONDS\n"
+		"                  abandon (and retry) a transfer below 1 byte/s for this long (default 30)\n"
 		"  -h, --help      show this help\n");
 }
 
@@ -53,8 +55,10 @@ static void progress_cb(void *userdata, const struct st_pull_progress *p)
 
 int cmd_pull(int argc, char **argv)
 {
+	enum { OPT_STALL_TIMEOUT = 0x100 };
 	static const struct option options[] = {
 		{ "jobs", required_argument, NULL, 'j' },
+		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -62,7 +66,7 @@ int cmd_pull(int argc, char **argv)
 	struct st_pull_options opts = {};
 	struct progress_state ps = {};
 	struct st_repo *repo;
-	uint32_t jobs;
+	uint32_t jobs, secs;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "j:nh", options, NULL)) >= 0) {
@@ -73,6 +77,13 @@ int cmd_pull(int argc, char **argv)
 				return 2;
 			}
 			opts.jobs = jobs;
+			break;
+		case OPT_STALL_TIMEOUT:
+			if (safe_atou32(optarg, &secs) < 0 || secs == 0 || secs > 3600) {
+				log_error("pull: --stall-timeout takes 1 to 3600 seconds");
+				return 2;
+			}
+			opts.stall_timeout = secs;
 			break;
 		case 'n':
 			opts.flags |= ST_PULL_DRY_RUN;

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# A static file server for the pull fault tests (not for speed): serves ROOT
+# over HTTP/1.1 on 127.0.0.1, logs "METHOD PATH STATUS" per request to LOG,
+# and misbehaves for request paths named in the JSON file RULES, read on
+# every request:
+#   {"<path substring>": {"mode": M, "count": N, "arg": "..."}, ...}
+# applied to the first N matching requests (-1: every one), then honest;
+# counting starts again whenever the file changes.
+# Modes: "500" status 500; "404"; "truncate" (full Content-Length, half the
+# body, close); "stall" (headers and a few bytes, then silence for 120 s);
+# "oversize" (the body and 100 more bytes, Content-Length to match);
+# "redirect-loop" (302 to itself); "other" (the bytes of ROOT/arg instead).
+# Prints the port on stdout once listening.
+import json
+import os
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+root, rules_path, log_path = sys.argv[1], sys.argv[2], sys.argv[3]
+lock = threading.Lock()
+seen = {}
+last_rules = [None]
+
+
+def rule_for(path):
+    try:
+        with open(rules_path) as f:
+            text = f.read()
+        rules = json.loads(text)
+    except (OSError, ValueError):
+        return None
+    with lock:
+        if text != last_rules[0]:     # new rules: count from zero again
+            last_rules[0] = text
+            seen.clear()
+    for key, rule in rules.items():
+        if key in path:
+            with lock:
+                n = seen.get(key, 0)
+                seen[key] = n + 1
+            count = rule.get("count", -1)
+            if count < 0 or n < count:
+                return rule
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def log(self, status):
+        with lock, open(log_path, "a") as f:
+            f.write(f"GET {self.path} {status}\n")
+
+    def send_bytes(self, status, body, length=None, extra=None):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+    def do_GET(self):
+        rel = self.path.split("?", 1)[0].lstrip("/")
+        full = os.path.realpath(os.path.join(root, rel))
+        rule = rule_for(self.path)
+        mode = rule["mode"] if rule else None
+        self.log(mode or "ok")
+        if mode == "500":
+            return self.send_bytes(500, b"server error\n")
+        if mode == "404":
+            return self.send_bytes(404, b"not found\n")
+        if mode == "redirect-loop":
+            return self.send_bytes(302, b"", extra={"Location": self.path})
+        if mode == "other":
+            full = os.path.realpath(os.path.join(root, rule["arg"]))
+        if not full.startswith(os.path.realpath(root) + "/") or not os.path.isfile(full):
+            return self.send_bytes(404, b"not found\n")
+        with open(full, "rb") as f:
+            body = f.read()
+        if mode == "truncate":
+            self.send_bytes(200, body[: len(body) // 2], length=len(body))
+            self.close_connection = True
+            return
+        if mode == "stall":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[:10])
+            self.wfile.flush()
+            time.sleep(120)
+            self.close_connection = True
+            return
+        if mode == "oversize":
+            return self.send_bytes(200, body + b"x" * 100)
+        self.send_bytes(200, body)
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+
+srv = Server(("127.0.0.1", 0), Handler)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()

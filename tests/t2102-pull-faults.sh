@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# sealtree pull against a server that misbehaves (tests/fault-server.py):
+# 500s and truncated bodies are retried, a stall is abandoned after
+# --stall-timeout, and when a fault persists (500, truncation, stall, an
+# oversized body, a redirect loop, a commit swapped for another) the pull
+# fails naming the object or URL, publishes nothing unverified and moves
+# no ref; the same pull against the honest server afterwards completes.
+. "$(dirname "$0")/test-lib.sh"
+
+[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+command -v python3 >/dev/null || skip_all "needs python3"
+export LC_ALL=C
+unset SOURCE_DATE_EPOCH
+T=$TEST_TMP
+srv=$T/srv
+cl=$T/cl
+S() { "$SEALTREE" --repo "$srv" "$@"; }
+C() { "$SEALTREE" --repo "$cl" "$@"; }
+
+expect_refused() {
+	local name=$1 pattern=$2 rc=0
+	shift 2
+	"$@" >"$T/out" 2>"$T/err" || rc=$?
+	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
+		ok "$name"
+	else
+		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
+	fi
+}
+remote_ref() { C refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }'; }
+objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
+rules() { echo "$1" >"$T/rules.json"; }
+log_mark() { wc -l <"$T/requests.log"; }
+requests_since() { tail -n +$(($1 + 1)) "$T/requests.log" | grep -c -- "$2" || true; }
+
+# ---- a server repository, the fault server ----
+mkdir -p "$T/tree"
+for i in $(seq 1 12); do head -c $((3000 + i * 1013)) /dev/urandom >"$T/tree/f$i"; done
+S init --verity=off >/dev/null
+v1=$(S commit -b main --tree "$T/tree")
+S summary >/dev/null
+victim=$(objects_of "$srv" | head -1)
+victim=${victim#./}
+rules '{}'
+: >"$T/requests.log"
+python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; cleanup_test_tmp' EXIT
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || skip_all "the fault server did not start"
+URL=http://127.0.0.1:$(cat "$T/port")
+
+C init --verity=off >/dev/null
+C remote add origin "$URL" --no-sign-verify
+
+# Persistent faults: each fails naming what failed; nothing is published, no ref moves.
+rules "{\"$victim\": {\"mode\": \"500\"}}"
+expect_refused "persistent 500 fails naming the object" "object $victim: .*HTTP status 500 (after 5 attempts)" C pull origin
+rules "{\"$victim\": {\"mode\": \"truncate\"}}"
+expect_refused "persistent truncation fails naming the object" "object $victim: .*after 5 attempts" C pull origin
+rules "{\"$victim\": {\"mode\": \"oversize\"}}"
+expect_refused "an oversized body is refused" "object $victim: the server sent more bytes than the image says" C pull origin
+start=$(date +%s)
+rules "{\"$victim\": {\"mode\": \"stall\"}}"
+expect_refused "a stalled body is abandoned" "object $victim: .*after 5 attempts" C pull origin --stall-timeout 1
+[ $(($(date +%s) - start)) -lt 60 ] && ok "... within the stall timeouts" || fail "stall time" "$(($(date +%s) - start)) s"
+rules '{"summary": {"mode": "redirect-loop"}}'
+expect_refused "a redirect loop fails naming the URL" "$URL/summary: .*redirect" C pull origin
+other=$(ls "$srv/images" | head -1)
+rules "{\"commits/$v1\": {\"mode\": \"other\", \"arg\": \"images/$other\"}}"
+expect_refused "a commit swapped for other bytes is refused" "are not commit $v1" C pull origin
+[ -z "$(remote_ref)" ] && ok "no ref moved" || fail "ref moved" "$(remote_ref)"
+[ ! -e "$cl/objects/$victim" ] && ! find "$cl/objects" -name '.*' | grep -q . && [ -z "$(ls "$cl/images")" ] &&
+	ok "the faulty object, no temporary file and no image published" || fail "published" "$(find "$cl" -path '*objects/*' -newer "$T/port" | head)"
+
+# Transient faults are retried; verified objects of the failed pulls are not fetched again.
+have=$(objects_of "$cl" | wc -l)
+[ "$have" = 11 ] && ok "the failed pulls kept the 11 verified objects" || fail "kept" "$have"
+rules "{\"$victim\": {\"mode\": \"500\", \"count\": 2}, \"images/\": {\"mode\": \"truncate\", \"count\": 1}}"
+mark=$(log_mark)
+C pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && ok "500 twice and a truncated image: retried, pulled" ||
+	fail "transient" "$(cat "$T/err")"
+[ "$(requests_since "$mark" "GET /objects/$victim ")" = 3 ] && ok "the object took 3 attempts" || fail "attempts" "$(tail -n +$((mark + 1)) "$T/requests.log")"
+[ "$(requests_since "$mark" 'GET /objects/')" = 3 ] && ok "no other object fetched again" || fail "refetch" "$(tail -n +$((mark + 1)) "$T/requests.log")"
+[ "$(objects_of "$srv")" = "$(objects_of "$cl")" ] && C fsck >/dev/null 2>&1 && ok "complete and fsck clean" || fail "fsck" ""
+S dump main >"$T/d1" && C dump refs/remotes/origin/main >"$T/d2" && cmp -s "$T/d1" "$T/d2" && ok "dumps identical" || fail "dump" ""
+
+done_testing
