@@ -296,11 +296,20 @@ int http_run(struct http *h)
 			if (r < 0)
 				return r;
 		}
-		for (size_t i = h->head; i < h->n_queue; i++) {
-			uint64_t due = h->queue[i]->not_before_ms;
+		if (h->active == 0 && h->head == h->n_queue)
+			return 0;
+		/*
+		 * With every slot busy only a finished transfer can start another:
+		 * wait for activity. Otherwise the queue holds only retries that
+		 * are not due yet (the loop above started the rest): wait for the
+		 * first of them.
+		 */
+		if (h->active < h->jobs)
+			for (size_t i = h->head; i < h->n_queue; i++) {
+				uint64_t due = h->queue[i]->not_before_ms;
 
-			wait_ms = MIN(wait_ms, due > now ? due - now : 0);
-		}
+				wait_ms = MIN(wait_ms, due > now ? due - now : 0);
+			}
 		if (h->active > 0 && curl_multi_poll(h->multi, NULL, 0, (int)wait_ms, NULL) != CURLM_OK)
 			return st_errf(-EIO, "libcurl failed");
 		if (h->active == 0 && wait_ms > 0) {
