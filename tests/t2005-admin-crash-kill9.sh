@@ -52,6 +52,9 @@ crash_round() {
 	old_dir=$SYS/sealtree/deploy/debian/$old_default
 	old_sum=$(etc_sum "$old_dir/etc")
 	delay=$((RANDOM % (MAX_MS + 1)))
+	# The binary itself in the background, not the admin() shell function:
+	# kill -9 of a subshell would leave sealtree running while we check.
+	if [ "$1" = admin ]; then shift; set -- "$SEALTREE" admin --sysroot "$SYS" "$@"; fi
 	"$@" >/dev/null 2>&1 &
 	pid=$!
 	sleep "$(printf '0.%03d' "$delay")"
