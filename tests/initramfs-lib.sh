@@ -64,6 +64,9 @@ check_unpacked() {
 	check "policy in the initramfs" cmp "$T/prepare-root.conf" "$d/etc/sealtree/prepare-root.conf"
 	check "trusted key in the initramfs" cmp "$KEYSRC/trusted.d/k1.pub" "$d/etc/sealtree/keys/trusted.d/k1.pub"
 	check "revoked.d in the initramfs" test -d "$d/etc/sealtree/keys/revoked.d"
+	# /proc as the initramfs has it when prepare-root runs (the sanitizer
+	# build's leak checker needs it too); only around the two runs.
+	mkdir -p "$d/proc" && mount -t proc proc "$d/proc"
 	if out=$(chroot "$d" /usr/sbin/sealtree-prepare-root --help 2>&1) && grep -q "^Usage: sealtree-prepare-root" <<<"$out"; then
 		ok "the binary runs inside the initramfs (chroot, --help)"
 	else
@@ -75,6 +78,7 @@ check_unpacked() {
 	else
 		ok "prepare-root inside refuses a command line with no deployment (signed policy)"
 	fi
+	umount "$d/proc"
 	if find "$d" -name 'erofs.ko*' | grep -q . && find "$d" -name 'overlay.ko*' | grep -q .; then
 		ok "erofs and overlay modules in the initramfs"
 	else
