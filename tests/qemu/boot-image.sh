@@ -19,9 +19,14 @@
 #      difference between a verity and a non-verity repository: the
 #      digests, names and images are the same)
 #   5. boot the disk: OVMF, systemd-boot, the entry sealtree wrote, the
-#      initramfs's prepare-root, systemd; the check unit writes BOOTCHECK:
-#      lines on the console and powers off.
-# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (600).
+#      initramfs's prepare-root, systemd; the check unit
+#      (tests/qemu/boot-check.sh) writes BOOTCHECK: lines on the console and
+#      reboots through its phases: 1 version 1 booted signed with verity,
+#      edit /etc, admin upgrade; 2 version 2 booted, the edit kept, admin
+#      rollback; 3 version 1 again, deploy debian/bad with one boot try and
+#      change its image on disk; 4 prepare-root refused it, the initramfs
+#      rebooted, systemd-boot fell back to version 1; then power off.
+# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (900).
 # Exit: 0 the guest's checks passed, 1 failed, 2 could not set up (skip).
 set -euo pipefail
 BUILD=$(cd "${1:?usage: boot-image.sh BUILD_DIR WORKDIR}" && pwd)
@@ -29,7 +34,7 @@ WORK=${2:?usage: boot-image.sh BUILD_DIR WORKDIR}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${BOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/boot}
 KIT_CACHE=${QEMU_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/qemu-kit}
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-600}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
 SEALTREE=$BUILD/tools/sealtree/sealtree
 PREPARE=$BUILD/tools/prepare-root/sealtree-prepare-root
 START=$SECONDS
@@ -98,6 +103,11 @@ mkdir -p "$TREE/usr/lib/modules" "$TREE/boot"
 cp -a "$K/lib/modules/$KVER" "$TREE/usr/lib/modules/"
 cp "$K/boot/config-$KVER" "$K/boot/System.map-$KVER" "$TREE/boot/"
 install -D -m 0755 "$SEALTREE" "$TREE/usr/bin/sealtree"
+# Libraries sealtree loads that the Debian tree lacks (libcurl, ...): the host's.
+for lib in $({ ldd "$SEALTREE"; ldd "$PREPARE"; } | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' | sort -u); do
+	dest=$TREE/usr${lib#/usr}
+	[ -e "$TREE$lib" ] || [ -e "$dest" ] || install -D -m 0644 "$(readlink -f "$lib")" "$dest"
+done
 PREPARE_INSTALLED=$(sed -n 's/^prepare=\${SEALTREE_PREPARE_ROOT:-\(.*\)}$/\1/p' "$BUILD/data/initramfs-tools-hook-sealtree")
 install -D -m 0755 "$PREPARE" "$TREE$PREPARE_INSTALLED"
 install -D -m 0755 "$BUILD/data/initramfs-tools-hook-sealtree" "$TREE/etc/initramfs-tools/hooks/sealtree"
@@ -120,7 +130,6 @@ cat >"$TREE/etc/systemd/system/sealtree-boot-check.service" <<-'EOF'
 	[Service]
 	Type=oneshot
 	ExecStart=/usr/libexec/sealtree-test/boot-check.sh
-	ExecStartPost=/usr/bin/systemctl --no-block poweroff
 	StandardOutput=tty
 	StandardError=tty
 	TTYPath=/dev/ttyS0
@@ -134,7 +143,8 @@ ln -sf /etc/systemd/system/sealtree-boot-complete.service "$TREE/etc/systemd/sys
 # No getty on the serial console racing the check's output; no waiting for a network.
 ln -sf /dev/null "$TREE/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$TREE/etc/systemd/system/getty@tty1.service"
-mkdir -p "$TREE/sysroot"
+mkdir -p "$TREE/sysroot" "$TREE/usr/share/sealtree-test"
+echo 1 >"$TREE/usr/share/sealtree-test/version"
 
 say "initramfs (chroot mkinitramfs, our hook)"
 mount --bind /proc "$TREE/proc"
@@ -193,6 +203,14 @@ KARGS=(--karg "root=UUID=$ROOT_UUID" --karg rw --karg console=ttyS0 --karg panic
 cat "$WORK/status-host.txt"
 cat "$SYS"/boot/loader/entries/*.conf
 echo "$C1" >"$WORK/commit1"
+# Version 2 on the same ref (the guest upgrades to it) and a third commit,
+# on debian/bad, whose image the guest changes after deploying it.
+echo 2 >"$TREE/usr/share/sealtree-test/version"
+C2=$(st commit -b debian/main --tree "$TREE" -s "boot test 2" --version 2)
+st sign "$C2" --key "$WORK/key" >/dev/null
+echo bad >"$TREE/usr/share/sealtree-test/version"
+C3=$(st commit -b debian/bad --tree "$TREE" -s "boot test 3" --version 3)
+st sign "$C3" --key "$WORK/key" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mcopy -s -Q -i "$ESP_DEV" "$MNT/sys/boot"/* ::/ 2>&1 | { grep -v "geometry" >&2 || true; }
 mdir -/ -b -i "$ESP_DEV" ::/ >"$WORK/esp.list" 2>/dev/null
@@ -244,7 +262,7 @@ cp /usr/share/OVMF/OVMF_VARS_4M.fd "$WORK/vars.fd"
 boot=$SECONDS
 set +e
 timeout "$QEMU_TIMEOUT" "$QEMU" -L "$KIT_CACHE/current/qemu/usr/share/qemu" -L "$KIT_CACHE/current/qemu/usr/share/seabios" \
-	-nodefaults -no-user-config -no-reboot -display none -serial stdio -accel tcg -cpu max -smp 1 -m 1024 \
+	-nodefaults -no-user-config -display none -serial stdio -accel tcg -cpu max -smp 1 -m 1024 \
 	-machine q35 \
 	-drive if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd \
 	-drive if=pflash,format=raw,unit=1,file="$WORK/vars.fd" \
@@ -253,7 +271,7 @@ timeout "$QEMU_TIMEOUT" "$QEMU" -L "$KIT_CACHE/current/qemu/usr/share/qemu" -L "
 qrc=${PIPESTATUS[0]}
 set -e
 say "QEMU exit $qrc after $((SECONDS - boot))s"
-grep 'BOOTCHECK' "$WORK/serial.log" || true
+grep -E 'BOOTCHECK|sealtree-prepare-root|sealtree: the deployment was refused' "$WORK/serial.log" || true
 if grep -q 'BOOTCHECK-RESULT: PASS' "$WORK/serial.log"; then
 	exit 0
 fi
