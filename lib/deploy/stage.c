@@ -151,6 +151,28 @@ static int finalize(struct st_sysroot *s, struct st_deploy_options *res)
 	r = deploy_id_parse(id, nd.commit, NULL);
 	if (r < 0)
 		goto out;
+	/*
+	 * Killed after the switch and before deploy/staged was removed: the
+	 * entries already name the deployment. Finishing is removing the record.
+	 */
+	r = st_sysroot_load(s, &l);
+	if (r < 0)
+		goto out;
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->d[i].os, os) && !strcmp(l->d[i].id, id)) {
+			if (unlinkat(s->deploy_fd, "staged", 0) < 0 && errno != ENOENT) {
+				r = st_errf(negative_errno(), "cannot remove deploy/staged");
+				goto out;
+			}
+			(void)fsync(s->deploy_fd);
+			if (res) {
+				res->os_used = TAKE_PTR(os);
+				res->id = TAKE_PTR(id);
+			}
+			r = 1;
+			goto out;
+		}
+	l = st_deploy_list_free(l);
 	(void)snprintf(path, sizeof(path), "%s/%s", os, id);
 	dfd = openat(s->deploy_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0) {
