@@ -6,17 +6,21 @@
  * (5xx, a refused or dropped connection, a timeout, a short body) waits
  * 250 ms, 500 ms, 1 s, 2 s before the next of HTTP_ATTEMPTS.
  */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
 #include "basic/error.h"
 #include "fundamental/macro.h"
+#include "fundamental/parse-number.h"
 #include "http.h"
 
 #define HTTP_ATTEMPTS 5
@@ -31,6 +35,10 @@ struct request {
 	unsigned attempt;
 	uint64_t not_before_ms;         /* a retry waits until then */
 	int data_error;                 /* data() refused the bytes */
+	struct curl_slist *headers;     /* sent with every attempt */
+	uint64_t range_start;           /* this attempt asks for the body from here */
+	bool body_started;              /* this attempt has delivered body bytes */
+	bool content_range_ok;          /* this response's Content-Range starts at range_start */
 	CURL *easy;
 	struct http *h;
 };
@@ -39,6 +47,7 @@ struct http {
 	CURLM *multi;
 	unsigned jobs, active;
 	unsigned stall_timeout;
+	bool tls_verify;
 	struct request **queue;         /* waiting to start, FIFO from head */
 	size_t head, n_queue, cap_queue;
 	uint64_t requests, bytes;
@@ -72,6 +81,7 @@ int http_new(unsigned jobs, unsigned stall_timeout, struct http **ret)
 		return -ENOMEM;
 	h->jobs = jobs ? jobs : 32;
 	h->stall_timeout = stall_timeout ? stall_timeout : HTTP_LOW_SPEED_TIME;
+	h->tls_verify = true;
 	h->multi = curl_multi_init();
 	if (!h->multi) {
 		free(h);
@@ -89,6 +99,7 @@ static void request_free(struct request *rq)
 		return;
 	if (rq->easy)
 		curl_easy_cleanup(rq->easy);
+	curl_slist_free_all(rq->headers);
 	free(rq->url);
 	free(rq);
 }
@@ -122,7 +133,13 @@ static int queue_push(struct http *h, struct request *rq)
 	return 0;
 }
 
-int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata)
+void http_set_tls_verify(struct http *h, bool verify)
+{
+	h->tls_verify = verify;
+}
+
+int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
+		  const struct http_request_ops *ops, void *userdata)
 {
 	struct request *rq;
 	int r;
@@ -137,6 +154,22 @@ int http_add(struct http *h, const char *url, const struct http_request_ops *ops
 		free(rq);
 		return -ENOMEM;
 	}
+	for (const char *const *p = opts && opts->headers ? opts->headers : NULL; p && *p; p++) {
+		struct curl_slist *n;
+
+		/* A line break would let one header smuggle another (or a request). */
+		if (strpbrk(*p, "\r\n")) {
+			request_free(rq);
+			return st_errf(-EINVAL, "request header for '%s' holds a line break", url);
+		}
+		n = curl_slist_append(rq->headers, *p);
+		if (!n) {
+			request_free(rq);
+			return -ENOMEM;
+		}
+		rq->headers = n;
+	}
+	rq->range_start = opts ? opts->range_start : 0;
 	rq->ops = ops;
 	rq->userdata = userdata;
 	rq->h = h;
@@ -146,6 +179,31 @@ int http_add(struct http *h, const char *url, const struct http_request_ops *ops
 	return r;
 }
 
+int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata)
+{
+	return http_add_with(h, url, NULL, ops, userdata);
+}
+
+/*
+ * The first body bytes of an attempt that asked for a range: 206 from the
+ * offset asked for continues the body, 200 (a server that ignores Range)
+ * starts it again, anything else is refused rather than spliced in.
+ */
+static int range_answer(struct request *rq)
+{
+	long status = 0;
+
+	(void)curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+	if ((status == 206 && rq->content_range_ok) || status == 0)
+		return 0;               /* 0: file://, where libcurl applies the range itself */
+	if (status == 206)
+		return st_errf(-EIO, "%s: answered a request for bytes %" PRIu64 "- with another range", rq->url,
+			       rq->range_start);
+	rq->ops->reset(rq->userdata);
+	rq->range_start = 0;
+	return 0;
+}
+
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
 	struct request *rq = userdata;
@@ -153,6 +211,16 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	int r;
 
 	rq->h->bytes += len;
+	if (!rq->body_started) {
+		rq->body_started = true;
+		if (rq->range_start > 0) {
+			r = range_answer(rq);
+			if (r < 0) {
+				rq->data_error = r;
+				return len == 0 ? 1 : 0;
+			}
+		}
+	}
 	r = rq->ops->data(rq->userdata, ptr, len);
 	if (r < 0) {
 		rq->data_error = r;
@@ -161,14 +229,53 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return len;
 }
 
+/* "Content-Range: bytes FIRST-LAST/SIZE": does it start where this attempt asked? */
+static bool content_range_starts_at(const char *line, size_t len, uint64_t start)
+{
+	static const char prefix[] = "content-range:";
+	size_t i = sizeof(prefix) - 1, j;
+	uint64_t first;
+
+	if (len < i || strncasecmp(line, prefix, i) != 0)
+		return false;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	if (len - i < 6 || strncmp(line + i, "bytes ", 6) != 0)
+		return false;
+	i += 6;
+	for (j = i; j < len && line[j] != '-'; j++)
+		;
+	return j < len && parse_uint_n(line + i, j - i, 10, UINT64_MAX, 0, &first) == 0 && first == start;
+}
+
+static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct request *rq = userdata;
+	size_t len = size * nitems, n = len;
+
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
+		rq->content_range_ok = false;
+	else if (rq->range_start > 0 && content_range_starts_at(buf, n, rq->range_start))
+		rq->content_range_ok = true;
+	if (rq->ops->header)
+		rq->ops->header(rq->userdata, buf, n);
+	return len;
+}
+
 static int request_start(struct http *h, struct request *rq)
 {
 	CURL *e = curl_easy_init();
+	char range[32];
 
 	if (!e)
 		return -ENOMEM;
 	rq->easy = e;
 	rq->data_error = 0;
+	rq->body_started = false;
+	rq->content_range_ok = false;
+	(void)snprintf(range, sizeof(range), "%" PRIu64 "-", rq->range_start);
 	rq->attempt++;
 	h->requests++;
 	if (curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK ||
@@ -185,6 +292,12 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->stall_timeout) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HEADERDATA, rq) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_RANGE, rq->range_start > 0 ? range : NULL) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L) != CURLE_OK ||
 	    curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		rq->easy = NULL;
@@ -235,9 +348,22 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 		   code == CURLE_FILE_COULDNT_READ_FILE) {
 		result = -ENOENT;
 		(void)snprintf(detail, sizeof(detail), "%s: not found on the server", rq->url);
+	} else if (code == CURLE_HTTP_RETURNED_ERROR && (status == 401 || status == 403)) {
+		result = -EACCES;
+		(void)snprintf(detail, sizeof(detail), "%s: HTTP status %ld (access denied)", rq->url, status);
 	} else {
-		if (retryable(code, status) && rq->attempt < HTTP_ATTEMPTS) {
+		if (code == CURLE_HTTP_RETURNED_ERROR && status == 416 && rq->range_start > 0 &&
+		    rq->attempt < HTTP_ATTEMPTS) {
+			/* The range asked for is past the server's end: start over. */
 			rq->ops->reset(rq->userdata);
+			rq->range_start = 0;
+			return queue_push(h, rq);
+		}
+		if (retryable(code, status) && rq->attempt < HTTP_ATTEMPTS) {
+			if (rq->ops->resume)
+				rq->range_start = rq->ops->resume(rq->userdata);
+			else
+				rq->ops->reset(rq->userdata);
 			rq->not_before_ms = now_ms() + ((uint64_t)HTTP_BACKOFF_MS << (rq->attempt - 1));
 			return queue_push(h, rq);
 		}

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,10 +21,27 @@ struct http_request_ops {
 	void (*reset)(void *userdata);
 	/*
 	 * Once per request, at the end: 0 (the whole body was given), -ENOENT
-	 * (404 or no such file), or another negative errno; detail says what
-	 * happened in plain words (the URL included).
+	 * (404 or no such file), -EACCES (401 or 403), or another negative
+	 * errno; detail says what happened in plain words (the URL included).
 	 */
 	void (*done)(void *userdata, int result, const char *detail);
+	/*
+	 * Optional: each response header line (CRLF stripped, len bytes, not
+	 * NUL-terminated), of every response: redirects and retries too. A
+	 * status line ("HTTP/...") starts each response.
+	 */
+	void (*header)(void *userdata, const char *line, size_t len);
+	/*
+	 * Optional, replaces reset() before a retry: how many body bytes the
+	 * caller keeps; the retry asks for the rest (Range). If the server
+	 * answers with the whole body instead, reset() is called first.
+	 */
+	uint64_t (*resume)(void *userdata);
+};
+
+struct http_request_options {
+	const char *const *headers;     /* NULL-terminated "Name: value" lines sent with the request (copied) */
+	uint64_t range_start;           /* > 0: ask for the body from this offset on, as resume() does */
 };
 
 /* jobs: requests in flight at most (0: 32); stall_timeout: seconds below 1 byte/s before an attempt fails (0: 30). */
@@ -32,6 +50,11 @@ struct http *http_free(struct http *h);
 
 /* Queue a GET of url (copied); nothing is sent before http_run(). */
 int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata);
+/* The same with request headers and a start offset (opts may be NULL). */
+int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
+		  const struct http_request_ops *ops, void *userdata);
+/* Whether TLS peers are verified (default true); off for registries with self-signed certificates. */
+void http_set_tls_verify(struct http *h, bool verify);
 /* Run until every queued request is done (their done() called). Negative only if the transport itself fails. */
 int http_run(struct http *h);
 /* GET one resource into memory (at most max bytes, -EFBIG beyond): -ENOENT for 404, detail naming url. */
