@@ -21,6 +21,7 @@
 #include "basic/publish.h"
 #include "fundamental/macro.h"
 #include "http.h"
+#include "object-sink.h"
 #include "remote-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/repo-objects.h"
@@ -50,12 +51,7 @@ struct pull {
 
 struct object_fetch {
 	struct pull *p;
-	struct want w;
-	char relpath[74];
-	struct publish_tmp tmp;
-	bool open;
-	struct st_verity_hasher *hasher;
-	uint64_t got;
+	struct object_sink sink;
 };
 
 static void pull_fail(struct pull *p, int r, const char *fmt, ...) _printf_(3, 4);
@@ -80,119 +76,42 @@ static void report(struct pull *p)
 static int object_data(void *userdata, const void *buf, size_t len)
 {
 	struct object_fetch *o = userdata;
-	int r;
 
-	if (len > o->w.size - o->got)
-		return -EFBIG;          /* more bytes than the image says the file has */
-	if (!o->open) {
-		_cleanup_close_ int dfd = -EBADF;
-		char dir[11];
-
-		memcpy(dir, o->relpath, 10);
-		dir[10] = '\0';
-		dfd = mkdirat_beneath(st_repo_dirfd(o->p->repo), dir, 0755, false);
-		if (dfd < 0)
-			return dfd;
-		r = publish_begin(dfd, 0644, o->relpath, &o->tmp);
-		if (r < 0)
-			return r;
-		o->tmp.dir_fd = TAKE_FD(dfd);
-		o->open = true;
-		if (!o->hasher) {
-			r = st_verity_hasher_new(&o->hasher);
-			if (r < 0)
-				return r;
-		}
-	}
-	r = write_full(o->tmp.fd, buf, len);
-	if (r < 0)
-		return r;
-	r = st_verity_hasher_update(o->hasher, buf, len);
-	if (r < 0)
-		return r;
-	o->got += len;
-	return 0;
-}
-
-static void object_close(struct object_fetch *o)
-{
-	if (o->open) {
-		int dfd = o->tmp.dir_fd;
-
-		publish_abort(&o->tmp);
-		safe_close(dfd);
-		o->open = false;
-	}
-	if (o->hasher)
-		st_verity_hasher_reset(o->hasher);
-	o->got = 0;
+	return object_sink_write(&o->sink, buf, len);
 }
 
 static void object_reset(void *userdata)
 {
-	object_close(userdata);
-}
+	struct object_fetch *o = userdata;
 
-static int enable_verity(int fd, const char *display, void *userdata)
-{
-	int r = st_verity_enable_fd(fd);
-
-	(void)userdata;
-	if (r == -EEXIST)
-		return 0;
-	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
-}
-
-static int object_publish(struct object_fetch *o)
-{
-	struct publish_ops ops = { .prepare = st_repo_has_verity(o->p->repo) ? enable_verity : NULL };
-	uint8_t digest[ST_DIGEST_SIZE];
-	int dfd, r;
-
-	if (o->got != o->w.size)
-		return st_errf(-EUCLEAN, "object %s: the server sent %llu bytes, the image says %llu", o->relpath + 8,
-			       (unsigned long long)o->got, (unsigned long long)o->w.size);
-	r = st_verity_hasher_final(o->hasher, digest);
-	if (r < 0)
-		return r;
-	if (memcmp(digest, o->w.digest, sizeof(digest)) != 0)
-		return st_errf(-EUCLEAN, "object %s: the bytes received do not have its fs-verity digest (wrong bytes from the server)",
-			       o->relpath + 8);
-	/* Verified: named at once, so an interrupted pull never fetches it again. */
-	dfd = o->tmp.dir_fd;
-	o->open = false;
-	r = publish_finish(&o->tmp, o->relpath + 11, o->relpath, 0, &ops);
-	safe_close(dfd);
-	return r < 0 ? r : 0;
+	object_sink_reset(&o->sink);
 }
 
 static void object_done(void *userdata, int result, const char *detail)
 {
 	struct object_fetch *o = userdata;
 	struct pull *p = o->p;
+	const char *name = o->sink.relpath + 8;
+	uint64_t size = o->sink.size;
 	int r = result;
 
-	if (r == 0 && o->w.size > 0 && !o->open)
-		r = st_errf(-EUCLEAN, "object %s: the server sent no bytes, the image says %llu", o->relpath + 8,
-			    (unsigned long long)o->w.size);
 	if (r == 0) {
-		r = object_publish(o);
+		r = object_sink_finish(&o->sink);
 		if (r < 0)
 			pull_fail(p, r, "%s", st_error_detail() ? st_error_detail() : "cannot publish the object");
 	} else if (r == -EFBIG)
-		pull_fail(p, -EUCLEAN, "object %s: the server sent more bytes than the image says (%llu)", o->relpath + 8,
-			  (unsigned long long)o->w.size);
+		pull_fail(p, -EUCLEAN, "object %s: the server sent more bytes than the image says (%llu)", name,
+			  (unsigned long long)size);
 	else if (r == -ENOENT)
-		pull_fail(p, r, "object %s: %s", o->relpath + 8, detail);
+		pull_fail(p, r, "object %s: %s", name, detail);
 	else
-		pull_fail(p, r, "object %s: %s", o->relpath + 8, detail && *detail ? detail : st_error_message(r));
-	object_close(o);
-	o->hasher = st_verity_hasher_free(o->hasher);
+		pull_fail(p, r, "object %s: %s", name, detail && *detail ? detail : st_error_message(r));
+	object_sink_release(&o->sink);
 	if (r == 0) {
 		p->progress.objects_done++;
-		p->progress.bytes_done += o->w.size;
+		p->progress.bytes_done += size;
 		p->opts->objects_fetched++;
-		p->opts->bytes_fetched += o->w.size;
+		p->opts->bytes_fetched += size;
 		report(p);
 	}
 }
@@ -465,7 +384,7 @@ static int fetch_image(struct pull *p, const struct st_commit *c, char **ret, si
 static int publish_image(struct pull *p, const struct st_commit *c, const char *data, size_t len)
 {
 	struct publish_ops ops = {
-		.prepare = st_repo_has_verity(p->repo) ? enable_verity : NULL,
+		.prepare = st_repo_has_verity(p->repo) ? object_enable_verity : NULL,
 		.check_existing = image_check_existing,
 		.userdata = (void *)c->image_digest,
 	};
@@ -498,9 +417,8 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 		_cleanup_free_ char *url = NULL;
 
 		of[i].p = p;
-		of[i].w = missing->v[i];
-		st_repo_object_relpath(of[i].w.digest, of[i].relpath);
-		if (asprintf(&url, "%s/%s", p->base, of[i].relpath) < 0)
+		object_sink_init(&of[i].sink, p->repo, missing->v[i].digest, missing->v[i].size);
+		if (asprintf(&url, "%s/%s", p->base, of[i].sink.relpath) < 0)
 			r = -ENOMEM;
 		else
 			r = http_add(p->http, url, &object_ops, &of[i]);

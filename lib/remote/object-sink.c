@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* An object arriving from a remote, verified before it is named: object-sink.h. */
+#include <errno.h>
+#include <string.h>
+
+#include "basic/beneath.h"
+#include "basic/error.h"
+#include "basic/io.h"
+#include "fundamental/macro.h"
+#include "object-sink.h"
+#include "sealtree/repo-objects.h"
+
+void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
+{
+	struct st_verity_hasher *keep = s->hasher;
+
+	*s = (struct object_sink){ .repo = repo, .size = size, .hasher = keep, .tmp.fd = -EBADF, .tmp.dir_fd = -EBADF };
+	memcpy(s->digest, digest, ST_DIGEST_SIZE);
+	st_repo_object_relpath(digest, s->relpath);
+}
+
+static int sink_open(struct object_sink *s)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char dir[11];
+	int r;
+
+	memcpy(dir, s->relpath, 10);
+	dir[10] = '\0';
+	dfd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	if (dfd < 0)
+		return dfd;
+	r = publish_begin(dfd, 0644, s->relpath, &s->tmp);
+	if (r < 0)
+		return r;
+	s->tmp.dir_fd = TAKE_FD(dfd);
+	s->open = true;
+	if (!s->hasher) {
+		r = st_verity_hasher_new(&s->hasher);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int object_sink_write(struct object_sink *s, const void *buf, size_t len)
+{
+	int r;
+
+	if (len > s->size - s->got)
+		return -EFBIG;
+	if (!s->open) {
+		r = sink_open(s);
+		if (r < 0)
+			return r;
+	}
+	r = write_full(s->tmp.fd, buf, len);
+	if (r < 0)
+		return r;
+	r = st_verity_hasher_update(s->hasher, buf, len);
+	if (r < 0)
+		return r;
+	s->got += len;
+	return 0;
+}
+
+void object_sink_reset(struct object_sink *s)
+{
+	if (s->open) {
+		int dfd = s->tmp.dir_fd;
+
+		publish_abort(&s->tmp);
+		safe_close(dfd);
+		s->open = false;
+	}
+	if (s->hasher)
+		st_verity_hasher_reset(s->hasher);
+	s->got = 0;
+}
+
+void object_sink_release(struct object_sink *s)
+{
+	object_sink_reset(s);
+	s->hasher = st_verity_hasher_free(s->hasher);
+}
+
+int object_enable_verity(int fd, const char *display, void *userdata)
+{
+	int r = st_verity_enable_fd(fd);
+
+	(void)userdata;
+	if (r == -EEXIST)
+		return 0;
+	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
+}
+
+int object_sink_finish(struct object_sink *s)
+{
+	struct publish_ops ops = { .prepare = st_repo_has_verity(s->repo) ? object_enable_verity : NULL };
+	uint8_t digest[ST_DIGEST_SIZE];
+	int dfd, r;
+
+	if (s->got != s->size) {
+		r = st_errf(-EUCLEAN, "object %s: the server sent %llu bytes, the image says %llu", s->relpath + 8,
+			    (unsigned long long)s->got, (unsigned long long)s->size);
+		object_sink_reset(s);
+		return r;
+	}
+	if (!s->open) {
+		/* An empty object: a file of no bytes, still verified below. */
+		r = sink_open(s);
+		if (r < 0) {
+			object_sink_reset(s);
+			return r;
+		}
+	}
+	r = st_verity_hasher_final(s->hasher, digest);
+	if (r < 0) {
+		object_sink_reset(s);
+		return r;
+	}
+	if (memcmp(digest, s->digest, sizeof(digest)) != 0) {
+		object_sink_reset(s);
+		return st_errf(-EUCLEAN, "object %s: the bytes received do not have its fs-verity digest (wrong bytes from the server)",
+			       s->relpath + 8);
+	}
+	/* Verified: named at once, so an interrupted pull never fetches it again. */
+	dfd = s->tmp.dir_fd;
+	s->open = false;
+	r = publish_finish(&s->tmp, s->relpath + 11, s->relpath, 0, &ops);
+	safe_close(dfd);
+	s->got = 0;
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One object arriving from a remote (a loose file or a pack entry): its
+ * bytes go to a temporary file in its objects/XX/ directory while its
+ * fs-verity digest is computed; only when the size and the digest are the
+ * ones the image names does it get its name (fs-verity enabled first on a
+ * verity repository), at once, so that an interrupted pull keeps it.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "basic/publish.h"
+#include "sealtree/repo.h"
+#include "sealtree/verity.h"
+
+struct object_sink {
+	struct st_repo *repo;
+	uint8_t digest[ST_DIGEST_SIZE];
+	uint64_t size;                  /* what the image says */
+	char relpath[74];               /* "objects/XX/Y{62}"; relpath + 8 names it in messages */
+	struct publish_tmp tmp;
+	bool open;
+	struct st_verity_hasher *hasher;
+	uint64_t got;
+};
+
+/* Start (nothing is opened before the first byte). */
+void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size);
+/* Write and hash len bytes; -EFBIG (nothing written) beyond the size the image gives. */
+int object_sink_write(struct object_sink *s, const void *buf, size_t len);
+/*
+ * Check size and digest, then publish. -EUCLEAN with a detail naming the
+ * object when the bytes are not the object's. The sink is reset either way
+ * (its hasher kept for the next object).
+ */
+int object_sink_finish(struct object_sink *s);
+/* Drop the temporary file (if any) and the bytes hashed; the sink can start again. */
+void object_sink_reset(struct object_sink *s);
+/* object_sink_reset() and free the hasher. */
+void object_sink_release(struct object_sink *s);
+
+/* publish_ops.prepare of a file published into a verity repository: enable fs-verity (already on: fine). */
+int object_enable_verity(int fd, const char *display, void *userdata);
