@@ -37,6 +37,8 @@ struct request {
 	int data_error;                 /* data() refused the bytes */
 	struct curl_slist *headers;     /* sent with every attempt */
 	uint64_t range_start;           /* this attempt asks for the body from here */
+	uint64_t range_base, range_end; /* a bounded range [range_base, range_end), or range_end 0 */
+	char data_detail[256];          /* why the answer's range was refused */
 	bool body_started;              /* this attempt has delivered body bytes */
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
 	CURL *easy;
@@ -170,6 +172,14 @@ int http_add_with(struct http *h, const char *url, const struct http_request_opt
 		rq->headers = n;
 	}
 	rq->range_start = opts ? opts->range_start : 0;
+	if (opts && opts->range_end > 0) {
+		if (opts->range_end <= opts->range_start) {
+			request_free(rq);
+			return -EINVAL;
+		}
+		rq->range_base = opts->range_start;
+		rq->range_end = opts->range_end;
+	}
 	rq->ops = ops;
 	rq->userdata = userdata;
 	rq->h = h;
@@ -196,6 +206,18 @@ static int range_answer(struct request *rq)
 	(void)curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
 	if ((status == 206 && rq->content_range_ok) || status == 0)
 		return 0;               /* 0: file://, where libcurl applies the range itself */
+	if (rq->range_end > 0) {
+		/* A bounded range (a pack's entries): never a whole pack in its place. */
+		if (status == 206)
+			(void)snprintf(rq->data_detail, sizeof(rq->data_detail),
+				       "%s: answered a request for bytes %" PRIu64 "-%" PRIu64 " with another range", rq->url,
+				       rq->range_start, rq->range_end - 1);
+		else
+			(void)snprintf(rq->data_detail, sizeof(rq->data_detail),
+				       "%s: answered %ld, not 206, to a request for bytes %" PRIu64 "-%" PRIu64
+				       " (the server ignores Range)", rq->url, status, rq->range_start, rq->range_end - 1);
+		return -ERANGE;
+	}
 	if (status == 206)
 		return st_errf(-EIO, "%s: answered a request for bytes %" PRIu64 "- with another range", rq->url,
 			       rq->range_start);
@@ -213,7 +235,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	rq->h->bytes += len;
 	if (!rq->body_started) {
 		rq->body_started = true;
-		if (rq->range_start > 0) {
+		if (rq->range_start > 0 || rq->range_end > 0) {
 			r = range_answer(rq);
 			if (r < 0) {
 				rq->data_error = r;
@@ -229,12 +251,15 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return len;
 }
 
-/* "Content-Range: bytes FIRST-LAST/SIZE": does it start where this attempt asked? */
-static bool content_range_starts_at(const char *line, size_t len, uint64_t start)
+/*
+ * "Content-Range: bytes FIRST-LAST/SIZE": does it start where this attempt
+ * asked (and, for a bounded range, end at end - 1)?
+ */
+static bool content_range_is(const char *line, size_t len, uint64_t start, uint64_t end)
 {
 	static const char prefix[] = "content-range:";
-	size_t i = sizeof(prefix) - 1, j;
-	uint64_t first;
+	size_t i = sizeof(prefix) - 1, j, k;
+	uint64_t first, last;
 
 	if (len < i || strncasecmp(line, prefix, i) != 0)
 		return false;
@@ -245,7 +270,13 @@ static bool content_range_starts_at(const char *line, size_t len, uint64_t start
 	i += 6;
 	for (j = i; j < len && line[j] != '-'; j++)
 		;
-	return j < len && parse_uint_n(line + i, j - i, 10, UINT64_MAX, 0, &first) == 0 && first == start;
+	if (j == len || parse_uint_n(line + i, j - i, 10, UINT64_MAX, 0, &first) < 0 || first != start)
+		return false;
+	if (end == 0)
+		return true;
+	for (k = j + 1; k < len && line[k] != '/'; k++)
+		;
+	return k < len && parse_uint_n(line + j + 1, k - j - 1, 10, UINT64_MAX, 0, &last) == 0 && last == end - 1;
 }
 
 static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
@@ -257,25 +288,33 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 		n--;
 	if (n >= 5 && memcmp(buf, "HTTP/", 5) == 0)
 		rq->content_range_ok = false;
-	else if (rq->range_start > 0 && content_range_starts_at(buf, n, rq->range_start))
+	else if ((rq->range_start > 0 || rq->range_end > 0) && content_range_is(buf, n, rq->range_start, rq->range_end))
 		rq->content_range_ok = true;
 	if (rq->ops->header)
 		rq->ops->header(rq->userdata, buf, n);
 	return len;
 }
 
+/* 0: started; 1: a bounded range the caller already keeps whole (nothing to ask); or a negative errno. */
 static int request_start(struct http *h, struct request *rq)
 {
-	CURL *e = curl_easy_init();
-	char range[32];
+	CURL *e;
+	char range[48];
 
+	if (rq->range_end > 0 && rq->range_start >= rq->range_end)
+		return 1;
+	e = curl_easy_init();
 	if (!e)
 		return -ENOMEM;
 	rq->easy = e;
 	rq->data_error = 0;
+	rq->data_detail[0] = '\0';
 	rq->body_started = false;
 	rq->content_range_ok = false;
-	(void)snprintf(range, sizeof(range), "%" PRIu64 "-", rq->range_start);
+	if (rq->range_end > 0)
+		(void)snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, rq->range_start, rq->range_end - 1);
+	else
+		(void)snprintf(range, sizeof(range), "%" PRIu64 "-", rq->range_start);
 	rq->attempt++;
 	h->requests++;
 	if (curl_easy_setopt(e, CURLOPT_URL, rq->url) != CURLE_OK ||
@@ -295,7 +334,7 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, rq) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_RANGE, rq->range_start > 0 ? range : NULL) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_RANGE, rq->range_start > 0 || rq->range_end > 0 ? range : NULL) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L) != CURLE_OK ||
 	    curl_multi_add_handle(h->multi, e) != CURLM_OK) {
@@ -343,7 +382,10 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 		detail[0] = '\0';
 	} else if (rq->data_error) {
 		result = rq->data_error;
-		(void)snprintf(detail, sizeof(detail), "%s: refused the data received", rq->url);
+		if (rq->data_detail[0])
+			(void)snprintf(detail, sizeof(detail), "%s", rq->data_detail);
+		else
+			(void)snprintf(detail, sizeof(detail), "%s: refused the data received", rq->url);
 	} else if ((code == CURLE_HTTP_RETURNED_ERROR && (status == 404 || status == 410)) ||
 		   code == CURLE_FILE_COULDNT_READ_FILE) {
 		result = -ENOENT;
@@ -352,7 +394,7 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 		result = -EACCES;
 		(void)snprintf(detail, sizeof(detail), "%s: HTTP status %ld (access denied)", rq->url, status);
 	} else {
-		if (code == CURLE_HTTP_RETURNED_ERROR && status == 416 && rq->range_start > 0 &&
+		if (code == CURLE_HTTP_RETURNED_ERROR && status == 416 && rq->range_start > 0 && rq->range_end == 0 &&
 		    rq->attempt < HTTP_ATTEMPTS) {
 			/* The range asked for is past the server's end: start over. */
 			rq->ops->reset(rq->userdata);
@@ -360,7 +402,15 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 			return queue_push(h, rq);
 		}
 		if (retryable(code, status) && rq->attempt < HTTP_ATTEMPTS) {
-			if (rq->ops->resume)
+			if (rq->range_end > 0) {
+				uint64_t kept = 0;
+
+				if (rq->ops->resume)
+					kept = rq->ops->resume(rq->userdata);
+				else
+					rq->ops->reset(rq->userdata);
+				rq->range_start = rq->range_base + MIN(kept, rq->range_end - rq->range_base);
+			} else if (rq->ops->resume)
 				rq->range_start = rq->ops->resume(rq->userdata);
 			else
 				rq->ops->reset(rq->userdata);
@@ -403,8 +453,8 @@ int http_run(struct http *h)
 				continue;
 			}
 			r = request_start(h, rq);
-			if (r < 0) {
-				rq->ops->done(rq->userdata, r, rq->url);
+			if (r != 0) {
+				rq->ops->done(rq->userdata, MIN(r, 0), r < 0 ? rq->url : "");
 				request_free(rq);
 			}
 		}

@@ -42,6 +42,16 @@ struct http_request_ops {
 struct http_request_options {
 	const char *const *headers;     /* NULL-terminated "Name: value" lines sent with the request (copied) */
 	uint64_t range_start;           /* > 0: ask for the body from this offset on, as resume() does */
+	/*
+	 * > range_start: a bounded range, only bytes [range_start, range_end)
+	 * (one range, so that S3-like servers serve it). The answer must be 206
+	 * with exactly that Content-Range (file:// is read at the offset): a
+	 * server answering 200 (the whole file) or another range is refused at
+	 * its first body byte with -ERANGE, never read. A retry asks from
+	 * range_start + resume() (the bytes of the range the caller keeps);
+	 * when the caller keeps them all, done(0) follows without a request.
+	 */
+	uint64_t range_end;
 };
 
 /* jobs: requests in flight at most (0: 32); stall_timeout: seconds below 1 byte/s before an attempt fails (0: 30). */

@@ -76,6 +76,31 @@ TEST(range_start)
 	http_free(h);
 }
 
+TEST(range_bounded)
+{
+	struct http *h = NULL;
+	struct sink s = { .result = 1 }, t = { .result = 1 };
+	struct http_request_options o = { .range_start = 0, .range_end = 3 }, p = { .range_start = 5, .range_end = 8 },
+				    bad = { .range_start = 5, .range_end = 5 };
+	char *url = make_file("0123456789");
+
+	ASSERT_TRUE(url);
+	ASSERT_OK(http_new(2, 5, &h));
+	ASSERT_ERR(http_add_with(h, url, &bad, &sink_ops, &s), -EINVAL);
+	ASSERT_OK(http_add_with(h, url, &o, &sink_ops, &s));
+	ASSERT_OK(http_add_with(h, url, &p, &sink_ops, &t));
+	ASSERT_OK(http_run(h));
+	ASSERT_EQ(s.result, 0);
+	ASSERT_EQ(s.len, (size_t)3);
+	ASSERT_MEMEQ(s.buf, "012", 3);
+	ASSERT_EQ(t.result, 0);
+	ASSERT_EQ(t.len, (size_t)3);
+	ASSERT_MEMEQ(t.buf, "567", 3);
+	unlink(url + strlen("file://"));
+	free(url);
+	http_free(h);
+}
+
 TEST(header_lines)
 {
 	struct http *h = NULL;
