@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "basic/beneath.h"
+#include "basic/dirent-util.h"
 #include "basic/io.h"
 #include "basic/macro.h"
 #include "basic/test.h"
@@ -101,6 +102,60 @@ static void check_all(void)
 	ASSERT_OK(read_file_capped(d, "abs/secret", 16, 0, &buf, &len));
 	free(buf);
 	ASSERT_ERR(read_file_capped(d, "fifo", 16, 0, &buf, &len), -EUCLEAN);
+	close(d);
+	close(out);
+}
+
+/* Lists dirfd with opendir_fd()/readdir_next() into a sorted "a,b,c" string. */
+static void list_names(DIR *dir, char *out, size_t size)
+{
+	char names[16][64];
+	struct dirent *de;
+	size_t n = 0;
+	int r;
+
+	while ((r = readdir_next(dir, &de)) > 0 && n < 16)
+		snprintf(names[n++], sizeof(names[0]), "%.63s", de->d_name);
+	ASSERT_OK(r);
+	qsort(names, n, sizeof(names[0]), (int (*)(const void *, const void *))strcmp);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? "," : "", names[i]);
+}
+
+TEST(dirent_util)
+{
+	char tmpl[] = "/tmp/sealtree-test-dirent.XXXXXX", got[512];
+	int out = -1, d = make_tree(tmpl, &out);
+	DIR *dir = NULL;
+	struct dirent *de;
+
+	ASSERT_TRUE(d >= 0);
+	/* Twice on the same fd: the second stream starts over although the first consumed it. */
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(opendir_fd(d, &dir));
+		list_names(dir, got, sizeof(got));
+		closedir(dir);
+		ASSERT_STREQ(got, "abs,fifo,link,sub,up");
+	}
+	ASSERT_TRUE(fcntl(d, F_GETFD) >= 0);  /* still the caller's */
+	ASSERT_OK(opendir_beneath(d, "sub", &dir));
+	list_names(dir, got, sizeof(got));
+	closedir(dir);
+	ASSERT_STREQ(got, "file,flink");
+	ASSERT_ERR(opendir_beneath(d, "link", &dir), -ELOOP);
+	ASSERT_ERR(opendir_beneath(d, "../outside", &dir), -EXDEV);
+	ASSERT_ERR(opendir_beneath(d, "missing", &dir), -ENOENT);
+	ASSERT_ERR(opendir_beneath(d, "sub/file", &dir), -ENOTDIR);
+	{
+		_cleanup_closedir_ DIR *empty = NULL;
+		ASSERT_OK(opendir_beneath(d, "sub/a", &empty) == -ENOENT ? 0 : -1);
+		ASSERT_TRUE(mkdirat(d, "empty", 0755) == 0);
+		ASSERT_OK(opendir_beneath(d, "empty", &empty));
+		ASSERT_EQ(readdir_next(empty, &de), 0);
+	}
+	ASSERT_OK(opendir_fd(-1, &dir) == -EBADF ? 0 : -1);
+	ASSERT_TRUE(dot_or_dot_dot(".") && dot_or_dot_dot("..") && !dot_or_dot_dot("...") && !dot_or_dot_dot(".a"));
 	close(d);
 	close(out);
 }

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
@@ -112,34 +113,23 @@ static int find_by_commit(struct prep *p, char *ret_os, size_t os_size, char *re
 {
 	char hex[2 * ST_COMMIT_ID_SIZE + 1];
 	unsigned best = 10000;
-	DIR *d;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int fd;
+	int r;
 
 	st_hex_encode(p->o->cmdline->digest, ST_COMMIT_ID_SIZE, hex);
-	fd = openat_beneath(p->deploy_fd, ".", O_RDONLY | O_DIRECTORY, 0);
-	if (fd < 0)
-		return fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		_cleanup_close_ int os_fd = -EBADF;
+	r = opendir_beneath(p->deploy_fd, ".", &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0) {
+		_cleanup_closedir_ DIR *od = NULL;
 		struct dirent *e;
-		DIR *od;
 
 		if (de->d_name[0] == '.' || strlen(de->d_name) >= os_size)
 			continue;
-		os_fd = openat_beneath(p->deploy_fd, de->d_name, O_RDONLY | O_DIRECTORY, 0);
-		if (os_fd < 0)
+		if (opendir_beneath(p->deploy_fd, de->d_name, &od) < 0)
 			continue;
-		od = fdopendir(os_fd);
-		if (!od)
-			continue;
-		os_fd = -EBADF;
-		while ((e = readdir(od))) {
+		while (readdir_next(od, &e) > 0) {
 			uint32_t serial;
 
 			if (strncmp(e->d_name, hex, 2 * ST_COMMIT_ID_SIZE) || e->d_name[2 * ST_COMMIT_ID_SIZE] != '.' ||
@@ -149,13 +139,14 @@ static int find_by_commit(struct prep *p, char *ret_os, size_t os_size, char *re
 				continue;
 			if (serial < best && strlen(e->d_name) < id_size) {
 				best = serial;
-				snprintf(ret_os, os_size, "%s", de->d_name);
-				snprintf(ret_id, id_size, "%s", e->d_name);
+				/* both lengths were checked against the sizes above */
+				memcpy(ret_os, de->d_name, strlen(de->d_name) + 1);
+				memcpy(ret_id, e->d_name, strlen(e->d_name) + 1);
 			}
 		}
-		closedir(od);
 	}
-	closedir(d);
+	if (r < 0)
+		return r;
 	return best < 10000 ? 0 : -ENOENT;
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "etc-internal.h"
 
@@ -71,24 +72,13 @@ int etc_names_add(struct etc_names *s, const char *name)
 
 int etc_names_add_dir(struct etc_names *s, int dirfd)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3), r = 0;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	DIR *d;
+	int r;
 
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return negative_errno();
-	}
-	rewinddir(d);
-	while (r >= 0 && (errno = 0, de = readdir(d)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-			r = etc_names_add(s, de->d_name);
-	if (r >= 0 && errno)
-		r = negative_errno();
-	closedir(d);
+	r = opendir_fd(dirfd, &d);
+	while (r >= 0 && (r = readdir_next(d, &de)) > 0)
+		r = etc_names_add(s, de->d_name);
 	return r;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "deploy-internal.h"
@@ -38,27 +39,13 @@ void tmp_name(const char *prefix, char *buf, size_t size)
 
 static int rm_rf_children(int fd)
 {
-	_cleanup_close_ int dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	DIR *d;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int r = 0;
+	int r;
 
-	if (dfd < 0)
-		return negative_errno();
-	d = fdopendir(dfd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(dfd);
-	while ((errno = 0, de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		r = rm_rf_at(dirfd(d), de->d_name);
-		if (r < 0)
-			break;
-	}
-	if (r == 0 && errno)
-		r = negative_errno();
-	closedir(d);
+	r = opendir_fd(fd, &d);
+	while (r >= 0 && (r = readdir_next(d, &de)) > 0)
+		r = rm_rf_at(fd, de->d_name);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "deploy-internal.h"
@@ -282,16 +283,10 @@ int st_sysroot_load(struct st_sysroot *s, struct st_deploy_list **ret)
 	if (efd < 0 && errno != ENOENT)
 		return st_errf(negative_errno(), "cannot open boot/loader/entries");
 	if (efd >= 0) {
-		int dfd = fcntl(efd, F_DUPFD_CLOEXEC, 3);
-
-		if (dfd < 0)
-			return negative_errno();
-		dir = fdopendir(dfd);
-		if (!dir) {
-			safe_close(dfd);
-			return negative_errno();
-		}
-		while (r >= 0 && (de = readdir(dir))) {
+		r = opendir_fd(efd, &dir);
+		if (r < 0)
+			return r;
+		while (r >= 0 && (r = readdir_next(dir, &de)) > 0) {
 			struct st_deployment d = {};
 			_cleanup_free_ char *title = NULL;
 			uint64_t order = 0;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
@@ -195,22 +196,14 @@ static bool boot_dir_used(const struct st_deploy_list *list, const char *name)
 
 static int each_dir_entry(int dirfd, int (*fn)(void *u, int dirfd, const char *name), void *u)
 {
-	int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3), r = 0;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	DIR *d;
+	int r;
 
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return negative_errno();
-	}
-	rewinddir(d);
-	while (r >= 0 && (de = readdir(d)))
+	r = opendir_fd(dirfd, &d);
+	while (r >= 0 && (r = readdir_next(d, &de)) > 0)
 		if (de->d_name[0] != '.')
 			r = fn(u, dirfd, de->d_name);
-	closedir(d);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "deploy-internal.h"
 
@@ -115,33 +116,25 @@ int sysroot_require_exclusive(struct st_sysroot *s)
 /* Remove NAME.tmp-* entries in dirfd, and with all, every ".tmp-" name in it. */
 static int remove_tmp_in(int dirfd)
 {
-	_cleanup_close_ int fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	DIR *d;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int r = 0;
+	int r;
 
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(fd);
-	rewinddir(d);
-	while ((de = readdir(d)))
+	r = opendir_fd(dirfd, &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0)
 		if (strstr(de->d_name, ".tmp-")) {
 			r = rm_rf_at(dirfd, de->d_name);
 			if (r < 0)
 				break;
 		}
-	closedir(d);
 	return r;
 }
 
 int sysroot_recover(struct st_sysroot *s)
 {
 	_cleanup_close_ int loader_fd = -EBADF;
-	DIR *d;
-	struct dirent *de;
 	struct stat st;
 	int r;
 
@@ -170,16 +163,13 @@ int sysroot_recover(struct st_sysroot *s)
 	}
 	/* deploy/OS/.tmp-* of every stateroot. */
 	{
-		_cleanup_close_ int fd = fcntl(s->deploy_fd, F_DUPFD_CLOEXEC, 3);
+		_cleanup_closedir_ DIR *d = NULL;
+		struct dirent *de;
 
-		if (fd < 0)
-			return negative_errno();
-		d = fdopendir(fd);
-		if (!d)
-			return negative_errno();
-		TAKE_FD(fd);
-		rewinddir(d);
-		while ((de = readdir(d))) {
+		r = opendir_fd(s->deploy_fd, &d);
+		if (r < 0)
+			return r;
+		while ((r = readdir_next(d, &de)) > 0) {
 			_cleanup_close_ int osfd = -EBADF;
 
 			if (!st_os_name_valid(de->d_name))
@@ -188,7 +178,8 @@ int sysroot_recover(struct st_sysroot *s)
 			if (osfd >= 0)
 				(void)remove_tmp_in(osfd);
 		}
-		closedir(d);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

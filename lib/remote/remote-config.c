@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/publish.h"
@@ -240,26 +241,22 @@ static int cmp_remote(const void *a, const void *b)
 int st_remote_list(struct st_repo *repo, struct st_remote ***ret, size_t *ret_n)
 {
 	struct st_remote **list = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
 	size_t n = 0;
-	DIR *d;
-	int fd, r = 0;
+	int r;
 
 	if (!repo || !ret || !ret_n)
 		return -EINVAL;
-	fd = openat_beneath(st_repo_dirfd(repo), "remotes", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (fd == -ENOENT) {
+	r = opendir_beneath(st_repo_dirfd(repo), "remotes", &d);
+	if (r == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;
 		return 0;
 	}
-	if (fd < 0)
-		return st_errf(fd, "cannot open '%s/remotes'", st_repo_path(repo));
-	d = fdopendir(fd);
-	if (!d) {
-		safe_close(fd);
-		return -errno;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
+	if (r < 0)
+		return st_errf(r, "cannot open '%s/remotes'", st_repo_path(repo));
+	while ((r = readdir_next(d, &de)) > 0) {
 		struct st_remote *rem = NULL, **nl;
 
 		if (!st_remote_name_valid(de->d_name))
@@ -280,7 +277,6 @@ int st_remote_list(struct st_repo *repo, struct st_remote ***ret, size_t *ret_n)
 		list = nl;
 		list[n++] = rem;
 	}
-	closedir(d);
 	if (r < 0) {
 		st_remote_list_free(list, n);
 		return r;

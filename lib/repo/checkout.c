@@ -25,6 +25,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
@@ -470,18 +471,14 @@ static void remove_tree(int top_fd, const char *top_name)
 	fd = openat(top_fd, top_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	while (fd >= 0) {
 		char *sub = NULL;
-		int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		DIR *dir = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
 		struct dirent *de;
+		DIR *dir;
 
-		if (!dir) {
-			safe_close(dup_fd);
+		if (opendir_fd(fd, &dir) < 0)
 			break;
-		}
 		/* Everything but directories goes now; remember one directory to descend into. */
-		while ((de = readdir(dir)))
-			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0 &&
-			    unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR && !sub)
+		while (readdir_next(dir, &de) > 0)
+			if (unlinkat(fd, de->d_name, 0) < 0 && errno == EISDIR && !sub)
 				sub = strdup(de->d_name);
 		closedir(dir);
 		if (sub) {
@@ -558,30 +555,21 @@ static int split_dest(const char *dest, int *ret_parent_fd, char **ret_base)
 /* Refuse anything at dest but nothing or (if allowed) an empty directory. */
 static int check_dest(int parent_fd, const char *base, const char *dest, bool allow_empty)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_closedir_ DIR *dir = NULL;
 	struct stat st;
-	DIR *dir;
 	struct dirent *de;
-	bool empty = true;
+	int r;
 
 	if (fstatat(parent_fd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : st_errf(negative_errno(), "'%s'", dest);
 	if (!allow_empty || !S_ISDIR(st.st_mode))
 		return st_errf(-EEXIST, "'%s' exists", dest);
-	fd = openat(parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return st_errf(negative_errno(), "'%s'", dest);
-	dir = fdopendir(fd);
-	if (!dir)
-		return -ENOMEM;
-	fd = -EBADF;
-	while ((de = readdir(dir)))
-		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-			empty = false;
-			break;
-		}
-	closedir(dir);
-	return empty ? 0 : st_errf(-ENOTEMPTY, "'%s' is not empty", dest);
+	r = opendir_beneath(parent_fd, base, &dir);
+	if (r >= 0)
+		r = readdir_next(dir, &de);
+	if (r < 0)
+		return st_errf(r, "'%s'", dest);
+	return r == 0 ? 0 : st_errf(-ENOTEMPTY, "'%s' is not empty", dest);
 }
 
 int st_tree_checkout(struct st_node *root, int objects_dirfd, const char *dest, struct st_checkout_options *opts)

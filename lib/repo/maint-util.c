@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/macro.h"
@@ -219,40 +220,18 @@ void name_list_free(struct name_entry *list, size_t n)
 	free(list);
 }
 
-static void closedirp(DIR **d)
-{
-	if (*d)
-		(void)closedir(*d);
-}
-
 int list_dir(int dirfd, const char *path, struct name_entry **ret, size_t *ret_n)
 {
-	_cleanup_(closedirp) DIR *d = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct name_entry *list = NULL;
+	struct dirent *de;
 	size_t n = 0, cap = 0;
-	int fd, r = 0;
+	int r;
 
-	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d) {
-		r = negative_errno();
-		(void)close(fd);
+	r = opendir_beneath(dirfd, path, &d);
+	if (r < 0)
 		return r;
-	}
-	for (;;) {
-		struct dirent *de;
-
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno != 0)
-				r = -errno;
-			break;
-		}
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
+	while ((r = readdir_next(d, &de)) > 0) {
 		r = GROW(list, cap, n + 1);
 		if (r < 0)
 			break;

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
@@ -206,21 +207,16 @@ struct ref_list {
  */
 static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned depth, struct ref_list *l)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	DIR *d;
-	int r = 0;
+	int r;
 
-	fd = openat_beneath(repo->dir_fd, rel, O_RDONLY | O_DIRECTORY, 0);
-	if (fd == -ENOENT)
+	r = opendir_beneath(repo->dir_fd, rel, &d);
+	if (r == -ENOENT)
 		return 0;
-	if (fd < 0)
-		return repo_open_failed(fd, repo->dir_fd, repo->path, rel);
-	d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(fd);
-	while ((de = readdir(d))) {
+	if (r < 0)
+		return repo_open_failed(r, repo->dir_fd, repo->path, rel);
+	while ((r = readdir_next(d, &de)) > 0) {
 		size_t nlen = strlen(de->d_name);
 		char name[ST_REF_NAME_MAX + 1];
 		struct stat st;
@@ -262,7 +258,6 @@ static int list_dir(struct st_repo *repo, char *rel, size_t rel_len, unsigned de
 		if (r < 0)
 			break;
 	}
-	closedir(d);
 	return r;
 }
 

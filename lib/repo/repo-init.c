@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
@@ -64,22 +65,16 @@ static int probe_verity(int tmp_fd)
 /* A directory holding nothing, or only what an interrupted init left (no config). */
 static int check_empty_or_partial(int dir_fd, const char *path)
 {
-	_cleanup_close_ int fd = dup(dir_fd);
-	DIR *d;
+	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
-	int r = 0;
+	int r;
 
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(fd);
-	while ((de = readdir(d))) {
+	r = opendir_fd(dir_fd, &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0) {
 		bool ours = false;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
 		if (strcmp(de->d_name, REPO_CONFIG) == 0) {
 			r = st_errf(-EEXIST, "'%s' is a repository already", path);
 			break;
@@ -94,7 +89,6 @@ static int check_empty_or_partial(int dir_fd, const char *path)
 			break;
 		}
 	}
-	closedir(d);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "fundamental/parse-number.h"
@@ -28,24 +29,19 @@ static bool is_hex(const char *s, size_t len)
 /* A stored commit whose id starts with prefix (hex, any case). */
 static int resolve_prefix(struct st_repo *repo, const char *prefix, size_t len, uint8_t ret_id[ST_COMMIT_ID_SIZE])
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_closedir_ DIR *d = NULL;
 	char want[65], found[65] = "";
 	unsigned matches = 0;
 	struct dirent *de;
-	DIR *d;
+	int r;
 
 	for (size_t i = 0; i < len; i++)
 		want[i] = (char)(prefix[i] >= 'A' && prefix[i] <= 'F' ? prefix[i] - 'A' + 'a' : prefix[i]);
 	want[len] = '\0';
-	fd = dup(repo->commits_fd);
-	if (fd < 0)
-		return negative_errno();
-	d = fdopendir(fd);
-	if (!d)
-		return negative_errno();
-	TAKE_FD(fd);
-	rewinddir(d);
-	while ((de = readdir(d))) {
+	r = opendir_fd(repo->commits_fd, &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0) {
 		if (strlen(de->d_name) != 64 || strncmp(de->d_name, want, len) != 0)
 			continue;
 		if (matches && strcmp(found, de->d_name) == 0)
@@ -53,7 +49,8 @@ static int resolve_prefix(struct st_repo *repo, const char *prefix, size_t len, 
 		matches++;
 		memcpy(found, de->d_name, 65);
 	}
-	closedir(d);
+	if (r < 0)
+		return st_errf(r, "cannot list the commits of '%s'", repo->path);
 	if (matches == 0)
 		return st_errf(-ENOENT, "no commit or ref '%s'", want);
 	if (matches > 1)
