@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "sealtree/oci.h"
+/* Until include/sealtree/oci.h (the public import API) lands, the one size it defines. */
+#ifndef ST_OCI_DIGEST_STRING_SIZE
+#define ST_OCI_DIGEST_STRING_SIZE 72
+#endif
 
 /* Media types (OCI image-spec 1.1, Docker image manifest v2 schema 2). */
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
