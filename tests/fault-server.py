@@ -10,7 +10,12 @@
 # Modes: "500" status 500; "404"; "truncate" (full Content-Length, half the
 # body, close); "stall" (headers and a few bytes, then silence for 120 s);
 # "oversize" (the body and 100 more bytes, Content-Length to match);
-# "redirect-loop" (302 to itself); "other" (the bytes of ROOT/arg instead).
+# "redirect-loop" (302 to itself); "other" (the bytes of ROOT/arg instead);
+# "norange" (a Range request answered 200 with the whole file); "badrange"
+# (answered 206 with the whole file labelled as bytes 0-).
+# A "Range: bytes=N-" request is otherwise answered 206 with the rest of
+# the file ("truncate" then sends half of that rest). After each response a
+# line "SENT PATH BYTES" gives the body bytes written, for byte counting.
 # Prints the port on stdout once listening.
 import json
 import os
@@ -54,8 +59,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def log(self, status):
+        rng = self.headers.get("Range")
         with lock, open(log_path, "a") as f:
-            f.write(f"GET {self.path} {status}\n")
+            f.write(f"GET {self.path} {status}" + (f" range={rng}" if rng else "") + "\n")
 
     def send_bytes(self, status, body, length=None, extra=None):
         self.send_response(status)
@@ -84,8 +90,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_bytes(404, b"not found\n")
         with open(full, "rb") as f:
             body = f.read()
+        status, extra = 200, {}
+        rng = self.headers.get("Range")
+        if rng and mode != "norange":
+            if not (rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit()):
+                return self.send_bytes(416, b"", extra={"Content-Range": f"bytes */{len(body)}"})
+            start = int(rng[6:-1])
+            if start >= len(body):
+                return self.send_bytes(416, b"", extra={"Content-Range": f"bytes */{len(body)}"})
+            status = 206
+            if mode == "badrange":
+                extra = {"Content-Range": f"bytes 0-{len(body) - 1}/{len(body)}"}
+            else:
+                extra = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
+                body = body[start:]
         if mode == "truncate":
-            self.send_bytes(200, body[: len(body) // 2], length=len(body))
+            self.send_bytes(status, body[: len(body) // 2], length=len(body), extra=extra)
+            self.sent(len(body) // 2)
             self.close_connection = True
             return
         if mode == "stall":
@@ -99,7 +120,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         if mode == "oversize":
             return self.send_bytes(200, body + b"x" * 100)
-        self.send_bytes(200, body)
+        self.send_bytes(status, body, extra=extra)
+        self.sent(len(body))
+
+    def sent(self, n):
+        with lock, open(log_path, "a") as f:
+            f.write(f"SENT {self.path} {n}\n")
 
 
 class Server(ThreadingHTTPServer):

@@ -11,7 +11,9 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# nginx_start ROOT: serve ROOT at $NGINX_URL; the access log is $NGINX_DIR/access.log.
+# nginx_start ROOT: serve ROOT at $NGINX_URL; the access log is $NGINX_DIR/access.log:
+#   ADDR - - [TIME] "REQUEST" STATUS BODY_BYTES "RANGE" PROTOCOL CONNECTION REQUEST_NO
+# $NGINX_SERVER_EXTRA (optional) is added to the server block (e.g. a limit_rate).
 nginx_start() {
 	local root=$1 tries user=""
 	[ -x "$NGINX" ] || skip_all "needs nginx (Debian's nginx-light)"
@@ -30,7 +32,8 @@ pid $NGINX_DIR/nginx.pid;
 error_log $NGINX_DIR/error.log;
 events { worker_connections 512; }
 http {
-	access_log $NGINX_DIR/access.log;
+	log_format st '\$remote_addr - - [\$time_local] "\$request" \$status \$body_bytes_sent "\$http_range" \$server_protocol \$connection \$connection_requests';
+	access_log $NGINX_DIR/access.log st;
 	client_body_temp_path $NGINX_DIR/tmp/body;
 	proxy_temp_path $NGINX_DIR/tmp/proxy;
 	fastcgi_temp_path $NGINX_DIR/tmp/fastcgi;
@@ -41,6 +44,7 @@ http {
 		listen 127.0.0.1:$NGINX_PORT;
 		root $root;
 		location / { }
+		${NGINX_SERVER_EXTRA:-}
 	}
 }
 CONF

@@ -68,6 +68,12 @@ void publish_abort(struct publish_tmp *t)
 	t->tmp_name[0] = '\0';
 }
 
+void publish_adopt(int dir_fd, int fd, struct publish_tmp *ret)
+{
+	/* Linked like an O_TMPFILE: through its fd, so the file keeps its other name. */
+	*ret = (struct publish_tmp){ .dir_fd = dir_fd, .fd = fd, .is_tmpfile = true };
+}
+
 /* Link the unnamed file fd at dir_fd/name (never replacing). */
 static int link_tmpfile(int fd, int dir_fd, const char *name)
 {

@@ -59,6 +59,14 @@ int publish_finish(struct publish_tmp *t, const char *name, const char *display,
 
 void publish_abort(struct publish_tmp *t);
 
+/*
+ * Publish fd (O_RDWR, a file written elsewhere on the same filesystem, such
+ * as a download resumed in tmp/) into dir_fd like a file of publish_begin():
+ * linked through /proc/self/fd, never renamed, so its old name stays and is
+ * the caller's to remove. publish_finish() consumes fd.
+ */
+void publish_adopt(int dir_fd, int fd, struct publish_tmp *ret);
+
 /* publish_begin(), write data, publish_finish(). */
 int publish_data(int dir_fd, const char *name, const char *display, const void *data, size_t len, mode_t mode,
 		 unsigned flags, const struct publish_ops *ops);

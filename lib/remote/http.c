@@ -218,9 +218,12 @@ static int range_answer(struct request *rq)
 				       " (the server ignores Range)", rq->url, status, rq->range_start, rq->range_end - 1);
 		return -ERANGE;
 	}
-	if (status == 206)
-		return st_errf(-EIO, "%s: answered a request for bytes %" PRIu64 "- with another range", rq->url,
-			       rq->range_start);
+	if (status == 206) {
+		/* Never spliced in: the bytes kept and these would not be one file. */
+		(void)snprintf(rq->data_detail, sizeof(rq->data_detail),
+			       "%s: answered a request for bytes %" PRIu64 "- with another range", rq->url, rq->range_start);
+		return -EPROTO;
+	}
 	rq->ops->reset(rq->userdata);
 	rq->range_start = 0;
 	return 0;

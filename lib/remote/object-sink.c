@@ -2,32 +2,43 @@
 /* An object arriving from a remote, verified before it is named: object-sink.h. */
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "fundamental/macro.h"
 #include "object-sink.h"
+#include "remote-internal.h"
 #include "sealtree/repo-objects.h"
 
 void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
 {
 	struct st_verity_hasher *keep = s->hasher;
 
-	*s = (struct object_sink){ .repo = repo, .size = size, .hasher = keep, .tmp.fd = -EBADF, .tmp.dir_fd = -EBADF };
+	*s = (struct object_sink){ .repo = repo, .size = size, .hasher = keep, .tmp.fd = -EBADF, .tmp.dir_fd = -EBADF,
+				   .partial_fd = -EBADF };
 	memcpy(s->digest, digest, ST_DIGEST_SIZE);
 	st_repo_object_relpath(digest, s->relpath);
+}
+
+/* objects/XX/ of the object, made if need be. */
+static int sink_dir(struct object_sink *s)
+{
+	char dir[11];
+
+	memcpy(dir, s->relpath, 10);
+	dir[10] = '\0';
+	return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
 }
 
 static int sink_open(struct object_sink *s)
 {
 	_cleanup_close_ int dfd = -EBADF;
-	char dir[11];
 	int r;
 
-	memcpy(dir, s->relpath, 10);
-	dir[10] = '\0';
-	dfd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	dfd = sink_dir(s);
 	if (dfd < 0)
 		return dfd;
 	r = publish_begin(dfd, 0644, s->relpath, &s->tmp);
@@ -49,6 +60,16 @@ int object_sink_write(struct object_sink *s, const void *buf, size_t len)
 
 	if (len > s->size - s->got)
 		return -EFBIG;
+	if (s->partial_fd >= 0) {
+		r = pwrite_full(s->partial_fd, buf, len, s->got);
+		if (r < 0)
+			return r;
+		r = st_verity_hasher_update(s->hasher, buf, len);
+		if (r < 0)
+			return r;
+		s->got += len;
+		return 0;
+	}
 	if (!s->open) {
 		r = sink_open(s);
 		if (r < 0)
@@ -64,8 +85,19 @@ int object_sink_write(struct object_sink *s, const void *buf, size_t len)
 	return 0;
 }
 
+void object_sink_attach_partial(struct object_sink *s, int fd, uint64_t len)
+{
+	/* Nothing was written yet (no temporary file); the hasher holds the len bytes. */
+	s->partial_fd = fd;
+	s->got = len;
+}
+
 void object_sink_reset(struct object_sink *s)
 {
+	if (s->partial_fd >= 0 && s->got > 0) {
+		/* Its bytes are not wanted (the server sends the whole file, or they were wrong). */
+		(void)ftruncate(s->partial_fd, 0);
+	}
 	if (s->open) {
 		int dfd = s->tmp.dir_fd;
 
@@ -80,6 +112,7 @@ void object_sink_reset(struct object_sink *s)
 
 void object_sink_release(struct object_sink *s)
 {
+	s->partial_fd = safe_close(s->partial_fd);     /* its bytes stay for the next attempt */
 	object_sink_reset(s);
 	s->hasher = st_verity_hasher_free(s->hasher);
 }
@@ -94,6 +127,32 @@ int object_enable_verity(int fd, const char *display, void *userdata)
 	return r < 0 ? st_errf(r, "cannot enable fs-verity on '%s'", display) : 0;
 }
 
+/* The verified partial file is linked into objects/ (not copied), then its tmp/pull name goes. */
+static int sink_finish_partial(struct object_sink *s, const struct publish_ops *ops)
+{
+	struct publish_tmp tmp;
+	struct stat st;
+	int dfd, r;
+
+	if (fstat(s->partial_fd, &st) < 0 || (uint64_t)st.st_size != s->size) {
+		object_sink_reset(s);
+		return st_errf(-EUCLEAN, "object %s: its partial download in tmp/pull is not %llu bytes long", s->relpath + 8,
+			       (unsigned long long)s->size);
+	}
+	dfd = sink_dir(s);
+	if (dfd < 0) {
+		object_sink_reset(s);
+		return st_errf(dfd, "cannot create the directory of '%s'", s->relpath);
+	}
+	publish_adopt(dfd, TAKE_FD(s->partial_fd), &tmp);
+	s->got = 0;
+	r = publish_finish(&tmp, s->relpath + 11, s->relpath, 0, ops);
+	safe_close(dfd);
+	if (r < 0)
+		return r;
+	return partial_remove(s->repo, s->digest);
+}
+
 int object_sink_finish(struct object_sink *s)
 {
 	struct publish_ops ops = { .prepare = st_repo_has_verity(s->repo) ? object_enable_verity : NULL };
@@ -106,7 +165,7 @@ int object_sink_finish(struct object_sink *s)
 		object_sink_reset(s);
 		return r;
 	}
-	if (!s->open) {
+	if (!s->open && s->partial_fd < 0) {
 		/* An empty object: a file of no bytes, still verified below. */
 		r = sink_open(s);
 		if (r < 0) {
@@ -124,6 +183,8 @@ int object_sink_finish(struct object_sink *s)
 		return st_errf(-EUCLEAN, "object %s: the bytes received do not have its fs-verity digest (wrong bytes from the server)",
 			       s->relpath + 8);
 	}
+	if (s->partial_fd >= 0)
+		return sink_finish_partial(s, &ops);
 	/* Verified: named at once, so an interrupted pull never fetches it again. */
 	dfd = s->tmp.dir_fd;
 	s->open = false;

@@ -25,6 +25,7 @@ struct object_sink {
 	bool open;
 	struct st_verity_hasher *hasher;
 	uint64_t got;
+	int partial_fd;                 /* a partial download (partial.c) written instead of a temporary file, or -EBADF */
 };
 
 /* Start (nothing is opened before the first byte). */
@@ -37,6 +38,14 @@ int object_sink_write(struct object_sink *s, const void *buf, size_t len);
  * (its hasher kept for the next object).
  */
 int object_sink_finish(struct object_sink *s);
+/*
+ * Write to the partial file fd (partial.c, locked, its first len bytes
+ * already hashed into s->hasher) from byte len on, instead of a temporary
+ * file; the sink owns fd. object_sink_finish() links that very file into
+ * objects/ once verified and removes its tmp/pull name; object_sink_reset()
+ * empties it; object_sink_release() closes it, its bytes kept for later.
+ */
+void object_sink_attach_partial(struct object_sink *s, int fd, uint64_t len);
 /* Drop the temporary file (if any) and the bytes hashed; the sink can start again. */
 void object_sink_reset(struct object_sink *s);
 /* object_sink_reset() and free the hasher. */

@@ -52,6 +52,9 @@ struct pull {
 struct object_fetch {
 	struct pull *p;
 	struct object_sink sink;
+	/* A large object over http(s): kept in REPO/tmp/pull (partial.c), resumed with Range. */
+	uint64_t start;                 /* where the next body begins, until the partial file is open */
+	bool restarted;                 /* a resumed download failed its digest and started over once */
 };
 
 static void pull_fail(struct pull *p, int r, const char *fmt, ...) _printf_(3, 4);
@@ -87,16 +90,94 @@ static void object_reset(void *userdata)
 	object_sink_reset(&o->sink);
 }
 
+static const struct http_request_ops partial_ops;
+
+/* The first body bytes of a large object: its partial file opened, locked, cut to where the body begins. */
+static int partial_attach(struct object_fetch *o)
+{
+	int fd, r;
+
+	if (!o->sink.hasher) {
+		r = st_verity_hasher_new(&o->sink.hasher);
+		if (r < 0)
+			return r;
+	}
+	r = partial_open(o->p->repo, o->sink.digest, o->start, o->sink.hasher, &fd);
+	if (r == -EBUSY && o->start == 0)
+		return 0;       /* another pull writes it: this one takes a temporary file */
+	if (r < 0)
+		return st_errf(r, "object %s: cannot continue its partial download in tmp/pull%s", o->sink.relpath + 8,
+			       r == -EBUSY ? " (another pull is writing it)" : "");
+	object_sink_attach_partial(&o->sink, fd, o->start);
+	return 0;
+}
+
+static int partial_data(void *userdata, const void *buf, size_t len)
+{
+	struct object_fetch *o = userdata;
+	int r;
+
+	if (o->sink.partial_fd < 0 && o->sink.got == 0 && !o->sink.open) {
+		r = partial_attach(o);
+		if (r < 0)
+			return r;
+	}
+	return object_sink_write(&o->sink, buf, len);
+}
+
+/* The server sends the whole file: the kept bytes go. */
+static void partial_reset(void *userdata)
+{
+	struct object_fetch *o = userdata;
+
+	object_sink_reset(&o->sink);
+	o->start = 0;
+}
+
+/* Before a retry: what the partial file holds is kept, the rest asked for. */
+static uint64_t partial_resume(void *userdata)
+{
+	struct object_fetch *o = userdata;
+
+	if (o->sink.partial_fd < 0) {
+		object_sink_reset(&o->sink);    /* a temporary file after all, or nothing yet */
+		return o->sink.open ? 0 : o->start;
+	}
+	return o->sink.got;
+}
+
+/*
+ * A resumed download whose whole failed its digest: the kept bytes may be
+ * what was wrong (a crash can leave unsynced zeros), so it is fetched once
+ * more from its first byte before the object counts as bad.
+ */
+static bool partial_restart(struct object_fetch *o, uint64_t resumed_from)
+{
+	_cleanup_free_ char *url = NULL;
+
+	if (resumed_from == 0 || o->restarted)
+		return false;
+	if (asprintf(&url, "%s/%s", o->p->base, o->sink.relpath) < 0)
+		return false;
+	object_sink_reset(&o->sink);
+	o->start = 0;
+	o->restarted = true;
+	return http_add(o->p->http, url, &partial_ops, o) >= 0;
+}
+
 static void object_done(void *userdata, int result, const char *detail)
 {
 	struct object_fetch *o = userdata;
 	struct pull *p = o->p;
 	const char *name = o->sink.relpath + 8;
-	uint64_t size = o->sink.size;
+	uint64_t size = o->sink.size, resumed_from = o->start;
+	bool partial = o->sink.partial_fd >= 0;
 	int r = result;
 
 	if (r == 0) {
 		r = object_sink_finish(&o->sink);
+		if (r == -EUCLEAN && partial && partial_restart(o, resumed_from))
+			return;
 		if (r < 0)
 			pull_fail(p, r, "%s", st_error_detail() ? st_error_detail() : "cannot publish the object");
 	} else if (r == -EFBIG)
@@ -106,6 +187,9 @@ static void object_done(void *userdata, int result, const char *detail)
 		pull_fail(p, r, "object %s: %s", name, detail);
 	else
 		pull_fail(p, r, "object %s: %s", name, detail && *detail ? detail : st_error_message(r));
+	/* A partial file whose bytes were refused goes; one cut by the network stays for the next pull. */
+	if (partial && r < 0 && (r == -EUCLEAN || r == -EFBIG || r == -EPROTO || r == -ENOENT))
+		(void)partial_remove(p->repo, o->sink.digest);
 	object_sink_release(&o->sink);
 	if (r == 0) {
 		p->progress.objects_done++;
@@ -117,6 +201,9 @@ static void object_done(void *userdata, int result, const char *detail)
 }
 
 static const struct http_request_ops object_ops = { .data = object_data, .reset = object_reset, .done = object_done };
+static const struct http_request_ops partial_ops = {
+	.data = partial_data, .reset = partial_reset, .done = object_done, .resume = partial_resume,
+};
 
 /* ---- the missing set --------------------------------------------------------- */
 
@@ -420,7 +507,12 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 		object_sink_init(&of[i].sink, p->repo, missing->v[i].digest, missing->v[i].size);
 		if (asprintf(&url, "%s/%s", p->base, of[i].sink.relpath) < 0)
 			r = -ENOMEM;
-		else
+		else if (missing->v[i].size >= PARTIAL_MIN && strncmp(p->base, "file:", 5) != 0) {
+			/* Large: resumable, from what an earlier pull kept. */
+			of[i].start = partial_length(p->repo, missing->v[i].digest, missing->v[i].size);
+			r = http_add_with(p->http, url, &(struct http_request_options){ .range_start = of[i].start },
+					  &partial_ops, &of[i]);
+		} else
 			r = http_add(p->http, url, &object_ops, &of[i]);
 	}
 	if (r >= 0)
@@ -607,6 +699,8 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	}
 	if (summary->timestamp > seen)
 		r = remote_write_seen(repo, name, summary->timestamp);
+	if (r >= 0)
+		(void)partial_sweep(repo);      /* what is left there belongs to no fetch */
 out:
 	if (p.http)
 		opts->requests = http_requests(p.http);

@@ -14,3 +14,20 @@ int summary_signed_message(const void *data, size_t len, uint8_t ret_hash[32],
 /* REPO/remotes/NAME/seen: the timestamp of the newest summary accepted (0 if none). */
 int remote_read_seen(struct st_repo *repo, const char *name, int64_t *ret);
 int remote_write_seen(struct st_repo *repo, const char *name, int64_t ts);
+
+/*
+ * Partial downloads (partial.c): REPO/tmp/pull/<hex digest>, the first bytes
+ * of a large object, kept across attempts and pulls. partial_length(): how
+ * many of them a request may ask the server to skip (fewer than size; 0
+ * without a usable file). partial_open(): create or reopen it, locked, cut
+ * to len bytes, those hashed into hasher (reset first); -EBUSY: another pull
+ * writes it; -ESTALE: it holds fewer than len bytes now.
+ */
+#define PARTIAL_MIN (1024u * 1024u)     /* smaller objects are fetched whole every time */
+struct st_verity_hasher;
+uint64_t partial_length(struct st_repo *repo, const uint8_t digest[32], uint64_t size);
+int partial_open(struct st_repo *repo, const uint8_t digest[32], uint64_t len, struct st_verity_hasher *hasher,
+		 int *ret_fd);
+int partial_remove(struct st_repo *repo, const uint8_t digest[32]);
+/* Remove every partial file no pull holds (after a pull that completed). */
+int partial_sweep(struct st_repo *repo);
