@@ -20,6 +20,7 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "deploy/names.h"
 #include "sealtree/boot.h"
 
 void st_boot_cmdline_release(struct st_boot_cmdline *c)
@@ -30,38 +31,26 @@ void st_boot_cmdline_release(struct st_boot_cmdline *c)
 	*c = (struct st_boot_cmdline){};
 }
 
-static bool is_os_char(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-	       ch == '_' || ch == '+' || ch == '-';
-}
-
-/* OS/COMMIT.SERIAL as docs/formats/sysroot.md names them. */
+/* OS/COMMIT.SERIAL, by the rules of docs/formats/sysroot.md that deploy writes them with. */
 static int parse_deployment(const char *v, struct st_boot_cmdline *c)
 {
-	const char *slash = strchr(v, '/'), *id, *serial;
+	const char *slash = strchr(v, '/'), *id;
+	char os[ST_OS_NAME_MAX + 1];
 	size_t os_len;
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 
 	if (!slash)
 		return st_errf(-EUCLEAN, "'sealtree=%s' is not OS/ID", v);
 	os_len = (size_t)(slash - v);
-	if (os_len == 0 || os_len > 64 || v[0] == '.' || v[0] == '-')
+	if (os_len > ST_OS_NAME_MAX)
 		return st_errf(-EUCLEAN, "'sealtree=%s': not a valid OS name", v);
-	for (size_t i = 0; i < os_len; i++)
-		if (!is_os_char(v[i]))
-			return st_errf(-EUCLEAN, "'sealtree=%s': not a valid OS name", v);
+	memcpy(os, v, os_len);
+	os[os_len] = '\0';
+	if (!st_os_name_valid(os))
+		return st_errf(-EUCLEAN, "'sealtree=%s': not a valid OS name", v);
 	id = slash + 1;
-	if (strlen(id) < 2 * ST_COMMIT_ID_SIZE + 2 || id[2 * ST_COMMIT_ID_SIZE] != '.')
-		return st_errf(-EUCLEAN, "'sealtree=%s': the deployment is not COMMIT.SERIAL", v);
-	for (size_t i = 0; i < 2 * ST_COMMIT_ID_SIZE; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			return st_errf(-EUCLEAN, "'sealtree=%s': the deployment is not COMMIT.SERIAL", v);
-	serial = id + 2 * ST_COMMIT_ID_SIZE + 1;
-	if (strlen(serial) > 4 || (serial[0] == '0' && serial[1]) || strspn(serial, "0123456789") != strlen(serial))
-		return st_errf(-EUCLEAN, "'sealtree=%s': the serial is not a number below 10000", v);
-	if (st_hex_decode(id, 2 * ST_COMMIT_ID_SIZE, commit, sizeof(commit)) < 0)
-		return st_errf(-EUCLEAN, "'sealtree=%s': the deployment is not COMMIT.SERIAL", v);
+	if (deploy_id_parse(id, commit, NULL) < 0)
+		return st_errf(-EUCLEAN, "'sealtree=%s': the deployment is not COMMIT.SERIAL (SERIAL below 10000)", v);
 
 	if (c->os && (strncmp(c->os, v, os_len) || c->os[os_len] || strcmp(c->id, id)))
 		return st_errf(-EUCLEAN, "'sealtree=' is given twice with different deployments");

@@ -32,10 +32,10 @@
 #include <unistd.h>
 
 #include "basic/dirent-util.h"
+#include "deploy/names.h"
 #include "basic/beneath.h"
 #include "basic/error.h"
 #include "basic/hex.h"
-#include "fundamental/parse-number.h"
 #include "sealtree/boot.h"
 #include "sealtree/seal.h"
 
@@ -101,23 +101,14 @@ static enum st_composefs_mode effective_mode(struct prep *p)
 	return m;
 }
 
-static bool is_serial(const char *s)
-{
-	size_t n = strlen(s);
-
-	return n >= 1 && n <= 4 && strspn(s, "0123456789") == n && !(s[0] == '0' && n > 1);
-}
-
 /* The deployment of commit with the lowest serial, in any stateroot. */
 static int find_by_commit(struct prep *p, char *ret_os, size_t os_size, char *ret_id, size_t id_size)
 {
-	char hex[2 * ST_COMMIT_ID_SIZE + 1];
 	unsigned best = 10000;
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	int r;
 
-	st_hex_encode(p->o->cmdline->digest, ST_COMMIT_ID_SIZE, hex);
 	r = opendir_beneath(p->deploy_fd, ".", &d);
 	if (r < 0)
 		return r;
@@ -130,12 +121,11 @@ static int find_by_commit(struct prep *p, char *ret_os, size_t os_size, char *re
 		if (opendir_beneath(p->deploy_fd, de->d_name, &od) < 0)
 			continue;
 		while (readdir_next(od, &e) > 0) {
-			uint32_t serial;
+			uint8_t commit[ST_COMMIT_ID_SIZE];
+			unsigned serial;
 
-			if (strncmp(e->d_name, hex, 2 * ST_COMMIT_ID_SIZE) || e->d_name[2 * ST_COMMIT_ID_SIZE] != '.' ||
-			    !is_serial(e->d_name + 2 * ST_COMMIT_ID_SIZE + 1))
-				continue;
-			if (safe_atou32(e->d_name + 2 * ST_COMMIT_ID_SIZE + 1, &serial) < 0)
+			if (deploy_id_parse(e->d_name, commit, &serial) < 0 ||
+			    memcmp(commit, p->o->cmdline->digest, ST_COMMIT_ID_SIZE))
 				continue;
 			if (serial < best && strlen(e->d_name) < id_size) {
 				best = serial;

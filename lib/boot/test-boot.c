@@ -113,6 +113,11 @@ TEST(cmdline_refusals)
 		"sealtree=debian/" HEX_A,
 		"sealtree=debian/" HEX_A ".01",
 		"sealtree=debian/" HEX_A ".10000",
+		"sealtree=debian/" HEX_A ".+1",
+		"sealtree=debian/" HEX_A ". 1",
+		"sealtree=/" HEX_A ".0",
+		"sealtree=-debian/" HEX_A ".0",
+		"sealtree=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/" HEX_A ".0",  /* 65 */
 		"sealtree=debian/ABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABABAB.0",
 		"sealtree.digest=" HEX_A "0",
 		"sealtree.digest=xyz",

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "basic/macro.h"
+#include "names.h"
 #include "sealtree/deploy.h"
 #include "sealtree/repo-read.h"
 #include "sealtree/repo-objects.h"
@@ -69,14 +70,6 @@ int kv_read_at(int dirfd, const char *name, struct kv_file *ret);
 /* list.c: the boot counter at the end of name[0..len) (see st_deployment.boot_counter), or 0. */
 size_t boot_counter_len(const char *name, size_t len);
 
-/* ---- names.c -------------------------------------------------------------- */
-
-/* "COMMIT.SERIAL": fills commit and serial. -EINVAL if id is not one. */
-int deploy_id_parse(const char *id, uint8_t commit[ST_COMMIT_ID_SIZE], unsigned *ret_serial);
-/* "sealtree=OS/ID" word: split into os and id (malloc'ed). */
-int deploy_ref_parse(const char *value, char **ret_os, char **ret_id);
-/* refs/deployments/OS/ID */
-int deploy_pin_name(const char *os, const char *id, char **ret);
 
 /* ---- fsutil.c ------------------------------------------------------------- */
 

@@ -5,7 +5,8 @@
 
 #include "basic/error.h"
 #include "basic/hex.h"
-#include "deploy-internal.h"
+#include "basic/macro.h"
+#include "names.h"
 #include "fundamental/parse-number.h"
 
 bool st_os_name_valid(const char *os)
