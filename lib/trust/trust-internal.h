@@ -6,13 +6,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "basic/base64.h"
 #include "sealtree/trust.h"
-
-/* Strict base64 (RFC 4648, with padding, no whitespace): decode exactly out_len bytes. 0 or -EINVAL. */
-int base64_decode_exact(const char *s, size_t slen, uint8_t *out, size_t out_len);
-/* Encode into out (4 * ceil(len / 3) + 1 bytes, NUL-terminated). Returns the length. */
-size_t base64_encode(const uint8_t *in, size_t len, char *out);
-#define BASE64_LEN(n) (((n) + 2) / 3 * 4)
 
 /*
  * Read a whole file (dirfd + path, following symlinks) of at most max bytes:

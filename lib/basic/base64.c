@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Strict base64 for the ostree key forms. OpenSSL's EVP_DecodeBlock accepts
- * whitespace, ignores padding and returns padded lengths; a key parser wants
+ * Strict base64, for the ostree key forms (lib/trust) and HTTP Basic
+ * credentials (lib/oci). OpenSSL's EVP_DecodeBlock accepts whitespace,
+ * ignores padding and returns padded lengths; a key parser wants
  * one encoding per key, so this decoder refuses everything but the
  * canonical text of exactly the expected number of bytes.
  */
 #include <errno.h>
 #include <stdbool.h>
 
-#include "trust-internal.h"
+#include "base64.h"
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
