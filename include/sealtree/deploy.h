@@ -240,6 +240,77 @@ struct st_cleanup_stats {
  */
 ST_EXPORT int st_sysroot_cleanup(struct st_sysroot *s, struct st_cleanup_stats *ret_stats);
 
+/* ---- Verity errors in the kernel log (docs/formats/sysroot.md) ------------- */
+
+enum st_verity_error_kind {
+	ST_VERITY_ERROR_CORRUPTED,      /* fs-verity "FILE CORRUPTED!": a block does not match its Merkle tree */
+	ST_VERITY_ERROR_FSVERITY,       /* fs-verity: another error on an inode (a Merkle tree read failed, ...) */
+	ST_VERITY_ERROR_WRONG_DIGEST,   /* overlayfs: the data file's fs-verity digest is not the image's */
+	ST_VERITY_ERROR_NO_DIGEST,      /* overlayfs: the data file has no fs-verity digest, or it did not load */
+	ST_VERITY_ERROR_IMAGE_NO_DIGEST,/* overlayfs verity=require: the image's file carries no digest */
+	ST_VERITY_ERROR_KIND_MAX,
+};
+
+/* "corrupted", "fs-verity", "wrong-digest", "no-digest", "image-no-digest"; NULL out of range. */
+ST_EXPORT const char *st_verity_error_kind_to_string(enum st_verity_error_kind kind);
+
+#define ST_VERITY_PATHS_MAX 8           /* paths kept per error */
+
+struct st_verity_error {
+	uint64_t seq;                   /* the kernel log's record number */
+	uint64_t usec;                  /* microseconds since boot */
+	enum st_verity_error_kind kind;
+	char device[64];                /* fs-verity: the filesystem as the kernel names it ("vda2"), else "" */
+	uint64_t inode;                 /* fs-verity: the inode number, else 0 */
+	char name[256];                 /* overlayfs: the file name it printed (unescaped), else "" */
+	char text[512];                 /* the message, escaped as /dev/kmsg does, cut at 511 bytes */
+	/* Filled by st_sysroot_verity_errors() when it finds the file in the booted image: */
+	bool mapped;
+	bool is_image;                  /* the file is the booted composefs image itself */
+	uint8_t digest[ST_DIGEST_SIZE]; /* the object's (or image's) fs-verity digest */
+	char *paths[ST_VERITY_PATHS_MAX]; /* its paths in the booted image ("/usr/bin/x") */
+	size_t n_paths;
+	size_t n_paths_total;           /* how many there are, n_paths of them kept */
+};
+
+/*
+ * Parse one kernel log record as /dev/kmsg gives it: "PRI,SEQ,USEC,FLAG[,...];TEXT"
+ * and optional "\n KEY=VALUE" lines (untrusted; at most 8 KiB). Returns 1 and
+ * fills *ret (mapping fields zeroed) if it is an fs-verity or overlayfs verity
+ * error; 2 and *ret_suppressed if it is the kernel's "N callbacks suppressed"
+ * notice of one of their rate limits; 0 for any other record; -EUCLEAN if the
+ * bytes are not a record. ret_suppressed may be NULL.
+ */
+ST_EXPORT int st_kmsg_parse_verity(const char *record, size_t len, struct st_verity_error *ret,
+				   uint64_t *ret_suppressed);
+
+#define ST_VERITY_KEEP_MAX 1024
+
+struct st_verity_report {
+	uint64_t count;                 /* verity errors in the log (after after_seq) */
+	uint64_t suppressed;            /* more the kernel did not print (rate limits) */
+	uint64_t last_seq;              /* the last record read (any kind); 0 if none */
+	bool lost;                      /* records were overwritten before they could be read */
+	bool booted;                    /* a booted image was found to map the errors onto */
+	struct st_verity_error *errors; /* the last ones, oldest first */
+	size_t n_errors;
+};
+
+/*
+ * Read this boot's kernel log (kmsg_path NULL: /dev/kmsg, without waiting;
+ * else a file of records one per line, continuation lines starting with a
+ * space, as tests and saved logs have), count the verity errors in records
+ * after after_seq, keep the last keep of them (at most ST_VERITY_KEEP_MAX),
+ * and map each onto the booted deployment's image (booted.json): the
+ * object's digest and the paths naming it. fs-verity names an inode of a
+ * filesystem; it is matched against the repository's objects and the image
+ * on the same device. overlayfs names a file: an object's name, or the
+ * image's file without a digest. Errors that match nothing stay unmapped.
+ */
+ST_EXPORT int st_sysroot_verity_errors(struct st_sysroot *s, const char *kmsg_path, uint64_t after_seq,
+				       size_t keep, struct st_verity_report **ret);
+ST_EXPORT struct st_verity_report *st_verity_report_free(struct st_verity_report *r);
+
 #ifdef __cplusplus
 }
 #endif

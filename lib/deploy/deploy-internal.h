@@ -91,6 +91,9 @@ int sysroot_require_exclusive(struct st_sysroot *s);
 int sysroot_recover(struct st_sysroot *s);
 /* Remove deployments, pins and boot dirs that no entry of list names. */
 int sysroot_prune_unused(struct st_sysroot *s, const struct st_deploy_list *list, struct st_cleanup_stats *stats);
+/* kmsg-verity.c: the SEQ of a kernel log record; -EUCLEAN if it is not one. */
+int kmsg_record_seq(const char *record, size_t len, uint64_t *ret);
+
 /* Read booted.json from $SEALTREE_RUN_DIR or /run/sealtree. NULL if absent. */
 int booted_read(struct st_booted **ret);
 struct st_booted *booted_free(struct st_booted *b);

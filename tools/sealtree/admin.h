@@ -57,7 +57,8 @@ void admin_print_deployed(const struct st_deploy_options *o);
 	X(cleanup, "cleanup", "drop old deployments and unused boot files, then gc") \
 	X(finalize_staged, "finalize-staged", "switch to the staged deployment (at shutdown)") \
 	X(boot_complete, "boot-complete", "mark the booted deployment as good (boot counting)") \
-	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults")
+	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults") \
+	X(verity_errors, "verity-errors", "this boot's verity errors, mapped to paths (--record: keep them)")
 
 #define DECLARE_ADMIN_VERB(fn, name, summary) int admin_##fn(int argc, char **argv);
 ADMIN_VERBS(DECLARE_ADMIN_VERB)

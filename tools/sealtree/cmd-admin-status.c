@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "admin.h"
+#include "admin-verity.h"
 #include "sealtree/error.h"
 #include "sealtree/hex.h"
 #include "read-output.h"
@@ -48,7 +48,9 @@ static void json_field(FILE *f, const char *name, const char *value, bool comma)
 
 static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, const char *keys_dir)
 {
-	printf("{\"deployments\": [");
+	printf("{");
+	admin_print_verity_summary(s, l->booted, true);
+	printf("\"deployments\": [");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct st_deployment *d = &l->d[i];
 		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17];
@@ -107,6 +109,7 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 
 static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, const char *keys_dir)
 {
+	admin_print_verity_summary(s, l->booted, false);
 	if (l->n == 0)
 		printf("no deployments\n");
 	for (size_t i = 0; i < l->n; i++) {
