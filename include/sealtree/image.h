@@ -73,6 +73,17 @@ enum st_image_read_flags {
 	 * the reference's choice is what `composefs-info dump` prints.
 	 */
 	ST_IMAGE_READ_HARDLINKS_BFS = 1u << 0,
+	/*
+	 * A regular file whose metacopy carries no digest but whose redirect
+	 * is an object path "xx/" + 62 lowercase hex digits gets that path's
+	 * digest as has_digest/digest. For repository images, whose objects
+	 * are named by their fs-verity digest: an image made under a verity
+	 * policy leaves the digest out of files outside the policy's prefixes
+	 * (verity-policy.h), and every reader of the repository (checkout,
+	 * diff, gc, pull) still needs to know which object holds the bytes.
+	 * Do not use it to decide what the kernel verifies.
+	 */
+	ST_IMAGE_READ_DIGEST_FROM_REDIRECT = 1u << 1,
 };
 
 struct st_image_read_options {

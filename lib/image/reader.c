@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "basic/hex.h"
 #include "reader-internal.h"
 #include "shape-internal.h"
 
@@ -174,6 +175,19 @@ static int load_content(struct walk *w, const struct rd_inode *ino, struct st_no
 	return 0;
 }
 
+/* ST_IMAGE_READ_DIGEST_FROM_REDIRECT: an object path "xx/yyyy..." names its digest. */
+static void digest_from_redirect(struct st_node *node)
+{
+	const char *p = node->payload;
+
+	if (!S_ISREG(node->mode) || node->has_digest || !p || strlen(p) != 2 * ST_DIGEST_SIZE + 1 || p[2] != '/')
+		return;
+	if (hex_decode_lower(p, 2, node->digest, 1) < 0 ||
+	    hex_decode_lower(p + 3, 2 * ST_DIGEST_SIZE - 2, node->digest + 1, ST_DIGEST_SIZE - 1) < 0)
+		return;
+	node->has_digest = true;
+}
+
 static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
 		     struct st_node **ret)
 {
@@ -215,6 +229,8 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 		}
 		if (r >= 0)
 			r = rd_xattrs_load(w->img, ino, node, &w->budget);
+		if (r >= 0 && w->opts && (w->opts->flags & ST_IMAGE_READ_DIGEST_FROM_REDIRECT))
+			digest_from_redirect(node);
 	}
 	if (r < 0) {
 		st_node_free(node);
