@@ -654,7 +654,9 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		r = fetch_image(&p, work[i].commit, &work[i].image, &work[i].image_len);
 		if (r < 0)
 			goto out;
-		r = st_image_read_tree(work[i].image, work[i].image_len, NULL, &root, NULL);
+		r = st_image_read_tree(work[i].image, work[i].image_len,
+				       &(struct st_image_read_options){ .flags = ST_IMAGE_READ_DIGEST_FROM_REDIRECT },
+				       &root, NULL);
 		if (r < 0)
 			goto out;
 		r = missing_set(repo, root, &missing);

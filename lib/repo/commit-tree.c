@@ -19,6 +19,7 @@
 #include "repo-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/verity.h"
+#include "sealtree/verity-policy.h"
 
 struct image_sink {
 	int fd;
@@ -222,6 +223,18 @@ int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct
 	}
 	repo_tree_stats(root, &c.n_inodes, &c.content_size);
 
+	/* A tree that claims a verity policy must keep it (st_verity_policy_apply() makes one that does). */
+	{
+		struct st_verity_policy *policy = NULL;
+
+		st_error_clear();
+		r = st_verity_policy_check_tree(root, &policy);
+		st_verity_policy_free(policy);
+		if (r < 0)
+			return st_errf(r == -EUCLEAN ? -EINVAL : r, "the tree does not keep the verity policy it claims: %s",
+				       st_error_detail() ? st_error_detail() : strerror(-r));
+	}
+
 	/* Check the fields before the (long) image write. */
 	{
 		_cleanup_free_ char *tmp = NULL;
@@ -257,7 +270,8 @@ int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct
 int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
 			    struct st_node **ret_root)
 {
-	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
+	/* Objects are named by their digest: a file outside a verity policy still names its object. */
+	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS | ST_IMAGE_READ_DIGEST_FROM_REDIRECT };
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ uint8_t *buf = NULL;
 	uint8_t got[ST_DIGEST_SIZE];

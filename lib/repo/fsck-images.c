@@ -18,6 +18,7 @@
 #include "repo/fsck-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/verity.h"
+#include "sealtree/verity-policy.h"
 #include "tree/tree-internal.h"
 
 /* Missing objects reported per image before the rest is summed up. */
@@ -37,6 +38,7 @@ struct image_walk {
 	struct fsck *f;
 	const char *path;               /* "images/<hex>" */
 	uint64_t missing;
+	const struct st_verity_policy *policy;  /* the image's own, checked: files outside it may lack a digest */
 	bool bad;
 	char bad_why[256];
 };
@@ -74,9 +76,9 @@ static int check_image_file(void *userdata, struct st_node *node)
 		return file_bad(w, node, "has no redirect to an object", NULL);
 	if (parse_object_payload(node->payload, d) < 0)
 		return file_bad(w, node, "redirects to", node->payload);
-	if (!node->has_digest)
+	if (!node->has_digest && !w->policy)
 		return file_bad(w, node, "has no fs-verity digest for its object", NULL);
-	if (memcmp(d, node->digest, ST_DIGEST_SIZE) != 0)
+	if (node->has_digest && memcmp(d, node->digest, ST_DIGEST_SIZE) != 0)
 		return file_bad(w, node, "has a digest other than the object it redirects to", NULL);
 
 	if (digest_set_contains(&w->f->objects_ok, d))
@@ -96,10 +98,16 @@ static void node_freep(struct st_node **n)
 	st_node_free(*n);
 }
 
+static void policy_freep(struct st_verity_policy **p)
+{
+	st_verity_policy_free(*p);
+}
+
 /* true if the image is there and good enough to count as present. */
 static bool check_image(struct fsck *f, const char *name, const uint8_t digest[ST_DIGEST_SIZE])
 {
 	_cleanup_(node_freep) struct st_node *root = NULL;
+	_cleanup_(policy_freep) struct st_verity_policy *policy = NULL;
 	_cleanup_free_ uint8_t *data = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	struct image_walk w = { .f = f };
@@ -151,6 +159,12 @@ static bool check_image(struct fsck *f, const char *name, const uint8_t digest[S
 	r = st_image_read_tree(data, len, NULL, &root, NULL);
 	if (r < 0)
 		return !fsck_bad(f, path, "not a valid composefs image: %s", st_error_message(r));
+	/* A verity policy it claims must hold; outside its prefixes a file may lack its digest. */
+	st_error_clear();
+	r = st_verity_policy_check_tree(root, &policy);
+	if (r < 0)
+		return !fsck_bad(f, path, "%s", st_error_detail() ? st_error_detail() : st_error_message(r));
+	w.policy = policy;
 	r = tree_for_each_object_file(root, check_image_file, &w);
 	if (w.bad)
 		return !fsck_bad(f, path, "%s", w.bad_why);

@@ -10,6 +10,7 @@
 
 #include "sealtree/error.h"
 #include "sealtree/hex.h"
+#include "sealtree/verity-policy.h"
 #include "sealtree.h"
 
 #define METADATA_MAX 1024
@@ -39,6 +40,8 @@ static void help(FILE *f)
 		"  --no-cache                hash every file; neither use nor update the scan cache (--tree)\n"
 		"  --stats                   print what was hashed, cached and written (on stderr)\n"
 		"  --threads=N               threads hashing and copying files (default: automatic)\n"
+		"  --verity-policy=FILE      fs-verity digests only for files under the path prefixes FILE lists;\n"
+		"                            the policy is stored in the image (mounted with verity=on)\n"
 		"  --max-size=SIZE           refuse a file declaring more than SIZE bytes (K, M, G, T: powers\n"
 		"                            of 1024; --tar; files over the free space are always refused)\n"
 		"  --help                    show this help\n");
@@ -100,7 +103,7 @@ int cmd_commit(int argc, char **argv)
 	enum {
 		OPT_TREE = 0x100, OPT_TAR, OPT_DUMPFILE, OPT_VERSION, OPT_META, OPT_PARENT, OPT_ORPHAN,
 		OPT_TIMESTAMP, OPT_UID, OPT_GID, OPT_CANONICAL, OPT_SKIP_XATTRS, OPT_NO_CACHE, OPT_STATS, OPT_THREADS,
-		OPT_MAX_SIZE, OPT_HELP,
+		OPT_MAX_SIZE, OPT_VERITY_POLICY, OPT_HELP,
 	};
 	static const struct option options[] = {
 		{ "branch", required_argument, NULL, 'b' },
@@ -122,13 +125,15 @@ int cmd_commit(int argc, char **argv)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+		{ "verity-policy", required_argument, NULL, OPT_VERITY_POLICY },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{}
 	};
 	static struct st_commit_meta meta[METADATA_MAX];
 	struct st_commit_options co = { 0 };
 	struct st_import_options io = { 0 };
-	const char *tree = NULL, *tar = NULL, *dumpfile = NULL, *parent = NULL;
+	const char *tree = NULL, *tar = NULL, *dumpfile = NULL, *parent = NULL, *policy_file = NULL;
+	struct st_verity_policy *policy = NULL;
 	bool orphan = false, stats = false, have_uid = false, have_gid = false;
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	char ref_name[ST_REF_NAME_MAX + 1];
@@ -223,6 +228,9 @@ int cmd_commit(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_VERITY_POLICY:
+			policy_file = optarg;
+			break;
 		case OPT_THREADS:
 			if (safe_atou64_max(optarg, 256, &v) < 0) {
 				log_error("commit: bad --threads '%s' (0..256)", optarg);
@@ -266,9 +274,20 @@ int cmd_commit(int argc, char **argv)
 	co.metadata = meta;
 	co.parent_mode = orphan ? ST_COMMIT_PARENT_NONE : parent ? ST_COMMIT_PARENT_GIVEN : ST_COMMIT_PARENT_REF;
 
+	/* Before any import: a bad policy must not cost a scan of the tree. */
+	if (policy_file) {
+		st_error_clear();
+		r = st_verity_policy_load(policy_file, &policy);
+		if (r < 0) {
+			log_error("commit: %s", st_error_message(r));
+			return 1;
+		}
+	}
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
-	if (!repo)
+	if (!repo) {
+		st_verity_policy_free(policy);
 		return 1;
+	}
 	if (parent) {
 		r = st_repo_resolve(repo, parent, co.parent);
 		if (r < 0) {
@@ -319,6 +338,13 @@ int cmd_commit(int argc, char **argv)
 	}
 	t_import = now_seconds();
 
+	/* Digests only under the policy's prefixes, and the policy in the image; without one, no claim of one. */
+	r = st_verity_policy_apply(root, policy);
+	if (r < 0) {
+		log_error_errno(r, "cannot apply the verity policy '%s'", policy_file ? policy_file : "(none)");
+		goto fail;
+	}
+
 	r = st_repo_commit_tree(repo, root, &co, id, NULL);
 	if (r < 0) {
 		log_error_errno(r, "cannot commit to '%s'", co.ref);
@@ -333,9 +359,11 @@ int cmd_commit(int argc, char **argv)
 			io.files_hashed, io.files_cached, io.objects_written, t_import - t0, now_seconds() - t_import);
 	st_node_free(root);
 	st_repo_free(repo);
+	st_verity_policy_free(policy);
 	return fflush(stdout) == 0 ? 0 : 1;
 fail:
 	st_node_free(root);
 	st_repo_free(repo);
+	st_verity_policy_free(policy);
 	return 1;
 }
