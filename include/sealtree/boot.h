@@ -111,7 +111,13 @@ struct st_prepare_result {
 	bool has_commit;
 	uint8_t image[32];
 	bool has_image;
-	bool verity;                    /* the overlay enforces verity=require */
+	bool verity;                    /* the overlay enforces verity=require, or verity=on under: */
+	/*
+	 * The image's own verity policy when it has one (its prefixes, each
+	 * followed by '\n'; "" for none): checked to be kept by the image, and
+	 * the overlay mounted with verity=on.
+	 */
+	char verity_policy[ST_PREPARE_REASON_MAX];
 	bool signed_ok;                 /* a signature by an initramfs key was checked */
 	uint8_t signer_key_id[ST_KEY_ID_SIZE];
 	char failed_step[32];           /* with !ok: "cmdline", "deployment", "commit", "signature", ... */

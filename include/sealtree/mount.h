@@ -24,6 +24,14 @@ enum st_mount_flags {
 	ST_MOUNT_READONLY = 1u << 2,
 	ST_MOUNT_IDMAP = 1u << 3,          /* idmapped mount through idmap_fd */
 	/*
+	 * overlay verity=on: a file whose metacopy carries a digest is checked
+	 * against it, a file without one is read unchecked. For images with a
+	 * verity policy (verity-policy.h), whose caller has checked that every
+	 * file under the policy's prefixes carries its digest. Excludes
+	 * REQUIRE_VERITY and TRY_VERITY.
+	 */
+	ST_MOUNT_VERITY_ON = 1u << 4,
+	/*
 	 * For tests: skip the preferred way so that the fallbacks older kernels
 	 * need can be exercised on a new one.
 	 */

@@ -193,6 +193,18 @@ ST_EXPORT int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COM
 ST_EXPORT int st_repo_open_image_checked(struct st_repo *repo, const struct st_commit *c, int *ret_fd);
 ST_EXPORT int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
 				     const struct st_commit *c, int image_fd, const char *target, unsigned flags);
+/*
+ * st_repo_mount_image_fd(), which also reads the image on that fd when it
+ * mounts with verity: an image carrying a verity policy (verity-policy.h)
+ * that every file under its prefixes keeps (-EUCLEAN naming a file that does
+ * not, before anything is mounted) is mounted with overlay verity=on instead
+ * of verity=require, and its policy returned in *ret_policy (may be NULL);
+ * otherwise *ret_policy is NULL. Written only on success.
+ */
+struct st_verity_policy;
+ST_EXPORT int st_repo_mount_image_fd_policy(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
+					    const struct st_commit *c, int image_fd, const char *target,
+					    unsigned flags, struct st_verity_policy **ret_policy);
 
 /*
  * Unmount target (umount2 without MNT_DETACH unless detach) and delete its

@@ -11,7 +11,9 @@
  *   image      the image's fs-verity digest, measured on the fd that will
  *              be mounted, is the commit's (st_repo_open_image_checked)
  *   mount      that fd mounted read-only with verity=require, so the kernel
- *              checks every file's contents (st_repo_mount_image_fd)
+ *              checks every file's contents (st_repo_mount_image_fd); an
+ *              image with a verity policy that it keeps (verity-policy.h)
+ *              with verity=on: the files under the policy's prefixes
  *   record     the commit recorded as the last accepted for the ref
  *
  * A link that fails stops the chain: the later ones are reported skipped.
@@ -29,6 +31,7 @@
 #include "sealtree/repo-read.h"
 #include "sealtree/repo.h"
 #include "sealtree/trust.h"
+#include "sealtree/verity-policy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -112,7 +115,8 @@ struct st_seal_result {
 	bool has_signer;                        /* a signature satisfied the policy ... */
 	uint8_t signer_key_id[ST_KEY_ID_SIZE];  /* ... made with this key */
 	bool mounted;                           /* the mount link made a mount (still there) */
-	bool verity;                            /* ... with verity=require */
+	bool verity;                            /* ... with verity=require, or verity=on under: */
+	struct st_verity_policy *verity_policy; /* the image's verity policy, when it has one (owned) */
 	bool recorded;                          /* the record link wrote a newer record */
 	char rollback[ST_SEAL_REASON_MAX];      /* with NO_DOWNGRADE refused: why, else "" */
 };

@@ -103,6 +103,7 @@ int st_prepare_result_to_json(const struct st_prepare_result *res, char **ret)
 	put_opt_string(&b, "mode", st_composefs_mode_to_string(res->mode));
 	put_key(&b, "verity", false);
 	puts_raw(&b, res->verity ? "true" : "false");
+	put_opt_string(&b, "verity-policy", res->verity_policy);
 	if (res->signed_ok)
 		st_hex_encode(res->signer_key_id, ST_KEY_ID_SIZE, key);
 	put_opt_string(&b, "signed-by", res->signed_ok ? key : NULL);

@@ -258,6 +258,26 @@ static int mount_image(struct prep *p, enum st_composefs_mode mode)
 	} else {
 		p->root_mounted = sr->mounted;
 		p->res->verity = sr->verity;
+		if (sr->verity_policy) {
+			size_t off = 0, n = st_verity_policy_count(sr->verity_policy);
+
+			for (size_t i = 0; i < n; i++) {
+				const char *pre = st_verity_policy_prefix(sr->verity_policy, i);
+				size_t l = strlen(pre);
+
+				if (off + l + 2 > sizeof(p->res->verity_policy)) {
+					/* Never a shorter list than the truth: say it is cut. */
+					snprintf(p->res->verity_policy + off, sizeof(p->res->verity_policy) - off, "...\n");
+					break;
+				}
+				memcpy(p->res->verity_policy + off, pre, l);
+				off += l;
+				p->res->verity_policy[off++] = '\n';
+				p->res->verity_policy[off] = '\0';
+			}
+			note(p, "file contents are verified only under the image's signed verity policy (overlay "
+			     "verity=on); files elsewhere are read unchecked");
+		}
 		if (mode == ST_COMPOSEFS_SIGNED && sr->has_signer) {
 			p->res->signed_ok = true;
 			memcpy(p->res->signer_key_id, sr->signer_key_id, ST_KEY_ID_SIZE);

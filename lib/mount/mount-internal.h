@@ -15,7 +15,7 @@
 
 /* Everything a public caller may set in st_mount_options.flags. */
 #define ST_MOUNT_FLAGS_KNOWN                                                          \
-	(ST_MOUNT_REQUIRE_VERITY | ST_MOUNT_TRY_VERITY | ST_MOUNT_READONLY | ST_MOUNT_IDMAP | \
+	(ST_MOUNT_REQUIRE_VERITY | ST_MOUNT_TRY_VERITY | ST_MOUNT_READONLY | ST_MOUNT_IDMAP | ST_MOUNT_VERITY_ON | \
 	 ST_MOUNT_FORCE_LOOP | ST_MOUNT_FORCE_LEGACY_EROFS | ST_MOUNT_FORCE_LEGACY_OVERLAY)
 
 /* Check the options before anything touches the kernel (-EINVAL + detail). */
@@ -46,11 +46,15 @@ int mount_append(char **buf, size_t *len, const char *s);
 
 /*
  * The legacy overlay option string:
- * "metacopy=on,redirect_dir=on,lowerdir=IMG::OBJ1::OBJ2[,upperdir=U,workdir=W][,verity=require]"
- * with ':' instead of '::' when data_only is false.
+ * "metacopy=on,redirect_dir=on,lowerdir=IMG::OBJ1::OBJ2[,upperdir=U,workdir=W][,verity=V]"
+ * with ':' instead of '::' when data_only is false; verity is NULL (no
+ * option), "on" or "require".
  */
 int mount_legacy_overlay_options(const char *image_mnt, const struct st_mount_options *opts,
-				 bool data_only, bool require_verity, char **ret);
+				 bool data_only, const char *verity, char **ret);
+
+/* The overlay's verity= value the flags ask for: "require", "on", or NULL. */
+const char *mount_verity_value(unsigned flags);
 
 /*
  * Mount the EROFS of image_fd read-only on mnt: new mount API on

@@ -31,6 +31,8 @@ int mount_validate_options(const struct st_mount_options *opts)
 		return st_errf(-EINVAL, "upperdir and workdir must be given together");
 	if ((opts->upperdir && !opts->upperdir[0]) || (opts->workdir && !opts->workdir[0]))
 		return st_errf(-EINVAL, "upperdir and workdir must not be empty");
+	if ((opts->flags & ST_MOUNT_VERITY_ON) && (opts->flags & (ST_MOUNT_REQUIRE_VERITY | ST_MOUNT_TRY_VERITY)))
+		return st_errf(-EINVAL, "verity=on excludes requiring (or trying) verity=require");
 	if ((opts->flags & ST_MOUNT_IDMAP) && opts->idmap_fd < 0)
 		return st_errf(-EINVAL, "an idmapped mount needs a user namespace fd");
 	if ((opts->flags & ST_MOUNT_IDMAP) && (opts->flags & ST_MOUNT_FORCE_LEGACY_EROFS))
@@ -85,6 +87,15 @@ int mount_check_digest(int image_fd, const uint8_t expected[32])
 	return 0;
 }
 
+const char *mount_verity_value(unsigned flags)
+{
+	if (flags & ST_MOUNT_REQUIRE_VERITY)
+		return "require";
+	if (flags & ST_MOUNT_VERITY_ON)
+		return "on";
+	return NULL;
+}
+
 int mount_append(char **buf, size_t *len, const char *s)
 {
 	size_t n = strlen(s), need;
@@ -122,7 +133,7 @@ int mount_append_escaped(char **buf, size_t *len, const char *s)
 }
 
 int mount_legacy_overlay_options(const char *image_mnt, const struct st_mount_options *opts,
-				 bool data_only, bool require_verity, char **ret)
+				 bool data_only, const char *verity, char **ret)
 {
 	_cleanup_free_ char *s = NULL;
 	size_t len = 0;
@@ -145,8 +156,11 @@ int mount_legacy_overlay_options(const char *image_mnt, const struct st_mount_op
 		if (r >= 0)
 			r = mount_append_escaped(&s, &len, opts->workdir);
 	}
-	if (r >= 0 && require_verity)
-		r = mount_append(&s, &len, ",verity=require");
+	if (r >= 0 && verity) {
+		r = mount_append(&s, &len, ",verity=");
+		if (r >= 0)
+			r = mount_append(&s, &len, verity);
+	}
 	if (r < 0)
 		return st_errf(r, "cannot build the overlay mount options");
 	*ret = TAKE_PTR(s);

@@ -49,6 +49,7 @@ static int overlay_new_api(const char *image_mnt, const char *target, const stru
 {
 	_cleanup_close_ int fs_fd = -EBADF, mnt_fd = -EBADF;
 	bool require = opts->flags & ST_MOUNT_REQUIRE_VERITY;
+	const char *verity = mount_verity_value(opts->flags);
 	int r;
 
 	fs_fd = sys_fsopen("overlay", FSOPEN_CLOEXEC);
@@ -72,7 +73,11 @@ static int overlay_new_api(const char *image_mnt, const char *target, const stru
 		r = set_string(fs_fd, "metacopy", "on");
 	if (r == 0)
 		r = set_string(fs_fd, "redirect_dir", "on");
-	if (r == 0 && (require || (opts->flags & ST_MOUNT_TRY_VERITY))) {
+	if (r == 0 && verity && !require) {
+		/* verity=on: what the caller asked for, never dropped. */
+		if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, "verity", verity, 0) < 0)
+			return fail_ctx(negative_errno(), fs_fd, "verity=on");
+	} else if (r == 0 && (require || (opts->flags & ST_MOUNT_TRY_VERITY))) {
 		if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, "verity", "require", 0) < 0) {
 			if (require)
 				return fail_ctx(negative_errno(), fs_fd, "verity=require");
@@ -106,12 +111,12 @@ static int overlay_legacy(const char *image_mnt, const char *target, const struc
 {
 	/* tryverity is not tried here: mount(2) gives no way to tell a
 	 * rejected option from any other EINVAL. */
-	bool require = opts->flags & ST_MOUNT_REQUIRE_VERITY;
+	const char *verity = mount_verity_value(opts->flags);
 	unsigned long flags = overlay_readonly(opts) ? MS_RDONLY : 0;
 	_cleanup_free_ char *data_only = NULL, *plain = NULL;
 	int r;
 
-	r = mount_legacy_overlay_options(image_mnt, opts, true, require, &data_only);
+	r = mount_legacy_overlay_options(image_mnt, opts, true, verity, &data_only);
 	if (r < 0)
 		return r;
 	/* MS_SILENT: an EINVAL from a kernel without "::" is expected. */
@@ -124,7 +129,7 @@ static int overlay_legacy(const char *image_mnt, const char *target, const struc
 	/* Kernels before 6.5 have no data-only layers: the object directories
 	 * become plain lower layers, hidden by the image root's opaque xattr
 	 * and the 00..ff whiteouts the writer puts there. */
-	r = mount_legacy_overlay_options(image_mnt, opts, false, require, &plain);
+	r = mount_legacy_overlay_options(image_mnt, opts, false, verity, &plain);
 	if (r < 0)
 		return r;
 	if (mount(ST_MOUNT_SOURCE, target, "overlay", flags, plain) < 0)

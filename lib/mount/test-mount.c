@@ -199,16 +199,21 @@ TEST(legacy_options_escape)
 
 	o.basedirs = dirs;
 	o.n_basedirs = 3;
-	ASSERT_OK(mount_legacy_overlay_options("/tmp/.composefs.X", &o, true, false, &s));
+	ASSERT_OK(mount_legacy_overlay_options("/tmp/.composefs.X", &o, true, NULL, &s));
 	ASSERT_STREQ(s, "metacopy=on,redirect_dir=on,lowerdir=/tmp/.composefs.X::/obj\\,1::/obj\\:2::/back\\\\slash");
 	free(s);
 
 	o.n_basedirs = 1;
 	o.upperdir = "/up,per";
 	o.workdir = "/work:dir";
-	ASSERT_OK(mount_legacy_overlay_options("/m", &o, false, true, &s));
+	ASSERT_OK(mount_legacy_overlay_options("/m", &o, false, "require", &s));
 	ASSERT_STREQ(s, "metacopy=on,redirect_dir=on,lowerdir=/m:/obj\\,1,upperdir=/up\\,per,workdir=/work\\:dir,verity=require");
 	free(s);
+	ASSERT_OK(mount_legacy_overlay_options("/m", &o, true, mount_verity_value(ST_MOUNT_VERITY_ON), &s));
+	ASSERT_TRUE(strstr(s, ",verity=on") != NULL);
+	free(s);
+	o.flags |= ST_MOUNT_VERITY_ON | ST_MOUNT_REQUIRE_VERITY;
+	ASSERT_ERR(mount_validate_options(&o), -EINVAL);
 }
 
 TEST(fs_context_message_without_fd)

@@ -20,7 +20,14 @@
 #include "repo-internal.h"
 #include "sealtree/mount.h"
 #include "sealtree/repo-read.h"
+#include "sealtree/image.h"
 #include "sealtree/verity.h"
+#include "sealtree/verity-policy.h"
+
+static void policy_freep(struct st_verity_policy **p)
+{
+	st_verity_policy_free(*p);
+}
 
 /* 1 if path is a mount point, 0 if not, or a negative errno. */
 static int is_mount_point(const char *path)
@@ -113,9 +120,44 @@ int st_repo_mount(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZ
 	return r;
 }
 
+/*
+ * The verity policy of the image on fd, checked: NULL if it has none. An
+ * image that claims one must keep it (every file under a prefix carries its
+ * digest) before verity=on can stand in for verity=require.
+ */
+static int image_policy(int fd, const struct st_commit *c, struct st_verity_policy **ret)
+{
+	struct st_node *root = NULL;
+	char hex[2 * ST_DIGEST_SIZE + 1];
+	int r;
+
+	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, hex);
+	st_error_clear();
+	r = st_image_read_tree_fd(fd, NULL, &root, NULL);
+	if (r >= 0) {
+		st_error_clear();
+		r = st_verity_policy_check_tree(root, ret);
+		st_node_free(root);
+		if (r == -EUCLEAN)
+			return st_errf(r, "image %s claims a verity policy it does not keep, not mounting it: %s", hex,
+				       st_error_detail() ? st_error_detail() : "bad policy");
+	}
+	if (r < 0 && st_error_detail())
+		return st_errf(r, "image %s: %s", hex, st_error_detail());
+	return r;
+}
+
 int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
 			   const struct st_commit *c, int fd, const char *target, unsigned flags)
 {
+	return st_repo_mount_image_fd_policy(repo, commit_id, c, fd, target, flags, NULL);
+}
+
+int st_repo_mount_image_fd_policy(struct st_repo *repo, const uint8_t commit_id[ST_COMMIT_ID_SIZE],
+				  const struct st_commit *c, int fd, const char *target, unsigned flags,
+				  struct st_verity_policy **ret_policy)
+{
+	_cleanup_(policy_freep) struct st_verity_policy *policy = NULL;
 	_cleanup_free_ char *pin = NULL, *objects = NULL;
 	_cleanup_close_ int lock_fd = -EBADF;
 	const char *basedirs[1];
@@ -131,6 +173,11 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 		return st_errf(-EOPNOTSUPP, "repository '%s' has no fs-verity on its objects: cannot require it",
 			       st_repo_path(repo));
 	require = verity && !(flags & ST_REPO_MOUNT_NO_VERITY);
+	if (require) {
+		r = image_policy(fd, c, &policy);
+		if (r < 0)
+			return r;
+	}
 
 	r = st_mount_pin_name(target, &pin);
 	if (r < 0)
@@ -172,7 +219,7 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 	basedirs[0] = objects;
 	mo.basedirs = basedirs;
 	mo.n_basedirs = 1;
-	mo.flags = ST_MOUNT_READONLY | (require ? ST_MOUNT_REQUIRE_VERITY : 0);
+	mo.flags = ST_MOUNT_READONLY | (!require ? 0 : policy ? ST_MOUNT_VERITY_ON : ST_MOUNT_REQUIRE_VERITY);
 	mo.expected_digest = verity ? c->image_digest : NULL;
 	mo.idmap_fd = -EBADF;
 	r = st_mount_image_fd(fd, target, &mo);
@@ -184,7 +231,10 @@ int st_repo_mount_image_fd(struct st_repo *repo, const uint8_t commit_id[ST_COMM
 			(void)st_repo_delete_ref(repo, pin);
 		r = detail ? st_errf(saved, "%s", detail) : saved;
 		free(detail);
+		return r;
 	}
+	if (ret_policy)
+		*ret_policy = TAKE_PTR(policy);
 	return r;
 }
 

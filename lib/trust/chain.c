@@ -47,6 +47,7 @@ struct st_seal_result *st_seal_result_free(struct st_seal_result *res)
 	if (res) {
 		st_commit_free(res->commit);
 		st_trust_result_free(res->trust);
+		st_verity_policy_free(res->verity_policy);
 		free(res);
 	}
 	return NULL;
@@ -223,15 +224,29 @@ static int link_mount(struct st_repo *repo, const struct st_seal_options *o, str
 		res->failed_link = ST_SEAL_LINK_MOUNT;
 		return -EOPNOTSUPP;
 	}
-	r = st_repo_mount_image_fd(repo, res->commit_id, res->commit, fd, o->mount_target,
-				   (verity ? ST_REPO_MOUNT_VERITY : ST_REPO_MOUNT_NO_VERITY) |
-					   (o->flags & ST_SEAL_NO_PIN ? ST_REPO_MOUNT_NO_PIN : 0));
+	r = st_repo_mount_image_fd_policy(repo, res->commit_id, res->commit, fd, o->mount_target,
+					  (verity ? ST_REPO_MOUNT_VERITY : ST_REPO_MOUNT_NO_VERITY) |
+						  (o->flags & ST_SEAL_NO_PIN ? ST_REPO_MOUNT_NO_PIN : 0),
+					  &res->verity_policy);
 	if (r < 0) {
 		link_fail(res, ST_SEAL_LINK_MOUNT, r, "cannot mount");
 		return r;
 	}
 	res->mounted = true;
 	res->verity = verity;
+	if (res->verity_policy) {
+		char list[ST_SEAL_REASON_MAX / 2] = "";
+		size_t n = st_verity_policy_count(res->verity_policy), off = 0;
+
+		for (size_t i = 0; i < n && off < sizeof(list); i++) {
+			int w = snprintf(list + off, sizeof(list) - off, "%s%s", i ? " " : "",
+					 st_verity_policy_prefix(res->verity_policy, i));
+			off += w > 0 ? (size_t)w : 0;
+		}
+		link_set(res, ST_SEAL_LINK_MOUNT, ST_SEAL_OK, "mounted read-only on '%s', file contents verified by "
+			 "the kernel under the image's verity policy only (verity=on): %s", o->mount_target, list);
+		return 0;
+	}
 	link_set(res, ST_SEAL_LINK_MOUNT, ST_SEAL_OK, "mounted read-only on '%s', %s", o->mount_target,
 		 verity ? "file contents verified by the kernel (verity=require)"
 			: "file contents NOT verified (no fs-verity)");

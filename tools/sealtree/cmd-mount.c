@@ -99,7 +99,10 @@ static int mount_sealed(struct st_repo *repo, const char *spec, const uint8_t id
 		fputs("mounted ", stdout);
 		print_escaped(stdout, spec);
 		printf(": signature valid (key %s), image digest checked, %s\n", key,
-		       chain->verity ? "file contents verified by the kernel (verity=require)" : "file contents NOT verified");
+		       !chain->verity		? "file contents NOT verified"
+		       : chain->verity_policy ? "file contents verified by the kernel under the image's verity policy "
+						"(verity=on)"
+					      : "file contents verified by the kernel (verity=require)");
 	}
 	ret = 0;
 out:
