@@ -20,7 +20,7 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	python3 fsverity erofs-utils attr e2fsprogs util-linux kmod go-md2man gzip \
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
 	libarchive-dev libarchive-tools tar ostree dosfstools \
-	dracut-core initramfs-tools-core libcurl4-openssl-dev nginx-light \
+	dracut-core initramfs-tools-core libcurl4-openssl-dev libzstd-dev nginx-light \
 	debootstrap fdisk mtools systemd-boot-efi ovmf
 
 .PHONY: all deps build install check check-boot demo bench clean

@@ -44,10 +44,25 @@ struct st_summary_ref {
 	char *version;                          /* the commit's, or NULL */
 };
 
+#define ST_SUMMARY_PACKS_MAX 65536
+/* A pack index of 4 Mi entries at most (docs/formats/remote.md). */
+#define ST_PACK_INDEX_SIZE_MAX (128u + 56u * 4194304u)
+
+/* A pack on offer (docs/formats/remote.md, "Packs"): packs/<index_sha256 hex>.index and .pack. */
+struct st_summary_pack {
+	uint8_t commit[ST_COMMIT_ID_SIZE];      /* the commit whose objects it brings */
+	bool has_from;
+	uint8_t from[ST_COMMIT_ID_SIZE];        /* ... that this commit lacks (has_from), else all of them */
+	uint8_t index_sha256[32];               /* SHA-256 of the index's bytes: the summary authenticates it */
+	uint64_t index_size;
+};
+
 struct st_summary {
 	int64_t timestamp;                      /* when the summary was written */
 	struct st_summary_ref *refs;            /* sorted by name, unique */
 	size_t n_refs;
+	struct st_summary_pack *packs;          /* sorted by commit, then from (a full pack first), unique */
+	size_t n_packs;
 };
 
 ST_EXPORT struct st_summary *st_summary_free(struct st_summary *s);
@@ -67,12 +82,52 @@ ST_EXPORT int st_summary_verify(const void *data, size_t len, const void *sigs, 
 				const struct st_trust_store *store);
 
 /*
- * Write REPO/summary from every branch (refs/heads), then REPO/summary.sig
+ * Write REPO/summary from every branch (refs/heads) and every pack of
+ * REPO/packs/ (st_repo_list_packs), then REPO/summary.sig
  * signed by each of keys (none: no summary.sig; an old one is removed), each
  * atomically and durably. ret (optional) receives the summary written.
  */
 ST_EXPORT int st_repo_write_summary(struct st_repo *repo, const struct st_key *const *keys, size_t n_keys,
 				    struct st_summary **ret);
+
+/* ---- Packs -------------------------------------------------------------------- */
+
+/* What a pack holds: packs/<index_sha256 hex>.index and .pack of REPO. */
+struct st_pack_info {
+	uint8_t commit[ST_COMMIT_ID_SIZE];
+	bool has_from;
+	uint8_t from[ST_COMMIT_ID_SIZE];
+	uint8_t index_sha256[32];
+	uint64_t index_size, pack_size;
+	uint64_t n_objects, bytes;              /* objects and their uncompressed bytes */
+};
+
+#define ST_PACK_LEVEL_DEFAULT 6
+
+/*
+ * Write a pack of the objects that commit's image names and the image of
+ * from (NULL: none, a full pack) does not: each object compressed on its own
+ * (zstd at level 1..19, 0: ST_PACK_LEVEL_DEFAULT) on every core, the body
+ * then the index published (each synced, renamed into place) under
+ * REPO/packs/. Deterministic: the same objects and level give the same
+ * bytes and so the same names. ret (optional) says what was written.
+ */
+ST_EXPORT int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_SIZE],
+				 const uint8_t *from, int level, struct st_pack_info *ret);
+
+/*
+ * The packs of REPO/packs/ (every index that parses and whose body has the
+ * size it says), sorted as a summary lists them. *ret is malloc'ed.
+ */
+ST_EXPORT int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *ret_n);
+
+/*
+ * Keep REPO/packs/ up to date for every branch: a full pack of its commit
+ * and a pack from the commit's parent (when the repository has it), each
+ * written if missing (st_repo_write_pack); every other pack is removed.
+ * ret_written/ret_removed (optional): how many.
+ */
+ST_EXPORT int st_repo_update_packs(struct st_repo *repo, int level, size_t *ret_written, size_t *ret_removed);
 
 /* ---- Remotes ---------------------------------------------------------------- */
 

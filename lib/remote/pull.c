@@ -21,6 +21,7 @@
 #include "basic/publish.h"
 #include "fundamental/macro.h"
 #include "http.h"
+#include "object-set.h"
 #include "object-sink.h"
 #include "remote-internal.h"
 #include "sealtree/image.h"
@@ -30,11 +31,6 @@
 
 #define COMMIT_FETCH_MAX (4u * 1024u * 1024u)
 #define IMAGE_FETCH_MAX (UINT64_C(1) << 32)
-
-struct want {
-	uint8_t digest[ST_DIGEST_SIZE];
-	uint64_t size;
-};
 
 struct pull {
 	struct st_repo *repo;
@@ -207,65 +203,17 @@ static const struct http_request_ops partial_ops = {
 
 /* ---- the missing set --------------------------------------------------------- */
 
-struct want_list {
-	struct want *v;
-	size_t n, cap;
-};
-
-static int collect(const struct st_node *node, struct want_list *l, unsigned depth)
-{
-	struct st_entry e;
-
-	if (depth > 4096)
-		return -ELOOP;
-	st_node_get_entry(node, &e);
-	if (e.is_hardlink)
-		return 0;
-	if (e.has_digest) {
-		if (l->n == l->cap) {
-			size_t ncap = l->cap ? l->cap * 2 : 1024;
-			struct want *n = reallocarray(l->v, ncap, sizeof(*n));
-
-			if (!n)
-				return -ENOMEM;
-			l->v = n;
-			l->cap = ncap;
-		}
-		memcpy(l->v[l->n].digest, e.digest, ST_DIGEST_SIZE);
-		l->v[l->n].size = e.size;
-		l->n++;
-	}
-	for (size_t i = 0; i < e.n_children; i++) {
-		int r = collect(st_node_get_child(node, i), l, depth + 1);
-
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int cmp_want(const void *a, const void *b)
-{
-	return memcmp(((const struct want *)a)->digest, ((const struct want *)b)->digest, ST_DIGEST_SIZE);
-}
-
-/* The objects root names that repo lacks, each once. */
+/* The objects root names that repo lacks, each once, sorted by digest. */
 static int missing_set(struct st_repo *repo, struct st_node *root, struct want_list *ret)
 {
 	struct want_list l = {};
 	size_t n = 0;
 	int r;
 
-	r = collect(root, &l, 0);
-	if (r < 0) {
-		free(l.v);
+	r = object_set_of_tree(root, &l);
+	if (r < 0)
 		return r;
-	}
-	if (l.n > 1)
-		qsort(l.v, l.n, sizeof(*l.v), cmp_want);
 	for (size_t i = 0; i < l.n; i++) {
-		if (n > 0 && memcmp(l.v[n - 1].digest, l.v[i].digest, ST_DIGEST_SIZE) == 0)
-			continue;
 		r = st_repo_has_object(repo, l.v[i].digest);
 		if (r < 0) {
 			free(l.v);

@@ -26,6 +26,35 @@ static void sigset_freep(struct st_signature_set **s)
 	st_signature_set_free(*s);
 }
 
+/* Every usable pack of REPO/packs/, as the summary lists them (one per commit and base). */
+static int add_packs(struct st_repo *repo, struct st_summary *s)
+{
+	_cleanup_free_ struct st_pack_info *v = NULL;
+	size_t n = 0;
+	int r;
+
+	r = st_repo_list_packs(repo, &v, &n);
+	if (r < 0)
+		return r;
+	s->packs = calloc(n ? n : 1, sizeof(*s->packs));
+	if (!s->packs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && s->n_packs < ST_SUMMARY_PACKS_MAX; i++) {
+		struct st_summary_pack *pk = &s->packs[s->n_packs];
+
+		if (s->n_packs > 0 && memcmp(pk[-1].commit, v[i].commit, 32) == 0 && pk[-1].has_from == v[i].has_from &&
+		    (!v[i].has_from || memcmp(pk[-1].from, v[i].from, 32) == 0))
+			continue;       /* two packs of one pair: the summary offers the first */
+		memcpy(pk->commit, v[i].commit, 32);
+		pk->has_from = v[i].has_from;
+		memcpy(pk->from, v[i].from, 32);
+		memcpy(pk->index_sha256, v[i].index_sha256, 32);
+		pk->index_size = v[i].index_size;
+		s->n_packs++;
+	}
+	return 0;
+}
+
 static int build_summary(struct st_repo *repo, struct st_summary **ret)
 {
 	_cleanup_(summary_freep) struct st_summary *s = NULL;
@@ -62,6 +91,9 @@ static int build_summary(struct st_repo *repo, struct st_summary **ret)
 			break;
 	}
 	st_ref_list_free(refs, n);
+	if (r < 0)
+		return r;
+	r = add_packs(repo, s);
 	if (r < 0)
 		return r;
 	s->timestamp = (int64_t)time(NULL);

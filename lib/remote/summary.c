@@ -30,6 +30,7 @@ struct st_summary *st_summary_free(struct st_summary *s)
 		free(s->refs[i].version);
 	}
 	free(s->refs);
+	free(s->packs);
 	free(s);
 	return NULL;
 }
@@ -107,11 +108,64 @@ static int parse_ref_line(const char *line, size_t len, unsigned lineno, struct 
 	return 0;
 }
 
+/* Sort order of packs: commit, then from, a full pack (no from) first. */
+static int pack_cmp(const struct st_summary_pack *a, const struct st_summary_pack *b)
+{
+	int c = memcmp(a->commit, b->commit, ST_COMMIT_ID_SIZE);
+
+	if (c != 0)
+		return c;
+	if (a->has_from != b->has_from)
+		return a->has_from ? 1 : -1;
+	return a->has_from ? memcmp(a->from, b->from, ST_COMMIT_ID_SIZE) : 0;
+}
+
+/* "pack <commit> <from or -> <index sha256> <index size>", after the refs, sorted, unique. */
+static int parse_pack_line(struct st_summary *s, const char *line, size_t len, unsigned lineno, size_t *cap)
+{
+	const char *p = line + 5, *end = line + len, *f;
+	struct st_summary_pack pk = {};
+	size_t flen;
+	uint64_t size;
+
+	if (!take_field(&p, end, ' ', &f, &flen) || hex_decode_lower(f, flen, pk.commit, sizeof(pk.commit)) < 0)
+		return st_errf(-EUCLEAN, "summary line %u: pack commit is not 64 lowercase hex digits", lineno);
+	if (!take_field(&p, end, ' ', &f, &flen))
+		return st_errf(-EUCLEAN, "summary line %u: expected 'pack COMMIT FROM INDEX-SHA256 INDEX-SIZE'", lineno);
+	if (!(flen == 1 && f[0] == '-')) {
+		static const uint8_t zero[ST_COMMIT_ID_SIZE];
+
+		if (hex_decode_lower(f, flen, pk.from, sizeof(pk.from)) < 0 || memcmp(pk.from, zero, sizeof(zero)) == 0)
+			return st_errf(-EUCLEAN, "summary line %u: pack base is neither '-' nor a commit id", lineno);
+		pk.has_from = true;
+	}
+	if (!take_field(&p, end, ' ', &f, &flen) || hex_decode_lower(f, flen, pk.index_sha256, 32) < 0)
+		return st_errf(-EUCLEAN, "summary line %u: pack index hash is not 64 lowercase hex digits", lineno);
+	if (parse_uint_n(p, (size_t)(end - p), 10, ST_PACK_INDEX_SIZE_MAX, PARSE_CANONICAL, &size) < 0 || size < 128)
+		return st_errf(-EUCLEAN, "summary line %u: bad pack index size", lineno);
+	pk.index_size = size;
+	if (s->n_packs >= ST_SUMMARY_PACKS_MAX)
+		return st_errf(-EUCLEAN, "summary line %u: more than %d packs", lineno, ST_SUMMARY_PACKS_MAX);
+	if (s->n_packs > 0 && pack_cmp(&s->packs[s->n_packs - 1], &pk) >= 0)
+		return st_errf(-EUCLEAN, "summary line %u: packs not sorted or not unique", lineno);
+	if (s->n_packs == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		struct st_summary_pack *n = reallocarray(s->packs, ncap, sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->packs = n;
+		*cap = ncap;
+	}
+	s->packs[s->n_packs++] = pk;
+	return 0;
+}
+
 int st_summary_parse(const void *data, size_t len, struct st_summary **ret)
 {
 	_cleanup_(summary_freep) struct st_summary *s = NULL;
 	const char *p = data, *end = p + len, *line;
-	size_t llen, cap = 0;
+	size_t llen, cap = 0, pack_cap = 0;
 	unsigned lineno = 2;
 	uint64_t ts;
 	int r;
@@ -139,6 +193,14 @@ int st_summary_parse(const void *data, size_t len, struct st_summary **ret)
 		lineno++;
 		if (!take_field(&p, end, '\n', &line, &llen))
 			return st_errf(-EUCLEAN, "summary line %u: no newline at the end", lineno);
+		if (llen >= 5 && memcmp(line, "pack ", 5) == 0) {
+			r = parse_pack_line(s, line, llen, lineno, &pack_cap);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (s->n_packs > 0)
+			return st_errf(-EUCLEAN, "summary line %u: a ref after the packs", lineno);
 		if (s->n_refs >= ST_SUMMARY_REFS_MAX)
 			return st_errf(-EUCLEAN, "summary line %u: more than %d refs", lineno, ST_SUMMARY_REFS_MAX);
 		r = parse_ref_line(line, llen, lineno, &ref);
@@ -184,6 +246,10 @@ int st_summary_serialize(const struct st_summary *s, char **ret, size_t *ret_len
 		    (uint64_t)r->timestamp > TIMESTAMP_MAX || (r->version && !text_ok(r->version, strlen(r->version))))
 			return st_errf(-EINVAL, "summary: ref %zu is not valid", i);
 	}
+	for (size_t i = 0; i < s->n_packs; i++)
+		if ((i > 0 && pack_cmp(&s->packs[i - 1], &s->packs[i]) >= 0) || s->packs[i].index_size < 128 ||
+		    s->packs[i].index_size > ST_PACK_INDEX_SIZE_MAX)
+			return st_errf(-EINVAL, "summary: pack %zu is not valid", i);
 	f = open_memstream(&buf, &size);
 	if (!f)
 		return -ENOMEM;
@@ -195,6 +261,18 @@ int st_summary_serialize(const struct st_summary *s, char **ret, size_t *ret_len
 		st_hex_encode(r->commit, sizeof(r->commit), hex);
 		fprintf(f, "ref %s %s %lld%s%s\n", r->name, hex, (long long)r->timestamp, r->version ? " " : "",
 			r->version ? r->version : "");
+	}
+	for (size_t i = 0; i < s->n_packs; i++) {
+		const struct st_summary_pack *pk = &s->packs[i];
+		char commit[65], from[65], sha[65];
+
+		st_hex_encode(pk->commit, 32, commit);
+		if (pk->has_from)
+			st_hex_encode(pk->from, 32, from);
+		else
+			(void)snprintf(from, sizeof(from), "-");
+		st_hex_encode(pk->index_sha256, 32, sha);
+		fprintf(f, "pack %s %s %s %llu\n", commit, from, sha, (unsigned long long)pk->index_size);
 	}
 	if (fclose(f) != 0)
 		return -ENOMEM;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sealtree summary [--sign KEY]...: see docs/man/sealtree-summary.1.md. */
+/* sealtree summary [--sign KEY]... [--packs]: see docs/man/sealtree-summary.1.md. */
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,13 +11,17 @@
 static void summary_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree summary [--sign KEY]...\n"
+		"usage: sealtree summary [--sign KEY]... [--packs [--level N]]\n"
 		"\n"
 		"Write REPO/summary (every branch, its commit, timestamp and version) and,\n"
 		"with --sign, REPO/summary.sig, so that the repository directory can be\n"
-		"served as static files and pulled from (sealtree pull).\n"
+		"served as static files and pulled from (sealtree pull). The packs of\n"
+		"REPO/packs/ are listed too.\n"
 		"\n"
 		"  -k, --sign KEY  sign the summary with this private key (repeatable)\n"
+		"  -p, --packs     first bring REPO/packs/ up to date: for each branch a full\n"
+		"                  pack and one from its parent commit; remove stale packs\n"
+		"  -l, --level N   zstd level of new packs, 1..19 (default 6)\n"
 		"  -h, --help      show this help\n");
 }
 
@@ -25,17 +29,31 @@ int cmd_summary(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "sign", required_argument, NULL, 'k' },
+		{ "packs", no_argument, NULL, 'p' },
+		{ "level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct st_key *keys[16];
 	struct st_summary *s = NULL;
 	struct st_repo *repo = NULL;
-	size_t n_keys = 0;
+	size_t n_keys = 0, written = 0, removed = 0;
+	bool packs = false;
+	uint32_t level = 0;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "k:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "k:pl:h", options, NULL)) >= 0) {
 		switch (c) {
+		case 'p':
+			packs = true;
+			break;
+		case 'l':
+			if (safe_atou32(optarg, &level) < 0 || level < 1 || level > 19) {
+				log_error("summary: --level takes 1 to 19");
+				ret = 2;
+				goto out;
+			}
+			break;
 		case 'k':
 			if (n_keys == ELEMENTSOF(keys)) {
 				log_error("summary: at most %zu keys", ELEMENTSOF(keys));
@@ -67,12 +85,21 @@ int cmd_summary(int argc, char **argv)
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		goto out;
+	if (packs) {
+		r = st_repo_update_packs(repo, (int)level, &written, &removed);
+		if (r < 0) {
+			log_error_errno(r, "summary: cannot bring the packs up to date");
+			goto out;
+		}
+	}
 	r = st_repo_write_summary(repo, (const struct st_key *const *)keys, n_keys, &s);
 	if (r < 0) {
 		log_error_errno(r, "summary: cannot write the summary");
 		goto out;
 	}
-	printf("summary: %zu refs, %zu signatures\n", s->n_refs, n_keys);
+	printf("summary: %zu refs, %zu packs, %zu signatures\n", s->n_refs, s->n_packs, n_keys);
+	if (packs)
+		printf("packs: %zu written, %zu removed\n", written, removed);
 	ret = 0;
 out:
 	st_summary_free(s);

@@ -64,6 +64,7 @@ bool show_progress(void);
 	X(sign, "sign a commit") \
 	X(verify, "check a commit's signatures against the trust policy") \
 	X(summary, "write the summary a published repository is pulled by") \
+	X(pack, "write a pack of the objects a commit adds") \
 	X(remote, "add, list or delete remotes") \
 	X(pull, "fetch refs of a remote, only what is missing") \
 	X(admin, "deploy commits as bootable systems (sealtree admin --help)")

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealtree pack: the objects of COMMIT that FROM lacks, each compressed on
+ * its own with zstd, written back to back in digest order as the pack body,
+ * then the index (pack-index.c) naming the pair. Objects are compressed in
+ * batches of at most BATCH_BYTES on every core (basic/pool.h), then written
+ * in order, so memory stays bounded whatever the tree's size and the output
+ * does not depend on the number of threads.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "basic/beneath.h"
+#include "basic/error.h"
+#include "basic/io.h"
+#include "basic/pool.h"
+#include "basic/publish.h"
+#include "fundamental/cpus.h"
+#include "fundamental/macro.h"
+#include "object-set.h"
+#include "pack.h"
+#include "sealtree/repo-objects.h"
+
+#define BATCH_BYTES (64u * 1024u * 1024u)
+#define BATCH_OBJECTS 8192u
+
+struct item {
+	const struct want *w;
+	void *out;
+	size_t out_len;
+	int error;
+};
+
+struct batch {
+	struct st_repo *repo;
+	int level;
+	struct item *items;
+};
+
+static int cctx_init(void *userdata, void **ret_state)
+{
+	(void)userdata;
+	*ret_state = ZSTD_createCCtx();
+	return *ret_state ? 0 : -ENOMEM;
+}
+
+static void cctx_done(void *userdata, void *state)
+{
+	(void)userdata;
+	ZSTD_freeCCtx(state);
+}
+
+/* Compress one object into it->out; it->error on failure (the caller reports it). */
+static void compress_one(void *userdata, void *state, size_t i)
+{
+	struct batch *b = userdata;
+	struct item *it = &b->items[i];
+	_cleanup_close_ int fd = -EBADF;
+	static const char empty[1];
+	const void *src = empty;
+	struct stat st;
+	size_t bound, n;
+
+	if (!state) {
+		it->error = -ENOMEM;
+		return;
+	}
+	fd = st_repo_open_object(b->repo, it->w->digest);
+	if (fd < 0) {
+		it->error = fd;
+		return;
+	}
+	if (fstat(fd, &st) < 0) {
+		it->error = -errno;
+		return;
+	}
+	if ((uint64_t)st.st_size != it->w->size || it->w->size > SIZE_MAX / 2) {
+		it->error = -EUCLEAN;
+		return;
+	}
+	if (st.st_size > 0) {
+		src = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (src == MAP_FAILED) {
+			it->error = -errno;
+			return;
+		}
+	}
+	bound = ZSTD_compressBound((size_t)st.st_size);
+	it->out = malloc(bound);
+	if (!it->out)
+		it->error = -ENOMEM;
+	else {
+		n = ZSTD_compressCCtx(state, it->out, bound, src, (size_t)st.st_size, b->level);
+		if (ZSTD_isError(n) || n > pack_csize_max(it->w->size))
+			it->error = -EIO;
+		else
+			it->out_len = n;
+	}
+	if (st.st_size > 0)
+		(void)munmap((void *)src, (size_t)st.st_size);
+}
+
+static void tmp_abortp(struct publish_tmp *t)
+{
+	if (t->fd >= 0)
+		publish_abort(t);
+}
+
+int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_SIZE], const uint8_t *from, int level,
+		       struct st_pack_info *ret)
+{
+	_cleanup_close_ int dfd = -EBADF;       /* closed after tmp is dropped */
+	_cleanup_(tmp_abortp) struct publish_tmp tmp = { .fd = -EBADF };
+	_cleanup_free_ struct want *objs_v = NULL, *minus_v = NULL;
+	_cleanup_free_ struct item *items = NULL;
+	_cleanup_free_ void *index = NULL;
+	_cleanup_free_ char *display = NULL;
+	struct want_list objs = {}, minus = {};
+	struct pack_index idx = {};
+	struct pool_ops ops = { .worker_init = cctx_init, .worker_done = cctx_done };
+	struct st_pack_info info = {};
+	unsigned threads = cpus_available(POOL_THREADS_MAX);
+	uint8_t sha[32];
+	unsigned sha_len = 32;
+	char name[80];
+	size_t index_len;
+	ZSTD_CCtx *caller = NULL;
+	int r;
+
+	if (!repo || !commit)
+		return -EINVAL;
+	if (level == 0)
+		level = ST_PACK_LEVEL_DEFAULT;
+	if (level < 1 || level > 19)
+		return st_errf(-EINVAL, "pack: compression level %d, not 1..19", level);
+	r = object_set_of_commit(repo, commit, &objs);
+	objs_v = objs.v;
+	if (r < 0)
+		return r;
+	if (from) {
+		r = object_set_of_commit(repo, from, &minus);
+		minus_v = minus.v;
+		if (r < 0)
+			return r;
+		object_set_subtract(&objs, &minus);
+	}
+	idx.entries = calloc(objs.n ? objs.n : 1, sizeof(*idx.entries));
+	items = calloc(MIN(objs.n, (size_t)BATCH_OBJECTS) + 1, sizeof(*items));
+	if (!idx.entries || !items) {
+		free(idx.entries);
+		return -ENOMEM;
+	}
+	memcpy(idx.commit, commit, 32);
+	if (from) {
+		idx.has_from = true;
+		memcpy(idx.from, from, 32);
+	}
+	if (asprintf(&display, "%s/packs", st_repo_path(repo)) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	dfd = mkdirat_beneath(st_repo_dirfd(repo), "packs", 0755, true);
+	if (dfd < 0) {
+		r = st_errf(dfd, "cannot create '%s'", display);
+		goto out;
+	}
+	r = publish_begin(dfd, 0644, display, &tmp);
+	if (r < 0)
+		goto out;
+	caller = ZSTD_createCCtx();
+	if (!caller) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t start = 0; start < objs.n;) {
+		struct batch b = { .repo = repo, .level = level, .items = items };
+		uint64_t in = 0;
+		size_t n = 0;
+
+		while (start + n < objs.n && n < BATCH_OBJECTS && (n == 0 || in < BATCH_BYTES)) {
+			items[n] = (struct item){ .w = &objs.v[start + n] };
+			in += objs.v[start + n].size;
+			n++;
+		}
+		r = pool_for_each(threads, n, &ops, &b, caller, compress_one);
+		for (size_t i = 0; i < n; i++) {
+			struct pack_entry *e = &idx.entries[start + i];
+
+			if (r >= 0 && items[i].error < 0) {
+				char rel[74];
+
+				st_repo_object_relpath(items[i].w->digest, rel);
+				r = items[i].error == -EUCLEAN ?
+					st_errf(-EUCLEAN, "object %s: its size is not the one its image gives", rel + 8) :
+					st_errf(items[i].error, "object %s: cannot compress it: %s", rel + 8,
+						st_error_message(items[i].error));
+			}
+			if (r >= 0) {
+				memcpy(e->digest, items[i].w->digest, 32);
+				e->size = items[i].w->size;
+				e->offset = idx.pack_size;
+				e->csize = items[i].out_len;
+				idx.pack_size += e->csize;
+				r = write_full(tmp.fd, items[i].out, items[i].out_len);
+				if (r < 0)
+					r = st_errf(r, "cannot write a pack in '%s'", display);
+				info.bytes += e->size;
+			}
+			free(items[i].out);
+			items[i].out = NULL;
+		}
+		if (r < 0)
+			goto out;
+		start += n;
+	}
+	idx.n_entries = objs.n;
+	r = pack_index_serialize(&idx, &index, &index_len);
+	if (r < 0)
+		goto out;
+	if (EVP_Digest(index, index_len, sha, &sha_len, EVP_sha256(), NULL) != 1) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* The body first, then its index: a client that sees the index finds the body. */
+	pack_relpath(sha, true, name);
+	r = publish_finish(&tmp, name + 6, display, PUBLISH_REPLACE | PUBLISH_SYNC, NULL);
+	tmp.fd = -EBADF;
+	if (r < 0)
+		goto out;
+	pack_relpath(sha, false, name);
+	r = publish_data(dfd, name + 6, display, index, index_len, 0644, PUBLISH_REPLACE | PUBLISH_SYNC, NULL);
+	if (r < 0)
+		goto out;
+	memcpy(info.commit, commit, 32);
+	info.has_from = idx.has_from;
+	memcpy(info.from, idx.from, 32);
+	memcpy(info.index_sha256, sha, 32);
+	info.index_size = index_len;
+	info.pack_size = idx.pack_size;
+	info.n_objects = objs.n;
+	if (ret)
+		*ret = info;
+	r = 0;
+out:
+	ZSTD_freeCCtx(caller);
+	free(idx.entries);
+	return r;
+}

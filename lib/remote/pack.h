@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Packs (docs/formats/remote.md, "Packs"): a pack body of zstd frames, one
+ * per object, and its index, named packs/<SHA-256 of the index>.{index,pack}.
+ * pack-index.c decodes an index from untrusted bytes (every count, offset
+ * and size checked before the first lookup) and encodes one; pack-write.c
+ * writes packs, pack-fetch.c pulls objects out of them by Range requests.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sealtree/remote.h"
+
+/* An index holds at most this many entries (224 MiB of index). */
+#define PACK_ENTRIES_MAX (UINT64_C(1) << 22)
+/* An object in a pack is at most this large (2^40 bytes). */
+#define PACK_OBJECT_SIZE_MAX (UINT64_C(1) << 40)
+#define PACK_INDEX_SIZE_MAX ST_PACK_INDEX_SIZE_MAX
+
+/* The largest zstd frame an object of size bytes may take (zstd's compressBound fits under it). */
+static inline uint64_t pack_csize_max(uint64_t size)
+{
+	return size + size / 256 + 64;
+}
+
+struct pack_entry {
+	uint8_t digest[32];
+	uint64_t offset, csize, size;
+};
+
+struct pack_index {
+	uint8_t commit[32];
+	bool has_from;
+	uint8_t from[32];
+	uint64_t pack_size;
+	struct pack_entry *entries;     /* sorted by digest, unique, frames back to back from offset 0 */
+	size_t n_entries;
+};
+
+struct pack_index *pack_index_free(struct pack_index *idx);
+/*
+ * Decode an index from untrusted bytes. -EUCLEAN (detail: the entry or
+ * field and why) for anything but the canonical form, -EOPNOTSUPP for
+ * another version, compression or an incompatible feature flag.
+ */
+int pack_index_parse(const void *data, size_t len, struct pack_index **ret);
+/* Encode idx (entries as above; checked, -EINVAL otherwise). *ret is malloc'ed. */
+int pack_index_serialize(const struct pack_index *idx, void **ret, size_t *ret_len);
+/* The entry of digest, or NULL (binary search). */
+const struct pack_entry *pack_index_find(const struct pack_index *idx, const uint8_t digest[32]);
+
+/* "packs/<64 hex>.index" / ".pack" of an index's SHA-256 into buf. */
+void pack_relpath(const uint8_t index_sha256[32], bool body, char buf[80]);
