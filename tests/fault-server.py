@@ -14,7 +14,8 @@
 # "norange" (a Range request answered 200 with the whole file); "badrange"
 # (answered 206 with the whole file labelled as bytes 0-).
 # A "Range: bytes=N-" request is otherwise answered 206 with the rest of
-# the file ("truncate" then sends half of that rest). After each response a
+# the file ("truncate" then sends half of that rest), and "Range: bytes=A-B"
+# with bytes A..B; "corrupt" flips the byte at the middle of the body sent. After each response a
 # line "SENT PATH BYTES" gives the body bytes written, for byte counting.
 # Prints the port on stdout once listening.
 import json
@@ -93,17 +94,22 @@ class Handler(BaseHTTPRequestHandler):
         status, extra = 200, {}
         rng = self.headers.get("Range")
         if rng and mode != "norange":
-            if not (rng.startswith("bytes=") and rng.endswith("-") and rng[6:-1].isdigit()):
+            first, dash, last = rng[6:].partition("-")
+            if not (rng.startswith("bytes=") and dash and first.isdigit() and (last == "" or last.isdigit())):
                 return self.send_bytes(416, b"", extra={"Content-Range": f"bytes */{len(body)}"})
-            start = int(rng[6:-1])
-            if start >= len(body):
+            start = int(first)
+            end = min(int(last), len(body) - 1) if last else len(body) - 1
+            if start >= len(body) or end < start:
                 return self.send_bytes(416, b"", extra={"Content-Range": f"bytes */{len(body)}"})
             status = 206
             if mode == "badrange":
                 extra = {"Content-Range": f"bytes 0-{len(body) - 1}/{len(body)}"}
             else:
-                extra = {"Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
-                body = body[start:]
+                extra = {"Content-Range": f"bytes {start}-{end}/{len(body)}"}
+                body = body[start:end + 1]
+        if mode == "corrupt" and body:
+            mid = len(body) // 2
+            body = body[:mid] + bytes([body[mid] ^ 0xff]) + body[mid + 1:]
         if mode == "truncate":
             self.send_bytes(status, body[: len(body) // 2], length=len(body), extra=extra)
             self.sent(len(body) // 2)
@@ -120,7 +126,11 @@ class Handler(BaseHTTPRequestHandler):
             return
         if mode == "oversize":
             return self.send_bytes(200, body + b"x" * 100)
-        self.send_bytes(status, body, extra=extra)
+        try:
+            self.send_bytes(status, body, extra=extra)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+            return
         self.sent(len(body))
 
     def sent(self, n):

@@ -157,6 +157,7 @@ ST_EXPORT void st_remote_list_free(struct st_remote **list, size_t n);
 
 enum st_pull_flags {
 	ST_PULL_DRY_RUN = 1u << 0,      /* fetch summary, commits and images; report, publish nothing */
+	ST_PULL_NO_PACKS = 1u << 1,     /* loose objects only, even where the summary offers packs */
 };
 
 struct st_pull_progress {
@@ -164,6 +165,8 @@ struct st_pull_progress {
 	uint64_t bytes_done, bytes_total;
 };
 typedef void (*st_pull_progress_fn)(void *userdata, const struct st_pull_progress *p);
+/* Something went wrong that the pull worked around (a pack skipped, and why); message names it. */
+typedef void (*st_pull_warning_fn)(void *userdata, const char *message);
 
 /* What one ref of a pull did (or would do, with ST_PULL_DRY_RUN). */
 struct st_pull_ref_result {
@@ -180,12 +183,15 @@ struct st_pull_options {
 	unsigned stall_timeout;         /* seconds below 1 byte/s before an attempt is abandoned (and retried); 0: 30 */
 	unsigned flags;                 /* enum st_pull_flags */
 	st_pull_progress_fn progress;
-	void *progress_userdata;
+	void *progress_userdata;        /* also passed to warning */
+	st_pull_warning_fn warning;     /* may be NULL */
 	/* Filled on return. */
 	struct st_pull_ref_result *results;     /* malloc'ed, n_results entries: free() it */
 	size_t n_results;
 	uint64_t objects_fetched, bytes_fetched, requests;
-	uint32_t reserved[7];
+	uint64_t objects_from_packs;    /* of objects_fetched */
+	uint64_t pack_bytes;            /* bytes of pack ranges received (compressed, gaps included) */
+	uint32_t reserved[3];
 };
 
 /*

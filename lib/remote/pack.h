@@ -54,3 +54,29 @@ const struct pack_entry *pack_index_find(const struct pack_index *idx, const uin
 
 /* "packs/<64 hex>.index" / ".pack" of an index's SHA-256 into buf. */
 void pack_relpath(const uint8_t index_sha256[32], bool body, char buf[80]);
+
+/* ---- pulling from packs (pack-fetch.c) ---- */
+
+struct http;
+struct want_list;
+
+struct pack_pull {
+	struct http *http;
+	const char *base;               /* the remote's URL, no trailing '/' */
+	struct st_repo *repo;
+	struct st_pull_options *opts;   /* warning(); objects_from_packs and pack_bytes are added to */
+	/* An object was published (its size); the caller counts and reports progress. */
+	void (*object_done)(void *userdata, uint64_t size);
+	void *userdata;
+};
+
+/*
+ * Fetch from the packs summary offers for commit the objects of *missing
+ * they hold (docs/formats/remote.md, "Pulling from packs"), each verified
+ * and published at once; *missing keeps the others, for loose fetches. A
+ * pack that fails (bad index, a server that ignores Range, wrong bytes) is
+ * skipped with a warning naming it; only local failures (memory, the
+ * repository) are returned, as a negative errno.
+ */
+int pack_pull_objects(struct pack_pull *pp, const struct st_summary *summary, const uint8_t commit[32],
+		      struct want_list *missing);

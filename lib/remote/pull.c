@@ -23,6 +23,7 @@
 #include "http.h"
 #include "object-set.h"
 #include "object-sink.h"
+#include "pack.h"
 #include "remote-internal.h"
 #include "sealtree/image.h"
 #include "sealtree/repo-objects.h"
@@ -194,6 +195,18 @@ static void object_done(void *userdata, int result, const char *detail)
 		p->opts->bytes_fetched += size;
 		report(p);
 	}
+}
+
+/* An object published out of a pack (pack-fetch.c). */
+static void pack_object_done(void *userdata, uint64_t size)
+{
+	struct pull *p = userdata;
+
+	p->progress.objects_done++;
+	p->progress.bytes_done += size;
+	p->opts->objects_fetched++;
+	p->opts->bytes_fetched += size;
+	report(p);
 }
 
 static const struct http_request_ops object_ops = { .data = object_data, .reset = object_reset, .done = object_done };
@@ -496,6 +509,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	opts->results = NULL;
 	opts->n_results = 0;
 	opts->objects_fetched = opts->bytes_fetched = opts->requests = 0;
+	opts->objects_from_packs = opts->pack_bytes = 0;
 	r = st_remote_get(repo, name, &p.remote);
 	if (r < 0)
 		return r;
@@ -619,7 +633,14 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 			p.progress.bytes_total += missing.v[j].size;
 		if (!(opts->flags & ST_PULL_DRY_RUN)) {
 			report(&p);
-			r = fetch_objects(&p, &missing);
+			if (!(opts->flags & ST_PULL_NO_PACKS) && summary->n_packs > 0 && missing.n > 0) {
+				struct pack_pull pp = { .http = p.http, .base = p.base, .repo = repo, .opts = opts,
+							.object_done = pack_object_done, .userdata = &p };
+
+				r = pack_pull_objects(&pp, summary, work[i].sref->commit, &missing);
+			}
+			if (r >= 0)
+				r = fetch_objects(&p, &missing);
 		}
 		free(missing.v);
 		if (r < 0)

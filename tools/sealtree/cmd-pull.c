@@ -13,7 +13,7 @@
 static void pull_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run] [--stall-timeout SECONDS]\n"
+		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run] [--no-packs] [--stall-timeout SECONDS]\n"
 		"\n"
 		"Fetch refs of remote NAME (all of its summary without REF) into\n"
 		"refs/remotes/NAME/REF: the summary and commits checked under the remote's\n"
@@ -22,6 +22,7 @@ static void pull_help(FILE *f)
 		"\n"
 		"  -j, --jobs N    requests in flight (default 32)\n"
 		"  -n, --dry-run   print what would be fetched and its size, fetch no object\n"
+		"  --no-packs      fetch loose objects only, even where the remote offers packs\n"
 		"  --stall-timeout SECONDS\n"
 		"                  abandon (and retry) a transfer below 1 byte/s for this long (default 30)\n"
 		"  -h, --help      show this help\n");
@@ -53,13 +54,23 @@ static void progress_cb(void *userdata, const struct st_pull_progress *p)
 	fflush(stderr);
 }
 
+static void warning_cb(void *userdata, const char *message)
+{
+	struct progress_state *s = userdata;
+
+	if (s->last > 0)
+		fputc('\n', stderr);
+	(void)log_error("pull: warning: %s", message);
+}
+
 int cmd_pull(int argc, char **argv)
 {
-	enum { OPT_STALL_TIMEOUT = 0x100 };
+	enum { OPT_STALL_TIMEOUT = 0x100, OPT_NO_PACKS };
 	static const struct option options[] = {
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "no-packs", no_argument, NULL, OPT_NO_PACKS },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -88,6 +99,9 @@ int cmd_pull(int argc, char **argv)
 		case 'n':
 			opts.flags |= ST_PULL_DRY_RUN;
 			break;
+		case OPT_NO_PACKS:
+			opts.flags |= ST_PULL_NO_PACKS;
+			break;
 		case 'h':
 			pull_help(stdout);
 			return 0;
@@ -105,8 +119,9 @@ int cmd_pull(int argc, char **argv)
 	if (show_progress()) {
 		ps.start = now_s();
 		opts.progress = progress_cb;
-		opts.progress_userdata = &ps;
 	}
+	opts.progress_userdata = &ps;
+	opts.warning = warning_cb;
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
@@ -131,7 +146,8 @@ int cmd_pull(int argc, char **argv)
 			       res->objects_missing, res->bytes_missing);
 	}
 	if (!(opts.flags & ST_PULL_DRY_RUN))
-		printf("pull: %" PRIu64 " objects, %" PRIu64 " bytes, %" PRIu64 " requests\n", opts.objects_fetched,
+		printf("pull: %" PRIu64 " objects (%" PRIu64 " from packs, %" PRIu64 " bytes of pack ranges), %" PRIu64
+		       " bytes, %" PRIu64 " requests\n", opts.objects_fetched, opts.objects_from_packs, opts.pack_bytes,
 		       opts.bytes_fetched, opts.requests);
 	free(opts.results);
 	return 0;

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pulling objects out of packs (docs/formats/remote.md, "Pulling from
+ * packs"): the index (its SHA-256 from the signed summary), the wanted
+ * entries turned into single byte ranges (neighbours merged across small
+ * gaps), each range decompressed frame by frame as it arrives into the
+ * object sink, which verifies and publishes each object at once. A range
+ * cut midway is asked again from the end of its last verified object. A
+ * pack that misbehaves is dropped with a warning; its objects stay missing
+ * for the next pack or for loose fetches.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <zstd.h>
+
+#include "basic/error.h"
+#include "basic/hex.h"
+#include "fundamental/macro.h"
+#include "http.h"
+#include "object-set.h"
+#include "object-sink.h"
+#include "pack.h"
+
+#define RANGE_GAP_MAX 4096u             /* merge neighbours across at most this many unwanted bytes */
+#define RANGE_SIZE_MAX (8u * 1024u * 1024u)
+
+struct pack_run {
+	struct pack_pull *pp;
+	char name[80];                  /* "packs/H.pack" */
+	const struct pack_entry **wanted;       /* in body order */
+	size_t *want_index;             /* wanted[i] is missing->v[want_index[i]] */
+	bool *got;                      /* wanted[i] was published */
+	size_t n_wanted;
+	int error;                      /* the first failure of a range ... */
+	char why[512];                  /* ... in words */
+};
+
+struct range_fetch {
+	struct pack_run *run;
+	size_t first, last;             /* wanted[first..last] */
+	uint64_t start, end;            /* body bytes [start, end) */
+	uint64_t pos;                   /* body offset of the next byte to arrive */
+	size_t cur;                     /* the wanted entry at or after pos */
+	uint64_t kept;                  /* bytes from start to the end of the last verified object */
+	ZSTD_DCtx *dctx;
+	void *out;
+	size_t out_size;
+	bool frame_done;
+	struct object_sink sink;
+};
+
+static void run_fail(struct pack_run *run, int r, const char *fmt, ...) _printf_(3, 4);
+static void run_fail(struct pack_run *run, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (run->error)
+		return;
+	run->error = r;
+	va_start(ap, fmt);
+	(void)vsnprintf(run->why, sizeof(run->why), fmt, ap);
+	va_end(ap);
+}
+
+static void warn(struct pack_pull *pp, const char *fmt, ...) _printf_(2, 3);
+static void warn(struct pack_pull *pp, const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	if (!pp->opts->warning)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pp->opts->warning(pp->opts->progress_userdata, msg);
+}
+
+/* Feed bytes of wanted[cur]'s frame to the decompressor and the sink. */
+static int frame_bytes(struct range_fetch *rf, const uint8_t *buf, size_t len)
+{
+	ZSTD_inBuffer in = { buf, len, 0 };
+	int r;
+
+	for (;;) {
+		ZSTD_outBuffer out = { rf->out, rf->out_size, 0 };
+		size_t ret;
+
+		if (rf->frame_done) {
+			if (in.pos < in.size)
+				return st_errf(-EUCLEAN, "object %s: its frame ends before the compressed size the index gives",
+					       rf->sink.relpath + 8);
+			return 0;
+		}
+		ret = ZSTD_decompressStream(rf->dctx, &out, &in);
+		if (ZSTD_isError(ret))
+			return st_errf(-EUCLEAN, "object %s: not a valid zstd frame (%s)", rf->sink.relpath + 8,
+				       ZSTD_getErrorName(ret));
+		if (out.pos > 0) {
+			r = object_sink_write(&rf->sink, out.dst, out.pos);
+			if (r == -EFBIG)
+				return st_errf(-EUCLEAN, "object %s: decompresses to more than its %llu bytes",
+					       rf->sink.relpath + 8, (unsigned long long)rf->sink.size);
+			if (r < 0)
+				return r;
+		}
+		if (ret == 0)
+			rf->frame_done = true;
+		if (in.pos == in.size && out.pos < out.size)
+			return 0;       /* all input taken, nothing more pending */
+	}
+}
+
+static int range_data_inner(struct range_fetch *rf, const void *data, size_t len);
+
+static int range_data(void *userdata, const void *data, size_t len)
+{
+	struct range_fetch *rf = userdata;
+	int r = range_data_inner(rf, data, len);
+
+	if (r < 0)
+		run_fail(rf->run, r, "%s", st_error_detail() ? st_error_detail() : st_error_message(r));
+	return r;
+}
+
+static int range_data_inner(struct range_fetch *rf, const void *data, size_t len)
+{
+	struct pack_run *run = rf->run;
+	const uint8_t *buf = data;
+	int r;
+
+	run->pp->opts->pack_bytes += len;
+	while (len > 0) {
+		const struct pack_entry *e;
+		uint64_t frame_end;
+		size_t take;
+
+		if (rf->cur > rf->last)
+			return st_errf(-EUCLEAN, "%s: more bytes than the range asked for", run->name);
+		e = run->wanted[rf->cur];
+		if (rf->pos < e->offset) {
+			take = (size_t)MIN((uint64_t)len, e->offset - rf->pos);   /* an entry not wanted: skipped */
+			rf->pos += take;
+			buf += take;
+			len -= take;
+			continue;
+		}
+		frame_end = e->offset + e->csize;
+		if (rf->pos == e->offset) {
+			if (!rf->dctx) {
+				rf->dctx = ZSTD_createDCtx();
+				rf->out_size = ZSTD_DStreamOutSize();
+				rf->out = malloc(rf->out_size);
+				if (!rf->dctx || !rf->out)
+					return -ENOMEM;
+			}
+			(void)ZSTD_DCtx_reset(rf->dctx, ZSTD_reset_session_only);
+			object_sink_init(&rf->sink, run->pp->repo, e->digest, e->size);
+			rf->frame_done = false;
+		}
+		take = (size_t)MIN((uint64_t)len, frame_end - rf->pos);
+		r = frame_bytes(rf, buf, take);
+		if (r < 0)
+			return r;
+		rf->pos += take;
+		buf += take;
+		len -= take;
+		if (rf->pos < frame_end)
+			continue;
+		if (!rf->frame_done) {
+			r = frame_bytes(rf, NULL, 0);   /* output still pending in the decompressor */
+			if (r < 0)
+				return r;
+			if (!rf->frame_done)
+				return st_errf(-EUCLEAN, "object %s: its frame does not end at the compressed size the index gives",
+					       rf->sink.relpath + 8);
+		}
+		r = object_sink_finish(&rf->sink);
+		if (r < 0)
+			return r;
+		/* Verified and published: a retry or the next pull never asks for it again. */
+		run->got[rf->cur] = true;
+		rf->kept = rf->pos - rf->start;
+		rf->cur++;
+		run->pp->opts->objects_from_packs++;
+		run->pp->object_done(run->pp->userdata, e->size);
+	}
+	return 0;
+}
+
+/* Before a retry: drop the object in progress, continue after the last verified one. */
+static uint64_t range_resume(void *userdata)
+{
+	struct range_fetch *rf = userdata;
+
+	object_sink_reset(&rf->sink);
+	rf->pos = rf->start + rf->kept;
+	return rf->kept;
+}
+
+static void range_reset(void *userdata)
+{
+	struct range_fetch *rf = userdata;
+
+	rf->kept = 0;
+	(void)range_resume(rf);
+	rf->cur = rf->first;
+	while (rf->cur <= rf->last && rf->run->got[rf->cur])
+		rf->cur++;
+}
+
+static void range_done(void *userdata, int result, const char *detail)
+{
+	struct range_fetch *rf = userdata;
+	struct pack_run *run = rf->run;
+
+	if (result < 0)
+		run_fail(run, result, "%s", detail && *detail ? detail : st_error_message(result));
+	else if (rf->cur <= rf->last)
+		run_fail(run, -EUCLEAN, "%s: the range ended before its objects did", run->name);
+	object_sink_release(&rf->sink);
+	ZSTD_freeDCtx(rf->dctx);
+	rf->dctx = NULL;
+	free(rf->out);
+	rf->out = NULL;
+}
+
+static const struct http_request_ops range_ops = {
+	.data = range_data, .reset = range_reset, .resume = range_resume, .done = range_done,
+};
+
+/* The index of pk: fetched, its hash checked against the summary, parsed, its pair checked. */
+static int fetch_index(struct pack_pull *pp, const struct st_summary_pack *pk, struct pack_index **ret)
+{
+	_cleanup_free_ char *data = NULL, *url = NULL;
+	uint8_t sha[32];
+	unsigned sha_len = 32;
+	char rel[80];
+	size_t len;
+	int r;
+
+	pack_relpath(pk->index_sha256, false, rel);
+	if (asprintf(&url, "%s/%s", pp->base, rel) < 0)
+		return -ENOMEM;
+	r = http_get(pp->http, url, (size_t)pk->index_size, &data, &len);
+	if (r < 0)
+		return r;
+	if (EVP_Digest(data, len, sha, &sha_len, EVP_sha256(), NULL) != 1)
+		return -ENOMEM;
+	if (len != pk->index_size || memcmp(sha, pk->index_sha256, 32) != 0)
+		return st_errf(-EUCLEAN, "%s: not the index the summary names (SHA-256 or size differs)", url);
+	r = pack_index_parse(data, len, ret);
+	if (r < 0)
+		return r;
+	if (memcmp((*ret)->commit, pk->commit, 32) != 0 || (*ret)->has_from != pk->has_from ||
+	    (pk->has_from && memcmp((*ret)->from, pk->from, 32) != 0)) {
+		*ret = pack_index_free(*ret);
+		return st_errf(-EUCLEAN, "%s: the index is for other commits than the summary says", url);
+	}
+	return 0;
+}
+
+/* One pack: the objects of missing it holds, fetched. 0, or a negative errno with run->why set for a warning. */
+static int pull_pack(struct pack_pull *pp, const struct st_summary_pack *pk, struct want_list *missing, bool *ret_done)
+{
+	struct pack_run run = { .pp = pp };
+	struct pack_index *idx = NULL;
+	struct range_fetch *ranges = NULL;
+	_cleanup_free_ char *url = NULL;
+	size_t n_ranges = 0;
+	int r;
+
+	pack_relpath(pk->index_sha256, true, run.name);
+	r = fetch_index(pp, pk, &idx);
+	if (r < 0) {
+		warn(pp, "%s: skipped, bad index: %s", run.name, st_error_detail() ? st_error_detail() : st_error_message(r));
+		return r == -ENOMEM ? r : 0;
+	}
+	run.wanted = calloc(missing->n + 1, sizeof(*run.wanted));
+	run.want_index = calloc(missing->n + 1, sizeof(*run.want_index));
+	run.got = calloc(missing->n + 1, sizeof(*run.got));
+	ranges = calloc(missing->n + 1, sizeof(*ranges));
+	if (!run.wanted || !run.want_index || !run.got || !ranges) {
+		r = -ENOMEM;
+		goto out;
+	}
+	/* Both sorted by digest, and the body is in digest order: one walk gives body order. */
+	for (size_t i = 0, j = 0; i < missing->n && j < idx->n_entries;) {
+		int c = memcmp(missing->v[i].digest, idx->entries[j].digest, 32);
+
+		if (c < 0)
+			i++;
+		else if (c > 0)
+			j++;
+		else {
+			if (idx->entries[j].size != missing->v[i].size) {
+				warn(pp, "%s: skipped, bad index: object %zu has %llu bytes in the index, %llu in the image",
+				     run.name, j, (unsigned long long)idx->entries[j].size,
+				     (unsigned long long)missing->v[i].size);
+				goto out;
+			}
+			run.want_index[run.n_wanted] = i;
+			run.wanted[run.n_wanted++] = &idx->entries[j];
+			i++;
+			j++;
+		}
+	}
+	if (asprintf(&url, "%s/%s", pp->base, run.name) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < run.n_wanted; i++) {
+		const struct pack_entry *e = run.wanted[i];
+		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
+
+		if (last && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX) {
+			last->last = i;
+			last->end = e->offset + e->csize;
+			continue;
+		}
+		ranges[n_ranges++] = (struct range_fetch){ .run = &run, .first = i, .last = i, .cur = i,
+							   .start = e->offset, .pos = e->offset,
+							   .end = e->offset + e->csize };
+	}
+	for (size_t i = 0; i < n_ranges; i++) {
+		struct http_request_options o = { .range_start = ranges[i].start, .range_end = ranges[i].end };
+
+		r = http_add_with(pp->http, url, &o, &range_ops, &ranges[i]);
+		if (r < 0)
+			goto out;
+	}
+	r = http_run(pp->http);
+	if (r < 0)
+		goto out;
+	if (run.error) {
+		warn(pp, "%s: abandoned, the rest from loose objects: %s", run.name, run.why);
+		if (run.error == -ERANGE)
+			*ret_done = true;       /* the server ignores Range: no pack will do better */
+		if (run.error == -ENOMEM || run.error == -ENOSPC || run.error == -EROFS || run.error == -EDQUOT) {
+			r = st_errf(run.error, "%s", run.why);
+			goto out;
+		}
+	}
+	/* What was published leaves the missing set. */
+	{
+		size_t n = 0, k = 0;
+
+		for (size_t i = 0; i < missing->n; i++) {
+			if (k < run.n_wanted && run.want_index[k] == i) {
+				if (run.got[k++])
+					continue;
+			}
+			missing->v[n++] = missing->v[i];
+		}
+		missing->n = n;
+	}
+	r = 0;
+out:
+	for (size_t i = 0; ranges && i < n_ranges; i++) {
+		object_sink_release(&ranges[i].sink);
+		ZSTD_freeDCtx(ranges[i].dctx);
+		free(ranges[i].out);
+	}
+	free(ranges);
+	free(run.wanted);
+	free(run.want_index);
+	free(run.got);
+	pack_index_free(idx);
+	return r;
+}
+
+int pack_pull_objects(struct pack_pull *pp, const struct st_summary *summary, const uint8_t commit[32],
+		      struct want_list *missing)
+{
+	bool done = false;
+	int r;
+
+	/* Packs from a commit this repository has first (they hold just the change), the full pack last. */
+	for (int pass = 0; pass < 2 && !done; pass++)
+		for (size_t i = 0; i < summary->n_packs && missing->n > 0 && !done; i++) {
+			const struct st_summary_pack *pk = &summary->packs[i];
+
+			if (memcmp(pk->commit, commit, 32) != 0 || pk->has_from != (pass == 0))
+				continue;
+			if (pk->has_from) {
+				struct st_commit *c = NULL;
+
+				if (st_repo_read_commit(pp->repo, pk->from, &c) < 0)
+					continue;
+				st_commit_free(c);
+			}
+			r = pull_pack(pp, pk, missing, &done);
+			if (r < 0)
+				return r;
+		}
+	return 0;
+}

@@ -1,0 +1,116 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Packs against Debian's nginx on loopback: `sealtree pack` is deterministic,
+# `summary --packs` keeps a full pack and one from the parent per branch and
+# drops stale ones, a first pull takes every object from the full pack by
+# Range requests (no loose GET), an update takes exactly the changed objects
+# from the pack from the parent in one range, and --no-packs pulls loose.
+. "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
+
+[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+command -v curl >/dev/null || skip_all "needs curl"
+export LC_ALL=C
+unset SOURCE_DATE_EPOCH
+T=$TEST_TMP
+srv=$T/srv
+cl=$T/cl
+S() { "$SEALTREE" --repo "$srv" "$@"; }
+C() { "$SEALTREE" --repo "$cl" "$@"; }
+ref_is() { [ "$(C refs --all | awk -v r="refs/remotes/origin/$1" '$2 == r { print $1 }')" = "$2" ]; }
+objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
+npacks() { find "$srv/packs" -name '*.pack' | wc -l; }
+# bytes_since MARK PATTERN: body bytes nginx sent for matching requests after MARK
+bytes_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | grep -- "$2" | awk '{ s += $10 } END { print s + 0 }'; }
+
+for c in pack summary; do
+	check "$c --help" "$SEALTREE" "$c" --help >/dev/null
+done
+
+# ---- the server: v1, 60 files in 3 directories, one large ----
+for d in a b c; do
+	mkdir -p "$T/tree/$d"
+	for i in $(seq 1 20); do head -c $((500 + i * 1500)) /dev/urandom | base64 >"$T/tree/$d/f$i"; done
+done
+head -c 3000000 /dev/urandom >"$T/tree/big"
+S init --verity=off >/dev/null
+v1=$(S commit -b main --tree "$T/tree")
+total=$(objects_of "$srv" | wc -l)
+
+# ---- sealtree pack ----
+S pack main >"$T/p1" && S pack main >"$T/p2" && cmp -s "$T/p1" "$T/p2" && [ "$(npacks)" = 1 ] &&
+	ok "pack is deterministic (same name, one pack)" || fail "pack twice" "$(cat "$T/p1" "$T/p2")"
+grep -q " $total objects" "$T/p1" && ok "a full pack holds every object" || fail "pack objects" "$(cat "$T/p1")"
+head -c 8 "$srv"/packs/*.index | grep -q STPACKIX && ok "index magic" || fail "magic" ""
+check "summary lists the pack" S summary
+grep -q "^pack $v1 - [0-9a-f]\{64\} $((128 + 56 * total))\$" "$srv/summary" && ok "summary pack line" ||
+	fail "summary pack line" "$(cat "$srv/summary")"
+expect_rc() { local rc=0; "${@:2}" >/dev/null 2>&1 || rc=$?; [ "$rc" = "$1" ]; }
+expect_rc 2 S pack --level 20 main && ok "pack --level 20 refused" || fail "level" ""
+expect_rc 1 S pack nosuchref && ok "pack of an unknown ref fails" || fail "unknown" ""
+
+# ---- first pull: every object from the full pack ----
+nginx_start "$srv"
+C init --verity=off >/dev/null
+C remote add origin "$NGINX_URL" --no-sign-verify
+mark=$(access_lines)
+C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v1" && ok "first pull from the pack" || fail "first pull" "$(cat "$T/err")"
+grep -q "($total from packs" "$T/out" && ok "all $total objects from the pack" || fail "from packs" "$(cat "$T/out")"
+[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && ok "no loose object fetched" || fail "loose" "$(requests_since "$mark" 'GET /objects/')"
+[ "$(requests_since "$mark" '\.pack HTTP/1.1" 206 ')" -ge 1 ] && [ "$(requests_since "$mark" '\.pack HTTP/1.1" 200 ')" = 0 ] &&
+	ok "pack ranges answered 206, never the whole pack" || fail "206" "$(tail -5 "$NGINX_DIR/access.log")"
+psize=$(stat -c %s "$srv"/packs/*.pack)
+[ "$(bytes_since "$mark" '\.pack HTTP')" = "$psize" ] && ok "pack bytes on the wire = pack size ($psize)" ||
+	fail "pack bytes" "$(bytes_since "$mark" '\.pack HTTP') vs $psize"
+[ "$(objects_of "$srv")" = "$(objects_of "$cl")" ] && C fsck >/dev/null 2>&1 && ok "same objects, fsck clean" || fail "objects" ""
+S dump main >"$T/d1" && C dump refs/remotes/origin/main >"$T/d2" && cmp -s "$T/d1" "$T/d2" && ok "dumps identical" || fail "dump" ""
+
+# ---- update: 2 changed files and 1 new one ----
+echo changed >>"$T/tree/a/f3"
+echo changed >>"$T/tree/c/f17"
+head -c 20000 /dev/urandom >"$T/tree/b/new"
+v2=$(S commit -b main --tree "$T/tree")
+S summary --packs >"$T/sum" && grep -q "packs: 2 written, 1 removed" "$T/sum" && [ "$(npacks)" = 2 ] &&
+	ok "summary --packs: full and from-parent packs of v2, v1's removed" || fail "summary --packs" "$(cat "$T/sum")"
+grep -q "^pack $v2 $v1 " "$srv/summary" && grep -q "^pack $v2 - " "$srv/summary" && ! grep -q "^pack $v1 " "$srv/summary" &&
+	ok "summary offers the two packs" || fail "summary packs" "$(cat "$srv/summary")"
+S summary --packs >"$T/sum" && grep -q "packs: 0 written, 0 removed" "$T/sum" && ok "summary --packs again writes nothing" ||
+	fail "again" "$(cat "$T/sum")"
+delta=$(grep "^pack $v2 $v1 " "$srv/summary" | cut -d' ' -f4)
+dsize=$(stat -c %s "$srv/packs/$delta.pack")
+mark=$(access_lines)
+C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v2" && ok "update pulled" || fail "update" "$(cat "$T/err")"
+grep -q "pull: 3 objects (3 from packs, $dsize bytes of pack ranges)" "$T/out" &&
+	ok "the 3 changed objects from the pack from v1, its $dsize bytes" || fail "update objects" "$(cat "$T/out")"
+[ "$(requests_since "$mark" "GET /packs/$delta.pack")" = 1 ] && [ "$(requests_since "$mark" 'GET /objects/')" = 0 ] &&
+	[ "$(requests_since "$mark" 'GET /packs/.*\.index')" = 1 ] &&
+	ok "one index, one range, no loose object" || fail "update requests" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
+[ "$(objects_of "$srv")" = "$(objects_of "$cl")" ] && C fsck >/dev/null 2>&1 && ok "same objects, fsck clean" || fail "objects 2" ""
+
+# ---- a client without v1 takes what it lacks from the full pack; --no-packs pulls loose ----
+rm -rf "$cl" && C init --verity=off >/dev/null && C remote add origin "$NGINX_URL" --no-sign-verify
+mark=$(access_lines)
+C pull origin >"$T/out" 2>"$T/err" && grep -q "(\([0-9]*\) from packs" "$T/out" && ref_is main "$v2" &&
+	[ "$(requests_since "$mark" "GET /packs/$delta")" = 0 ] && [ "$(requests_since "$mark" 'GET /objects/')" = 0 ] &&
+	ok "no v1 here: the full pack only" || fail "full only" "$(cat "$T/out" "$T/err")"
+rm -rf "$cl" && C init --verity=off >/dev/null && C remote add origin "$NGINX_URL" --no-sign-verify
+mark=$(access_lines)
+S dump main >"$T/d1"
+C pull origin --no-packs >"$T/out" 2>"$T/err" && grep -q "(0 from packs" "$T/out" &&
+	[ "$(requests_since "$mark" 'GET /packs/')" = 0 ] && C dump refs/remotes/origin/main | cmp -s - "$T/d1" && C fsck >/dev/null 2>&1 &&
+	ok "--no-packs: loose objects only" || fail "--no-packs" "$(cat "$T/out" "$T/err")"
+
+# ---- a half-pulled client (some objects already here) fetches only what it lacks ----
+rm -rf "$cl" && C init --verity=off >/dev/null && C remote add origin "$NGINX_URL" --no-sign-verify
+mkdir -p "$cl/objects"
+objects_of "$srv" | awk 'NR % 2 == 0' | while read -r o; do mkdir -p "$cl/objects/$(dirname "$o")"; cp "$srv/objects/$o" "$cl/objects/$o"; done
+C pull origin --dry-run >"$T/dry" 2>&1
+want=$(sed -n 's/.* would fetch \([0-9]*\) objects.*/\1/p' "$T/dry")
+full=$(grep "^pack $v2 - " "$srv/summary" | cut -d' ' -f4)
+mark=$(access_lines)
+C pull origin >"$T/out" 2>"$T/err" && grep -q "pull: $want objects ($want from packs" "$T/out" &&
+	[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && [ "$(bytes_since "$mark" '\.pack HTTP')" -lt "$(stat -c %s "$srv/packs/$full.pack")" ] &&
+	C dump refs/remotes/origin/main | cmp -s - "$T/d1" && C fsck >/dev/null 2>&1 &&
+	ok "only the $want missing objects fetched, by ranges of the full pack" || fail "half" "$(cat "$T/dry" "$T/out" "$T/err")"
+
+done_testing
