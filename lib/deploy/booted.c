@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * /run/sealtree/booted.json: what prepare-root mounted as the root (one flat
- * JSON object, docs/formats/sysroot.md). Parsed as untrusted bytes: one
- * object of string, boolean, null or integer values, no nesting, at most
- * 64 KiB, every string at most 4096 bytes; anything else is -EUCLEAN.
+ * /run/sealtree/booted.json: what prepare-root mounted as the root (one
+ * JSON object, docs/formats/sysroot.md). Parsed as untrusted bytes by the
+ * one strict JSON parser (lib/basic/json.c): at most 64 KiB, every string
+ * at most 4096 bytes; the known keys must have the documented types,
+ * unknown keys are ignored so that a newer prepare-root can add some.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -11,118 +12,12 @@
 #include <string.h>
 
 #include "basic/error.h"
-#include "basic/hex.h"
 #include "basic/io.h"
+#include "basic/json.h"
 #include "deploy-internal.h"
 
 #define BOOTED_MAX (64 * 1024)
 #define BOOTED_STRING_MAX 4096
-
-struct cursor {
-	const char *p, *end;
-};
-
-static void skip_ws(struct cursor *c)
-{
-	while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-		c->p++;
-}
-
-static int take(struct cursor *c, char ch)
-{
-	skip_ws(c);
-	if (c->p >= c->end || *c->p != ch)
-		return st_errf(-EUCLEAN, "booted.json: expected '%c' at byte %zu", ch, (size_t)(c->end - c->p));
-	c->p++;
-	return 0;
-}
-
-static int hex4(const char *p, unsigned *ret)
-{
-	uint8_t b[2];
-
-	if (st_hex_decode(p, 4, b, 2) < 0)
-		return -EUCLEAN;
-	*ret = (unsigned)b[0] << 8 | b[1];
-	return 0;
-}
-
-/* A JSON string into a new NUL-terminated buffer (NUL bytes refused). */
-static int take_string(struct cursor *c, char **ret)
-{
-	_cleanup_free_ char *out = NULL;
-	size_t o = 0;
-	int r;
-
-	r = take(c, '"');
-	if (r < 0)
-		return r;
-	out = malloc(BOOTED_STRING_MAX + 4);
-	if (!out)
-		return -ENOMEM;
-	for (;;) {
-		unsigned char ch;
-
-		if (c->p >= c->end)
-			return st_errf(-EUCLEAN, "booted.json: unterminated string");
-		if (o >= BOOTED_STRING_MAX)
-			return st_errf(-EUCLEAN, "booted.json: a string longer than %d bytes", BOOTED_STRING_MAX);
-		ch = (unsigned char)*c->p++;
-		if (ch == '"')
-			break;
-		if (ch < 0x20)
-			return st_errf(-EUCLEAN, "booted.json: control character in a string");
-		if (ch != '\\') {
-			out[o++] = (char)ch;
-			continue;
-		}
-		if (c->p >= c->end)
-			return st_errf(-EUCLEAN, "booted.json: unterminated escape");
-		ch = (unsigned char)*c->p++;
-		switch (ch) {
-		case '"': case '\\': case '/': out[o++] = (char)ch; break;
-		case 'b': out[o++] = '\b'; break;
-		case 'f': out[o++] = '\f'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 'r': out[o++] = '\r'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'u': {
-			unsigned v;
-
-			if (c->end - c->p < 4 || hex4(c->p, &v) < 0 || v == 0 || (v >= 0xd800 && v <= 0xdfff))
-				return st_errf(-EUCLEAN, "booted.json: bad \\u escape");
-			c->p += 4;
-			if (v < 0x80)
-				out[o++] = (char)v;
-			else if (v < 0x800) {
-				out[o++] = (char)(0xc0 | (v >> 6));
-				out[o++] = (char)(0x80 | (v & 0x3f));
-			} else {
-				out[o++] = (char)(0xe0 | (v >> 12));
-				out[o++] = (char)(0x80 | ((v >> 6) & 0x3f));
-				out[o++] = (char)(0x80 | (v & 0x3f));
-			}
-			break;
-		}
-		default:
-			return st_errf(-EUCLEAN, "booted.json: bad escape '\\%c'", ch);
-		}
-	}
-	out[o] = '\0';
-	*ret = TAKE_PTR(out);
-	return 0;
-}
-
-static bool take_word(struct cursor *c, const char *w)
-{
-	size_t n = strlen(w);
-
-	if ((size_t)(c->end - c->p) >= n && memcmp(c->p, w, n) == 0) {
-		c->p += n;
-		return true;
-	}
-	return false;
-}
 
 struct st_booted *booted_free(struct st_booted *b)
 {
@@ -136,12 +31,6 @@ struct st_booted *booted_free(struct st_booted *b)
 	free(b->signed_by);
 	free(b->fallback_reason);
 	free(b);
-	return NULL;
-}
-
-static char *mfree_str(char *p)
-{
-	free(p);
 	return NULL;
 }
 
@@ -165,76 +54,40 @@ static char **field(struct st_booted *b, const char *key)
 
 int booted_parse(const void *data, size_t len, struct st_booted **ret)
 {
+	static const struct json_limits limits = {
+		.max_bytes = BOOTED_MAX, .max_depth = 8, .max_string = BOOTED_STRING_MAX,
+	};
+	static const char *const names[] = { "os", "deployment", "commit", "image", "root", "signed-by",
+					     "fallback-reason" };
 	_cleanup_(booted_freep) struct st_booted *b = NULL;
-	struct cursor c = { data, (const char *)data + len };
-	size_t n_keys = 0;
+	_cleanup_json_ struct json_value *v = NULL;
+	const struct json_value *verity;
 	int r;
 
-	if (len > BOOTED_MAX)
-		return st_errf(-EUCLEAN, "booted.json: %zu bytes, more than %d", len, BOOTED_MAX);
+	r = json_parse(data, len, &limits, &v);
+	if (r < 0)
+		return st_errf(r == -E2BIG ? -EUCLEAN : r, "booted.json: %s", st_error_detail());
+	if (!json_is(v, JSON_OBJECT))
+		return st_errf(-EUCLEAN, "booted.json: not one JSON object");
 	b = new0(struct st_booted, 1);
 	if (!b)
 		return -ENOMEM;
-	r = take(&c, '{');
-	if (r < 0)
-		return r;
-	skip_ws(&c);
-	if (c.p < c.end && *c.p == '}')
-		c.p++;
-	else
-		for (;;) {
-			_cleanup_free_ char *key = NULL, *s = NULL;
-			char **slot;
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		const struct json_value *f = json_get(v, names[i]);
+		char **slot = field(b, names[i]);
 
-			if (++n_keys > 64)
-				return st_errf(-EUCLEAN, "booted.json: more than 64 keys");
-			r = take_string(&c, &key);
-			if (r >= 0)
-				r = take(&c, ':');
-			if (r < 0)
-				return r;
-			skip_ws(&c);
-			slot = field(b, key);
-			if (c.p < c.end && *c.p == '"') {
-				r = take_string(&c, &s);
-				if (r < 0)
-					return r;
-				if (slot) {
-					free(*slot);
-					*slot = TAKE_PTR(s);
-				}
-			} else if (take_word(&c, "true")) {
-				if (strcmp(key, "verity") == 0)
-					b->verity = true;
-			} else if (take_word(&c, "false")) {
-				if (strcmp(key, "verity") == 0)
-					b->verity = false;
-			} else if (take_word(&c, "null")) {
-				if (slot)
-					*slot = mfree_str(*slot);
-			} else {
-				size_t digits = 0;
-
-				while (c.p < c.end && *c.p >= '0' && *c.p <= '9' && digits < 19) {
-					c.p++;
-					digits++;
-				}
-				if (digits == 0 || (c.p < c.end && *c.p >= '0' && *c.p <= '9'))
-					return st_errf(-EUCLEAN, "booted.json: bad value for '%s'", key);
-			}
-			skip_ws(&c);
-			if (c.p < c.end && *c.p == ',') {
-				c.p++;
-				continue;
-			}
-			r = take(&c, '}');
-			if (r < 0)
-				return r;
-			break;
-		}
-	skip_ws(&c);
-	if (c.p != c.end)
-		return st_errf(-EUCLEAN, "booted.json: bytes after the object");
+		if (!f || f->type == JSON_NULL)
+			continue;
+		if (!json_is(f, JSON_STRING))
+			return st_errf(-EUCLEAN, "booted.json: '%s' is not a string", names[i]);
+		*slot = strdup(f->str);
+		if (!*slot)
+			return -ENOMEM;
+	}
+	verity = json_get(v, "verity");
+	if (verity && verity->type != JSON_TRUE && verity->type != JSON_FALSE && verity->type != JSON_NULL)
+		return st_errf(-EUCLEAN, "booted.json: 'verity' is not true or false");
+	b->verity = verity && verity->type == JSON_TRUE;
 	*ret = TAKE_PTR(b);
 	return 0;
 }

@@ -125,6 +125,19 @@ TEST(booted_json)
 	ASSERT_ERR(booted_parse("{\"os\": \"x\"} x", 13, &b), -EUCLEAN);
 	ASSERT_ERR(booted_parse("{\"os\": \"\\u0000\"}", 16, &b), -EUCLEAN);
 	ASSERT_ERR(booted_parse("[]", 2, &b), -EUCLEAN);
+	/* The one JSON parser's rules: no duplicate key, documented types for known keys. */
+#define P(lit) booted_parse(lit, sizeof(lit) - 1, &b)
+	ASSERT_ERR(P("{\"os\": \"a\", \"os\": \"b\"}"), -EUCLEAN);
+	ASSERT_ERR(P("{\"verity\": 1}"), -EUCLEAN);
+	ASSERT_ERR(P("{\"commit\": 7}"), -EUCLEAN);
+	ASSERT_ERR(P("{\"os\": \"\xff\"}"), -EUCLEAN);
+	/* Unknown keys, nested or not, are a newer prepare-root's: ignored. UTF-8 and \u escapes decode. */
+	ASSERT_OK(P("{\"os\": \"d\u00e9bian\", \"root\": \"\xc3\xa9\", \"x\": {\"y\": [1, null]}, \"verity\": null}"));
+	ASSERT_STREQ(b->os, "d\xc3\xa9" "bian");
+	ASSERT_STREQ(b->root, "\xc3\xa9");
+	ASSERT_TRUE(!b->verity);
+	booted_free(b);
+#undef P
 }
 
 TEST_MAIN()

@@ -28,10 +28,5 @@ char *escape_text(const char *s);
  */
 void print_escaped_lines(FILE *f, const char *s, const char *indent);
 
-/*
- * The one JSON string writer (--json): s as a quoted JSON string, with '"',
- * '\\' and control characters (C0 and DEL) escaped; valid UTF-8 as is, and
- * each byte that is not part of valid UTF-8 as U+FFFD, so that the output
- * is always valid JSON.
- */
-void json_print_string(FILE *f, const char *s);
+/* --json strings: json_write_string() of fundamental/utf8.h, shared with the library. */
+#include "utf8.h"   /* lib/fundamental */

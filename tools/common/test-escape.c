@@ -52,8 +52,8 @@ int main(void)
 	/* Multi-line text: indented lines, tabs kept, controls escaped. */
 	check("lines", lines, "one\n\ttwo\x1b\n\nthree", "    one\n    \ttwo\\x1b\n\n    three\n");
 	/* JSON: always valid, invalid bytes as U+FFFD. */
-	check("json", json_print_string, "a\"b\\c\nd\x01\x7f", "\"a\\\"b\\\\c\\nd\\u0001\\u007f\"");
-	check("json utf-8", json_print_string, "\xe2\x80\xae\xff", "\"\xe2\x80\xae\\ufffd\"");
+	check("json", json_write_string, "a\"b\\c\nd\x01\x7f", "\"a\\\"b\\\\c\\nd\\u0001\\u007f\"");
+	check("json utf-8", json_write_string, "\xe2\x80\xae\xff", "\"\xe2\x80\xae\\ufffd\"");
 
 	e = escape_text("x\ny");
 	if (!e || strcmp(e, "x\\x0ay") != 0) {

@@ -39,7 +39,7 @@ static void json_field(FILE *f, const char *name, const char *value, bool comma)
 {
 	fprintf(f, "\"%s\": ", name);
 	if (value)
-		json_print_string(f, value);
+		json_write_string(f, value);
 	else
 		fputs("null", f);
 	if (comma)
@@ -78,7 +78,7 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 		for (size_t j = 0; j < d->n_conflicts; j++) {
 			if (j)
 				fputs(", ", stdout);
-			json_print_string(stdout, d->conflicts[j]);
+			json_write_string(stdout, d->conflicts[j]);
 		}
 		printf("]}");
 	}

@@ -43,18 +43,18 @@ static void print_error_json(FILE *f, const struct st_verity_error *e, const cha
 	fputc('{', f);
 	if (boot_id) {
 		fputs("\"boot-id\": ", f);
-		json_print_string(f, boot_id);
+		json_write_string(f, boot_id);
 		fputs(", ", f);
 	}
 	fprintf(f, "\"seq\": %llu, \"usec\": %llu, \"kind\": \"%s\", ", (unsigned long long)e->seq,
 		(unsigned long long)e->usec, st_verity_error_kind_to_string(e->kind));
 	if (e->inode) {
 		fputs("\"device\": ", f);
-		json_print_string(f, e->device);
+		json_write_string(f, e->device);
 		fprintf(f, ", \"inode\": %llu, ", (unsigned long long)e->inode);
 	} else {
 		fputs("\"name\": ", f);
-		json_print_string(f, e->name);
+		json_write_string(f, e->name);
 		fputs(", ", f);
 	}
 	if (e->mapped) {
@@ -66,10 +66,10 @@ static void print_error_json(FILE *f, const struct st_verity_error *e, const cha
 	for (size_t i = 0; i < e->n_paths; i++) {
 		if (i)
 			fputs(", ", f);
-		json_print_string(f, e->paths[i]);
+		json_write_string(f, e->paths[i]);
 	}
 	fprintf(f, "], \"paths-total\": %zu, \"message\": ", e->n_paths_total);
-	json_print_string(f, e->text);
+	json_write_string(f, e->text);
 	fputc('}', f);
 }
 
@@ -117,7 +117,7 @@ void admin_print_verity_summary(struct st_sysroot *s, const struct st_booted *bo
 
 		if (json) {
 			printf("\"verity-errors\": {\"count\": null, \"error\": ");
-			json_print_string(stdout, m);
+			json_write_string(stdout, m);
 			printf("}, ");
 		} else {
 			printf("verity errors this boot: unknown (");

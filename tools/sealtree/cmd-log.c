@@ -161,27 +161,27 @@ static void show_json(const char *hex, const struct st_commit *c, const struct s
 		printf("  \"parent\": null,\n");
 	printf("  \"timestamp\": %" PRId64 ",\n  \"date\": \"%s\",\n", c->timestamp, date);
 	printf("  \"version\": ");
-	c->version ? json_print_string(stdout, c->version) : (void)fputs("null", stdout);
+	c->version ? json_write_string(stdout, c->version) : (void)fputs("null", stdout);
 	printf(",\n  \"subject\": ");
-	c->subject ? json_print_string(stdout, c->subject) : (void)fputs("null", stdout);
+	c->subject ? json_write_string(stdout, c->subject) : (void)fputs("null", stdout);
 	printf(",\n  \"body\": ");
-	c->body ? json_print_string(stdout, c->body) : (void)fputs("null", stdout);
+	c->body ? json_write_string(stdout, c->body) : (void)fputs("null", stdout);
 	st_hex_encode(c->image_digest, ST_DIGEST_SIZE, buf);
 	printf(",\n  \"image\": \"%s\",\n  \"image_version\": %u,\n  \"image_size\": %" PRIu64
 	       ",\n  \"content_size\": %" PRIu64 ",\n  \"inodes\": %" PRIu64 ",\n  \"metadata\": {",
 	       buf, c->image_version, c->image_size, c->content_size, c->n_inodes);
 	for (size_t i = 0; i < c->n_metadata; i++) {
 		printf("%s\n    ", i ? "," : "");
-		json_print_string(stdout, c->metadata[i].key);
+		json_write_string(stdout, c->metadata[i].key);
 		printf(": ");
-		json_print_string(stdout, c->metadata[i].value);
+		json_write_string(stdout, c->metadata[i].value);
 	}
 	printf("%s},\n  \"signature\": ", c->n_metadata ? "\n  " : "");
 	if (trust)
 		trust_report_json(stdout, trust, ref, NULL);
 	else {
 		printf("{\"error\":");
-		json_print_string(stdout, trust_error);
+		json_write_string(stdout, trust_error);
 		putchar('}');
 	}
 	printf("\n}\n");

@@ -131,12 +131,12 @@ int cmd_verify(int argc, char **argv)
 			/* The commit link failed: scripts get a verdict for it too. */
 			printf("{\"commit\":\"%s\",\"ref\":", hex);
 			if (ref)
-				json_print_string(stdout, ref);
+				json_write_string(stdout, ref);
 			else
 				printf("null");
 			printf(",\"verdict\":\"%s\",\"accepted\":false,\"reason\":",
 			       chain->links[link].error == -ENOENT ? "missing-commit" : "corrupt-commit");
-			json_print_string(stdout, chain->links[link].reason);
+			json_write_string(stdout, chain->links[link].reason);
 			putchar(',');
 			seal_report_json_links(stdout, chain);
 			putchar('}');

@@ -91,7 +91,7 @@ void seal_report_json_links(FILE *f, const struct st_seal_result *chain)
 	for (enum st_seal_link l = 0; l < ST_SEAL_LINK_COUNT; l++) {
 		fprintf(f, "%s{\"link\":\"%s\",\"state\":\"%s\",\"reason\":", l ? "," : "", st_seal_link_to_string(l),
 			st_seal_state_to_string(chain->links[l].state));
-		json_print_string(f, chain->links[l].reason);
+		json_write_string(f, chain->links[l].reason);
 		fputc('}', f);
 	}
 	fputc(']', f);
@@ -106,14 +106,14 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 	st_hex_encode(res->commit_id, ST_COMMIT_ID_SIZE, hex);
 	fprintf(f, "{\"commit\":\"%s\",\"ref\":", hex);
 	if (ref)
-		json_print_string(f, ref);
+		json_write_string(f, ref);
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\"verdict\":\"%s\",\"accepted\":%s,", st_trust_verdict_to_string(res->verdict),
 		res->accepted && (!chain || chain->ok) ? "true" : "false");
 	if (rollback_error) {
 		fprintf(f, "\"rollback\":");
-		json_print_string(f, rollback_error);
+		json_write_string(f, rollback_error);
 		fputc(',', f);
 	}
 	if (res->valid_index >= 0) {
@@ -124,7 +124,7 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 	if (!res->accepted) {
 		st_trust_result_reason(res, reason, sizeof(reason));
 		fprintf(f, "\"reason\":");
-		json_print_string(f, reason);
+		json_write_string(f, reason);
 		fputc(',', f);
 	} else if (chain && !chain->ok) {
 		char why[ST_SEAL_REASON_MAX + 64];
@@ -132,12 +132,12 @@ void trust_report_json(FILE *f, const struct st_trust_result *res, const char *r
 		(void)snprintf(why, sizeof(why), "broken link: %s: %s", st_seal_link_to_string(chain->failed_link),
 			       chain->links[chain->failed_link].reason);
 		fprintf(f, "\"reason\":");
-		json_print_string(f, why);
+		json_write_string(f, why);
 		fputc(',', f);
 	}
 	fprintf(f, "\"policy\":{\"kind\":\"%s\",\"rule\":", policy_name(res->rule.kind));
 	if (res->rule.pattern)
-		json_print_string(f, res->rule.pattern);
+		json_write_string(f, res->rule.pattern);
 	else
 		fprintf(f, "null");
 	fprintf(f, ",\"keys\":[");
