@@ -58,7 +58,8 @@ void admin_print_deployed(const struct st_deploy_options *o);
 	X(finalize_staged, "finalize-staged", "switch to the staged deployment (at shutdown)") \
 	X(boot_complete, "boot-complete", "mark the booted deployment as good (boot counting)") \
 	X(config_diff, "config-diff", "local /etc changes against the deployment's defaults") \
-	X(verity_errors, "verity-errors", "this boot's verity errors, mapped to paths (--record: keep them)")
+	X(verity_errors, "verity-errors", "this boot's verity errors, mapped to paths (--record: keep them)") \
+	X(build_uki, "build-uki", "build a (signed) unified kernel image of a commit")
 
 #define DECLARE_ADMIN_VERB(fn, name, summary) int admin_##fn(int argc, char **argv);
 ADMIN_VERBS(DECLARE_ADMIN_VERB)
