@@ -58,6 +58,7 @@ check-boot: build
 demo: build
 	bash demo/demo.sh $(BUILD)
 	bash demo/demo-repo.sh $(BUILD)
+	bash demo/demo-host.sh $(BUILD)
 
 bench: build
 	@for b in bench/bench-*.sh; do echo "== $$b"; BUILD_DIR=$(BUILD) bash $$b || exit 1; done
