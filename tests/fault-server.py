@@ -59,6 +59,12 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass
 
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass    # the client hung up (a refused answer): not an error of the server
+
     def log(self, status):
         rng = self.headers.get("Range")
         with lock, open(log_path, "a") as f:

@@ -1,0 +1,169 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Pulling from packs against a server that misbehaves (tests/fault-server.py):
+# a pack index that lies about offsets or sizes, an index that is not the
+# one the summary names, a pack body with wrong bytes, a 200 to a Range
+# request and a truncated range. Each abandons the pack with a warning that
+# names it and falls back to loose objects; with the loose objects gone too
+# the pull fails and no ref moves; nothing unverified is ever published; a
+# truncated range resumes after its last verified object; a pull against
+# the honest server afterwards completes from the pack.
+. "$(dirname "$0")/test-lib.sh"
+
+[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+command -v python3 >/dev/null || skip_all "needs python3"
+export LC_ALL=C
+unset SOURCE_DATE_EPOCH
+T=$TEST_TMP
+srv=$T/srv
+cl=$T/cl
+S() { "$SEALTREE" --repo "$srv" "$@"; }
+C() { "$SEALTREE" --repo "$cl" "$@"; }
+remote_ref() { C refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }'; }
+objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
+rules() { echo "$1" >"$T/rules.json"; }
+log_mark() { wc -l <"$T/requests.log"; }
+requests_since() { tail -n +$(($1 + 1)) "$T/requests.log" | grep -c -- "$2" || true; }
+fresh_client() { rm -rf "$cl" && C init --verity=off >/dev/null && C remote add origin "$URL" --no-sign-verify; }
+DIGEST=$BUILD_DIR/lib/verity/st-verity-digest
+[ -x "$DIGEST" ] || skip_all "st-verity-digest not built"
+# verified: no temporary file left, and every object there has the digest of its name
+verified() {
+	! find "$cl/objects" -name '.*' | grep -q . &&
+		! find "$cl/objects" -type f -name '[0-9a-f]*' -exec "$DIGEST" {} + |
+			awk '{ n = split($2, p, "/"); if ("sha256:" p[n - 1] p[n] != $1) bad = 1 } END { exit !bad }'
+}
+# clean: verified, and the repository checks (fsck)
+clean() { verified && C fsck >/dev/null 2>&1; }
+
+# fallback NAME RULES WARNING: the pull warns (naming the pack and why), fetches the rest loose, completes clean.
+fallback() {
+	local name=$1 r=$2 pattern=$3
+	fresh_client
+	rules "$r"
+	if C pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && grep -q "warning: packs/[0-9a-f]\{64\}\.pack: .*$pattern" "$T/err" &&
+		clean && C dump refs/remotes/origin/main | cmp -s - "$T/d1"; then
+		ok "$name: pack abandoned with a warning naming it, loose fallback complete"
+	else
+		fail "$name" "$(cat "$T/out" "$T/err")"
+	fi
+}
+
+# refused NAME RULES: with loose objects gone (404) the pull fails, no ref moves, nothing unverified stays.
+refused() {
+	local name=$1 r=$2 rc=0
+	fresh_client
+	rules "$r"
+	C pull origin >"$T/out" 2>"$T/err" || rc=$?
+	if [ $rc = 1 ] && [ -z "$(remote_ref)" ] && verified && [ -z "$(ls "$cl/images")" ]; then
+		ok "$name and no loose objects: the pull fails, no ref moved, nothing unverified published"
+	else
+		fail "$name (refused)" "rc=$rc $(cat "$T/err")"
+	fi
+}
+
+# ---- a server repository with a full pack ----
+mkdir -p "$T/tree"
+for i in $(seq 1 40); do head -c $((2000 + i * 301)) /dev/urandom >"$T/tree/f$i"; done
+S init --verity=off >/dev/null
+v1=$(S commit -b main --tree "$T/tree")
+S summary --packs >/dev/null
+S dump main >"$T/d1"
+H=$(awk '$1 == "pack" { print $4 }' "$srv/summary")
+cp "$srv/summary" "$T/summary.honest"
+rules '{}'
+: >"$T/requests.log"
+python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
+server_pid=$!
+trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; cleanup_test_tmp' EXIT
+for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+[ -s "$T/port" ] || skip_all "the fault server did not start"
+URL=http://127.0.0.1:$(cat "$T/port")
+
+# lie MODE: publish a lying index for the pack (body linked under its new name) and a summary naming it.
+lie() {
+	python3 - "$srv" "$H" "$1" <<'PY'
+import hashlib, os, struct, sys
+srv, h, mode = sys.argv[1:4]
+idx = bytearray(open(f"{srv}/packs/{h}.index", "rb").read())
+E = lambda i: 128 + 56 * i
+off0, cs0, sz0 = struct.unpack_from("<QQQ", idx, E(0) + 32)
+off1, cs1, sz1 = struct.unpack_from("<QQQ", idx, E(1) + 32)
+if mode == "offsets":       # the boundary of frames 0 and 1 moved 5 bytes: geometry holds, the offsets lie
+    struct.pack_into("<QQQ", idx, E(0) + 32, 0, cs0 - 5, sz0)
+    struct.pack_into("<QQQ", idx, E(1) + 32, off1 - 5, cs1 + 5, sz1)
+elif mode == "size":        # object 0 one byte larger than the image says
+    struct.pack_into("<Q", idx, E(0) + 48, sz0 + 1)
+elif mode == "gap":         # frame 1 one byte later: not back to back
+    struct.pack_into("<Q", idx, E(1) + 32, off1 + 1)
+n = hashlib.sha256(idx).hexdigest()
+open(f"{srv}/packs/{n}.index", "wb").write(idx)
+if not os.path.exists(f"{srv}/packs/{n}.pack"):
+    os.link(f"{srv}/packs/{h}.pack", f"{srv}/packs/{n}.pack")
+lines = open(f"{srv}/summary").read().splitlines(True)
+out = []
+for l in lines:
+    f = l.split()
+    if f[0] == "pack":
+        l = f"pack {f[1]} {f[2]} {n} {len(idx)}\n"
+    out.append(l)
+open(f"{srv}/summary", "w").write("".join(out))
+PY
+}
+honest() { cp "$T/summary.honest" "$srv/summary"; }
+
+# ---- a 200 to a Range request: refused at once, never read whole ----
+fallback "a 200 to a Range request" '{".pack": {"mode": "norange"}}' "answered 200, not 206"
+grep -q "(0 from packs, 0 bytes of pack ranges)" "$T/out" && ok "... not one byte of the whole pack used" || fail "200 bytes" "$(cat "$T/out")"
+refused "a 200 to a Range request" '{".pack": {"mode": "norange"}, "objects/": {"mode": "404"}}'
+
+# ---- a pack body with wrong bytes ----
+fallback "a pack body with wrong bytes" '{".pack": {"mode": "corrupt"}}' "object [0-9a-f/]*: "
+refused "a pack body with wrong bytes" '{".pack": {"mode": "corrupt"}, "objects/": {"mode": "404"}}'
+
+# ---- an index that lies ----
+lie offsets
+fallback "an index lying about offsets" '{}' "abandoned.*object [0-9a-f/]*: "
+refused "an index lying about offsets" '{"objects/": {"mode": "404"}}'
+honest; lie size
+fallback "an index lying about a size" '{}' "bad index: object 0 has [0-9]* bytes in the index, [0-9]* in the image"
+honest; lie gap
+fallback "an index with a gap between frames" '{}' "bad index: pack index entry 1: offset"
+honest
+fallback "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}}" "bad index: .*not the index the summary names"
+refused "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}, \"objects/\": {\"mode\": \"404\"}}"
+
+# ---- a truncated range resumes after its last verified object ----
+fresh_client
+rules '{".pack": {"mode": "truncate", "count": 1}}'
+mark=$(log_mark)
+C pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && grep -q "pull: 40 objects (40 from packs" "$T/out" &&
+	[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && clean &&
+	ok "a truncated range is retried, every object from the pack" || fail "truncated" "$(cat "$T/out" "$T/err")"
+tail -n +$((mark + 1)) "$T/requests.log" | sed -n 's/^GET \/packs\/.*\.pack .* range=bytes=\([0-9]*\)-\([0-9]*\)$/\1 \2/p' >"$T/ranges"
+# Where the first verified bytes end: the last frame wholly inside the half that was sent.
+expect=$(python3 - "$srv/packs/$H.index" "$(head -1 "$T/ranges")" <<'PY'
+import struct, sys
+idx = open(sys.argv[1], "rb").read()
+first, last = map(int, sys.argv[2].split())
+half = (last - first + 1) // 2
+n = struct.unpack_from("<Q", idx, 24)[0]
+end = first
+for i in range(n):
+    off, cs, sz = struct.unpack_from("<QQQ", idx, 128 + 56 * i + 32)
+    if off >= first and off + cs <= first + half:
+        end = max(end, off + cs)
+print(end)
+PY
+)
+[ "$(wc -l <"$T/ranges")" = 2 ] && [ "$(sed -n 2p "$T/ranges" | cut -d' ' -f1)" = "$expect" ] && [ "$expect" -gt "$(head -1 "$T/ranges" | cut -d' ' -f1)" ] &&
+	ok "the retry asks from the end of the last verified object ($expect): no verified byte twice" ||
+	fail "resume point" "$(cat "$T/ranges") expected $expect"
+
+# ---- the honest server afterwards ----
+fresh_client
+rules '{}'
+C pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && grep -q "pull: 40 objects (40 from packs" "$T/out" && clean &&
+	ok "the honest server: every object from the pack" || fail "honest" "$(cat "$T/out" "$T/err")"
+
+done_testing
