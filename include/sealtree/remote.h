@@ -139,7 +139,16 @@ struct st_remote {
 	char *url;              /* http://, https:// or file://, no whitespace or control characters */
 	char *keys_dir;         /* NULL: the system trust store */
 	bool sign_verify;       /* false: signatures of the summary and commits are not checked */
+	/* Other copies of the same repository (URLs as url), tried in order; see remote.md "Mirrors". */
+	char **mirrors;
+	size_t n_mirrors;
+	char *tls_ca;           /* a PEM file of the CAs to trust for https (NULL: the system's) */
+	char *tls_client_cert;  /* a PEM client certificate (and tls_client_key its key), or NULL */
+	char *tls_client_key;
+	char *proxy;            /* a proxy URL for every request (NULL: libcurl's environment variables) */
 };
+
+#define ST_REMOTE_MIRRORS_MAX 16
 
 ST_EXPORT bool st_remote_name_valid(const char *name);
 ST_EXPORT bool st_remote_url_valid(const char *url);
@@ -158,6 +167,7 @@ ST_EXPORT void st_remote_list_free(struct st_remote **list, size_t n);
 enum st_pull_flags {
 	ST_PULL_DRY_RUN = 1u << 0,      /* fetch summary, commits and images; report, publish nothing */
 	ST_PULL_NO_PACKS = 1u << 1,     /* loose objects only, even where the summary offers packs */
+	ST_PULL_COMMIT_ONLY = 1u << 2,  /* store commits and signatures; images checked, not kept; no object, no ref moves */
 };
 
 struct st_pull_progress {
@@ -173,7 +183,8 @@ struct st_pull_ref_result {
 	char name[ST_REF_NAME_MAX + 1];
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 	bool up_to_date;                /* refs/remotes/NAME/REF pointed there already */
-	uint64_t objects_missing, bytes_missing;
+	uint64_t objects_missing, bytes_missing;        /* of the commit and the parents below */
+	uint32_t parents;               /* parent commits walked (--depth) */
 };
 
 struct st_pull_options {
@@ -185,13 +196,15 @@ struct st_pull_options {
 	st_pull_progress_fn progress;
 	void *progress_userdata;        /* also passed to warning */
 	st_pull_warning_fn warning;     /* may be NULL */
+	int depth;                      /* parent commits to fetch too (with their images and objects); -1: all */
 	/* Filled on return. */
 	struct st_pull_ref_result *results;     /* malloc'ed, n_results entries: free() it */
 	size_t n_results;
 	uint64_t objects_fetched, bytes_fetched, requests;
 	uint64_t objects_from_packs;    /* of objects_fetched */
 	uint64_t pack_bytes;            /* bytes of pack ranges received (compressed, gaps included) */
-	uint32_t reserved[3];
+	uint64_t failovers;             /* files asked of the next source after one failed */
+	uint32_t reserved[1];
 };
 
 /*

@@ -43,6 +43,7 @@ struct request {
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
 	CURL *easy;
 	struct http *h;
+	char errbuf[CURL_ERROR_SIZE];   /* libcurl's own words on a failed attempt */
 };
 
 struct http {
@@ -50,6 +51,7 @@ struct http {
 	unsigned jobs, active;
 	unsigned stall_timeout;
 	bool tls_verify;
+	char *tls_ca, *tls_cert, *tls_key, *proxy;
 	struct request **queue;         /* waiting to start, FIFO from head */
 	size_t head, n_queue, cap_queue;
 	uint64_t requests, bytes;
@@ -113,6 +115,10 @@ struct http *http_free(struct http *h)
 	for (size_t i = h->head; i < h->n_queue; i++)
 		request_free(h->queue[i]);
 	free(h->queue);
+	free(h->tls_ca);
+	free(h->tls_cert);
+	free(h->tls_key);
+	free(h->proxy);
 	curl_multi_cleanup(h->multi);
 	free(h);
 	return NULL;
@@ -138,6 +144,34 @@ static int queue_push(struct http *h, struct request *rq)
 void http_set_tls_verify(struct http *h, bool verify)
 {
 	h->tls_verify = verify;
+}
+
+static int set_string(char **slot, const char *value)
+{
+	char *n = NULL;
+
+	if (value && !(n = strdup(value)))
+		return -ENOMEM;
+	free(*slot);
+	*slot = n;
+	return 0;
+}
+
+int http_set_options(struct http *h, const char *ca, const char *cert, const char *key, const char *proxy)
+{
+	if (set_string(&h->tls_ca, ca) < 0 || set_string(&h->tls_cert, cert) < 0 || set_string(&h->tls_key, key) < 0 ||
+	    set_string(&h->proxy, proxy) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The remote's TLS files and proxy on one transfer. */
+static bool set_tls_proxy(const struct http *h, CURL *e)
+{
+	return (!h->tls_ca || curl_easy_setopt(e, CURLOPT_CAINFO, h->tls_ca) == CURLE_OK) &&
+	       (!h->tls_cert || curl_easy_setopt(e, CURLOPT_SSLCERT, h->tls_cert) == CURLE_OK) &&
+	       (!h->tls_key || curl_easy_setopt(e, CURLOPT_SSLKEY, h->tls_key) == CURLE_OK) &&
+	       (!h->proxy || curl_easy_setopt(e, CURLOPT_PROXY, h->proxy) == CURLE_OK);
 }
 
 int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
@@ -311,6 +345,7 @@ static int request_start(struct http *h, struct request *rq)
 		return -ENOMEM;
 	rq->easy = e;
 	rq->data_error = 0;
+	rq->errbuf[0] = '\0';
 	rq->data_detail[0] = '\0';
 	rq->body_started = false;
 	rq->content_range_ok = false;
@@ -334,6 +369,7 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->stall_timeout) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rq->errbuf) != CURLE_OK || !set_tls_proxy(h, e) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HEADERDATA, rq) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_HTTPHEADER, rq->headers) != CURLE_OK ||
@@ -424,6 +460,9 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 		if (code == CURLE_HTTP_RETURNED_ERROR)
 			(void)snprintf(detail, sizeof(detail), "%s: HTTP status %ld (after %u attempts)", rq->url, status,
 				       rq->attempt);
+		else if (rq->errbuf[0])
+			(void)snprintf(detail, sizeof(detail), "%s: %s: %s (after %u attempt%s)", rq->url,
+				       curl_easy_strerror(code), rq->errbuf, rq->attempt, rq->attempt == 1 ? "" : "s");
 		else
 			(void)snprintf(detail, sizeof(detail), "%s: %s (after %u attempts)", rq->url,
 				       curl_easy_strerror(code), rq->attempt);

@@ -65,6 +65,12 @@ int http_add_with(struct http *h, const char *url, const struct http_request_opt
 		  const struct http_request_ops *ops, void *userdata);
 /* Whether TLS peers are verified (default true); off for registries with self-signed certificates. */
 void http_set_tls_verify(struct http *h, bool verify);
+/*
+ * TLS and proxy settings of every later request (strings copied; NULL:
+ * libcurl's default): ca a PEM file of the CAs to trust, cert and key a
+ * client certificate, proxy a proxy URL.
+ */
+int http_set_options(struct http *h, const char *ca, const char *cert, const char *key, const char *proxy);
 /* Run until every queued request is done (their done() called). Negative only if the transport itself fails. */
 int http_run(struct http *h);
 /* GET one resource into memory (at most max bytes, -EFBIG beyond): -ENOENT for 404, detail naming url. */

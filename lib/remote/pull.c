@@ -38,7 +38,8 @@ struct pull {
 	struct st_remote *remote;
 	struct http *http;
 	struct st_trust_store *store;   /* the remote's keys (empty with sign-verify=no) */
-	char *base;                     /* the URL without trailing '/' */
+	struct pull_sources src;        /* the url and the mirrors */
+	const struct st_summary *summary;
 	struct st_pull_options *opts;
 	struct st_pull_progress progress;
 	int objects_dirfd;
@@ -51,6 +52,7 @@ struct object_fetch {
 	struct object_sink sink;
 	/* A large object over http(s): kept in REPO/tmp/pull (partial.c), resumed with Range. */
 	uint64_t start;                 /* where the next body begins, until the partial file is open */
+	size_t source;                  /* asked of pull_sources_content(source) */
 	bool restarted;                 /* a resumed download failed its digest and started over once */
 };
 
@@ -154,12 +156,42 @@ static bool partial_restart(struct object_fetch *o, uint64_t resumed_from)
 
 	if (resumed_from == 0 || o->restarted)
 		return false;
-	if (asprintf(&url, "%s/%s", o->p->base, o->sink.relpath) < 0)
+	if (asprintf(&url, "%s/%s", pull_sources_content(&o->p->src, o->source), o->sink.relpath) < 0)
 		return false;
 	object_sink_reset(&o->sink);
 	o->start = 0;
 	o->restarted = true;
 	return http_add(o->p->http, url, &partial_ops, o) >= 0;
+}
+
+static const struct http_request_ops object_ops;
+
+/* Queue o at its source: a large object over http(s) resumably, from what an earlier attempt kept. */
+static int object_add(struct object_fetch *o)
+{
+	const char *base = pull_sources_content(&o->p->src, o->source);
+	_cleanup_free_ char *url = NULL;
+
+	if (asprintf(&url, "%s/%s", base, o->sink.relpath) < 0)
+		return -ENOMEM;
+	if (o->sink.size < PARTIAL_MIN || strncmp(base, "file:", 5) == 0)
+		return http_add(o->p->http, url, &object_ops, o);
+	o->start = partial_length(o->p->repo, o->sink.digest, o->sink.size);
+	return http_add_with(o->p->http, url, &(struct http_request_options){ .range_start = o->start }, &partial_ops, o);
+}
+
+/* The object failed at its source: the next source, if any, is asked (its partial file dropped if its bytes were wrong). */
+static bool object_failover(struct object_fetch *o, int r)
+{
+	if (o->source + 1 >= o->p->src.n || o->p->error)
+		return false;
+	if (o->sink.partial_fd >= 0 && (r == -EUCLEAN || r == -EFBIG || r == -EPROTO))
+		(void)partial_remove(o->p->repo, o->sink.digest);
+	object_sink_release(&o->sink);
+	o->source++;
+	o->restarted = false;
+	o->p->opts->failovers++;
+	return object_add(o) >= 0;
 }
 
 static void object_done(void *userdata, int result, const char *detail)
@@ -175,9 +207,13 @@ static void object_done(void *userdata, int result, const char *detail)
 		r = object_sink_finish(&o->sink);
 		if (r == -EUCLEAN && partial && partial_restart(o, resumed_from))
 			return;
+		if (r < 0 && object_failover(o, r))
+			return;
 		if (r < 0)
 			pull_fail(p, r, "%s", st_error_detail() ? st_error_detail() : "cannot publish the object");
-	} else if (r == -EFBIG)
+	} else if (object_failover(o, r))
+		return;
+	else if (r == -EFBIG)
 		pull_fail(p, -EUCLEAN, "object %s: the server sent more bytes than the image says (%llu)", name,
 			  (unsigned long long)size);
 	else if (r == -ENOENT)
@@ -210,6 +246,7 @@ static void pack_object_done(void *userdata, uint64_t size)
 }
 
 static const struct http_request_ops object_ops = { .data = object_data, .reset = object_reset, .done = object_done };
+
 static const struct http_request_ops partial_ops = {
 	.data = partial_data, .reset = partial_reset, .done = object_done, .resume = partial_resume,
 };
@@ -242,13 +279,33 @@ static int missing_set(struct st_repo *repo, struct st_node *root, struct want_l
 
 /* ---- one ref ------------------------------------------------------------------ */
 
+/*
+ * GET a small file, metadata order (content: content order): the first
+ * source that answers (with the file or a 404) is the answer; one that
+ * fails otherwise hands over to the next.
+ */
+static int get_from(struct pull *p, bool content, const char *rel, size_t max, char **ret, size_t *ret_len)
+{
+	int r = -EIO;
+
+	for (size_t i = 0; i < p->src.n; i++) {
+		const char *base = content ? pull_sources_content(&p->src, i) : pull_sources_metadata(&p->src, i);
+		_cleanup_free_ char *url = NULL;
+
+		if (asprintf(&url, "%s/%s", base, rel) < 0)
+			return -ENOMEM;
+		r = http_get(p->http, url, max, ret, ret_len);
+		if (r >= 0 || r == -ENOENT || r == -EFBIG)
+			return r;
+		if (i + 1 < p->src.n)
+			p->opts->failovers++;
+	}
+	return r;
+}
+
 static int get(struct pull *p, const char *rel, size_t max, char **ret, size_t *ret_len)
 {
-	_cleanup_free_ char *url = NULL;
-
-	if (asprintf(&url, "%s/%s", p->base, rel) < 0)
-		return -ENOMEM;
-	return http_get(p->http, url, max, ret, ret_len);
+	return get_from(p, false, rel, max, ret, ret_len);
 }
 
 static void summary_freep(struct st_summary **s)
@@ -339,7 +396,7 @@ static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct 
 		return r;
 	st_commit_id_of(data, len, id);
 	if (memcmp(id, ref->commit, sizeof(id)) != 0)
-		return st_errf(-EUCLEAN, "%s/%s: the bytes received are not commit %s", p->base, rel, hex);
+		return st_errf(-EUCLEAN, "%s/%s: the bytes received are not commit %s", pull_sources_metadata(&p->src, 0), rel, hex);
 	r = st_commit_parse(data, len, &c);
 	if (r < 0)
 		return r;
@@ -416,14 +473,14 @@ static int fetch_image(struct pull *p, const struct st_commit *c, char **ret, si
 	if (c->image_size > IMAGE_FETCH_MAX)
 		return st_errf(-EFBIG, "image %s: %llu bytes, more than this client takes", rel + 7,
 			       (unsigned long long)c->image_size);
-	r = get(p, rel, (size_t)c->image_size, &data, &len);
+	r = get_from(p, true, rel, (size_t)c->image_size, &data, &len);
 	if (r < 0)
 		return r;
 	r = st_verity_digest_buffer(data, len, digest);
 	if (r < 0)
 		return r;
 	if (memcmp(digest, c->image_digest, sizeof(digest)) != 0 || len != c->image_size)
-		return st_errf(-EUCLEAN, "%s/%s: the bytes received do not have the commit's image digest", p->base, rel);
+		return st_errf(-EUCLEAN, "%s: the bytes received do not have the commit's image digest", rel);
 	*ret = TAKE_PTR(data);
 	*ret_len = len;
 	return 0;
@@ -462,19 +519,9 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 	if (!of)
 		return -ENOMEM;
 	for (size_t i = 0; i < missing->n && r >= 0; i++) {
-		_cleanup_free_ char *url = NULL;
-
 		of[i].p = p;
 		object_sink_init(&of[i].sink, p->repo, missing->v[i].digest, missing->v[i].size);
-		if (asprintf(&url, "%s/%s", p->base, of[i].sink.relpath) < 0)
-			r = -ENOMEM;
-		else if (missing->v[i].size >= PARTIAL_MIN && strncmp(p->base, "file:", 5) != 0) {
-			/* Large: resumable, from what an earlier pull kept. */
-			of[i].start = partial_length(p->repo, missing->v[i].digest, missing->v[i].size);
-			r = http_add_with(p->http, url, &(struct http_request_options){ .range_start = of[i].start },
-					  &partial_ops, &of[i]);
-		} else
-			r = http_add(p->http, url, &object_ops, &of[i]);
+		r = object_add(&of[i]);
 	}
 	if (r >= 0)
 		r = http_run(p->http);
@@ -486,12 +533,167 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 	return 0;
 }
 
+/*
+ * commits/<id>.partial: the commit was stored by --commit-only, without its
+ * image and objects (fsck notes it rather than calling the image missing);
+ * removed once a pull brings its content.
+ */
+static int mark_commit_only(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], bool on)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char name[2 * ST_COMMIT_ID_SIZE + sizeof(".partial")];
+	int r;
+
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, name);
+	memcpy(name + 2 * ST_COMMIT_ID_SIZE, ".partial", sizeof(".partial"));
+	dfd = openat_beneath(st_repo_dirfd(p->repo), "commits", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return st_errf(dfd, "cannot open '%s/commits'", st_repo_path(p->repo));
+	if (!on)
+		return unlinkat(dfd, name, 0) < 0 && errno != ENOENT ? negative_errno() : 0;
+	r = publish_data(dfd, name, name, "", 0, 0644, 0, NULL);
+	return r < 0 ? r : 0;
+}
+
+/* Only count what is missing: --dry-run or --commit-only. */
+static bool count_only(const struct pull *p)
+{
+	return p->opts->flags & (ST_PULL_DRY_RUN | ST_PULL_COMMIT_ONLY);
+}
+
+/*
+ * The image of c and the objects it lacks, then the image published (an
+ * image in images/ promises its objects); with count_only(), only counted.
+ */
+static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], const struct st_commit *c,
+			struct st_pull_ref_result *res)
+{
+	_cleanup_(node_freep) struct st_node *root = NULL;
+	_cleanup_free_ char *image = NULL;
+	struct want_list missing = {};
+	struct stat st;
+	char rel[72];
+	size_t len = 0;
+	int r;
+
+	st_repo_image_relpath(c->image_digest, rel);
+	if (fstatat(st_repo_dirfd(p->repo), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return 0;       /* its objects are in too */
+	if ((p->opts->flags & (ST_PULL_COMMIT_ONLY | ST_PULL_DRY_RUN)) == ST_PULL_COMMIT_ONLY) {
+		r = mark_commit_only(p, id, true);
+		if (r < 0)
+			return r;
+	}
+	r = fetch_image(p, c, &image, &len);
+	if (r < 0)
+		return r;
+	r = st_image_read_tree(image, len, &(struct st_image_read_options){ .flags = ST_IMAGE_READ_DIGEST_FROM_REDIRECT },
+			       &root, NULL);
+	if (r < 0)
+		return r;
+	r = missing_set(p->repo, root, &missing);
+	if (r < 0)
+		return r;
+	res->objects_missing += missing.n;
+	for (size_t j = 0; j < missing.n; j++)
+		res->bytes_missing += missing.v[j].size;
+	p->progress.objects_total += missing.n;
+	for (size_t j = 0; j < missing.n; j++)
+		p->progress.bytes_total += missing.v[j].size;
+	if (!count_only(p)) {
+		report(p);
+		if (!(p->opts->flags & ST_PULL_NO_PACKS) && p->summary->n_packs > 0 && missing.n > 0) {
+			/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
+			struct pack_pull pp = { .http = p->http, .base = pull_sources_metadata(&p->src, 0), .repo = p->repo,
+						.opts = p->opts, .object_done = pack_object_done, .userdata = p };
+
+			r = pack_pull_objects(&pp, p->summary, id, &missing);
+		}
+		if (r >= 0)
+			r = fetch_objects(p, &missing);
+		if (r >= 0)
+			r = publish_image(p, c, image, len);
+		if (r >= 0)
+			r = mark_commit_only(p, id, false);
+	}
+	free(missing.v);
+	return r;
+}
+
+/*
+ * A parent commit: its id is authenticated by the trusted child's bytes, so
+ * no policy applies to it; fetched (unless the repository has it), checked
+ * against the id, stored with whatever signatures it has.
+ */
+static int fetch_parent(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], struct st_commit **ret)
+{
+	_cleanup_(commit_freep) struct st_commit *c = NULL;
+	_cleanup_(sigset_freep) struct st_signature_set *set = NULL;
+	_cleanup_free_ char *data = NULL, *sigs = NULL;
+	char hex[2 * ST_COMMIT_ID_SIZE + 1], rel[128];
+	uint8_t got[ST_COMMIT_ID_SIZE];
+	size_t len, sigs_len;
+	int r;
+
+	if (st_repo_read_commit(p->repo, id, ret) == 0)
+		return 0;
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+	(void)snprintf(rel, sizeof(rel), "commits/%s", hex);
+	r = get(p, rel, COMMIT_FETCH_MAX, &data, &len);
+	if (r < 0)
+		return r;
+	st_commit_id_of(data, len, got);
+	if (memcmp(got, id, sizeof(got)) != 0)
+		return st_errf(-EUCLEAN, "%s: the bytes received are not commit %s", rel, hex);
+	r = st_commit_parse(data, len, &c);
+	if (r < 0)
+		return r;
+	if (!(p->opts->flags & ST_PULL_DRY_RUN)) {
+		r = st_repo_write_commit(p->repo, c, NULL);
+		if (r < 0)
+			return r;
+		(void)snprintf(rel, sizeof(rel), "commits/%s.sig", hex);
+		if (get(p, rel, ST_SIGNATURE_FILE_MAX, &sigs, &sigs_len) == 0 &&
+		    st_signature_set_parse(sigs, sigs_len, &set) == 0) {
+			r = store_signatures(p, id, set);
+			if (r < 0)
+				return r;
+		}
+	}
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+/* --depth: up to opts->depth parents of tip (all with -1), each with its content. */
+static int pull_parents(struct pull *p, const struct st_commit *tip, struct st_pull_ref_result *res)
+{
+	_cleanup_(commit_freep) struct st_commit *cur = NULL;
+	const struct st_commit *child = tip;
+	int r;
+
+	for (int d = 0; (p->opts->depth < 0 || d < p->opts->depth) && child->has_parent; d++) {
+		struct st_commit *next = NULL;
+		uint8_t id[ST_COMMIT_ID_SIZE];
+
+		memcpy(id, child->parent, sizeof(id));
+		r = fetch_parent(p, id, &next);
+		if (r < 0)
+			return r;
+		st_commit_free(cur);
+		cur = next;
+		child = cur;
+		res->parents++;
+		r = pull_content(p, id, cur, res);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 struct ref_work {
 	const struct st_summary_ref *sref;
 	char local[ST_REF_NAME_MAX + 1];
 	struct st_commit *commit;
-	char *image;
-	size_t image_len;
 };
 
 int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_options *opts)
@@ -508,18 +710,14 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		return -EINVAL;
 	opts->results = NULL;
 	opts->n_results = 0;
-	opts->objects_fetched = opts->bytes_fetched = opts->requests = 0;
+	opts->objects_fetched = opts->bytes_fetched = opts->requests = opts->failovers = 0;
 	opts->objects_from_packs = opts->pack_bytes = 0;
 	r = st_remote_get(repo, name, &p.remote);
 	if (r < 0)
 		return r;
-	p.base = strdup(p.remote->url);
-	if (!p.base) {
-		r = -ENOMEM;
+	r = pull_sources_init(p.remote, &p.src);
+	if (r < 0)
 		goto out;
-	}
-	while (strlen(p.base) > 8 && p.base[strlen(p.base) - 1] == '/')
-		p.base[strlen(p.base) - 1] = '\0';
 	if (p.remote->sign_verify)
 		r = st_trust_store_load(p.remote->keys_dir, &p.store);
 	else
@@ -527,6 +725,10 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	if (r < 0)
 		goto out;
 	r = http_new(opts->jobs, opts->stall_timeout, &p.http);
+	if (r < 0)
+		goto out;
+	r = http_set_options(p.http, p.remote->tls_ca, p.remote->tls_client_cert, p.remote->tls_client_key,
+			     p.remote->proxy);
 	if (r < 0)
 		goto out;
 
@@ -550,6 +752,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		}
 	}
 	r = st_summary_parse(sdata, slen, &summary);
+	p.summary = summary;
 	if (r < 0) {
 		char why[512];
 
@@ -599,64 +802,30 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		memcpy(opts->results[i].commit, work[i].sref->commit, ST_COMMIT_ID_SIZE);
 	}
 
-	/* Each commit and image, then the missing objects of them all. */
+	/* Each commit (trusted before anything else), its image and missing objects, then its parents. */
 	for (size_t i = 0; i < n_work; i++) {
-		_cleanup_(node_freep) struct st_node *root = NULL;
-		struct want_list missing = {};
 		uint8_t cur[ST_COMMIT_ID_SIZE];
 
 		if (st_repo_read_ref(repo, work[i].local, cur) == 0 &&
 		    memcmp(cur, work[i].sref->commit, ST_COMMIT_ID_SIZE) == 0) {
 			opts->results[i].up_to_date = true;
-			continue;
-		}
-		r = pull_commit(&p, work[i].sref, &work[i].commit);
-		if (r < 0)
-			goto out;
-		r = fetch_image(&p, work[i].commit, &work[i].image, &work[i].image_len);
-		if (r < 0)
-			goto out;
-		r = st_image_read_tree(work[i].image, work[i].image_len,
-				       &(struct st_image_read_options){ .flags = ST_IMAGE_READ_DIGEST_FROM_REDIRECT },
-				       &root, NULL);
-		if (r < 0)
-			goto out;
-		r = missing_set(repo, root, &missing);
-		if (r < 0)
-			goto out;
-		for (size_t j = 0; j < missing.n; j++) {
-			opts->results[i].objects_missing++;
-			opts->results[i].bytes_missing += missing.v[j].size;
-		}
-		p.progress.objects_total += missing.n;
-		for (size_t j = 0; j < missing.n; j++)
-			p.progress.bytes_total += missing.v[j].size;
-		if (!(opts->flags & ST_PULL_DRY_RUN)) {
-			report(&p);
-			if (!(opts->flags & ST_PULL_NO_PACKS) && summary->n_packs > 0 && missing.n > 0) {
-				struct pack_pull pp = { .http = p.http, .base = p.base, .repo = repo, .opts = opts,
-							.object_done = pack_object_done, .userdata = &p };
-
-				r = pack_pull_objects(&pp, summary, work[i].sref->commit, &missing);
-			}
+			if (opts->depth == 0)
+				continue;
+			r = st_repo_read_commit(repo, cur, &work[i].commit);
+		} else {
+			r = pull_commit(&p, work[i].sref, &work[i].commit);
 			if (r >= 0)
-				r = fetch_objects(&p, &missing);
+				r = pull_content(&p, work[i].sref->commit, work[i].commit, &opts->results[i]);
 		}
-		free(missing.v);
+		if (r >= 0 && opts->depth != 0)
+			r = pull_parents(&p, work[i].commit, &opts->results[i]);
 		if (r < 0)
 			goto out;
 	}
-	if (opts->flags & ST_PULL_DRY_RUN)
+	if (count_only(&p))
 		goto out;
 
-	/* Images once their objects are in, one sync, then the refs. */
-	for (size_t i = 0; i < n_work; i++) {
-		if (!work[i].image)
-			continue;
-		r = publish_image(&p, work[i].commit, work[i].image, work[i].image_len);
-		if (r < 0)
-			goto out;
-	}
+	/* Every image is in with its objects: one sync, then the refs. */
 	if (syncfs(st_repo_dirfd(repo)) < 0) {
 		r = st_errf(-errno, "cannot sync the repository '%s'", st_repo_path(repo));
 		goto out;
@@ -675,14 +844,12 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 out:
 	if (p.http)
 		opts->requests = http_requests(p.http);
-	for (size_t i = 0; work && i < n_work; i++) {
+	for (size_t i = 0; work && i < n_work; i++)
 		st_commit_free(work[i].commit);
-		free(work[i].image);
-	}
 	http_free(p.http);
 	st_trust_store_free(p.store);
 	st_remote_free(p.remote);
-	free(p.base);
+	pull_sources_release(&p.src);
 	if (r < 0) {
 		free(opts->results);
 		opts->results = NULL;

@@ -74,6 +74,13 @@ struct st_remote *st_remote_free(struct st_remote *remote)
 	free(remote->name);
 	free(remote->url);
 	free(remote->keys_dir);
+	for (size_t i = 0; i < remote->n_mirrors; i++)
+		free(remote->mirrors[i]);
+	free(remote->mirrors);
+	free(remote->tls_ca);
+	free(remote->tls_client_cert);
+	free(remote->tls_client_key);
+	free(remote->proxy);
 	free(remote);
 	return NULL;
 }
@@ -89,6 +96,9 @@ void st_remote_list_free(struct st_remote **list, size_t n)
 		st_remote_free(list[i]);
 	free(list);
 }
+
+static int check_options(const char *name, const struct st_remote *rem, int err);
+static int config_text(const struct st_remote *rem, char **ret);
 
 static int check_name(const char *name)
 {
@@ -112,12 +122,12 @@ int st_remote_add(struct st_repo *repo, const struct st_remote *remote)
 	if (!st_remote_url_valid(remote->url))
 		return st_errf(-EINVAL, "remote '%s': URL must start with http://, https:// or file:/// and hold no space or control character",
 			       remote->name);
-	if (remote->keys_dir && !path_value_valid(remote->keys_dir))
-		return st_errf(-EINVAL, "remote '%s': bad keys directory", remote->name);
-	if (asprintf(&text, "url=%s\n%s%s%ssign-verify=%s\n", remote->url, remote->keys_dir ? "keys-dir=" : "",
-		     remote->keys_dir ? remote->keys_dir : "", remote->keys_dir ? "\n" : "",
-		     remote->sign_verify ? "yes" : "no") < 0)
-		return -ENOMEM;
+	r = check_options(remote->name, remote, -EINVAL);
+	if (r < 0)
+		return r;
+	r = config_text(remote, &text);
+	if (r < 0)
+		return r;
 	if (asprintf(&dir, "remotes/%s", remote->name) < 0 ||
 	    asprintf(&display, "%s/remotes/%s/config", st_repo_path(repo), remote->name) < 0)
 		return -ENOMEM;
@@ -129,6 +139,92 @@ int st_remote_add(struct st_repo *repo, const struct st_remote *remote)
 	if (r == 0)
 		return st_errf(-EEXIST, "remote '%s' exists already", remote->name);
 	return r < 0 ? r : 0;
+}
+
+/* The optional keys: paths without control characters, mirror URLs valid and at most ST_REMOTE_MIRRORS_MAX. */
+static int check_options(const char *name, const struct st_remote *rem, int err)
+{
+	const struct {
+		const char *key, *value;
+	} paths[] = {
+		{ "keys-dir", rem->keys_dir },
+		{ "tls-ca", rem->tls_ca },
+		{ "tls-client-cert", rem->tls_client_cert },
+		{ "tls-client-key", rem->tls_client_key },
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		if (paths[i].value && !path_value_valid(paths[i].value))
+			return st_errf(err, "remote '%s': bad %s (empty, too long, or a control character)", name, paths[i].key);
+	if (rem->proxy && !path_value_valid(rem->proxy))
+		return st_errf(err, "remote '%s': bad proxy", name);
+	if (rem->n_mirrors > ST_REMOTE_MIRRORS_MAX)
+		return st_errf(err, "remote '%s': more than %d mirrors", name, ST_REMOTE_MIRRORS_MAX);
+	for (size_t i = 0; i < rem->n_mirrors; i++)
+		if (!st_remote_url_valid(rem->mirrors[i]))
+			return st_errf(err, "remote '%s': mirror '%s' must start with http://, https:// or file:/// and hold no space or control character",
+				       name, rem->mirrors[i]);
+	if (!rem->tls_client_cert != !rem->tls_client_key)
+		return st_errf(err, "remote '%s': tls-client-cert and tls-client-key go together", name);
+	return 0;
+}
+
+static int append_line(char **text, const char *key, const char *value)
+{
+	char *n;
+
+	if (!value)
+		return 0;
+	if (asprintf(&n, "%s%s=%s\n", *text, key, value) < 0)
+		return -ENOMEM;
+	free(*text);
+	*text = n;
+	return 0;
+}
+
+static int config_text(const struct st_remote *rem, char **ret)
+{
+	_cleanup_free_ char *text = strdup("");
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	r = append_line(&text, "url", rem->url);
+	for (size_t i = 0; r >= 0 && i < rem->n_mirrors; i++)
+		r = append_line(&text, "mirror", rem->mirrors[i]);
+	if (r >= 0)
+		r = append_line(&text, "keys-dir", rem->keys_dir);
+	if (r >= 0)
+		r = append_line(&text, "sign-verify", rem->sign_verify ? "yes" : "no");
+	if (r >= 0)
+		r = append_line(&text, "tls-ca", rem->tls_ca);
+	if (r >= 0)
+		r = append_line(&text, "tls-client-cert", rem->tls_client_cert);
+	if (r >= 0)
+		r = append_line(&text, "tls-client-key", rem->tls_client_key);
+	if (r >= 0)
+		r = append_line(&text, "proxy", rem->proxy);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
+static int add_mirror(struct st_remote *rem, const char *url)
+{
+	char **n;
+
+	if (rem->n_mirrors >= ST_REMOTE_MIRRORS_MAX)
+		return st_errf(-EUCLEAN, "remote '%s': more than %d mirrors", rem->name, ST_REMOTE_MIRRORS_MAX);
+	n = reallocarray(rem->mirrors, rem->n_mirrors + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	rem->mirrors = n;
+	rem->mirrors[rem->n_mirrors] = strdup(url);
+	if (!rem->mirrors[rem->n_mirrors])
+		return -ENOMEM;
+	rem->n_mirrors++;
+	return 0;
 }
 
 static int parse_config(const char *name, const char *text, struct st_remote **ret)
@@ -162,6 +258,21 @@ static int parse_config(const char *name, const char *text, struct st_remote **r
 			slot = &rem->url;
 		else if (strcmp(line, "keys-dir") == 0)
 			slot = &rem->keys_dir;
+		else if (strcmp(line, "tls-ca") == 0)
+			slot = &rem->tls_ca;
+		else if (strcmp(line, "tls-client-cert") == 0)
+			slot = &rem->tls_client_cert;
+		else if (strcmp(line, "tls-client-key") == 0)
+			slot = &rem->tls_client_key;
+		else if (strcmp(line, "proxy") == 0)
+			slot = &rem->proxy;
+		else if (strcmp(line, "mirror") == 0) {
+			int r = add_mirror(rem, eq);
+
+			if (r < 0)
+				return r;
+			continue;
+		}
 		else if (strcmp(line, "sign-verify") == 0) {
 			if (strcmp(eq, "yes") != 0 && strcmp(eq, "no") != 0)
 				return st_errf(-EUCLEAN, "remote '%s': sign-verify must be yes or no", name);
@@ -176,8 +287,12 @@ static int parse_config(const char *name, const char *text, struct st_remote **r
 	}
 	if (!st_remote_url_valid(rem->url))
 		return st_errf(-EUCLEAN, "remote '%s': config has no valid url", name);
-	if (rem->keys_dir && !path_value_valid(rem->keys_dir))
-		return st_errf(-EUCLEAN, "remote '%s': config has a bad keys-dir", name);
+	{
+		int r = check_options(name, rem, -EUCLEAN);
+
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(rem);
 	return 0;
 }

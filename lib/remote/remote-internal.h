@@ -31,3 +31,20 @@ int partial_open(struct st_repo *repo, const uint8_t digest[32], uint64_t len, s
 int partial_remove(struct st_repo *repo, const uint8_t digest[32]);
 /* Remove every partial file no pull holds (after a pull that completed). */
 int partial_sweep(struct st_repo *repo);
+
+/*
+ * The places a remote's files are fetched from (sources.c): its url and its
+ * mirrors, each without trailing '/'. Metadata (summary, signatures,
+ * commits) is asked of the url first, then each mirror; content (images,
+ * objects) of each mirror in order first, then the url. A source that fails
+ * (after the transport's retries) hands the file to the next one.
+ */
+struct pull_sources {
+	char **base;            /* [0]: the url, then the mirrors */
+	size_t n;
+};
+int pull_sources_init(const struct st_remote *remote, struct pull_sources *ret);
+void pull_sources_release(struct pull_sources *s);
+/* The base of the i-th source to ask for metadata / for content (i < s->n). */
+const char *pull_sources_metadata(const struct pull_sources *s, size_t i);
+const char *pull_sources_content(const struct pull_sources *s, size_t i);

@@ -18,6 +18,7 @@
 #include "basic/publish.h"
 #include "basic/macro.h"
 #include "repo/fsck-internal.h"
+#include "sealtree/hex.h"
 
 /* ---- reporting ----------------------------------------------------------- */
 
@@ -186,6 +187,16 @@ static int list_commits(struct fsck *f)
 	return 0;
 }
 
+/* "<id>.partial" (remote.md): the commit was fetched without its content on purpose. */
+static bool commit_only(struct fsck *f, const uint8_t id[ST_COMMIT_ID_SIZE])
+{
+	char name[HEX64_LEN + sizeof(".partial")];
+
+	st_hex_encode(id, ST_COMMIT_ID_SIZE, name);
+	memcpy(name + HEX64_LEN, ".partial", sizeof(".partial"));
+	return faccessat(f->repo->commits_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 static int check_commit(struct fsck *f, const char *path, const uint8_t id[ST_COMMIT_ID_SIZE])
 {
 	_cleanup_(commit_freep) struct st_commit *c = NULL;
@@ -202,7 +213,9 @@ static int check_commit(struct fsck *f, const char *path, const uint8_t id[ST_CO
 			return digest_set_add(&f->commits_damaged, id);
 		return 0;
 	}
-	if (!digest_set_contains(&f->images_ok, c->image_digest))
+	if (!digest_set_contains(&f->images_ok, c->image_digest) && commit_only(f, id))
+		fsck_note(f, path, "fetched by pull --commit-only: its image and objects are not here");
+	else if (!digest_set_contains(&f->images_ok, c->image_digest))
 		fsck_unfixable(f, path, "its image images/%s is missing", hex32(c->image_digest, hex));
 	if (c->has_parent && !digest_set_contains(&f->commits_listed, c->parent))
 		fsck_note(f, path, "parent %s is not present: history was pruned here", hex32(c->parent, hex));

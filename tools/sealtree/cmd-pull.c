@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "sealtree.h"
@@ -13,7 +14,8 @@
 static void pull_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree pull NAME [REF...] [--jobs N] [--dry-run] [--no-packs] [--stall-timeout SECONDS]\n"
+		"usage: sealtree pull NAME [REF...] [--jobs N] [--depth N] [--commit-only] [--dry-run]\n"
+		"                     [--no-packs] [--stall-timeout SECONDS]\n"
 		"\n"
 		"Fetch refs of remote NAME (all of its summary without REF) into\n"
 		"refs/remotes/NAME/REF: the summary and commits checked under the remote's\n"
@@ -23,6 +25,9 @@ static void pull_help(FILE *f)
 		"  -j, --jobs N    requests in flight (default 32)\n"
 		"  -n, --dry-run   print what would be fetched and its size, fetch no object\n"
 		"  --no-packs      fetch loose objects only, even where the remote offers packs\n"
+		"  --depth N       also fetch N parent commits of each ref, with their images and\n"
+		"                  objects (-1: the whole history; default 0)\n"
+		"  --commit-only   fetch commits, signatures and images only: no object, no ref moves\n"
 		"  --stall-timeout SECONDS\n"
 		"                  abandon (and retry) a transfer below 1 byte/s for this long (default 30)\n"
 		"  -h, --help      show this help\n");
@@ -65,8 +70,10 @@ static void warning_cb(void *userdata, const char *message)
 
 int cmd_pull(int argc, char **argv)
 {
-	enum { OPT_STALL_TIMEOUT = 0x100, OPT_NO_PACKS };
+	enum { OPT_STALL_TIMEOUT = 0x100, OPT_NO_PACKS, OPT_DEPTH, OPT_COMMIT_ONLY };
 	static const struct option options[] = {
+		{ "depth", required_argument, NULL, OPT_DEPTH },
+		{ "commit-only", no_argument, NULL, OPT_COMMIT_ONLY },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
@@ -77,7 +84,7 @@ int cmd_pull(int argc, char **argv)
 	struct st_pull_options opts = {};
 	struct progress_state ps = {};
 	struct st_repo *repo;
-	uint32_t jobs, secs;
+	uint32_t jobs, secs, depth;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "j:nh", options, NULL)) >= 0) {
@@ -101,6 +108,18 @@ int cmd_pull(int argc, char **argv)
 			break;
 		case OPT_NO_PACKS:
 			opts.flags |= ST_PULL_NO_PACKS;
+			break;
+		case OPT_DEPTH:
+			if (strcmp(optarg, "-1") == 0)
+				opts.depth = -1;
+			else if (safe_atou32(optarg, &depth) < 0 || depth > INT32_MAX) {
+				log_error("pull: --depth takes a number of parents, or -1 for all");
+				return 2;
+			} else
+				opts.depth = (int)depth;
+			break;
+		case OPT_COMMIT_ONLY:
+			opts.flags |= ST_PULL_COMMIT_ONLY;
 			break;
 		case 'h':
 			pull_help(stdout);
@@ -136,19 +155,29 @@ int cmd_pull(int argc, char **argv)
 		char hex[2 * ST_COMMIT_ID_SIZE + 1];
 
 		st_hex_encode(res->commit, ST_COMMIT_ID_SIZE, hex);
-		if (res->up_to_date)
-			printf("%s: %s up to date\n", res->name, hex);
+		if (res->up_to_date && res->parents == 0)
+			printf("%s: %s up to date", res->name, hex);
 		else if (opts.flags & ST_PULL_DRY_RUN)
-			printf("%s: %s would fetch %" PRIu64 " objects, %" PRIu64 " bytes\n", res->name, hex,
+			printf("%s: %s would fetch %" PRIu64 " objects, %" PRIu64 " bytes", res->name, hex,
+			       res->objects_missing, res->bytes_missing);
+		else if (opts.flags & ST_PULL_COMMIT_ONLY)
+			printf("%s: %s commit stored, %" PRIu64 " objects, %" PRIu64 " bytes not fetched", res->name, hex,
 			       res->objects_missing, res->bytes_missing);
 		else
-			printf("%s: %s fetched %" PRIu64 " objects, %" PRIu64 " bytes\n", res->name, hex,
+			printf("%s: %s fetched %" PRIu64 " objects, %" PRIu64 " bytes", res->name, hex,
 			       res->objects_missing, res->bytes_missing);
+		if (res->parents)
+			printf(" (with %" PRIu32 " parent commit%s)", res->parents, res->parents == 1 ? "" : "s");
+		putchar('\n');
 	}
-	if (!(opts.flags & ST_PULL_DRY_RUN))
+	if (!(opts.flags & ST_PULL_DRY_RUN)) {
 		printf("pull: %" PRIu64 " objects (%" PRIu64 " from packs, %" PRIu64 " bytes of pack ranges), %" PRIu64
-		       " bytes, %" PRIu64 " requests\n", opts.objects_fetched, opts.objects_from_packs, opts.pack_bytes,
+		       " bytes, %" PRIu64 " requests", opts.objects_fetched, opts.objects_from_packs, opts.pack_bytes,
 		       opts.bytes_fetched, opts.requests);
+		if (opts.failovers)
+			printf(", %" PRIu64 " handed to the next mirror", opts.failovers);
+		putchar('\n');
+	}
 	free(opts.results);
 	return 0;
 }

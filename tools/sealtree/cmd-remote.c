@@ -10,7 +10,8 @@
 static void remote_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree remote add NAME URL [--keys-dir DIR] [--no-sign-verify]\n"
+		"usage: sealtree remote add NAME URL [--mirror URL]... [--keys-dir DIR] [--no-sign-verify]\n"
+		"                           [--tls-ca FILE] [--tls-client-cert FILE --tls-client-key FILE] [--proxy URL]\n"
 		"       sealtree remote list\n"
 		"       sealtree remote delete NAME\n"
 		"\n"
@@ -20,19 +21,31 @@ static void remote_help(FILE *f)
 		"  --keys-dir DIR     trust store for this remote's summary and commits\n"
 		"                     (trusted.d/, revoked.d/, policy.conf; default: the system's)\n"
 		"  --no-sign-verify   do not check signatures of this remote (testing only)\n"
+		"  --mirror URL       another copy of the repository; objects and images come\n"
+		"                     from the mirrors first, in order (repeatable, at most 16)\n"
+		"  --tls-ca FILE      PEM file of the CAs trusted for https (default: the system's)\n"
+		"  --tls-client-cert FILE, --tls-client-key FILE\n"
+		"                     a client certificate and its key for https\n"
+		"  --proxy URL        a proxy for every request\n"
 		"  -h, --help         show this help\n");
 }
 
 static int remote_add(int argc, char **argv)
 {
-	enum { OPT_KEYS_DIR = 0x100, OPT_NO_SIGN_VERIFY };
+	enum { OPT_KEYS_DIR = 0x100, OPT_NO_SIGN_VERIFY, OPT_MIRROR, OPT_TLS_CA, OPT_TLS_CERT, OPT_TLS_KEY, OPT_PROXY };
 	static const struct option options[] = {
 		{ "keys-dir", required_argument, NULL, OPT_KEYS_DIR },
+		{ "mirror", required_argument, NULL, OPT_MIRROR },
+		{ "tls-ca", required_argument, NULL, OPT_TLS_CA },
+		{ "tls-client-cert", required_argument, NULL, OPT_TLS_CERT },
+		{ "tls-client-key", required_argument, NULL, OPT_TLS_KEY },
+		{ "proxy", required_argument, NULL, OPT_PROXY },
 		{ "no-sign-verify", no_argument, NULL, OPT_NO_SIGN_VERIFY },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	struct st_remote rem = { .sign_verify = true };
+	char *mirrors[ST_REMOTE_MIRRORS_MAX];
 	struct st_repo *repo;
 	int c, r;
 
@@ -43,6 +56,26 @@ static int remote_add(int argc, char **argv)
 			break;
 		case OPT_NO_SIGN_VERIFY:
 			rem.sign_verify = false;
+			break;
+		case OPT_MIRROR:
+			if (rem.n_mirrors >= ST_REMOTE_MIRRORS_MAX) {
+				log_error("remote add: at most %d mirrors", ST_REMOTE_MIRRORS_MAX);
+				return 2;
+			}
+			mirrors[rem.n_mirrors++] = optarg;
+			rem.mirrors = mirrors;
+			break;
+		case OPT_TLS_CA:
+			rem.tls_ca = optarg;
+			break;
+		case OPT_TLS_CERT:
+			rem.tls_client_cert = optarg;
+			break;
+		case OPT_TLS_KEY:
+			rem.tls_client_key = optarg;
+			break;
+		case OPT_PROXY:
+			rem.proxy = optarg;
 			break;
 		case 'h':
 			remote_help(stdout);
