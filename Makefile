@@ -6,7 +6,8 @@
 #                line is "N passed, N failed[, N skipped]"
 #   make check-boot  build a disk of a signed Debian 12 deployment and boot it
 #                under QEMU with OVMF (tests/qemu/boot-image.sh; root, ~10 min
-#                the first time, the Debian tree and kernel are cached)
+#                the first time, the Debian tree and kernel are cached), then
+#                boot a signed UKI of it with Secure Boot (tests/qemu/uki-boot.sh)
 # Other targets: build, install, bench, clean.
 
 BUILD      ?= build
@@ -21,7 +22,7 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
 	libarchive-dev libarchive-tools tar ostree dosfstools \
 	dracut-core initramfs-tools-core libcurl4-openssl-dev libzstd-dev nginx-light \
-	debootstrap fdisk mtools systemd-boot-efi ovmf
+	debootstrap fdisk mtools systemd-boot-efi ovmf sbsigntool binutils openssl
 
 .PHONY: all deps build install check check-boot demo bench clean
 
@@ -51,8 +52,12 @@ check: deps
 		FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/run-check.sh
 
 check-boot: build
-	@rc=0; bash tests/qemu/boot-image.sh $(BUILD) $(BUILD)/boot-test || rc=$$?; \
+	@rc=0; BOOT_IMAGE_HOOK=$(CURDIR)/tests/qemu/uki-boot.sh \
+		bash tests/qemu/boot-image.sh $(BUILD) $(BUILD)/boot-test || rc=$$?; \
 	if [ $$rc = 2 ]; then echo "check-boot: SKIP: the boot test could not set up (see above)"; exit 0; fi; \
+	urc=0; bash tests/qemu/uki-boot.sh run $(BUILD)/boot-test || urc=$$?; \
+	if [ $$urc = 2 ]; then echo "check-boot: SKIP: the Secure Boot UKI boot could not set up (see above)"; \
+	elif [ $$urc != 0 ]; then rc=1; fi; \
 	[ $$rc = 0 ] && echo "check-boot: PASS" || echo "check-boot: FAIL (logs in $(BUILD)/boot-test)"; exit $$rc
 
 demo: build

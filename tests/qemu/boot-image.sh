@@ -40,6 +40,13 @@ PREPARE=$BUILD/tools/prepare-root/sealtree-prepare-root
 START=$SECONDS
 say() { echo "boot [$((SECONDS - START))s]: $*"; }
 setup_failed() { echo "boot-image: cannot set up: $*" >&2; exit 2; }
+# BOOT_IMAGE_HOOK (tests/qemu/uki-boot.sh): run with "committed" while the
+# repository is readable on this host (before fs-verity), and with "disk"
+# once the disk is ready, before its first boot; a failure is its own to report.
+boot_hook() {
+	[ -z "${BOOT_IMAGE_HOOK:-}" ] || BUILD=$BUILD WORK=$WORK REPO=${REPO:-} DISK=${DISK:-} C1=${C1:-} \
+		ROOT_UUID=${ROOT_UUID:-} bash "$BOOT_IMAGE_HOOK" "$1" || say "BOOT_IMAGE_HOOK $1 failed"
+}
 
 [ "$(id -u)" = 0 ] || setup_failed "needs root"
 for t in debootstrap sfdisk mkfs.vfat mcopy mkfs.ext4 losetup chroot; do
@@ -203,6 +210,7 @@ KARGS=(--karg "root=UUID=$ROOT_UUID" --karg rw --karg console=ttyS0 --karg panic
 cat "$WORK/status-host.txt"
 cat "$SYS"/boot/loader/entries/*.conf
 echo "$C1" >"$WORK/commit1"
+boot_hook committed
 # Version 2 on the same ref (the guest upgrades to it) and a third commit,
 # on debian/bad, whose image the guest changes after deploying it.
 echo 2 >"$TREE/usr/share/sealtree-test/version"
@@ -255,6 +263,7 @@ EXTRA_ROOT=$WORK/kitroot QEMU_EXTRA_DRIVES=$DISK bash "$SRC/tests/qemu/kit.sh" "
 	exit 1
 }
 grep 'ci-test:' "$WORK/kit/serial.log" | sed 's/^/  /'
+boot_hook disk
 
 # ---- 5. boot the disk ----------------------------------------------------------------
 say "booting the disk: OVMF, systemd-boot, prepare-root, systemd (TCG, timeout ${QEMU_TIMEOUT}s)"
