@@ -13,7 +13,9 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 
 # nginx_start ROOT: serve ROOT at $NGINX_URL; the access log is $NGINX_DIR/access.log:
 #   ADDR - - [TIME] "REQUEST" STATUS BODY_BYTES "RANGE" PROTOCOL CONNECTION REQUEST_NO
-# $NGINX_SERVER_EXTRA (optional) is added to the server block (e.g. a limit_rate).
+# $NGINX_SERVER_EXTRA (optional) is added to the server block (e.g. a limit_rate);
+# $NGINX_LISTEN_OPTS (optional) to its listen line (e.g. "ssl http2", then
+# $NGINX_SCHEME=https and the certificates in $NGINX_SERVER_EXTRA).
 nginx_start() {
 	local root=$1 tries user=""
 	[ -x "$NGINX" ] || skip_all "needs nginx (Debian's nginx-light)"
@@ -41,7 +43,7 @@ http {
 	scgi_temp_path $NGINX_DIR/tmp/scgi;
 	keepalive_requests 100000;
 	server {
-		listen 127.0.0.1:$NGINX_PORT;
+		listen 127.0.0.1:$NGINX_PORT ${NGINX_LISTEN_OPTS:-};
 		root $root;
 		location / { }
 		${NGINX_SERVER_EXTRA:-}
@@ -53,8 +55,8 @@ CONF
 		NGINX_PID=$!
 		trap 'nginx_stop; cleanup_test_tmp' EXIT
 		for _ in $(seq 50); do
-			if curl -s -o /dev/null "http://127.0.0.1:$NGINX_PORT/"; then
-				NGINX_URL=http://127.0.0.1:$NGINX_PORT
+			if curl -s -k -o /dev/null "${NGINX_SCHEME:-http}://127.0.0.1:$NGINX_PORT/"; then
+				NGINX_URL=${NGINX_SCHEME:-http}://127.0.0.1:$NGINX_PORT
 				: >"$NGINX_DIR/access.log"
 				return 0
 			fi
