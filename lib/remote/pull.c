@@ -39,6 +39,7 @@ struct pull {
 	struct http *http;
 	struct st_trust_store *store;   /* the remote's keys (empty with sign-verify=no) */
 	struct pull_sources src;        /* the url and the mirrors */
+	uint64_t inflight;              /* bytes received for objects not yet complete */
 	const struct st_summary *summary;
 	struct st_pull_options *opts;
 	struct st_pull_progress progress;
@@ -53,6 +54,7 @@ struct object_fetch {
 	/* A large object over http(s): kept in REPO/tmp/pull (partial.c), resumed with Range. */
 	uint64_t start;                 /* where the next body begins, until the partial file is open */
 	size_t source;                  /* asked of pull_sources_content(source) */
+	uint64_t counted;               /* of sink.got, in pull.inflight */
 	bool restarted;                 /* a resumed download failed its digest and started over once */
 };
 
@@ -69,17 +71,31 @@ static void pull_fail(struct pull *p, int r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Progress: objects completed, and bytes of completed objects plus those received for the ones in flight. */
 static void report(struct pull *p)
 {
+	struct st_pull_progress pr = p->progress;
+
+	pr.bytes_done += p->inflight;
 	if (p->opts->progress)
-		p->opts->progress(p->opts->progress_userdata, &p->progress);
+		p->opts->progress(p->opts->progress_userdata, &pr);
+}
+
+/* The bytes o's sink holds now, in p->inflight (after every write, reset or release of the sink). */
+static void track(struct object_fetch *o)
+{
+	o->p->inflight += o->sink.got - o->counted;     /* wraps back when got shrinks: the sum stays exact */
+	o->counted = o->sink.got;
 }
 
 static int object_data(void *userdata, const void *buf, size_t len)
 {
 	struct object_fetch *o = userdata;
+	int r = object_sink_write(&o->sink, buf, len);
 
-	return object_sink_write(&o->sink, buf, len);
+	track(o);
+	report(o->p);
+	return r;
 }
 
 static void object_reset(void *userdata)
@@ -87,6 +103,7 @@ static void object_reset(void *userdata)
 	struct object_fetch *o = userdata;
 
 	object_sink_reset(&o->sink);
+	track(o);
 }
 
 static const struct http_request_ops partial_ops;
@@ -121,7 +138,10 @@ static int partial_data(void *userdata, const void *buf, size_t len)
 		if (r < 0)
 			return r;
 	}
-	return object_sink_write(&o->sink, buf, len);
+	r = object_sink_write(&o->sink, buf, len);
+	track(o);
+	report(o->p);
+	return r;
 }
 
 /* The server sends the whole file: the kept bytes go. */
@@ -130,6 +150,7 @@ static void partial_reset(void *userdata)
 	struct object_fetch *o = userdata;
 
 	object_sink_reset(&o->sink);
+	track(o);
 	o->start = 0;
 }
 
@@ -140,6 +161,7 @@ static uint64_t partial_resume(void *userdata)
 
 	if (o->sink.partial_fd < 0) {
 		object_sink_reset(&o->sink);    /* a temporary file after all, or nothing yet */
+		track(o);
 		return o->sink.open ? 0 : o->start;
 	}
 	return o->sink.got;
@@ -159,6 +181,7 @@ static bool partial_restart(struct object_fetch *o, uint64_t resumed_from)
 	if (asprintf(&url, "%s/%s", pull_sources_content(&o->p->src, o->source), o->sink.relpath) < 0)
 		return false;
 	object_sink_reset(&o->sink);
+	track(o);
 	o->start = 0;
 	o->restarted = true;
 	return http_add(o->p->http, url, &partial_ops, o) >= 0;
@@ -188,6 +211,7 @@ static bool object_failover(struct object_fetch *o, int r)
 	if (o->sink.partial_fd >= 0 && (r == -EUCLEAN || r == -EFBIG || r == -EPROTO))
 		(void)partial_remove(o->p->repo, o->sink.digest);
 	object_sink_release(&o->sink);
+	track(o);
 	o->source++;
 	o->restarted = false;
 	o->p->opts->failovers++;
@@ -224,6 +248,7 @@ static void object_done(void *userdata, int result, const char *detail)
 	if (partial && r < 0 && (r == -EUCLEAN || r == -EFBIG || r == -EPROTO || r == -ENOENT))
 		(void)partial_remove(p->repo, o->sink.digest);
 	object_sink_release(&o->sink);
+	track(o);
 	if (r == 0) {
 		p->progress.objects_done++;
 		p->progress.bytes_done += size;

@@ -43,19 +43,42 @@ static double now_s(void)
 
 struct progress_state {
 	double start, last;
+	bool drawn;
 };
 
+/* "1:02:03", "2:03" or "3s": the time left at this rate. */
+static void format_eta(double secs, char *buf, size_t size)
+{
+	unsigned long s = secs > 359999 ? 359999 : (unsigned long)(secs + 0.5);
+
+	if (s >= 3600)
+		(void)snprintf(buf, size, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+	else if (s >= 60)
+		(void)snprintf(buf, size, "%lu:%02lu", s / 60, s % 60);
+	else
+		(void)snprintf(buf, size, "%lus", s);
+}
+
+/* One line on the terminal, redrawn at most 5 times a second: objects, bytes, rate, time left. */
 static void progress_cb(void *userdata, const struct st_pull_progress *p)
 {
 	struct progress_state *s = userdata;
-	double now = now_s(), rate;
+	double now = now_s(), rate, elapsed;
+	char eta[32] = "-";
 
 	if (now - s->last < 0.2 && p->objects_done != p->objects_total)
 		return;
 	s->last = now;
-	rate = now > s->start ? (double)p->bytes_done / (now - s->start) : 0;
-	fprintf(stderr, "\rpull: %" PRIu64 "/%" PRIu64 " objects, %.1f/%.1f MiB, %.1f MiB/s   ", p->objects_done,
-		p->objects_total, (double)p->bytes_done / 1048576.0, (double)p->bytes_total / 1048576.0, rate / 1048576.0);
+	s->drawn = true;
+	elapsed = now - s->start;
+	rate = elapsed > 0.05 ? (double)p->bytes_done / elapsed : 0;
+	if (p->bytes_done >= p->bytes_total)
+		(void)snprintf(eta, sizeof(eta), "0s");
+	else if (rate > 0)
+		format_eta((double)(p->bytes_total - p->bytes_done) / rate, eta, sizeof(eta));
+	fprintf(stderr, "\r\033[Kpull: %" PRIu64 "/%" PRIu64 " objects, %.1f/%.1f MiB, %.1f MiB/s, ETA %s", p->objects_done,
+		p->objects_total, (double)p->bytes_done / 1048576.0, (double)p->bytes_total / 1048576.0, rate / 1048576.0,
+		eta);
 	fflush(stderr);
 }
 
@@ -63,8 +86,9 @@ static void warning_cb(void *userdata, const char *message)
 {
 	struct progress_state *s = userdata;
 
-	if (s->last > 0)
+	if (s->drawn)
 		fputc('\n', stderr);
+	s->drawn = false;
 	(void)log_error("pull: warning: %s", message);
 }
 
@@ -146,7 +170,7 @@ int cmd_pull(int argc, char **argv)
 		return 1;
 	r = st_remote_pull(repo, argv[optind], &opts);
 	st_repo_free(repo);
-	if (opts.progress && ps.last > 0)
+	if (opts.progress && ps.drawn)
 		fputc('\n', stderr);
 	if (r < 0)
 		return log_error_errno(r, "pull from '%s' failed", argv[optind]), 1;
