@@ -23,6 +23,8 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	libarchive-dev libarchive-tools tar ostree dosfstools \
 	dracut-core initramfs-tools-core libcurl4-openssl-dev libzstd-dev nginx-light \
 	debootstrap fdisk mtools systemd-boot-efi ovmf sbsigntool binutils openssl
+# containers (sealtree oci: images built by umoci, archives by skopeo, run by crun)
+DEB_PACKAGES += umoci skopeo crun podman
 
 .PHONY: all deps build install check check-boot demo bench clean
 

@@ -11,10 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Until include/sealtree/oci.h (the public import API) lands, the one size it defines. */
-#ifndef ST_OCI_DIGEST_STRING_SIZE
-#define ST_OCI_DIGEST_STRING_SIZE 72
-#endif
+#include "sealtree/oci.h"
 
 /* Media types (OCI image-spec 1.1, Docker image manifest v2 schema 2). */
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
@@ -113,3 +110,110 @@ int oci_hash_init(struct oci_hash *h);
 void oci_hash_update(struct oci_hash *h, const void *data, size_t len);
 void oci_hash_final(struct oci_hash *h, uint8_t ret[OCI_DIGEST_SIZE]);
 void oci_hash_done(struct oci_hash *h);
+
+/* ---- Sources (source.c, source-archive.c, source-docker.c) ---- */
+
+struct st_digest_store;
+struct st_node;
+
+enum oci_source_type {
+	OCI_SOURCE_LAYOUT,
+	OCI_SOURCE_OCI_ARCHIVE,
+	OCI_SOURCE_DOCKER_ARCHIVE,
+};
+
+struct st_oci_source {
+	enum oci_source_type type;
+	char *display;                  /* "oci:DIR", "docker-archive:FILE" */
+	char *ref;                      /* TAG, @DIGEST, or NULL */
+	int dir_fd;                     /* layout: the directory */
+	/* archives: the archive read into a private digest store below tmp */
+	char *tmp_path;                 /* removed by st_oci_source_free() */
+	struct st_digest_store *store;
+	int store_fd;
+	struct st_node *tree;
+	/* docker-archive: the layer files, in order, and the repo tags */
+	char **docker_layers;
+	size_t n_docker_layers;
+};
+
+/* The documents of the chosen image, each verified against its digest. */
+struct oci_image_docs {
+	char *manifest;                 /* the manifest's bytes (for docker-archive: synthesized, see oci.md) */
+	size_t manifest_len;
+	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
+	struct oci_manifest *m;
+	char *config;
+	size_t config_len;
+	struct oci_config *c;
+};
+void oci_image_docs_done(struct oci_image_docs *d);
+
+/* A file of the source by its path (beneath the layout, or inside the archive): never through a symlink. */
+int oci_source_open_file(struct st_oci_source *src, const char *relpath, int *ret_fd, uint64_t *ret_size);
+int oci_source_read_file(struct st_oci_source *src, const char *relpath, size_t max, char **ret, size_t *ret_len);
+/* A blob of a layout (blobs/sha256/HEX), at most max bytes, its size and SHA-256 checked (-EBADMSG names it). */
+int oci_source_read_blob(struct st_oci_source *src, const struct oci_descriptor *d, size_t max, char **ret,
+			 size_t *ret_len);
+/* Choose the image (index, tag, platform), read and check manifest and config. */
+int oci_source_resolve(struct st_oci_source *src, const struct st_oci_import_options *opts,
+		       struct oci_image_docs *ret);
+/* Layer i of the resolved image: an fd of its blob (checked by the reader while it streams). */
+int oci_source_open_layer(struct st_oci_source *src, const struct oci_image_docs *docs, size_t i, int *ret_fd);
+
+/* source-archive.c: read an archive file into src's private store (tree, store_fd). */
+int oci_source_unpack_archive(struct st_oci_source *src, const char *file, const char *tmp_dir);
+void oci_source_archive_done(struct st_oci_source *src);
+/* source-docker.c: resolve a docker-archive (manifest.json). */
+int oci_docker_resolve(struct st_oci_source *src, struct oci_image_docs *ret);
+
+/* ---- Layers (layer.c) and the merged tree (merge.c) ---- */
+
+struct st_repo;
+
+struct oci_layer_result {
+	char diff_id[ST_OCI_DIGEST_STRING_SIZE];        /* SHA-256 of the uncompressed stream, as read */
+	uint64_t uncompressed;
+	uint64_t files, objects_written;
+};
+
+/*
+ * Read a layer blob (fd, its descriptor d, the config's diff_id) once: the
+ * blob is hashed as it is read, decompressed as d's media type says, the
+ * uncompressed stream hashed and handed to the repository's tar reader,
+ * whose files become objects of the repository. Only when the blob's
+ * digest and size and the stream's diff_id all match is the layer's tree
+ * returned (directories a member described marked ST_TAR_DIR_EXPLICIT);
+ * otherwise -EBADMSG names the layer. -EFBIG when the stream is over the
+ * limits of opts (a compression bomb stops there).
+ */
+int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d, const char *diff_id,
+		   const struct st_oci_import_options *opts, struct st_node **ret_tree, struct oci_layer_result *ret);
+
+/* The merged tree of an image, built layer by layer (merge.c). */
+struct oci_merge;
+int oci_merge_new(struct oci_merge **ret);
+/*
+ * Apply a layer: its whiteouts (".wh.NAME" removes NAME of the layers
+ * below, ".wh..wh..opq" empties its directory of them), then its entries
+ * (a directory over a directory merges, anything else replaces). Takes
+ * the layer's tree over in every case. what names the layer in errors.
+ */
+int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *what);
+/* The merged tree (hardlinks whose inode a later layer removed are re-formed); mg is freed. */
+int oci_merge_finish(struct oci_merge *mg, struct st_node **ret_root);
+struct oci_merge *oci_merge_free(struct oci_merge *mg);
+
+/* ---- What the repository keeps of an image (store.c, docs/formats/oci.md) ---- */
+
+#define OCI_BLOBS_DIR "oci/blobs/sha256"
+#define OCI_RECORDS_DIR "oci/records"
+#define OCI_RECORD_MAX (1024u * 1024)
+#define OCI_META_NAME "oci.name"
+#define OCI_META_MANIFEST "oci.manifest"
+#define OCI_META_CONFIG "oci.config"
+
+/* Keep a verified document (manifest or config) under oci/blobs/sha256/HEX. */
+int oci_store_blob(struct st_repo *repo, const char *digest, const void *data, size_t len);
+/* Keep the record of an image's layers (oci/records/<manifest hex>). */
+int oci_store_record(struct st_repo *repo, const struct oci_image_docs *docs, const struct oci_layer_result *layers);

@@ -88,6 +88,14 @@ int repo_ref_path(const char *name, char buf[REPO_REF_PATH_MAX]);
 int repo_ref_name_of_path(const char *rel, char ret[ST_REF_NAME_MAX + 1]);
 
 /*
+ * Image names (sealtree/oci.h, ref-name.c): "NAME[:TAG]" to its ref
+ * "refs/oci/NAME/+TAG" (canonical), and back to "NAME:TAG". -EINVAL with a
+ * detail for a name off the grammar or a ref that is no image's.
+ */
+int repo_oci_ref_of_name(const char *name, char ret[ST_REF_NAME_MAX + 1]);
+int repo_oci_name_of_ref(const char *ref, char ret[ST_REF_NAME_MAX + 1]);
+
+/*
  * Apply the owner and permission transforms of opts->flags
  * (ST_IMPORT_CANONICAL_PERMISSIONS, then ST_IMPORT_SET_OWNER/_UID/_GID) to every inode
  * of a tree. Every importer (directory, tar, dumpfile) calls it before the

@@ -6,8 +6,9 @@
  * comes first in sorted depth-first order, so the inode's data moves there
  * and every other name becomes an alias of it.
  *
- * node->scratch is used for the walk (a pointer to the group's first name,
- * kept on the group's current inode) and left 0.
+ * node->scratch of non-directories is used for the walk (a pointer to the
+ * group's first name, kept on the group's current inode) and left 0; that of
+ * directories is not touched (the reader's marks, see keep_dir_marks).
  */
 #include "tar.h"
 
@@ -59,7 +60,8 @@ static void swap_inode(struct st_node *a, struct st_node *b)
 
 static void clear_scratch(struct st_node *n)
 {
-	n->scratch = 0;
+	if (!node_is_dir(n) || n->link_target)
+		n->scratch = 0;
 	for (size_t i = 0; i < n->n_children; i++)
 		clear_scratch(n->children[i]);
 }

@@ -440,6 +440,14 @@ static void maybe_progress(struct tar_reader *t)
 			  t->stats.bytes);
 }
 
+static void clear_dir_marks(struct st_node *n)
+{
+	n->scratch = 0;
+	for (size_t i = 0; i < n->n_children; i++)
+		if (node_is_dir(n->children[i]) && !n->children[i]->link_target)
+			clear_dir_marks(n->children[i]);
+}
+
 static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct st_node **ret_root)
 {
 	struct archive_entry *e;
@@ -489,6 +497,8 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 	}
 	/* Only now: the pool no longer touches any node. */
 	st_tar_canonicalize_links(t->root);
+	if (!t->opts || !t->opts->keep_dir_marks)
+		clear_dir_marks(t->root);
 	if (ret_stats)
 		*ret_stats = t->stats;
 	*ret_root = TAKE_PTR(t->root);

@@ -20,7 +20,7 @@ struct tar_headers_info;
 
 #define TAR_BUF_SIZE (1024u * 1024u)
 #define TAR_BLOCK_SIZE 10240
-#define NODE_EXPLICIT 1u
+#define NODE_EXPLICIT ST_TAR_DIR_EXPLICIT
 /* Mode of directories no member describes (see the format doc). */
 #define IMPLICIT_DIR_MODE (S_IFDIR | 0755)
 

@@ -21,6 +21,8 @@
 
 /* At most this many members (and implicit directories) in one archive. */
 #define ST_TAR_ENTRIES_MAX (1u << 22)
+/* node->scratch of a directory a member described, with keep_dir_marks. */
+#define ST_TAR_DIR_EXPLICIT 1u
 /* At most this many path components in a member name (as SCAN_DEPTH_MAX). */
 #define ST_TAR_DEPTH_MAX 1024
 
@@ -33,6 +35,10 @@ struct st_tar_read_options {
 	/* At most this many bytes of distinct xattrs (names and values) in the archive; 0 = 128 MiB. */
 	uint64_t max_xattr_bytes;
 	bool skip_xattrs;               /* keep no xattrs (as mkcomposefs --skip-xattrs) */
+	/* On return, node->scratch of a directory is ST_TAR_DIR_EXPLICIT if a member described it
+	 * (else it was made as the parent of deeper names), so that a reader of layers (lib/oci)
+	 * knows whose metadata counts; without, every scratch is 0. */
+	bool keep_dir_marks;
 	/* Called on the reading thread at most every 100 ms with what was read
 	 * so far (a stream has no known total: the totals are the counts so far). */
 	void (*progress)(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,

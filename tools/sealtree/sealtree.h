@@ -67,7 +67,8 @@ bool show_progress(void);
 	X(pack, "write a pack of the objects a commit adds") \
 	X(remote, "add, list or delete remotes") \
 	X(pull, "fetch refs of a remote, only what is missing") \
-	X(admin, "deploy commits as bootable systems (sealtree admin --help)")
+	X(admin, "deploy commits as bootable systems (sealtree admin --help)") \
+	X(oci, "container images: import, list, inspect, remove, mount (sealtree oci --help)")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 SEALTREE_COMMANDS(DECLARE_COMMAND)

@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The merged tree of an image: each layer's tree (read by layer.c) applied
+ * over the layers below, as the OCI image spec's changesets say
+ * (docs/formats/oci.md, "Layers"):
+ *
+ *  - ".wh..wh..opq" in a directory hides everything the layers below had
+ *    in it; ".wh.NAME" removes NAME of the layers below. Whiteouts apply
+ *    before the layer's own entries, so a layer may remove and re-create
+ *    a name. A whiteout naming nothing ("", ".", ".."), one that is a
+ *    directory, and any other ".wh." name are refused: a layer could
+ *    otherwise hide entries where no runtime would.
+ *  - A directory over a directory merges (the upper one's metadata counts
+ *    if a member of its layer described it); anything else replaces what
+ *    was there, whole.
+ *
+ * Nodes a later layer removes may still be the inode of a hardlink that
+ * stays (a layer adds /b as a link to /a, a later one removes /a). They
+ * are therefore never freed during the merge but kept, with the layers'
+ * leftover trees, until oci_merge_finish() has re-formed such groups: the
+ * first surviving name takes the inode over.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/error.h"
+#include "oci-internal.h"
+#include "tree/tar.h"
+#include "tree/tree-internal.h"
+
+#define WH_PREFIX ".wh."
+#define WH_OPAQUE ".wh..wh..opq"
+#define LIVE_MARK 0x4c495645u   /* odd: never a node pointer */
+
+struct oci_merge {
+	struct st_node *root;
+	struct st_node **dead;          /* removed nodes and the layers' leftovers, freed at the end */
+	size_t n_dead, cap_dead;
+};
+
+int oci_merge_new(struct oci_merge **ret)
+{
+	struct oci_merge *mg = calloc(1, sizeof(*mg));
+	int r;
+
+	if (!mg)
+		return -ENOMEM;
+	r = st_node_new(&mg->root);
+	if (r < 0) {
+		free(mg);
+		return r;
+	}
+	mg->root->mode = S_IFDIR | 0755;
+	*ret = mg;
+	return 0;
+}
+
+struct oci_merge *oci_merge_free(struct oci_merge *mg)
+{
+	if (!mg)
+		return NULL;
+	st_node_free(mg->root);
+	for (size_t i = 0; i < mg->n_dead; i++)
+		st_node_free(mg->dead[i]);
+	free(mg->dead);
+	free(mg);
+	return NULL;
+}
+
+static int bury(struct oci_merge *mg, struct st_node *n)
+{
+	if (GROW(mg->dead, mg->cap_dead, mg->n_dead + 1) < 0)
+		return -ENOMEM;
+	mg->dead[mg->n_dead++] = n;
+	return 0;
+}
+
+/* Take child i out of its parent (the node keeps its name; node_add_child() replaces it). */
+static struct st_node *detach(struct st_node *parent, size_t i)
+{
+	struct st_node *c = parent->children[i];
+
+	memmove(&parent->children[i], &parent->children[i + 1], (parent->n_children - i - 1) * sizeof(c));
+	parent->n_children--;
+	c->parent = NULL;
+	return c;
+}
+
+static int remove_child(struct oci_merge *mg, struct st_node *dir, const char *name, size_t len)
+{
+	bool found;
+	size_t i = node_child_index(dir, name, len, &found);
+
+	if (!found)
+		return 0;
+	return bury(mg, detach(dir, i));
+}
+
+/* An explicit upper directory's metadata onto the merged one (xattrs swapped: the layer's copy dies). */
+static void take_dir_metadata(struct st_node *m, struct st_node *c)
+{
+#define SWAP(f)                              \
+	do {                                 \
+		__typeof__(m->f) tmp_ = m->f; \
+		m->f = c->f;                 \
+		c->f = tmp_;                 \
+	} while (0)
+	m->mode = c->mode;
+	m->uid = c->uid;
+	m->gid = c->gid;
+	m->mtime_sec = c->mtime_sec;
+	m->mtime_nsec = c->mtime_nsec;
+	SWAP(xattrs);
+	SWAP(n_xattrs);
+	SWAP(cap_xattrs);
+	SWAP(xattr_budget);
+#undef SWAP
+}
+
+static int whiteout_err(const char *what, const struct st_node *dir, const char *name, const char *why)
+{
+	_cleanup_free_ char *path = NULL;
+
+	(void)node_get_path(dir, &path);
+	return st_errf(-EINVAL, "%s: entry '%s%s%s': %s", what, path && strcmp(path, "/") != 0 ? path : "",
+		       "/", name, why);
+}
+
+static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l, const char *what, unsigned depth)
+{
+	int r;
+
+	if (depth > ST_TAR_DEPTH_MAX)
+		return st_errf(-EINVAL, "%s: nested too deep", what);
+	/* Whiteouts first: they concern the layers below only. */
+	for (size_t i = 0; i < l->n_children; i++) {
+		struct st_node *c = l->children[i];
+		const char *name = c->name, *target;
+
+		if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) != 0)
+			continue;
+		if (node_is_dir(c) && !c->link_target)
+			return whiteout_err(what, l, name, "a whiteout that is a directory");
+		if (strcmp(name, WH_OPAQUE) == 0) {
+			while (m->n_children > 0) {
+				r = bury(mg, detach(m, m->n_children - 1));
+				if (r < 0)
+					return r;
+			}
+			continue;
+		}
+		target = name + strlen(WH_PREFIX);
+		if (!*target || strcmp(target, ".") == 0 || strcmp(target, "..") == 0)
+			return whiteout_err(what, l, name, "a whiteout that names no entry (of the directory itself?)");
+		if (strncmp(target, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+			return whiteout_err(what, l, name, "a whiteout of a whiteout name");
+		r = remove_child(mg, m, target, strlen(target));
+		if (r < 0)
+			return r;
+	}
+	/* Then the entries, each moved out of the layer's tree into the merged one. */
+	for (size_t i = 0; i < l->n_children;) {
+		struct st_node *c = l->children[i], *old;
+		bool found;
+		size_t j;
+
+		if (strncmp(c->name, WH_PREFIX, strlen(WH_PREFIX)) == 0) {
+			i++;
+			continue;
+		}
+		j = node_child_index(m, c->name, strlen(c->name), &found);
+		old = found ? m->children[j] : NULL;
+		if (old && node_is_dir(old) && !old->link_target && node_is_dir(c) && !c->link_target) {
+			if (c->scratch & ST_TAR_DIR_EXPLICIT)
+				take_dir_metadata(old, c);
+			r = merge_dir(mg, old, c, what, depth + 1);
+			if (r < 0)
+				return r;
+			i++;
+			continue;
+		}
+		if (old) {
+			r = bury(mg, detach(m, j));
+			if (r < 0)
+				return r;
+		}
+		c = detach(l, i);
+		r = node_add_child(m, c, c->name, strlen(c->name));
+		if (r < 0) {
+			(void)bury(mg, c);
+			return st_errf(r, "%s: cannot add '%s' to the merged tree", what, c->name);
+		}
+	}
+	return 0;
+}
+
+int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *what)
+{
+	int r;
+
+	r = bury(mg, layer);
+	if (r < 0) {
+		st_node_free(layer);
+		return r;
+	}
+	if (layer->scratch & ST_TAR_DIR_EXPLICIT)
+		take_dir_metadata(mg->root, layer);
+	return merge_dir(mg, mg->root, layer, what, 0);
+}
+
+static void mark_live(struct st_node *n)
+{
+	n->scratch = LIVE_MARK;
+	for (size_t i = 0; i < n->n_children; i++)
+		mark_live(n->children[i]);
+}
+
+/* The inode of dead t moves to the alias a, which stops being an alias. */
+static void take_inode(struct st_node *a, struct st_node *t)
+{
+#define MOVE(f)                              \
+	do {                                 \
+		__typeof__(a->f) tmp_ = a->f; \
+		a->f = t->f;                 \
+		t->f = tmp_;                 \
+	} while (0)
+	MOVE(mode);
+	MOVE(uid);
+	MOVE(gid);
+	MOVE(rdev);
+	MOVE(mtime_sec);
+	MOVE(mtime_nsec);
+	MOVE(size);
+	MOVE(payload);
+	MOVE(content);
+	MOVE(has_digest);
+	MOVE(xattrs);
+	MOVE(n_xattrs);
+	MOVE(cap_xattrs);
+	MOVE(xattr_budget);
+	memcpy(a->digest, t->digest, sizeof(a->digest));
+#undef MOVE
+	a->link_target = NULL;
+	a->nlink = 1;
+}
+
+/* Aliases whose inode died get the first surviving one as their inode; nlink counts live names only. */
+static void fix_links(struct st_node *n)
+{
+	for (size_t i = 0; i < n->n_children; i++) {
+		struct st_node *c = n->children[i], *t = c->link_target;
+
+		if (!t) {
+			if (node_is_dir(c))
+				fix_links(c);
+			else
+				c->nlink = 1;
+			continue;
+		}
+		if (t->scratch != LIVE_MARK) {
+			if (t->scratch == 0) {
+				take_inode(c, t);
+				t->scratch = (uintptr_t)c;
+				c->scratch = LIVE_MARK;
+				continue;
+			}
+			c->link_target = (struct st_node *)(uintptr_t)t->scratch;
+		}
+	}
+}
+
+static void count_links(struct st_node *n)
+{
+	for (size_t i = 0; i < n->n_children; i++) {
+		struct st_node *c = n->children[i];
+
+		if (c->link_target)
+			c->link_target->nlink++;
+		else if (node_is_dir(c))
+			count_links(c);
+	}
+}
+
+static void reset_nlink(struct st_node *n)
+{
+	for (size_t i = 0; i < n->n_children; i++) {
+		struct st_node *c = n->children[i];
+
+		if (c->link_target)
+			continue;
+		if (node_is_dir(c))
+			reset_nlink(c);
+		else
+			c->nlink = 1;
+	}
+}
+
+static void clear_scratch(struct st_node *n)
+{
+	n->scratch = 0;
+	for (size_t i = 0; i < n->n_children; i++)
+		clear_scratch(n->children[i]);
+}
+
+int oci_merge_finish(struct oci_merge *mg, struct st_node **ret_root)
+{
+	/* Dead nodes that are inodes have scratch 0 (the tar reader leaves files so); directories are never inodes. */
+	for (size_t i = 0; i < mg->n_dead; i++)
+		clear_scratch(mg->dead[i]);
+	mark_live(mg->root);
+	fix_links(mg->root);
+	reset_nlink(mg->root);
+	count_links(mg->root);
+	clear_scratch(mg->root);
+	st_tar_canonicalize_links(mg->root);
+	*ret_root = TAKE_PTR(mg->root);
+	oci_merge_free(mg);
+	return 0;
+}

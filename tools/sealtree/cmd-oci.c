@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sealtree oci VERB: container images in the repository (see
+ * docs/man/sealtree-oci.1.md). import, images, inspect, rm, mount here;
+ * pull in cmd-oci-pull.c.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "escape.h"
+#include "read-output.h"
+#include "parse-number.h"
+#include "sealtree.h"
+#include "sealtree/hex.h"
+#include "sealtree/oci.h"
+#include "sealtree/repo-read.h"
+
+static void oci_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree oci import SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
+		"       sealtree oci images\n"
+		"       sealtree oci inspect IMAGE [--json]\n"
+		"       sealtree oci rm IMAGE...\n"
+		"       sealtree oci mount [--verity|--no-verity] IMAGE DIR\n"
+		"\n"
+		"Container images in the repository: each file once, shared with host commits.\n"
+		"SOURCE is oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE.\n"
+		"IMAGE is NAME[:TAG] (TAG 'latest' if omitted); its commit is the ref oci/NAME:TAG.\n");
+}
+
+static void import_help(FILE *f)
+{
+	fprintf(f,
+		"usage: sealtree oci import SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
+		"                          [--max-layer-size BYTES]\n"
+		"\n"
+		"Import an image: every blob checked against its digest, each layer read once,\n"
+		"its files stored as objects, whiteouts applied, the merged tree committed as\n"
+		"oci/NAME:TAG. Without --name, the TAG of the source names it (NAME 'image').\n"
+		"\n"
+		"  --name NAME[:TAG]       the image's name in the repository\n"
+		"  --platform OS/ARCH[/V]  the platform chosen from an index (linux/amd64)\n"
+		"  --max-layer-size BYTES  most bytes a layer may decompress to\n");
+}
+
+/* The TAG of a source spec, or NULL. */
+static const char *source_tag(const char *spec)
+{
+	const char *colon;
+
+	if (strncmp(spec, "docker-archive:", 15) == 0)
+		return NULL;
+	colon = strrchr(spec, ':');
+	if (!colon || strchr(colon, '/') || colon == strchr(spec, ':'))
+		return NULL;
+	return colon + 1;
+}
+
+static int oci_import(int argc, char **argv)
+{
+	enum { OPT_NAME = 0x100, OPT_PLATFORM, OPT_MAX_LAYER, OPT_HELP };
+	static const struct option options[] = {
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "max-layer-size", required_argument, NULL, OPT_MAX_LAYER },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{}
+	};
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	_cleanup_free_ char *platform = NULL, *name_buf = NULL, *tmp = NULL;
+	struct st_oci_import_options opts = { 0 };
+	struct st_oci_source *src = NULL;
+	const char *name = NULL, *tag;
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	char hex[2 * ST_COMMIT_ID_SIZE + 1];
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
+		switch (c) {
+		case OPT_NAME: name = optarg; break;
+		case OPT_PLATFORM:
+			free(platform);
+			platform = strdup(optarg);
+			if (!platform)
+				return log_error_errno(-ENOMEM, "oci import"), 1;
+			break;
+		case OPT_MAX_LAYER:
+			if (parse_uint_n(optarg, strlen(optarg), 10, UINT64_MAX, 0, &opts.max_layer_bytes) < 0 ||
+			    !opts.max_layer_bytes)
+				return log_error("oci import: bad --max-layer-size '%s'", optarg), 2;
+			break;
+		case OPT_HELP: import_help(stdout); return 0;
+		default: import_help(stderr); return 2;
+		}
+	if (argc - optind != 1) {
+		import_help(stderr);
+		return 2;
+	}
+	if (platform) {
+		char *s1 = strchr(platform, '/'), *s2;
+
+		if (!s1)
+			return log_error("oci import: --platform is OS/ARCH[/VARIANT]"), 2;
+		*s1++ = '\0';
+		s2 = strchr(s1, '/');
+		if (s2)
+			*s2++ = '\0';
+		opts.os = platform;
+		opts.architecture = s1;
+		opts.variant = s2;
+	}
+	if (!name) {
+		tag = source_tag(argv[optind]);
+		if (asprintf(&name_buf, "image:%s", tag && *tag != '@' ? tag : "latest") < 0)
+			return log_error_errno(-ENOMEM, "oci import"), 1;
+		name = name_buf;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	if (asprintf(&tmp, "%s/tmp", st_repo_path(repo)) < 0)
+		return log_error_errno(-ENOMEM, "oci import"), 1;
+	r = st_oci_source_open(argv[optind], tmp, &src);
+	if (r < 0)
+		return log_error_errno(r, "oci import: cannot open '%s'", argv[optind]), 1;
+	r = st_oci_import(repo, src, name, &opts, id);
+	st_oci_source_free(src);
+	if (r < 0)
+		return log_error_errno(r, "oci import: '%s'", argv[optind]), 1;
+	if (!globals.quiet) {
+		st_hex_encode(id, ST_COMMIT_ID_SIZE, hex);
+		printf("imported %s: commit %s, manifest %s, %" PRIu64 " layers, %" PRIu64 " files, %" PRIu64
+		       " new objects\n", name, hex, opts.manifest_digest, opts.layers, opts.files, opts.objects_written);
+	}
+	return 0;
+}
+
+static int oci_images(int argc, char **argv)
+{
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	struct st_oci_image *imgs = NULL;
+	size_t n = 0;
+	int r;
+
+	if (argc > 1) {
+		log_error("oci images: unexpected argument '%s'", argv[1]);
+		return 2;
+	}
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_oci_list_images(repo, &imgs, &n);
+	if (r < 0)
+		return log_error_errno(r, "oci images"), 1;
+	for (size_t i = 0; i < n; i++) {
+		char hex[2 * ST_COMMIT_ID_SIZE + 1];
+		uint64_t size = 0;
+
+		for (size_t j = 0; j < imgs[i].n_layers; j++)
+			size += imgs[i].layers[j].uncompressed_size;
+		st_hex_encode(imgs[i].commit, ST_COMMIT_ID_SIZE, hex);
+		print_escaped(stdout, imgs[i].name);
+		printf(" %.12s %.19s %zu %" PRIu64 "\n", hex, imgs[i].manifest_digest, imgs[i].n_layers, size);
+	}
+	st_oci_image_list_free(imgs, n);
+	return 0;
+}
+
+static void print_inspect_json(const struct st_oci_image *img)
+{
+	char hex[2 * ST_COMMIT_ID_SIZE + 1];
+
+	st_hex_encode(img->commit, ST_COMMIT_ID_SIZE, hex);
+	fputs("{\"name\":", stdout);
+	json_write_string(stdout, img->name);
+	printf(",\"commit\":\"%s\",\"manifest\":\"%s\",\"manifestMediaType\":", hex, img->manifest_digest);
+	json_write_string(stdout, img->manifest_media_type);
+	printf(",\"config\":\"%s\",\"os\":", img->config_digest);
+	json_write_string(stdout, img->os);
+	fputs(",\"architecture\":", stdout);
+	json_write_string(stdout, img->architecture);
+	printf(",\"created\":%" PRId64 ",\"layers\":[", img->created);
+	for (size_t i = 0; i < img->n_layers; i++) {
+		const struct st_oci_layer_info *l = &img->layers[i];
+
+		printf("%s{\"digest\":\"%s\",\"diffId\":\"%s\",\"mediaType\":", i ? "," : "", l->digest, l->diff_id);
+		json_write_string(stdout, l->media_type);
+		printf(",\"size\":%" PRIu64 ",\"uncompressedSize\":%" PRIu64 "}", l->size, l->uncompressed_size);
+	}
+	fputs("]}\n", stdout);
+}
+
+static int oci_inspect(int argc, char **argv)
+{
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	struct st_oci_image *img = NULL;
+	const char *name = NULL;
+	bool json = false;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (!name && argv[i][0] != '-')
+			name = argv[i];
+		else
+			return log_error("oci inspect: unexpected argument '%s'", argv[i]), 2;
+	}
+	if (!name)
+		return log_error("oci inspect: which IMAGE?"), 2;
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_oci_get_image(repo, name, &img);
+	if (r < 0)
+		return log_error_errno(r, "oci inspect '%s'", name), 1;
+	if (json)
+		print_inspect_json(img);
+	else {
+		char hex[2 * ST_COMMIT_ID_SIZE + 1];
+
+		st_hex_encode(img->commit, ST_COMMIT_ID_SIZE, hex);
+		fputs("name: ", stdout);
+		print_escaped(stdout, img->name);
+		printf("\ncommit: %s\nmanifest: %s (", hex, img->manifest_digest);
+		print_escaped(stdout, img->manifest_media_type);
+		printf(")\nconfig: %s\nplatform: ", img->config_digest);
+		print_escaped(stdout, img->os);
+		fputc('/', stdout);
+		print_escaped(stdout, img->architecture);
+		printf("\nlayers: %zu\n", img->n_layers);
+		for (size_t i = 0; i < img->n_layers; i++) {
+			printf("  %s diff_id %s %" PRIu64 " bytes (%" PRIu64 " uncompressed) ", img->layers[i].digest,
+			       img->layers[i].diff_id, img->layers[i].size, img->layers[i].uncompressed_size);
+			print_escaped(stdout, img->layers[i].media_type);
+			fputc('\n', stdout);
+		}
+	}
+	st_oci_image_free(img);
+	free(img);
+	return 0;
+}
+
+static int oci_rm(int argc, char **argv)
+{
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	int ret = 0;
+
+	if (argc < 2)
+		return log_error("oci rm: which IMAGE?"), 2;
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	for (int i = 1; i < argc; i++) {
+		int r = st_oci_remove_image(repo, argv[i]);
+
+		if (r < 0) {
+			log_error_errno(r, "oci rm '%s'", argv[i]);
+			ret = 1;
+		}
+	}
+	return ret;
+}
+
+static int oci_mount(int argc, char **argv)
+{
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	_cleanup_free_ char *target = NULL;
+	char ref[ST_REF_NAME_MAX + 1];
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	unsigned flags = 0;
+	const char *args[2];
+	int n = 0, r;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--verity") == 0)
+			flags = ST_REPO_MOUNT_VERITY;
+		else if (strcmp(argv[i], "--no-verity") == 0)
+			flags = ST_REPO_MOUNT_NO_VERITY;
+		else if (argv[i][0] != '-' && n < 2)
+			args[n++] = argv[i];
+		else
+			return log_error("oci mount: unexpected argument '%s'", argv[i]), 2;
+	}
+	if (n != 2)
+		return log_error("usage: sealtree oci mount [--verity|--no-verity] IMAGE DIR"), 2;
+	if (geteuid() != 0)
+		return log_error("mounting needs root (CAP_SYS_ADMIN)"), 1;
+	r = st_oci_ref_of_name(args[0], ref);
+	if (r < 0)
+		return log_error_errno(r, "oci mount"), 2;
+	target = realpath(args[1], NULL);
+	if (!target)
+		return log_error_errno(-errno, "mount point '%s'", args[1]), 1;
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_repo_read_ref(repo, ref, id);
+	if (r < 0)
+		return log_error_errno(r, "oci mount: no image '%s'", args[0]), 1;
+	r = st_repo_mount(repo, id, target, flags);
+	if (r < 0)
+		return log_error_errno(r, "cannot mount '%s' on '%s'", args[0], target), 1;
+	return 0;
+}
+
+int cmd_oci(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} verbs[] = {
+		{ "import", oci_import },
+		{ "images", oci_images },
+		{ "inspect", oci_inspect },
+		{ "rm", oci_rm },
+		{ "mount", oci_mount },
+	};
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+		oci_help(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+		if (strcmp(argv[1], verbs[i].name) == 0) {
+			optind = 0;     /* glibc: start getopt afresh */
+			return verbs[i].fn(argc - 1, argv + 1);
+		}
+	log_error("oci: unknown verb '%s' (sealtree oci --help)", argv[1]);
+	return 2;
+}
