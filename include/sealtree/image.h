@@ -84,10 +84,22 @@ enum st_image_read_flags {
 	 * Do not use it to decide what the kernel verifies.
 	 */
 	ST_IMAGE_READ_DIGEST_FROM_REDIRECT = 1u << 1,
+	/*
+	 * The filters are paths of the subtrees to load, not top-level names:
+	 * "usr/etc" loads usr/etc whole and, of its ancestors, only the
+	 * directories themselves (metadata and xattrs) with the children on
+	 * the way to a filter. A component that is one asterisk matches any
+	 * name (each kernel's vmlinuz: usr, lib, modules, asterisk, vmlinuz
+	 * joined by slashes). 1 to 64 filters of 1 to 32 components, each a
+	 * name (not empty, "." or ".."); -EINVAL otherwise. Only the inodes on those paths are read,
+	 * so the cost follows the subtrees, not the image; every inode read is
+	 * checked as in a full read, the others are not looked at.
+	 */
+	ST_IMAGE_READ_FILTER_PATHS = 1u << 2,
 };
 
 struct st_image_read_options {
-	const char *const *filters;     /* top-level names to keep; NULL = all */
+	const char *const *filters;     /* top-level names to keep (or paths, see above); NULL = all */
 	size_t n_filters;
 	uint32_t flags;                 /* enum st_image_read_flags */
 	uint32_t reserved[5];

@@ -48,6 +48,15 @@ ST_EXPORT int st_repo_has_object(struct st_repo *repo, const uint8_t digest[ST_D
 ST_EXPORT int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
 				      struct st_node **ret_root);
 
+/*
+ * The same, loading only the subtrees at paths (ST_IMAGE_READ_FILTER_PATHS
+ * patterns: "usr/etc", "usr/lib/modules/" followed by an asterisk): the
+ * image is checked whole, but only the inodes on those paths are parsed,
+ * so the tree costs what the subtrees cost.
+ */
+ST_EXPORT int st_repo_read_image_paths(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
+				       const char *const *paths, size_t n_paths, struct st_node **ret_root);
+
 /* Write an image of root into images/ (not synced). ret_size: its size in bytes. */
 ST_EXPORT int st_repo_write_image(struct st_repo *repo, struct st_node *root, uint8_t ret_digest[ST_DIGEST_SIZE],
 				  uint32_t *ret_version, uint64_t *ret_size);

@@ -135,6 +135,12 @@ int path_escape(const char *path, char **ret);
 /* kargs.c: split an entry's options into kargs and the sealtree= value. */
 int kargs_split_options(const char *options, char **ret_kargs, char **ret_value);
 
+/*
+ * deploy.c: the part of an image a deployment needs: usr/etc and, with
+ * boot, what boot_files_find() looks at. Costs what those subtrees cost.
+ */
+int deploy_read_image(struct st_sysroot *s, const uint8_t image[ST_DIGEST_SIZE], bool boot, struct st_node **ret);
+
 /* deploy.c: the /etc merge of a new deployment (see st_sysroot_deploy()). */
 int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from_id,
 		     const uint8_t *from_commit, struct st_node *new_root, const uint8_t *new_image,

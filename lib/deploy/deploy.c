@@ -161,6 +161,19 @@ static int make_kargs(const struct st_deploy_options *o, const struct st_deploym
 	return 0;
 }
 
+int deploy_read_image(struct st_sysroot *s, const uint8_t image[ST_DIGEST_SIZE], bool boot, struct st_node **ret)
+{
+	/* Component "*" is any KVER: boot_files_find() counts the kernels itself. */
+	static const char *const paths[] = {
+		"usr/etc",
+		"usr/lib/modules/*/vmlinuz",
+		"usr/lib/modules/*/initramfs.img",
+		"usr/lib/modules/*/devicetree",
+	};
+
+	return st_repo_read_image_paths(s->repo, image, paths, boot ? ELEMENTSOF(paths) : 1, ret);
+}
+
 /* usr/etc of a tree, or NULL. */
 static struct st_node *usr_etc(struct st_node *root)
 {
@@ -196,11 +209,11 @@ int deploy_merge_etc(struct st_sysroot *s, const char *from_os, const char *from
 		r = st_repo_read_commit(s->repo, from_commit, &bc);
 		if (r < 0)
 			return r;
-		/* The same image (a redeploy): its tree is read already; reading an image costs O(tree). */
+		/* The same image (a redeploy): its usr/etc is read already. */
 		if (new_root && new_image && memcmp(bc->image_digest, new_image, ST_DIGEST_SIZE) == 0)
 			base = new_root;
 		else {
-			r = st_repo_read_image_tree(s->repo, bc->image_digest, &base_root);
+			r = deploy_read_image(s, bc->image_digest, false, &base_root);
 			if (r < 0)
 				return r;
 			base = base_root;
@@ -329,7 +342,7 @@ int st_sysroot_deploy(struct st_sysroot *s, struct st_deploy_options *o)
 	r = st_repo_read_commit(s->repo, id, &c);
 	if (r < 0)
 		return r;
-	r = st_repo_read_image_tree(s->repo, c->image_digest, &root);
+	r = deploy_read_image(s, c->image_digest, true, &root);
 	if (r < 0)
 		return r;
 	r = boot_files_find(root, os, &bf);

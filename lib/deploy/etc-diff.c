@@ -87,7 +87,7 @@ int st_sysroot_config_diff(struct st_sysroot *s, const struct st_deployment *d, 
 
 	r = st_repo_read_commit(s->repo, d->commit, &c);
 	if (r >= 0)
-		r = st_repo_read_image_tree(s->repo, c->image_digest, &root);
+		r = deploy_read_image(s, c->image_digest, false, &root);
 	if (r < 0)
 		return r;
 	if (st_tree_lookup(root, "usr/etc", &base) < 0) {

@@ -193,7 +193,7 @@ static int finalize(struct st_sysroot *s, struct st_deploy_options *res)
 		if (faccessat(s->deploy_fd, path, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 			r = st_repo_read_commit(s->repo, nd.commit, &c);
 			if (r >= 0)
-				r = st_repo_read_image_tree(s->repo, c->image_digest, &root);
+				r = deploy_read_image(s, c->image_digest, false, &root);
 			if (r < 0)
 				goto out;
 			tmp_name("etc", tmp, sizeof(tmp));

@@ -47,6 +47,10 @@
  */
 #define RD_DEPTH_MAX 2048U
 
+/* ST_IMAGE_READ_FILTER_PATHS: at most this many patterns, of at most this many components. */
+#define RD_PATTERNS_MAX 64U
+#define RD_PATTERN_COMPONENTS_MAX 32U
+
 /* The image geometry, validated by rd_image_init(). */
 struct rd_image {
 	const uint8_t *data;

@@ -22,24 +22,37 @@
 
 static_assert(sizeof(struct rd_skipped) <= SHAPE_COST_SKIPPED, "the writer counts skipped whiteouts at this cost");
 
+/* One ST_IMAGE_READ_FILTER_PATHS pattern, split into components. */
+struct pattern {
+	struct { const char *s; size_t len; } comp[RD_PATTERN_COMPONENTS_MAX];
+	unsigned n;
+};
+
 struct walk {
 	const struct rd_image *img;
 	const struct st_image_read_options *opts;
+	struct pattern *patterns;       /* with ST_IMAGE_READ_FILTER_PATHS only */
 	struct st_node **by_nid;        /* first node made for each nid; not owned */
 	uint64_t budget;                /* bytes the tree may still grow by */
 	struct rd_skipped *skipped;     /* with ST_IMAGE_READ_HARDLINKS_BFS only */
 	size_t n_skipped, cap_skipped;
 };
 
+/*
+ * Which of the directory's children a path-filtered walk keeps: those that
+ * match component `depth` of a pattern in `active` (bit i: patterns[i]).
+ * A directory that a whole pattern matched is loaded in full (active 0).
+ */
 struct dir_ctx {
 	struct walk *w;
 	struct st_node *dir;
 	uint64_t dir_nid;
 	unsigned depth;                 /* of the directory; the root is 0 */
+	uint64_t active;
 };
 
 static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
-		     struct st_node **ret);
+		     uint64_t active, struct st_node **ret);
 
 static int charge(struct walk *w, uint64_t n, uint64_t nid)
 {
@@ -60,6 +73,27 @@ static bool filter_keeps(const struct st_image_read_options *opts, const struct 
 			return true;
 	}
 	return false;
+}
+
+/* The patterns of ctx->active whose next component matches the dirent's name. */
+static uint64_t patterns_matching(const struct dir_ctx *ctx, const struct rd_dirent *de, bool *ret_whole)
+{
+	uint64_t m = 0;
+
+	*ret_whole = false;
+	for (unsigned i = 0; i < ctx->w->opts->n_filters; i++) {
+		const struct pattern *p = &ctx->w->patterns[i];
+
+		if (!(ctx->active & (UINT64_C(1) << i)) || ctx->depth >= p->n)
+			continue;
+		if (!(p->comp[ctx->depth].len == 1 && p->comp[ctx->depth].s[0] == '*') &&
+		    (p->comp[ctx->depth].len != de->name_len || memcmp(p->comp[ctx->depth].s, de->name, de->name_len) != 0))
+			continue;
+		m |= UINT64_C(1) << i;
+		if (ctx->depth + 1 == p->n)
+			*ret_whole = true;
+	}
+	return m;
 }
 
 static int add_alias(struct dir_ctx *ctx, const struct rd_dirent *de, struct st_node *target)
@@ -91,10 +125,21 @@ static int on_dirent(void *userdata, const struct rd_dirent *de)
 	struct dir_ctx *ctx = userdata;
 	struct walk *w = ctx->w;
 	struct st_node *child = NULL, *seen;
+	uint64_t active = 0;
 	struct rd_inode ino;
 	int r;
 
-	if (ctx->depth == 0 && !filter_keeps(w->opts, de))
+	if (ctx->active) {
+		bool whole;
+
+		active = patterns_matching(ctx, de, &whole);
+		if (!active)
+			return 0;
+		if (whole)
+			active = 0;
+		else if (de->file_type != EROFS_FT_DIR)
+			return 0;       /* on the way to a path, only directories lead there */
+	} else if (ctx->depth == 0 && !w->patterns && !filter_keeps(w->opts, de))
 		return 0;
 	r = rd_inode_read(w->img, de->nid, &ino);
 	if (r < 0)
@@ -130,7 +175,7 @@ static int on_dirent(void *userdata, const struct rd_dirent *de)
 		return RD_CORRUPT("directory nid %" PRIu64 " is nested deeper than %u levels", ctx->dir_nid,
 				  RD_DEPTH_MAX);
 
-	r = load_node(w, &ino, ctx->dir_nid, ctx->depth + 1, &child);
+	r = load_node(w, &ino, ctx->dir_nid, ctx->depth + 1, active, &child);
 	if (r < 0)
 		return r;
 	r = node_add_child(ctx->dir, child, de->name, de->name_len);
@@ -189,7 +234,7 @@ static void digest_from_redirect(struct st_node *node)
 }
 
 static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
-		     struct st_node **ret)
+		     uint64_t active, struct st_node **ret)
 {
 	struct st_node *node = NULL;
 	int r;
@@ -214,7 +259,7 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 		node->scratch = ino->nid;       /* for rd_hardlinks_bfs() */
 
 	if (S_ISDIR(ino->mode)) {
-		struct dir_ctx ctx = { .w = w, .dir = node, .dir_nid = ino->nid, .depth = depth };
+		struct dir_ctx ctx = { .w = w, .dir = node, .dir_nid = ino->nid, .depth = depth, .active = active };
 
 		r = rd_xattrs_load(w->img, ino, node, &w->budget);
 		if (r >= 0)
@@ -240,10 +285,47 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 	return 0;
 }
 
+/* Split the filters into components (ST_IMAGE_READ_FILTER_PATHS); -EINVAL for a bad one. */
+static int parse_patterns(const struct st_image_read_options *opts, struct pattern **ret)
+{
+	_cleanup_free_ struct pattern *v = NULL;
+
+	if (opts->n_filters == 0 || opts->n_filters > RD_PATTERNS_MAX || !opts->filters)
+		return st_errf(-EINVAL, "path filters: 1 to %u patterns, not %zu", RD_PATTERNS_MAX, opts->n_filters);
+	v = new0(struct pattern, opts->n_filters);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < opts->n_filters; i++) {
+		const char *f = opts->filters[i], *c = f;
+
+		if (!f || !*f)
+			return st_errf(-EINVAL, "path filter %zu is empty", i);
+		for (;;) {
+			size_t l = strcspn(c, "/");
+
+			if (l == 0 || l > ST_NAME_MAX || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+				return st_errf(-EINVAL, "path filter '%s': components must be names (not empty, '.' or '..')", f);
+			if (v[i].n == RD_PATTERN_COMPONENTS_MAX)
+				return st_errf(-EINVAL, "path filter '%s': more than %u components", f,
+					       RD_PATTERN_COMPONENTS_MAX);
+			v[i].comp[v[i].n].s = c;
+			v[i].comp[v[i].n].len = l;
+			v[i].n++;
+			if (!c[l])
+				break;
+			c += l + 1;
+		}
+	}
+	*ret = TAKE_PTR(v);
+	return 0;
+}
+
 int st_image_read_tree(const void *data, size_t len, const struct st_image_read_options *opts,
 		       struct st_node **ret_root, uint32_t *ret_version)
 {
 	_cleanup_free_ struct st_node **by_nid = NULL;
+	_cleanup_free_ struct pattern *patterns = NULL;
+	uint64_t active = 0;
 	struct st_node *root = NULL;
 	struct rd_image img;
 	struct rd_inode ino;
@@ -252,6 +334,12 @@ int st_image_read_tree(const void *data, size_t len, const struct st_image_read_
 
 	if (!data && len > 0)
 		return -EINVAL;
+	if (opts && (opts->flags & ST_IMAGE_READ_FILTER_PATHS)) {
+		r = parse_patterns(opts, &patterns);
+		if (r < 0)
+			return r;
+		active = opts->n_filters == 64 ? UINT64_MAX : (UINT64_C(1) << opts->n_filters) - 1;
+	}
 	r = rd_image_init(&img, data, len);
 	if (r < 0)
 		return r;
@@ -268,10 +356,11 @@ int st_image_read_tree(const void *data, size_t len, const struct st_image_read_
 	w = (struct walk){
 		.img = &img,
 		.opts = opts,
+		.patterns = patterns,
 		.by_nid = by_nid,
 		.budget = shape_read_budget(img.len),
 	};
-	r = load_node(&w, &ino, img.root_nid, 0, &root);
+	r = load_node(&w, &ino, img.root_nid, 0, active, &root);
 	if (r >= 0 && opts && (opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
 		r = rd_hardlinks_bfs(root, w.skipped, w.n_skipped);
 	free(w.skipped);

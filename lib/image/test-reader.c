@@ -647,6 +647,70 @@ TEST(mini_filters)
 	free(m.buf);
 }
 
+/* ST_IMAGE_READ_FILTER_PATHS: only the inodes on the paths are read. */
+TEST(mini_filter_paths)
+{
+	static const char *const star[] = { "a/*/x" }, *const whole[] = { "a/b" }, *const miss[] = { "a/nope/x" };
+	static const char *const bad1[] = { "a/../b" }, *const bad2[] = { "a//b" }, *const bad3[] = { "" };
+	struct ent top[] = { { "a", NID(1), EROFS_FT_DIR }, { "q", NID(6), EROFS_FT_DIR } };
+	struct ent ea[] = { { "b", NID(2), EROFS_FT_DIR }, { "c", NID(3), EROFS_FT_DIR }, { "z", NID(5), EROFS_FT_REG_FILE } };
+	struct ent eb[] = { { "x", NID(4), EROFS_FT_REG_FILE }, { "y", NID(7), EROFS_FT_REG_FILE } };
+	struct ent ec[] = { { "x", NID(8), EROFS_FT_REG_FILE } };
+	struct st_image_read_options o = { .flags = ST_IMAGE_READ_FILTER_PATHS, .n_filters = 1 };
+	struct st_node *root = NULL, *a, *n;
+	struct mini m;
+
+	mini_init(&m, 9);
+	put_dir(&m, NID(0), NID(0), top, 2);
+	put_dir(&m, NID(1), NID(0), ea, 3);
+	put_dir(&m, NID(2), NID(1), eb, 2);
+	put_dir(&m, NID(3), NID(1), ec, 1);
+	put_dir(&m, NID(6), NID(1), ea, 0);     /* corrupt: its '..' is not the root */
+	for (unsigned k = 4; k <= 8; k++)
+		if (k != 6)
+			put_node(&m, NID(k), S_IFREG | 0644, EROFS_INODE_FLAT_INLINE, 2, 0, NULL, 0, "hi", 2);
+
+	/* A full read meets the corrupt directory q; no path below reaches it. */
+	ASSERT_ERR(mini_read(&m, NULL, NULL), -EUCLEAN);
+
+	o.filters = star;
+	ASSERT_OK(mini_read(&m, &o, &root));
+	ASSERT_EQ(root->n_children, 1);
+	a = node_lookup_child(root, "a", 1);
+	ASSERT_TRUE(a && a->n_children == 2);                   /* b and c, not z */
+	n = node_lookup_child(a, "b", 1);
+	ASSERT_TRUE(n && n->n_children == 1 && node_lookup_child(n, "x", 1));
+	n = node_lookup_child(a, "c", 1);
+	ASSERT_TRUE(n && n->n_children == 1 && node_lookup_child(n, "x", 1));
+	st_node_free(root);
+
+	o.filters = whole;
+	ASSERT_OK(mini_read(&m, &o, &root));
+	a = node_lookup_child(root, "a", 1);
+	ASSERT_TRUE(a && a->n_children == 1);
+	n = node_lookup_child(a, "b", 1);
+	ASSERT_TRUE(n && n->n_children == 2);                   /* loaded whole */
+	st_node_free(root);
+
+	o.filters = miss;                                       /* nothing there: the ancestors only */
+	ASSERT_OK(mini_read(&m, &o, &root));
+	a = node_lookup_child(root, "a", 1);
+	ASSERT_TRUE(root->n_children == 1 && a && a->n_children == 0);
+	st_node_free(root);
+
+	o.filters = bad1;
+	ASSERT_ERR(mini_read(&m, &o, NULL), -EINVAL);
+	o.filters = bad2;
+	ASSERT_ERR(mini_read(&m, &o, NULL), -EINVAL);
+	o.filters = bad3;
+	ASSERT_ERR(mini_read(&m, &o, NULL), -EINVAL);
+	o.n_filters = 65;
+	ASSERT_ERR(mini_read(&m, &o, NULL), -EINVAL);
+	o.n_filters = 0;
+	ASSERT_ERR(mini_read(&m, &o, NULL), -EINVAL);
+	free(m.buf);
+}
+
 TEST(mini_hardlinks_bfs)
 {
 	struct st_image_read_options bfs = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };

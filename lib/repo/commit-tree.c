@@ -267,11 +267,9 @@ int st_repo_commit_tree(struct st_repo *repo, struct st_node *root, const struct
 	return 0;
 }
 
-int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
-			    struct st_node **ret_root)
+static int read_image(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
+		      const struct st_image_read_options *ro, struct st_node **ret_root)
 {
-	/* Objects are named by their digest: a file outside a verity policy still names its object. */
-	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS | ST_IMAGE_READ_DIGEST_FROM_REDIRECT };
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ uint8_t *buf = NULL;
 	uint8_t got[ST_DIGEST_SIZE];
@@ -298,12 +296,33 @@ int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_
 	}
 	if (memcmp(got, image_digest, ST_DIGEST_SIZE) != 0)
 		return st_errf(ST_E_DIGEST, "image %s: its digest does not match its name (corrupt)", hex);
-	r = st_image_read_tree(buf, len, &ro, ret_root, NULL);
+	r = st_image_read_tree(buf, len, ro, ret_root, NULL);
 	if (r < 0) {
 		const char *d = st_error_detail();
 		return st_errf(r, "image %s: %s", hex, d ? d : "cannot parse");
 	}
 	return 0;
+}
+
+int st_repo_read_image_tree(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
+			    struct st_node **ret_root)
+{
+	/* Objects are named by their digest: a file outside a verity policy still names its object. */
+	struct st_image_read_options ro = { .flags = ST_IMAGE_READ_HARDLINKS_BFS | ST_IMAGE_READ_DIGEST_FROM_REDIRECT };
+
+	return read_image(repo, image_digest, &ro, ret_root);
+}
+
+int st_repo_read_image_paths(struct st_repo *repo, const uint8_t image_digest[ST_DIGEST_SIZE],
+			     const char *const *paths, size_t n_paths, struct st_node **ret_root)
+{
+	struct st_image_read_options ro = {
+		.filters = paths,
+		.n_filters = n_paths,
+		.flags = ST_IMAGE_READ_HARDLINKS_BFS | ST_IMAGE_READ_DIGEST_FROM_REDIRECT | ST_IMAGE_READ_FILTER_PATHS,
+	};
+
+	return read_image(repo, image_digest, &ro, ret_root);
 }
 
 int st_repo_read_tree(struct st_repo *repo, const char *spec, struct st_commit **ret_commit,
