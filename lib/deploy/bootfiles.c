@@ -6,9 +6,11 @@
  * shared by every deployment whose boot files have the same bytes.
  */
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -96,11 +98,60 @@ int boot_files_find(struct st_node *root, const char *os, struct boot_files *bf)
 	return 0;
 }
 
-static int copy_one(struct st_repo *repo, int dirfd, const char *name, const struct st_node *n)
+/*
+ * When /boot is the repository's filesystem, the boot file is a hardlink
+ * of its object (as ostree does): no bytes written, nothing to flush. The
+ * object is checked first: the kernel's fs-verity measurement when it has
+ * one (which then also guards every later read of the boot file), else its
+ * digest computed. 1 if linked, 0 if the caller must copy (another
+ * filesystem, or one without hardlinks such as vfat), negative errno.
+ */
+static int link_one(struct st_repo *repo, int dirfd, const char *name, const struct st_node *n)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = -EBADF;
+	uint8_t want[ST_DIGEST_SIZE], got[ST_DIGEST_SIZE];
+	char path[64];
+	struct st_entry e;
+	struct stat ost, dst;
 	int r;
 
+	st_node_get_entry(n, &e);
+	if (!e.has_digest || e.content)
+		return 0;       /* inline contents: no object */
+	memcpy(want, e.digest, sizeof(want));
+	fd = st_repo_open_object(repo, want);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &ost) < 0 || fstat(dirfd, &dst) < 0)
+		return negative_errno();
+	if (ost.st_dev != dst.st_dev)
+		return 0;
+	if ((uint64_t)ost.st_size != e.size)
+		return st_errf(-EBADMSG, "object of %s is corrupt: %jd bytes, not %" PRIu64, name,
+			       (intmax_t)ost.st_size, e.size);
+	r = st_verity_measure_or_digest_fd(fd, got);
+	if (r < 0)
+		return st_errf(r, "cannot read the object of %s", name);
+	if (memcmp(got, want, sizeof(got)) != 0)
+		return st_errf(-EBADMSG, "object of %s is corrupt: its contents do not match its digest", name);
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
+		return 1;
+	if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == EOPNOTSUPP || errno == ENOSYS ||
+	    errno == ENOENT)
+		return 0;       /* no hardlinks here (or no /proc): copy */
+	return negative_errno();
+}
+
+static int copy_one(struct st_repo *repo, int dirfd, const char *name, const struct st_node *n)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = link_one(repo, dirfd, name, n);
+	if (r != 0)
+		return r < 0 ? r : 0;
+	fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return negative_errno();
 	r = st_repo_write_file_contents(repo, n, fd);
