@@ -10,6 +10,7 @@
 
 #include "sealtree.h"
 #include "sealtree/deploy.h"
+#include "sealtree/remote.h"
 
 /* --sysroot PATH, default "/". */
 extern const char *arg_sysroot;
@@ -41,6 +42,22 @@ void admin_print_conflicts(const struct st_deploy_options *o);
 
 /* Print a deploy's outcome (id, merge, conflicts). */
 void admin_print_deployed(const struct st_deploy_options *o);
+
+/*
+ * cmd-admin-remote.c. REMOTE:REF: 1 and the two parts (ref canonical) if
+ * spec has a ':', 0 if not, negative errno (printed) if malformed.
+ */
+int admin_remote_spec_split(const char *verb, const char *spec, char remote[ST_REMOTE_NAME_MAX + 1],
+			    char ref[ST_REF_NAME_MAX + 1]);
+/* A tracked ref refs/remotes/REMOTE/REF: 1 and its parts, else 0. */
+int admin_tracked_remote(const char *tracked, char remote[ST_REMOTE_NAME_MAX + 1], char ref[ST_REF_NAME_MAX + 1]);
+/*
+ * Pull ref of remote (dry_run: fetch and check, publish nothing). Prints
+ * errors. ret_local: "refs/remotes/REMOTE/REF" (free it); ret_commit: the
+ * remote's commit; ret_up_to_date: the local ref pointed there already.
+ */
+int admin_pull(const char *verb, struct st_sysroot *s, const char *remote, const char *ref, bool dry_run,
+	       char **ret_local, uint8_t ret_commit[ST_COMMIT_ID_SIZE], bool *ret_up_to_date);
 
 #define ADMIN_VERBS(X) \
 	X(init_fs, "init-fs", "create the sysroot layout and its repository") \

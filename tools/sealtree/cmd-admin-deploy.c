@@ -154,6 +154,45 @@ static int run_deploy(struct st_sysroot *s, struct deploy_args *a, const char *v
 	return 0;
 }
 
+/*
+ * Deploy a.o.spec, pulling it first if it is REMOTE:REF. With need_ref
+ * (switch), the spec must name a ref, through the one resolver
+ * (st_repo_resolve_ref(): every spelling st_ref_canonicalize() takes), not
+ * a commit id, prefix or NAME^.
+ */
+static int deploy_spec(struct st_sysroot *s, struct deploy_args *a, const char *verb, bool need_ref)
+{
+	_cleanup_free_ char *local = NULL, *canon = NULL;
+	char remote[ST_REMOTE_NAME_MAX + 1], ref[ST_REF_NAME_MAX + 1];
+	const char *spec = a->o.spec;
+	uint8_t id[ST_COMMIT_ID_SIZE];
+	int r;
+
+	r = admin_remote_spec_split(verb, spec, remote, ref);
+	if (r < 0)
+		return 1;
+	if (r > 0) {
+		if (admin_pull(verb, s, remote, ref, false, &local, NULL, NULL) < 0)
+			return 1;
+		a->o.spec = local;
+	}
+	if (need_ref) {
+		r = st_repo_resolve_ref(st_sysroot_repo(s), a->o.spec, id, &canon);
+		if (r < 0) {
+			log_error_errno(r, "admin %s: cannot resolve '%s'", verb, spec);
+			return 1;
+		}
+		if (!canon) {
+			log_error("admin %s: '%s' is not a ref of the repository (switch tracks a ref; use deploy for a "
+				  "commit)", verb, spec);
+			return 1;
+		}
+	}
+	r = run_deploy(s, a, verb);
+	a->o.spec = spec;
+	return r;
+}
+
 int admin_deploy(int argc, char **argv)
 {
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
@@ -172,7 +211,7 @@ int admin_deploy(int argc, char **argv)
 	}
 	a.o.spec = argv[optind];
 	s = admin_open("deploy", true);
-	r = s ? run_deploy(s, &a, "deploy") : 1;
+	r = s ? deploy_spec(s, &a, "deploy", false) : 1;
 	free(a.kargs);
 	return r;
 }
@@ -186,6 +225,7 @@ int admin_upgrade(int argc, char **argv)
 	struct deploy_args a = {};
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	char old_hex[2 * ST_COMMIT_ID_SIZE + 1], new_hex[2 * ST_COMMIT_ID_SIZE + 1];
+	char remote[ST_REMOTE_NAME_MAX + 1], rref[ST_REF_NAME_MAX + 1];
 	int r, ret = 1;
 
 	r = parse_deploy_args(argc, argv, "upgrade", &a);
@@ -218,8 +258,11 @@ int admin_upgrade(int argc, char **argv)
 			  cur->os, cur->id);
 		goto out;
 	}
-	r = st_repo_read_ref(st_sysroot_repo(s), cur->ref, id);
-	if (r < 0) {
+	/* A remote's ref: pull it first (--check: fetch and check only, publish nothing). */
+	if (admin_tracked_remote(cur->ref, remote, rref) > 0) {
+		if (admin_pull("upgrade", s, remote, rref, a.check, NULL, id, NULL) < 0)
+			goto out;
+	} else if ((r = st_repo_read_ref(st_sysroot_repo(s), cur->ref, id)) < 0) {
 		log_error_errno(r, "admin upgrade: cannot read ref '%s'", cur->ref);
 		goto out;
 	}
@@ -251,7 +294,6 @@ int admin_switch(int argc, char **argv)
 {
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
 	struct deploy_args a = {};
-	uint8_t id[ST_COMMIT_ID_SIZE];
 	int r;
 
 	r = parse_deploy_args(argc, argv, "switch", &a);
@@ -266,17 +308,7 @@ int admin_switch(int argc, char **argv)
 	}
 	a.o.spec = argv[optind];
 	s = admin_open("switch", true);
-	if (!s) {
-		free(a.kargs);
-		return 1;
-	}
-	if (!st_ref_name_valid(a.o.spec) || st_repo_read_ref(st_sysroot_repo(s), a.o.spec, id) < 0) {
-		log_error("admin switch: '%s' is not a ref of the repository (switch tracks a ref; use deploy for a "
-			  "commit)", a.o.spec);
-		free(a.kargs);
-		return 1;
-	}
-	r = run_deploy(s, &a, "switch");
+	r = s ? deploy_spec(s, &a, "switch", true) : 1;
 	free(a.kargs);
 	return r;
 }
