@@ -9,13 +9,17 @@
 #     fake kernel, initramfs and usr/etc (root needed for the mounts)
 #   - both repositories get the tree committed first (not timed)
 #   - timed: deploy (median of RUNS), each into a fresh sysroot
-# Also: the /etc merge on its own (a second deploy over the first).
+# Also: the /etc merge on its own (a second deploy over the first), and the
+# same two deploys of a small tree holding only the same usr/etc and boot
+# files: the /etc merge reads only usr/etc of the images, so its cost must
+# not follow the size of the tree. The load average is printed before and
+# after, so that figures from a busy machine are recognisable.
 # Usage: sudo bench/bench-deploy.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR)
 set -euo pipefail
 
 SRC=${1:-/usr}
 BUILD_DIR=${BUILD_DIR:-build}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "needs root (overlay mount of the source)" >&2; exit 1; }
@@ -40,6 +44,10 @@ printf 'ID=bench\nNAME=bench\nVERSION_ID=1\n' >"$TMP/upper/lib/os-release"   # o
 mount -t overlay overlay -o "lowerdir=$SRC,upperdir=$TMP/upper,workdir=$TMP/work" "$TMP/tree/usr"
 files=$(find "$TMP/tree/usr" -xdev 2>/dev/null | wc -l || true)
 echo "tree: $SRC as usr/ ($files inodes), kernel 12 MB, initramfs 40 MB, 302 files in usr/etc"
+# The small tree: the overlay's additions alone.
+mkdir -p "$TMP/small"
+cp -a "$TMP/upper" "$TMP/small/usr"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$TMP/fs"
 truncate -s "${BENCH_FS_SIZE:-12G}" "$TMP/fs.img"
@@ -57,18 +65,26 @@ t0=$(date +%s%N)
 "$SEALTREE" -q --repo "$S/sealtree/repo" commit -b os/main --tree "$TMP/tree" >/dev/null
 t1=$(date +%s%N)
 echo "sealtree commit (setup, not compared): $(ms "$t0" "$t1") ms"
-st_times=() merge_times=()
-for r in $(seq "$RUNS"); do
+"$SEALTREE" -q --repo "$S/sealtree/repo" commit -b os/small --tree "$TMP/small" >/dev/null
+st_times=() merge_times=() small_times=() small_merge_times=()
+# deploy_twice OS REF: a first deploy (times into $a), then one that merges /etc ($b).
+deploy_twice() {
 	sync
-	"$SEALTREE" admin --sysroot "$S" os-init "os$r" >/dev/null
+	"$SEALTREE" admin --sysroot "$S" os-init "$1" >/dev/null
 	t0=$(date +%s%N)
-	"$SEALTREE" admin --sysroot "$S" deploy --os "os$r" --keys-dir "$TMP/keys" os/main >/dev/null
+	"$SEALTREE" admin --sysroot "$S" deploy --os "$1" --keys-dir "$TMP/keys" "$2" >/dev/null
 	t1=$(date +%s%N)
-	st_times+=("$(ms "$t0" "$t1")")
+	a=$(ms "$t0" "$t1")
 	t0=$(date +%s%N)
-	"$SEALTREE" admin --sysroot "$S" deploy --os "os$r" --keys-dir "$TMP/keys" os/main >/dev/null
+	"$SEALTREE" admin --sysroot "$S" deploy --os "$1" --keys-dir "$TMP/keys" "$2" >/dev/null
 	t1=$(date +%s%N)
-	merge_times+=("$(ms "$t0" "$t1")")
+	b=$(ms "$t0" "$t1")
+}
+for r in $(seq "$RUNS"); do
+	deploy_twice "os$r" os/main
+	st_times+=("$a") merge_times+=("$b")
+	deploy_twice "small$r" os/small
+	small_times+=("$a") small_merge_times+=("$b")
 done
 du_st=$(du -sk --exclude=repo "$S" | cut -f1)
 
@@ -99,4 +115,7 @@ done
 printf '%-42s %6s ms   (runs: %s)\n' "sealtree admin deploy" "$(printf '%s\n' "${st_times[@]}" | median)" "${st_times[*]}"
 printf '%-42s %6s ms   (runs: %s)\n' "sealtree admin deploy, /etc merged" "$(printf '%s\n' "${merge_times[@]}" | median)" "${merge_times[*]}"
 printf '%-42s %6s ms   (runs: %s)\n' "ostree admin deploy" "$(printf '%s\n' "${ostree_times[@]}" | median)" "${ostree_times[*]}"
+printf '%-42s %6s ms   (runs: %s)\n' "sealtree admin deploy, small tree" "$(printf '%s\n' "${small_times[@]}" | median)" "${small_times[*]}"
+printf '%-42s %6s ms   (runs: %s)\n' "sealtree admin deploy, small, /etc merged" "$(printf '%s\n' "${small_merge_times[@]}" | median)" "${small_merge_times[*]}"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "sealtree sysroot without the repository: $du_st KiB for $((2 * RUNS)) deployments"
