@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Boot files: the kernel and initramfs of a committed tree
- * (usr/lib/modules/KVER/{vmlinuz,initramfs.img}), copied out of the
+ * Boot files: the kernel, initramfs and devicetree (if any) of a committed
+ * tree (usr/lib/modules/KVER/{vmlinuz,initramfs.img,devicetree}), out of the
  * repository's objects into boot/sealtree/OS-BOOTDIGEST/, a directory
  * shared by every deployment whose boot files have the same bytes.
  */
@@ -41,9 +41,9 @@ static int file_digest(const struct st_node *n, uint8_t out[ST_DIGEST_SIZE])
 
 int boot_files_find(struct st_node *root, const char *os, struct boot_files *bf)
 {
-	struct st_node *mods = NULL, *found = NULL, *child, *k, *ir = NULL;
+	struct st_node *mods = NULL, *found = NULL, *child, *k, *ir = NULL, *dt = NULL;
 	const char *first = NULL;
-	uint8_t buf[2 * (16 + ST_DIGEST_SIZE)], md[32];
+	uint8_t buf[3 * (16 + ST_DIGEST_SIZE)], md[32];
 	size_t o = 0;
 	struct st_entry e;
 	char hex[65];
@@ -79,6 +79,17 @@ int boot_files_find(struct st_node *root, const char *os, struct boot_files *bf)
 			       first, first);
 	}
 	bf->initramfs = ir;
+	/*
+	 * The devicetree: KVER/devicetree, else KVER/dtb, when it is a regular
+	 * file. A dtb/ directory (one blob per board) is not installed: a BLS
+	 * entry names one file, and which board this is only the machine knows.
+	 */
+	bf->devicetree = NULL;
+	if (st_tree_lookup(found, "devicetree", &dt) >= 0 && is_regular(dt))
+		bf->devicetree = dt;
+	else if (st_tree_lookup(found, "dtb", &dt) >= 0 && is_regular(dt))
+		bf->devicetree = dt;
+	st_error_clear();
 	(void)snprintf(bf->kver, sizeof(bf->kver), "%s", first);
 	memcpy(buf + o, "vmlinuz", 8);
 	o += 8;
@@ -89,6 +100,13 @@ int boot_files_find(struct st_node *root, const char *os, struct boot_files *bf)
 	if (r >= 0)
 		r = file_digest(bf->initramfs, buf + o);
 	o += ST_DIGEST_SIZE;
+	/* Without a devicetree the digest is what it always was. */
+	if (r >= 0 && bf->devicetree) {
+		memcpy(buf + o, "devicetree", 11);
+		o += 11;
+		r = file_digest(bf->devicetree, buf + o);
+		o += ST_DIGEST_SIZE;
+	}
 	if (r < 0)
 		return r;
 	if (!EVP_Digest(buf, o, md, NULL, EVP_sha256(), NULL))
@@ -183,6 +201,8 @@ int boot_files_install(struct st_sysroot *s, const struct boot_files *bf, bool *
 		r = copy_one(s->repo, tfd, "vmlinuz", bf->vmlinuz);
 	if (r >= 0)
 		r = copy_one(s->repo, tfd, "initramfs.img", bf->initramfs);
+	if (r >= 0 && bf->devicetree)
+		r = copy_one(s->repo, tfd, "devicetree", bf->devicetree);
 	if (r >= 0)
 		r = RET_NERRNO(fsync(tfd));
 	if (r >= 0)

@@ -105,6 +105,7 @@ int booted_parse(const void *data, size_t len, struct st_booted **ret);
 struct boot_files {
 	char kver[256];
 	struct st_node *vmlinuz, *initramfs;    /* borrowed from the tree */
+	struct st_node *devicetree;             /* borrowed, or NULL: none in the tree */
 	char dir[ST_OS_NAME_MAX + 1 + BOOT_ID_HEX + 1];  /* OS-BOOTDIGEST */
 };
 /* Find usr/lib/modules/KVER/{vmlinuz,initramfs.img} in root; fill bf (dir included). */

@@ -169,6 +169,7 @@ int deploy_read_image(struct st_sysroot *s, const uint8_t image[ST_DIGEST_SIZE],
 		"usr/lib/modules/*/vmlinuz",
 		"usr/lib/modules/*/initramfs.img",
 		"usr/lib/modules/*/devicetree",
+		"usr/lib/modules/*/dtb",
 	};
 
 	return st_repo_read_image_paths(s->repo, image, paths, boot ? ELEMENTSOF(paths) : 1, ret);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include "basic/dirent-util.h"
 #include "basic/error.h"
@@ -27,21 +28,28 @@
 static int format_entry(const struct st_sysroot *s, const struct st_deployment *d, uint64_t version, char **ret)
 {
 	const char *prefix = s->boot_separate ? "" : "/boot";
-	char hex[2 * ST_COMMIT_ID_SIZE + 1];
+	char hex[2 * ST_COMMIT_ID_SIZE + 1], dt_path[sizeof("sealtree//devicetree") + 256];
+	_cleanup_free_ char *dt = NULL;
 	char *text = NULL;
 
 	st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
 	hex[12] = '\0';
+	/* The boot files directory never changes once made: it has a devicetree or never will. */
+	(void)snprintf(dt_path, sizeof(dt_path), "sealtree/%s/devicetree", d->boot_dir);
+	if (faccessat(s->boot_fd, dt_path, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    asprintf(&dt, "devicetree %s/%s\n", prefix, dt_path) < 0)
+		return -ENOMEM;
 	if (asprintf(&text,
 		     "title %s %s (sealtree %s/%.12s)\n"
 		     "version %llu\n"
 		     "sort-key sealtree\n"
 		     "linux %s/sealtree/%s/vmlinuz\n"
 		     "initrd %s/sealtree/%s/initramfs.img\n"
+		     "%s"
 		     "options %s%ssealtree=%s/%s\n",
 		     d->os, d->version ? d->version : hex, d->os, d->id, (unsigned long long)version, prefix,
-		     d->boot_dir, prefix, d->boot_dir, d->kargs ? d->kargs : "", d->kargs && *d->kargs ? " " : "",
-		     d->os, d->id) < 0)
+		     d->boot_dir, prefix, d->boot_dir, dt ? dt : "", d->kargs ? d->kargs : "",
+		     d->kargs && *d->kargs ? " " : "", d->os, d->id) < 0)
 		return -ENOMEM;
 	*ret = text;
 	return 0;
