@@ -5,7 +5,8 @@
 # and misbehaves for request paths named in the JSON file RULES, read on
 # every request:
 #   {"<path substring>": {"mode": M, "count": N, "arg": "..."}, ...}
-# applied to the first N matching requests (-1: every one), then honest;
+# applied to the first N matching requests (-1: every one), then honest
+# ("after": M lets the first M matching requests through honestly first);
 # counting starts again whenever the file changes.
 # Modes: "500" status 500; "404"; "truncate" (full Content-Length, half the
 # body, close); "stall" (headers and a few bytes, then silence for 120 s);
@@ -47,8 +48,8 @@ def rule_for(path):
             with lock:
                 n = seen.get(key, 0)
                 seen[key] = n + 1
-            count = rule.get("count", -1)
-            if count < 0 or n < count:
+            count, after = rule.get("count", -1), rule.get("after", 0)
+            if n >= after and (count < 0 or n < after + count):
                 return rule
     return None
 

@@ -40,10 +40,10 @@ total=$(objects_of "$srv" | wc -l)
 # ---- sealtree pack ----
 S pack main >"$T/p1" && S pack main >"$T/p2" && cmp -s "$T/p1" "$T/p2" && [ "$(npacks)" = 1 ] &&
 	ok "pack is deterministic (same name, one pack)" || fail "pack twice" "$(cat "$T/p1" "$T/p2")"
-grep -q " $total objects" "$T/p1" && ok "a full pack holds every object" || fail "pack objects" "$(cat "$T/p1")"
+grep -q " $((total + 1)) objects" "$T/p1" && ok "a full pack holds every object and the image" || fail "pack objects" "$(cat "$T/p1")"
 head -c 8 "$srv"/packs/*.index | grep -q STPACKIX && ok "index magic" || fail "magic" ""
 check "summary lists the pack" S summary
-grep -q "^pack $v1 - [0-9a-f]\{64\} $((128 + 56 * total))\$" "$srv/summary" && ok "summary pack line" ||
+grep -q "^pack $v1 - [0-9a-f]\{64\} $((128 + 56 * (total + 1)))\$" "$srv/summary" && ok "summary pack line" ||
 	fail "summary pack line" "$(cat "$srv/summary")"
 expect_rc() { local rc=0; "${@:2}" >/dev/null 2>&1 || rc=$?; [ "$rc" = "$1" ]; }
 expect_rc 2 S pack --level 20 main && ok "pack --level 20 refused" || fail "level" ""
@@ -56,7 +56,8 @@ C remote add origin "$NGINX_URL" --no-sign-verify
 mark=$(access_lines)
 C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v1" && ok "first pull from the pack" || fail "first pull" "$(cat "$T/err")"
 grep -q "($total from packs" "$T/out" && ok "all $total objects from the pack" || fail "from packs" "$(cat "$T/out")"
-[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && ok "no loose object fetched" || fail "loose" "$(requests_since "$mark" 'GET /objects/')"
+[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && [ "$(requests_since "$mark" 'GET /images/')" = 0 ] &&
+	ok "no loose object, the image from the pack too" || fail "loose" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
 [ "$(requests_since "$mark" '\.pack HTTP/1.1" 206 ')" -ge 1 ] && [ "$(requests_since "$mark" '\.pack HTTP/1.1" 200 ')" = 0 ] &&
 	ok "pack ranges answered 206, never the whole pack" || fail "206" "$(tail -5 "$NGINX_DIR/access.log")"
 psize=$(stat -c %s "$srv"/packs/*.pack)
@@ -82,9 +83,9 @@ mark=$(access_lines)
 C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v2" && ok "update pulled" || fail "update" "$(cat "$T/err")"
 grep -q "pull: 3 objects (3 from packs, $dsize bytes of pack ranges)" "$T/out" &&
 	ok "the 3 changed objects from the pack from v1, its $dsize bytes" || fail "update objects" "$(cat "$T/out")"
-[ "$(requests_since "$mark" "GET /packs/$delta.pack")" = 1 ] && [ "$(requests_since "$mark" 'GET /objects/')" = 0 ] &&
-	[ "$(requests_since "$mark" 'GET /packs/.*\.index')" = 1 ] &&
-	ok "one index, one range, no loose object" || fail "update requests" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
+[ "$(requests_since "$mark" "GET /packs/$delta.pack")" = 2 ] && [ "$(requests_since "$mark" 'GET /objects/')" = 0 ] &&
+	[ "$(requests_since "$mark" 'GET /packs/.*\.index')" = 1 ] && [ "$(requests_since "$mark" 'GET /images/')" = 0 ] &&
+	ok "one index, one range for the image (against v1's), one for the objects, nothing loose" || fail "update requests" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
 [ "$(objects_of "$srv")" = "$(objects_of "$cl")" ] && C fsck >/dev/null 2>&1 && ok "same objects, fsck clean" || fail "objects 2" ""
 
 # ---- a client without v1 takes what it lacks from the full pack; --no-packs pulls loose ----

@@ -14,17 +14,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <zstd.h>
 
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "basic/io.h"
 #include "fundamental/macro.h"
 #include "http.h"
 #include "object-set.h"
 #include "object-sink.h"
 #include "pack.h"
+#include "sealtree/repo-objects.h"
+#include "sealtree/verity.h"
 
 #define RANGE_GAP_MAX 4096u             /* merge neighbours across at most this many unwanted bytes */
 #define RANGE_SIZE_MAX (8u * 1024u * 1024u)
@@ -265,22 +269,62 @@ static int fetch_index(struct pack_pull *pp, const struct st_summary_pack *pk, s
 	return 0;
 }
 
-/* One pack: the objects of missing it holds, fetched. 0, or a negative errno with run->why set for a warning. */
-static int pull_pack(struct pack_pull *pp, const struct st_summary_pack *pk, struct want_list *missing, bool *ret_done)
+/*
+ * The index of summary pack k, fetched once per pull. A pack whose index
+ * fails is marked bad with a warning naming it; -ENOMEM is returned as is.
+ */
+static int get_index(struct pack_pull *pp, size_t k, const struct pack_index **ret)
 {
+	const struct st_summary_pack *pk = &pp->summary->packs[k];
+	char name[80];
+	int r;
+
+	if (pp->bad[k])
+		return -EUCLEAN;
+	if (!pp->indices[k]) {
+		r = fetch_index(pp, pk, &pp->indices[k]);
+		if (r < 0) {
+			pack_relpath(pk->index_sha256, true, name);
+			warn(pp, "%s: skipped, bad index: %s", name, st_error_detail() ? st_error_detail() : st_error_message(r));
+			pp->bad[k] = true;
+			return r;
+		}
+	}
+	*ret = pp->indices[k];
+	return 0;
+}
+
+/* Whether summary pack k may serve commit in this pass (0: packs from a commit the repository has, 1: full packs). */
+static bool pack_candidate(struct pack_pull *pp, size_t k, const uint8_t commit[32], int pass)
+{
+	const struct st_summary_pack *pk = &pp->summary->packs[k];
+	struct st_commit *c = NULL;
+
+	if (pp->bad[k] || pp->no_ranges || memcmp(pk->commit, commit, 32) != 0 || pk->has_from != (pass == 0))
+		return false;
+	if (!pk->has_from)
+		return true;
+	if (st_repo_read_commit(pp->repo, pk->from, &c) < 0)
+		return false;
+	st_commit_free(c);
+	return true;
+}
+
+/* One pack: the objects of missing it holds, fetched. 0, or a negative errno for a local failure. */
+static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
+{
+	const struct st_summary_pack *pk = &pp->summary->packs[k];
 	struct pack_run run = { .pp = pp };
-	struct pack_index *idx = NULL;
+	const struct pack_index *idx = NULL;
 	struct range_fetch *ranges = NULL;
 	_cleanup_free_ char *url = NULL;
 	size_t n_ranges = 0;
 	int r;
 
 	pack_relpath(pk->index_sha256, true, run.name);
-	r = fetch_index(pp, pk, &idx);
-	if (r < 0) {
-		warn(pp, "%s: skipped, bad index: %s", run.name, st_error_detail() ? st_error_detail() : st_error_message(r));
+	r = get_index(pp, k, &idx);
+	if (r < 0)
 		return r == -ENOMEM ? r : 0;
-	}
 	run.wanted = calloc(missing->n + 1, sizeof(*run.wanted));
 	run.want_index = calloc(missing->n + 1, sizeof(*run.want_index));
 	run.got = calloc(missing->n + 1, sizeof(*run.got));
@@ -297,11 +341,15 @@ static int pull_pack(struct pack_pull *pp, const struct st_summary_pack *pk, str
 			i++;
 		else if (c > 0)
 			j++;
-		else {
+		else if (pk->has_from && memcmp(idx->entries[j].digest, pp->image_digest, 32) == 0) {
+			i++;    /* the image's frame needs a prefix: an object of the same bytes comes loose */
+			j++;
+		} else {
 			if (idx->entries[j].size != missing->v[i].size) {
 				warn(pp, "%s: skipped, bad index: object %zu has %llu bytes in the index, %llu in the image",
 				     run.name, j, (unsigned long long)idx->entries[j].size,
 				     (unsigned long long)missing->v[i].size);
+				pp->bad[k] = true;
 				goto out;
 			}
 			run.want_index[run.n_wanted] = i;
@@ -339,8 +387,9 @@ static int pull_pack(struct pack_pull *pp, const struct st_summary_pack *pk, str
 		goto out;
 	if (run.error) {
 		warn(pp, "%s: abandoned, the rest from loose objects: %s", run.name, run.why);
+		pp->bad[k] = true;
 		if (run.error == -ERANGE)
-			*ret_done = true;       /* the server ignores Range: no pack will do better */
+			pp->no_ranges = true;   /* the server ignores Range: no pack will do better */
 		if (run.error == -ENOMEM || run.error == -ENOSPC || run.error == -EROFS || run.error == -EDQUOT) {
 			r = st_errf(run.error, "%s", run.why);
 			goto out;
@@ -370,33 +419,208 @@ out:
 	free(run.wanted);
 	free(run.want_index);
 	free(run.got);
-	pack_index_free(idx);
 	return r;
 }
 
-int pack_pull_objects(struct pack_pull *pp, const struct st_summary *summary, const uint8_t commit[32],
-		      struct want_list *missing)
+int pack_pull_init(struct pack_pull *pp, const struct st_summary *summary)
 {
-	bool done = false;
+	pp->summary = summary;
+	pp->indices = calloc(summary->n_packs + 1, sizeof(*pp->indices));
+	pp->bad = calloc(summary->n_packs + 1, sizeof(*pp->bad));
+	if (!pp->indices || !pp->bad) {
+		pack_pull_done(pp);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void pack_pull_done(struct pack_pull *pp)
+{
+	for (size_t k = 0; pp->indices && k < pp->summary->n_packs; k++)
+		pack_index_free(pp->indices[k]);
+	free(pp->indices);
+	free(pp->bad);
+	pp->indices = NULL;
+	pp->bad = NULL;
+}
+
+int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct want_list *missing)
+{
 	int r;
 
 	/* Packs from a commit this repository has first (they hold just the change), the full pack last. */
-	for (int pass = 0; pass < 2 && !done; pass++)
-		for (size_t i = 0; i < summary->n_packs && missing->n > 0 && !done; i++) {
-			const struct st_summary_pack *pk = &summary->packs[i];
-
-			if (memcmp(pk->commit, commit, 32) != 0 || pk->has_from != (pass == 0))
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < pp->summary->n_packs && missing->n > 0; k++) {
+			if (!pack_candidate(pp, k, commit, pass))
 				continue;
-			if (pk->has_from) {
-				struct st_commit *c = NULL;
-
-				if (st_repo_read_commit(pp->repo, pk->from, &c) < 0)
-					continue;
-				st_commit_free(c);
-			}
-			r = pull_pack(pp, pk, missing, &done);
+			r = pull_pack(pp, k, missing);
 			if (r < 0)
 				return r;
 		}
 	return 0;
+}
+
+/* ---- the image ---------------------------------------------------------------- */
+
+struct frame_buf {
+	uint8_t *buf;
+	size_t len, max;
+	int result;
+	char detail[512];
+};
+
+static int frame_data(void *userdata, const void *data, size_t len)
+{
+	struct frame_buf *f = userdata;
+
+	if (len > f->max - f->len)
+		return -EFBIG;
+	memcpy(f->buf + f->len, data, len);
+	f->len += len;
+	return 0;
+}
+
+static uint64_t frame_resume(void *userdata)
+{
+	return ((struct frame_buf *)userdata)->len;     /* compressed bytes are kept across a retry */
+}
+
+static void frame_reset(void *userdata)
+{
+	((struct frame_buf *)userdata)->len = 0;
+}
+
+static void frame_done(void *userdata, int result, const char *detail)
+{
+	struct frame_buf *f = userdata;
+
+	f->result = result;
+	(void)snprintf(f->detail, sizeof(f->detail), "%s", detail && *detail ? detail : st_error_message(result));
+}
+
+static const struct http_request_ops frame_ops = {
+	.data = frame_data, .reset = frame_reset, .resume = frame_resume, .done = frame_done,
+};
+
+/* The image of the commit pack k was made from, decompressed and checked; 0, or a negative errno with a detail. */
+static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_entry *e, const uint8_t digest[32],
+			   const void *prefix, size_t prefix_len, char **ret)
+{
+	const struct st_summary_pack *pk = &pp->summary->packs[k];
+	struct frame_buf f = { .max = (size_t)e->csize, .result = -EIO };
+	struct http_request_options o = { .range_start = e->offset, .range_end = e->offset + e->csize };
+	_cleanup_free_ char *url = NULL, *image = NULL;
+	uint8_t got[32];
+	ZSTD_DCtx *d;
+	char name[80];
+	size_t n;
+	int r;
+
+	pack_relpath(pk->index_sha256, true, name);
+	if (asprintf(&url, "%s/%s", pp->base, name) < 0)
+		return -ENOMEM;
+	f.buf = malloc(f.max);
+	image = malloc(e->size ? (size_t)e->size : 1);
+	if (!f.buf || !image) {
+		free(f.buf);
+		return -ENOMEM;
+	}
+	r = http_add_with(pp->http, url, &o, &frame_ops, &f);
+	if (r >= 0)
+		r = http_run(pp->http);
+	if (r >= 0 && f.result < 0)
+		r = st_errf(f.result, "%s", f.detail);
+	if (r >= 0 && f.len != e->csize)
+		r = st_errf(-EUCLEAN, "%s: the image's range ended early", url);
+	if (r < 0) {
+		free(f.buf);
+		return r;
+	}
+	pp->opts->pack_bytes += f.len;
+	d = ZSTD_createDCtx();
+	if (!d) {
+		free(f.buf);
+		return -ENOMEM;
+	}
+	/* One shot into a buffer of exactly the size the commit gives: nothing more can be written. */
+	(void)ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
+	if (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))
+		n = (size_t)-1;
+	else
+		n = ZSTD_decompressDCtx(d, image, (size_t)e->size, f.buf, f.len);
+	ZSTD_freeDCtx(d);
+	free(f.buf);
+	if (ZSTD_isError(n) || n != e->size)
+		return st_errf(-EUCLEAN, "%s: the image's frame does not decompress to its %llu bytes", url,
+			       (unsigned long long)e->size);
+	r = st_verity_digest_buffer(image, n, got);
+	if (r < 0)
+		return r;
+	if (memcmp(got, digest, 32) != 0)
+		return st_errf(-EUCLEAN, "%s: the image's bytes do not have the commit's image digest", url);
+	*ret = TAKE_PTR(image);
+	return 0;
+}
+
+/* The bytes of the image of commit id in this repository (the prefix of a pack from it), or NULL. */
+static uint8_t *local_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], size_t *ret_len)
+{
+	struct st_commit *c = NULL;
+	uint8_t *data = NULL;
+	int fd;
+
+	if (st_repo_read_commit(repo, id, &c) < 0)
+		return NULL;
+	fd = st_repo_open_image(repo, c->image_digest);
+	st_commit_free(c);
+	if (fd < 0)
+		return NULL;
+	if (read_fd_all(fd, &data, ret_len) < 0)
+		data = NULL;
+	close(fd);
+	return data;
+}
+
+int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8_t digest[32], uint64_t size,
+		     char **ret)
+{
+	int r;
+
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < pp->summary->n_packs; k++) {
+			const struct st_summary_pack *pk = &pp->summary->packs[k];
+			const struct pack_index *idx;
+			const struct pack_entry *e;
+			_cleanup_free_ uint8_t *prefix = NULL;
+			size_t prefix_len = 0;
+			char name[80];
+
+			if (!pack_candidate(pp, k, commit, pass))
+				continue;
+			r = get_index(pp, k, &idx);
+			if (r == -ENOMEM)
+				return r;
+			if (r < 0)
+				continue;
+			e = pack_index_find(idx, digest);
+			if (!e || e->size != size)
+				continue;       /* a pack need not carry the image */
+			if (pk->has_from) {
+				prefix = local_image(pp->repo, pk->from, &prefix_len);
+				if (!prefix)
+					continue;
+			}
+			r = image_from_pack(pp, k, e, digest, prefix, prefix_len, ret);
+			if (r == -ENOMEM)
+				return r;
+			if (r == 0)
+				return 0;
+			pack_relpath(pk->index_sha256, true, name);
+			warn(pp, "%s: abandoned, the image from elsewhere: %s", name,
+			     st_error_detail() ? st_error_detail() : st_error_message(r));
+			pp->bad[k] = true;
+			if (r == -ERANGE)
+				pp->no_ranges = true;
+		}
+	return -ENOENT;
 }

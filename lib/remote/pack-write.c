@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sealtree pack: the objects of COMMIT that FROM lacks, each compressed on
- * its own with zstd, written back to back in digest order as the pack body,
+ * sealtree pack: the objects of COMMIT that FROM lacks and COMMIT's image,
+ * each compressed on its own with zstd (the image, in a pack from FROM,
+ * against FROM's image as a raw prefix: an update's image costs what
+ * changed in it), written back to back in digest order as the pack body,
  * then the index (pack-index.c) naming the pair. Objects are compressed in
  * batches of at most BATCH_BYTES on every core (basic/pool.h), then written
  * in order, so memory stays bounded whatever the tree's size and the output
@@ -44,6 +46,7 @@ struct batch {
 	struct st_repo *repo;
 	int level;
 	struct item *items;
+	const struct pack_image *image;
 };
 
 static int cctx_init(void *userdata, void **ret_state)
@@ -59,6 +62,35 @@ static void cctx_done(void *userdata, void *state)
 	ZSTD_freeCCtx(state);
 }
 
+/* The commit's image entry: compressed against the prefix (from's image), or alone. */
+static void compress_image(const struct pack_image *img, int level, struct item *it)
+{
+	ZSTD_CCtx *cctx = NULL;
+	size_t bound = ZSTD_compressBound(img->len), n;
+
+	it->out = malloc(bound);
+	cctx = ZSTD_createCCtx();
+	if (!it->out || !cctx) {
+		it->error = -ENOMEM;
+		ZSTD_freeCCtx(cctx);
+		return;
+	}
+	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)) ||
+	    (img->prefix && (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, pack_image_window_log(img->prefix_len, img->len))) ||
+			     ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1)) ||
+			     ZSTD_isError(ZSTD_CCtx_refPrefix(cctx, img->prefix, img->prefix_len))))) {
+		it->error = -EIO;
+		ZSTD_freeCCtx(cctx);
+		return;
+	}
+	n = ZSTD_compress2(cctx, it->out, bound, img->data, img->len);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(n) || n > pack_csize_max(img->len))
+		it->error = -EIO;
+	else
+		it->out_len = n;
+}
+
 /* Compress one object into it->out; it->error on failure (the caller reports it). */
 static void compress_one(void *userdata, void *state, size_t i)
 {
@@ -72,6 +104,10 @@ static void compress_one(void *userdata, void *state, size_t i)
 
 	if (!state) {
 		it->error = -ENOMEM;
+		return;
+	}
+	if (memcmp(it->w->digest, b->image->digest, 32) == 0) {
+		compress_image(b->image, b->level, it);
 		return;
 	}
 	fd = st_repo_open_object(b->repo, it->w->digest);
@@ -109,6 +145,25 @@ static void compress_one(void *userdata, void *state, size_t i)
 		(void)munmap((void *)src, (size_t)st.st_size);
 }
 
+/* The image of commit id: its digest and bytes (malloc'ed). */
+static int read_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], uint8_t ret_digest[32], uint8_t **ret,
+		      size_t *ret_len)
+{
+	struct st_commit *c = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = st_repo_read_commit(repo, id, &c);
+	if (r < 0)
+		return r;
+	memcpy(ret_digest, c->image_digest, 32);
+	fd = st_repo_open_image(repo, c->image_digest);
+	st_commit_free(c);
+	if (fd < 0)
+		return fd;
+	return read_fd_all(fd, ret, ret_len);
+}
+
 static void tmp_abortp(struct publish_tmp *t)
 {
 	if (t->fd >= 0)
@@ -125,6 +180,9 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	_cleanup_free_ void *index = NULL;
 	_cleanup_free_ char *display = NULL;
 	struct want_list objs = {}, minus = {};
+	_cleanup_free_ uint8_t *image = NULL, *prefix = NULL;
+	struct pack_image img = {};
+	bool image_listed = false;
 	struct pack_index idx = {};
 	struct pool_ops ops = { .worker_init = cctx_init, .worker_done = cctx_done };
 	struct st_pack_info info = {};
@@ -152,6 +210,35 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 		if (r < 0)
 			return r;
 		object_set_subtract(&objs, &minus);
+	}
+	/* The image goes in too, at its digest's place. */
+	r = read_image(repo, commit, img.digest, &image, &img.len);
+	if (r < 0)
+		return r;
+	img.data = image;
+	if (from) {
+		uint8_t d[32];
+
+		r = read_image(repo, from, d, &prefix, &img.prefix_len);
+		if (r < 0)
+			return r;
+		img.prefix = prefix;
+	}
+	for (size_t i = 0; i < objs.n && !image_listed; i++)
+		image_listed = memcmp(objs.v[i].digest, img.digest, 32) == 0;
+	if (!image_listed) {
+		struct want *n = reallocarray(objs.v, objs.n + 1, sizeof(*n));
+		size_t at = 0;
+
+		if (!n)
+			return -ENOMEM;
+		objs.v = objs_v = n;
+		while (at < objs.n && memcmp(objs.v[at].digest, img.digest, 32) < 0)
+			at++;
+		memmove(&objs.v[at + 1], &objs.v[at], (objs.n - at) * sizeof(*n));
+		memcpy(objs.v[at].digest, img.digest, 32);
+		objs.v[at].size = img.len;
+		objs.n++;
 	}
 	idx.entries = calloc(objs.n ? objs.n : 1, sizeof(*idx.entries));
 	items = calloc(MIN(objs.n, (size_t)BATCH_OBJECTS) + 1, sizeof(*items));
@@ -182,7 +269,7 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 		goto out;
 	}
 	for (size_t start = 0; start < objs.n;) {
-		struct batch b = { .repo = repo, .level = level, .items = items };
+		struct batch b = { .repo = repo, .level = level, .items = items, .image = &img };
 		uint64_t in = 0;
 		size_t n = 0;
 

@@ -26,6 +26,29 @@ static inline uint64_t pack_csize_max(uint64_t size)
 	return size + size / 256 + 64;
 }
 
+/*
+ * A commit's image travels in its packs as an entry keyed by its fs-verity
+ * digest. In a pack from F it is compressed with F's image as a raw prefix
+ * (zstd refPrefix, what `zstd --patch-from` does), with this window.
+ */
+static inline int pack_image_window_log(size_t prefix_len, size_t len)
+{
+	uint64_t need = (uint64_t)prefix_len + len;
+	int log = 20;
+
+	while (log < 31 && (UINT64_C(1) << log) < need)
+		log++;
+	return log;
+}
+
+struct pack_image {
+	uint8_t digest[32];
+	const void *data;
+	size_t len;
+	const void *prefix;             /* from's image, or NULL */
+	size_t prefix_len;
+};
+
 struct pack_entry {
 	uint8_t digest[32];
 	uint64_t offset, csize, size;
@@ -68,15 +91,34 @@ struct pack_pull {
 	/* An object was published (its size); the caller counts and reports progress. */
 	void (*object_done)(void *userdata, uint64_t size);
 	void *userdata;
+	uint8_t image_digest[32];       /* of the commit being pulled */
+	/* Set by pack_pull_init(). */
+	const struct st_summary *summary;
+	struct pack_index **indices;    /* per summary pack: fetched once */
+	bool *bad;                      /* per summary pack: failed, not used again */
+	bool no_ranges;                 /* the server ignores Range: no pack is used */
 };
 
+/* Start using the packs summary offers (it outlives pp); pack_pull_done() releases. */
+int pack_pull_init(struct pack_pull *pp, const struct st_summary *summary);
+void pack_pull_done(struct pack_pull *pp);
+
 /*
- * Fetch from the packs summary offers for commit the objects of *missing
+ * The image (digest, size from the commit) of commit out of a pack:
+ * a pack from a commit whose image this repository has (decompressed
+ * against it), else the full pack; checked against the digest. *ret is
+ * malloc'ed, size bytes. -ENOENT: no pack could give it (warnings said
+ * why), fetch it loose.
+ */
+int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8_t digest[32], uint64_t size,
+		     char **ret);
+
+/*
+ * Fetch from the packs offered for commit the objects of *missing
  * they hold (docs/formats/remote.md, "Pulling from packs"), each verified
  * and published at once; *missing keeps the others, for loose fetches. A
  * pack that fails (bad index, a server that ignores Range, wrong bytes) is
  * skipped with a warning naming it; only local failures (memory, the
  * repository) are returned, as a negative errno.
  */
-int pack_pull_objects(struct pack_pull *pp, const struct st_summary *summary, const uint8_t commit[32],
-		      struct want_list *missing);
+int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct want_list *missing);

@@ -41,6 +41,7 @@ struct pull {
 	struct pull_sources src;        /* the url and the mirrors */
 	uint64_t inflight;              /* bytes received for objects not yet complete */
 	const struct st_summary *summary;
+	struct pack_pull *packs;        /* the packs on offer (pack.h), or NULL */
 	struct st_pull_options *opts;
 	struct st_pull_progress progress;
 	int objects_dirfd;
@@ -609,7 +610,15 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 		if (r < 0)
 			return r;
 	}
-	r = fetch_image(p, c, &image, &len);
+	r = -ENOENT;
+	if (p->packs && c->image_size <= IMAGE_FETCH_MAX) {
+		memcpy(p->packs->image_digest, c->image_digest, ST_DIGEST_SIZE);
+		r = pack_fetch_image(p->packs, id, c->image_digest, c->image_size, &image);
+		if (r == 0)
+			len = (size_t)c->image_size;
+	}
+	if (r == -ENOENT)
+		r = fetch_image(p, c, &image, &len);
 	if (r < 0)
 		return r;
 	r = st_image_read_tree(image, len, &(struct st_image_read_options){ .flags = ST_IMAGE_READ_DIGEST_FROM_REDIRECT },
@@ -627,13 +636,9 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 		p->progress.bytes_total += missing.v[j].size;
 	if (!count_only(p)) {
 		report(p);
-		if (!(p->opts->flags & ST_PULL_NO_PACKS) && p->summary->n_packs > 0 && missing.n > 0) {
-			/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
-			struct pack_pull pp = { .http = p->http, .base = pull_sources_metadata(&p->src, 0), .repo = p->repo,
-						.opts = p->opts, .object_done = pack_object_done, .userdata = p };
-
-			r = pack_pull_objects(&pp, p->summary, id, &missing);
-		}
+		/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
+		if (p->packs && missing.n > 0)
+			r = pack_pull_objects(p->packs, id, &missing);
 		if (r >= 0)
 			r = fetch_objects(p, &missing);
 		if (r >= 0)
@@ -727,6 +732,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	_cleanup_free_ char *sdata = NULL, *sigs = NULL;
 	_cleanup_free_ struct ref_work *work = NULL;
 	struct pull p = { .repo = repo, .opts = opts, .objects_dirfd = -EBADF };
+	struct pack_pull pp = {};
 	size_t slen, sigs_len = 0, n_work = 0;
 	int64_t seen;
 	int r;
@@ -827,6 +833,16 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		memcpy(opts->results[i].commit, work[i].sref->commit, ST_COMMIT_ID_SIZE);
 	}
 
+	/* The packs on offer, used for images and objects. */
+	if (!(opts->flags & ST_PULL_NO_PACKS) && summary->n_packs > 0) {
+		pp = (struct pack_pull){ .http = p.http, .base = pull_sources_metadata(&p.src, 0), .repo = repo,
+					 .opts = opts, .object_done = pack_object_done, .userdata = &p };
+		r = pack_pull_init(&pp, summary);
+		if (r < 0)
+			goto out;
+		p.packs = &pp;
+	}
+
 	/* Each commit (trusted before anything else), its image and missing objects, then its parents. */
 	for (size_t i = 0; i < n_work; i++) {
 		uint8_t cur[ST_COMMIT_ID_SIZE];
@@ -867,6 +883,8 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	if (r >= 0)
 		(void)partial_sweep(repo);      /* what is left there belongs to no fetch */
 out:
+	if (pp.summary)
+		pack_pull_done(&pp);
 	if (p.http)
 		opts->requests = http_requests(p.http);
 	for (size_t i = 0; work && i < n_work; i++)
