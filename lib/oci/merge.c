@@ -13,6 +13,7 @@
  *  - A directory over a directory merges (the upper one's metadata counts
  *    if a member of its layer described it); anything else replaces what
  *    was there, whole.
+ *  - Device nodes are refused (check_layer()).
  *
  * Nodes a later layer removes may still be the inode of a hardlink that
  * stays (a layer adds /b as a link to /a, a later one removes /a). They
@@ -195,6 +196,33 @@ static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l,
 	return 0;
 }
 
+/*
+ * Device nodes are refused: mounted without nodev, an image's /dev/sda
+ * would open the host's disk; a runtime makes the devices a container
+ * needs. (The tar reader keeps them for host trees; layers are not.)
+ */
+static int check_layer(const struct st_node *n, const char *what)
+{
+	for (size_t i = 0; i < n->n_children; i++) {
+		const struct st_node *c = n->children[i];
+
+		if (!c->link_target && (S_ISCHR(c->mode) || S_ISBLK(c->mode))) {
+			_cleanup_free_ char *path = NULL;
+
+			(void)node_get_path(c, &path);
+			return st_errf(-EINVAL, "%s: entry '%s': a %s device node (layers may not carry devices)", what,
+				       path ?: c->name, S_ISCHR(c->mode) ? "character" : "block");
+		}
+		if (node_is_dir(c) && !c->link_target) {
+			int r = check_layer(c, what);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *what)
 {
 	int r;
@@ -204,6 +232,9 @@ int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *wha
 		st_node_free(layer);
 		return r;
 	}
+	r = check_layer(layer, what);
+	if (r < 0)
+		return r;
 	if (layer->scratch & ST_TAR_DIR_EXPLICIT)
 		take_dir_metadata(mg->root, layer);
 	return merge_dir(mg, mg->root, layer, what, 0);
