@@ -39,6 +39,35 @@ TEST(fsverity_corrupted)
 	ASSERT_STREQ(st_verity_error_kind_to_string(e.kind), "corrupted");
 }
 
+/*
+ * Verbatim from the booted test (tests/qemu/boot-check.sh, phase 4) on
+ * Debian's 6.12.95+deb12-cloud-amd64: a byte flipped on the disk under an
+ * object, then an object replaced by another file with fs-verity. The
+ * texts are dmesg's; the "PRI,SEQ,USEC,-;" heads are /dev/kmsg's form of
+ * their levels (KERN_ERR, KERN_WARNING) and times.
+ */
+TEST(real_samples_6_12)
+{
+	static const char corrupted[] =
+		"3,1893,287717104,-;fs-verity (vda2, inode 6253): FILE CORRUPTED! pos=4096, level=-1, "
+		"want_hash=sha256:96c8fe7bfadd7e2491425ea3d813fc6b8b842fad843a73bacba24c7adc2e3949, "
+		"real_hash=sha256:3234e97ac59a5dfde5656d4a06e9b5bff36877b77b1d066cd2063ee7fe632484";
+	static const char wrong[] =
+		"4,1897,288360292,-;overlayfs: lower file '3ad907f0f5d8462e9a6dd09cd23df596ad6b04fa37d853bf0f67a665240ee2' "
+		"has the wrong fs-verity digest";
+	struct st_verity_error e;
+
+	ASSERT_EQ(parse(corrupted, &e, NULL), 1);
+	ASSERT_EQ(e.kind, ST_VERITY_ERROR_CORRUPTED);
+	ASSERT_STREQ(e.device, "vda2");
+	ASSERT_EQ(e.inode, (uint64_t)6253);
+	ASSERT_EQ(e.usec, (uint64_t)287717104);
+	ASSERT_EQ(parse(wrong, &e, NULL), 1);
+	ASSERT_EQ(e.kind, ST_VERITY_ERROR_WRONG_DIGEST);
+	ASSERT_STREQ(e.name, "3ad907f0f5d8462e9a6dd09cd23df596ad6b04fa37d853bf0f67a665240ee2");
+	ASSERT_EQ(e.seq, (uint64_t)1897);
+}
+
 TEST(fsverity_other_and_levels)
 {
 	struct st_verity_error e;
