@@ -39,9 +39,25 @@ if [ "$phase" = 1 ]; then
 			nok "status does not show a valid signature by ${signer:0:16}"
 		grep -q "root: composefs, verity, signed by $signer" <<<"$out" && ok "status: root composefs, verity, signed" ||
 			nok "status does not show the root composefs, verity, signed by $signer"
+		[ "$(head -n1 <<<"$out")" = "verity errors this boot: 0" ] && ok "status: first line, 0 verity errors" ||
+			nok "status does not start with 0 verity errors"
 	else
 		nok "sealtree admin status failed: $out"
 	fi
+fi
+# prepare-root's cost, from the kernel log's timestamps: the physical root
+# mounted by the initramfs to prepare-root's "mounted" line (an upper bound:
+# it includes loading erofs/overlay), next to the boot up to multi-user.
+t_root=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] EXT4-fs ([a-z0-9]*): mounted filesystem.*/\1/p' | head -n1)
+t_prep=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] sealtree-prepare-root: .* mounted (composefs.*/\1/p' | head -n1)
+t_mu=$(systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target)
+t_user=$(systemctl show -p UserspaceTimestampMonotonic --value)
+if [ -n "$t_root" ] && [ -n "$t_prep" ]; then
+	awk -v a="$t_root" -v b="$t_prep" -v mu="$t_mu" -v us="$t_user" 'BEGIN {
+		printf "BOOTCHECK: time: prepare-root %.0f ms (root mounted at %.3fs, prepare-root done at %.3fs); switch-root at %.3fs; multi-user.target at %.3fs (prepare-root %.1f%% of it)\n",
+			(b - a) * 1000, a, b, us / 1e6, mu / 1e6, (mu > 0 ? (b - a) * 1e8 / mu : 0) }'
+else
+	echo "BOOTCHECK: time: no prepare-root timestamps in the kernel log (root '$t_root', prepare-root '$t_prep')"
 fi
 state=$(systemctl is-active multi-user.target)
 [ "$state" = active ] && ok "multi-user.target reached" || nok "multi-user.target is $state"
@@ -66,17 +82,124 @@ next() {
 	systemctl --no-block reboot
 	exit 0
 }
+# Phase 4's attacks on objects of the running system: the payload of PATH
+# in the booted commit ("XX/Y..."), then the two attacks, then what status
+# and the record say.
+payload_of() {
+	sealtree --repo /sysroot/sealtree/repo dump "$(json commit)" 2>/dev/null | awk -v p="$1" '$1 == p { print $9 }'
+}
+verity_phase() {
+	local f=/usr/share/sealtree-test/eio-target g=/usr/share/sealtree-test/swap-target
+	local pf pg dev blk err out
+	pf=$(payload_of $f)
+	pg=$(payload_of $g)
+	echo "BOOTCHECK:   objects: $f $pf, $g $pg"
+	# 1. A byte of the object's second block flipped on the block device,
+	# under the filesystem (O_DIRECT both ways, then the caches dropped).
+	dev=$(findmnt -n -o SOURCE /sysroot | sed 's/\[.*//')
+	blk=$(filefrag -v "/sysroot/sealtree/repo/objects/$pf" 2>/dev/null | awk '$1 == "0:" { sub(/\.\.$/, "", $4); print $4 + 1 }')
+	if [ -n "$pf" ] && [ -n "$blk" ] && [ -b "$dev" ] &&
+		dd if="$dev" of=/run/blk bs=4096 skip="$blk" count=1 iflag=direct 2>/dev/null &&
+		b=$(od -An -tu1 -j100 -N1 /run/blk | tr -d ' ') &&
+		printf "\\$(printf %o $(((b + 1) % 256)))" | dd of=/run/blk bs=1 seek=100 conv=notrunc 2>/dev/null &&
+		dd if=/run/blk of="$dev" bs=4096 seek="$blk" count=1 oflag=direct conv=notrunc 2>/dev/null; then
+		ok "flipped a byte of $f's object on $dev (block $blk)"
+	else
+		nok "could not flip a byte of $f's object (payload '$pf', device '$dev', block '$blk')"
+	fi
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	if err=$(cat $f 2>&1 >/dev/null); then nok "$f still reads"; else
+		case $err in *"Input/output error"*) ok "reading $f gives EIO" ;; *) nok "reading $f: $err" ;; esac
+	fi
+	# 2. The object replaced by another file with fs-verity: fs-verity is
+	# satisfied, the digest is not the image's; overlayfs verity=require.
+	if [ -n "$pg" ] && [ -x /usr/libexec/sealtree-test/verity-enable-all ] &&
+		unshare -m sh -c "mount -o remount,rw /sysroot && d=/sysroot/sealtree/repo/tmp/swap && mkdir -p \$d &&
+			head -c 8192 /dev/urandom >\$d/f && /usr/libexec/sealtree-test/verity-enable-all \$d >/dev/null &&
+			mv -f \$d/f /sysroot/sealtree/repo/objects/$pg && rmdir \$d && sync"; then
+		ok "replaced $g's object by another file with fs-verity"
+	else
+		nok "could not replace $g's object (payload '$pg')"
+	fi
+	if err=$(cat $g 2>&1 >/dev/null); then nok "$g still reads"; else
+		case $err in *"Input/output error"*) ok "reading $g gives EIO" ;; *) nok "reading $g: $err" ;; esac
+	fi
+	dmesg | grep -E 'fs-verity \(|overlayfs: (lower|metacopy) file' | sed 's/^/BOOTCHECK:   kernel: /'
+	# The rest keeps running.
+	[ "$(cat /usr/share/sealtree-test/version)" = 1 ] && ok "other files still read" || nok "other files no longer read"
+	state=$(systemctl is-active multi-user.target)
+	[ "$state" = active ] && ok "the system keeps running" || nok "multi-user.target is $state after the errors"
+	out=$(sealtree admin status 2>&1)
+	echo "$out" | head -n4 | sed 's/^/BOOTCHECK:   /'
+	n=$(head -n1 <<<"$out" | sed -n 's/^verity errors this boot: \([0-9]*\).*/\1/p')
+	[ "${n:-0}" -ge 2 ] && ok "status counts $n verity errors this boot" || nok "status counts '${n}' verity errors: $(head -n1 <<<"$out")"
+	out=$(sealtree admin verity-errors 2>&1)
+	echo "$out" | sed 's/^/BOOTCHECK:   /'
+	grep -q "^  corrupted $f (object ${pf%%/*}" <<<"$out" && ok "verity-errors names $f (fs-verity, object ${pf%%/*}...)" ||
+		nok "verity-errors does not name $f"
+	grep -q "^  wrong-digest $g (object ${pg%%/*}" <<<"$out" && ok "verity-errors names $g (overlayfs, object ${pg%%/*}...)" ||
+		nok "verity-errors does not name $g"
+	state=$(systemctl is-active sealtree-verity-errors.service)
+	[ "$state" = active ] && ok "sealtree-verity-errors.service ran at boot" || nok "sealtree-verity-errors.service is $state"
+	systemctl restart sealtree-verity-errors.service
+	grep -q "\"paths\": \[\"$f\"\]" /var/lib/sealtree/verity-errors.log 2>/dev/null &&
+		grep -q "\"paths\": \[\"$g\"\]" /var/lib/sealtree/verity-errors.log &&
+		ok "the unit recorded both in /var/lib/sealtree/verity-errors.log" ||
+		nok "/var/lib/sealtree/verity-errors.log lacks them: $(cat /var/lib/sealtree/verity-errors.log 2>&1 | head -c 600)"
+}
+
 case $phase in
 1)
 	[ "$version" = 1 ] && ok "phase 1 boots version 1" || nok "phase 1 boots version '$version'"
 	echo "edited on the machine" >/etc/sealtree-local-edit
-	if out=$(sealtree admin upgrade 2>&1); then ok "admin upgrade (to version 2)"; else nok "admin upgrade: $out"; fi
+	# Staged: finalize-staged switches at this shutdown (merging /etc
+	# again); counted, so the loader sets LoaderBootCountPath; and with a
+	# karg that asks prepare-root for no composefs at all.
+	if out=$(sealtree admin upgrade --stage --boot-tries 3 --karg-append sealtree.composefs=0 2>&1); then
+		ok "admin upgrade --stage (to version 2, 3 tries, sealtree.composefs=0)"
+	else
+		nok "admin upgrade --stage: $out"
+	fi
 	echo "$out" | sed 's/^/BOOTCHECK:   /'
+	echo "edited after staging" >/etc/sealtree-staged-edit
+	sealtree admin status 2>&1 | grep -q '^  staged: ' && ok "status shows the staged deployment" || nok "status does not show the staged deployment"
+	for i in $(seq 20); do
+		state=$(systemctl is-active sealtree-finalize-staged.service)
+		[ "$state" = active ] && break
+		sleep 0.5
+	done
+	[ "$state" = active ] && ok "sealtree-finalize-staged.service started by its path unit" ||
+		nok "sealtree-finalize-staged.service is $state"
 	next 2 ;;
 2)
-	[ "$version" = 2 ] && ok "after upgrade + reboot: version 2 booted" || nok "after upgrade + reboot: version '$version'"
+	[ "$version" = 2 ] && ok "finalize-staged ran at shutdown: version 2 booted" || nok "after the staged upgrade + reboot: version '$version'"
 	[ "$(cat /etc/sealtree-local-edit 2>/dev/null)" = "edited on the machine" ] &&
 		ok "the local /etc edit survived the upgrade" || nok "the local /etc edit is lost"
+	[ "$(cat /etc/sealtree-staged-edit 2>/dev/null)" = "edited after staging" ] &&
+		ok "the /etc edit made after staging survived (merged at shutdown)" || nok "the /etc edit made after staging is lost"
+	# sealtree.composefs=0 on the command line: still signed, the word ignored.
+	case " $(cat /proc/cmdline) " in
+	*" sealtree.composefs=0 "*) ok "booted with sealtree.composefs=0" ;;
+	*) nok "sealtree.composefs=0 is not on the command line" ;;
+	esac
+	[ "$(json mode)" = signed ] && [ "$(json root)" = composefs ] && ok "sealtree.composefs=0 did not unseal: mode signed, root composefs" ||
+		nok "with sealtree.composefs=0: mode '$(json mode)', root '$(json root)'"
+	grep -q '"notes": "[^"]*ignored sealtree.composefs=0' /run/sealtree/booted.json && ok "booted.json notes the ignored karg" ||
+		nok "booted.json does not note the ignored sealtree.composefs=0"
+	# Boot counting through the firmware: systemd-boot named the counted
+	# entry in LoaderBootCountPath; sealtree-boot-complete dropped the counter.
+	v=/sys/firmware/efi/efivars/LoaderBootCountPath-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+	if [ -e $v ]; then
+		p=$(cat $v | tail -c +5 | tr -d '\0')
+		echo "BOOTCHECK:   LoaderBootCountPath: $p"
+		case $p in *+3.conf | *+2-1.conf) ok "LoaderBootCountPath names the counted entry" ;; *) nok "LoaderBootCountPath is '$p'" ;; esac
+	else
+		nok "no LoaderBootCountPath efi variable on a counted boot"
+	fi
+	ls /sysroot/boot/loader/entries | sed 's/^/BOOTCHECK:   entry: /'
+	ls /sysroot/boot/loader/entries | grep -q '+' && nok "an entry still has a boot counter after boot-complete" ||
+		ok "boot-complete dropped the counter of the counted boot"
 	if out=$(sealtree admin rollback 2>&1); then ok "admin rollback"; else nok "admin rollback: $out"; fi
 	next 3 ;;
 3)
@@ -92,15 +215,27 @@ case $phase in
 	else
 		nok "could not change the image of debian/bad ($img)"
 	fi
+	# A deployment whose signature is then changed: refused as well; it is
+	# the default, so it is tried first, then debian/bad, then version 1.
+	if out=$(sealtree admin deploy --boot-tries 1 debian/badsig 2>&1); then ok "deploy debian/badsig with --boot-tries 1"; else nok "deploy debian/badsig: $out"; fi
+	c4=$(sealtree --repo /sysroot/sealtree/repo show --json debian/badsig | sed -n 's/.*"id": "\([0-9a-f]\{64\}\)".*/\1/p' | head -n1)
+	if [ -n "$c4" ] && unshare -m sh -c "mount -o remount,rw /sysroot && S=/sysroot/sealtree/repo/commits/$c4.sig &&
+		cp \$S \$S.tamper && printf 'X' | dd of=\$S.tamper bs=1 seek=40 conv=notrunc 2>/dev/null &&
+		mv -f \$S.tamper \$S && sync"; then
+		ok "signature of debian/badsig ($c4) changed on disk"
+	else
+		nok "could not change the signature of debian/badsig ($c4)"
+	fi
 	ls /sysroot/boot/loader/entries | sed 's/^/BOOTCHECK:   entry: /'
 	next 4 ;;
 4)
-	[ "$version" = 1 ] && ok "the tampered deployment was refused, boot counting fell back to version 1" ||
-		nok "after the tampered deployment: version '$version' booted"
+	[ "$version" = 1 ] && ok "the tampered deployments were refused, boot counting fell back to version 1" ||
+		nok "after the tampered deployments: version '$version' booted"
 	out=$(sealtree admin status 2>&1)
 	echo "$out" | grep -E '^[ *] [0-9]|boot counting' | sed 's/^/BOOTCHECK:   /'
-	grep -q 'boot counting: BAD' <<<"$out" && ok "status: the tampered deployment is marked BAD" ||
-		nok "status does not mark the tampered deployment BAD"
+	[ "$(grep -c 'boot counting: BAD' <<<"$out")" = 2 ] && ok "status: both tampered deployments (image, signature) are marked BAD" ||
+		nok "status does not mark both tampered deployments BAD"
+	verity_phase
 	;;
 esac
 v=FAIL

@@ -22,11 +22,16 @@
 #      initramfs's prepare-root, systemd; the check unit
 #      (tests/qemu/boot-check.sh) writes BOOTCHECK: lines on the console and
 #      reboots through its phases: 1 version 1 booted signed with verity,
-#      edit /etc, admin upgrade; 2 version 2 booted, the edit kept, admin
-#      rollback; 3 version 1 again, deploy debian/bad with one boot try and
-#      change its image on disk; 4 prepare-root refused it, the initramfs
-#      rebooted, systemd-boot fell back to version 1; then power off.
-# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (900).
+#      edit /etc, admin upgrade --stage (counted, with sealtree.composefs=0),
+#      edit /etc again; 2 finalize-staged ran at shutdown: version 2 booted
+#      still signed despite the karg, both edits kept, the counted boot
+#      marked good; admin rollback; 3 version 1 again, deploy debian/bad and
+#      debian/badsig with one boot try each, change the image of one and
+#      the signature of the other; 4 prepare-root refused both, the
+#      initramfs rebooted, systemd-boot fell back to version 1; a byte of
+#      an object flipped on the disk and an object replaced by another
+#      file with fs-verity read as EIO, admin status names both; power off.
+# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (1800: six boots under TCG on a loaded machine).
 # Exit: 0 the guest's checks passed, 1 failed, 2 could not set up (skip).
 set -euo pipefail
 BUILD=$(cd "${1:?usage: boot-image.sh BUILD_DIR WORKDIR}" && pwd)
@@ -34,7 +39,7 @@ WORK=${2:?usage: boot-image.sh BUILD_DIR WORKDIR}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${BOOT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/boot}
 KIT_CACHE=${QEMU_KIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sealtree/qemu-kit}
-QEMU_TIMEOUT=${QEMU_TIMEOUT:-900}
+QEMU_TIMEOUT=${QEMU_TIMEOUT:-1800}
 SEALTREE=$BUILD/tools/sealtree/sealtree
 PREPARE=$BUILD/tools/prepare-root/sealtree-prepare-root
 START=$SECONDS
@@ -119,7 +124,10 @@ PREPARE_INSTALLED=$(sed -n 's/^prepare=\${SEALTREE_PREPARE_ROOT:-\(.*\)}$/\1/p' 
 install -D -m 0755 "$PREPARE" "$TREE$PREPARE_INSTALLED"
 install -D -m 0755 "$BUILD/data/initramfs-tools-hook-sealtree" "$TREE/etc/initramfs-tools/hooks/sealtree"
 install -D -m 0755 "$SRC/data/initramfs-tools/scripts/local-bottom/sealtree" "$TREE/etc/initramfs-tools/scripts/local-bottom/sealtree"
-for u in sealtree-boot-complete.service; do install -m 0644 "$SRC/data/systemd/$u" "$TREE/etc/systemd/system/$u"; done
+for u in sealtree-boot-complete.service sealtree-finalize-staged.service sealtree-finalize-staged.path \
+	sealtree-verity-errors.service; do
+	install -m 0644 "$SRC/data/systemd/$u" "$TREE/etc/systemd/system/$u"
+done
 # The test key: the signing key stays on the host; its public half is the
 # initramfs's trust store and the booted system's.
 "$SEALTREE" keygen -o "$WORK/key" >/dev/null
@@ -147,11 +155,28 @@ mkdir -p "$TREE/etc/systemd/system/multi-user.target.wants"
 ln -sf /etc/systemd/system/sealtree-boot-check.service "$TREE/etc/systemd/system/multi-user.target.wants/sealtree-boot-check.service"
 mkdir -p "$TREE/etc/systemd/system/basic.target.wants"
 ln -sf /etc/systemd/system/sealtree-boot-complete.service "$TREE/etc/systemd/system/basic.target.wants/sealtree-boot-complete.service"
+for u in sealtree-finalize-staged.path sealtree-verity-errors.service; do
+	ln -sf "/etc/systemd/system/$u" "$TREE/etc/systemd/system/multi-user.target.wants/$u"
+done
 # No getty on the serial console racing the check's output; no waiting for a network.
 ln -sf /dev/null "$TREE/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$TREE/etc/systemd/system/getty@tty1.service"
 mkdir -p "$TREE/sysroot" "$TREE/usr/share/sealtree-test"
 echo 1 >"$TREE/usr/share/sealtree-test/version"
+# Files only the checks read (never read before they are attacked): a byte
+# of one is flipped on the disk, the other's object is replaced by another
+# file with fs-verity (tests/qemu/boot-check.sh, phase 4).
+head -c 12288 /dev/urandom >"$TREE/usr/share/sealtree-test/eio-target"
+head -c 8192 /dev/urandom >"$TREE/usr/share/sealtree-test/swap-target"
+# One process enables fs-verity on many files (a fork+exec per file costs
+# minutes under TCG): used by step 4 and, on one file, by the guest's check.
+VERITY_ENABLE=
+if cc -O2 -static -o "$WORK/verity-enable-all" "$SRC/tests/qemu/verity-enable-all.c" 2>"$WORK/cc.log"; then
+	VERITY_ENABLE=$WORK/verity-enable-all
+	install -D -m 0755 "$VERITY_ENABLE" "$TREE/usr/libexec/sealtree-test/verity-enable-all"
+else
+	say "no static build of verity-enable-all ($(head -n1 "$WORK/cc.log")): fsverity per file, slower"
+fi
 
 say "initramfs (chroot mkinitramfs, our hook)"
 mount --bind /proc "$TREE/proc"
@@ -219,6 +244,10 @@ st sign "$C2" --key "$WORK/key" >/dev/null
 echo bad >"$TREE/usr/share/sealtree-test/version"
 C3=$(st commit -b debian/bad --tree "$TREE" -s "boot test 3" --version 3)
 st sign "$C3" --key "$WORK/key" >/dev/null
+# And a fourth, on debian/badsig, whose signature the guest changes.
+echo badsig >"$TREE/usr/share/sealtree-test/version"
+C4=$(st commit -b debian/badsig --tree "$TREE" -s "boot test 4" --version 4)
+st sign "$C4" --key "$WORK/key" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mcopy -s -Q -i "$ESP_DEV" "$MNT/sys/boot"/* ::/ 2>&1 | { grep -v "geometry" >&2 || true; }
 mdir -/ -b -i "$ESP_DEV" ::/ >"$WORK/esp.list" 2>/dev/null
@@ -251,9 +280,7 @@ cat >"$WORK/kitroot/ci-test.sh" <<-'EOF'
 	umount /run/disk
 EOF
 chmod +x "$WORK/kitroot/ci-test.sh"
-# One process for every file (a fork+exec per file costs minutes under TCG).
-cc -O2 -static -o "$WORK/kitroot/verity-enable-all" "$SRC/tests/qemu/verity-enable-all.c" 2>"$WORK/cc.log" ||
-	say "no static build of verity-enable-all ($(head -n1 "$WORK/cc.log")): fsverity per file, slower"
+[ -z "$VERITY_ENABLE" ] || cp "$VERITY_ENABLE" "$WORK/kitroot/verity-enable-all"
 EXTRA_ROOT=$WORK/kitroot QEMU_EXTRA_DRIVES=$DISK bash "$SRC/tests/qemu/kit.sh" "$WORK/kit" >"$WORK/kit.log" 2>&1 || {
 	rc=$?
 	cat "$WORK/kit.log" >&2
