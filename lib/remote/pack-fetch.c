@@ -316,6 +316,7 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
 	struct pack_run run = { .pp = pp };
 	const struct pack_index *idx = NULL;
+	const struct pack_entry *image;
 	struct range_fetch *ranges = NULL;
 	_cleanup_free_ char *url = NULL;
 	size_t n_ranges = 0;
@@ -362,11 +363,14 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		r = -ENOMEM;
 		goto out;
 	}
+	/* The image's frame was fetched on its own (pack_fetch_image): no range takes it again as a gap. */
+	image = pack_index_find(idx, pp->image_digest);
 	for (size_t i = 0; i < run.n_wanted; i++) {
 		const struct pack_entry *e = run.wanted[i];
 		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
 
-		if (last && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX) {
+		if (last && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX &&
+		    !(image && image->offset >= last->end && image->offset < e->offset)) {
 			last->last = i;
 			last->end = e->offset + e->csize;
 			continue;
