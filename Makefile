@@ -25,6 +25,8 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	debootstrap fdisk mtools systemd-boot-efi ovmf sbsigntool binutils openssl
 # containers (sealtree oci: images built by umoci, archives by skopeo, run by crun)
 DEB_PACKAGES += umoci skopeo crun podman
+# the registry client (sealtree oci pull): a private docker-registry in the tests
+DEB_PACKAGES += docker-registry
 
 .PHONY: all deps build install check check-boot demo bench clean
 

@@ -26,6 +26,7 @@ static void oci_help(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtree oci import SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
+		"       sealtree oci pull [--creds U:P] [--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST] [--name NAME:TAG]\n"
 		"       sealtree oci images\n"
 		"       sealtree oci inspect IMAGE [--json]\n"
 		"       sealtree oci rm IMAGE...\n"
@@ -319,6 +320,7 @@ int cmd_oci(int argc, char **argv)
 		int (*fn)(int argc, char **argv);
 	} verbs[] = {
 		{ "import", oci_import },
+		{ "pull", oci_pull },
 		{ "images", oci_images },
 		{ "inspect", oci_inspect },
 		{ "rm", oci_rm },

@@ -68,8 +68,11 @@ bool show_progress(void);
 	X(remote, "add, list or delete remotes") \
 	X(pull, "fetch refs of a remote, only what is missing") \
 	X(admin, "deploy commits as bootable systems (sealtree admin --help)") \
-	X(oci, "container images: import, list, inspect, remove, mount (sealtree oci --help)")
+	X(oci, "container images: import, pull, list, inspect, remove, mount (sealtree oci --help)")
 
 #define DECLARE_COMMAND(name, summary) int cmd_##name(int argc, char **argv);
 SEALTREE_COMMANDS(DECLARE_COMMAND)
 #undef DECLARE_COMMAND
+
+/* sealtree oci pull (cmd-oci-pull.c), a verb of cmd_oci(). */
+int oci_pull(int argc, char **argv);
