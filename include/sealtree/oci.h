@@ -149,6 +149,32 @@ ST_EXPORT void st_oci_image_list_free(struct st_oci_image *imgs, size_t n);
  */
 ST_EXPORT int st_oci_remove_image(struct st_repo *repo, const char *name);
 
+/* ---- Space: what images and host trees share ------------------------------ */
+
+struct st_oci_du_image {
+	char *name;                     /* NAME:TAG */
+	uint64_t objects, bytes;        /* objects its tree references, and their bytes */
+	uint64_t unique_objects, unique_bytes;  /* of those, referenced by no other ref's tree */
+};
+
+struct st_oci_du {
+	uint64_t stored_objects, stored_bytes;  /* every file in objects/ */
+	uint64_t host_objects, host_bytes;      /* referenced by the trees of the other refs (host commits,
+						 * deployments), mount pins (refs/mounts/) left out */
+	uint64_t image_objects, image_bytes;    /* referenced by the trees of image refs */
+	uint64_t shared_objects, shared_bytes;  /* referenced by both */
+	struct st_oci_du_image *images;         /* sorted by name */
+	size_t n_images;
+};
+
+/*
+ * Count the objects the trees of every ref's commit reference (the tips,
+ * not their history), each object once: by host refs, by images, by both,
+ * and per image what no other ref references. Free with st_oci_du_free().
+ */
+ST_EXPORT int st_oci_du(struct st_repo *repo, struct st_oci_du **ret);
+ST_EXPORT void st_oci_du_free(struct st_oci_du *du);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,6 +31,7 @@ static void oci_help(FILE *f)
 		"       sealtree oci inspect IMAGE [--json]\n"
 		"       sealtree oci rm IMAGE...\n"
 		"       sealtree oci mount [--verity|--no-verity] IMAGE DIR\n"
+		"       sealtree oci du [--json]\n"
 		"\n"
 		"Container images in the repository: each file once, shared with host commits.\n"
 		"SOURCE is oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE.\n"
@@ -313,6 +314,59 @@ static int oci_mount(int argc, char **argv)
 	return 0;
 }
 
+static void print_count(const char *what, uint64_t objects, uint64_t bytes)
+{
+	printf("%-34s %10" PRIu64 " objects %14" PRIu64 " bytes\n", what, objects, bytes);
+}
+
+static int oci_du(int argc, char **argv)
+{
+	_cleanup_(repo_freep) struct st_repo *repo = NULL;
+	struct st_oci_du *du = NULL;
+	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	int r;
+
+	if (argc > 1 && !json)
+		return log_error("oci du: unexpected argument '%s'", argv[1]), 2;
+	repo = open_repo_or_fail(REPO_LOCK_SHARED);
+	if (!repo)
+		return 1;
+	r = st_oci_du(repo, &du);
+	if (r < 0)
+		return log_error_errno(r, "oci du"), 1;
+	if (json) {
+		printf("{\"stored\":{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"host\":{\"objects\":%" PRIu64
+		       ",\"bytes\":%" PRIu64 "},\"images\":{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64
+		       "},\"shared\":{\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 "},\"perImage\":[",
+		       du->stored_objects, du->stored_bytes, du->host_objects, du->host_bytes, du->image_objects,
+		       du->image_bytes, du->shared_objects, du->shared_bytes);
+		for (size_t i = 0; i < du->n_images; i++) {
+			const struct st_oci_du_image *m = &du->images[i];
+
+			printf("%s{\"name\":", i ? "," : "");
+			json_write_string(stdout, m->name);
+			printf(",\"objects\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"uniqueObjects\":%" PRIu64
+			       ",\"uniqueBytes\":%" PRIu64 "}", m->objects, m->bytes, m->unique_objects, m->unique_bytes);
+		}
+		fputs("]}\n", stdout);
+	} else {
+		print_count("stored (objects/)", du->stored_objects, du->stored_bytes);
+		print_count("referenced by host refs", du->host_objects, du->host_bytes);
+		print_count("referenced by images", du->image_objects, du->image_bytes);
+		print_count("shared by host and images", du->shared_objects, du->shared_bytes);
+		for (size_t i = 0; i < du->n_images; i++) {
+			const struct st_oci_du_image *m = &du->images[i];
+
+			fputs("image ", stdout);
+			print_escaped(stdout, m->name);
+			printf(": %" PRIu64 " objects, %" PRIu64 " bytes; unique %" PRIu64 " objects, %" PRIu64 " bytes\n",
+			       m->objects, m->bytes, m->unique_objects, m->unique_bytes);
+		}
+	}
+	st_oci_du_free(du);
+	return 0;
+}
+
 int cmd_oci(int argc, char **argv)
 {
 	static const struct {
@@ -325,6 +379,7 @@ int cmd_oci(int argc, char **argv)
 		{ "inspect", oci_inspect },
 		{ "rm", oci_rm },
 		{ "mount", oci_mount },
+		{ "du", oci_du },
 	};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
