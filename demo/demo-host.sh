@@ -4,10 +4,10 @@
 #
 # The vendor commits two signed releases and publishes the repository as
 # static files (a signed summary, packs) served by Debian's nginx on a
-# loopback port; the machine pulls over HTTP only what it lacks, checks the
-# chain before any object is fetched, deploys with boot entries, keeps a
-# local /etc edit through the upgrade and rolls back in one step. The
-# "kernel" here is random bytes standing in for one: booting a real Debian
+# loopback port; the machine deploys vendor:REF (a pull of only what it
+# lacks, the chain checked before any object is fetched), upgrades (which
+# pulls first), keeps a local /etc edit through the upgrade and rolls back
+# in one step. The "kernel" here is filler bytes standing in for one: booting a real Debian
 # from such a deployment under QEMU is `make check-boot`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,20 +68,20 @@ publish
 nginx_start "$VENDOR"
 echo "   served by nginx at $NGINX_URL (pid $NGINX_PID), nothing but static files"
 
-step "12. the machine: a sysroot, the vendor as a remote, a signed pull"
+step "12. the machine: a sysroot and the vendor as a remote"
 "$SEALTREE" admin init-fs --verity=off "$SYS" | indent
 admin os-init demo | indent
 M() { "$SEALTREE" --repo "$SYS/sealtree/repo" "$@"; }
 M remote add vendor "$NGINX_URL/" --keys-dir "$WORK/keys" | indent
 M pull vendor --dry-run 2>&1 | indent
+echo "   (a dry run: what a pull would fetch, and its size, before fetching anything)"
+
+step "13. deploy vendor:demo/os: pull, check the chain, write the boot entry and /etc"
 mark=$(access_lines)
-M pull vendor demo/os 2>&1 | indent
+admin deploy --os demo --require-signature --keys-dir "$WORK/keys" --karg quiet vendor:demo/os 2>&1 | indent
 echo "   $(requests_since "$mark" ' 20[06] ') requests served by nginx for the first pull"
 M verify refs/remotes/vendor/demo/os --keys-dir "$WORK/keys" | grep -E '^(link (commit|signature)|ok|valid)' | indent &&
 	proof "the pulled commit carries the vendor's signature"
-
-step "13. deploy: boot entry, writable /etc, the commit pinned"
-admin deploy --os demo --require-signature --keys-dir "$WORK/keys" --karg quiet refs/remotes/vendor/demo/os 2>&1 | indent
 admin status --keys-dir "$WORK/keys" | indent
 for e in "$SYS"/boot/loader/entries/*.conf; do
 	echo "   $(basename "$e"):"
@@ -97,9 +97,8 @@ V -q commit -b demo/os --version 1.1 -s "release 1.1" --tree "$(make_os 1.1)" >/
 V sign demo/os --key "$WORK/vendor.key" >/dev/null
 publish
 mark=$(access_lines)
-M pull vendor demo/os 2>&1 | indent
-echo "   $(requests_since "$mark" ' 20[06] ') requests for the update"
-admin upgrade --keys-dir "$WORK/keys" 2>&1 | indent
+admin upgrade --require-signature --keys-dir "$WORK/keys" 2>&1 | indent
+echo "   $(requests_since "$mark" ' 20[06] ') requests for the update (upgrade pulls the tracked remote ref first)"
 admin status --keys-dir "$WORK/keys" | indent
 new=$(admin status --json | python3 -c 'import json,sys; d=json.load(sys.stdin)["deployments"][0]; print(d["os"]+"/"+d["id"])')
 [ "$(cat "$SYS/sealtree/deploy/$new/etc/hostname")" = "edited on the machine" ] &&
