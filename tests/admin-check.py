@@ -70,6 +70,9 @@ if clean:
     for n in os.listdir(loader):
         if n != "entries" and n.startswith("entries"):
             problems.append(f"leftover boot/loader/{n}")
+    for n in names:
+        if ".tmp-" in n:
+            problems.append(f"leftover boot/loader/entries/{n}")
     for root, dirs, files in os.walk(os.path.join(sysroot, "sealtree/deploy")):
         for n in dirs + files:
             if ".tmp-" in n:

@@ -3,22 +3,26 @@
  * The atomic switch (docs/formats/sysroot.md, "The atomic switch"): the
  * complete new set of entries is written and flushed in
  * boot/loader/entries.staging, then exchanged with boot/loader/entries in
- * one renameat2(RENAME_EXCHANGE). Afterwards what no entry names any more
+ * one renameat2(RENAME_EXCHANGE); where the filesystem cannot exchange,
+ * entries/ is updated in place file by file, the new default first. Afterwards what no entry names any more
  * (deployments, their pins, boot files) is removed.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "basic/dirent-util.h"
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
 #include "deploy-internal.h"
+#include "fundamental/parse-number.h"
 #include "sealtree/repo-maint.h"
 
 #ifndef RENAME_EXCHANGE
@@ -94,28 +98,144 @@ static int copy_foreign(int entries_fd, int staging_fd, const struct st_deploy_l
 	return 0;
 }
 
+/*
+ * 1 if the filesystem swapped the two directories, 0 if it cannot
+ * (RENAME_EXCHANGE unsupported: vfat before Linux 6.0 and others; also
+ * when SEALTREE_NO_RENAME_EXCHANGE is set, so tests reach the fallback).
+ */
 static int exchange(int loader_fd)
 {
-	if (syscall(SYS_renameat2, loader_fd, "entries.staging", loader_fd, "entries", RENAME_EXCHANGE) == 0)
+	const char *e = secure_getenv("SEALTREE_NO_RENAME_EXCHANGE");
+
+	if (e && *e && strcmp(e, "0") != 0)
 		return 0;
-	if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-		return st_errf(negative_errno(), "cannot exchange boot/loader/entries.staging and entries");
-	/* Fallback, not crash-safe (see sysroot.md): recovery restores entries.prev. */
-	if (renameat(loader_fd, "entries", loader_fd, "entries.prev") < 0)
-		return st_errf(negative_errno(), "cannot rename boot/loader/entries");
-	if (renameat(loader_fd, "entries.staging", loader_fd, "entries") < 0) {
-		int r = negative_errno();
-		(void)renameat(loader_fd, "entries.prev", loader_fd, "entries");
-		return st_errf(r, "cannot rename boot/loader/entries.staging");
+	if (syscall(SYS_renameat2, loader_fd, "entries.staging", loader_fd, "entries", RENAME_EXCHANGE) == 0)
+		return 1;
+	if (errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)
+		return 0;
+	return st_errf(negative_errno(), "cannot exchange boot/loader/entries.staging and entries");
+}
+
+static bool is_ours(const char *name)
+{
+	size_t n = strlen(name);
+
+	return strncmp(name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) == 0 && n > strlen(ENTRY_SUFFIX) &&
+	       strcmp(name + n - strlen(ENTRY_SUFFIX), ENTRY_SUFFIX) == 0;
+}
+
+/* The highest "version" of our entries in entries/ (0 if none). */
+static int max_version(int entries_fd, uint64_t *ret)
+{
+	DIR *d = NULL;
+	struct dirent *de;
+	uint64_t max = 0;
+	int r;
+
+	r = opendir_fd(entries_fd, &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0) {
+		struct kv_file f = {};
+		const char *v;
+		uint64_t x;
+
+		if (!is_ours(de->d_name) || kv_read_at(entries_fd, de->d_name, &f) < 0) {
+			st_error_clear();
+			continue;
+		}
+		if ((v = kv_get(&f, "version")) && strlen(v) < 10 && safe_atou64(v, &x) == 0 && x > max)
+			max = x;
+		kv_file_release(&f);
 	}
-	if (renameat(loader_fd, "entries.prev", loader_fd, "entries.staging") < 0)
-		return st_errf(negative_errno(), "cannot rename boot/loader/entries.prev");
+	closedir(d);
+	if (r < 0)
+		return r;
+	*ret = max;
 	return 0;
+}
+
+static bool name_in(char **names, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The switch without RENAME_EXCHANGE, still one atomic step: entries/ is
+ * updated file by file, each written under a dot name (which loaders and
+ * the list skip), flushed and renamed over its final name. The new list
+ * gets versions above every entry there now, the new default the highest,
+ * and is written first: that one rename is the switch, the previous default
+ * stays whole until then, and every later state has the same default.
+ * Then the entries of ours that the list no longer has are removed. A
+ * crash leaves only whole entries, some of them old (removed by the next
+ * switch).
+ */
+static int write_in_place(const struct st_sysroot *s, int entries_fd, const struct st_deploy_list *list,
+			  char **names)
+{
+	uint64_t base = 0;
+	DIR *d = NULL;
+	struct dirent *de;
+	int r;
+
+	r = max_version(entries_fd, &base);
+	if (r < 0)
+		return r;
+	if (base > UINT64_C(999999999) - list->n)
+		base = 0;       /* cannot happen in practice (one step per switch); the order is then rebuilt */
+	for (size_t i = 0; i < list->n; i++) {
+		_cleanup_free_ char *text = NULL, *tmp = NULL;
+
+		r = format_entry(s, &list->d[i], base + list->n - i, &text);
+		if (r < 0)
+			return r;
+		if (asprintf(&tmp, ".%s.tmp-switch", names[i]) < 0)
+			return -ENOMEM;
+		(void)unlinkat(entries_fd, tmp, 0);
+		r = write_new_file(entries_fd, tmp, text, strlen(text));
+		if (r < 0)
+			return r;
+		if (renameat(entries_fd, tmp, entries_fd, names[i]) < 0)
+			return st_errf(negative_errno(), "cannot rename boot/loader/entries/%s", tmp);
+		if (fsync(entries_fd) < 0)
+			return st_errf(negative_errno(), "cannot flush boot/loader/entries");
+	}
+	r = opendir_fd(entries_fd, &d);
+	if (r < 0)
+		return r;
+	while ((r = readdir_next(d, &de)) > 0) {
+		bool foreign = false;
+
+		if (!is_ours(de->d_name) || name_in(names, list->n, de->d_name))
+			continue;
+		for (size_t i = 0; i < list->n_foreign && !foreign; i++)
+			foreign = strcmp(list->foreign[i].name, de->d_name) == 0;
+		if (!foreign && unlinkat(entries_fd, de->d_name, 0) < 0 && errno != ENOENT) {
+			r = st_errf(negative_errno(), "cannot remove boot/loader/entries/%s", de->d_name);
+			break;
+		}
+	}
+	closedir(d);
+	if (r < 0)
+		return r;
+	return RET_NERRNO(fsync(entries_fd));
+}
+
+static void strv_free_n(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
 }
 
 int st_sysroot_write_list(struct st_sysroot *s, const struct st_deploy_list *list)
 {
 	_cleanup_close_ int loader_fd = -EBADF, entries_fd = -EBADF, staging_fd = -EBADF;
+	char **names = NULL;
 	int r;
 
 	r = sysroot_require_exclusive(s);
@@ -139,10 +259,13 @@ int st_sysroot_write_list(struct st_sysroot *s, const struct st_deploy_list *lis
 	staging_fd = openat(loader_fd, "entries.staging", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (staging_fd < 0)
 		return negative_errno();
+	names = new0(char *, list->n + 1);
+	if (!names)
+		return -ENOMEM;
 	r = copy_foreign(entries_fd, staging_fd, list);
 	for (size_t i = 0; r >= 0 && i < list->n; i++) {
 		const struct st_deployment *d = &list->d[i];
-		_cleanup_free_ char *text = NULL, *name = NULL;
+		_cleanup_free_ char *text = NULL;
 
 		if (!d->boot_dir) {
 			r = st_errf(-EUCLEAN, "deployment %s/%s has no boot files", d->os, d->id);
@@ -151,16 +274,22 @@ int st_sysroot_write_list(struct st_sysroot *s, const struct st_deploy_list *lis
 		r = format_entry(s, d, list->n - i, &text);
 		if (r < 0)
 			break;
-		if (asprintf(&name, ENTRY_PREFIX "%s-%s%s" ENTRY_SUFFIX, d->os, d->id, d->boot_counter ? d->boot_counter : "") < 0) {
+		if (asprintf(&names[i], ENTRY_PREFIX "%s-%s%s" ENTRY_SUFFIX, d->os, d->id, d->boot_counter ? d->boot_counter : "") < 0) {
+			names[i] = NULL;
 			r = -ENOMEM;
 			break;
 		}
-		r = write_new_file(staging_fd, name, text, strlen(text));
+		r = write_new_file(staging_fd, names[i], text, strlen(text));
 	}
 	if (r >= 0)
 		r = RET_NERRNO(fsync(staging_fd));
 	if (r >= 0)
 		r = exchange(loader_fd);
+	if (r == 0) {
+		(void)rm_rf_at(loader_fd, "entries.staging");
+		r = write_in_place(s, entries_fd, list, names);
+	}
+	strv_free_n(names, list->n);
 	if (r < 0) {
 		(void)rm_rf_at(loader_fd, "entries.staging");
 		return r;

@@ -157,6 +157,12 @@ int sysroot_recover(struct st_sysroot *s)
 		return r;
 	(void)remove_tmp_in(loader_fd);
 	{
+		/* Entry files the in-place switch was writing (".NAME.tmp-switch"). */
+		_cleanup_close_ int efd = openat(loader_fd, "entries", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (efd >= 0)
+			(void)remove_tmp_in(efd);
+	}
+	{
 		_cleanup_close_ int bfd = openat(s->boot_fd, "sealtree", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (bfd >= 0)
 			(void)remove_tmp_in(bfd);
