@@ -35,6 +35,16 @@ static void signature_state(struct st_sysroot *s, const char *keys_dir, const st
 	st_trust_result_free(res);
 }
 
+/* The default that the next boot starts while another deployment is booted. */
+static bool is_pending(const struct st_deploy_list *l, size_t i)
+{
+	bool any_booted = false;
+
+	for (size_t j = 0; j < l->n; j++)
+		any_booted |= l->d[j].booted;
+	return i == 0 && l->n > 0 && any_booted && !l->d[0].booted;
+}
+
 static void json_field(FILE *f, const char *name, const char *value, bool comma)
 {
 	fprintf(f, "\"%s\": ", name);
@@ -63,8 +73,9 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 		json_field(stdout, "commit", hex, true);
 		json_field(stdout, "version", d->version, true);
 		json_field(stdout, "ref", d->ref, true);
-		printf("\"default\": %s, \"rollback\": %s, \"booted\": %s, \"pinned\": %s, ", i == 0 ? "true" : "false",
-		       i == 1 ? "true" : "false", d->booted ? "true" : "false", d->pinned ? "true" : "false");
+		printf("\"default\": %s, \"rollback\": %s, \"booted\": %s, \"pending\": %s, \"pinned\": %s, ",
+		       i == 0 ? "true" : "false", i == 1 ? "true" : "false", d->booted ? "true" : "false",
+		       is_pending(l, i) ? "true" : "false", d->pinned ? "true" : "false");
 		json_field(stdout, "kargs", d->kargs, true);
 		json_field(stdout, "boot", d->boot_dir, true);
 		json_field(stdout, "kernel", d->kernel, true);
@@ -118,8 +129,8 @@ static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, co
 
 		st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
 		signature_state(s, keys_dir, d, word, key);
-		printf("%c %zu %s/%s%s%s%s\n", d->booted ? '*' : ' ', i, d->os, d->id, i == 0 ? " (default)" : "",
-		       i == 1 ? " (rollback)" : "", d->pinned ? " (pinned)" : "");
+		printf("%c %zu %s/%s%s%s%s%s\n", d->booted ? '*' : ' ', i, d->os, d->id, i == 0 ? " (default)" : "",
+		       is_pending(l, i) ? " (pending)" : "", i == 1 ? " (rollback)" : "", d->pinned ? " (pinned)" : "");
 		printf("    version: %s\n", d->version ? d->version : "-");
 		printf("    commit: %s\n", hex);
 		if (d->ref)
