@@ -239,7 +239,7 @@ static bool image_current(struct st_repo *repo, const char *name, const char *ma
 	same = strcmp(img->manifest_digest, manifest_digest) == 0;
 	if (same)
 		memcpy(ret_commit, img->commit, ST_COMMIT_ID_SIZE);
-	st_oci_image_free(img);
+	st_oci_image_list_free(img, 1);
 	return same;
 }
 
