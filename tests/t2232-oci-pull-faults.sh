@@ -73,6 +73,14 @@ URL=http://127.0.0.1:$PORT
 REF=$URL/test/img:t1
 NAME=oci/127.0.0.1:$PORT/test/img:t1
 
+# Under AddressSanitizer the peak RSS says little (shadow memory, quarantine):
+# the bound is checked only in a normal build, the outcome in both.
+rss_max=65536
+if ldd "$SEALTREE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+	echo "# sanitized build: peak RSS not bounded here"
+	rss_max=999999999
+fi
+
 C init --verity=off >/dev/null
 C refs --all >"$T/refs.before" 2>&1
 objects_of >"$T/objects.before"
@@ -122,12 +130,12 @@ rules '{"manifests/t1": {"mode": "oversize"}}'
 /usr/bin/time -f %M -o "$T/rss" true 2>/dev/null || skip_all "needs /usr/bin/time"
 expect_refused "an endless manifest is refused at 4 MiB" "larger than 4194304 bytes" \
 	/usr/bin/time -f %M -o "$T/rss" "$SEALTREE" --repo "$cl" oci pull "$REF"
-check "... in bounded memory ($(tail -1 "$T/rss") KiB)" test "$(tail -1 "$T/rss")" -lt 65536
+check "... in bounded memory ($(tail -1 "$T/rss") KiB)" test "$(tail -1 "$T/rss")" -lt $rss_max
 fresh_cache
 rules "{\"blobs/$small\": {\"mode\": \"endless\"}}"
 expect_refused "an endless blob is refused at its size" "blob $small from .*more bytes than its size" \
 	/usr/bin/time -f %M -o "$T/rss" "$SEALTREE" --repo "$cl" oci pull "$REF"
-check "... in bounded memory ($(tail -1 "$T/rss") KiB)" test "$(tail -1 "$T/rss")" -lt 65536
+check "... in bounded memory ($(tail -1 "$T/rss") KiB)" test "$(tail -1 "$T/rss")" -lt $rss_max
 check "... nothing published" nothing_published
 
 # ---- Range ----
