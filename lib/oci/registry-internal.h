@@ -61,6 +61,7 @@ struct registry {
 	char *name;                     /* repository name */
 	char *creds;                    /* "user:password" or NULL */
 	bool tls_verify;
+	bool push;                      /* tokens ask for pull,push (oci push) */
 	char *authorization;            /* "Authorization: ..." header line, or NULL */
 	unsigned auth_rounds;           /* times credentials were (re)acquired */
 	struct auth_challenge challenge;        /* the last one seen */

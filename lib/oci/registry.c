@@ -321,7 +321,7 @@ static int fetch_token(struct registry *reg, const struct auth_challenge *ch, ch
 	if (strncmp(ch->realm, "http://", 7) == 0 && strncmp(reg->base, "http://", 7) != 0)
 		return st_errf(-EACCES, "%s: refusing the plain http token realm '%s' of an https registry", reg->base,
 			       ch->realm);
-	if (asprintf(&scope, "repository:%s:pull", reg->name) < 0)
+	if (asprintf(&scope, "repository:%s:%s", reg->name, reg->push ? "pull,push" : "pull") < 0)
 		return -ENOMEM;
 	r = token_url(ch->realm, ch->service, scope, &url);
 	if (r < 0)

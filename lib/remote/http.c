@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -614,4 +615,179 @@ uint64_t http_requests(const struct http *h)
 uint64_t http_bytes(const struct http *h)
 {
 	return h->bytes;
+}
+
+/* ---- http_send(): one upload request (the OCI push) ---- */
+
+#define SEND_BODY_KEEP 65536u
+
+struct send_state {
+	const uint8_t *body;
+	int fd;
+	uint64_t len, off;
+	struct http_send_result *res;
+	size_t body_len;
+	int error;
+};
+
+static size_t send_read_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct send_state *s = userdata;
+	size_t want = size * nitems;
+
+	if ((uint64_t)want > s->len - s->off)
+		want = (size_t)(s->len - s->off);
+	if (want == 0)
+		return 0;
+	if (s->fd >= 0) {
+		ssize_t n = pread(s->fd, buf, want, (off_t)s->off);
+
+		if (n <= 0) {
+			s->error = n < 0 ? -errno : -EIO;
+			return CURL_READFUNC_ABORT;
+		}
+		want = (size_t)n;
+	} else
+		memcpy(buf, s->body + s->off, want);
+	s->off += want;
+	return want;
+}
+
+static size_t send_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct send_state *s = userdata;
+	size_t n = size * nmemb, keep = n;
+	char *b;
+
+	if (s->body_len + keep > SEND_BODY_KEEP)
+		keep = SEND_BODY_KEEP - s->body_len;
+	if (keep == 0)
+		return n;
+	b = realloc(s->res->body, s->body_len + keep + 1);
+	if (!b)
+		return 0;
+	memcpy(b + s->body_len, ptr, keep);
+	s->body_len += keep;
+	b[s->body_len] = '\0';
+	s->res->body = b;
+	return n;
+}
+
+static char *send_header_value(const char *line, size_t len, const char *name)
+{
+	size_t n = strlen(name), e = len;
+
+	if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+		return NULL;
+	n++;
+	while (n < len && (line[n] == ' ' || line[n] == '\t'))
+		n++;
+	while (e > n && (line[e - 1] == ' ' || line[e - 1] == '\t' || line[e - 1] == '\r' || line[e - 1] == '\n'))
+		e--;
+	return e - n > 16384 ? NULL : strndup(line + n, e - n);
+}
+
+static size_t send_header_cb(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	struct send_state *s = userdata;
+	size_t len = size * nitems;
+	char *v;
+
+	if (len >= 5 && memcmp(buf, "HTTP/", 5) == 0) {
+		free(s->res->location);
+		free(s->res->www_authenticate);
+		s->res->location = s->res->www_authenticate = NULL;
+	}
+	if ((v = send_header_value(buf, len, "location"))) {
+		free(s->res->location);
+		s->res->location = v;
+	}
+	if ((v = send_header_value(buf, len, "www-authenticate"))) {
+		free(s->res->www_authenticate);
+		s->res->www_authenticate = v;
+	}
+	return len;
+}
+
+void http_send_result_done(struct http_send_result *r)
+{
+	free(r->location);
+	free(r->www_authenticate);
+	free(r->body);
+	*r = (struct http_send_result){};
+}
+
+int http_send(struct http *h, const char *method, const char *url, const char *const *headers, const void *body,
+	      int body_fd, uint64_t body_len, struct http_send_result *ret)
+{
+	struct http_send_result res = {};
+	struct send_state s = { .body = body, .fd = body_fd, .len = (body || body_fd >= 0) ? body_len : 0, .res = &res };
+	struct curl_slist *hl = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *e;
+	CURLcode c;
+	bool ok;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (curl_init_result != CURLE_OK)
+		return st_errf(-EIO, "cannot initialise libcurl");
+	e = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; headers && headers[i]; i++) {
+		struct curl_slist *n = curl_slist_append(hl, headers[i]);
+
+		if (!n) {
+			curl_slist_free_all(hl);
+			curl_easy_cleanup(e);
+			return -ENOMEM;
+		}
+		hl = n;
+	}
+	ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->stall_timeout) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK && set_tls_proxy(h, e) &&
+	     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, send_header_cb) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_HEADERDATA, &s) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, send_write_cb) == CURLE_OK &&
+	     curl_easy_setopt(e, CURLOPT_WRITEDATA, &s) == CURLE_OK;
+	if (ok && strcmp(method, "HEAD") == 0)
+		ok = curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK;
+	else if (ok && strcmp(method, "PUT") == 0)
+		ok = curl_easy_setopt(e, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)s.len) == CURLE_OK;
+	else if (ok)
+		ok = curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s.len) == CURLE_OK &&
+		     (strcmp(method, "POST") == 0 || curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method) == CURLE_OK);
+	if (ok)
+		ok = curl_easy_setopt(e, CURLOPT_READFUNCTION, send_read_cb) == CURLE_OK &&
+		     curl_easy_setopt(e, CURLOPT_READDATA, &s) == CURLE_OK;
+	if (!ok) {
+		curl_slist_free_all(hl);
+		curl_easy_cleanup(e);
+		return st_errf(-EIO, "%s %s: cannot set up the request", method, url);
+	}
+	c = curl_easy_perform(e);
+	if (c == CURLE_OK)
+		(void)curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &res.status);
+	h->requests++;
+	curl_slist_free_all(hl);
+	curl_easy_cleanup(e);
+	if (c != CURLE_OK) {
+		http_send_result_done(&res);
+		if (s.error < 0)
+			return st_errf(s.error, "%s %s: cannot read the body to send", method, url);
+		return st_errf(-EIO, "%s %s: %s", method, url, errbuf[0] ? errbuf : curl_easy_strerror(c));
+	}
+	*ret = res;
+	return 0;
 }

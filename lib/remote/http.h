@@ -79,3 +79,23 @@ int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *re
 /* Requests sent so far (retries included) and body bytes received. */
 uint64_t http_requests(const struct http *h);
 uint64_t http_bytes(const struct http *h);
+
+/* ---- Uploads (the OCI push): one request at a time, no retries ---- */
+
+struct http_send_result {
+	long status;                    /* the final HTTP status */
+	char *location;                 /* Location header, or NULL */
+	char *www_authenticate;         /* WWW-Authenticate header, or NULL */
+	char *body;                     /* the response body (NUL-terminated, at most 64 KiB kept), or NULL */
+};
+void http_send_result_done(struct http_send_result *r);
+
+/*
+ * Send method (POST, PUT, HEAD, PATCH) to url with headers (NULL-terminated,
+ * may be NULL) and a body: body_len bytes from body, or from body_fd at
+ * offset 0 if body_fd >= 0, or none. Redirects are not followed (a 307 is
+ * the caller's to read). Any HTTP status is returned in ret (0); a negative
+ * errno only when no answer came, with a detail naming url.
+ */
+int http_send(struct http *h, const char *method, const char *url, const char *const *headers, const void *body,
+	      int body_fd, uint64_t body_len, struct http_send_result *ret);

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Publishing a commit to a registry as an OCI image (docs/formats/oci.md,
+ * "Pushing"): one zstd:chunked layer (each file's contents its own zstd
+ * frame, a TOC whose entries carry each file's SHA-256 and fs-verity
+ * digest), an OCI config and manifest, uploaded with the distribution
+ * spec (blob uploads by POST then PUT, then PUT of the manifest).
+ */
+#ifndef SEALTREE_OCI_PUSH_H
+#define SEALTREE_OCI_PUSH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sealtree/oci.h"
+#include "sealtree/repo.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef ST_EXPORT
+#define ST_EXPORT __attribute__((visibility("default")))
+#endif
+
+struct st_oci_push_options {
+	const char *creds;              /* "USER:PASSWORD"; NULL: anonymous */
+	bool no_tls_verify;             /* accept any certificate; without a scheme, plain http if https fails */
+	const char *os, *architecture;  /* of the config; NULL: linux, this machine's */
+	/* Filled on return. */
+	uint64_t files, entries;        /* regular files and all entries of the layer */
+	uint64_t layer_size, tar_size;  /* the zstd:chunked blob, the tar it decompresses to */
+	uint64_t blobs_uploaded, blobs_present;  /* present: the registry had it already (HEAD) */
+	uint64_t bytes_uploaded;
+	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
+	char layer_digest[ST_OCI_DIGEST_STRING_SIZE];
+	uint32_t reserved[8];
+};
+
+/*
+ * Push the tree of spec (a ref, "oci/NAME:TAG" or a commit id) to
+ * destination ([http://|https://]REGISTRY/NAME:TAG). opts may be NULL.
+ * Errors name the URL and the blob; nothing is tagged before every blob
+ * is in the registry.
+ */
+ST_EXPORT int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
+			  struct st_oci_push_options *opts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * st_oci_push(): a commit's tree -> our pax tar (st_repo_export_tar) in
+ * tmp/ -> a zstd:chunked layer in tmp/ (chunked-write.c) -> config and
+ * manifest -> the registry (distribution spec "Push": HEAD to skip a blob
+ * it has, POST /blobs/uploads/ then PUT LOCATION?digest= with the whole
+ * blob, then PUT of the manifest under the tag). See docs/formats/oci.md,
+ * "Pushing".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "basic/beneath.h"
+#include "basic/error.h"
+#include "chunked.h"
+#include "fundamental/macro.h"
+#include "registry-internal.h"
+#include "sealtree/oci-push.h"
+
+#if defined(__x86_64__)
+#define PUSH_ARCH "amd64"
+#elif defined(__aarch64__)
+#define PUSH_ARCH "arm64"
+#else
+#define PUSH_ARCH "amd64"
+#endif
+
+static int status_error(const char *what, const char *method, const char *url, const struct http_send_result *res)
+{
+	int r = res->status == 401 || res->status == 403 ? -EACCES : res->status == 404 ? -ENOENT : -EIO;
+
+	return st_errf(r, "%s: %s %s answered %ld%s%.300s", what, method, url, res->status, res->body ? ": " : "",
+		       res->body ? res->body : "");
+}
+
+/*
+ * One request with the session's credentials; a 401 renews them once and
+ * sends it again.
+ */
+static int send_auth(struct registry *reg, const char *method, const char *url, const char *content_type,
+		     const void *body, int fd, uint64_t len, struct http_send_result *ret)
+{
+	_cleanup_free_ char *ct = NULL;
+	int r;
+
+	if (content_type && asprintf(&ct, "Content-Type: %s", content_type) < 0)
+		return -ENOMEM;
+	for (unsigned attempt = 0;; attempt++) {
+		const char *headers[3] = {};
+		size_t nh = 0;
+
+		if (reg->authorization)
+			headers[nh++] = reg->authorization;
+		if (ct)
+			headers[nh++] = ct;
+		r = http_send(reg->http, method, url, headers, body, fd, len, ret);
+		if (r < 0 || ret->status != 401 || attempt > 0)
+			return r;
+		http_send_result_done(ret);
+		r = registry_reauth(reg);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The upload URL of a Location header: absolute http(s), or a path below base. */
+static int upload_url(struct registry *reg, const char *location, const char *digest, char **ret)
+{
+	const char *sep = strchr(location, '?') ? "&" : "?";
+
+	if (location[0] == '/')
+		return asprintf(ret, "%s%s%sdigest=%s", reg->base, location, sep, digest) < 0 ? -ENOMEM : 0;
+	if (strncmp(location, "http://", 7) == 0 || strncmp(location, "https://", 8) == 0)
+		return asprintf(ret, "%s%sdigest=%s", location, sep, digest) < 0 ? -ENOMEM : 0;
+	return st_errf(-EUCLEAN, "%s: the upload location '%.200s' is not a URL", reg->base, location);
+}
+
+/* Put one blob (in memory or in fd) into the registry unless it has it. */
+static int push_blob(struct registry *reg, const char *digest, const void *body, int fd, uint64_t len,
+		     struct st_oci_push_options *o)
+{
+	_cleanup_(http_send_result_done) struct http_send_result res = {};
+	_cleanup_free_ char *url = NULL, *put = NULL;
+	char what[ST_OCI_DIGEST_STRING_SIZE + 8];
+	int r;
+
+	(void)snprintf(what, sizeof(what), "blob %s", digest);
+	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->name, digest) < 0)
+		return -ENOMEM;
+	r = send_auth(reg, "HEAD", url, NULL, NULL, -1, 0, &res);
+	if (r < 0)
+		return r;
+	if (res.status == 200) {
+		o->blobs_present++;
+		return 0;
+	}
+	http_send_result_done(&res);
+	free(url);
+	if (asprintf(&url, "%s/v2/%s/blobs/uploads/", reg->base, reg->name) < 0) {
+		url = NULL;
+		return -ENOMEM;
+	}
+	r = send_auth(reg, "POST", url, NULL, "", -1, 0, &res);
+	if (r < 0)
+		return r;
+	if (res.status != 202 || !res.location)
+		return res.status == 202 ? st_errf(-EUCLEAN, "%s: POST %s gave no Location", what, url)
+					 : status_error(what, "POST", url, &res);
+	r = upload_url(reg, res.location, digest, &put);
+	if (r < 0)
+		return r;
+	http_send_result_done(&res);
+	r = send_auth(reg, "PUT", put, "application/octet-stream", body, fd, len, &res);
+	if (r < 0)
+		return r;
+	if (res.status != 201)
+		return status_error(what, "PUT", put, &res);
+	o->blobs_uploaded++;
+	o->bytes_uploaded += len;
+	return 0;
+}
+
+static int build_config(const struct st_commit *c, const struct chunked_result *cr, const struct st_oci_push_options *o,
+			char **ret, size_t *ret_len)
+{
+	struct tm tm;
+	time_t t = (time_t)c->timestamp;
+	char created[64];
+	int n;
+
+	if (!gmtime_r(&t, &tm) || strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -EINVAL;
+	n = asprintf(ret,
+		     "{\"created\":\"%s\",\"architecture\":\"%s\",\"os\":\"%s\",\"config\":{},"
+		     "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]},"
+		     "\"history\":[{\"created\":\"%s\",\"created_by\":\"sealtree oci push\"}]}",
+		     created, o->architecture ? o->architecture : PUSH_ARCH, o->os ? o->os : "linux", cr->diff_id,
+		     created);
+	if (n < 0)
+		return -ENOMEM;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static int build_manifest(const char *config_digest, size_t config_len, const struct chunked_result *cr, char **ret,
+			  size_t *ret_len)
+{
+	int n = asprintf(ret,
+			 "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\","
+			 "\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"%s\",\"size\":%zu},"
+			 "\"layers\":[{\"mediaType\":\"" OCI_MT_LAYER_ZSTD "\",\"digest\":\"%s\",\"size\":%" PRIu64 ","
+			 "\"annotations\":{\"" CHUNKED_ANN_TOC_DIGEST "\":\"%s\",\"" CHUNKED_ANN_TOC_POSITION
+			 "\":\"%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%u\"}}]}",
+			 config_digest, config_len, cr->blob_digest, cr->blob_size, cr->toc_digest, cr->toc_offset,
+			 cr->toc_length, cr->toc_uncompressed, CHUNKED_TOC_TYPE);
+
+	if (n < 0)
+		return -ENOMEM;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static int make_layer(struct st_repo *repo, const char *spec, struct st_commit **ret_commit, int *ret_fd,
+		      struct chunked_result *cr)
+{
+	_cleanup_close_ int tmp_dfd = -EBADF, tar_fd = -EBADF, out_fd = -EBADF;
+	struct st_node *root = NULL;
+	struct st_commit *c = NULL;
+	int r;
+
+	r = st_repo_read_tree(repo, spec, &c, &root);
+	if (r < 0)
+		return r;
+	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (tmp_dfd < 0) {
+		r = st_errf(tmp_dfd, "cannot open the repository's tmp/");
+		goto out;
+	}
+	tar_fd = openat(tmp_dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	out_fd = openat(tmp_dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (tar_fd < 0 || out_fd < 0) {
+		r = st_errf(-errno, "cannot create temporary files in tmp/");
+		goto out;
+	}
+	r = st_repo_export_tar(repo, root, tar_fd);
+	if (r < 0)
+		goto out;
+	r = chunked_write(tar_fd, out_fd, cr);
+	if (r < 0)
+		goto out;
+	*ret_commit = TAKE_PTR(c);
+	*ret_fd = TAKE_FD(out_fd);
+out:
+	st_node_free(root);
+	st_commit_free(c);
+	return r;
+}
+
+int st_oci_push(struct st_repo *repo, const char *spec, const char *destination, struct st_oci_push_options *o)
+{
+	_cleanup_(registry_ref_done) struct registry_ref ref = {};
+	_cleanup_(http_send_result_done) struct http_send_result res = {};
+	_cleanup_free_ char *config = NULL, *manifest = NULL, *url = NULL;
+	_cleanup_close_ int layer_fd = -EBADF;
+	struct st_oci_push_options defaults = {};
+	struct chunked_result cr;
+	struct st_commit *c = NULL;
+	struct registry *reg = NULL;
+	char config_digest[ST_OCI_DIGEST_STRING_SIZE];
+	uint8_t d[OCI_DIGEST_SIZE];
+	size_t config_len, manifest_len;
+	int r;
+
+	if (!repo || !spec || !destination)
+		return -EINVAL;
+	if (!o)
+		o = &defaults;
+	r = registry_ref_parse(destination, &ref);
+	if (r < 0)
+		return r;
+	if (!ref.tag)
+		return st_errf(-EINVAL, "'%s': push needs a tag (REGISTRY/NAME:TAG)", destination);
+	r = make_layer(repo, spec, &c, &layer_fd, &cr);
+	if (r < 0)
+		return r;
+	r = build_config(c, &cr, o, &config, &config_len);
+	st_commit_free(c);
+	if (r < 0)
+		return r;
+	oci_sha256(config, config_len, d);
+	oci_digest_format(d, config_digest);
+	r = build_manifest(config_digest, config_len, &cr, &manifest, &manifest_len);
+	if (r < 0)
+		return r;
+	oci_sha256(manifest, manifest_len, d);
+	oci_digest_format(d, o->manifest_digest);
+	memcpy(o->layer_digest, cr.blob_digest, sizeof(o->layer_digest));
+	o->files = cr.files;
+	o->entries = cr.entries;
+	o->layer_size = cr.blob_size;
+	o->tar_size = cr.tar_size;
+
+	r = registry_new(&ref, o->creds, !o->no_tls_verify, 1, 0, &reg);
+	if (r < 0)
+		return r;
+	reg->push = true;
+	r = registry_connect(reg);
+	if (r >= 0)
+		r = push_blob(reg, cr.blob_digest, NULL, layer_fd, cr.blob_size, o);
+	if (r >= 0)
+		r = push_blob(reg, config_digest, config, -1, config_len, o);
+	if (r >= 0 && asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, reg->name, ref.tag) < 0) {
+		url = NULL;
+		r = -ENOMEM;
+	}
+	if (r >= 0)
+		r = send_auth(reg, "PUT", url, OCI_MT_MANIFEST, manifest, -1, manifest_len, &res);
+	if (r >= 0 && res.status != 201)
+		r = status_error("manifest", "PUT", url, &res);
+	registry_free(reg);
+	return r;
+}
