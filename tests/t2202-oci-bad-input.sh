@@ -59,6 +59,14 @@ check "zstd: the same image as gzip" test "$(commit_image "$repo" oci/zstd:1)" =
 mk "$T/plain" 1 "$T/l1.tar" "$T/l2.tar" --plain
 check "uncompressed layers" st -q oci import "oci:$T/plain:1" --name plain:1
 
+# A directory of an upper layer over a lower symlink replaces it (the link is never followed), and back.
+printf 'l:a:/etc\nd:b\nf:b/keep:1\n' | mktar "$T/sym1.tar"
+printf 'd:a\nf:a/passwd:mine\nl:b:/tmp\n' | mktar "$T/sym2.tar"
+mk "$T/sym" 1 "$T/sym1.tar" "$T/sym2.tar"
+check "a directory over a lower symlink" st -q oci import "oci:$T/sym:1" --name sym:1
+check "the directory replaced the link" test "$(st cat oci/sym:1 /a/passwd)" = mine
+check "a symlink over a lower directory replaced it whole" grep -q -- '-> /tmp' <(st ls oci/sym:1 /b)
+
 # refuse NAME LAYOUT:TAG GREP...: import fails, the message has every GREP, nothing moved.
 refuse() {
 	local name=$1 src=$2 before after out
