@@ -55,8 +55,46 @@ struct range_fetch {
 	void *out;
 	size_t out_size;
 	bool frame_done;
+	bool in_frame;                  /* wanted[cur]'s frame has begun */
 	struct object_sink sink;
+	int zfd;                        /* wanted[cur]'s compressed bytes kept (pack-partial.c), or -EBADF */
+	uint64_t replay;                /* bytes of wanted[first] kept by an earlier pull: replayed, not fetched */
 };
+
+/* The partial file of the frame in progress: closed, kept (its bytes for later) or removed (they were wrong). */
+static void zfd_close(struct range_fetch *rf, bool remove)
+{
+	if (rf->zfd < 0)
+		return;
+	rf->zfd = safe_close(rf->zfd);
+	if (remove)
+		pack_partial_remove(rf->run->pp->repo, rf->sink.digest);
+}
+
+/* The start of wanted[cur]'s frame: decompressor and sink ready, a partial file for a large one. */
+static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint64_t keep)
+{
+	struct pack_run *run = rf->run;
+
+	if (!rf->dctx) {
+		rf->dctx = ZSTD_createDCtx();
+		rf->out_size = ZSTD_DStreamOutSize();
+		rf->out = malloc(rf->out_size);
+		if (!rf->dctx || !rf->out)
+			return -ENOMEM;
+	}
+	(void)ZSTD_DCtx_reset(rf->dctx, ZSTD_reset_session_only);
+	object_sink_init(&rf->sink, run->pp->repo, e->digest, e->size);
+	rf->frame_done = false;
+	rf->in_frame = true;
+	zfd_close(rf, false);
+	if (e->csize >= PACK_PARTIAL_MIN && pack_partial_open(run->pp->repo, e->digest, keep, &rf->zfd) < 0) {
+		rf->zfd = -EBADF;       /* locked by another pull, or not ours: fetched without one */
+		if (keep > 0)
+			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->sink.relpath + 8);
+	}
+	return 0;
+}
 
 static void run_fail(struct pack_run *run, int r, const char *fmt, ...) _printf_(3, 4);
 static void run_fail(struct pack_run *run, int r, const char *fmt, ...)
@@ -132,6 +170,30 @@ static int range_data(void *userdata, const void *data, size_t len)
 	return r;
 }
 
+/* The kept bytes of wanted[first]'s frame, fed to the decompressor from disk before the network's. */
+static int replay_kept(struct range_fetch *rf)
+{
+	const struct pack_entry *e = rf->run->wanted[rf->first];
+	uint8_t buf[65536];
+	int r;
+
+	r = frame_begin(rf, e, rf->replay);
+	if (r < 0)
+		return r;
+	for (uint64_t off = 0; off < rf->replay;) {
+		ssize_t n = pread(rf->zfd, buf, (size_t)MIN((uint64_t)sizeof(buf), rf->replay - off), (off_t)off);
+
+		if (n <= 0)
+			return st_errf(-ESTALE, "%s: cannot read the kept bytes of object %s", rf->run->name, rf->sink.relpath + 8);
+		r = frame_bytes(rf, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		off += (uint64_t)n;
+	}
+	rf->replay = 0;
+	return 0;
+}
+
 static int range_data_inner(struct range_fetch *rf, const void *data, size_t len)
 {
 	struct pack_run *run = rf->run;
@@ -139,6 +201,11 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 	int r;
 
 	run->pp->opts->pack_bytes += len;
+	if (rf->replay > 0) {
+		r = replay_kept(rf);
+		if (r < 0)
+			return r;
+	}
 	while (len > 0) {
 		const struct pack_entry *e;
 		uint64_t frame_end;
@@ -155,22 +222,22 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 			continue;
 		}
 		frame_end = e->offset + e->csize;
-		if (rf->pos == e->offset) {
-			if (!rf->dctx) {
-				rf->dctx = ZSTD_createDCtx();
-				rf->out_size = ZSTD_DStreamOutSize();
-				rf->out = malloc(rf->out_size);
-				if (!rf->dctx || !rf->out)
-					return -ENOMEM;
-			}
-			(void)ZSTD_DCtx_reset(rf->dctx, ZSTD_reset_session_only);
-			object_sink_init(&rf->sink, run->pp->repo, e->digest, e->size);
-			rf->frame_done = false;
+		if (rf->pos == e->offset && !rf->in_frame) {
+			r = frame_begin(rf, e, 0);
+			if (r < 0)
+				return r;
 		}
 		take = (size_t)MIN((uint64_t)len, frame_end - rf->pos);
+		if (rf->zfd >= 0) {
+			r = pwrite_full(rf->zfd, buf, take, rf->pos - e->offset);
+			if (r < 0)
+				zfd_close(rf, true);    /* no room to keep them: fetched whole next time */
+		}
 		r = frame_bytes(rf, buf, take);
-		if (r < 0)
+		if (r < 0) {
+			zfd_close(rf, true);
 			return r;
+		}
 		rf->pos += take;
 		buf += take;
 		len -= take;
@@ -184,6 +251,8 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 				return st_errf(-EUCLEAN, "object %s: its frame does not end at the compressed size the index gives",
 					       rf->sink.relpath + 8);
 		}
+		rf->in_frame = false;
+		zfd_close(rf, true);
 		r = object_sink_finish(&rf->sink);
 		if (r < 0)
 			return r;
@@ -197,12 +266,20 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 	return 0;
 }
 
-/* Before a retry: drop the object in progress, continue after the last verified one. */
+/*
+ * Before a retry: continue after the last verified object; a large frame
+ * in progress whose bytes are kept (zfd) continues where it stopped, its
+ * decompressor's state intact, the others start again.
+ */
 static uint64_t range_resume(void *userdata)
 {
 	struct range_fetch *rf = userdata;
 
+	if (rf->in_frame && rf->zfd >= 0 && !rf->frame_done)
+		return rf->pos - rf->start;
 	object_sink_reset(&rf->sink);
+	zfd_close(rf, true);
+	rf->in_frame = false;
 	rf->pos = rf->start + rf->kept;
 	return rf->kept;
 }
@@ -212,6 +289,8 @@ static void range_reset(void *userdata)
 	struct range_fetch *rf = userdata;
 
 	rf->kept = 0;
+	zfd_close(rf, true);
+	rf->in_frame = false;
 	(void)range_resume(rf);
 	rf->cur = rf->first;
 	while (rf->cur <= rf->last && rf->run->got[rf->cur])
@@ -227,6 +306,7 @@ static void range_done(void *userdata, int result, const char *detail)
 		run_fail(run, result, "%s", detail && *detail ? detail : st_error_message(result));
 	else if (rf->cur <= rf->last)
 		run_fail(run, -EUCLEAN, "%s: the range ended before its objects did", run->name);
+	zfd_close(rf, false);           /* a frame cut midway: its bytes are kept for the next pull */
 	object_sink_release(&rf->sink);
 	ZSTD_freeDCtx(rf->dctx);
 	rf->dctx = NULL;
@@ -368,8 +448,16 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	for (size_t i = 0; i < run.n_wanted; i++) {
 		const struct pack_entry *e = run.wanted[i];
 		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
+		uint64_t kept = e->csize >= PACK_PARTIAL_MIN ? pack_partial_length(pp->repo, e->digest, e->csize) : 0;
 
-		if (last && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX &&
+		if (kept > 0) {
+			/* An earlier pull kept the start of this frame: a range of its own, from where it stopped. */
+			ranges[n_ranges++] = (struct range_fetch){ .run = &run, .first = i, .last = i, .cur = i,
+								   .start = e->offset + kept, .pos = e->offset + kept,
+								   .end = e->offset + e->csize, .replay = kept, .zfd = -EBADF };
+			continue;
+		}
+		if (last && !last->replay && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX &&
 		    !(image && image->offset >= last->end && image->offset < e->offset)) {
 			last->last = i;
 			last->end = e->offset + e->csize;
@@ -377,7 +465,7 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		}
 		ranges[n_ranges++] = (struct range_fetch){ .run = &run, .first = i, .last = i, .cur = i,
 							   .start = e->offset, .pos = e->offset,
-							   .end = e->offset + e->csize };
+							   .end = e->offset + e->csize, .zfd = -EBADF };
 	}
 	for (size_t i = 0; i < n_ranges; i++) {
 		struct http_request_options o = { .range_start = ranges[i].start, .range_end = ranges[i].end };
@@ -415,6 +503,7 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	r = 0;
 out:
 	for (size_t i = 0; ranges && i < n_ranges; i++) {
+		zfd_close(&ranges[i], false);
 		object_sink_release(&ranges[i].sink);
 		ZSTD_freeDCtx(ranges[i].dctx);
 		free(ranges[i].out);

@@ -122,3 +122,16 @@ int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8
  * repository) are returned, as a negative errno.
  */
 int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct want_list *missing);
+
+/*
+ * Partial pack entries (pack-partial.c): tmp/pull/<hex digest>.zst, the
+ * compressed bytes of a large object's frame received so far. Entries of
+ * at least PACK_PARTIAL_MIN compressed bytes get one.
+ * pack_partial_length(): bytes kept (0: none, or not shorter than csize).
+ * pack_partial_open(): create or reopen it, locked, cut to len bytes;
+ * -EBUSY: another pull writes it; -ESTALE: it holds fewer than len bytes.
+ */
+#define PACK_PARTIAL_MIN (1024u * 1024u)
+uint64_t pack_partial_length(struct st_repo *repo, const uint8_t digest[32], uint64_t csize);
+int pack_partial_open(struct st_repo *repo, const uint8_t digest[32], uint64_t len, int *ret_fd);
+void pack_partial_remove(struct st_repo *repo, const uint8_t digest[32]);
