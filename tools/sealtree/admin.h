@@ -47,6 +47,12 @@ void admin_print_deployed(const struct st_deploy_options *o);
  * cmd-admin-remote.c. REMOTE:REF: 1 and the two parts (ref canonical) if
  * spec has a ':', 0 if not, negative errno (printed) if malformed.
  */
+/*
+ * spec "oci:IMAGE" or "oci:[http(s)://]REGISTRY/NAME:TAG" (cmd-admin-oci.c): the
+ * image's ref "oci/NAME:TAG" in *ret_local (freed by the caller), pulled first
+ * from a registry. Logs and returns a negative errno on failure.
+ */
+int admin_oci_spec(const char *verb, struct st_sysroot *s, const char *spec, char **ret_local);
 int admin_remote_spec_split(const char *verb, const char *spec, char remote[ST_REMOTE_NAME_MAX + 1],
 			    char ref[ST_REF_NAME_MAX + 1]);
 /* A tracked ref refs/remotes/REMOTE/REF: 1 and its parts, else 0. */

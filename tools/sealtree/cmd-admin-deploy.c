@@ -35,7 +35,8 @@ static void deploy_usage(FILE *f, const char *verb)
 		"  --stage                 write it now, switch at shutdown (finalize-staged merges /etc)\n"
 		"%s"
 		"  -h, --help              show this help\n",
-		verb, strcmp(verb, "deploy") == 0 ? " REF|COMMIT" : strcmp(verb, "switch") == 0 ? " REF" : "",
+		verb, strcmp(verb, "deploy") == 0 ? " REF|COMMIT|REMOTE:REF|oci:IMAGE|oci:REGISTRY/NAME:TAG" :
+		strcmp(verb, "switch") == 0 ? " REF" : "",
 		strcmp(verb, "upgrade") == 0 ? "  --check                 only say whether there is a newer commit\n" : "");
 }
 
@@ -168,7 +169,13 @@ static int deploy_spec(struct st_sysroot *s, struct deploy_args *a, const char *
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	int r;
 
-	r = admin_remote_spec_split(verb, spec, remote, ref);
+	if (strncmp(spec, "oci:", 4) == 0) {
+		if (admin_oci_spec(verb, s, spec, &local) < 0)
+			return 1;
+		a->o.spec = local;
+		r = 0;
+	} else
+		r = admin_remote_spec_split(verb, spec, remote, ref);
 	if (r < 0)
 		return 1;
 	if (r > 0) {
