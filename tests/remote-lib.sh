@@ -15,7 +15,8 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 #   ADDR - - [TIME] "REQUEST" STATUS BODY_BYTES "RANGE" PROTOCOL CONNECTION REQUEST_NO
 # $NGINX_SERVER_EXTRA (optional) is added to the server block (e.g. a limit_rate);
 # $NGINX_LISTEN_OPTS (optional) to its listen line (e.g. "ssl http2", then
-# $NGINX_SCHEME=https and the certificates in $NGINX_SERVER_EXTRA).
+# $NGINX_SCHEME=https and the certificates in $NGINX_SERVER_EXTRA);
+# $NGINX_LISTEN_ADDR (optional) replaces 127.0.0.1.
 nginx_start() {
 	local root=$1 tries user=""
 	[ -x "$NGINX" ] || skip_all "needs nginx (Debian's nginx-light)"
@@ -43,7 +44,7 @@ http {
 	scgi_temp_path $NGINX_DIR/tmp/scgi;
 	keepalive_requests 100000;
 	server {
-		listen 127.0.0.1:$NGINX_PORT ${NGINX_LISTEN_OPTS:-};
+		listen ${NGINX_LISTEN_ADDR:-127.0.0.1}:$NGINX_PORT ${NGINX_LISTEN_OPTS:-};
 		root $root;
 		location / { }
 		${NGINX_SERVER_EXTRA:-}
@@ -55,8 +56,8 @@ CONF
 		NGINX_PID=$!
 		trap 'nginx_stop; cleanup_test_tmp' EXIT
 		for _ in $(seq 50); do
-			if curl -s -k -o /dev/null "${NGINX_SCHEME:-http}://127.0.0.1:$NGINX_PORT/"; then
-				NGINX_URL=${NGINX_SCHEME:-http}://127.0.0.1:$NGINX_PORT
+			if curl -s -k -o /dev/null "${NGINX_SCHEME:-http}://${NGINX_LISTEN_ADDR:-127.0.0.1}:$NGINX_PORT/"; then
+				NGINX_URL=${NGINX_SCHEME:-http}://${NGINX_LISTEN_ADDR:-127.0.0.1}:$NGINX_PORT
 				: >"$NGINX_DIR/access.log"
 				return 0
 			fi
