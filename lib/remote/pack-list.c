@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "basic/beneath.h"
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "fundamental/macro.h"
@@ -81,28 +82,22 @@ static int read_one(int dfd, const char *name, struct st_pack_info *ret)
 int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *ret_n)
 {
 	_cleanup_free_ struct st_pack_info *v = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
 	size_t n = 0, cap = 0;
-	int dfd, r = 0;
-	DIR *d;
 	struct dirent *de;
+	int r;
 
 	if (!repo || !ret || !ret_n)
 		return -EINVAL;
-	dfd = openat_beneath(st_repo_dirfd(repo), "packs", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (dfd == -ENOENT) {
+	r = opendir_beneath(st_repo_dirfd(repo), "packs", &d);
+	if (r == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;
 		return 0;
 	}
-	if (dfd < 0)
-		return st_errf(dfd, "cannot open '%s/packs'", st_repo_path(repo));
-	d = fdopendir(dfd);
-	if (!d) {
-		r = -errno;
-		close(dfd);
-		return r;
-	}
-	while ((errno = 0, de = readdir(d))) {
+	if (r < 0)
+		return st_errf(r, "cannot open '%s/packs'", st_repo_path(repo));
+	while ((r = readdir_next(d, &de)) > 0) {
 		struct st_pack_info info;
 
 		r = read_one(dirfd(d), de->d_name, &info);
@@ -122,11 +117,7 @@ int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *
 			cap = ncap;
 		}
 		v[n++] = info;
-		r = 0;
 	}
-	if (r == 0 && errno != 0)
-		r = -errno;
-	closedir(d);
 	if (r < 0)
 		return st_errf(r, "cannot list '%s/packs'", st_repo_path(repo));
 	if (n > 1)
