@@ -198,10 +198,10 @@ int st_verity_policy_parse(const void *data, size_t len, unsigned flags, struct 
 		if (!p->prefixes[p->n])
 			return -ENOMEM;
 		line_of[p->n] = line;
-		if (stored && p->n > 0 && strcmp(p->prefixes[p->n - 1], p->prefixes[p->n]) >= 0)
+		p->n++;         /* owned from here on, also when refused below */
+		if (stored && p->n > 1 && strcmp(p->prefixes[p->n - 2], p->prefixes[p->n - 1]) >= 0)
 			return st_errf(bad, "%s, line %zu: '%s' is not sorted after '%s', or repeats it", what, line,
-				       p->prefixes[p->n], p->prefixes[p->n - 1]);
-		p->n++;
+				       p->prefixes[p->n - 1], p->prefixes[p->n - 2]);
 		s += l + (nl ? 1 : 0);
 	}
 	if (p->n == 0)
