@@ -28,6 +28,8 @@
 #   KERNEL_SUITE, QEMU_SUITE (bookworm-backports), KERNEL_FLAVOUR (cloud-amd64)
 #   QEMU            a qemu-system-x86_64 to use instead of the backports one
 #   QEMU_MEM (1024), QEMU_SMP (1: faster than 2 on a 2-core host), KERNEL_APPEND
+#   QEMU_STORE_SIZE the ext4 store /dev/vda (256M; benchmarks need more)
+#   QEMU_EXTRA_ARGS more qemu arguments, split at spaces (benchmarks: -icount)
 #   QEMU_EXTRA_DRIVES  raw disk images (space separated) given to the guest
 #                   after its own two: /dev/vdc, /dev/vdd, ...
 # Exit status: 0 the guest passed, 1 it failed, 2 the kit could not set up
@@ -260,7 +262,7 @@ finish
 INIT
 chmod 755 "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) >"$WORK/initrd.img"
-truncate -s 256M "$WORK/store.img"
+truncate -s "${QEMU_STORE_SIZE:-256M}" "$WORK/store.img"
 truncate -s 1M "$WORK/result.img"
 
 # ---- boot ------------------------------------------------------------------
@@ -268,6 +270,8 @@ truncate -s 1M "$WORK/result.img"
 say "booting (TCG, timeout ${QEMU_TIMEOUT}s)"
 boot=$SECONDS
 set +e
+# shellcheck disable=SC2206
+QEMU_ARGS+=(${QEMU_EXTRA_ARGS:-})
 timeout "$QEMU_TIMEOUT" "$QEMU" "${QEMU_ARGS[@]}" -nodefaults -no-user-config -no-reboot \
 	-display none -serial stdio -accel tcg -cpu max -smp "$QEMU_SMP" -m "$QEMU_MEM" \
 	-kernel "$VMLINUZ" -initrd "$WORK/initrd.img" -append "console=ttyS0 panic=-1 quiet $KERNEL_APPEND" \
