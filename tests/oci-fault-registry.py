@@ -20,7 +20,8 @@
 # (200 with the whole body to a Range request); "bad-range" (206 from byte
 # 0 whatever was asked); "digest-lie" (a wrong Docker-Content-Digest);
 # "slow" (a second's wait first; log lines of these carry "slow=N", the
-# slow requests being served at that moment, this one included); "404".
+# slow requests being served at that moment, this one included); "404";
+# "trickle" (the body 32 KiB at a time, 50 ms apart).
 # With a fourth argument USER:PASSWORD every /v2/ request needs that Basic
 # authorization (401 with a Basic challenge otherwise); /storage/ needs none.
 # Prints the port on stdout once listening.
@@ -221,6 +222,20 @@ class Handler(BaseHTTPRequestHandler):
             self.send_bytes(status, body[: len(body) // 2], extra, length=len(body))
             self.close_connection = True
             return
+        if mode == "trickle":
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            for k, v in extra.items():
+                self.send_header(k, v)
+            self.end_headers()
+            try:
+                for i in range(0, len(body), 32768):
+                    self.wfile.write(body[i:i + 32768])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                self.close_connection = True
+            return
         if mode == "stall":
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -237,6 +252,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass        # a client that went away (a killed pull) is no error here
 
 
 srv = Server(("127.0.0.1", 0), Handler)

@@ -101,6 +101,7 @@ check "... nothing published, the bad blob not kept" nothing_published "${big#sh
 check "... nor its partial file" test ! -e "$cl/cache/oci-pull/partial/${big#sha256:}"
 
 # ---- 500, stall, redirect loop ----
+fresh_cache
 rules "{\"blobs/$small\": {\"mode\": \"500\"}}"
 expect_refused "a blob that keeps answering 500 fails after the retries" \
 	"blob $small: $URL/v2/test/img/blobs/$small: HTTP status 500 (after 5 attempts)" PULL "$REF"
@@ -163,6 +164,63 @@ check "... the big file whole" cmp "$T/co1/usr/bin/big" "$T/l1/usr/bin/big"
 check "... the cache emptied once imported" test -z "$(ls "$cl/cache/oci-pull/blobs/sha256/")"
 C refs --all >"$T/refs.before" 2>&1
 objects_of >"$T/objects.before"
+
+# A pull killed (-9) midway: the next one continues the blob.
+fresh_cache
+rules "{\"blobs/$big\": {\"mode\": \"trickle\"}}"
+part=$cl/cache/oci-pull/partial/${big#sha256:}
+# sealtree itself in the background (not a function's subshell), so that the kill reaches it.
+"$SEALTREE" --repo "$cl" oci pull --name cp/killed:1 "$REF" >/dev/null 2>&1 &
+pull_pid=$!
+for _ in $(seq 100); do
+	[ "$(stat -c %s "$part" 2>/dev/null || echo 0)" -gt 262144 ] && break
+	sleep 0.05
+done
+kill -9 $pull_pid 2>/dev/null || true
+wait $pull_pid 2>/dev/null || true
+killed_at=$(stat -c %s "$part" 2>/dev/null || echo 0)
+check "a pull killed midway keeps the blob's bytes ($killed_at)" test "$killed_at" -gt 262144 -a "$killed_at" -lt 1048576
+C refs --all >"$T/refs.now"
+check "... publishes no ref" test -z "$(grep cp/killed "$T/refs.now")"
+rules '{}'
+mark=$(log_mark)
+check "the next pull completes" eval 'PULL --name cp/killed:1 "$REF" >"$T/out"'
+check "... asking only for the rest" grep -q "$big ok range=bytes=$killed_at-" <(tail -n +$((mark + 1)) "$T/requests.log")
+check "... and says so" grep -q "($killed_at resumed)" "$T/out"
+check "... the big file whole" cmp <(C cat oci/cp/killed:1 /usr/bin/big) "$T/l1/usr/bin/big"
+
+# A pull that finds blobs in the cache while another pull imports the same
+# blobs and removes the cache's copies: the first links what it verified
+# into its own layout at once, so nothing vanishes under it.
+fresh_cache
+rules "{\"blobs/$big\": {\"mode\": \"500\"}}"
+PULL --name cp/race:0 "$REF" >/dev/null 2>&1 || true
+check "a failed pull leaves the other blobs verified in the cache" \
+	test -e "$cl/cache/oci-pull/blobs/sha256/${small#sha256:}"
+rules "{\"blobs/$big\": {\"mode\": \"trickle\", \"count\": 1}}"
+"$SEALTREE" --repo "$cl" oci pull --name cp/race:1 "$REF" >"$T/out1" 2>&1 &
+pid1=$!
+for _ in $(seq 100); do [ -e "$cl/cache/oci-pull/partial/${big#sha256:}" ] && break; sleep 0.05; done
+rc2=0
+PULL --name cp/race:2 "$REF" >"$T/out2" 2>&1 || rc2=$?
+rc1=0
+wait $pid1 || rc1=$?
+check "a pull that imports meanwhile completes" test $rc2 = 0
+check "... and so does the one that found the blobs cached before" test $rc1 = 0
+check "... (which says so)" grep -q "2 cached" "$T/out1"
+check "... same trees" cmp <(C cat oci/cp/race:1 /usr/bin/big) <(C cat oci/cp/race:2 /usr/bin/big)
+
+# Two pulls of the same blob at once: one writes the partial file, the other its own copy.
+rules "{\"blobs/$big\": {\"mode\": \"trickle\"}}"
+"$SEALTREE" --repo "$cl" oci pull --name cp/twice:1 "$REF" >"$T/out1" 2>&1 &
+pid1=$!
+"$SEALTREE" --repo "$cl" oci pull --name cp/twice:2 "$REF" >"$T/out2" 2>&1 &
+pid2=$!
+rc1=0 rc2=0
+wait $pid1 || rc1=$?
+wait $pid2 || rc2=$?
+check "two pulls of the same blob at once both complete" test $rc1 = 0 -a $rc2 = 0
+check "... with the same tree" cmp <(C cat oci/cp/twice:1 /usr/bin/big) <(C cat oci/cp/twice:2 /usr/bin/big)
 
 rules "{\"blobs/$big\": {\"mode\": \"truncate\", \"count\": 1}, \"$big\": {\"mode\": \"ignore-range\"}}"
 check "a server ignoring Range sends the whole blob again, accepted" \

@@ -36,7 +36,7 @@ struct blob_fetch {
 	struct registry *reg;
 	const struct blob_want *w;
 	const char *hex;                /* in w->digest */
-	int partial_dfd, blobs_dfd;     /* not owned */
+	int partial_dfd, blobs_dfd, layout_dfd;         /* not owned */
 	int fd;
 	bool shared;                    /* fd is partial/<hex> (locked), else an unnamed private file */
 	struct oci_hash hash;
@@ -141,8 +141,27 @@ static int hash_existing(struct blob_fetch *b, uint64_t len)
 	return 0;
 }
 
-/* Is blobs/sha256/<hex> there, of the right size and digest? 1 yes (kept), 0 no (removed if there). */
-static int cached_blob_ok(int blobs_dfd, const struct blob_want *w, const char *hex)
+/*
+ * Give the file open at fd (verified) the name hex in dfd, from the fd
+ * itself: whatever happens to its other names meanwhile (another pull
+ * removing the cache's copy once imported), this name holds these bytes.
+ * -ENOENT if the file has no name left to link from.
+ */
+static int link_fd(int fd, int dfd, const char *hex)
+{
+	char path[64];
+
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, path, dfd, hex, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Is blobs/sha256/<hex> there, of the right size and digest? 1 yes (and
+ * linked into the layout), 0 no (removed if there and wrong).
+ */
+static int cached_blob_ok(int blobs_dfd, int layout_dfd, const struct blob_want *w, const char *hex)
 {
 	_cleanup_close_ int fd = -EBADF;
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -173,8 +192,12 @@ static int cached_blob_ok(int blobs_dfd, const struct blob_want *w, const char *
 	}
 	oci_hash_final(&h, got);
 	oci_hash_done(&h);
-	if (oci_digest_parse(w->digest, want) == 0 && memcmp(want, got, sizeof(got)) == 0)
-		return 1;
+	if (oci_digest_parse(w->digest, want) == 0 && memcmp(want, got, sizeof(got)) == 0) {
+		r = link_fd(fd, layout_dfd, hex);
+		if (r == -ENOENT)
+			return 0;       /* removed since it was opened: fetch it */
+		return r < 0 ? st_errf(r, "blob %s: cannot link it into the layout", w->digest) : 1;
+	}
 bad:
 	(void)unlinkat(blobs_dfd, hex, 0);
 	return 0;
@@ -263,23 +286,23 @@ static int blob_finish(struct blob_fetch *b)
 		return st_errf(-EBADMSG, "blob %s from %s: digest mismatch, the bytes received are %s", b->w->digest,
 			       b->url, got_s);
 	}
+	/* Into this pull's layout first (our own file, nobody else's to remove), then the cache. */
+	r = link_fd(b->fd, b->layout_dfd, b->hex);
+	if (r < 0)
+		return st_errf(r, "blob %s: cannot link it into the layout", b->w->digest);
 	if (b->shared) {
 		if (renameat(b->partial_dfd, b->hex, b->blobs_dfd, b->hex) < 0)
 			return st_errf(-errno, "blob %s: cannot move it into the cache", b->w->digest);
 		return 0;
 	}
-	{
-		char path[64];
-
-		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", b->fd);
-		if (linkat(AT_FDCWD, path, b->blobs_dfd, b->hex, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
-			return st_errf(-errno, "blob %s: cannot link it into the cache", b->w->digest);
-	}
+	r = link_fd(b->fd, b->blobs_dfd, b->hex);
+	if (r < 0)
+		return st_errf(r, "blob %s: cannot link it into the cache", b->w->digest);
 	return 0;
 }
 
-int registry_fetch_blobs(struct registry *reg, int cache_dfd, const struct blob_want *wants, size_t n,
-			 struct blob_stats *stats)
+int registry_fetch_blobs(struct registry *reg, int cache_dfd, int layout_dfd, const struct blob_want *wants,
+			 size_t n, struct blob_stats *stats)
 {
 	_cleanup_close_ int partial_dfd = -EBADF, blobs_dfd = -EBADF;
 	_cleanup_free_ struct blob_fetch *bf = NULL;
@@ -302,7 +325,7 @@ int registry_fetch_blobs(struct registry *reg, int cache_dfd, const struct blob_
 		if (!hex || oci_digest_parse(wants[i].digest, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
 			return st_errf(-EINVAL, "'%s' is not a sha256 digest", wants[i].digest);
 		bf[i] = (struct blob_fetch){ .reg = reg, .w = &wants[i], .hex = hex + 1, .partial_dfd = partial_dfd,
-					     .blobs_dfd = blobs_dfd, .fd = -EBADF };
+					     .blobs_dfd = blobs_dfd, .layout_dfd = layout_dfd, .fd = -EBADF };
 		/* The same blob twice (two layers alike): fetched once. */
 		todo[i] = true;
 		for (size_t j = 0; j < i; j++)
@@ -311,12 +334,13 @@ int registry_fetch_blobs(struct registry *reg, int cache_dfd, const struct blob_
 	}
 	/* A 401 mid-pull (a token that expired) renews the credentials once for what is left. */
 	for (unsigned round = 0; round < 2; round++) {
-		bool denied = false;
+		bool denied = false, ran;
+		int run;
 
 		for (size_t i = 0; i < n && r >= 0; i++) {
 			if (!todo[i])
 				continue;
-			r = cached_blob_ok(blobs_dfd, &wants[i], bf[i].hex);
+			r = cached_blob_ok(blobs_dfd, layout_dfd, &wants[i], bf[i].hex);
 			if (r > 0) {
 				todo[i] = false;
 				if (round == 0)
@@ -329,17 +353,28 @@ int registry_fetch_blobs(struct registry *reg, int cache_dfd, const struct blob_
 			bf[i].result = 0;
 			r = blob_start(&bf[i], reg->authorization);
 		}
-		if (r >= 0)
-			r = http_run(reg->http);
+		ran = false;
+		if (r >= 0) {
+			run = http_run(reg->http);
+			ran = run >= 0;
+			if (run < 0)
+				r = run;
+		}
+		/*
+		 * Every blob that arrived whole is checked and kept, whatever
+		 * happened to the others: the next pull then fetches only what
+		 * is still missing. The first failure is the one returned.
+		 */
 		for (size_t i = 0; i < n; i++) {
 			if (!todo[i] || bf[i].fd < 0)
 				continue;
-			if (r >= 0 && bf[i].result == 0) {
+			if (ran && bf[i].result == 0) {
 				int k = blob_finish(&bf[i]);
 
-				if (k < 0)
-					r = k;
-				else {
+				if (k < 0) {
+					if (r >= 0)
+						r = k;
+				} else {
 					todo[i] = false;
 					stats->fetched++;
 					stats->bytes += bf[i].got - bf[i].resumed;

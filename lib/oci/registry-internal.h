@@ -111,11 +111,13 @@ struct blob_stats {
 
 /*
  * Make every wanted blob a verified file cache_dfd/blobs/sha256/<hex>
- * (partial downloads in cache_dfd/partial/): what is there already is
- * hashed again and kept if whole, a partial one is continued with Range,
- * the rest is fetched, up to the session's job count at once. Each byte
- * goes through SHA-256 as it arrives; a blob is named only once its size
- * and digest match. The first failure is returned, naming the blob and URL.
+ * (partial downloads in cache_dfd/partial/) and link it as <hex> into
+ * layout_dfd: what is in the cache already is hashed again and kept if
+ * whole, a partial one is continued with Range, the rest is fetched, up to
+ * the session's job count at once. Each byte goes through SHA-256 as it
+ * arrives; a blob is named only once its size and digest match, and linked
+ * into the layout from the very file that was checked. The first failure
+ * is returned, naming the blob and URL.
  */
-int registry_fetch_blobs(struct registry *reg, int cache_dfd, const struct blob_want *wants, size_t n,
-			 struct blob_stats *stats);
+int registry_fetch_blobs(struct registry *reg, int cache_dfd, int layout_dfd, const struct blob_want *wants,
+			 size_t n, struct blob_stats *stats);

@@ -176,33 +176,17 @@ static void layout_remove(int tmp_dfd, const char *name)
 	(void)unlinkat(tmp_dfd, name, AT_REMOVEDIR);
 }
 
-/*
- * An OCI layout tmp/NAME with the manifest (bytes as received and checked)
- * and hard links to the verified blobs of the cache.
- */
-static int layout_write(int tmp_dfd, const char *name, int cache_blobs_dfd, const struct registry_response *manifest,
-			const char *manifest_digest, const char *media_type, const struct blob_want *wants, size_t n)
+/* The rest of the layout dfd (its blobs are linked in already): the manifest, oci-layout, index.json. */
+static int layout_write(int dfd, int blobs_dfd, const struct registry_response *manifest, const char *manifest_digest,
+			const char *media_type)
 {
-	_cleanup_close_ int dfd = -EBADF, bfd = -EBADF;
+	static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}\n";
 	_cleanup_free_ char *index = NULL;
 	int r, len;
 
-	dfd = mkdirat_beneath(tmp_dfd, name, 0700, false);
-	if (dfd < 0)
-		return st_errf(dfd, "cannot create the layout tmp/%s", name);
-	bfd = mkdirat_beneath(dfd, "blobs/sha256", 0755, false);
-	if (bfd < 0)
-		return st_errf(bfd, "cannot create the layout tmp/%s/blobs/sha256", name);
-	r = publish_data(bfd, manifest_digest + 7, manifest_digest, manifest->body, manifest->len, 0644, 0, NULL);
+	r = publish_data(blobs_dfd, manifest_digest + 7, manifest_digest, manifest->body, manifest->len, 0644, 0, NULL);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++) {
-		const char *hex = wants[i].digest + 7;
-
-		if (linkat(cache_blobs_dfd, hex, bfd, hex, 0) < 0 && errno != EEXIST)
-			return st_errf(-errno, "blob %s: cannot link it into the layout", wants[i].digest);
-	}
-	static const char oci_layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}\n";
 	r = publish_data(dfd, "oci-layout", "oci-layout", oci_layout, sizeof(oci_layout) - 1, 0644, 0, NULL);
 	if (r < 0)
 		return r;
@@ -243,17 +227,61 @@ static bool image_current(struct st_repo *repo, const char *name, const char *ma
 	return same;
 }
 
+static void manifest_freep(struct oci_manifest **m)
+{
+	oci_manifest_free(*m);
+}
+
+/* Blobs into the cache and the layout tmp/NAME (created here), the layout written, the import. */
+static int fetch_and_import(struct st_repo *repo, struct registry *reg, int cache_dfd, int tmp_dfd, const char *name,
+			    const struct registry_response *manifest, const char *digest, const struct oci_manifest *m,
+			    const struct blob_want *wants, size_t n, struct st_oci_pull_options *o)
+{
+	_cleanup_close_ int dfd = -EBADF, bfd = -EBADF;
+	_cleanup_free_ char *path = NULL;
+	struct st_oci_source *src = NULL;
+	struct st_oci_import_options iopts = { .os = o->os, .architecture = o->architecture, .variant = o->variant };
+	struct blob_stats stats = {};
+	int r;
+
+	dfd = mkdirat_beneath(tmp_dfd, name, 0700, false);
+	if (dfd < 0)
+		return st_errf(dfd, "cannot create the layout tmp/%s", name);
+	bfd = mkdirat_beneath(dfd, "blobs/sha256", 0755, false);
+	if (bfd < 0)
+		return st_errf(bfd, "cannot create the layout tmp/%s/blobs/sha256", name);
+	r = registry_fetch_blobs(reg, cache_dfd, bfd, wants, n, &stats);
+	o->blobs_fetched = stats.fetched;
+	o->blobs_cached = stats.cached;
+	o->bytes_fetched = stats.bytes;
+	o->bytes_resumed = stats.resumed_bytes;
+	if (r < 0)
+		return r;
+	r = layout_write(dfd, bfd, manifest, digest, m->media_type);
+	if (r < 0)
+		return r;
+	if (asprintf(&path, "%s/tmp/%s", st_repo_path(repo), name) < 0) {
+		path = NULL;
+		return -ENOMEM;
+	}
+	r = st_oci_source_open_layout(path, NULL, &src);
+	if (r < 0)
+		return r;
+	r = st_oci_import(repo, src, o->name_used, &iopts, o->commit);
+	st_oci_source_free(src);
+	o->layers = iopts.layers;
+	o->files = iopts.files;
+	o->objects_written = iopts.objects_written;
+	return r;
+}
+
 static int pull_into(struct st_repo *repo, struct registry *reg, const struct registry_ref *ref,
 		     struct st_oci_pull_options *o)
 {
 	_cleanup_(registry_response_done) struct registry_response manifest = {};
+	_cleanup_(manifest_freep) struct oci_manifest *m = NULL;
 	_cleanup_close_ int cache_dfd = -EBADF, cache_blobs_dfd = -EBADF, tmp_dfd = -EBADF;
 	_cleanup_free_ struct blob_want *wants = NULL;
-	_cleanup_free_ char *layout_path = NULL;
-	struct oci_manifest *m = NULL;
-	struct st_oci_source *src = NULL;
-	struct st_oci_import_options iopts = {};
-	struct blob_stats stats = {};
 	char digest[ST_OCI_DIGEST_STRING_SIZE], layout_name[32], rnd_hex[17];
 	uint8_t rnd[8];
 	size_t n;
@@ -267,70 +295,37 @@ static int pull_into(struct st_repo *repo, struct registry *reg, const struct re
 		return r;
 	memcpy(o->manifest_digest, digest, sizeof(digest));
 	if (image_current(repo, o->name_used, digest, o->commit)) {
-		oci_manifest_free(m);
 		o->up_to_date = true;
 		return 0;
 	}
 	n = m->n_layers + 1;
 	wants = new0(struct blob_want, n);
-	if (!wants) {
-		oci_manifest_free(m);
+	if (!wants)
 		return -ENOMEM;
-	}
-	wants[0] = (struct blob_want){ .size = m->config.size };
+	wants[0].size = m->config.size;
 	memcpy(wants[0].digest, m->config.digest, sizeof(wants[0].digest));
 	for (size_t i = 0; i < m->n_layers; i++) {
 		wants[i + 1].size = m->layers[i].size;
 		memcpy(wants[i + 1].digest, m->layers[i].digest, sizeof(wants[i + 1].digest));
 	}
 	cache_dfd = mkdirat_beneath(st_repo_dirfd(repo), PULL_CACHE, 0755, false);
-	if (cache_dfd < 0) {
-		oci_manifest_free(m);
+	if (cache_dfd < 0)
 		return st_errf(cache_dfd, "cannot create %s", PULL_CACHE);
-	}
-	r = registry_fetch_blobs(reg, cache_dfd, wants, n, &stats);
-	o->blobs_fetched = stats.fetched;
-	o->blobs_cached = stats.cached;
-	o->bytes_fetched = stats.bytes;
-	o->bytes_resumed = stats.resumed_bytes;
-	if (r < 0) {
-		oci_manifest_free(m);
-		return r;
-	}
-	cache_blobs_dfd = openat_beneath(cache_dfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	cache_blobs_dfd = mkdirat_beneath(cache_dfd, "blobs/sha256", 0755, false);
+	if (cache_blobs_dfd < 0)
+		return st_errf(cache_blobs_dfd, "cannot create %s/blobs/sha256", PULL_CACHE);
 	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	if (cache_blobs_dfd < 0 || tmp_dfd < 0) {
-		oci_manifest_free(m);
-		return st_errf(cache_blobs_dfd < 0 ? cache_blobs_dfd : tmp_dfd, "cannot open the pull cache or tmp/");
-	}
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		oci_manifest_free(m);
+	if (tmp_dfd < 0)
+		return st_errf(tmp_dfd, "cannot open tmp/");
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EIO;
-	}
 	st_hex_encode(rnd, sizeof(rnd), rnd_hex);
 	(void)snprintf(layout_name, sizeof(layout_name), "oci-pull-%s", rnd_hex);
-	r = layout_write(tmp_dfd, layout_name, cache_blobs_dfd, &manifest, digest, m->media_type, wants, n);
-	oci_manifest_free(m);
-	if (r >= 0 && asprintf(&layout_path, "%s/tmp/%s", st_repo_path(repo), layout_name) < 0) {
-		layout_path = NULL;
-		r = -ENOMEM;
-	}
-	if (r >= 0)
-		r = st_oci_source_open_layout(layout_path, NULL, &src);
-	if (r >= 0) {
-		iopts.os = o->os;
-		iopts.architecture = o->architecture;
-		iopts.variant = o->variant;
-		r = st_oci_import(repo, src, o->name_used, &iopts, o->commit);
-		o->layers = iopts.layers;
-		o->files = iopts.files;
-		o->objects_written = iopts.objects_written;
-	}
-	st_oci_source_free(src);
+	r = fetch_and_import(repo, reg, cache_dfd, tmp_dfd, layout_name, &manifest, digest, m, wants, n, o);
 	layout_remove(tmp_dfd, layout_name);
 	if (r < 0)
 		return r;
-	/* The blobs live on as objects and records now: the cache's copies go. */
+	/* The blobs live on as objects and records now: the cache's copies go (the layout held its own links). */
 	for (size_t i = 0; i < n; i++)
 		(void)unlinkat(cache_blobs_dfd, wants[i].digest + 7, 0);
 	return 0;
