@@ -34,6 +34,7 @@
 
 #define BATCH_BYTES (64u * 1024u * 1024u)
 #define BATCH_OBJECTS 8192u
+#define IMAGE_DELTA_LEVEL 19
 
 struct item {
 	const struct want *w;
@@ -75,6 +76,13 @@ static void compress_image(const struct pack_image *img, int level, struct item 
 		ZSTD_freeCCtx(cctx);
 		return;
 	}
+	/*
+	 * Against the old image the frame is small and what an update costs
+	 * beyond its objects: the strongest level (one thread's work, next to
+	 * the objects; on a /usr/share image 178 KB at 19, 223 KB at 6).
+	 */
+	if (img->prefix)
+		level = IMAGE_DELTA_LEVEL;
 	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)) ||
 	    (img->prefix && (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, pack_image_window_log(img->prefix_len, img->len))) ||
 			     ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1)) ||
