@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: read an untrusted image into a tree, whole, with a
- * top-level filter and with breadth-first hardlink targets; when it reads,
+ * top-level filter, with breadth-first hardlink targets and with the path
+ * filters a deployment uses (ST_IMAGE_READ_FILTER_PATHS); when it reads,
  * print it as a dump (which walks every node, alias and xattr the reader
  * produced).
  */
@@ -44,10 +45,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const filters[] = { "00", "a", "usr" };
 	struct st_image_read_options opts = { .filters = filters, .n_filters = 3 };
+	static const char *const paths[] = { "usr/etc", "usr/lib/modules/*/vmlinuz", "*/*", "a/*/b" };
 	struct st_image_read_options bfs = { .flags = ST_IMAGE_READ_HARDLINKS_BFS };
+	struct st_image_read_options sub = {
+		.filters = paths,
+		.n_filters = 4,
+		.flags = ST_IMAGE_READ_HARDLINKS_BFS | ST_IMAGE_READ_FILTER_PATHS,
+	};
 
 	read_and_print(data, size, NULL);
 	read_and_print(data, size, &opts);
 	read_and_print(data, size, &bfs);
+	read_and_print(data, size, &sub);
 	return 0;
 }
