@@ -36,7 +36,7 @@ static void deploy_usage(FILE *f, const char *verb)
 		"%s"
 		"  -h, --help              show this help\n",
 		verb, strcmp(verb, "deploy") == 0 ? " REF|COMMIT|REMOTE:REF|oci:IMAGE|oci:REGISTRY/NAME:TAG" :
-		strcmp(verb, "switch") == 0 ? " REF" : "",
+		strcmp(verb, "switch") == 0 ? " REF|REMOTE:REF" : "",
 		strcmp(verb, "upgrade") == 0 ? "  --check                 only say whether there is a newer commit\n" : "");
 }
 
