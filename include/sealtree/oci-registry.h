@@ -51,6 +51,9 @@ struct st_oci_pull_options {
 	uint64_t layers, files, objects_written;        /* what the import read and newly stored */
 	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
 	char name_used[ST_REF_NAME_MAX + 1];            /* NAME:TAG the image was stored as */
+	/* zstd:chunked layers pulled partially (docs/formats/oci.md, "Partial pulls"): their files
+	 * fetched, and found in the store; their bytes and requests are in bytes_fetched, requests. */
+	uint64_t partial_layers, partial_files_fetched, partial_files_local;
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 	uint32_t reserved[8];
 };

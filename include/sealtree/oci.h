@@ -93,6 +93,9 @@ struct st_oci_import_options {
 	uint64_t max_layer_bytes;
 	uint32_t max_layer_ratio;
 	const char *subject;                            /* commit subject; NULL = "oci import NAME:TAG" */
+	/* A layer blob missing from the source may be its uncompressed tar, named by its diff_id
+	 * (a partial pull rebuilds zstd:chunked layers so); checked against the diff_id like any layer. */
+	bool layers_by_diff_id;
 	/* Filled on return. */
 	uint64_t layers;                                /* layers read */
 	uint64_t files;                                 /* regular files with contents read from layers */

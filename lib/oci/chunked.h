@@ -27,6 +27,57 @@ struct chunked_result {
 	uint64_t entries, files, file_bytes;
 };
 
+#define CHUNKED_TOC_MAX (64u * 1024 * 1024)
+
+/* ---- Partial pulls (chunked-toc.c: the untrusted parts; chunked-pull.c) ---- */
+
+/*
+ * The TOC annotations of layer index of a manifest (its bytes): -ENOENT if
+ * the layer has none (or a TOC of another type), -EUCLEAN for values off
+ * the grammar or outside the blob.
+ */
+int chunked_layer_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			   char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
+			   uint64_t *ret_uncompressed);
+
+/* A regular file with contents, as the TOC says. */
+struct chunked_file {
+	char *name;
+	uint64_t size, offset, end;     /* [offset, end): its zstd frame in the blob */
+	uint8_t sha256[OCI_DIGEST_SIZE];
+	uint8_t verity[32];
+	bool has_verity;
+	bool local;                     /* the store has its object */
+};
+
+struct chunked_toc {
+	struct chunked_file *files;     /* sorted by offset, frames disjoint, all below frames_end */
+	size_t n;
+};
+
+/* Parse a TOC's JSON (its frames end at frames_end, where the TOC's skippable frame starts). */
+int chunked_toc_parse(const void *json, size_t len, uint64_t frames_end, struct chunked_toc *ret);
+void chunked_toc_done(struct chunked_toc *t);
+
+struct registry;
+struct chunked_stats {
+	uint64_t layers, files_fetched, files_local, bytes, requests;
+};
+
+/*
+ * Pull layer index of a manifest partially: its TOC, then only the frames
+ * of files the store lacks and the frames between files (tar headers), by
+ * merged Range requests; the layer's tar is rebuilt from them and the
+ * local objects, each fetched file checked by size, SHA-256 and fs-verity
+ * digest, the whole tar by the diff_id. Written as out_dfd/<diff_id hex>
+ * only once it matched. Returns 1 when done, 0 when the layer is to be
+ * fetched whole (no TOC, nothing local, a registry that ignores Range),
+ * or a negative errno naming the layer and the entry.
+ */
+int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *manifest, size_t manifest_len,
+		       size_t index, const struct oci_descriptor *d, const char *diff_id, int out_dfd,
+		       struct chunked_stats *stats);
+
 /*
  * Read the tar at tar_fd (from offset 0, our own exporter's pax output) and
  * write it to out_fd (from offset 0) as a zstd:chunked layer.

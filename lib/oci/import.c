@@ -31,6 +31,27 @@ int st_oci_name_of_ref(const char *ref, char ret[ST_REF_NAME_MAX + 1])
 	return repo_oci_name_of_ref(ref, ret);
 }
 
+/* The uncompressed tar of a layer under blobs/sha256/<diff_id hex> (a partial pull's), as a layer. */
+static int open_layer_by_diff_id(struct st_oci_source *src, const char *diff_id, int *ret_fd,
+				 struct oci_descriptor *ret)
+{
+	char path[96];
+	uint64_t size;
+	int r;
+
+	(void)snprintf(path, sizeof(path), "blobs/sha256/%s", diff_id + 7);
+	r = oci_source_open_file(src, path, ret_fd, &size);
+	if (r < 0)
+		return r;
+	*ret = (struct oci_descriptor){ .media_type = strdup(OCI_MT_LAYER), .size = size };
+	if (!ret->media_type) {
+		close(*ret_fd);
+		return -ENOMEM;
+	}
+	memcpy(ret->digest, diff_id, sizeof(ret->digest));
+	return 0;
+}
+
 static int read_layers(struct st_repo *repo, struct st_oci_source *src, const struct oci_image_docs *docs,
 		       struct st_oci_import_options *opts, struct oci_layer_result *results, struct st_node **ret_root)
 {
@@ -43,13 +64,23 @@ static int read_layers(struct st_repo *repo, struct st_oci_source *src, const st
 	for (size_t i = 0; i < docs->m->n_layers; i++) {
 		const struct oci_descriptor *d = &docs->m->layers[i];
 		struct st_node *tree = NULL;
+		struct oci_descriptor by_diff_id = {};
 		char what[160];
 		int fd;
 
 		r = oci_source_open_layer(src, docs, i, &fd);
+		if (r == -ENOENT && opts && opts->layers_by_diff_id) {
+			r = open_layer_by_diff_id(src, docs->c->diff_ids[i], &fd, &by_diff_id);
+			if (r >= 0)
+				d = &by_diff_id;
+		}
 		if (r >= 0) {
 			r = oci_layer_read(repo, fd, d, docs->c->diff_ids[i], opts, &tree, &results[i]);
 			close(fd);
+		}
+		if (d == &by_diff_id) {
+			d = &docs->m->layers[i];
+			free(by_diff_id.media_type);
 		}
 		if (r < 0) {
 			r = st_errf(r, "%s: %s", src->display, st_error_detail() ?: "cannot read a layer");

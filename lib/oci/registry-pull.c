@@ -22,6 +22,7 @@
 #include "basic/hex.h"
 #include "basic/publish.h"
 #include "fundamental/macro.h"
+#include "chunked.h"
 #include "registry-internal.h"
 #include "sealtree/oci-registry.h"
 
@@ -232,10 +233,63 @@ static void manifest_freep(struct oci_manifest **m)
 	oci_manifest_free(*m);
 }
 
+/*
+ * zstd:chunked layers pulled partially where the store has some of their
+ * files (chunked-pull.c): the config is fetched first (for the diff_ids),
+ * each such layer's tar is rebuilt into the layout (layout_dfd) under its
+ * diff_id and its want moved to the front. Returns how many wants at the
+ * start are done (the config and the rebuilt layers).
+ */
+static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_dfd, int layout_dfd,
+			const struct registry_response *manifest, const struct oci_manifest *m,
+			struct blob_want *wants, struct blob_stats *stats, struct st_oci_pull_options *o)
+{
+	_cleanup_free_ char *config = NULL;
+	struct oci_config *c = NULL;
+	struct chunked_stats cst = {};
+	size_t done = 1, len;
+	int r;
+
+	r = registry_fetch_blobs(reg, cache_dfd, layout_dfd, wants, 1, stats);
+	if (r < 0)
+		return r;
+	r = read_file_capped(layout_dfd, wants[0].digest + 7, OCI_CONFIG_MAX, 0, &config, &len);
+	if (r < 0)
+		return r;
+	r = oci_config_parse(config, len, "config", &c);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < m->n_layers && r >= 0; i++) {
+		struct blob_want w;
+
+		if (c->n_diff_ids != m->n_layers)
+			break;
+		r = chunked_pull_layer(repo, reg, manifest->body, manifest->len, i, &m->layers[i], c->diff_ids[i],
+				       layout_dfd, &cst);
+		if (r <= 0)
+			continue;
+		/* Layer i is done: its want goes to the front (the layout holds its rebuilt tar). */
+		for (size_t j = done; j < m->n_layers + 1; j++)
+			if (strcmp(wants[j].digest, m->layers[i].digest) == 0) {
+				w = wants[j];
+				wants[j] = wants[done];
+				wants[done++] = w;
+				break;
+			}
+		r = 0;
+	}
+	oci_config_free(c);
+	o->partial_layers = cst.layers;
+	o->partial_files_fetched = cst.files_fetched;
+	o->partial_files_local = cst.files_local;
+	stats->bytes += cst.bytes;
+	return r < 0 ? r : (int)done;
+}
+
 /* Blobs into the cache and the layout tmp/NAME (created here), the layout written, the import. */
 static int fetch_and_import(struct st_repo *repo, struct registry *reg, int cache_dfd, int tmp_dfd, const char *name,
 			    const struct registry_response *manifest, const char *digest, const struct oci_manifest *m,
-			    const struct blob_want *wants, size_t n, struct st_oci_pull_options *o)
+			    struct blob_want *wants, size_t n, struct st_oci_pull_options *o)
 {
 	_cleanup_close_ int dfd = -EBADF, bfd = -EBADF;
 	_cleanup_free_ char *path = NULL;
@@ -250,7 +304,10 @@ static int fetch_and_import(struct st_repo *repo, struct registry *reg, int cach
 	bfd = mkdirat_beneath(dfd, "blobs/sha256", 0755, false);
 	if (bfd < 0)
 		return st_errf(bfd, "cannot create the layout tmp/%s/blobs/sha256", name);
-	r = registry_fetch_blobs(reg, cache_dfd, bfd, wants, n, &stats);
+	r = pull_partial(repo, reg, cache_dfd, bfd, manifest, m, wants, &stats, o);
+	if (r >= 0)
+		r = registry_fetch_blobs(reg, cache_dfd, bfd, wants + r, n - (size_t)r, &stats);
+	iopts.layers_by_diff_id = o->partial_layers > 0;
 	o->blobs_fetched = stats.fetched;
 	o->blobs_cached = stats.cached;
 	o->bytes_fetched = stats.bytes;

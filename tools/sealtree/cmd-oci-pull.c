@@ -154,6 +154,10 @@ int oci_pull(int argc, char **argv)
 		printf("oci pull: %" PRIu64 " blobs fetched, %" PRIu64 " cached, %" PRIu64 " bytes (%" PRIu64
 		       " resumed), %" PRIu64 " requests\n",
 		       opts.blobs_fetched, opts.blobs_cached, opts.bytes_fetched, opts.bytes_resumed, opts.requests);
+		if (opts.partial_layers)
+			printf("oci pull: %" PRIu64 " zstd:chunked layers partially: %" PRIu64 " files fetched, %" PRIu64
+			       " found in the store\n",
+			       opts.partial_layers, opts.partial_files_fetched, opts.partial_files_local);
 		if (!opts.up_to_date)
 			printf("oci import: %" PRIu64 " layers, %" PRIu64 " files, %" PRIu64 " objects new\n", opts.layers,
 			       opts.files, opts.objects_written);

@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A partial pull of a zstd:chunked layer (docs/formats/oci.md, "Partial
+ * pulls"). The TOC is fetched by Range and checked against the manifest's
+ * annotation; each file whose fs-verity digest (our TOC key) names an
+ * object of the store is local. Everything else below the TOC (the frames
+ * of missing files and the frames between files, which hold the tar
+ * headers) is fetched with one Range request per contiguous run into a
+ * sparse private file. The layer's tar is then rebuilt in order: fetched
+ * frames decompressed (a fetched file's frame must decompress to exactly
+ * its size, SHA-256 and fs-verity digest, or the entry is named), local
+ * files copied from their objects; the tar's SHA-256 must be the config's
+ * diff_id before the tar gets its name. The import reads that tar as the
+ * layer (import.c), so every rule of layers applies unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "basic/beneath.h"
+#include "basic/error.h"
+#include "basic/io.h"
+#include "chunked.h"
+#include "fundamental/macro.h"
+#include "registry-internal.h"
+#include "sealtree/repo-objects.h"
+#include "sealtree/verity.h"
+
+#define COPY_CHUNK (1u << 20)
+
+struct range_fetch {
+	int fd;                         /* the sparse file, written at the blob's offsets */
+	uint64_t start, end, got;
+	int result;
+	char detail[512];
+};
+
+static int range_data(void *userdata, const void *buf, size_t len)
+{
+	struct range_fetch *f = userdata;
+	int r;
+
+	if (len > f->end - f->start - f->got)
+		return -EFBIG;
+	r = pwrite_full(f->fd, buf, len, f->start + f->got);
+	if (r < 0)
+		return r;
+	f->got += len;
+	return 0;
+}
+
+static void range_reset(void *userdata)
+{
+	((struct range_fetch *)userdata)->got = 0;
+}
+
+static uint64_t range_resume(void *userdata)
+{
+	return ((struct range_fetch *)userdata)->got;
+}
+
+static void range_done(void *userdata, int result, const char *detail)
+{
+	struct range_fetch *f = userdata;
+
+	f->result = result;
+	if (result >= 0 && f->got != f->end - f->start)
+		f->result = -EIO;
+	(void)snprintf(f->detail, sizeof(f->detail), "%s", detail ? detail : "");
+}
+
+static const struct http_request_ops range_fetch_ops = {
+	.data = range_data, .reset = range_reset, .done = range_done, .resume = range_resume,
+};
+
+/* Fetch the ranges (n of them) of the blob into fd: 0, 1 if the registry ignores Range, or -errno. */
+static int fetch_ranges(struct registry *reg, const char *digest, int fd, struct range_fetch *rf, size_t n,
+			struct chunked_stats *stats)
+{
+	_cleanup_free_ char *url = NULL;
+	const char *headers[2] = { reg->authorization, NULL };
+	int r = 0;
+
+	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->name, digest) < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		rf[i].fd = fd;
+		rf[i].got = 0;
+		rf[i].result = -EIO;
+		r = http_add_with(reg->http, url,
+				  &(struct http_request_options){ .headers = reg->authorization ? headers : NULL,
+								  .range_start = rf[i].start, .range_end = rf[i].end },
+				  &range_fetch_ops, &rf[i]);
+	}
+	if (r >= 0)
+		r = http_run(reg->http);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++) {
+		if (rf[i].result == -ERANGE)
+			return 1;
+		if (rf[i].result < 0)
+			return st_errf(rf[i].result, "layer %s: bytes %" PRIu64 "-%" PRIu64 " from %s: %s", digest,
+				       rf[i].start, rf[i].end, url, rf[i].detail);
+		stats->bytes += rf[i].got;
+		stats->requests++;
+	}
+	return 0;
+}
+
+struct rebuild {
+	int src_fd, tar_fd;
+	uint64_t tar_off, tar_max;
+	struct oci_hash tar_hash;
+	ZSTD_DCtx *dctx;
+	uint8_t *in, *out;
+	const char *layer;
+};
+
+static int tar_append(struct rebuild *b, const void *data, size_t len)
+{
+	int r;
+
+	if (len > b->tar_max - b->tar_off)
+		return st_errf(-EFBIG, "layer %s: the rebuilt tar is larger than %" PRIu64 " bytes", b->layer,
+			       b->tar_max);
+	r = pwrite_full(b->tar_fd, data, len, b->tar_off);
+	if (r < 0)
+		return r;
+	oci_hash_update(&b->tar_hash, data, len);
+	b->tar_off += len;
+	return 0;
+}
+
+/*
+ * Decompress the whole frames in [start, end) of the sparse file onto the
+ * tar. For a file's frame (f), the output must be its contents: counted,
+ * hashed both ways and compared. what names the segment in errors.
+ */
+static int decompress_segment(struct rebuild *b, uint64_t start, uint64_t end, const struct chunked_file *f,
+			      const char *what)
+{
+	struct oci_hash h;
+	struct st_verity_hasher *vh = NULL;
+	uint64_t off = start, produced = 0;
+	size_t last = 0;
+	int r = 0;
+
+	ZSTD_DCtx_reset(b->dctx, ZSTD_reset_session_only);
+	if (f) {
+		what = f->name;
+		if (oci_hash_init(&h) < 0)
+			return -ENOMEM;
+		r = st_verity_hasher_new(&vh);
+		if (r < 0) {
+			oci_hash_done(&h);
+			return r;
+		}
+	}
+	while (off < end && r >= 0) {
+		size_t n = (size_t)MIN((uint64_t)COPY_CHUNK, end - off);
+		ssize_t k = pread(b->src_fd, b->in, n, (off_t)off);
+		ZSTD_inBuffer in = { b->in, 0, 0 };
+
+		if (k != (ssize_t)n) {
+			r = k < 0 ? -errno : -EIO;
+			break;
+		}
+		in.size = n;
+		off += n;
+		while (in.pos < in.size && r >= 0) {
+			ZSTD_outBuffer out = { b->out, COPY_CHUNK, 0 };
+
+			last = ZSTD_decompressStream(b->dctx, &out, &in);
+			if (ZSTD_isError(last)) {
+				r = st_errf(-EBADMSG, "layer %s: %s: not zstd frames (%s): the TOC's offsets lie", b->layer,
+					    what, ZSTD_getErrorName(last));
+				break;
+			}
+			if (f && out.pos > f->size - produced) {
+				r = st_errf(-EBADMSG, "layer %s: TOC entry '%s': its frame holds more than its %" PRIu64
+					    " bytes", b->layer, f->name, f->size);
+				break;
+			}
+			produced += out.pos;
+			if (f) {
+				oci_hash_update(&h, b->out, out.pos);
+				r = st_verity_hasher_update(vh, b->out, out.pos);
+			}
+			if (r >= 0)
+				r = tar_append(b, b->out, out.pos);
+		}
+	}
+	if (r >= 0 && last != 0)
+		r = st_errf(-EBADMSG, "layer %s: %s: ends inside a zstd frame: the TOC's offsets lie", b->layer, what);
+	if (f) {
+		uint8_t sha[OCI_DIGEST_SIZE], ver[32];
+
+		oci_hash_final(&h, sha);
+		oci_hash_done(&h);
+		if (r >= 0 && produced != f->size)
+			r = st_errf(-EBADMSG, "layer %s: TOC entry '%s': its frame holds %" PRIu64 " bytes, the TOC says %"
+				    PRIu64, b->layer, f->name, produced, f->size);
+		if (r >= 0 && memcmp(sha, f->sha256, sizeof(sha)) != 0)
+			r = st_errf(-EBADMSG, "layer %s: TOC entry '%s': the contents fetched do not have its sha256 digest",
+				    b->layer, f->name);
+		if (r >= 0)
+			r = st_verity_hasher_final(vh, ver);
+		if (r >= 0 && f->has_verity && memcmp(ver, f->verity, sizeof(ver)) != 0)
+			r = st_errf(-EBADMSG, "layer %s: TOC entry '%s': the contents fetched do not have its fs-verity "
+				    "digest", b->layer, f->name);
+		st_verity_hasher_free(vh);
+	}
+	return r;
+}
+
+/* A local file's contents, from its object. */
+static int copy_object(struct st_repo *repo, struct rebuild *b, const struct chunked_file *f)
+{
+	_cleanup_close_ int fd = st_repo_open_object(repo, f->verity);
+	struct stat st;
+	uint64_t off = 0;
+
+	if (fd < 0)
+		return st_errf(fd, "layer %s: TOC entry '%s': cannot open its object", b->layer, f->name);
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != f->size)
+		return st_errf(-EBADMSG, "layer %s: TOC entry '%s': its object has %" PRIu64 " bytes, the TOC says %"
+			       PRIu64, b->layer, f->name, (uint64_t)st.st_size, f->size);
+	while (off < f->size) {
+		ssize_t k = pread(fd, b->out, (size_t)MIN((uint64_t)COPY_CHUNK, f->size - off), (off_t)off);
+		int r;
+
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		r = tar_append(b, b->out, (size_t)k);
+		if (r < 0)
+			return r;
+		off += (uint64_t)k;
+	}
+	return 0;
+}
+
+/* The TOC: fetched by Range into the sparse file, checked, decompressed, parsed. */
+static int read_toc(struct registry *reg, const struct oci_descriptor *d, int fd, const char *toc_digest,
+		    uint64_t off, uint64_t len, uint64_t ulen, struct chunked_toc *ret, struct chunked_stats *stats)
+{
+	_cleanup_free_ uint8_t *z = malloc(len), *json = malloc(ulen + 1);
+	struct range_fetch rf = { .start = off, .end = off + len };
+	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
+	size_t n;
+	int r;
+
+	if (!z || !json)
+		return -ENOMEM;
+	r = fetch_ranges(reg, d->digest, fd, &rf, 1, stats);
+	if (r != 0)
+		return r;
+	if (pread(fd, z, len, (off_t)off) != (ssize_t)len)
+		return -EIO;
+	oci_sha256(z, len, got);
+	if (oci_digest_parse(toc_digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
+		return st_errf(-EBADMSG, "layer %s: its TOC does not match the manifest's digest %s", d->digest,
+			       toc_digest);
+	n = ZSTD_decompress(json, ulen, z, len);
+	if (ZSTD_isError(n) || n != ulen)
+		return st_errf(-EBADMSG, "layer %s: its TOC does not decompress to %" PRIu64 " bytes", d->digest, ulen);
+	st_error_clear();
+	r = chunked_toc_parse(json, ulen, off - 8, ret);
+	if (r < 0)
+		return st_errf(r, "layer %s: %s", d->digest, st_error_detail() ? st_error_detail() : "bad TOC");
+	return 0;
+}
+
+int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *manifest, size_t manifest_len,
+		       size_t index, const struct oci_descriptor *d, const char *diff_id, int out_dfd,
+		       struct chunked_stats *stats)
+{
+	_cleanup_(chunked_toc_done) struct chunked_toc toc = {};
+	_cleanup_close_ int tmp_dfd = -EBADF, sparse_fd = -EBADF, tar_fd = -EBADF;
+	_cleanup_free_ struct range_fetch *rf = NULL;
+	_cleanup_free_ uint8_t *in = NULL, *out = NULL;
+	struct rebuild b = { .layer = d->digest };
+	char toc_digest[ST_OCI_DIGEST_STRING_SIZE], path[64];
+	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
+	uint64_t toc_off, toc_len, toc_ulen, frames_end, pos = 0;
+	size_t nr = 0, local = 0;
+	int r;
+
+	r = chunked_layer_position(manifest, manifest_len, index, d->size, toc_digest, &toc_off, &toc_len, &toc_ulen);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return st_errf(r, "layer %s: %s", d->digest, st_error_detail() ? st_error_detail() : "bad annotations");
+	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (tmp_dfd < 0)
+		return st_errf(tmp_dfd, "cannot open the repository's tmp/");
+	sparse_fd = openat(tmp_dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	tar_fd = openat(out_dfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+	if (sparse_fd < 0 || tar_fd < 0)
+		return st_errf(-errno, "layer %s: cannot create its temporary files", d->digest);
+	r = read_toc(reg, d, sparse_fd, toc_digest, toc_off, toc_len, toc_ulen, &toc, stats);
+	if (r == -EOPNOTSUPP || r == 1)
+		return 0;               /* chunks, another TOC version, or no Range: the whole layer */
+	if (r < 0)
+		return r;
+	frames_end = toc_off - 8;
+	for (size_t i = 0; i < toc.n; i++)
+		if (toc.files[i].has_verity && st_repo_has_object(repo, toc.files[i].verity) > 0) {
+			toc.files[i].local = true;
+			local++;
+		}
+	if (local == 0)
+		return 0;               /* nothing to gain: the whole layer, one request */
+	/* The runs of bytes to fetch: everything below frames_end but the local files' frames. */
+	rf = calloc(toc.n + 1, sizeof(*rf));
+	if (!rf)
+		return -ENOMEM;
+	for (size_t i = 0; i <= toc.n; i++) {
+		uint64_t stop = i < toc.n ? (toc.files[i].local ? toc.files[i].offset : toc.files[i].end) : frames_end;
+
+		if (i < toc.n && !toc.files[i].local)
+			continue;       /* joins the run */
+		if (stop > pos)
+			rf[nr++] = (struct range_fetch){ .start = pos, .end = stop };
+		if (i < toc.n)
+			pos = toc.files[i].end;
+	}
+	r = fetch_ranges(reg, d->digest, sparse_fd, rf, nr, stats);
+	if (r == 1)
+		return 0;
+	if (r < 0)
+		return r;
+	/* The tar, in order. */
+	in = malloc(COPY_CHUNK);
+	out = malloc(COPY_CHUNK);
+	b.dctx = ZSTD_createDCtx();
+	if (!in || !out || !b.dctx || oci_hash_init(&b.tar_hash) < 0) {
+		ZSTD_freeDCtx(b.dctx);
+		return -ENOMEM;
+	}
+	b.in = in;
+	b.out = out;
+	b.src_fd = sparse_fd;
+	b.tar_fd = tar_fd;
+	b.tar_max = (1ull << 30) + 100 * d->size;
+	pos = 0;
+	for (size_t i = 0; i <= toc.n && r >= 0; i++) {
+		const struct chunked_file *f = i < toc.n ? &toc.files[i] : NULL;
+		uint64_t stop = f ? f->offset : frames_end;
+
+		if (stop > pos) {
+			_cleanup_free_ char *what = NULL;
+
+			if (asprintf(&what, "the frames %s TOC entry '%s'", f ? "before" : "after",
+				     f ? f->name : toc.n ? toc.files[toc.n - 1].name : "(none)") < 0) {
+				r = -ENOMEM;
+				break;
+			}
+			r = decompress_segment(&b, pos, stop, NULL, what);
+		}
+		if (r >= 0 && f)
+			r = f->local ? copy_object(repo, &b, f) : decompress_segment(&b, f->offset, f->end, f, f->name);
+		if (f)
+			pos = f->end;
+		if (r >= 0 && f) {
+			if (f->local)
+				stats->files_local++;
+			else
+				stats->files_fetched++;
+		}
+	}
+	oci_hash_final(&b.tar_hash, got);
+	oci_hash_done(&b.tar_hash);
+	ZSTD_freeDCtx(b.dctx);
+	if (r < 0)
+		return r;
+	if (oci_digest_parse(diff_id, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
+		return st_errf(-EBADMSG, "layer %s: the tar rebuilt from its TOC and frames is not its diff_id %s",
+			       d->digest, diff_id);
+	(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", tar_fd);
+	if (linkat(AT_FDCWD, path, out_dfd, diff_id + 7, AT_SYMLINK_FOLLOW) < 0 && errno != EEXIST)
+		return st_errf(-errno, "layer %s: cannot name its rebuilt tar", d->digest);
+	stats->layers++;
+	return 1;
+}

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The untrusted parts of a zstd:chunked layer (docs/formats/oci.md,
+ * "Partial pulls"): the manifest annotations that locate the TOC, and the
+ * TOC itself. Every offset is checked against the layer's frames; file
+ * frames must be sorted, not overlap and not be empty; names are only
+ * used in messages.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/error.h"
+#include "basic/json.h"
+#include "chunked.h"
+#include "fundamental/macro.h"
+#include "fundamental/parse-number.h"
+#include "sealtree/hex.h"
+
+void chunked_toc_done(struct chunked_toc *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->files[i].name);
+	free(t->files);
+	*t = (struct chunked_toc){};
+}
+
+int chunked_layer_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			   char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
+			   uint64_t *ret_uncompressed)
+{
+	_cleanup_json_ struct json_value *doc = NULL;
+	const struct json_value *layers, *ann;
+	const char *dg, *pos;
+	uint64_t v[4];
+	int r;
+
+	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	if (r < 0)
+		return r;
+	layers = json_get(doc, "layers");
+	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
+		return -ENOENT;
+	ann = json_get(&layers->items[index], "annotations");
+	dg = json_string(json_get(ann, CHUNKED_ANN_TOC_DIGEST));
+	pos = json_string(json_get(ann, CHUNKED_ANN_TOC_POSITION));
+	if (!dg || !pos)
+		return -ENOENT;
+	if (oci_digest_parse(dg, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
+		return st_errf(-EUCLEAN, "the TOC digest '%.80s' is not a sha256 digest", dg);
+	for (unsigned i = 0; i < 4; i++) {
+		char num[24];
+		size_t n = strcspn(pos, ":");
+
+		if (n == 0 || n >= sizeof(num) || (i < 3) != (pos[n] == ':'))
+			return st_errf(-EUCLEAN, "the TOC position '%.80s' is not OFFSET:LENGTH:LENGTH:TYPE", pos);
+		memcpy(num, pos, n);
+		num[n] = '\0';
+		if (safe_atou64(num, &v[i]) < 0)
+			return st_errf(-EUCLEAN, "the TOC position '%.80s' is not OFFSET:LENGTH:LENGTH:TYPE", pos);
+		pos += n + (i < 3);
+	}
+	if (v[3] != CHUNKED_TOC_TYPE)
+		return -ENOENT;         /* another TOC kind: not ours to read */
+	if (v[0] < 8 || v[1] == 0 || v[1] > CHUNKED_TOC_MAX || v[2] == 0 || v[2] > CHUNKED_TOC_MAX ||
+	    v[0] > blob_size || v[1] > blob_size - v[0])
+		return st_errf(-EUCLEAN, "the TOC position %" PRIu64 ":%" PRIu64 ":%" PRIu64
+			       " does not fit a layer of %" PRIu64 " bytes", v[0], v[1], v[2], blob_size);
+	memcpy(ret_digest, dg, strlen(dg) + 1);
+	*ret_offset = v[0];
+	*ret_length = v[1];
+	*ret_uncompressed = v[2];
+	return 0;
+}
+
+static int cmp_offset(const void *a, const void *b)
+{
+	const struct chunked_file *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static int hex32(const char *s, uint8_t ret[32])
+{
+	return s && strlen(s) == 64 && st_hex_decode(s, 64, ret, 32) == 0 ? 0 : -EINVAL;
+}
+
+int chunked_toc_parse(const void *json, size_t len, uint64_t frames_end, struct chunked_toc *ret)
+{
+	_cleanup_json_ struct json_value *doc = NULL;
+	_cleanup_(chunked_toc_done) struct chunked_toc t = {};
+	const struct json_value *entries;
+	uint64_t version;
+	int r;
+
+	r = json_parse(json, len, &(struct json_limits){ .max_bytes = CHUNKED_TOC_MAX, .max_depth = 8 }, &doc);
+	if (r < 0)
+		return st_errf(-EUCLEAN, "the TOC is not JSON: %s", st_error_detail() ? st_error_detail() : "malformed");
+	if (json_u64(json_get(doc, "version"), &version) < 0 || version != 1)
+		return st_errf(-EOPNOTSUPP, "the TOC is not version 1");
+	entries = json_get(doc, "entries");
+	if (!json_is(entries, JSON_ARRAY))
+		return st_errf(-EUCLEAN, "the TOC has no entries");
+	t.files = calloc(entries->n ? entries->n : 1, sizeof(*t.files));
+	if (!t.files)
+		return -ENOMEM;
+	for (size_t i = 0; i < entries->n; i++) {
+		const struct json_value *e = &entries->items[i];
+		const char *type = json_string(json_get(e, "type")), *name = json_string(json_get(e, "name"));
+		struct chunked_file *f = &t.files[t.n];
+		const char *dg, *vd;
+
+		if (!type || !name)
+			return st_errf(-EUCLEAN, "TOC entry %zu has no type or name", i);
+		if (strcmp(type, "chunk") == 0 || json_get(e, "chunkSize"))
+			return st_errf(-EOPNOTSUPP, "TOC entry '%.200s': files in chunks are not read partially", name);
+		if (strcmp(type, "reg") != 0)
+			continue;
+		if (json_u64(json_get(e, "size"), &f->size) < 0)
+			return st_errf(-EUCLEAN, "TOC entry '%.200s': no size", name);
+		if (f->size == 0)
+			continue;
+		dg = json_string(json_get(e, "digest"));
+		if (!dg || oci_digest_parse(dg, f->sha256) < 0)
+			return st_errf(-EUCLEAN, "TOC entry '%.200s': no sha256 digest", name);
+		vd = json_string(json_get(e, CHUNKED_KEY_VERITY));
+		if (vd) {
+			if (hex32(vd, f->verity) < 0)
+				return st_errf(-EUCLEAN, "TOC entry '%.200s': a bad " CHUNKED_KEY_VERITY, name);
+			f->has_verity = true;
+		}
+		if (json_u64(json_get(e, "offset"), &f->offset) < 0 || json_u64(json_get(e, "endOffset"), &f->end) < 0)
+			return st_errf(-EUCLEAN, "TOC entry '%.200s': no offset and endOffset", name);
+		if (f->offset >= f->end || f->end > frames_end)
+			return st_errf(-EUCLEAN, "TOC entry '%.200s': frame [%" PRIu64 ", %" PRIu64
+				       ") is not inside the layer's %" PRIu64 " bytes of frames", name, f->offset, f->end,
+				       frames_end);
+		f->name = strdup(name);
+		if (!f->name)
+			return -ENOMEM;
+		t.n++;
+	}
+	qsort(t.files, t.n, sizeof(*t.files), cmp_offset);
+	for (size_t i = 1; i < t.n; i++)
+		if (t.files[i].offset < t.files[i - 1].end)
+			return st_errf(-EUCLEAN, "TOC entry '%.200s': its frame overlaps that of '%.200s'", t.files[i].name,
+				       t.files[i - 1].name);
+	*ret = t;
+	t = (struct chunked_toc){};
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* Fuzz target: an untrusted zstd:chunked TOC (chunked-toc.c) and the manifest annotations that locate it. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chunked.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct chunked_toc t = {};
+	char digest[ST_OCI_DIGEST_STRING_SIZE];
+	uint64_t off, len, ulen;
+
+	if (chunked_toc_parse(data, size, 1u << 20, &t) >= 0) {
+		for (size_t i = 0; i < t.n; i++)
+			if (t.files[i].offset >= t.files[i].end || t.files[i].end > (1u << 20) ||
+			    (i > 0 && t.files[i].offset < t.files[i - 1].end))
+				abort();
+		chunked_toc_done(&t);
+	}
+	if (chunked_layer_position(data, size, 0, 1u << 20, digest, &off, &len, &ulen) >= 0 &&
+	    (off > (1u << 20) || len > (1u << 20) - off))
+		abort();
+	return 0;
+}

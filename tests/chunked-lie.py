@@ -1,0 +1,64 @@
+# SPDX-License-Identifier: MIT
+# chunked-lie.py REG NAME SRC_TAG DST_TAG MODE ENTRY: copy the image
+# REG/NAME:SRC_TAG (one zstd:chunked layer) to DST_TAG with a TOC that lies
+# about ENTRY: MODE "digest" (a wrong sha256), "verity" (a wrong fs-verity
+# digest), "offset" (its frame starts a byte late), "size" (one byte more),
+# or "tocdigest" (the manifest's TOC digest annotation is wrong). The TOC
+# is recompressed with zstd(1) and the blob rebuilt (frames, TOC frame,
+# footer); config as it was. Uploaded with the distribution spec.
+import hashlib, json, struct, subprocess, sys, urllib.request
+
+reg, name, src, dst, mode, entry = sys.argv[1:7]
+base = "http://%s/v2/%s" % (reg, name)
+MT = "application/vnd.oci.image.manifest.v1+json"
+
+def get(url, accept=None):
+    rq = urllib.request.Request(url, headers={"Accept": accept} if accept else {})
+    return urllib.request.urlopen(rq).read()
+
+def put_blob(data):
+    d = "sha256:" + hashlib.sha256(data).hexdigest()
+    rq = urllib.request.Request(base + "/blobs/uploads/", data=b"", method="POST")
+    loc = urllib.request.urlopen(rq).headers["Location"]
+    if loc.startswith("/"):
+        loc = "http://" + reg + loc
+    loc += ("&" if "?" in loc else "?") + "digest=" + d
+    urllib.request.urlopen(urllib.request.Request(loc, data=data, method="PUT",
+                                                  headers={"Content-Type": "application/octet-stream"}))
+    return d
+
+m = json.loads(get(base + "/manifests/" + src, MT))
+layer = m["layers"][0]
+blob = get(base + "/blobs/" + layer["digest"])
+off, clen, ulen, typ = struct.unpack("<QQQQ", blob[-64:-32])
+toc = json.loads(subprocess.run(["zstd", "-dcq"], input=blob[off:off + clen], capture_output=True,
+                                check=True).stdout)
+for e in toc["entries"]:
+    if e["name"] != entry:
+        continue
+    if mode == "digest":
+        e["digest"] = "sha256:" + "0" * 64
+    elif mode == "verity":
+        e["io.sealtree.fsverity"] = "f" * 64
+    elif mode == "offset":
+        e["offset"] += 1
+    elif mode == "size":
+        e["size"] += 1
+raw = json.dumps(toc).encode()
+z = subprocess.run(["zstd", "-cq", "-3"], input=raw, capture_output=True, check=True).stdout
+frames = blob[:off - 8]
+new_off = len(frames) + 8
+foot = struct.pack("<QQQQQQQ", new_off, len(z), len(raw), 1, 0, 0, 0) + b"GNUlInUx"
+out = frames + b"\x50\x2a\x4d\x18" + struct.pack("<I", len(z)) + z + \
+    b"\x50\x2a\x4d\x18" + struct.pack("<I", 64) + foot
+tocd = "sha256:" + hashlib.sha256(z).hexdigest()
+if mode == "tocdigest":
+    tocd = "sha256:" + "1" * 64
+layer["digest"] = put_blob(out)
+layer["size"] = len(out)
+layer["annotations"] = {"io.github.containers.zstd-chunked.manifest-checksum": tocd,
+                        "io.github.containers.zstd-chunked.manifest-position":
+                            "%d:%d:%d:1" % (new_off, len(z), len(raw))}
+body = json.dumps(m).encode()
+urllib.request.urlopen(urllib.request.Request(base + "/manifests/" + dst, data=body, method="PUT",
+                                              headers={"Content-Type": MT}))

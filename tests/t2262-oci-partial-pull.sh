@@ -1,0 +1,102 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# Partial pulls of zstd:chunked layers from Debian's docker-registry on
+# loopback: two images pushed with oci push that differ by 1% of their
+# files (1 of 100); once the first is in the store, the pull of the second
+# through a counting proxy fetches the TOC, the frames between files and
+# the changed file only: the bytes on the wire (headers included) within
+# 1.2x of the changed file's compressed size; the same tree as the source.
+# A registry that ignores Range gets the whole layer; TOCs that lie (a
+# file's sha256, its fs-verity digest, its offset, its size, the TOC's own
+# digest) are refused naming the entry, and nothing is published.
+. "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/oci-registry-lib.sh"
+
+[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+need_registry_tools
+command -v zstd >/dev/null || skip_all "needs zstd"
+export LC_ALL=C
+T=$TEST_TMP
+PROXY_PIDS=()
+trap 'for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; registry_stop_all; cleanup_test_tmp' EXIT
+A() { "$SEALTREE" --repo "$T/a" "$@"; }
+B() { "$SEALTREE" --repo "$T/b" "$@"; }
+
+# proxy NAME [--no-range]: a counting proxy in front of $REG; sets PROXY.
+proxy() {
+	rm -f "$T/$1.port" "$T/$1.count"
+	python3 "$(dirname "$0")/count-proxy.py" "$T/$1.port" "$REG" "$T/$1.count" "${@:2}" &
+	PROXY_PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
+	PROXY=127.0.0.1:$(cat "$T/$1.port")
+}
+
+mkdir -p "$T/tree/usr/lib" "$T/tree/etc"
+for i in $(seq 1 100); do head -c 400000 /dev/urandom >"$T/tree/usr/lib/f$i"; done
+echo conf >"$T/tree/etc/conf"
+A init --verity=off >/dev/null
+A commit -b v1 --tree "$T/tree" -s v1 >/dev/null
+head -c 400000 /dev/urandom >"$T/tree/usr/lib/f50"
+A commit -b v2 --tree "$T/tree" -s v2 >/dev/null
+
+registry_start reg
+A oci push --tls-verify=false v1 "$REG/test/os:v1" >/dev/null
+A oci push --tls-verify=false v2 "$REG/test/os:v2" >/dev/null
+B init --verity=off >/dev/null
+check "the first image, whole" B oci pull --tls-verify=false "$REG/test/os:v1"
+
+proxy p1
+B oci pull --name test/os:v2 "http://$PROXY/test/os:v2" >"$T/pull2.out"
+kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+# etc/conf (5 bytes) is inline, not an object: fetched with the changed file.
+check "the second image, partially" grep -q "1 zstd:chunked layers partially: 2 files fetched, 99 found in the store" \
+	"$T/pull2.out"
+A dump v2 >"$T/a.dump"
+B dump oci/test/os:v2 >"$T/b.dump"
+check "... the same tree as the source" cmp "$T/a.dump" "$T/b.dump"
+changed=$(python3 - "$REG" <<'PY'
+import json, struct, subprocess, sys, urllib.request
+base = "http://%s/v2/test/os" % sys.argv[1]
+rq = urllib.request.Request(base + "/manifests/v2", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+m = json.loads(urllib.request.urlopen(rq).read())
+blob = urllib.request.urlopen(base + "/blobs/" + m["layers"][0]["digest"]).read()
+off, clen = struct.unpack("<QQ", blob[-64:-48])
+toc = json.loads(subprocess.run(["zstd", "-dcq"], input=blob[off:off + clen], capture_output=True).stdout)
+print(sum(e["endOffset"] - e["offset"] for e in toc["entries"] if e["name"] == "usr/lib/f50"))
+PY
+)
+read -r requests body wire <"$T/p1.count"
+echo "# partial pull: $requests requests, $body body bytes, $wire bytes on the wire; the changed file compressed: $changed bytes"
+check "... bytes on the wire within 1.2x of the changed file's compressed size" \
+	python3 -c "import sys; sys.exit(0 if $wire <= 1.2 * $changed else 1)"
+
+# A registry that ignores Range: the whole layer.
+B oci rm test/os:v2 >/dev/null
+proxy p2 --no-range
+check "a registry that ignores Range" B oci pull --name test/os:v2b "http://$PROXY/test/os:v2" >"$T/pull3.out"
+check "... gets the whole layer" sh -c "! grep -q partially '$T/pull3.out'"
+B dump oci/test/os:v2b >"$T/b2.dump"
+check "... the same tree" cmp "$T/a.dump" "$T/b2.dump"
+kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+
+# TOCs that lie, pulled into a store that has the first image only (so f50 is fetched).
+C() { "$SEALTREE" --repo "$T/c" "$@"; }
+C init --verity=off >/dev/null
+C oci pull --tls-verify=false "$REG/test/os:v1" >/dev/null
+
+for mode in digest verity offset size tocdigest; do
+	python3 "$(dirname "$0")/chunked-lie.py" "$REG" test/os v2 "lie-$mode" "$mode" usr/lib/f50
+	rc=0
+	C oci pull --tls-verify=false --name "test/lie:$mode" "$REG/test/os:lie-$mode" >/dev/null 2>"$T/err" || rc=$?
+	check "a TOC that lies ($mode) is refused" test $rc = 1
+	if [ "$mode" = tocdigest ]; then
+		check "... saying the TOC does not match" grep -q "its TOC does not match the manifest's digest" "$T/err"
+	else
+		check "... naming the entry" grep -q "usr/lib/f50" "$T/err"
+	fi
+	check "... nothing published" sh -c "! '$SEALTREE' --repo '$T/c' refs --all | grep -q 'lie'"
+	cat "$T/err" | head -2 | sed 's/^/# /'
+done
+check "fsck is clean" B fsck
+check "... here too" C fsck
+done_testing
