@@ -135,7 +135,10 @@ mkdir -p "$TREE/etc/sealtree/trusted.d" "$TREE/etc/sealtree/revoked.d"
 cp "$WORK/key.pub" "$TREE/etc/sealtree/trusted.d/boot-test.pub"
 printf '[composefs]\nenabled = signed\nkeys = /etc/sealtree\n' >"$TREE/etc/sealtree/prepare-root.conf"
 echo sealtree-boot >"$TREE/etc/hostname"
-echo "PARTLABEL=esp /sysroot/boot vfat umask=0077 0 0" >"$TREE/etc/fstab"
+# A long device timeout: on a loaded machine udev can take more than the
+# default 90 s to announce the ESP under TCG, and the boot then stops in
+# emergency mode.
+echo "PARTLABEL=esp /sysroot/boot vfat umask=0077,x-systemd.device-timeout=10min 0 0" >"$TREE/etc/fstab"
 # The check: at multi-user.target, BOOTCHECK: lines on the console, then power off.
 install -D -m 0755 "$SRC/tests/qemu/boot-check.sh" "$TREE/usr/libexec/sealtree-test/boot-check.sh"
 cat >"$TREE/etc/systemd/system/sealtree-boot-check.service" <<-'EOF'
