@@ -248,8 +248,18 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 	struct oci_config *c = NULL;
 	struct chunked_stats cst = {};
 	size_t done = 1, len;
+	bool chunked = false;
 	int r;
 
+	/* No zstd:chunked layer: every blob in one parallel round, as before. */
+	for (size_t i = 0; i < m->n_layers && !chunked; i++) {
+		char dg[ST_OCI_DIGEST_STRING_SIZE];
+		uint64_t a, b, u;
+
+		chunked = chunked_layer_position(manifest->body, manifest->len, i, m->layers[i].size, dg, &a, &b, &u) == 0;
+	}
+	if (!chunked)
+		return 0;
 	r = registry_fetch_blobs(reg, cache_dfd, layout_dfd, wants, 1, stats);
 	if (r < 0)
 		return r;
