@@ -23,7 +23,8 @@
 # slow requests being served at that moment, this one included); "404";
 # "trickle" (the body 32 KiB at a time, 50 ms apart).
 # With a fourth argument USER:PASSWORD every /v2/ request needs that Basic
-# authorization (401 with a Basic challenge otherwise); /storage/ needs none.
+# authorization (401 otherwise, with two WWW-Authenticate headers: a Basic
+# challenge, then one of a scheme the client does not know); /storage/ needs none.
 # Prints the port on stdout once listening.
 import base64
 import hashlib
@@ -142,8 +143,14 @@ class Handler(BaseHTTPRequestHandler):
         mode = rule["mode"] if rule else None
         if basic and path.startswith("/v2") and self.headers.get("Authorization") != basic:
             self.log("401")
-            return self.send_bytes(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}\n',
-                                   {"WWW-Authenticate": 'Basic realm="fault-registry"'})
+            body = b'{"errors":[{"code":"UNAUTHORIZED"}]}\n'
+            self.send_response(401)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("WWW-Authenticate", 'Basic realm="fault-registry"')
+            self.send_header("WWW-Authenticate", "Negotiate")
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if mode == "slow":
             with lock:
                 slow[0] += 1

@@ -110,7 +110,17 @@ static void small_header(void *userdata, const char *line, size_t len)
 		g->www_authenticate = g->resp.content_type = g->resp.docker_digest = NULL;
 		return;
 	}
-	replace(&g->www_authenticate, header_value(line, len, "www-authenticate"));
+	/* Several WWW-Authenticate headers are one list of challenges (RFC 9110 5.3). */
+	v = header_value(line, len, "www-authenticate");
+	if (v && g->www_authenticate) {
+		char *joined = NULL;
+
+		if (strlen(g->www_authenticate) + strlen(v) <= HEADER_VALUE_MAX &&
+		    asprintf(&joined, "%s, %s", g->www_authenticate, v) >= 0)
+			replace(&g->www_authenticate, joined);
+		free(v);
+	} else
+		replace(&g->www_authenticate, v);
 	replace(&g->resp.docker_digest, header_value(line, len, "docker-content-digest"));
 	v = header_value(line, len, "content-type");
 	if (v) {
