@@ -42,7 +42,7 @@ int admin_oci_spec(const char *verb, struct st_sysroot *s, const char *spec, cha
 		if (r < 0)
 			return log_error_errno(r, "admin %s: no image '%s' in the repository (oci:REGISTRY/NAME:TAG pulls "
 					       "one)", verb, image), r;
-		st_oci_image_free(img);
+		st_oci_image_list_free(img, 1);
 		if (asprintf(&local, "oci/%s", image) < 0)
 			return log_error_errno(-ENOMEM, "admin %s", verb), -ENOMEM;
 	} else {
