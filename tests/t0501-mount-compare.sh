@@ -25,7 +25,9 @@ trap cleanup EXIT
 
 is_mounted() { findmnt -rn --mountpoint "$1" >/dev/null; }
 mount_opts() { findmnt -rn -o OPTIONS --mountpoint "$1"; }
-tmpdirs() { find /tmp -maxdepth 1 -name '.composefs.*' 2>/dev/null | sort; }
+# find exits 1 when an entry vanishes while it looks (another test's mount
+# removing its own directory): with pipefail that ended the test silently.
+tmpdirs() { { find /tmp -maxdepth 1 -name '.composefs.*' 2>/dev/null || true; } | sort; }
 # left_tmpdirs BEFORE: the temporary directories that appeared since BEFORE
 # and are still there 3 s later. Mounts of other tests running at the same
 # time make and remove their own in milliseconds; one left behind stays.
