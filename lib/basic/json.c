@@ -12,6 +12,7 @@
 #include "error.h"
 #include "hex.h"
 #include "fundamental/parse-number.h"
+#include "fundamental/utf8.h"
 #include "json.h"
 #include "macro.h"
 
@@ -113,37 +114,15 @@ static size_t utf8_put(uint32_t cp, uint8_t out[4])
 	return 4;
 }
 
-/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0 if it is not one. */
+/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80, before end), or 0 if it is not one. */
 static size_t utf8_seq(const uint8_t *p, const uint8_t *end)
 {
-	uint8_t c = p[0];
-	size_t n;
-	uint32_t cp, min;
+	/* utf8_decode() reads a NUL-terminated string: give it at most 4 bytes of ours, NUL-padded. */
+	unsigned char b[5] = { 0 };
+	uint32_t cp;
 
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-		min = 0x10000;
-	} else
-		return 0;
-	if ((size_t)(end - p) < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+	memcpy(b, p, MIN((size_t)(end - p), (size_t)4));
+	return utf8_decode(b, &cp);
 }
 
 /* A string (the cursor on its opening quote) into a new NUL-terminated buffer. */

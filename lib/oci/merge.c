@@ -250,28 +250,7 @@ static void mark_live(struct st_node *n)
 /* The inode of dead t moves to the alias a, which stops being an alias. */
 static void take_inode(struct st_node *a, struct st_node *t)
 {
-#define MOVE(f)                              \
-	do {                                 \
-		__typeof__(a->f) tmp_ = a->f; \
-		a->f = t->f;                 \
-		t->f = tmp_;                 \
-	} while (0)
-	MOVE(mode);
-	MOVE(uid);
-	MOVE(gid);
-	MOVE(rdev);
-	MOVE(mtime_sec);
-	MOVE(mtime_nsec);
-	MOVE(size);
-	MOVE(payload);
-	MOVE(content);
-	MOVE(has_digest);
-	MOVE(xattrs);
-	MOVE(n_xattrs);
-	MOVE(cap_xattrs);
-	MOVE(xattr_budget);
-	memcpy(a->digest, t->digest, sizeof(a->digest));
-#undef MOVE
+	node_swap_inode(a, t);
 	a->link_target = NULL;
 	a->nlink = 1;
 }

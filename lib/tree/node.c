@@ -358,3 +358,31 @@ int node_get_path(const struct st_node *node, char **ret)
 	*ret = buf;
 	return 0;
 }
+
+void node_swap_inode(struct st_node *a, struct st_node *b)
+{
+#define SWAP(f)                              \
+	do {                                 \
+		__typeof__(a->f) tmp_ = a->f; \
+		a->f = b->f;                 \
+		b->f = tmp_;                 \
+	} while (0)
+	SWAP(mode);
+	SWAP(nlink);
+	SWAP(uid);
+	SWAP(gid);
+	SWAP(rdev);
+	SWAP(mtime_sec);
+	SWAP(mtime_nsec);
+	SWAP(size);
+	SWAP(payload);
+	SWAP(content);
+	SWAP(has_digest);
+	SWAP(xattrs);
+	SWAP(n_xattrs);
+	SWAP(cap_xattrs);
+	SWAP(xattr_budget);
+	for (size_t i = 0; i < ST_DIGEST_SIZE; i++)
+		SWAP(digest[i]);
+#undef SWAP
+}

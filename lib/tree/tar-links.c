@@ -30,34 +30,6 @@ static void canon_links_visit(struct st_node *n, bool fix)
 	}
 }
 
-static void swap_inode(struct st_node *a, struct st_node *b)
-{
-#define SWAP(f)                              \
-	do {                                 \
-		__typeof__(a->f) tmp_ = a->f; \
-		a->f = b->f;                 \
-		b->f = tmp_;                 \
-	} while (0)
-	SWAP(mode);
-	SWAP(nlink);
-	SWAP(uid);
-	SWAP(gid);
-	SWAP(rdev);
-	SWAP(mtime_sec);
-	SWAP(mtime_nsec);
-	SWAP(size);
-	SWAP(payload);
-	SWAP(content);
-	SWAP(has_digest);
-	SWAP(xattrs);
-	SWAP(n_xattrs);
-	SWAP(cap_xattrs);
-	SWAP(xattr_budget);
-	for (size_t i = 0; i < ST_DIGEST_SIZE; i++)
-		SWAP(digest[i]);
-#undef SWAP
-}
-
 static void clear_scratch(struct st_node *n)
 {
 	if (!node_is_dir(n) || n->link_target)
@@ -81,7 +53,7 @@ static void swap_visit(struct st_node *n)
 		if (first == c)
 			continue;
 		/* first is an alias of c: it becomes the inode, c its alias. */
-		swap_inode(c, first);
+		node_swap_inode(c, first);
 		first->link_target = NULL;
 		c->link_target = first;
 	}

@@ -141,6 +141,14 @@ int node_set_payload(struct st_node *node, const char *payload, size_t len);
 /* Replace the inline content (copied; len becomes node->size; NULL clears). */
 int node_set_content(struct st_node *node, const void *data, size_t len);
 
+/*
+ * Exchange everything that belongs to the inode (type and mode, owner,
+ * times, size, rdev, nlink, contents, digest, xattrs) between two nodes;
+ * names, parents, children and link targets stay. How a hardlink group's
+ * inode moves to another of its names.
+ */
+void node_swap_inode(struct st_node *a, struct st_node *b);
+
 /* Make alias a hardlink to target (target must not be a dir or an alias). */
 int node_set_link_target(struct st_node *alias, struct st_node *target);
 
