@@ -89,7 +89,7 @@ if prepare $C.0; then
 	ok "prepare-root signed: the policy commit boots"
 	opts_of $W/mnt | grep -q 'verity=on' && ok "prepare-root mounted the root with verity=on" ||
 		nok "prepare-root root options: $(grep " $W/mnt " /proc/mounts)"
-	grep -q '"verity-policy": "/usr/bin\\u000a/usr/lib\\u000a"' $W/run/booted.json &&
+	grep -q '"verity-policy": "/usr/bin\\n/usr/lib\\n"' $W/run/booted.json &&
 		ok "booted.json records the policy" || nok "booted.json: $(cat $W/run/booted.json)"
 	cmp -s $W/os/usr/bin/tool $W/mnt/usr/bin/tool && ok "the booted root reads /usr/bin/tool" || nok "read tool"
 else
