@@ -125,7 +125,7 @@ static void list_names(DIR *dir, char *out, size_t size)
 
 TEST(dirent_util)
 {
-	char tmpl[] = "/tmp/sealtree-test-dirent.XXXXXX", got[512];
+	char tmpl[] = "/tmp/sealtree-test-dirent.XXXXXX", got[16 * 65 + 1];
 	int out = -1, d = make_tree(tmpl, &out);
 	DIR *dir = NULL;
 	struct dirent *de;

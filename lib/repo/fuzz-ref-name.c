@@ -4,7 +4,8 @@
  * path found under refs/). Whatever is accepted must be a fixed point (the
  * canonical name canonicalises to itself), fit ST_REF_NAME_MAX, never be
  * 64 hex digits, and have exactly one spelling besides itself: a branch
- * NAME is also refs/heads/NAME, and nothing else maps to it.
+ * NAME is also refs/heads/NAME, an image refs/oci/NAME/+TAG is also
+ * oci/NAME:TAG, and nothing else maps to either.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,8 +47,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(!(len == 64 && all_hex(canon)));
 	CHECK(st_ref_canonicalize(canon, again) == 0 && strcmp(again, canon) == 0);
 	head = strncmp(canon, "refs/", 5) != 0;
-	/* The input is the canonical name or, for a branch, refs/heads/ + it. */
-	CHECK(strcmp(name, canon) == 0 || (head && strncmp(name, "refs/heads/", 11) == 0 && strcmp(name + 11, canon) == 0));
+	/*
+	 * The input is the canonical name, or for a branch refs/heads/ + it, or
+	 * for an OCI image its user spelling oci/NAME:TAG (refs/oci/NAME/+TAG).
+	 */
+	CHECK(strcmp(name, canon) == 0 || (head && strncmp(name, "refs/heads/", 11) == 0 && strcmp(name + 11, canon) == 0) ||
+	      (strncmp(name, "oci/", 4) == 0 && strchr(name, ':') && strncmp(canon, "refs/oci/", 9) == 0));
 	if (head) {
 		memcpy(full, "refs/heads/", 11);
 		memcpy(full + 11, canon, len + 1);
