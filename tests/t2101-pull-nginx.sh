@@ -10,27 +10,6 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v curl >/dev/null || skip_all "needs curl"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
-
-# expect_refused NAME PATTERN CMD...: CMD exits 1 and its stderr matches PATTERN.
-expect_refused() {
-	local name=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
-		ok "$name"
-	else
-		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
-	fi
-}
-ref_is() { [ "$(C refs --all | awk -v r="refs/remotes/origin/$1" '$2 == r { print $1 }')" = "$2" ]; }
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 
 for c in summary remote pull; do
 	check "$c --help" "$SEALTREE" "$c" --help >/dev/null

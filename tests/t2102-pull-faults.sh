@@ -7,29 +7,12 @@
 # fails naming the object or URL, publishes nothing unverified and moves
 # no ref; the same pull against the honest server afterwards completes.
 . "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
 
-expect_refused() {
-	local name=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
-		ok "$name"
-	else
-		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
-	fi
-}
 remote_ref() { C refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }'; }
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 rules() { echo "$1" >"$T/rules.json"; }
 log_mark() { wc -l <"$T/requests.log"; }
 requests_since() { tail -n +$(($1 + 1)) "$T/requests.log" | grep -c -- "$2" || true; }

@@ -10,15 +10,6 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v curl >/dev/null || skip_all "needs curl"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
-ref_is() { [ "$(C refs --all | awk -v r="refs/remotes/origin/$1" '$2 == r { print $1 }')" = "$2" ]; }
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 npacks() { find "$srv/packs" -name '*.pack' | wc -l; }
 # bytes_since MARK PATTERN: body bytes nginx sent for matching requests after MARK
 bytes_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | grep -- "$2" | awk '{ s += $10 } END { print s + 0 }'; }

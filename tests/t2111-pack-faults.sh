@@ -9,18 +9,11 @@
 # truncated range resumes after its last verified object; a pull against
 # the honest server afterwards completes from the pack.
 . "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
 remote_ref() { C refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }'; }
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 rules() { echo "$1" >"$T/rules.json"; }
 log_mark() { wc -l <"$T/requests.log"; }
 requests_since() { tail -n +$(($1 + 1)) "$T/requests.log" | grep -c -- "$2" || true; }

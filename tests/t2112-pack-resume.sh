@@ -7,16 +7,10 @@
 # replays the kept bytes and asks the server for the rest only, so the frame
 # crosses the wire once in all, and leaves no partial file behind.
 . "$(dirname "$0")/test-lib.sh"
+. "$(dirname "$0")/remote-lib.sh"
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
 remote_ref() { C refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }'; }
 rules() { echo "$1" >"$T/rules.json"; }
 log_mark() { wc -l <"$T/requests.log"; }

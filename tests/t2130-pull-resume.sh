@@ -12,23 +12,7 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-S() { "$SEALTREE" --repo "$srv" "$@"; }
 
-expect_refused() {
-	local name=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
-		ok "$name"
-	else
-		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
-	fi
-}
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 digest_path() { echo "${1:0:2}/${1:2}"; }
 rules() { echo "$1" >"$T/rules.json"; }
 # sent PATH: body bytes the fault server sent for PATH since the log was emptied.

@@ -12,25 +12,7 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
 
-expect_refused() {
-	local name=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
-		ok "$name"
-	else
-		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
-	fi
-}
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 ref_of() { C refs --all | awk -v r="refs/remotes/$1/main" '$2 == r { print $1 }'; }
 rules() { echo "$1" >"$T/rules.json"; }
 mlog_since() { tail -n +$(($1 + 1)) "$T/mirror.log" | grep -c -- "$2" || true; }

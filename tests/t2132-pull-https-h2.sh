@@ -14,25 +14,7 @@
 command -v openssl >/dev/null || skip_all "needs openssl"
 curl -V 2>/dev/null | grep -q '^Features:.*HTTP2' || skip_all "libcurl without HTTP/2 (nghttp2)"
 "${NGINX:-/usr/sbin/nginx}" -V 2>&1 | grep -q -- --with-http_v2_module || skip_all "nginx without http_v2"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-cl=$T/cl
-S() { "$SEALTREE" --repo "$srv" "$@"; }
-C() { "$SEALTREE" --repo "$cl" "$@"; }
 
-expect_refused() {
-	local name=$1 pattern=$2 rc=0
-	shift 2
-	"$@" >"$T/out" 2>"$T/err" || rc=$?
-	if [ $rc = 1 ] && grep -q -- "$pattern" "$T/err"; then
-		ok "$name"
-	else
-		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
-	fi
-}
-objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 ref_of() { C refs --all | awk -v r="refs/remotes/$1/main" '$2 == r { print $1 }'; }
 
 # ---- a test CA, the server's certificate (127.0.0.1), a client certificate; another CA ----

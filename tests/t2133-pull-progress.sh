@@ -9,11 +9,6 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v script >/dev/null || skip_all "needs script(1) for a pty"
-export LC_ALL=C
-unset SOURCE_DATE_EPOCH
-T=$TEST_TMP
-srv=$T/srv
-S() { "$SEALTREE" --repo "$srv" "$@"; }
 
 mkdir -p "$T/tree"
 for i in 1 2; do head -c $((3 * 1048576 + i)) /dev/urandom >"$T/tree/big$i"; done
