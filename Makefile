@@ -22,10 +22,12 @@ DEB_PACKAGES = meson ninja-build gcc clang libclang-rt-14-dev pkg-config libssl-
 	busybox-static cpio xz-utils zstd qemu-system-x86 time bc strace \
 	libarchive-dev libarchive-tools tar ostree dosfstools \
 	dracut-core initramfs-tools-core libcurl4-openssl-dev libzstd-dev nginx-light \
-	debootstrap fdisk mtools systemd-boot-efi ovmf sbsigntool binutils openssl
-# containers (sealtree oci: images built by umoci, archives by skopeo, run by crun)
+	debootstrap fdisk mtools systemd-boot-efi ovmf sbsigntool binutils openssl curl file
+# containers (sealtree oci: images built by umoci, archives by skopeo, run by crun;
+# make demo part 4 runs the image's static busybox under crun)
 DEB_PACKAGES += umoci skopeo crun podman
-# the registry client (sealtree oci pull): a private docker-registry in the tests
+# the registry client (sealtree oci pull/push): a private docker-registry in the
+# tests and in make demo part 4
 DEB_PACKAGES += docker-registry
 
 .PHONY: all deps build install check check-boot demo bench clean
@@ -68,6 +70,7 @@ demo: build
 	bash demo/demo.sh $(BUILD)
 	bash demo/demo-repo.sh $(BUILD)
 	bash demo/demo-host.sh $(BUILD)
+	bash demo/demo-oci.sh $(BUILD)
 
 bench: build
 	@for b in bench/bench-*.sh; do echo "== $$b"; BUILD_DIR=$(BUILD) bash $$b || exit 1; done

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Sourced by the 22xx oci pull tests after test-lib.sh: private instances
+# Sourced by the 22xx oci pull tests after test-lib.sh (and by make demo
+# part 4, which defines TEST_TMP and skip_all itself): private instances
 # of Debian's docker-registry (distribution 2.8) on free loopback ports,
 # each with its own config file and storage under $TEST_TMP, stopped by
 # PID (never the system service); test images made with umoci from small
@@ -14,11 +15,18 @@ free_port() {
 s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-need_registry_tools() {
+# need_registry: docker-registry, and curl and python3 to start it.
+need_registry() {
 	[ -x "$REGISTRY_BIN" ] || skip_all "needs docker-registry (Debian's docker-registry)"
+	command -v curl >/dev/null || skip_all "needs curl"
+	command -v python3 >/dev/null || skip_all "needs python3"
+}
+
+# need_registry_tools: that, and skopeo and umoci to make and copy images.
+need_registry_tools() {
+	need_registry
 	command -v skopeo >/dev/null || skip_all "needs skopeo"
 	command -v umoci >/dev/null || skip_all "needs umoci"
-	command -v python3 >/dev/null || skip_all "needs python3"
 }
 
 registry_stop_all() {

@@ -8,6 +8,7 @@
 # busybox; skips loudly without them.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/oci-lib.sh"
+. "$(dirname "$0")/crun-lib.sh"
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 need_root
@@ -36,29 +37,9 @@ trap 'umount -l "$mnt" 2>/dev/null || true; cleanup_test_tmp' EXIT
 check "the mount shows the image" test "$(cat "$mnt/msg")" = "from the image"
 
 bundle=$TEST_TMP/bundle
-mkdir -p "$bundle"
-(cd "$bundle" && crun spec) || { fail "crun spec" ""; done_testing; exit; }
-python3 - "$bundle/config.json" "$mnt" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["root"] = {"path": sys.argv[2], "readonly": True}
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sh", "-c", "cat /msg; echo pid=$$; id -u; touch /x 2>/dev/null && echo writable || echo read-only"]
-c["hostname"] = "sealtree-oci"
-json.dump(c, open(sys.argv[1], "w"))
-PY
+crun_bundle "$bundle" "$mnt" /bin/sh -c 'cat /msg; echo pid=$$; id -u; touch /x 2>/dev/null && echo writable || echo read-only' ||
+	{ fail "crun spec" ""; done_testing; exit; }
 
-# crun refuses cgroup v1+v2 "hybrid" hosts; in our own mount namespace the
-# v2 hierarchy is hidden from it (the host is untouched) and crun creates no
-# cgroup at all (--cgroup-manager=disabled): this test is about the rootfs.
-run_crun() {
-	if [ -d /sys/fs/cgroup/unified ] && [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null)" ]; then
-		timeout 120 unshare -m --propagation private sh -c 'umount -l /sys/fs/cgroup/unified && exec crun --cgroup-manager=disabled "$@"' \
-			crun "$@"
-	else
-		timeout 120 crun --cgroup-manager=disabled "$@"
-	fi
-}
 if ! out=$(cd "$bundle" && run_crun run --bundle . "sealtree-t2203-$$" 2>&1); then
 	grep -qiE 'cgroup|namespace|not permitted|seccomp' <<<"$out" && skip_all "crun cannot run a container here: $out"
 	fail "crun runs a command from the image" "$out"; done_testing; exit
