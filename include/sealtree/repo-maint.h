@@ -152,12 +152,16 @@ struct st_fsck_options {
  *    of a present commit;
  *  - files whose name starts with '.' are stray temporary files (warnings:
  *    a running command may own them; gc removes them).
+ *  - tmp/pull/: a partial download no process holds locked (a pull that
+ *    was killed or failed left it) is a warning, as is anything there a
+ *    pull never writes; a locked one is skipped.
  *
  * With ST_FSCK_REPAIR, a bad object, image, commit or ref file is renamed
  * into REPO/quarantine/ under its own relative path (".N" appended if that
  * is taken), with a "<path>.reason" file beside it saying why; an object
  * whose content is right but lacks fs-verity on a verity repository gets it
- * enabled instead. Refs are checked last, so a ref left pointing at a
+ * enabled instead; the partial downloads no process holds are removed
+ * (each while locked). Refs are checked last, so a ref left pointing at a
  * quarantined commit is quarantined too. What cannot be repaired (an image
  * or commit whose object or image is missing) is reported as
  * ST_FSCK_UNFIXABLE.

@@ -560,9 +560,10 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 }
 
 /*
- * commits/<id>.partial: the commit was stored by --commit-only, without its
- * image and objects (fsck notes it rather than calling the image missing);
- * removed once a pull brings its content.
+ * commits/<id>.partial: the commit is stored without its image and objects,
+ * by --commit-only or while a pull fetches them (fsck notes it rather than
+ * calling the image missing when that pull is killed or fails); removed
+ * once a pull brings its content.
  */
 static int mark_commit_only(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], bool on)
 {
@@ -605,7 +606,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	st_repo_image_relpath(c->image_digest, rel);
 	if (fstatat(st_repo_dirfd(p->repo), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 		return 0;       /* its objects are in too */
-	if ((p->opts->flags & (ST_PULL_COMMIT_ONLY | ST_PULL_DRY_RUN)) == ST_PULL_COMMIT_ONLY) {
+	if (!(p->opts->flags & ST_PULL_DRY_RUN)) {
 		r = mark_commit_only(p, id, true);
 		if (r < 0)
 			return r;

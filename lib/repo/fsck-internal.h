@@ -63,3 +63,5 @@ int fsck_list_objects(struct fsck *f);
 void fsck_objects_free(struct fsck *f);
 int fsck_check_objects(struct fsck *f);
 int fsck_check_images(struct fsck *f);
+/* tmp/pull/: partial downloads no pull holds (fsck-partials.c). */
+int fsck_check_partials(struct fsck *f);

@@ -187,7 +187,7 @@ static int list_commits(struct fsck *f)
 	return 0;
 }
 
-/* "<id>.partial" (remote.md): the commit was fetched without its content on purpose. */
+/* "<id>.partial" (remote.md): the commit was fetched without its content (--commit-only, or a pull cut short). */
 static bool commit_only(struct fsck *f, const uint8_t id[ST_COMMIT_ID_SIZE])
 {
 	char name[HEX64_LEN + sizeof(".partial")];
@@ -214,7 +214,8 @@ static int check_commit(struct fsck *f, const char *path, const uint8_t id[ST_CO
 		return 0;
 	}
 	if (!digest_set_contains(&f->images_ok, c->image_digest) && commit_only(f, id))
-		fsck_note(f, path, "fetched by pull --commit-only: its image and objects are not here");
+		fsck_note(f, path, "fetched by pull --commit-only or by a pull that did not finish: its image and "
+				  "objects are not here (a pull completes it)");
 	else if (!digest_set_contains(&f->images_ok, c->image_digest))
 		fsck_unfixable(f, path, "its image images/%s is missing", hex32(c->image_digest, hex));
 	if (c->has_parent && !digest_set_contains(&f->commits_listed, c->parent))
@@ -462,5 +463,7 @@ int st_repo_fsck(struct st_repo *repo, struct st_fsck_options *opts)
 		r = check_commits(&f);
 	if (r >= 0)
 		check_refs(&f);
+	if (r >= 0)
+		r = fsck_check_partials(&f);
 	return r;
 }
