@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The set of objects an image names: object-set.h. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,4 +98,33 @@ void object_set_subtract(struct want_list *l, const struct want_list *minus)
 		l->v[n++] = l->v[i];
 	}
 	l->n = n;
+}
+
+int object_set_merge(struct want_list *into, const struct want_list *add)
+{
+	struct want *v;
+	size_t i = 0, j = 0, n = 0;
+
+	if (add->n == 0)
+		return 0;
+	if (into->n > SIZE_MAX / sizeof(*v) - add->n)
+		return -ENOMEM;
+	v = reallocarray(NULL, into->n + add->n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	while (i < into->n || j < add->n) {
+		int c = i == into->n ? 1 : j == add->n ? -1 : memcmp(into->v[i].digest, add->v[j].digest, ST_DIGEST_SIZE);
+
+		if (c <= 0)
+			v[n++] = into->v[i++];
+		else
+			v[n++] = add->v[j++];
+		if (c == 0)
+			j++;
+	}
+	free(into->v);
+	into->cap = into->n + add->n;
+	into->v = v;
+	into->n = n;
+	return 0;
 }

@@ -24,3 +24,5 @@ int object_set_of_tree(const struct st_node *root, struct want_list *ret);
 int object_set_of_commit(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], struct want_list *ret);
 /* Remove from l (in place) the objects that are also in minus. */
 void object_set_subtract(struct want_list *l, const struct want_list *minus);
+/* Add to into the objects of add it lacks (both sorted and unique, and into stays so). */
+int object_set_merge(struct want_list *into, const struct want_list *add);

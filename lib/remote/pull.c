@@ -44,6 +44,8 @@ struct pull {
 	struct pack_pull *packs;        /* the packs on offer (pack.h), or NULL */
 	struct st_pull_options *opts;
 	struct st_pull_progress progress;
+	/* count_only(): the objects counted so far, so that one shared by commits or refs counts once. */
+	struct want_list counted;
 	int objects_dirfd;
 	int error;                      /* the first object that failed ... */
 	char detail[768];               /* ... and why */
@@ -629,6 +631,15 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	r = missing_set(p->repo, root, &missing);
 	if (r < 0)
 		return r;
+	if (count_only(p)) {
+		/* Nothing was stored for the commits counted before: what they lack counts once, there. */
+		object_set_subtract(&missing, &p->counted);
+		r = object_set_merge(&p->counted, &missing);
+		if (r < 0) {
+			free(missing.v);
+			return r;
+		}
+	}
 	res->objects_missing += missing.n;
 	for (size_t j = 0; j < missing.n; j++)
 		res->bytes_missing += missing.v[j].size;
@@ -894,6 +905,7 @@ out:
 	st_trust_store_free(p.store);
 	st_remote_free(p.remote);
 	pull_sources_release(&p.src);
+	free(p.counted.v);
 	if (r < 0) {
 		free(opts->results);
 		opts->results = NULL;
