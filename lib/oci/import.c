@@ -18,6 +18,7 @@
 #include "basic/error.h"
 #include "oci-internal.h"
 #include "repo/repo-internal.h"
+#include "repo/sha256-index.h"
 
 int st_oci_ref_of_name(const char *name, char ret[ST_REF_NAME_MAX + 1])
 {
@@ -53,7 +54,8 @@ static int open_layer_by_diff_id(struct st_oci_source *src, const char *diff_id,
 }
 
 static int read_layers(struct st_repo *repo, struct st_oci_source *src, const struct oci_image_docs *docs,
-		       struct st_oci_import_options *opts, struct oci_layer_result *results, struct st_node **ret_root)
+		       struct st_oci_import_options *opts, struct oci_layer_result *results, struct sha256_pairs *learned,
+		       struct st_node **ret_root)
 {
 	struct oci_merge *mg = NULL;
 	int r;
@@ -75,7 +77,7 @@ static int read_layers(struct st_repo *repo, struct st_oci_source *src, const st
 				d = &by_diff_id;
 		}
 		if (r >= 0) {
-			r = oci_layer_read(repo, fd, d, docs->c->diff_ids[i], opts, &tree, &results[i]);
+			r = oci_layer_read(repo, fd, d, docs->c->diff_ids[i], opts, learned, &tree, &results[i]);
 			close(fd);
 		}
 		if (d == &by_diff_id) {
@@ -109,6 +111,7 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 	char ref[ST_REF_NAME_MAX + 1], canon_name[ST_REF_NAME_MAX + 1];
 	_cleanup_free_ struct oci_layer_result *results = NULL;
 	_cleanup_free_ char *subject = NULL;
+	_cleanup_(sha256_pairs_done) struct sha256_pairs learned = {};
 	struct oci_image_docs docs = { 0 };
 	struct st_node *root = NULL;
 	struct st_commit_meta meta[3];
@@ -136,7 +139,7 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 		r = -ENOMEM;
 		goto out;
 	}
-	r = read_layers(repo, src, &docs, opts, results, &root);
+	r = read_layers(repo, src, &docs, opts, results, &learned, &root);
 	if (r < 0)
 		goto out;
 	r = oci_store_blob(repo, docs.manifest_digest, docs.manifest, docs.manifest_len);
@@ -163,6 +166,9 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 	r = st_repo_commit_tree(repo, root, &co, id, NULL);
 	if (r < 0)
 		goto out;
+	/* What the layers' files taught the SHA-256 index (a failure only costs later partial pulls). */
+	if (sha256_index_add(repo, learned.p, learned.n) < 0)
+		st_error_clear();
 	if (opts)
 		memcpy(opts->manifest_digest, docs.manifest_digest, sizeof(opts->manifest_digest));
 	if (ret_id)

@@ -26,6 +26,7 @@
 #include "basic/error.h"
 #include "oci-internal.h"
 #include "repo/repo-internal.h"
+#include "repo/sha256-index.h"
 #include "tree/tar.h"
 
 #define FEED_BLOCK (256u * 1024)
@@ -194,10 +195,17 @@ static uint64_t layer_limit(const struct oci_descriptor *d, const struct st_oci_
 	return limit;
 }
 
-int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d, const char *diff_id,
-		   const struct st_oci_import_options *opts, struct st_node **ret_tree, struct oci_layer_result *ret)
+/* Each stored file's SHA-256 and object, for the repository's SHA-256 index (any thread). */
+static void learn_sha256(void *userdata, const uint8_t sha256[32], const uint8_t digest[32])
 {
-	struct st_tar_read_options to = { .keep_dir_marks = true };
+	sha256_pairs_push(userdata, sha256, digest);
+}
+
+int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d, const char *diff_id,
+		   const struct st_oci_import_options *opts, struct sha256_pairs *learned, struct st_node **ret_tree,
+		   struct oci_layer_result *ret)
+{
+	struct st_tar_read_options to = { .keep_dir_marks = true, .file_sha256_userdata = learned };
 	struct st_tar_read_stats stats = { 0 };
 	struct st_node *tree = NULL;
 	struct feeder *f;
@@ -216,6 +224,8 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 		r = oci_hash_init(&f->stream_hash);
 	if (r >= 0)
 		r = repo_object_store(repo, &to.store);
+	if (learned)
+		to.file_sha256 = learn_sha256;
 	if (r >= 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		r = -errno;
 	if (r < 0)

@@ -171,6 +171,7 @@ int oci_docker_resolve(struct st_oci_source *src, struct oci_image_docs *ret);
 
 struct st_repo;
 
+struct sha256_pairs;
 struct oci_layer_result {
 	char diff_id[ST_OCI_DIGEST_STRING_SIZE];        /* SHA-256 of the uncompressed stream, as read */
 	uint64_t uncompressed;
@@ -188,7 +189,8 @@ struct oci_layer_result {
  * limits of opts (a compression bomb stops there).
  */
 int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d, const char *diff_id,
-		   const struct st_oci_import_options *opts, struct st_node **ret_tree, struct oci_layer_result *ret);
+		   const struct st_oci_import_options *opts, struct sha256_pairs *learned, struct st_node **ret_tree,
+		   struct oci_layer_result *ret);
 
 /* The merged tree of an image, built layer by layer (merge.c). */
 struct oci_merge;

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "basic/pool.h"
 #include "fundamental/cpus.h"
 #include "repo/fsck-internal.h"
+#include "repo/sha256-index.h"
 #include "sealtree/verity.h"
 
 #define OBJECT_MODE 0644
@@ -44,6 +46,8 @@ struct entry {
 	uint8_t digest[ST_DIGEST_SIZE];         /* from the name */
 	uint8_t computed[ST_DIGEST_SIZE];
 	uint8_t measured[ST_DIGEST_SIZE];
+	uint8_t sha256[32];             /* with --repair: of the content, for the SHA-256 index */
+	bool has_sha256;
 };
 
 struct fanout {
@@ -73,6 +77,25 @@ static bool is_dir_entry(int dirfd, const struct name_entry *e)
 	if (e->type != DT_UNKNOWN)
 		return e->type == DT_DIR;
 	return fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* The SHA-256 of the size bytes of fd (read again: just hashed, so from the page cache). */
+static bool content_sha256(int fd, uint64_t size, void *buf, uint8_t ret[32])
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	uint64_t off = 0;
+	bool ok;
+
+	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+	while (ok && off < size) {
+		ssize_t k = pread(fd, buf, (size_t)MIN((uint64_t)READ_BUFFER_SIZE, size - off), (off_t)off);
+
+		ok = k > 0 && EVP_DigestUpdate(ctx, buf, (size_t)k) == 1;
+		off += k > 0 ? (uint64_t)k : 0;
+	}
+	ok = ok && EVP_DigestFinal_ex(ctx, ret, NULL) == 1;
+	EVP_MD_CTX_free(ctx);
+	return ok;
 }
 
 static void check_one(struct pool *p, int dir_fd, const char *fanout, const char *name, struct entry *e,
@@ -112,6 +135,8 @@ static void check_one(struct pool *p, int dir_fd, const char *fanout, const char
 	e->result = st_verity_hasher_digest_fd(h, fd, buf, READ_BUFFER_SIZE, e->computed);
 	if (e->result >= 0 && p->verity)
 		e->measure_result = st_verity_measure_fd(fd, e->measured);
+	if (e->result >= 0 && p->f->repair)
+		e->has_sha256 = content_sha256(fd, e->size, buf, e->sha256);
 }
 
 static void check_fanout(struct pool *p, struct fanout *d, struct st_verity_hasher *h, void *buf)
@@ -304,6 +329,54 @@ static int report_entry(struct fsck *f, struct fanout *d, size_t i, bool verity)
 	return digest_set_add(&f->objects_ok, e->digest);
 }
 
+/*
+ * REPO/cache/sha256: a damaged file is a warning; with --repair it is
+ * written again from every good object's SHA-256 (computed by the workers).
+ */
+static int check_sha256_index(struct fsck *f)
+{
+	_cleanup_(sha256_index_done) struct sha256_index ix = {};
+	_cleanup_free_ struct sha256_pair *pairs = NULL;
+	size_t n = 0, cap = 0;
+	bool damaged;
+	int r;
+
+	r = sha256_index_load(f->repo, &ix);
+	if (r == -ENOMEM)
+		return r;
+	damaged = r < 0;
+	if (damaged && !f->repair)
+		fsck_warn(f, "cache/sha256", "%s (fsck --repair writes it again)",
+			  st_error_detail() ?: "damaged SHA-256 index");
+	st_error_clear();
+	if (!f->repair)
+		return 0;
+	for (size_t i = 0; i < f->n_fanouts; i++) {
+		const struct fanout *d = &f->fanouts[i];
+
+		for (size_t j = 0; j < d->n && d->result >= 0; j++) {
+			const struct entry *e = &d->entries[j];
+
+			if (e->kind != ENTRY_HASHED || !e->has_sha256 || e->size <= ST_INLINE_RECOMMENDED_MAX ||
+			    memcmp(e->computed, e->digest, ST_DIGEST_SIZE) != 0 || !digest_set_contains(&f->objects_ok, e->digest))
+				continue;
+			if (GROW(pairs, cap, n + 1) < 0)
+				return -ENOMEM;
+			memcpy(pairs[n].sha256, e->sha256, 32);
+			memcpy(pairs[n].verity, e->digest, 32);
+			n++;
+		}
+	}
+	r = sha256_index_replace(f->repo, pairs, n);
+	if (r < 0)
+		fsck_unfixable(f, "cache/sha256", "cannot write the SHA-256 index: %s",
+			       st_error_detail() ?: strerror(-r));
+	else if (damaged)
+		fsck_report(f, ST_FSCK_WARNING, ST_FSCK_FIXED, "cache/sha256", NULL,
+			    "was damaged: written again (%zu entries)", n);
+	return 0;
+}
+
 int fsck_check_objects(struct fsck *f)
 {
 	struct pool p = {
@@ -335,5 +408,5 @@ int fsck_check_objects(struct fsck *f)
 				return r;
 		}
 	}
-	return 0;
+	return check_sha256_index(f);
 }

@@ -21,6 +21,7 @@
 #include "basic/error.h"
 #include "basic/macro.h"
 #include "repo/maint-internal.h"
+#include "repo/sha256-index.h"
 #include "tree/tree-internal.h"
 
 static void commit_freep(struct st_commit **c)
@@ -410,6 +411,11 @@ int gc_sweep(struct st_repo *repo, const struct reach *keep, unsigned flags, str
 	return r;
 }
 
+static bool index_keep(void *userdata, const uint8_t verity[32])
+{
+	return digest_set_contains(userdata, verity);
+}
+
 int st_repo_gc(struct st_repo *repo, unsigned flags, struct st_gc_stats *ret_stats)
 {
 	_cleanup_(reach_release) struct reach keep = {};
@@ -425,6 +431,12 @@ int st_repo_gc(struct st_repo *repo, unsigned flags, struct st_gc_stats *ret_sta
 	r = gc_sweep(repo, &keep, flags, &stats);
 	if (r < 0)
 		return r;
+	/* The SHA-256 index forgets the objects just removed (a stale entry would only cost a check). */
+	if (!(flags & ST_GC_DRY_RUN) && stats.objects_removed > 0) {
+		r = sha256_index_prune(repo, index_keep, &keep.objects);
+		if (r < 0)
+			return r;
+	}
 	if (ret_stats)
 		*ret_stats = stats;
 	return 0;

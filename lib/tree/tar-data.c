@@ -7,6 +7,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,11 +141,15 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 	}
 
 	st_verity_hasher_reset(t->hasher);
+	if (t->sha_ctx && EVP_DigestInit_ex(t->sha_ctx, EVP_sha256(), NULL) != 1)
+		return -ENOMEM;
 	if (size <= TAR_BUF_SIZE) {
 		/* Hashed first: an object that is already stored is not written again. */
 		r = read_data(t, t->buf, (size_t)size);
 		if (r >= 0)
 			r = st_verity_hasher_update(t->hasher, t->buf, (size_t)size);
+		if (r >= 0 && t->sha_ctx && size > ST_INLINE_RECOMMENDED_MAX)
+			(void)EVP_DigestUpdate(t->sha_ctx, t->buf, (size_t)size);
 		if (r >= 0)
 			r = st_verity_hasher_final(t->hasher, n->digest);
 		if (r < 0)
@@ -183,6 +188,8 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 			r = read_data(t, t->buf, chunk);
 			if (r >= 0)
 				r = st_verity_hasher_update(t->hasher, t->buf, chunk);
+			if (r >= 0 && t->sha_ctx)
+				(void)EVP_DigestUpdate(t->sha_ctx, t->buf, chunk);
 			if (r >= 0 && have_obj) {
 				/* Holes of a sparse file stay holes in its object. */
 				if (t->sparse && all_zero(t->buf, chunk))
@@ -217,6 +224,12 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 	r = node_set_payload(n, payload, SCAN_PAYLOAD_LEN);
 	if (r < 0)
 		return r;
+	if (t->sha_ctx && size > ST_INLINE_RECOMMENDED_MAX) {
+		uint8_t sha[32];
+
+		if (EVP_DigestFinal_ex(t->sha_ctx, sha, NULL) == 1)
+			t->opts->file_sha256(t->opts->file_sha256_userdata, sha, n->digest);
+	}
 	t->stats.files++;
 	t->stats.bytes += size;
 	return 0;

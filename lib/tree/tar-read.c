@@ -13,6 +13,7 @@
  */
 #include <archive.h>
 #include <archive_entry.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -408,6 +409,12 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 		r = tar_pool_new(t->store, MIN(cpus_available(0) * 4, 16u), &t->pool);
 		if (r < 0)
 			return r;
+		if (opts->file_sha256) {
+			tar_pool_set_sha256(t->pool, opts->file_sha256, opts->file_sha256_userdata);
+			t->sha_ctx = EVP_MD_CTX_new();
+			if (!t->sha_ctx)
+				return -ENOMEM;
+		}
 	}
 	return 0;
 }
@@ -421,6 +428,7 @@ static void teardown(struct tar_reader *t)
 	tar_input_close(&t->in);
 	free(t->buf);
 	st_verity_hasher_free(t->hasher);
+	EVP_MD_CTX_free(t->sha_ctx);
 	st_node_free(t->root);
 	tar_xattrs_free(&t->xattrs);
 }

@@ -43,6 +43,7 @@ struct tar_reader {
 	struct st_digest_store *store;
 	struct tar_pool *pool;          /* with a store: publishes files up to TAR_BUF_SIZE */
 	struct st_verity_hasher *hasher;
+	void *sha_ctx;                  /* EVP_MD_CTX with opts->file_sha256: the SHA-256 of streamed files */
 	uint8_t *buf;                   /* TAR_BUF_SIZE, ST_STORE_IO_ALIGN-aligned */
 	struct st_node *root;
 	struct tar_xattr_table xattrs;  /* every distinct xattr once, shared by the nodes */

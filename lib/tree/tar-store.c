@@ -13,6 +13,7 @@
  * xattrs or count links on it (other fields) but reads none of those three.
  * The first failure wins; its message names the member.
  */
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,6 +42,8 @@ struct tar_pool {
 	int error;                      /* first failure, 0 if none */
 	char *error_msg;
 	uint64_t objects_written;
+	void (*file_sha256)(void *userdata, const uint8_t sha256[32], const uint8_t digest[32]);
+	void *file_sha256_userdata;
 };
 
 static void fail_locked(struct tar_pool *p, int r, const struct pool_job *job, const char *fmt, ...)
@@ -98,6 +101,13 @@ static int run_job(struct tar_pool *p, struct st_verity_hasher *h, struct pool_j
 	if (r < 0) {
 		snprintf(why, why_len, "out of memory");
 		return r;
+	}
+	if (p->file_sha256) {
+		uint8_t sha[32];
+		unsigned len = sizeof(sha);
+
+		if (EVP_Digest(job->data, job->size, sha, &len, EVP_sha256(), NULL) == 1)
+			p->file_sha256(p->file_sha256_userdata, sha, n->digest);
 	}
 	return published;
 }
@@ -179,6 +189,13 @@ int tar_pool_new(struct st_digest_store *store, unsigned threads, struct tar_poo
 	}
 	*ret = p;
 	return 0;
+}
+
+void tar_pool_set_sha256(struct tar_pool *p, void (*fn)(void *userdata, const uint8_t sha256[32],
+							 const uint8_t digest[32]), void *userdata)
+{
+	p->file_sha256 = fn;
+	p->file_sha256_userdata = userdata;
 }
 
 int tar_pool_submit(struct tar_pool *p, struct st_node *node, uint8_t *data, size_t size, const char *member)

@@ -13,6 +13,10 @@ struct tar_pool;
 /* Start threads workers publishing into store. */
 int tar_pool_new(struct st_digest_store *store, unsigned threads, struct tar_pool **ret);
 
+/* Report each stored file's SHA-256 and digest to fn (st_tar_read_options.file_sha256). */
+void tar_pool_set_sha256(struct tar_pool *p, void (*fn)(void *userdata, const uint8_t sha256[32],
+							 const uint8_t digest[32]), void *userdata);
+
 /*
  * Queue a regular file whose size bytes are in data (malloc'ed with
  * ST_STORE_IO_ALIGN alignment; taken over in every case). Waits while the

@@ -44,6 +44,12 @@ struct st_tar_read_options {
 	void (*progress)(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
 			 uint64_t bytes_total);
 	void *progress_userdata;
+	/* With a store: called for each regular file stored as an object (over
+	 * ST_INLINE_RECOMMENDED_MAX bytes) with the SHA-256 of its contents and its
+	 * fs-verity digest, on any thread of the import (it must be thread-safe),
+	 * once the object is stored. NULL: no SHA-256 is computed. */
+	void (*file_sha256)(void *userdata, const uint8_t sha256[32], const uint8_t digest[32]);
+	void *file_sha256_userdata;
 };
 
 struct st_tar_read_stats {
