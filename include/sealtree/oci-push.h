@@ -27,6 +27,9 @@ struct st_oci_push_options {
 	const char *creds;              /* "USER:PASSWORD"; NULL: anonymous */
 	bool no_tls_verify;             /* accept any certificate; without a scheme, plain http if https fails */
 	const char *os, *architecture;  /* of the config; NULL: linux, this machine's */
+	/* Leave our fs-verity key out of the TOC: the layer as another producer writes it (a client
+	 * then finds its files by SHA-256; tests and measurements). */
+	bool toc_without_verity;
 	/* Filled on return. */
 	uint64_t files, entries;        /* regular files and all entries of the layer */
 	uint64_t layer_size, tar_size;  /* the zstd:chunked blob, the tar it decompresses to */
@@ -34,7 +37,7 @@ struct st_oci_push_options {
 	uint64_t bytes_uploaded;
 	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
 	char layer_digest[ST_OCI_DIGEST_STRING_SIZE];
-	uint32_t reserved[8];
+	uint32_t reserved[7];
 };
 
 /*

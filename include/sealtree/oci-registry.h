@@ -55,7 +55,9 @@ struct st_oci_pull_options {
 	 * fetched, and found in the store; their bytes and requests are in bytes_fetched, requests. */
 	uint64_t partial_layers, partial_files_fetched, partial_files_local;
 	uint8_t commit[ST_COMMIT_ID_SIZE];
-	uint32_t reserved[8];
+	/* Entries of the repository's SHA-256 index that did not hold (stale or wrong): fetched instead. */
+	uint64_t partial_index_wrong;
+	uint32_t reserved[6];
 };
 
 /*

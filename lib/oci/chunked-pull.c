@@ -6,7 +6,11 @@
  * object of the store is local. Everything else below the TOC (the frames
  * of missing files and the frames between files, which hold the tar
  * headers) is fetched with one Range request per contiguous run into a
- * sparse private file. The layer's tar is then rebuilt in order: fetched
+ * sparse private file. A file without our key (a layer of another
+ * producer: the TOC names it by SHA-256 only) is local when the
+ * repository's SHA-256 index (repo/sha256-index.h) names an object whose
+ * bytes do have that SHA-256: a hint checked against the object's bytes
+ * before use, never trusted. The layer's tar is then rebuilt in order: fetched
  * frames decompressed (a fetched file's frame must decompress to exactly
  * its size, SHA-256 and fs-verity digest, or the entry is named), local
  * files copied from their objects; the tar's SHA-256 must be the config's
@@ -15,6 +19,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +29,13 @@
 #include <zstd.h>
 
 #include "basic/beneath.h"
+#include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/io.h"
 #include "chunked.h"
 #include "fundamental/macro.h"
 #include "registry-internal.h"
+#include "repo/sha256-index.h"
 #include "sealtree/repo-objects.h"
 #include "sealtree/verity.h"
 
@@ -279,9 +286,75 @@ static int read_toc(struct registry *reg, const struct oci_descriptor *d, int fd
 	return 0;
 }
 
+/*
+ * f (no fs-verity digest in the TOC) is local if the index names an object
+ * of f's size whose bytes have f's SHA-256: 1 (f->verity set), 0 if not
+ * (no entry, or one stale or wrong: the file is fetched), or -ENOMEM.
+ */
+static int index_hit(struct st_repo *repo, const struct sha256_index *ix, struct chunked_file *f, uint8_t *buf,
+		     struct chunked_stats *stats)
+{
+	_cleanup_close_ int fd = -EBADF;
+	uint8_t verity[32], sha[OCI_DIGEST_SIZE];
+	struct oci_hash h;
+	struct stat st;
+	uint64_t off = 0;
+
+	if (!sha256_index_lookup(ix, f->sha256, verity))
+		return 0;
+	fd = st_repo_open_object(repo, verity);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
+		st_error_clear();
+		stats->index_wrong++;
+		return 0;
+	}
+	if (oci_hash_init(&h) < 0)
+		return -ENOMEM;
+	while (off < f->size) {
+		ssize_t k = pread(fd, buf, (size_t)MIN((uint64_t)COPY_CHUNK, f->size - off), (off_t)off);
+
+		if (k <= 0)
+			break;
+		oci_hash_update(&h, buf, (size_t)k);
+		off += (uint64_t)k;
+	}
+	oci_hash_final(&h, sha);
+	oci_hash_done(&h);
+	if (off != f->size || memcmp(sha, f->sha256, sizeof(sha)) != 0) {
+		stats->index_wrong++;
+		return 0;
+	}
+	memcpy(f->verity, verity, sizeof(verity));
+	f->has_verity = true;
+	return 1;
+}
+
+bool chunked_repo_has_objects(struct st_repo *repo)
+{
+	_cleanup_closedir_ DIR *top = NULL;
+	struct dirent *de;
+
+	if (opendir_beneath(st_repo_dirfd(repo), "objects", &top) < 0)
+		return true;            /* cannot tell: assume it has */
+	while (readdir_next(top, &de) > 0) {
+		_cleanup_closedir_ DIR *sub = NULL;
+		struct dirent *e;
+		int r;
+
+		if (strlen(de->d_name) != 2 || opendir_beneath(dirfd(top), de->d_name, &sub) < 0)
+			continue;
+		while ((r = readdir_next(sub, &e)) > 0)
+			if (e->d_name[0] != '.')
+				return true;
+		if (r < 0)
+			return true;
+	}
+	return false;
+}
+
 int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *manifest, size_t manifest_len,
 		       size_t index, const struct oci_descriptor *d, const char *diff_id, int out_dfd,
-		       struct chunked_stats *stats)
+		       const struct sha256_index *ix, struct chunked_stats *stats)
 {
 	_cleanup_(chunked_toc_done) struct chunked_toc toc = {};
 	_cleanup_close_ int tmp_dfd = -EBADF, sparse_fd = -EBADF, tar_fd = -EBADF;
@@ -312,11 +385,23 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	if (r < 0)
 		return r;
 	frames_end = toc_off - 8;
-	for (size_t i = 0; i < toc.n; i++)
-		if (toc.files[i].has_verity && st_repo_has_object(repo, toc.files[i].verity) > 0) {
-			toc.files[i].local = true;
-			local++;
+	in = malloc(COPY_CHUNK);
+	out = malloc(COPY_CHUNK);
+	if (!in || !out)
+		return -ENOMEM;
+	for (size_t i = 0; i < toc.n; i++) {
+		struct chunked_file *f = &toc.files[i];
+
+		if (f->has_verity)
+			f->local = st_repo_has_object(repo, f->verity) > 0;
+		else if (ix) {
+			r = index_hit(repo, ix, f, in, stats);
+			if (r < 0)
+				return r;
+			f->local = r > 0;
 		}
+		local += f->local;
+	}
 	if (local == 0)
 		return 0;               /* nothing to gain: the whole layer, one request */
 	/* The runs of bytes to fetch: everything below frames_end but the local files' frames. */
@@ -339,10 +424,8 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	if (r < 0)
 		return r;
 	/* The tar, in order. */
-	in = malloc(COPY_CHUNK);
-	out = malloc(COPY_CHUNK);
 	b.dctx = ZSTD_createDCtx();
-	if (!in || !out || !b.dctx || oci_hash_init(&b.tar_hash) < 0) {
+	if (!b.dctx || oci_hash_init(&b.tar_hash) < 0) {
 		ZSTD_freeDCtx(b.dctx);
 		return -ENOMEM;
 	}

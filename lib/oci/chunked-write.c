@@ -349,7 +349,7 @@ static int write_toc(struct writer *w, const struct sbuf *toc, struct chunked_re
 	return skippable(w, foot, CHUNKED_FOOTER_SIZE);
 }
 
-int chunked_write(int tar_fd, int out_fd, struct chunked_result *res)
+int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result *res)
 {
 	_cleanup_free_ uint8_t *zbuf = NULL;
 	struct sbuf toc = {};
@@ -487,7 +487,8 @@ int chunked_write(int tar_fd, int out_fd, struct chunked_result *res)
 			sb_printf(&toc, ",\"size\":%" PRIu64 ",\"digest\":\"%s\"", size, sha_s);
 			if (size > 0)
 				sb_printf(&toc, ",\"offset\":%" PRIu64 ",\"endOffset\":%" PRIu64, data_off, w.out_off);
-			sb_printf(&toc, ",\"" CHUNKED_KEY_VERITY "\":\"%s\"", verity_s);
+			if (!(flags & CHUNKED_WRITE_NO_VERITY))
+				sb_printf(&toc, ",\"" CHUNKED_KEY_VERITY "\":\"%s\"", verity_s);
 			res->files++;
 			res->file_bytes += size;
 			if (pad > 0) {

@@ -60,26 +60,36 @@ int chunked_toc_parse(const void *json, size_t len, uint64_t frames_end, struct 
 void chunked_toc_done(struct chunked_toc *t);
 
 struct registry;
+struct sha256_index;
 struct chunked_stats {
 	uint64_t layers, files_fetched, files_local, bytes, requests;
+	uint64_t index_wrong;           /* SHA-256 index entries that did not hold (the file was fetched) */
 };
+
+/* Does objects/ hold any object? (true when it cannot tell) A first pull fetches whole layers. */
+bool chunked_repo_has_objects(struct st_repo *repo);
 
 /*
  * Pull layer index of a manifest partially: its TOC, then only the frames
  * of files the store lacks and the frames between files (tar headers), by
  * merged Range requests; the layer's tar is rebuilt from them and the
  * local objects, each fetched file checked by size, SHA-256 and fs-verity
- * digest, the whole tar by the diff_id. Written as out_dfd/<diff_id hex>
+ * digest, the whole tar by the diff_id. A file without our fs-verity key
+ * is local if ix (may be NULL) names an object whose bytes have its
+ * SHA-256 (checked here). Written as out_dfd/<diff_id hex>
  * only once it matched. Returns 1 when done, 0 when the layer is to be
  * fetched whole (no TOC, nothing local, a registry that ignores Range),
  * or a negative errno naming the layer and the entry.
  */
 int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *manifest, size_t manifest_len,
 		       size_t index, const struct oci_descriptor *d, const char *diff_id, int out_dfd,
-		       struct chunked_stats *stats);
+		       const struct sha256_index *ix, struct chunked_stats *stats);
 
 /*
  * Read the tar at tar_fd (from offset 0, our own exporter's pax output) and
  * write it to out_fd (from offset 0) as a zstd:chunked layer.
  */
-int chunked_write(int tar_fd, int out_fd, struct chunked_result *ret);
+enum {
+	CHUNKED_WRITE_NO_VERITY = 1u << 0,      /* no CHUNKED_KEY_VERITY in the TOC (as other producers write) */
+};
+int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result *ret);

@@ -166,7 +166,7 @@ static int build_manifest(const char *config_digest, size_t config_len, const st
 	return 0;
 }
 
-static int make_layer(struct st_repo *repo, const char *spec, struct st_commit **ret_commit, int *ret_fd,
+static int make_layer(struct st_repo *repo, const char *spec, bool without_verity, struct st_commit **ret_commit, int *ret_fd,
 		      struct chunked_result *cr)
 {
 	_cleanup_close_ int tmp_dfd = -EBADF, tar_fd = -EBADF, out_fd = -EBADF;
@@ -191,7 +191,7 @@ static int make_layer(struct st_repo *repo, const char *spec, struct st_commit *
 	r = st_repo_export_tar(repo, root, tar_fd);
 	if (r < 0)
 		goto out;
-	r = chunked_write(tar_fd, out_fd, cr);
+	r = chunked_write(tar_fd, out_fd, without_verity ? CHUNKED_WRITE_NO_VERITY : 0, cr);
 	if (r < 0)
 		goto out;
 	*ret_commit = TAKE_PTR(c);
@@ -226,7 +226,7 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 		return r;
 	if (!ref.tag)
 		return st_errf(-EINVAL, "'%s': push needs a tag (REGISTRY/NAME:TAG)", destination);
-	r = make_layer(repo, spec, &c, &layer_fd, &cr);
+	r = make_layer(repo, spec, o->toc_without_verity, &c, &layer_fd, &cr);
 	if (r < 0)
 		return r;
 	r = build_config(c, &cr, o, &config, &config_len);

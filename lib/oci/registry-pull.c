@@ -23,6 +23,7 @@
 #include "basic/publish.h"
 #include "fundamental/macro.h"
 #include "chunked.h"
+#include "repo/sha256-index.h"
 #include "registry-internal.h"
 #include "sealtree/oci-registry.h"
 
@@ -245,6 +246,7 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 			struct blob_want *wants, struct blob_stats *stats, struct st_oci_pull_options *o)
 {
 	_cleanup_free_ char *config = NULL;
+	_cleanup_(sha256_index_done) struct sha256_index ix = {};
 	struct oci_config *c = NULL;
 	struct chunked_stats cst = {};
 	size_t done = 1, len;
@@ -258,8 +260,14 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 
 		chunked = chunked_layer_position(manifest->body, manifest->len, i, m->layers[i].size, dg, &a, &b, &u) == 0;
 	}
-	if (!chunked)
+	/* Nor into a store without objects: nothing can be local, the TOC would be fetched for nothing. */
+	if (!chunked || !chunked_repo_has_objects(repo))
 		return 0;
+	/* The SHA-256 index, for layers whose TOC has no fs-verity digests: missing or damaged reads empty. */
+	r = sha256_index_load(repo, &ix);
+	if (r == -ENOMEM)
+		return r;
+	st_error_clear();
 	r = registry_fetch_blobs(reg, cache_dfd, layout_dfd, wants, 1, stats);
 	if (r < 0)
 		return r;
@@ -275,7 +283,7 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 		if (c->n_diff_ids != m->n_layers)
 			break;
 		r = chunked_pull_layer(repo, reg, manifest->body, manifest->len, i, &m->layers[i], c->diff_ids[i],
-				       layout_dfd, &cst);
+				       layout_dfd, &ix, &cst);
 		if (r <= 0)
 			continue;
 		/* Layer i is done: its want goes to the front (the layout holds its rebuilt tar). */
@@ -292,6 +300,7 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 	o->partial_layers = cst.layers;
 	o->partial_files_fetched = cst.files_fetched;
 	o->partial_files_local = cst.files_local;
+	o->partial_index_wrong = cst.index_wrong;
 	stats->bytes += cst.bytes;
 	return r < 0 ? r : (int)done;
 }

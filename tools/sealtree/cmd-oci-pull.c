@@ -158,6 +158,9 @@ int oci_pull(int argc, char **argv)
 			printf("oci pull: %" PRIu64 " zstd:chunked layers partially: %" PRIu64 " files fetched, %" PRIu64
 			       " found in the store\n",
 			       opts.partial_layers, opts.partial_files_fetched, opts.partial_files_local);
+		if (opts.partial_index_wrong)
+			printf("oci pull: %" PRIu64 " entries of the SHA-256 index did not hold: those files were fetched\n",
+			       opts.partial_index_wrong);
 		if (!opts.up_to_date)
 			printf("oci import: %" PRIu64 " layers, %" PRIu64 " files, %" PRIu64 " objects new\n", opts.layers,
 			       opts.files, opts.objects_written);

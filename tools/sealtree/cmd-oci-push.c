@@ -23,16 +23,19 @@ static void push_help(FILE *f)
 		"  --tls-verify=BOOL     check the registry's certificate (default true); with\n"
 		"                        false and no scheme, plain http if https fails\n"
 		"  --platform OS/ARCH    written in the config (default linux/this machine)\n"
+		"  --no-verity-toc       leave the fs-verity digests out of the TOC (the layer\n"
+		"                        as other producers write it: found by SHA-256)\n"
 		"  -h, --help            show this help\n");
 }
 
 int oci_push(int argc, char **argv)
 {
-	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM };
+	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_NO_VERITY_TOC };
 	static const struct option options[] = {
 		{ "creds", required_argument, NULL, OPT_CREDS },
 		{ "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
+		{ "no-verity-toc", no_argument, NULL, OPT_NO_VERITY_TOC },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -78,6 +81,9 @@ int oci_push(int argc, char **argv)
 			opts.architecture = slash + 1;
 			break;
 		}
+		case OPT_NO_VERITY_TOC:
+			opts.toc_without_verity = true;
+			break;
 		case 'h':
 			push_help(stdout);
 			free(platform);
