@@ -149,9 +149,20 @@ static int load_deployment(struct st_sysroot *s, struct st_deployment *d)
 	if (r < 0)
 		return r;
 	r = st_repo_read_commit(s->repo, d->commit, &c);
-	if (r < 0) {
+	if (r == -ENOENT) {
 		st_error_clear();
 		return set_broken(d, "its commit is missing from the repository");
+	}
+	if (r < 0) {
+		/* Present but not this commit (changed, or another commit's
+		 * bytes): say so, never "missing", with the reader's detail. */
+		const char *detail = st_error_detail();
+		char why[512];
+
+		(void)snprintf(why, sizeof(why), "its commit record is corrupt or unreadable: %s",
+			       detail ? detail : st_error_message(r));
+		st_error_clear();
+		return set_broken(d, why);
 	}
 	if (c->version && !(d->version = strdup(c->version)))
 		return -ENOMEM;
