@@ -34,6 +34,11 @@ for f in usr/sbin/sealtree-prepare-root etc/sealtree/prepare-root.conf etc/sealt
 	scripts/local-bottom/sealtree; do
 	check "lsinitramfs lists $f" grep -qx "$f" "$T/list"
 done
+# efivarfs, where the kernel has it as a module: without it the script never
+# sees LoaderBootCountPath and a refusal panics instead of rebooting.
+if [ -n "$(find "/usr/lib/modules/$KVER/" -name 'efivarfs.ko*' 2>/dev/null | head -n1)" ]; then
+	check "lsinitramfs lists the efivarfs module" grep -q '/efivarfs\.ko' "$T/list"
+fi
 check "local-bottom/sealtree is in the boot order (ORDER)" bash -c "mkdir -p '$T/u' && cd '$T/u' && unmkinitramfs '$T/initrd.img' . && grep -q 'local-bottom/sealtree' scripts/local-bottom/ORDER"
 
 check_unpacked "$T/u"
