@@ -3,7 +3,8 @@
 # The dracut module 50sealtree: a real initramfs built with
 # `dracut --no-hostonly -m "base sealtree"` carries sealtree-prepare-root
 # with its libraries, the policy and the trust store, and the unit that runs
-# it between sysroot.mount and initrd-root-fs.target; lsinitrd lists them;
+# it between sysroot.mount and initrd-root-fs.target, required by that
+# target (a failure must stop the switch-root); lsinitrd lists them;
 # the binary runs when chrooted into the unpacked image.
 . "$(dirname "$0")/test-lib.sh"
 need_root
@@ -32,7 +33,7 @@ ok "dracut -m 'base sealtree' ($(du -k "$T/initrd.img" | cut -f1) KiB)"
 lsinitrd "$T/initrd.img" >"$T/list"
 for f in usr/sbin/sealtree-prepare-root etc/sealtree/prepare-root.conf etc/sealtree/keys/trusted.d/k1.pub \
 	usr/lib/systemd/system/sealtree-prepare-root.service usr/lib/systemd/system/sealtree-prepare-root-failed.service \
-	initrd-root-fs.target.wants/sealtree-prepare-root.service; do
+	initrd-root-fs.target.requires/sealtree-prepare-root.service; do
 	if grep -q "[ /]$f\( ->.*\)\?$" "$T/list"; then ok "lsinitrd lists $f"; else fail "lsinitrd lists $f" "missing"; fi
 done
 mkdir -p "$T/u"
@@ -43,7 +44,8 @@ check_unpacked "$T/u"
 U=$T/u/usr/lib/systemd/system/sealtree-prepare-root.service
 for l in "After=sysroot.mount" "Before=initrd-root-fs.target" "ConditionKernelCommandLine=|sealtree" \
 	"ConditionKernelCommandLine=|sealtree.digest" "ConditionPathExists=|/etc/sealtree/prepare-root.conf" \
-	"OnFailure=sealtree-prepare-root-failed.service" "ExecStart=/usr/sbin/sealtree-prepare-root /sysroot"; do
+	"OnFailure=sealtree-prepare-root-failed.service" "ExecStart=/usr/sbin/sealtree-prepare-root /sysroot" \
+	"RequiredBy=initrd-root-fs.target"; do
 	check "unit: $l" grep -qxF "$l" "$U"
 done
 done_testing
