@@ -31,6 +31,14 @@ static inline void deploy_list_freep(struct st_deploy_list **l)
 	st_deploy_list_free(*l);
 }
 
+/*
+ * The arguments of a verb with no option but --help: --help (-h) prints
+ * usage to stdout and returns 0; an unknown option (named by getopt) or a
+ * count of operands outside min..max prints why and returns -EINVAL (exit
+ * 2); else 1, with the operands at argv[optind..argc-1].
+ */
+int admin_plain_args(const char *verb, int argc, char **argv, const char *usage, int min, int max);
+
 /* Parse a deployment index of list; prints and returns -1 if it is not one. */
 int admin_parse_index(const char *verb, const char *s, const struct st_deploy_list *l, size_t *ret);
 

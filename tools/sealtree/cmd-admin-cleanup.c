@@ -70,16 +70,12 @@ int admin_boot_complete(int argc, char **argv)
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
 	int r;
 
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: sealtree admin [--sysroot PATH] boot-complete\n\n"
-		       "Boot counting: the booted deployment came up, drop its entry's +TRIES counter so\n"
-		       "the loader no longer counts its boots (run by sealtree-boot-complete.service).\n");
-		return 0;
-	}
-	if (argc != 1) {
-		log_error("admin boot-complete: takes no arguments");
-		return 2;
-	}
+	r = admin_plain_args("boot-complete", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] boot-complete\n\n"
+			     "Boot counting: the booted deployment came up, drop its entry's +TRIES counter so\n"
+			     "the loader no longer counts its boots (run by sealtree-boot-complete.service).\n", 0, 0);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	s = admin_open("boot-complete", true);
 	if (!s)
 		return 1;
@@ -98,17 +94,14 @@ int admin_finalize_staged(int argc, char **argv)
 	struct st_deploy_options res = {};
 	int r;
 
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: sealtree admin [--sysroot PATH] finalize-staged\n\n"
-		       "Merge the staged deployment's /etc again from the current one (changes made after\n"
-		       "staging are kept) and switch the entries to it. Run at shutdown by\n"
-		       "sealtree-finalize-staged.service. A failure is shown by the next 'admin status'.\n");
-		return 0;
-	}
-	if (argc != 1) {
-		log_error("admin finalize-staged: takes no arguments");
-		return 2;
-	}
+	r = admin_plain_args("finalize-staged", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] finalize-staged\n\n"
+			     "Merge the staged deployment's /etc again from the current one (changes made after\n"
+			     "staging are kept) and switch the entries to it. Run at shutdown by\n"
+			     "sealtree-finalize-staged.service. A failure is shown by the next 'admin status'.\n",
+			     0, 0);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	s = admin_open("finalize-staged", true);
 	if (!s)
 		return 1;

@@ -40,28 +40,18 @@ static int write_list(const char *verb, struct st_sysroot *s, struct st_deploy_l
 	return 0;
 }
 
-static bool wants_help(int argc, char **argv, const char *usage)
-{
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		fputs(usage, stdout);
-		return true;
-	}
-	return false;
-}
-
 int admin_rollback(int argc, char **argv)
 {
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
 	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
+	int r;
 
-	if (wants_help(argc, argv, "usage: sealtree admin [--sysroot PATH] rollback\n\n"
-				   "Make the rollback deployment (index 1) the default; the old default becomes\n"
-				   "the rollback.\n"))
-		return 0;
-	if (argc != 1) {
-		log_error("admin rollback: takes no arguments");
-		return 2;
-	}
+	r = admin_plain_args("rollback", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] rollback\n\n"
+			     "Make the rollback deployment (index 1) the default; the old default becomes\n"
+			     "the rollback.\n", 0, 0);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	if (open_load("rollback", &s, &l) < 0)
 		return 1;
 	if (l->n < 2) {
@@ -81,17 +71,16 @@ int admin_set_default(int argc, char **argv)
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
 	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
 	size_t index;
+	int r;
 
-	if (wants_help(argc, argv, "usage: sealtree admin [--sysroot PATH] set-default INDEX\n\n"
-				   "Move deployment INDEX to the front: it boots by default.\n"))
-		return 0;
-	if (argc != 2) {
-		log_error("admin set-default: expected one INDEX");
-		return 2;
-	}
+	r = admin_plain_args("set-default", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] set-default INDEX\n\n"
+			     "Move deployment INDEX to the front: it boots by default.\n", 1, 1);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	if (open_load("set-default", &s, &l) < 0)
 		return 1;
-	if (admin_parse_index("set-default", argv[1], l, &index) < 0)
+	if (admin_parse_index("set-default", argv[optind], l, &index) < 0)
 		return 1;
 	if (index == 0) {
 		printf("%s/%s is the default already\n", l->d[0].os, l->d[0].id);
@@ -110,18 +99,17 @@ int admin_undeploy(int argc, char **argv)
 	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
 	char name[ST_OS_NAME_MAX + 2 * ST_COMMIT_ID_SIZE + 16];
 	size_t index;
+	int r;
 
-	if (wants_help(argc, argv, "usage: sealtree admin [--sysroot PATH] undeploy INDEX\n\n"
-				   "Remove deployment INDEX: its entry, then its directory, pin and unused boot files.\n"
-				   "The booted deployment cannot be removed.\n"))
-		return 0;
-	if (argc != 2) {
-		log_error("admin undeploy: expected one INDEX");
-		return 2;
-	}
+	r = admin_plain_args("undeploy", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] undeploy INDEX\n\n"
+			     "Remove deployment INDEX: its entry, then its directory, pin and unused boot files.\n"
+			     "The booted deployment cannot be removed.\n", 1, 1);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	if (open_load("undeploy", &s, &l) < 0)
 		return 1;
-	if (admin_parse_index("undeploy", argv[1], l, &index) < 0)
+	if (admin_parse_index("undeploy", argv[optind], l, &index) < 0)
 		return 1;
 	if (l->d[index].booted) {
 		log_error("admin undeploy: %s/%s is the booted deployment", l->d[index].os, l->d[index].id);

@@ -234,19 +234,17 @@ int admin_config_diff(int argc, char **argv)
 {
 	_cleanup_(sysroot_freep) struct st_sysroot *s = NULL;
 	_cleanup_(deploy_list_freep) struct st_deploy_list *l = NULL;
+	const char *index_arg;
 	size_t index = 0;
 	int r;
 
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: sealtree admin [--sysroot PATH] config-diff [INDEX]\n\n"
-		       "Local /etc changes of deployment INDEX (default: the booted one, else 0) against\n"
-		       "its commit's usr/etc: A added, D removed, M changed, T type changed.\n");
-		return 0;
-	}
-	if (argc > 2) {
-		log_error("admin config-diff: expected at most one INDEX");
-		return 2;
-	}
+	r = admin_plain_args("config-diff", argc, argv,
+			     "usage: sealtree admin [--sysroot PATH] config-diff [INDEX]\n\n"
+			     "Local /etc changes of deployment INDEX (default: the booted one, else 0) against\n"
+			     "its commit's usr/etc: A added, D removed, M changed, T type changed.\n", 0, 1);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	index_arg = optind < argc ? argv[optind] : NULL;
 	s = admin_open("config-diff", false);
 	if (!s)
 		return 1;
@@ -259,8 +257,8 @@ int admin_config_diff(int argc, char **argv)
 		log_error("admin config-diff: no deployments");
 		return 1;
 	}
-	if (argc == 2) {
-		if (admin_parse_index("config-diff", argv[1], l, &index) < 0)
+	if (index_arg) {
+		if (admin_parse_index("config-diff", index_arg, l, &index) < 0)
 			return 1;
 	} else
 		for (size_t i = 0; i < l->n; i++)

@@ -112,6 +112,35 @@ int admin_parse_index(const char *verb, const char *s, const struct st_deploy_li
 	return 0;
 }
 
+int admin_plain_args(const char *verb, int argc, char **argv, const char *usage, int min, int max)
+{
+	static const struct option options[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		if (c != 'h')
+			return -EINVAL;         /* getopt named the option */
+		fputs(usage, stdout);
+		return 0;
+	}
+	n = argc - optind;
+	if (n < min || n > max) {
+		if (max == 0)
+			log_error("admin %s: takes no arguments ('%s' given)", verb, argv[optind]);
+		else if (min == max)
+			log_error("admin %s: expected %d argument%s, got %d", verb, min, min == 1 ? "" : "s", n);
+		else if (min == 0)
+			log_error("admin %s: expected at most %d argument%s, got %d", verb, max, max == 1 ? "" : "s", n);
+		else
+			log_error("admin %s: expected %d to %d arguments, got %d", verb, min, max, n);
+		return -EINVAL;
+	}
+	return 1;
+}
+
 void admin_mark_staged(void)
 {
 	const char *dir = getenv("SEALTREE_RUN_DIR");

@@ -54,6 +54,68 @@ static void import_help(FILE *f)
 		"  --max-layer-size BYTES  most bytes a layer may decompress to\n");
 }
 
+/* The options of the small verbs (images, inspect, rm, mount, du). */
+enum {
+	SMALL_JSON = 1 << 0,    /* --json */
+	SMALL_VERITY = 1 << 1,  /* --verity, --no-verity */
+};
+
+/*
+ * Parse the options of a small verb: --help prints usage to stdout and
+ * returns 0; an option the verb does not take or a count of operands
+ * outside min..max (max < 0: any) prints why and returns -EINVAL; else 1,
+ * with the operands at argv[optind..argc-1], *ret_json and *ret_flags set.
+ */
+static int small_verb_args(const char *verb, int argc, char **argv, const char *usage, unsigned allowed, int min,
+			   int max, bool *ret_json, unsigned *ret_flags)
+{
+	enum { OPT_JSON = 0x100, OPT_VERITY, OPT_NO_VERITY };
+	static const struct option options[] = {
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "verity", no_argument, NULL, OPT_VERITY },
+		{ "no-verity", no_argument, NULL, OPT_NO_VERITY },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	bool json = false;
+	unsigned flags = 0;
+	int c, n;
+
+	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case OPT_JSON:
+			if (!(allowed & SMALL_JSON))
+				goto unknown;
+			json = true;
+			break;
+		case OPT_VERITY:
+		case OPT_NO_VERITY:
+			if (!(allowed & SMALL_VERITY))
+				goto unknown;
+			flags = c == OPT_VERITY ? ST_REPO_MOUNT_VERITY : ST_REPO_MOUNT_NO_VERITY;
+			break;
+		default:
+			return -EINVAL;         /* getopt named the option */
+		}
+	}
+	n = argc - optind;
+	if (n < min || (max >= 0 && n > max)) {
+		fputs(usage, stderr);
+		return -EINVAL;
+	}
+	if (ret_json)
+		*ret_json = json;
+	if (ret_flags)
+		*ret_flags = flags;
+	return 1;
+unknown:
+	log_error("oci %s: unrecognized option '%s' (sealtree oci %s --help)", verb, argv[optind - 1], verb);
+	return -EINVAL;
+}
+
 /* The TAG of a source spec, or NULL. */
 static const char *source_tag(const char *spec)
 {
@@ -153,10 +215,13 @@ static int oci_images(int argc, char **argv)
 	size_t n = 0;
 	int r;
 
-	if (argc > 1) {
-		log_error("oci images: unexpected argument '%s'", argv[1]);
-		return 2;
-	}
+	r = small_verb_args("images", argc, argv,
+			    "usage: sealtree oci images\n\n"
+			    "List the images of the repository, one per line: NAME COMMIT (12 digits)\n"
+			    "MANIFEST-DIGEST (short) LAYERS UNCOMPRESSED-BYTES.\n",
+			    0, 0, 0, NULL, NULL);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
@@ -209,16 +274,16 @@ static int oci_inspect(int argc, char **argv)
 	bool json = false;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = true;
-		else if (!name && argv[i][0] != '-')
-			name = argv[i];
-		else
-			return log_error("oci inspect: unexpected argument '%s'", argv[i]), 2;
-	}
-	if (!name)
-		return log_error("oci inspect: which IMAGE?"), 2;
+	r = small_verb_args("inspect", argc, argv,
+			    "usage: sealtree oci inspect [--json] IMAGE\n\n"
+			    "Show an image: its commit, manifest, config, platform and, per layer, digest,\n"
+			    "diff_id, sizes and media type.\n\n"
+			    "  --json      one JSON object\n"
+			    "  -h, --help  show this help\n",
+			    SMALL_JSON, 1, 1, &json, NULL);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	name = argv[optind];
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
@@ -257,12 +322,18 @@ static int oci_rm(int argc, char **argv)
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	int ret = 0;
 
-	if (argc < 2)
-		return log_error("oci rm: which IMAGE?"), 2;
+	int r = small_verb_args("rm", argc, argv,
+				"usage: sealtree oci rm IMAGE...\n\n"
+				"Remove images: each one's ref, and its manifest, config and record where no\n"
+				"other image uses them. 'sealtree gc' then deletes the objects nothing else uses.\n",
+				0, 1, -1, NULL, NULL);
+
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
-	for (int i = 1; i < argc; i++) {
+	for (int i = optind; i < argc; i++) {
 		int r = st_oci_remove_image(repo, argv[i]);
 
 		if (r < 0) {
@@ -281,20 +352,21 @@ static int oci_mount(int argc, char **argv)
 	uint8_t id[ST_COMMIT_ID_SIZE];
 	unsigned flags = 0;
 	const char *args[2];
-	int n = 0, r;
+	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--verity") == 0)
-			flags = ST_REPO_MOUNT_VERITY;
-		else if (strcmp(argv[i], "--no-verity") == 0)
-			flags = ST_REPO_MOUNT_NO_VERITY;
-		else if (argv[i][0] != '-' && n < 2)
-			args[n++] = argv[i];
-		else
-			return log_error("oci mount: unexpected argument '%s'", argv[i]), 2;
-	}
-	if (n != 2)
-		return log_error("usage: sealtree oci mount [--verity|--no-verity] IMAGE DIR"), 2;
+	r = small_verb_args("mount", argc, argv,
+			    "usage: sealtree oci mount [--verity|--no-verity] IMAGE DIR\n\n"
+			    "Mount the image read-only on DIR with the kernel's composefs (as sealtree mount),\n"
+			    "pinned against gc until 'sealtree umount DIR'. Needs root.\n\n"
+			    "  --verity     every object must carry the fs-verity digest the image names\n"
+			    "               (default on a repository with fs-verity)\n"
+			    "  --no-verity  do not require it\n"
+			    "  -h, --help   show this help\n",
+			    SMALL_VERITY, 2, 2, NULL, &flags);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
+	args[0] = argv[optind];
+	args[1] = argv[optind + 1];
 	if (geteuid() != 0)
 		return log_error("mounting needs root (CAP_SYS_ADMIN)"), 1;
 	r = st_oci_ref_of_name(args[0], ref);
@@ -324,11 +396,19 @@ static int oci_du(int argc, char **argv)
 {
 	_cleanup_(repo_freep) struct st_repo *repo = NULL;
 	struct st_oci_du *du = NULL;
-	bool json = argc == 2 && strcmp(argv[1], "--json") == 0;
+	bool json = false;
 	int r;
 
-	if (argc > 1 && !json)
-		return log_error("oci du: unexpected argument '%s'", argv[1]), 2;
+	r = small_verb_args("du", argc, argv,
+			    "usage: sealtree oci du [--json]\n\n"
+			    "What the store holds and who shares it: objects stored, referenced by host refs,\n"
+			    "by images and by both, and per image its objects and its unique bytes (those no\n"
+			    "other ref references). Each object counts once.\n\n"
+			    "  --json      one JSON object\n"
+			    "  -h, --help  show this help\n",
+			    SMALL_JSON, 0, 0, &json, NULL);
+	if (r <= 0)
+		return r < 0 ? 2 : 0;
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		return 1;
@@ -384,7 +464,7 @@ int cmd_oci(int argc, char **argv)
 		{ "du", oci_du },
 	};
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		oci_help(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
