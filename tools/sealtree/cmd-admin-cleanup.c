@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sealtree admin cleanup [--no-gc]: see docs/man/sealtree-admin-edit.1.md. */
+/* sealtree admin cleanup [--no-gc]: see docs/man/sealtree-admin-cleanup.1.md. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>

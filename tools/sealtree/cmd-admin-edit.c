@@ -2,7 +2,7 @@
 /*
  * sealtree admin rollback, set-default, undeploy, pin, kargs: each loads
  * the deployment list, edits it and switches the entries atomically (see
- * docs/man/sealtree-admin-edit.1.md).
+ * docs/man/sealtree-admin-VERB.1.md).
  */
 #include <getopt.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* sealtree admin status [--json] and config-diff [INDEX]: see docs/man/sealtree-admin.1.md. */
+/* sealtree admin status [--json] and config-diff [INDEX]: see docs/man/sealtree-admin-status.1.md and sealtree-admin-config-diff.1.md. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
