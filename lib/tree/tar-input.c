@@ -16,15 +16,55 @@
  * by the archive.
  */
 #include <archive.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "basic/error.h"
 #include "tar-headers.h"
 #include "tar-reader-internal.h"
+#include "tar-split.h"
 
 #define TAR_RING_SIZE (4u * 1024u * 1024u)
 #define OUTER_BLOCK (64u * 1024u)
+
+/*
+ * Put the stream's bytes [rec_pos, upto) into the tar-split record: the
+ * current member's contents as a reference to its file, every other byte
+ * as it is (from the ring, which still holds it).
+ */
+static int split_flush(struct tar_reader *t, uint64_t upto)
+{
+	struct tar_input *in = &t->in;
+	int r;
+
+	while (in->rec_pos < upto) {
+		uint64_t end = upto, first = in->delivered > TAR_RING_SIZE ? in->delivered - TAR_RING_SIZE : 0;
+
+		if (in->skip_pending && in->rec_pos == in->skip_from) {
+			r = st_tar_split_add_file(in->split, in->skip_node, in->skip_to - in->skip_from, in->skip_name);
+			if (r < 0)
+				return r;
+			in->rec_pos = in->skip_to;
+			in->skip_pending = false;
+			continue;
+		}
+		if (in->skip_pending)
+			end = MIN(end, in->skip_from);
+		if (in->rec_pos < first || end > in->delivered)
+			return st_errf(-E2BIG, "tar-split: a member's headers are too large to record");
+		while (in->rec_pos < end) {
+			size_t at = (size_t)(in->rec_pos % TAR_RING_SIZE);
+			size_t k = (size_t)MIN(end - in->rec_pos, (uint64_t)(TAR_RING_SIZE - at));
+
+			r = st_tar_split_add_bytes(in->split, in->ring + at, k);
+			if (r < 0)
+				return r;
+			in->rec_pos += k;
+		}
+	}
+	return 0;
+}
 
 static la_ssize_t input_read(struct archive *a, void *userdata, const void **ret_buf)
 {
@@ -61,15 +101,25 @@ static la_ssize_t input_read(struct archive *a, void *userdata, const void **ret
 		if (len > 0)
 			break;
 	}
-	/* Keep the last TAR_RING_SIZE bytes for the header checks. */
+	/* Keep the last TAR_RING_SIZE bytes for the header checks (and the tar-split record). */
 	for (size_t done = 0; done < len;) {
-		size_t at = (size_t)((in->delivered + done) % TAR_RING_SIZE);
-		size_t k = MIN(len - done, TAR_RING_SIZE - at);
+		size_t at = (size_t)(in->delivered % TAR_RING_SIZE);
+		size_t k = MIN(MIN(len - done, TAR_RING_SIZE - at), TAR_RING_SIZE / 2);
 
+		/* Bytes about to be overwritten go into the record first. */
+		if (in->split && in->delivered + k > TAR_RING_SIZE) {
+			r = split_flush(t, in->delivered + k - TAR_RING_SIZE);
+			if (r < 0) {
+				in->error = r;
+				snprintf(in->error_msg, sizeof(in->error_msg), "%s", st_error_detail() ?: "tar-split failed");
+				archive_set_error(t->a, EIO, "%s", in->error_msg);
+				return -1;
+			}
+		}
 		memcpy(in->ring + at, (const uint8_t *)blk + done, k);
 		done += k;
+		in->delivered += k;
 	}
-	in->delivered += len;
 	*ret_buf = blk;
 	return (la_ssize_t)len;
 }
@@ -158,9 +208,63 @@ int tar_input_check_member(struct tar_reader *t, struct tar_headers_info *ret)
 	int r;
 
 	t->in.member_start = (uint64_t)archive_read_header_position(t->a);
+	if (t->in.split) {
+		r = split_flush(t, t->in.member_start);
+		if (r < 0)
+			return member_err(t, r, "%s", st_error_detail() ?: "tar-split failed");
+	}
 	r = tar_headers_check(tar_input_fetch, t, ret);
 	if (r < 0)
 		return tar_input_err(t, r);
+	return 0;
+}
+
+int tar_input_split_file(struct tar_reader *t, struct st_node *n, uint64_t data_start, uint64_t size, const char *path)
+{
+	struct tar_input *in = &t->in;
+
+	if (!in->split)
+		return 0;
+	if (in->skip_pending || data_start < in->rec_pos)
+		return member_err(t, -EUCLEAN, "tar-split: its contents start before what is recorded");
+	in->skip_pending = true;
+	in->skip_from = data_start;
+	in->skip_to = data_start + size;
+	in->skip_node = n;
+	snprintf(in->skip_name, sizeof(in->skip_name), "%s", path);
+	return 0;
+}
+
+/* After the end-of-archive block: record the rest of the stream (more zeros, whatever follows). */
+static int split_end(struct tar_reader *t)
+{
+	struct tar_input *in = &t->in;
+	int r;
+
+	r = split_flush(t, in->delivered);
+	if (r < 0)
+		return r;
+	while (!in->eof) {
+		const void *blk;
+		size_t len;
+		la_int64_t off;
+
+		r = archive_read_data_block(in->outer, &blk, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r != ARCHIVE_OK)
+			return st_errf(-EUCLEAN, "tar: cannot read the stream after the end-of-archive block: %s",
+				       archive_error_string(in->outer) ?: "read error");
+		r = st_tar_split_add_bytes(in->split, blk, len);
+		if (r < 0)
+			return r;
+		in->delivered += len;
+		in->rec_pos += len;
+	}
+	in->eof = true;
+	if (in->split->stream_len != in->delivered)
+		return st_errf(-EUCLEAN, "tar-split: the record covers %" PRIu64 " bytes of a %" PRIu64 "-byte stream",
+			       in->split->stream_len, in->delivered);
 	return 0;
 }
 
@@ -177,7 +281,7 @@ int tar_input_check_end(struct tar_reader *t)
 			zero = zero && blk[i] == 0;
 	}
 	if (zero)
-		return 0;
+		return t->in.split ? split_end(t) : 0;
 	if (t->member[0])
 		return st_errf(-EUCLEAN, "tar: the archive ends after member '%s' without an end-of-archive block "
 			       "(cut short?)", t->member);

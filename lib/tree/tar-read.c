@@ -25,6 +25,7 @@
 #include "sealtree/verity.h"
 #include "tar-headers.h"
 #include "tar-reader-internal.h"
+#include "tar-split.h"
 #include "tar-store.h"
 
 /* Remember a printable form of a member name for error messages. */
@@ -360,6 +361,13 @@ static int read_member(struct tar_reader *t, struct archive_entry *e)
 			return r;
 		t->sparse = archive_entry_sparse_count(e) > 0;
 		t->cur = (struct data_cursor){ 0 };
+		/* The tar-split record refers to the contents of a plain file by its object. */
+		if (!t->sparse && archive_entry_size(e) > ST_INLINE_RECOMMENDED_MAX) {
+			r = tar_input_split_file(t, n, t->in.member_start + info.headers_len,
+						 (uint64_t)archive_entry_size(e), path);
+			if (r < 0)
+				return r;
+		}
 		r = tar_read_file(t, n, (uint64_t)archive_entry_size(e));
 		break;
 	case AE_IFLNK:
@@ -390,6 +398,8 @@ static int setup(struct tar_reader *t, const struct st_tar_read_options *opts)
 	t->skip_xattrs = opts && opts->skip_xattrs;
 	t->xattrs.max_bytes = opts ? opts->max_xattr_bytes : 0;
 	t->opts = opts;
+	if (opts && opts->split && opts->store)
+		t->in.split = opts->split;
 	t->a = archive_read_new();
 	if (!t->a)
 		return -ENOMEM;
@@ -502,6 +512,12 @@ static int run(struct tar_reader *t, struct st_tar_read_stats *ret_stats, struct
 		if (r < 0)
 			return r;
 		t->stats.objects_written += written;
+	}
+	/* Only now are the digests of the pool's files known. */
+	if (t->in.split) {
+		r = st_tar_split_finish(t->in.split);
+		if (r < 0)
+			return r;
 	}
 	/* Only now: the pool no longer touches any node. */
 	st_tar_canonicalize_links(t->root);

@@ -35,6 +35,13 @@ struct tar_input {
 	size_t fetch_cap;
 	int error;                      /* a failure of the outer stream, 0 if none */
 	char error_msg[384];
+	/* The tar-split record (opts->split), NULL if none: stream bytes [0, rec_pos) are in it. */
+	struct st_tar_split *split;
+	uint64_t rec_pos;
+	bool skip_pending;              /* [skip_from, skip_to) are skip_node's contents, recorded as a reference */
+	uint64_t skip_from, skip_to;
+	struct st_node *skip_node;
+	char skip_name[4097];
 };
 
 struct tar_reader {
@@ -82,6 +89,9 @@ int tar_input_check_member(struct tar_reader *t, struct tar_headers_info *ret);
 int tar_input_check_end(struct tar_reader *t);
 /* r with the stream's failure, if any, else the recorded detail, naming the member. */
 int tar_input_err(struct tar_reader *t, int r);
+
+/* With a tar-split record: size bytes at data_start of the stream are n's contents (path: the member's name). */
+int tar_input_split_file(struct tar_reader *t, struct st_node *n, uint64_t data_start, uint64_t size, const char *path);
 
 /* A regular file's contents (size bytes): digest, inline content or an object (tar-data.c). */
 int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size);

@@ -39,6 +39,10 @@ struct st_tar_read_options {
 	 * (else it was made as the parent of deeper names), so that a reader of layers (lib/oci)
 	 * knows whose metadata counts; without, every scratch is 0. */
 	bool keep_dir_marks;
+	/* With a store: record the stream's bytes outside file contents into split (st_tar_split_init()ed
+	 * by the caller; tar-split.h), read the stream to its end (past the end-of-archive block) and end
+	 * the record, so that the stream can be rebuilt from the record and the objects. */
+	struct st_tar_split *split;
 	/* Called on the reading thread at most every 100 ms with what was read
 	 * so far (a stream has no known total: the totals are the counts so far). */
 	void (*progress)(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
