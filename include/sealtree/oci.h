@@ -123,6 +123,8 @@ struct st_oci_layer_info {
 	char *media_type;
 	uint64_t size;                                  /* compressed bytes */
 	uint64_t uncompressed_size;
+	char split_digest[ST_OCI_DIGEST_STRING_SIZE];   /* its tar-split record's, "" if none was kept */
+	uint64_t split_size;
 };
 
 struct st_oci_image {
@@ -151,6 +153,29 @@ ST_EXPORT void st_oci_image_list_free(struct st_oci_image *imgs, size_t n);
  * other image uses them. Its objects, image and commit stay until gc.
  */
 ST_EXPORT int st_oci_remove_image(struct st_repo *repo, const char *name);
+
+/* ---- Re-verifying layers ---------------------------------------------------- */
+
+/* What st_oci_verify_image() found for one layer. */
+struct st_oci_verify_layer {
+	size_t index, n_layers;
+	const char *digest;             /* the layer blob's, as the manifest says */
+	const char *diff_id;            /* the config's */
+	uint64_t files, bytes;          /* files rebuilt from objects, bytes of the rebuilt tar */
+	int result;                     /* 0: the rebuilt tar hashes to the diff_id; else a negative errno */
+	const char *detail;             /* why (naming the member and the object), NULL if result is 0 */
+};
+typedef void (*st_oci_verify_fn)(void *userdata, const struct st_oci_verify_layer *layer);
+
+/*
+ * Rebuild each layer's uncompressed tar of image name from its tar-split
+ * record (docs/formats/tar-split.md) and the objects, checking every
+ * object against its fs-verity digest and the tar's SHA-256 against the
+ * config's diff_id; report is called once per layer, bottom first. Returns
+ * 0 when every layer matched, -EBADMSG (detail: how many failed) when one
+ * did not, or another negative errno if the image cannot be read.
+ */
+ST_EXPORT int st_oci_verify_image(struct st_repo *repo, const char *name, st_oci_verify_fn report, void *userdata);
 
 /* ---- Space: what images and host trees share ------------------------------ */
 

@@ -145,6 +145,9 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 	r = oci_store_blob(repo, docs.manifest_digest, docs.manifest, docs.manifest_len);
 	if (r >= 0)
 		r = oci_store_blob(repo, docs.m->config.digest, docs.config, docs.config_len);
+	/* Each layer's tar-split record before the record that names it. */
+	for (size_t i = 0; r >= 0 && i < docs.m->n_layers; i++)
+		r = oci_store_split(repo, &results[i]);
 	if (r >= 0)
 		r = oci_store_record(repo, &docs, results);
 	if (r < 0)
@@ -174,6 +177,8 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 	if (ret_id)
 		memcpy(ret_id, id, sizeof(id));
 out:
+	for (size_t i = 0; results && i < docs.m->n_layers; i++)
+		st_tar_split_done(&results[i].split);
 	st_node_free(root);
 	oci_image_docs_done(&docs);
 	return r;

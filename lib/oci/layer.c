@@ -28,6 +28,7 @@
 #include "repo/repo-internal.h"
 #include "repo/sha256-index.h"
 #include "tree/tar.h"
+#include "tree/tar-split.h"
 
 #define FEED_BLOCK (256u * 1024)
 
@@ -206,6 +207,7 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 		   struct oci_layer_result *ret)
 {
 	struct st_tar_read_options to = { .keep_dir_marks = true, .file_sha256_userdata = learned };
+	struct st_tar_split split;
 	struct st_tar_read_stats stats = { 0 };
 	struct st_node *tree = NULL;
 	struct feeder *f;
@@ -216,6 +218,8 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	st_tar_split_init(&split);
+	to.split = &split;
 	*f = (struct feeder){ .blob_fd = fd, .layer = d->digest, .limit = layer_limit(d, opts) };
 	r = oci_layer_compression(d->media_type, &f->compression);
 	if (r >= 0)
@@ -283,8 +287,11 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 	ret->uncompressed = f->stream_bytes;
 	ret->files = stats.files;
 	ret->objects_written = stats.objects_written;
+	ret->split = split;
+	st_tar_split_init(&split);
 	*ret_tree = tree;
 out_hash:
+	st_tar_split_done(&split);
 	oci_hash_done(&f->blob_hash);
 	oci_hash_done(&f->stream_hash);
 	free(f);

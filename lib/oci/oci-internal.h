@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "sealtree/oci.h"
+#include "tree/tar-split.h"
 
 /* Media types (OCI image-spec 1.1, Docker image manifest v2 schema 2). */
 #define OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"
@@ -176,6 +177,8 @@ struct oci_layer_result {
 	char diff_id[ST_OCI_DIGEST_STRING_SIZE];        /* SHA-256 of the uncompressed stream, as read */
 	uint64_t uncompressed;
 	uint64_t files, objects_written;
+	struct st_tar_split split;      /* the stream's framing (tree/tar-split.h), owned */
+	char split_digest[ST_OCI_DIGEST_STRING_SIZE];  /* SHA-256 of the record, once stored */
 };
 
 /*
@@ -217,5 +220,21 @@ struct oci_merge *oci_merge_free(struct oci_merge *mg);
 
 /* Keep a verified document (manifest or config) under oci/blobs/sha256/HEX. */
 int oci_store_blob(struct st_repo *repo, const char *digest, const void *data, size_t len);
+#define OCI_SPLIT_DIR "oci/tar-split"
+/* Keep a layer's tar-split record under oci/tar-split/HEX (HEX: its SHA-256, filled into l->split_digest). */
+int oci_store_split(struct st_repo *repo, struct oci_layer_result *l);
+/* A stored tar-split record, checked against its digest and size (-EBADMSG names the file). */
+int oci_read_split(struct st_repo *repo, const char *digest, uint64_t size, uint8_t **ret, size_t *ret_len);
+
+/*
+ * Rebuild layer index of img (its layer record, tar-split record and objects)
+ * into write (may be NULL), checking every object against its fs-verity
+ * digest and the stream against the layer's diff_id. Errors name the layer
+ * and the member. ret_bytes: the stream's length.
+ */
+int oci_layer_rebuild(struct st_repo *repo, const struct st_oci_image *img, size_t index,
+		      int (*write)(void *userdata, const void *data, size_t len), void *userdata, uint64_t *ret_files,
+		      uint64_t *ret_bytes);
+
 /* Keep the record of an image's layers (oci/records/<manifest hex>). */
 int oci_store_record(struct st_repo *repo, const struct oci_image_docs *docs, const struct oci_layer_result *layers);

@@ -53,7 +53,7 @@ static bool word_ok(const char *s)
 int oci_store_record(struct st_repo *repo, const struct oci_image_docs *docs, const struct oci_layer_result *layers)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 256 + docs->m->n_layers * 400;
+	size_t len = 0, cap = 256 + docs->m->n_layers * 500;
 	char path[128];
 
 	buf = malloc(cap);
@@ -71,9 +71,52 @@ int oci_store_record(struct st_repo *repo, const struct oci_image_docs *docs, co
 			return st_errf(-EUCLEAN, "layer %s: media type too long or with spaces", d->digest);
 		len += (size_t)snprintf(buf + len, cap - len, "layer %s %s %" PRIu64 " %" PRIu64 " %s\n", d->digest,
 					layers[i].diff_id, d->size, layers[i].uncompressed, d->media_type);
+		if (layers[i].split_digest[0])
+			len += (size_t)snprintf(buf + len, cap - len, "split %s %zu\n", layers[i].split_digest,
+						layers[i].split.len);
 	}
 	snprintf(path, sizeof(path), OCI_RECORDS_DIR "/%s", docs->manifest_digest + 7);
 	return st_repo_write_file(repo, path, buf, len);
+}
+
+int oci_store_split(struct st_repo *repo, struct oci_layer_result *l)
+{
+	uint8_t d[OCI_DIGEST_SIZE];
+	char path[128];
+	int r;
+
+	oci_sha256(l->split.data, l->split.len, d);
+	oci_digest_format(d, l->split_digest);
+	snprintf(path, sizeof(path), OCI_SPLIT_DIR "/%s", l->split_digest + 7);
+	r = st_repo_write_file(repo, path, l->split.data, l->split.len);
+	if (r < 0)
+		l->split_digest[0] = '\0';
+	return r;
+}
+
+int oci_read_split(struct st_repo *repo, const char *digest, uint64_t size, uint8_t **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
+	char path[128];
+	size_t len;
+	int r;
+
+	if (oci_digest_parse(digest, want) < 0)
+		return -EINVAL;
+	snprintf(path, sizeof(path), OCI_SPLIT_DIR "/%s", digest + 7);
+	r = st_repo_read_file(repo, path, ST_TAR_SPLIT_MAX, &buf, &len);
+	if (r == -ENOENT)
+		return st_errf(r, "its tar-split record %s is missing", path);
+	if (r < 0)
+		return st_errf(r, "cannot read its tar-split record %s", path);
+	oci_sha256(buf, len, got);
+	if (len != size || memcmp(want, got, sizeof(got)) != 0)
+		return st_errf(-EBADMSG, "its tar-split record %s is damaged (%zu bytes that do not match its digest)",
+			       path, len);
+	*ret = (uint8_t *)TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
 }
 
 int st_oci_read_blob(struct st_repo *repo, const char *digest, char **ret, size_t *ret_len)
@@ -200,6 +243,14 @@ static int parse_record(const char *buf, size_t len, const char *path, struct st
 			if (!l->media_type)
 				return -ENOMEM;
 			img->n_layers++;
+		} else if (kl == 5 && memcmp(kw, "split", 5) == 0 && n == 2) {
+			struct st_oci_layer_info *l = img->n_layers ? &img->layers[img->n_layers - 1] : NULL;
+
+			if (!l || l->split_digest[0])
+				return st_errf(-EUCLEAN, "%s: line %zu: a split line not after its layer", path, lineno);
+			if (digest_word(w[0], wl[0], l->split_digest) < 0 ||
+			    parse_uint_n(w[1], wl[1], 10, ST_TAR_SPLIT_MAX, PARSE_CANONICAL, &l->split_size) < 0)
+				return st_errf(-EUCLEAN, "%s: line %zu: bad split line", path, lineno);
 		} else
 			return st_errf(-EUCLEAN, "%s: line %zu: unknown line", path, lineno);
 	}

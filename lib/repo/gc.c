@@ -112,6 +112,7 @@ void reach_release(struct reach *r)
 	digest_set_release(&r->commits);
 	digest_set_release(&r->images);
 	digest_set_release(&r->objects);
+	digest_set_release(&r->oci_splits);
 }
 
 int mark_refs(struct st_repo *repo, const char *skip, const struct digest_set *stop, struct digest_set *commits,
@@ -151,6 +152,9 @@ int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach
 		if (r < 0)
 			return r;
 	}
+	r = mark_oci_splits(repo, &reach.objects, &reach.oci_splits);
+	if (r < 0)
+		return r;
 	*ret = reach;
 	reach = (struct reach){};
 	return 0;
@@ -397,7 +401,10 @@ int gc_sweep(struct st_repo *repo, const struct reach *keep, unsigned flags, str
 	struct sweep s = { .repo = repo, .dry_run = flags & ST_GC_DRY_RUN, .stats = stats };
 	int r;
 
-	r = sweep_commits(&s, &keep->commits);
+	/* Records first: what they alone kept goes with the objects below. */
+	r = sweep_oci_splits(repo, &keep->oci_splits, s.dry_run);
+	if (r >= 0)
+		r = sweep_commits(&s, &keep->commits);
 	if (r >= 0)
 		r = sync_step(&s, stats->commits_removed);
 	if (r >= 0)

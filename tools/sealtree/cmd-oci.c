@@ -33,6 +33,7 @@ static void oci_help(FILE *f)
 		"       sealtree oci rm IMAGE...\n"
 		"       sealtree oci mount [--verity|--no-verity] IMAGE DIR\n"
 		"       sealtree oci du [--json]\n"
+		"       sealtree oci verify IMAGE...\n"
 		"\n"
 		"Container images in the repository: each file once, shared with host commits.\n"
 		"SOURCE is oci:DIR[:TAG], oci-archive:FILE[:TAG] or docker-archive:FILE.\n"
@@ -462,6 +463,7 @@ int cmd_oci(int argc, char **argv)
 		{ "rm", oci_rm },
 		{ "mount", oci_mount },
 		{ "du", oci_du },
+		{ "verify", oci_verify },
 	};
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {

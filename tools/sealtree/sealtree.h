@@ -77,3 +77,4 @@ SEALTREE_COMMANDS(DECLARE_COMMAND)
 /* sealtree oci pull (cmd-oci-pull.c), a verb of cmd_oci(). */
 int oci_pull(int argc, char **argv);
 int oci_push(int argc, char **argv);
+int oci_verify(int argc, char **argv);
