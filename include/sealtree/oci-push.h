@@ -26,23 +26,31 @@ extern "C" {
 struct st_oci_push_options {
 	const char *creds;              /* "USER:PASSWORD"; NULL: anonymous */
 	bool no_tls_verify;             /* accept any certificate; without a scheme, plain http if https fails */
-	const char *os, *architecture;  /* of the config; NULL: linux, this machine's */
+	const char *os, *architecture;  /* of the config; NULL: linux, this machine's (tree pushes only) */
 	/* Leave our fs-verity key out of the TOC: the layer as another producer writes it (a client
 	 * then finds its files by SHA-256; tests and measurements). */
 	bool toc_without_verity;
+	/* An image (spec "oci/NAME:TAG") is pushed with its original layers and config unless flatten:
+	 * then, as any other commit, its merged tree as one zstd:chunked layer. */
+	bool flatten;
 	/* Filled on return. */
 	uint64_t files, entries;        /* regular files and all entries of the layer */
 	uint64_t layer_size, tar_size;  /* the zstd:chunked blob, the tar it decompresses to */
 	uint64_t blobs_uploaded, blobs_present;  /* present: the registry had it already (HEAD) */
 	uint64_t bytes_uploaded;
 	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
-	char layer_digest[ST_OCI_DIGEST_STRING_SIZE];
-	uint32_t reserved[7];
+	char layer_digest[ST_OCI_DIGEST_STRING_SIZE];   /* the (first) layer's */
+	uint64_t layers;                /* layers pushed: 0 for a tree (one zstd:chunked layer), else the image's */
+	uint32_t reserved[5];
 };
 
 /*
  * Push the tree of spec (a ref, "oci/NAME:TAG" or a commit id) to
- * destination ([http://|https://]REGISTRY/NAME:TAG). opts may be NULL.
+ * destination ([http://|https://]REGISTRY/NAME:TAG). An image of the
+ * repository ("oci/NAME:TAG") goes with its own config and its original
+ * layers, each rebuilt from its tar-split record and the objects (its
+ * diff_id checked) and compressed with zstd, unless opts->flatten. opts
+ * may be NULL.
  * Errors name the URL and the blob; nothing is tagged before every blob
  * is in the registry.
  */

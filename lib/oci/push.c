@@ -20,6 +20,7 @@
 #include "basic/error.h"
 #include "chunked.h"
 #include "fundamental/macro.h"
+#include "push-internal.h"
 #include "registry-internal.h"
 #include "sealtree/oci-push.h"
 
@@ -39,11 +40,7 @@ static int status_error(const char *what, const char *method, const char *url, c
 		       res->body ? res->body : "");
 }
 
-/*
- * One request with the session's credentials; a 401 renews them once and
- * sends it again.
- */
-static int send_auth(struct registry *reg, const char *method, const char *url, const char *content_type,
+int push_send_auth(struct registry *reg, const char *method, const char *url, const char *content_type,
 		     const void *body, int fd, uint64_t len, struct http_send_result *ret)
 {
 	_cleanup_free_ char *ct = NULL;
@@ -81,8 +78,7 @@ static int upload_url(struct registry *reg, const char *location, const char *di
 	return st_errf(-EUCLEAN, "%s: the upload location '%.200s' is not a URL", reg->base, location);
 }
 
-/* Put one blob (in memory or in fd) into the registry unless it has it. */
-static int push_blob(struct registry *reg, const char *digest, const void *body, int fd, uint64_t len,
+int push_blob(struct registry *reg, const char *digest, const void *body, int fd, uint64_t len,
 		     struct st_oci_push_options *o)
 {
 	_cleanup_(http_send_result_done) struct http_send_result res = {};
@@ -93,7 +89,7 @@ static int push_blob(struct registry *reg, const char *digest, const void *body,
 	(void)snprintf(what, sizeof(what), "blob %s", digest);
 	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->name, digest) < 0)
 		return -ENOMEM;
-	r = send_auth(reg, "HEAD", url, NULL, NULL, -1, 0, &res);
+	r = push_send_auth(reg, "HEAD", url, NULL, NULL, -1, 0, &res);
 	if (r < 0)
 		return r;
 	if (res.status == 200) {
@@ -106,7 +102,7 @@ static int push_blob(struct registry *reg, const char *digest, const void *body,
 		url = NULL;
 		return -ENOMEM;
 	}
-	r = send_auth(reg, "POST", url, NULL, "", -1, 0, &res);
+	r = push_send_auth(reg, "POST", url, NULL, "", -1, 0, &res);
 	if (r < 0)
 		return r;
 	if (res.status != 202 || !res.location)
@@ -116,7 +112,7 @@ static int push_blob(struct registry *reg, const char *digest, const void *body,
 	if (r < 0)
 		return r;
 	http_send_result_done(&res);
-	r = send_auth(reg, "PUT", put, "application/octet-stream", body, fd, len, &res);
+	r = push_send_auth(reg, "PUT", put, "application/octet-stream", body, fd, len, &res);
 	if (r < 0)
 		return r;
 	if (res.status != 201)
@@ -205,8 +201,7 @@ out:
 int st_oci_push(struct st_repo *repo, const char *spec, const char *destination, struct st_oci_push_options *o)
 {
 	_cleanup_(registry_ref_done) struct registry_ref ref = {};
-	_cleanup_(http_send_result_done) struct http_send_result res = {};
-	_cleanup_free_ char *config = NULL, *manifest = NULL, *url = NULL;
+	_cleanup_free_ char *config = NULL, *manifest = NULL;
 	_cleanup_close_ int layer_fd = -EBADF;
 	struct st_oci_push_options defaults = {};
 	struct chunked_result cr;
@@ -226,6 +221,10 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 		return r;
 	if (!ref.tag)
 		return st_errf(-EINVAL, "'%s': push needs a tag (REGISTRY/NAME:TAG)", destination);
+	o->layers = 0;
+	/* An image of the repository: its own config and layers (push-image.c). */
+	if (!o->flatten && strncmp(spec, "oci/", 4) == 0 && strchr(spec, ':'))
+		return push_image(repo, spec, &ref, o);
 	r = make_layer(repo, spec, o->toc_without_verity, &c, &layer_fd, &cr);
 	if (r < 0)
 		return r;
@@ -255,14 +254,24 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 		r = push_blob(reg, cr.blob_digest, NULL, layer_fd, cr.blob_size, o);
 	if (r >= 0)
 		r = push_blob(reg, config_digest, config, -1, config_len, o);
-	if (r >= 0 && asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, reg->name, ref.tag) < 0) {
-		url = NULL;
-		r = -ENOMEM;
-	}
 	if (r >= 0)
-		r = send_auth(reg, "PUT", url, OCI_MT_MANIFEST, manifest, -1, manifest_len, &res);
+		r = push_manifest(reg, ref.tag, OCI_MT_MANIFEST, manifest, manifest_len);
+	registry_free(reg);
+	return r;
+}
+
+int push_manifest(struct registry *reg, const char *tag, const char *media_type, const char *manifest, size_t len)
+{
+	_cleanup_(http_send_result_done) struct http_send_result res = {};
+	_cleanup_free_ char *url = NULL;
+	int r;
+
+	if (asprintf(&url, "%s/v2/%s/manifests/%s", reg->base, reg->name, tag) < 0) {
+		url = NULL;
+		return -ENOMEM;
+	}
+	r = push_send_auth(reg, "PUT", url, media_type, manifest, -1, len, &res);
 	if (r >= 0 && res.status != 201)
 		r = status_error("manifest", "PUT", url, &res);
-	registry_free(reg);
 	return r;
 }

@@ -17,7 +17,9 @@ static void push_help(FILE *f)
 		"Publish the tree of REF (a ref, oci/NAME:TAG or a commit id) as an OCI image\n"
 		"of one zstd:chunked layer: each file's contents its own zstd frame, a TOC\n"
 		"naming each file's SHA-256 and fs-verity digest, so that a pull fetches only\n"
-		"the files it lacks.\n"
+		"the files it lacks. An image of the repository (oci/NAME:TAG) goes with its\n"
+		"own config and original layers, rebuilt from their tar-split records (same\n"
+		"diff_ids) and compressed with zstd, unless --flatten.\n"
 		"\n"
 		"  --creds USER:PASSWORD credentials for Basic auth or the token realm\n"
 		"  --tls-verify=BOOL     check the registry's certificate (default true); with\n"
@@ -25,17 +27,19 @@ static void push_help(FILE *f)
 		"  --platform OS/ARCH    written in the config (default linux/this machine)\n"
 		"  --no-verity-toc       leave the fs-verity digests out of the TOC (the layer\n"
 		"                        as other producers write it: found by SHA-256)\n"
+		"  --flatten             push an image's merged tree as one layer, as any commit\n"
 		"  -h, --help            show this help\n");
 }
 
 int oci_push(int argc, char **argv)
 {
-	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_NO_VERITY_TOC };
+	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_NO_VERITY_TOC, OPT_FLATTEN };
 	static const struct option options[] = {
 		{ "creds", required_argument, NULL, OPT_CREDS },
 		{ "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "no-verity-toc", no_argument, NULL, OPT_NO_VERITY_TOC },
+		{ "flatten", no_argument, NULL, OPT_FLATTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -84,6 +88,9 @@ int oci_push(int argc, char **argv)
 		case OPT_NO_VERITY_TOC:
 			opts.toc_without_verity = true;
 			break;
+		case OPT_FLATTEN:
+			opts.flatten = true;
+			break;
 		case 'h':
 			push_help(stdout);
 			free(platform);
@@ -110,9 +117,14 @@ int oci_push(int argc, char **argv)
 	if (r < 0)
 		return log_error_errno(r, "oci push of '%s' to '%s' failed", argv[optind], argv[optind + 1]), 1;
 	printf("%s: manifest %s\n", argv[optind + 1], opts.manifest_digest);
-	printf("oci push: layer %s zstd:chunked, %" PRIu64 " bytes (tar %" PRIu64 "), %" PRIu64 " entries, %" PRIu64
-	       " files\n",
-	       opts.layer_digest, opts.layer_size, opts.tar_size, opts.entries, opts.files);
+	if (opts.layers)
+		printf("oci push: %" PRIu64 " original layers rebuilt (diff_ids checked) and zstd-compressed, %" PRIu64
+		       " bytes (tar %" PRIu64 "), %" PRIu64 " files from objects\n",
+		       opts.layers, opts.layer_size, opts.tar_size, opts.files);
+	else
+		printf("oci push: layer %s zstd:chunked, %" PRIu64 " bytes (tar %" PRIu64 "), %" PRIu64 " entries, %" PRIu64
+		       " files\n",
+		       opts.layer_digest, opts.layer_size, opts.tar_size, opts.entries, opts.files);
 	printf("oci push: %" PRIu64 " blobs uploaded (%" PRIu64 " bytes), %" PRIu64 " already there\n",
 	       opts.blobs_uploaded, opts.bytes_uploaded, opts.blobs_present);
 	return 0;
