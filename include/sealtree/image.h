@@ -140,6 +140,19 @@ ST_EXPORT int st_image_read_tree(const void *data, size_t len, const struct st_i
 ST_EXPORT int st_image_read_tree_fd(int fd, const struct st_image_read_options *opts,
 				    struct st_node **ret_root, uint32_t *ret_version);
 
+/*
+ * The root directory of the image in the regular file fd alone: its
+ * metadata and xattrs (mapped as st_image_read_tree() maps them), no
+ * children. Only the blocks that hold the header, the superblock, the root
+ * inode and its xattrs are read (pread, never past one read of each block),
+ * so the cost does not grow with the image: for a question about the root,
+ * such as whether the image carries a verity policy, on a boot's critical
+ * path. Everything read is checked as in a full read; the rest of the image
+ * is not looked at, so a success says nothing about it. Fails as
+ * st_image_read_tree() does, and with -ENODATA if the file shrank.
+ */
+ST_EXPORT int st_image_read_root_fd(int fd, struct st_node **ret_root, uint32_t *ret_version);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,8 @@
  *                   into payload, digest and whiteouts;
  *   reader-dir.c    directory blocks: dirent tables, names, order, '.'/'..';
  *   reader-links.c  ST_IMAGE_READ_HARDLINKS_BFS: hardlink targets moved;
+ *   reader-root.c   st_image_read_root_fd(): the root's inode and xattrs
+ *                   alone, only their blocks read from the file;
  *   reader.c        the walk from the root into a tree, and the public API.
  *
  * The image is untrusted. The rules every file follows:
@@ -100,6 +102,9 @@ static inline const uint8_t *rd_ptr(const struct rd_image *img, uint64_t off)
 
 /* reader-super.c: check the header, superblock and size; fill *img. */
 int rd_image_init(struct rd_image *img, const void *data, size_t len);
+
+/* reader.c: a node's metadata (mode, nlink, owner, rdev, mtime, size) from its inode. */
+void rd_node_set_inode(struct st_node *node, const struct rd_inode *ino);
 
 /* reader-inode.c: decode inode nid and check every range it refers to. */
 int rd_inode_read(const struct rd_image *img, uint64_t nid, struct rd_inode *ret);

@@ -233,6 +233,18 @@ static void digest_from_redirect(struct st_node *node)
 	node->has_digest = true;
 }
 
+void rd_node_set_inode(struct st_node *node, const struct rd_inode *ino)
+{
+	node->mode = ino->mode;
+	node->nlink = ino->nlink;
+	node->uid = ino->uid;
+	node->gid = ino->gid;
+	node->rdev = ino->rdev;
+	node->mtime_sec = ino->mtime_sec;
+	node->mtime_nsec = ino->mtime_nsec;
+	node->size = ino->size;
+}
+
 static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent_nid, unsigned depth,
 		     uint64_t active, struct st_node **ret)
 {
@@ -245,14 +257,7 @@ static int load_node(struct walk *w, const struct rd_inode *ino, uint64_t parent
 	r = st_node_new(&node);
 	if (r < 0)
 		return r;
-	node->mode = ino->mode;
-	node->nlink = ino->nlink;
-	node->uid = ino->uid;
-	node->gid = ino->gid;
-	node->rdev = ino->rdev;
-	node->mtime_sec = ino->mtime_sec;
-	node->mtime_nsec = ino->mtime_nsec;
-	node->size = ino->size;
+	rd_node_set_inode(node, ino);
 	/* Before the children: a descendant pointing back here is a cycle. */
 	w->by_nid[ino->nid] = node;
 	if (w->opts && (w->opts->flags & ST_IMAGE_READ_HARDLINKS_BFS))
