@@ -4,7 +4,11 @@
  * cache is shared by every request, at most `jobs` easy handles run at
  * once, the rest wait in a queue; a failed attempt that may succeed again
  * (5xx, a refused or dropped connection, a timeout, a short body) waits
- * 250 ms, 500 ms, 1 s, 2 s before the next of HTTP_ATTEMPTS.
+ * 250 ms, 500 ms, 1 s, 2 s before the next of HTTP_ATTEMPTS. A server that
+ * fails HTTP_DOWN_AFTER requests in a row without answering is down for the
+ * rest of the pull: requests that can go elsewhere (failover) stop trying
+ * it, so a dead mirror costs a few failed connections, not every object's
+ * full round of retries.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -40,6 +44,8 @@ struct request {
 	uint64_t range_start;           /* this attempt asks for the body from here */
 	uint64_t range_base, range_end; /* a bounded range [range_base, range_end), or range_end 0 */
 	char data_detail[256];          /* why the answer's range was refused */
+	bool failover;                  /* give up at once when its origin is down */
+	size_t origin;                  /* index in http.origins, or SIZE_MAX (file://) */
 	bool body_started;              /* this attempt has delivered body bytes */
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
 	CURL *easy;
@@ -53,6 +59,11 @@ struct http {
 	unsigned stall_timeout;
 	bool tls_verify;
 	char *tls_ca, *tls_cert, *tls_key, *proxy;
+	struct origin {
+		char *key;              /* "scheme://host:port", as the URL spells it */
+		unsigned failures;      /* in a row, without an answer */
+	} *origins;
+	size_t n_origins;
 	struct request **queue;         /* waiting to start, FIFO from head */
 	size_t head, n_queue, cap_queue;
 	uint64_t requests, bytes;
@@ -116,6 +127,9 @@ struct http *http_free(struct http *h)
 	for (size_t i = h->head; i < h->n_queue; i++)
 		request_free(h->queue[i]);
 	free(h->queue);
+	for (size_t i = 0; i < h->n_origins; i++)
+		free(h->origins[i].key);
+	free(h->origins);
 	free(h->tls_ca);
 	free(h->tls_cert);
 	free(h->tls_key);
@@ -175,6 +189,51 @@ static bool set_tls_proxy(const struct http *h, CURL *e)
 	       (!h->proxy || curl_easy_setopt(e, CURLOPT_PROXY, h->proxy) == CURLE_OK);
 }
 
+/* The length of url's "scheme://authority" (0 for file: and what has no authority). */
+static size_t origin_len(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	size_t n;
+
+	if (!sep || strncasecmp(url, "file:", 5) == 0)
+		return 0;
+	n = (size_t)(sep - url) + 3;
+	return n + strcspn(url + n, "/?#");
+}
+
+/* The index of url's origin in h->origins, added if new; SIZE_MAX without one (or out of memory: no health kept). */
+static size_t origin_of(struct http *h, const char *url, bool add)
+{
+	size_t len = origin_len(url);
+	struct origin *n;
+
+	if (len == 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < h->n_origins; i++)
+		if (strlen(h->origins[i].key) == len && strncasecmp(h->origins[i].key, url, len) == 0)
+			return i;
+	if (!add)
+		return SIZE_MAX;
+	n = reallocarray(h->origins, h->n_origins + 1, sizeof(*n));
+	if (!n)
+		return SIZE_MAX;
+	h->origins = n;
+	n[h->n_origins] = (struct origin){ .key = strndup(url, len) };
+	if (!n[h->n_origins].key)
+		return SIZE_MAX;
+	return h->n_origins++;
+}
+
+static bool origin_is_down(const struct http *h, size_t i)
+{
+	return i != SIZE_MAX && h->origins[i].failures >= HTTP_DOWN_AFTER;
+}
+
+bool http_origin_down(struct http *h, const char *url)
+{
+	return origin_is_down(h, origin_of(h, url, false));
+}
+
 int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
 		  const struct http_request_ops *ops, void *userdata)
 {
@@ -215,6 +274,8 @@ int http_add_with(struct http *h, const char *url, const struct http_request_opt
 		rq->range_base = opts->range_start;
 		rq->range_end = opts->range_end;
 	}
+	rq->failover = opts && opts->failover;
+	rq->origin = origin_of(h, url, true);
 	rq->ops = ops;
 	rq->userdata = userdata;
 	rq->h = h;
@@ -405,6 +466,25 @@ static bool retryable(CURLcode code, long status)
 	}
 }
 
+/* The server never answered: it counts against its origin's health. */
+static bool no_answer(CURLcode code, long status)
+{
+	switch (code) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+		return status == 0;
+	default:
+		return false;
+	}
+}
+
+static void origin_down_detail(const struct http *h, const struct request *rq, char *buf, size_t size)
+{
+	(void)snprintf(buf, size, "%s: not asked: %s failed %u requests in a row without answering (down for this pull)",
+		       rq->url, h->origins[rq->origin].key, h->origins[rq->origin].failures);
+}
+
 /* One finished transfer: done(), or back into the queue for another attempt. */
 static int request_finished(struct http *h, struct request *rq, CURLcode code)
 {
@@ -417,7 +497,16 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 	curl_easy_cleanup(rq->easy);
 	rq->easy = NULL;
 	h->active--;
-	if (code == CURLE_OK) {
+	if (rq->origin != SIZE_MAX) {
+		if (no_answer(code, status))
+			h->origins[rq->origin].failures++;
+		else
+			h->origins[rq->origin].failures = 0;
+	}
+	if (code != CURLE_OK && !rq->data_error && rq->failover && origin_is_down(h, rq->origin)) {
+		origin_down_detail(h, rq, detail, sizeof(detail));
+		result = -EHOSTDOWN;
+	} else if (code == CURLE_OK) {
 		result = 0;
 		detail[0] = '\0';
 	} else if (rq->data_error) {
@@ -489,6 +578,14 @@ int http_run(struct http *h)
 			struct request *rq = h->queue[h->head];
 
 			h->head++;
+			if (rq->failover && origin_is_down(h, rq->origin)) {
+				char detail[512];
+
+				origin_down_detail(h, rq, detail, sizeof(detail));
+				rq->ops->done(rq->userdata, -EHOSTDOWN, detail);
+				request_free(rq);
+				continue;
+			}
 			if (rq->not_before_ms > now) {
 				r = queue_push(h, rq);
 				if (r < 0)
@@ -580,12 +677,13 @@ static void get_done(void *userdata, int result, const char *detail)
 
 static const struct http_request_ops get_ops = { .data = get_data, .reset = get_reset, .done = get_done };
 
-int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len)
+int http_get_with(struct http *h, const char *url, const struct http_request_options *opts, size_t max, char **ret,
+		  size_t *ret_len)
 {
 	struct get_buffer g = { .max = max, .result = -EIO };
 	int r;
 
-	r = http_add(h, url, &get_ops, &g);
+	r = http_add_with(h, url, opts, &get_ops, &g);
 	if (r < 0)
 		return r;
 	r = http_run(h);
@@ -605,6 +703,11 @@ int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *re
 	*ret = g.buf;
 	*ret_len = g.len;
 	return 0;
+}
+
+int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len)
+{
+	return http_get_with(h, url, NULL, max, ret, ret_len);
 }
 
 uint64_t http_requests(const struct http *h)

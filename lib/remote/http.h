@@ -52,7 +52,24 @@ struct http_request_options {
 	 * when the caller keeps them all, done(0) follows without a request.
 	 */
 	uint64_t range_end;
+	/*
+	 * Another source can serve this: once its server counts as down (see
+	 * http_origin_down()), the request is not sent, or not retried, but
+	 * done() at once with -EHOSTDOWN, so that the caller asks elsewhere.
+	 */
+	bool failover;
 };
+
+/*
+ * Server health, per origin (scheme://host:port) of one struct http: a
+ * request that fails without an answer (connection refused, no such host,
+ * a timeout) counts a failure of its origin; any answer (even an error
+ * status) clears the count. HTTP_DOWN_AFTER failures in a row mark the
+ * origin down for the rest of this struct http's life (one pull): its
+ * failover requests are then given up without a try.
+ */
+#define HTTP_DOWN_AFTER 3
+bool http_origin_down(struct http *h, const char *url);
 
 /* jobs: requests in flight at most (0: 32); stall_timeout: seconds below 1 byte/s before an attempt fails (0: 30). */
 int http_new(unsigned jobs, unsigned stall_timeout, struct http **ret);
@@ -75,6 +92,9 @@ int http_set_options(struct http *h, const char *ca, const char *cert, const cha
 int http_run(struct http *h);
 /* GET one resource into memory (at most max bytes, -EFBIG beyond): -ENOENT for 404, detail naming url. */
 int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len);
+/* The same with request options (opts may be NULL). */
+int http_get_with(struct http *h, const char *url, const struct http_request_options *opts, size_t max, char **ret,
+		  size_t *ret_len);
 
 /* Requests sent so far (retries included) and body bytes received. */
 uint64_t http_requests(const struct http *h);

@@ -198,12 +198,16 @@ static int object_add(struct object_fetch *o)
 	const char *base = pull_sources_content(&o->p->src, o->source);
 	_cleanup_free_ char *url = NULL;
 
+	/* With another source left, a server that stopped answering is not waited for (http.h). */
+	bool failover = o->source + 1 < o->p->src.n;
+
 	if (asprintf(&url, "%s/%s", base, o->sink.relpath) < 0)
 		return -ENOMEM;
 	if (o->sink.size < PARTIAL_MIN || strncmp(base, "file:", 5) == 0)
-		return http_add(o->p->http, url, &object_ops, o);
+		return http_add_with(o->p->http, url, &(struct http_request_options){ .failover = failover }, &object_ops, o);
 	o->start = partial_length(o->p->repo, o->sink.digest, o->sink.size);
-	return http_add_with(o->p->http, url, &(struct http_request_options){ .range_start = o->start }, &partial_ops, o);
+	return http_add_with(o->p->http, url, &(struct http_request_options){ .range_start = o->start, .failover = failover },
+			     &partial_ops, o);
 }
 
 /* The object failed at its source: the next source, if any, is asked (its partial file dropped if its bytes were wrong). */
@@ -322,7 +326,8 @@ static int get_from(struct pull *p, bool content, const char *rel, size_t max, c
 
 		if (asprintf(&url, "%s/%s", base, rel) < 0)
 			return -ENOMEM;
-		r = http_get(p->http, url, max, ret, ret_len);
+		r = http_get_with(p->http, url, &(struct http_request_options){ .failover = i + 1 < p->src.n }, max, ret,
+				  ret_len);
 		if (r >= 0 || r == -ENOENT || r == -EFBIG)
 			return r;
 		if (i + 1 < p->src.n)
