@@ -29,7 +29,7 @@ v1=$(S commit -b main --tree "$T/tree")
 total=$(objects_of "$srv" | wc -l)
 
 # ---- sealtree pack ----
-S pack main >"$T/p1" && S pack main >"$T/p2" && cmp -s "$T/p1" "$T/p2" && [ "$(npacks)" = 1 ] &&
+S pack main >"$T/p1" && S pack main >"$T/p2" && [ "$(head -1 "$T/p1")" = "$(head -1 "$T/p2")" ] && [ "$(npacks)" = 1 ] &&
 	ok "pack is deterministic (same name, one pack)" || fail "pack twice" "$(cat "$T/p1" "$T/p2")"
 grep -q " $((total + 1)) objects" "$T/p1" && ok "a full pack holds every object and the image" || fail "pack objects" "$(cat "$T/p1")"
 head -c 8 "$srv"/packs/*.index | grep -q STPACKIX && ok "index magic" || fail "magic" ""

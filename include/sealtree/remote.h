@@ -100,6 +100,7 @@ struct st_pack_info {
 	uint8_t index_sha256[32];
 	uint64_t index_size, pack_size;
 	uint64_t n_objects, bytes;              /* objects and their uncompressed bytes */
+	uint64_t n_reused;                      /* st_repo_write_pack: objects whose frame was copied */
 };
 
 #define ST_PACK_LEVEL_DEFAULT 6
@@ -110,10 +111,14 @@ struct st_pack_info {
  * (zstd at level 1..19, 0: ST_PACK_LEVEL_DEFAULT) on every core, the body
  * then the index published (each synced, renamed into place) under
  * REPO/packs/. Deterministic: the same objects and level give the same
- * bytes and so the same names. ret (optional) says what was written.
+ * bytes and so the same names. An object that a pack already in
+ * REPO/packs/ holds gets a copy of that frame (decoded and its digest
+ * checked first; whatever level made it), not a new compression, unless
+ * flags has ST_PACK_RECOMPRESS. ret (optional) says what was written.
  */
+#define ST_PACK_RECOMPRESS (1u << 0)
 ST_EXPORT int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_SIZE],
-				 const uint8_t *from, int level, struct st_pack_info *ret);
+				 const uint8_t *from, int level, unsigned flags, struct st_pack_info *ret);
 
 /*
  * The packs of REPO/packs/ (every index that parses and whose body has the
@@ -125,9 +130,10 @@ ST_EXPORT int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret
  * Keep REPO/packs/ up to date for every branch: a full pack of its commit
  * and a pack from the commit's parent (when the repository has it), each
  * written if missing (st_repo_write_pack); every other pack is removed.
- * ret_written/ret_removed (optional): how many.
+ * flags as st_repo_write_pack's. ret_written/ret_removed (optional): how many.
  */
-ST_EXPORT int st_repo_update_packs(struct st_repo *repo, int level, size_t *ret_written, size_t *ret_removed);
+ST_EXPORT int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t *ret_written,
+				   size_t *ret_removed);
 
 /* ---- Remotes ---------------------------------------------------------------- */
 

@@ -154,7 +154,7 @@ static int remove_pack(int dfd, const struct st_pack_info *p)
 	return 0;
 }
 
-int st_repo_update_packs(struct st_repo *repo, int level, size_t *ret_written, size_t *ret_removed)
+int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t *ret_written, size_t *ret_removed)
 {
 	_cleanup_free_ struct st_pack_info *have = NULL;
 	_cleanup_free_ struct wanted *want = NULL;
@@ -205,7 +205,7 @@ int st_repo_update_packs(struct st_repo *repo, int level, size_t *ret_written, s
 					  (!want[i].has_from || memcmp(want[k].from, want[i].from, 32) == 0);
 		if (want[i].present)
 			continue;
-		r = st_repo_write_pack(repo, want[i].commit, want[i].has_from ? want[i].from : NULL, level, NULL);
+		r = st_repo_write_pack(repo, want[i].commit, want[i].has_from ? want[i].from : NULL, level, flags, NULL);
 		if (r < 0)
 			return r;
 		want[i].present = true;

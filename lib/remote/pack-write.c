@@ -7,7 +7,9 @@
  * then the index (pack-index.c) naming the pair. Objects are compressed in
  * batches of at most BATCH_BYTES on every core (basic/pool.h), then written
  * in order, so memory stays bounded whatever the tree's size and the output
- * does not depend on the number of threads.
+ * does not depend on the number of threads. An object an existing pack
+ * already holds gets a copy of its checked frame (pack-reuse.c) instead,
+ * unless ST_PACK_RECOMPRESS: a pack after a small commit costs a copy.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,8 @@ struct item {
 	void *out;
 	size_t out_len;
 	int error;
+	bool reuse;                     /* frame: an existing pack's, to copy */
+	struct pack_reuse_frame frame;
 };
 
 struct batch {
@@ -50,17 +54,36 @@ struct batch {
 	const struct pack_image *image;
 };
 
-static int cctx_init(void *userdata, void **ret_state)
+struct worker {
+	ZSTD_CCtx *cctx;
+	struct pack_reuse_state reuse;
+};
+
+static void worker_done(void *userdata, void *state)
 {
+	struct worker *w = state;
+
 	(void)userdata;
-	*ret_state = ZSTD_createCCtx();
-	return *ret_state ? 0 : -ENOMEM;
+	if (!w)
+		return;
+	ZSTD_freeCCtx(w->cctx);
+	pack_reuse_state_done(&w->reuse);
+	free(w);
 }
 
-static void cctx_done(void *userdata, void *state)
+static int worker_init(void *userdata, void **ret_state)
 {
-	(void)userdata;
-	ZSTD_freeCCtx(state);
+	struct worker *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return -ENOMEM;
+	w->cctx = ZSTD_createCCtx();
+	if (!w->cctx || pack_reuse_state_init(&w->reuse) < 0) {
+		worker_done(userdata, w);
+		return -ENOMEM;
+	}
+	*ret_state = w;
+	return 0;
 }
 
 /* The commit's image entry: compressed against the prefix (from's image), or alone. */
@@ -104,19 +127,31 @@ static void compress_one(void *userdata, void *state, size_t i)
 {
 	struct batch *b = userdata;
 	struct item *it = &b->items[i];
+	struct worker *wk = state;
 	_cleanup_close_ int fd = -EBADF;
 	static const char empty[1];
 	const void *src = empty;
 	struct stat st;
 	size_t bound, n;
 
-	if (!state) {
+	if (!wk) {
 		it->error = -ENOMEM;
 		return;
 	}
 	if (memcmp(it->w->digest, b->image->digest, 32) == 0) {
 		compress_image(b->image, b->level, it);
 		return;
+	}
+	if (it->reuse) {
+		int r = pack_reuse_read(&it->frame, it->w->digest, it->w->size, &wk->reuse, &it->out, &it->out_len);
+
+		if (r == -ENOMEM) {
+			it->error = r;
+			return;
+		}
+		if (r == 0)
+			return;
+		it->reuse = false;      /* a frame that does not check out: compressed afresh */
 	}
 	fd = st_repo_open_object(b->repo, it->w->digest);
 	if (fd < 0) {
@@ -143,7 +178,7 @@ static void compress_one(void *userdata, void *state, size_t i)
 	if (!it->out)
 		it->error = -ENOMEM;
 	else {
-		n = ZSTD_compressCCtx(state, it->out, bound, src, (size_t)st.st_size, b->level);
+		n = ZSTD_compressCCtx(wk->cctx, it->out, bound, src, (size_t)st.st_size, b->level);
 		if (ZSTD_isError(n) || n > pack_csize_max(it->w->size))
 			it->error = -EIO;
 		else
@@ -178,9 +213,21 @@ static void tmp_abortp(struct publish_tmp *t)
 		publish_abort(t);
 }
 
-int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_SIZE], const uint8_t *from, int level,
-		       struct st_pack_info *ret)
+static void pack_reuse_freep(struct pack_reuse **p)
 {
+	pack_reuse_free(*p);
+}
+
+static void worker_donep(struct worker **p)
+{
+	worker_done(NULL, *p);
+}
+
+int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_SIZE], const uint8_t *from, int level,
+		       unsigned flags, struct st_pack_info *ret)
+{
+	_cleanup_(pack_reuse_freep) struct pack_reuse *reuse = NULL;
+	_cleanup_(worker_donep) struct worker *caller = NULL;
 	_cleanup_close_ int dfd = -EBADF;       /* closed after tmp is dropped */
 	_cleanup_(tmp_abortp) struct publish_tmp tmp = { .fd = -EBADF };
 	_cleanup_free_ struct want *objs_v = NULL, *minus_v = NULL;
@@ -192,17 +239,16 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	struct pack_image img = {};
 	bool image_listed = false;
 	struct pack_index idx = {};
-	struct pool_ops ops = { .worker_init = cctx_init, .worker_done = cctx_done };
+	struct pool_ops ops = { .worker_init = worker_init, .worker_done = worker_done };
 	struct st_pack_info info = {};
 	unsigned threads = cpus_available(POOL_THREADS_MAX);
 	uint8_t sha[32];
 	unsigned sha_len = 32;
 	char name[80];
 	size_t index_len;
-	ZSTD_CCtx *caller = NULL;
 	int r;
 
-	if (!repo || !commit)
+	if (!repo || !commit || (flags & ~ST_PACK_RECOMPRESS))
 		return -EINVAL;
 	if (level == 0)
 		level = ST_PACK_LEVEL_DEFAULT;
@@ -271,10 +317,13 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	r = publish_begin(dfd, 0644, display, &tmp);
 	if (r < 0)
 		goto out;
-	caller = ZSTD_createCCtx();
-	if (!caller) {
-		r = -ENOMEM;
+	r = worker_init(NULL, (void **)&caller);
+	if (r < 0)
 		goto out;
+	if (!(flags & ST_PACK_RECOMPRESS)) {
+		r = pack_reuse_open(repo, &reuse);
+		if (r < 0)
+			goto out;
 	}
 	for (size_t start = 0; start < objs.n;) {
 		struct batch b = { .repo = repo, .level = level, .items = items, .image = &img };
@@ -283,6 +332,8 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 
 		while (start + n < objs.n && n < BATCH_OBJECTS && (n == 0 || in < BATCH_BYTES)) {
 			items[n] = (struct item){ .w = &objs.v[start + n] };
+			items[n].reuse = memcmp(items[n].w->digest, img.digest, 32) != 0 &&
+					 pack_reuse_find(reuse, items[n].w->digest, items[n].w->size, &items[n].frame);
 			in += objs.v[start + n].size;
 			n++;
 		}
@@ -309,6 +360,7 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 				if (r < 0)
 					r = st_errf(r, "cannot write a pack in '%s'", display);
 				info.bytes += e->size;
+				info.n_reused += items[i].reuse;
 			}
 			free(items[i].out);
 			items[i].out = NULL;
@@ -346,7 +398,6 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 		*ret = info;
 	r = 0;
 out:
-	ZSTD_freeCCtx(caller);
 	free(idx.entries);
 	return r;
 }

@@ -78,6 +78,35 @@ const struct pack_entry *pack_index_find(const struct pack_index *idx, const uin
 /* "packs/<64 hex>.index" / ".pack" of an index's SHA-256 into buf. */
 void pack_relpath(const uint8_t index_sha256[32], bool body, char buf[80]);
 
+/*
+ * Frame reuse (pack-reuse.c): a new pack copies the frame an existing pack
+ * of REPO/packs/ holds for an object instead of compressing it again, after
+ * decoding it and checking its digest (a frame that fails is compressed
+ * afresh). Image entries of packs from F are never reused.
+ */
+struct pack_reuse;
+struct st_verity_hasher;
+struct pack_reuse_frame {
+	int fd;                         /* the old pack's body (owned by the pack_reuse) */
+	uint64_t offset, csize;
+};
+/* Per thread: a decoder, its output buffer and a hasher. */
+struct pack_reuse_state {
+	struct ZSTD_DCtx_s *dctx;
+	void *out;
+	size_t out_size;
+	struct st_verity_hasher *hasher;
+};
+int pack_reuse_open(struct st_repo *repo, struct pack_reuse **ret);
+struct pack_reuse *pack_reuse_free(struct pack_reuse *pr);
+/* Where an existing pack holds digest (of size bytes): true and *ret, or false. pr may be NULL. */
+bool pack_reuse_find(const struct pack_reuse *pr, const uint8_t digest[32], uint64_t size, struct pack_reuse_frame *ret);
+/* The frame's bytes (malloc'ed) once it decodes to exactly size bytes of that digest; -EUCLEAN if not. */
+int pack_reuse_read(const struct pack_reuse_frame *f, const uint8_t digest[32], uint64_t size,
+		    struct pack_reuse_state *st, void **ret, size_t *ret_len);
+int pack_reuse_state_init(struct pack_reuse_state *st);
+void pack_reuse_state_done(struct pack_reuse_state *st);
+
 /* ---- pulling from packs (pack-fetch.c) ---- */
 
 struct http;

@@ -11,7 +11,7 @@
 static void summary_help(FILE *f)
 {
 	fprintf(f,
-		"usage: sealtree summary [--sign KEY]... [--packs [--level N]]\n"
+		"usage: sealtree summary [--sign KEY]... [--packs [--level N] [--recompress]]\n"
 		"\n"
 		"Write REPO/summary (every branch, its commit, timestamp and version) and,\n"
 		"with --sign, REPO/summary.sig, so that the repository directory can be\n"
@@ -22,6 +22,8 @@ static void summary_help(FILE *f)
 		"  -p, --packs     first bring REPO/packs/ up to date: for each branch a full\n"
 		"                  pack and one from its parent commit; remove stale packs\n"
 		"  -l, --level N   zstd level of new packs, 1..19 (default 6)\n"
+		"  -r, --recompress  compress every object of new packs, copy no frame of an\n"
+		"                  existing pack (by default they are copied, checked)\n"
 		"  -h, --help      show this help\n");
 }
 
@@ -31,6 +33,7 @@ int cmd_summary(int argc, char **argv)
 		{ "sign", required_argument, NULL, 'k' },
 		{ "packs", no_argument, NULL, 'p' },
 		{ "level", required_argument, NULL, 'l' },
+		{ "recompress", no_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -40,9 +43,10 @@ int cmd_summary(int argc, char **argv)
 	size_t n_keys = 0, written = 0, removed = 0;
 	bool packs = false;
 	uint32_t level = 0;
+	unsigned flags = 0;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "k:pl:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "k:pl:rh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'p':
 			packs = true;
@@ -53,6 +57,9 @@ int cmd_summary(int argc, char **argv)
 				ret = 2;
 				goto out;
 			}
+			break;
+		case 'r':
+			flags |= ST_PACK_RECOMPRESS;
 			break;
 		case 'k':
 			if (n_keys == ELEMENTSOF(keys)) {
@@ -86,7 +93,7 @@ int cmd_summary(int argc, char **argv)
 	if (!repo)
 		goto out;
 	if (packs) {
-		r = st_repo_update_packs(repo, (int)level, &written, &removed);
+		r = st_repo_update_packs(repo, (int)level, flags, &written, &removed);
 		if (r < 0) {
 			log_error_errno(r, "summary: cannot bring the packs up to date");
 			goto out;
