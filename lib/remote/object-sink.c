@@ -13,24 +13,52 @@
 #include "remote-internal.h"
 #include "sealtree/repo-objects.h"
 
+void object_dirs_init(struct object_dirs *d, struct st_repo *repo)
+{
+	d->repo = repo;
+	for (size_t i = 0; i < ELEMENTSOF(d->fd); i++)
+		d->fd[i] = -EBADF;
+}
+
+void object_dirs_done(struct object_dirs *d)
+{
+	for (size_t i = 0; i < ELEMENTSOF(d->fd); i++)
+		d->fd[i] = safe_close(d->fd[i]);
+}
+
 void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
 {
 	struct st_verity_hasher *keep = s->hasher;
+	struct object_dirs *dirs = s->dirs;
 
-	*s = (struct object_sink){ .repo = repo, .size = size, .hasher = keep, .tmp.fd = -EBADF, .tmp.dir_fd = -EBADF,
-				   .partial_fd = -EBADF };
+	*s = (struct object_sink){ .repo = repo, .dirs = dirs && dirs->repo == repo ? dirs : NULL, .size = size,
+				   .hasher = keep, .tmp.fd = -EBADF, .tmp.dir_fd = -EBADF, .partial_fd = -EBADF };
 	memcpy(s->digest, digest, ST_DIGEST_SIZE);
 	st_repo_object_relpath(digest, s->relpath);
 }
 
-/* objects/XX/ of the object, made if need be. */
+/* objects/XX/ of the object, made if need be: an fd of the caller's (sink_dir_close()) or borrowed from s->dirs. */
 static int sink_dir(struct object_sink *s)
 {
 	char dir[11];
+	int fd;
 
 	memcpy(dir, s->relpath, 10);
 	dir[10] = '\0';
-	return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	if (!s->dirs)
+		return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	if (s->dirs->fd[s->digest[0]] >= 0)
+		return s->dirs->fd[s->digest[0]];
+	fd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	if (fd >= 0)
+		s->dirs->fd[s->digest[0]] = fd;
+	return fd;
+}
+
+static void sink_dir_close(struct object_sink *s, int fd)
+{
+	if (!s->dirs)
+		safe_close(fd);
 }
 
 static int sink_open(struct object_sink *s)
@@ -42,8 +70,11 @@ static int sink_open(struct object_sink *s)
 	if (dfd < 0)
 		return dfd;
 	r = publish_begin(dfd, 0644, s->relpath, &s->tmp);
-	if (r < 0)
+	if (r < 0) {
+		if (s->dirs)
+			dfd = -EBADF;   /* borrowed */
 		return r;
+	}
 	s->tmp.dir_fd = TAKE_FD(dfd);
 	s->open = true;
 	if (!s->hasher) {
@@ -102,7 +133,7 @@ void object_sink_reset(struct object_sink *s)
 		int dfd = s->tmp.dir_fd;
 
 		publish_abort(&s->tmp);
-		safe_close(dfd);
+		sink_dir_close(s, dfd);
 		s->open = false;
 	}
 	if (s->hasher)
@@ -147,7 +178,7 @@ static int sink_finish_partial(struct object_sink *s, const struct publish_ops *
 	publish_adopt(dfd, TAKE_FD(s->partial_fd), &tmp);
 	s->got = 0;
 	r = publish_finish(&tmp, s->relpath + 11, s->relpath, 0, ops);
-	safe_close(dfd);
+	sink_dir_close(s, dfd);
 	if (r < 0)
 		return r;
 	return partial_remove(s->repo, s->digest);
@@ -189,7 +220,7 @@ int object_sink_finish(struct object_sink *s)
 	dfd = s->tmp.dir_fd;
 	s->open = false;
 	r = publish_finish(&s->tmp, s->relpath + 11, s->relpath, 0, &ops);
-	safe_close(dfd);
+	sink_dir_close(s, dfd);
 	s->got = 0;
 	return r < 0 ? r : 0;
 }

@@ -84,6 +84,7 @@ static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint6
 			return -ENOMEM;
 	}
 	(void)ZSTD_DCtx_reset(rf->dctx, ZSTD_reset_session_only);
+	rf->sink.dirs = run->pp->dirs;
 	object_sink_init(&rf->sink, run->pp->repo, e->digest, e->size);
 	rf->frame_done = false;
 	rf->in_frame = true;

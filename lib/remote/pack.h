@@ -111,11 +111,13 @@ void pack_reuse_state_done(struct pack_reuse_state *st);
 
 struct http;
 struct want_list;
+struct object_dirs;
 
 struct pack_pull {
 	struct http *http;
 	const char *base;               /* the remote's URL, no trailing '/' */
 	struct st_repo *repo;
+	struct object_dirs *dirs;       /* repo's objects/XX/, opened once (object-sink.h); may be NULL */
 	struct st_pull_options *opts;   /* warning(); objects_from_packs and pack_bytes are added to */
 	/* An object was published (its size); the caller counts and reports progress. */
 	void (*object_done)(void *userdata, uint64_t size);

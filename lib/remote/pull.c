@@ -47,6 +47,7 @@ struct pull {
 	/* count_only(): the objects counted so far, so that one shared by commits or refs counts once. */
 	struct want_list counted;
 	int objects_dirfd;
+	struct object_dirs dirs;        /* objects/XX/, each opened once */
 	int error;                      /* the first object that failed ... */
 	char detail[768];               /* ... and why */
 };
@@ -553,6 +554,7 @@ static int fetch_objects(struct pull *p, const struct want_list *missing)
 		return -ENOMEM;
 	for (size_t i = 0; i < missing->n && r >= 0; i++) {
 		of[i].p = p;
+		of[i].sink.dirs = &p->dirs;
 		object_sink_init(&of[i].sink, p->repo, missing->v[i].digest, missing->v[i].size);
 		r = object_add(&of[i]);
 	}
@@ -756,6 +758,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 
 	if (!repo || !opts)
 		return -EINVAL;
+	object_dirs_init(&p.dirs, repo);
 	opts->results = NULL;
 	opts->n_results = 0;
 	opts->objects_fetched = opts->bytes_fetched = opts->requests = opts->failovers = 0;
@@ -853,7 +856,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	/* The packs on offer, used for images and objects. */
 	if (!(opts->flags & ST_PULL_NO_PACKS) && summary->n_packs > 0) {
 		pp = (struct pack_pull){ .http = p.http, .base = pull_sources_metadata(&p.src, 0), .repo = repo,
-					 .opts = opts, .object_done = pack_object_done, .userdata = &p };
+					 .dirs = &p.dirs, .opts = opts, .object_done = pack_object_done, .userdata = &p };
 		r = pack_pull_init(&pp, summary);
 		if (r < 0)
 			goto out;
@@ -911,6 +914,7 @@ out:
 	st_remote_free(p.remote);
 	pull_sources_release(&p.src);
 	free(p.counted.v);
+	object_dirs_done(&p.dirs);
 	if (r < 0) {
 		free(opts->results);
 		opts->results = NULL;
