@@ -32,6 +32,9 @@
 
 #define RANGE_GAP_MAX 4096u             /* merge neighbours across at most this many unwanted bytes */
 #define RANGE_SIZE_MAX (8u * 1024u * 1024u)
+/* A dump of an image of size bytes is taken to be at most this long (paths spelled out; escapes). */
+#define IMAGE_DUMP_MAX(size) ((size) * 8 + UINT64_C(1024) * 1024)
+#define IMAGE_DUMP_LIMIT (UINT64_C(1) << 30)
 
 struct pack_run {
 	struct pack_pull *pp;
@@ -397,8 +400,9 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
 	struct pack_run run = { .pp = pp };
 	const struct pack_index *idx = NULL;
-	const struct pack_entry *image;
+	const struct pack_entry *image, *delta;
 	struct range_fetch *ranges = NULL;
+	uint8_t key[32];
 	_cleanup_free_ char *url = NULL;
 	size_t n_ranges = 0;
 	int r;
@@ -444,8 +448,10 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		r = -ENOMEM;
 		goto out;
 	}
-	/* The image's frame was fetched on its own (pack_fetch_image): no range takes it again as a gap. */
+	/* The image's frame and its delta were fetched on their own (pack_fetch_image): no range takes them as a gap. */
 	image = pack_index_find(idx, pp->image_digest);
+	pack_image_delta_key(pp->image_digest, key);
+	delta = pack_index_find(idx, key);
 	for (size_t i = 0; i < run.n_wanted; i++) {
 		const struct pack_entry *e = run.wanted[i];
 		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
@@ -459,7 +465,8 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 			continue;
 		}
 		if (last && !last->replay && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX &&
-		    !(image && image->offset >= last->end && image->offset < e->offset)) {
+		    !(image && image->offset >= last->end && image->offset < e->offset) &&
+		    !(delta && delta->offset >= last->end && delta->offset < e->offset)) {
 			last->last = i;
 			last->end = e->offset + e->csize;
 			continue;
@@ -596,15 +603,19 @@ static const struct http_request_ops frame_ops = {
 	.data = frame_data, .reset = frame_reset, .resume = frame_resume, .done = frame_done,
 };
 
-/* The image of the commit pack k was made from, decompressed and checked; 0, or a negative errno with a detail. */
-static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_entry *e, const uint8_t digest[32],
-			   const void *prefix, size_t prefix_len, char **ret)
+/*
+ * Entry e of pack k (what) fetched by one range and decompressed in one shot
+ * into a buffer of exactly e->size bytes (nothing more can be written),
+ * against prefix if not NULL. *ret is malloc'ed. 0, or a negative errno with
+ * a detail naming the URL.
+ */
+static int frame_fetch(struct pack_pull *pp, size_t k, const struct pack_entry *e, const char *what, const void *prefix,
+		       size_t prefix_len, char **ret)
 {
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
 	struct frame_buf f = { .max = (size_t)e->csize, .result = -EIO };
 	struct http_request_options o = { .range_start = e->offset, .range_end = e->offset + e->csize };
-	_cleanup_free_ char *url = NULL, *image = NULL;
-	uint8_t got[32];
+	_cleanup_free_ char *url = NULL, *out = NULL;
 	ZSTD_DCtx *d;
 	char name[80];
 	size_t n;
@@ -614,8 +625,8 @@ static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_ent
 	if (asprintf(&url, "%s/%s", pp->base, name) < 0)
 		return -ENOMEM;
 	f.buf = malloc(f.max);
-	image = malloc(e->size ? (size_t)e->size : 1);
-	if (!f.buf || !image) {
+	out = malloc(e->size ? (size_t)e->size : 1);
+	if (!f.buf || !out) {
 		free(f.buf);
 		return -ENOMEM;
 	}
@@ -625,7 +636,7 @@ static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_ent
 	if (r >= 0 && f.result < 0)
 		r = st_errf(f.result, "%s", f.detail);
 	if (r >= 0 && f.len != e->csize)
-		r = st_errf(-EUCLEAN, "%s: the image's range ended early", url);
+		r = st_errf(-EUCLEAN, "%s: the %s's range ended early", url, what);
 	if (r < 0) {
 		free(f.buf);
 		return r;
@@ -636,17 +647,37 @@ static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_ent
 		free(f.buf);
 		return -ENOMEM;
 	}
-	/* One shot into a buffer of exactly the size the commit gives: nothing more can be written. */
 	(void)ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
 	if (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))
 		n = (size_t)-1;
 	else
-		n = ZSTD_decompressDCtx(d, image, (size_t)e->size, f.buf, f.len);
+		n = ZSTD_decompressDCtx(d, out, (size_t)e->size, f.buf, f.len);
 	ZSTD_freeDCtx(d);
 	free(f.buf);
 	if (ZSTD_isError(n) || n != e->size)
-		return st_errf(-EUCLEAN, "%s: the image's frame does not decompress to its %llu bytes", url,
+		return st_errf(-EUCLEAN, "%s: the %s's frame does not decompress to its %llu bytes", url, what,
 			       (unsigned long long)e->size);
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+/* The image of the commit pack k was made from, decompressed and checked; 0, or a negative errno with a detail. */
+static int image_from_pack(struct pack_pull *pp, size_t k, const struct pack_entry *e, const uint8_t digest[32],
+			   const void *prefix, size_t prefix_len, char **ret)
+{
+	const struct st_summary_pack *pk = &pp->summary->packs[k];
+	_cleanup_free_ char *url = NULL, *image = NULL;
+	uint8_t got[32];
+	char name[80];
+	size_t n = (size_t)e->size;
+	int r;
+
+	pack_relpath(pk->index_sha256, true, name);
+	if (asprintf(&url, "%s/%s", pp->base, name) < 0)
+		return -ENOMEM;
+	r = frame_fetch(pp, k, e, "image", prefix, prefix_len, &image);
+	if (r < 0)
+		return r;
 	r = st_verity_digest_buffer(image, n, got);
 	if (r < 0)
 		return r;
@@ -675,8 +706,49 @@ static uint8_t *local_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_
 	return data;
 }
 
+/*
+ * The image from the delta entry of pack k (a pack from F; prefix: F's
+ * image): F's dump as the prefix, C's dump decoded (at most a bound the
+ * image's size gives), the image written from it at the commit's format
+ * version, its digest checked. -ENOENT: the pack has no delta.
+ */
+static int image_from_delta(struct pack_pull *pp, size_t k, const struct pack_index *idx, const uint8_t digest[32],
+			    uint64_t size, uint32_t version, const void *prefix, size_t prefix_len, char **ret)
+{
+	_cleanup_free_ char *old = NULL, *dump = NULL;
+	_cleanup_free_ void *image = NULL;
+	const struct pack_entry *e;
+	uint8_t key[32], got[32];
+	size_t old_len, image_len;
+	int r;
+
+	pack_image_delta_key(digest, key);
+	e = pack_index_find(idx, key);
+	if (!e)
+		return -ENOENT;
+	if (e->size > IMAGE_DUMP_MAX(size) || e->size > IMAGE_DUMP_LIMIT)
+		return st_errf(-EUCLEAN, "its dump would be %llu bytes, beyond what a %llu-byte image gives",
+			       (unsigned long long)e->size, (unsigned long long)size);
+	r = pack_image_dump(prefix, prefix_len, &old, &old_len);
+	if (r < 0)
+		return r == -ENOMEM ? r : st_errf(r, "the local image of the pack's base does not read");
+	r = frame_fetch(pp, k, e, "image delta", old, old_len, &dump);
+	if (r < 0)
+		return r;
+	r = pack_image_from_dump(dump, (size_t)e->size, version, (size_t)size, &image, &image_len, got);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0)
+		return st_errf(-EUCLEAN, "its dump does not give an image: %s",
+			       st_error_detail() ? st_error_detail() : st_error_message(r));
+	if (image_len != size || memcmp(got, digest, 32) != 0)
+		return st_errf(-EUCLEAN, "the image its dump gives does not have the commit's image digest");
+	*ret = TAKE_PTR(image);
+	return 0;
+}
+
 int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8_t digest[32], uint64_t size,
-		     char **ret)
+		     uint32_t version, char **ret)
 {
 	int r;
 
@@ -703,6 +775,17 @@ int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8
 				prefix = local_image(pp->repo, pk->from, &prefix_len);
 				if (!prefix)
 					continue;
+				/* The image delta first: a fraction of the image's own frame. */
+				r = image_from_delta(pp, k, idx, digest, size, version, prefix, prefix_len, ret);
+				if (r == -ENOMEM)
+					return r;
+				if (r == 0)
+					return 0;
+				if (r != -ENOENT) {
+					pack_relpath(pk->index_sha256, true, name);
+					warn(pp, "%s: image delta not used, the image's frame instead: %s", name,
+					     st_error_detail() ? st_error_detail() : st_error_message(r));
+				}
 			}
 			r = image_from_pack(pp, k, e, digest, prefix, prefix_len, ret);
 			if (r == -ENOMEM)

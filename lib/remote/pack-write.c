@@ -52,6 +52,9 @@ struct batch {
 	int level;
 	struct item *items;
 	const struct pack_image *image;
+	const uint8_t *delta_key;       /* the image delta's entry (pack.h), or NULL */
+	const void *delta;
+	size_t delta_len;
 };
 
 struct worker {
@@ -122,6 +125,27 @@ static void compress_image(const struct pack_image *img, int level, struct item 
 		it->out_len = n;
 }
 
+/* Insert an entry (digest, size) into the sorted list l, unless it is there. */
+static int want_insert(struct want_list *l, struct want **owned, const uint8_t digest[32], uint64_t size)
+{
+	struct want *n;
+	size_t at = 0;
+
+	while (at < l->n && memcmp(l->v[at].digest, digest, 32) < 0)
+		at++;
+	if (at < l->n && memcmp(l->v[at].digest, digest, 32) == 0)
+		return 0;
+	n = reallocarray(l->v, l->n + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	l->v = *owned = n;
+	memmove(&l->v[at + 1], &l->v[at], (l->n - at) * sizeof(*n));
+	memcpy(l->v[at].digest, digest, 32);
+	l->v[at].size = size;
+	l->n++;
+	return 0;
+}
+
 /* Compress one object into it->out; it->error on failure (the caller reports it). */
 static void compress_one(void *userdata, void *state, size_t i)
 {
@@ -140,6 +164,16 @@ static void compress_one(void *userdata, void *state, size_t i)
 	}
 	if (memcmp(it->w->digest, b->image->digest, 32) == 0) {
 		compress_image(b->image, b->level, it);
+		return;
+	}
+	if (b->delta_key && memcmp(it->w->digest, b->delta_key, 32) == 0) {
+		it->out = malloc(b->delta_len);
+		if (!it->out)
+			it->error = -ENOMEM;
+		else {
+			memcpy(it->out, b->delta, b->delta_len);
+			it->out_len = b->delta_len;
+		}
 		return;
 	}
 	if (it->reuse) {
@@ -188,9 +222,9 @@ static void compress_one(void *userdata, void *state, size_t i)
 		(void)munmap((void *)src, (size_t)st.st_size);
 }
 
-/* The image of commit id: its digest and bytes (malloc'ed). */
-static int read_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], uint8_t ret_digest[32], uint8_t **ret,
-		      size_t *ret_len)
+/* The image of commit id: its digest, format version and bytes (malloc'ed). */
+static int read_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], uint8_t ret_digest[32],
+		      uint32_t *ret_version, uint8_t **ret, size_t *ret_len)
 {
 	struct st_commit *c = NULL;
 	_cleanup_close_ int fd = -EBADF;
@@ -200,6 +234,7 @@ static int read_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE],
 	if (r < 0)
 		return r;
 	memcpy(ret_digest, c->image_digest, 32);
+	*ret_version = c->image_version;
 	fd = st_repo_open_image(repo, c->image_digest);
 	st_commit_free(c);
 	if (fd < 0)
@@ -237,7 +272,10 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	struct want_list objs = {}, minus = {};
 	_cleanup_free_ uint8_t *image = NULL, *prefix = NULL;
 	struct pack_image img = {};
-	bool image_listed = false;
+	_cleanup_free_ void *delta = NULL;
+	size_t delta_len = 0;
+	uint8_t delta_key[32];
+	uint32_t version = 0;
 	struct pack_index idx = {};
 	struct pool_ops ops = { .worker_init = worker_init, .worker_done = worker_done };
 	struct st_pack_info info = {};
@@ -266,33 +304,35 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 		object_set_subtract(&objs, &minus);
 	}
 	/* The image goes in too, at its digest's place. */
-	r = read_image(repo, commit, img.digest, &image, &img.len);
+	r = read_image(repo, commit, img.digest, &version, &image, &img.len);
 	if (r < 0)
 		return r;
 	img.data = image;
 	if (from) {
 		uint8_t d[32];
+		uint32_t v;
 
-		r = read_image(repo, from, d, &prefix, &img.prefix_len);
+		r = read_image(repo, from, d, &v, &prefix, &img.prefix_len);
 		if (r < 0)
 			return r;
 		img.prefix = prefix;
 	}
-	for (size_t i = 0; i < objs.n && !image_listed; i++)
-		image_listed = memcmp(objs.v[i].digest, img.digest, 32) == 0;
-	if (!image_listed) {
-		struct want *n = reallocarray(objs.v, objs.n + 1, sizeof(*n));
-		size_t at = 0;
+	r = want_insert(&objs, &objs_v, img.digest, img.len);
+	if (r < 0)
+		return r;
+	if (from) {
+		size_t dump_len;
 
-		if (!n)
-			return -ENOMEM;
-		objs.v = objs_v = n;
-		while (at < objs.n && memcmp(objs.v[at].digest, img.digest, 32) < 0)
-			at++;
-		memmove(&objs.v[at + 1], &objs.v[at], (objs.n - at) * sizeof(*n));
-		memcpy(objs.v[at].digest, img.digest, 32);
-		objs.v[at].size = img.len;
-		objs.n++;
+		/* And the image delta, when the dump gives the image back (else the image's frame does alone). */
+		r = pack_image_delta_make(&img, version, IMAGE_DELTA_LEVEL, &delta, &delta_len, &dump_len);
+		if (r == -ENOMEM)
+			return r;
+		if (r >= 0) {
+			pack_image_delta_key(img.digest, delta_key);
+			r = want_insert(&objs, &objs_v, delta_key, dump_len);
+			if (r < 0)
+				return r;
+		}
 	}
 	idx.entries = calloc(objs.n ? objs.n : 1, sizeof(*idx.entries));
 	items = calloc(MIN(objs.n, (size_t)BATCH_OBJECTS) + 1, sizeof(*items));
@@ -326,13 +366,15 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 			goto out;
 	}
 	for (size_t start = 0; start < objs.n;) {
-		struct batch b = { .repo = repo, .level = level, .items = items, .image = &img };
+		struct batch b = { .repo = repo, .level = level, .items = items, .image = &img,
+				   .delta_key = delta ? delta_key : NULL, .delta = delta, .delta_len = delta_len };
 		uint64_t in = 0;
 		size_t n = 0;
 
 		while (start + n < objs.n && n < BATCH_OBJECTS && (n == 0 || in < BATCH_BYTES)) {
 			items[n] = (struct item){ .w = &objs.v[start + n] };
 			items[n].reuse = memcmp(items[n].w->digest, img.digest, 32) != 0 &&
+					 !(delta && memcmp(items[n].w->digest, delta_key, 32) == 0) &&
 					 pack_reuse_find(reuse, items[n].w->digest, items[n].w->size, &items[n].frame);
 			in += objs.v[start + n].size;
 			n++;

@@ -49,6 +49,29 @@ struct pack_image {
 	size_t prefix_len;
 };
 
+/*
+ * The image delta (image-delta.c): in a pack from F, besides the image's
+ * own entry, an entry keyed pack_image_delta_key(C's image digest) holds
+ * C's image as its dumpfile text (size: the text's length) compressed
+ * against F's dumpfile text as a raw prefix, with a content checksum. The
+ * dumps are printed from the images read with ST_IMAGE_READ_HARDLINKS_BFS;
+ * the image is written back from the dump at the commit's format version
+ * (min = max) and must have the commit's digest.
+ */
+void pack_image_delta_key(const uint8_t image_digest[32], uint8_t ret[32]);
+/* The dumpfile text of an image (malloc'ed, not NUL-terminated). */
+int pack_image_dump(const void *image, size_t len, char **ret, size_t *ret_len);
+/* The image a dump (untrusted) gives, at most max bytes (else -EFBIG), and its fs-verity digest. */
+int pack_image_from_dump(const char *dump, size_t len, uint32_t version, size_t max, void **ret, size_t *ret_len,
+			 uint8_t ret_digest[32]);
+/*
+ * The delta frame of img (which has a prefix): -EUCLEAN if C's dump does not
+ * give back C's image (no delta is offered then). ret_dump_len: the entry's size.
+ */
+struct pack_image;
+int pack_image_delta_make(const struct pack_image *img, uint32_t version, int level, void **ret, size_t *ret_len,
+			  size_t *ret_dump_len);
+
 struct pack_entry {
 	uint8_t digest[32];
 	uint64_t offset, csize, size;
@@ -135,14 +158,15 @@ int pack_pull_init(struct pack_pull *pp, const struct st_summary *summary);
 void pack_pull_done(struct pack_pull *pp);
 
 /*
- * The image (digest, size from the commit) of commit out of a pack:
- * a pack from a commit whose image this repository has (decompressed
+ * The image (digest, size, format version from the commit) of commit out
+ * of a pack: a pack from a commit whose image this repository has (its
+ * image delta rebuilt against it, else the image's frame decompressed
  * against it), else the full pack; checked against the digest. *ret is
  * malloc'ed, size bytes. -ENOENT: no pack could give it (warnings said
  * why), fetch it loose.
  */
 int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8_t digest[32], uint64_t size,
-		     char **ret);
+		     uint32_t version, char **ret);
 
 /*
  * Fetch from the packs offered for commit the objects of *missing

@@ -623,7 +623,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	r = -ENOENT;
 	if (p->packs && c->image_size <= IMAGE_FETCH_MAX) {
 		memcpy(p->packs->image_digest, c->image_digest, ST_DIGEST_SIZE);
-		r = pack_fetch_image(p->packs, id, c->image_digest, c->image_size, &image);
+		r = pack_fetch_image(p->packs, id, c->image_digest, c->image_size, c->image_version, &image);
 		if (r == 0)
 			len = (size_t)c->image_size;
 	}
