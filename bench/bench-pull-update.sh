@@ -13,8 +13,11 @@
 #        the parts (summary, commit, image, index, ranges);
 #      - time next to `ostree pull` of the same change through its delta.
 # 2. Initial pull of v2 into an empty repository: from the full pack, from
-#    loose objects (--no-packs), and the curl floor (the same loose object
-#    files fetched by one `curl --parallel --parallel-max JOBS`).
+#    loose objects (--no-packs, not with MODES=packs), and the curl floors:
+#    the same loose object files fetched by one `curl --parallel
+#    --parallel-max JOBS` to /dev/null, the same written to files on disk
+#    (then synced, as a pull syncs before its ref moves), and the full
+#    pack (the bytes a pull from packs moves) by one curl to a file.
 # Medians of RUNS. The client's CPU time and peak memory (/usr/bin/time)
 # are reported for the sealtree pulls.
 # Usage: bench/bench-pull-update.sh [SOURCE]   (BUILD_DIR, RUNS, JOBS, BENCH_DIR)
@@ -24,6 +27,7 @@ SRC=${1:-/usr/share}
 BUILD_DIR=${BUILD_DIR:-build}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-32}
+MODES=${MODES:-packs loose}     # initial pulls to time: from packs, from loose objects
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
@@ -97,24 +101,27 @@ dpack=$(stat -c %s "$T/www/st/packs/$delta.pack")
 dindex=$(stat -c %s "$T/www/st/packs/$delta.index")
 # The changed objects' compressed size: the pack's frames but the image's (the entry of v2's image digest).
 v2image=$(ST show main 2>/dev/null | sed -n 's/^image[: ]*\([0-9a-f]\{64\}\).*/\1/p' | head -1)
-read -r dobj dimg < <(python3 - "$T/www/st/packs/$delta.index" "$v2image" <<'PY'
-import struct, sys
+read -r dobj dimg ddelta < <(python3 - "$T/www/st/packs/$delta.index" "$v2image" <<'PY'
+import hashlib, struct, sys
 idx = open(sys.argv[1], "rb").read()
 img = bytes.fromhex(sys.argv[2]) if len(sys.argv[2]) == 64 else b""
+key = hashlib.sha256(b"sealtree image dump delta 1\0" + img).digest()
 n = struct.unpack_from("<Q", idx, 24)[0]
-obj = im = 0
+obj = im = dl = 0
 for i in range(n):
     d = idx[128 + 56 * i:128 + 56 * i + 32]
     off, cs, sz = struct.unpack_from("<QQQ", idx, 128 + 56 * i + 32)
     if d == img:
         im += cs
+    elif d == key:
+        dl += cs
     else:
         obj += cs
-print(obj, im)
+print(obj, im, dl)
 PY
 )
 echo "changed: $changed files; sealtree packs v2 (full + from v1) $st_gen s, ostree static delta $os_gen s"
-echo "pack from v1: $dpack bytes (changed objects $dobj, image against v1's $dimg), index $dindex bytes; ostree delta: $(du -sb "$T/www/os/deltas" | cut -f1) bytes"
+echo "pack from v1: $dpack bytes (changed objects $dobj, image against v1's $dimg, image delta (dump) $ddelta), index $dindex bytes; ostree delta: $(du -sb "$T/www/os/deltas" | cut -f1) bytes"
 # warm the server's page cache
 find "$T/www" -type f -exec cat {} + >/dev/null
 
@@ -146,8 +153,11 @@ echo "update, median of $RUNS: ostree with a static delta $uos s, $uow bytes on 
 (cd "$T/www/st" && "$SEALTREE" --repo . dump main >/dev/null)
 (cd "$T/www/st" && find objects -type f -name '[0-9a-f]*') >"$T/objects.list"
 awk -v u="$NGINX_URL/st/" '{ print "url = " u $0; print "output = /dev/null" }' "$T/objects.list" >"$T/curl.cfg"
+full=$(awk -v c="$v2" '$1 == "pack" && $2 == c && $3 == "-" { print $4 }' "$T/www/st/summary")
+# The same files written to disk, as a pull must (then one syncfs, as a pull does before its ref moves).
+awk -v u="$NGINX_URL/st/" -v d="$T/cl-curl/" '{ print "url = " u $0; print "output = " d $0 }' "$T/objects.list" >"$T/curl-disk.cfg"
 for run in $(seq "$RUNS"); do
-	for mode in packs loose; do
+	for mode in $MODES; do
 		rm -rf "$T/cl-i"
 		"$SEALTREE" --repo "$T/cl-i" init --verity=off >/dev/null
 		"$SEALTREE" --repo "$T/cl-i" remote add origin "$NGINX_URL/st" --no-sign-verify
@@ -160,7 +170,20 @@ for run in $(seq "$RUNS"); do
 	s=$(now); curl -s --parallel --parallel-max "$JOBS" -K "$T/curl.cfg" >/dev/null 2>&1 || true; e=$(now)
 	echo "$e - $s" | bc >>"$T/i-curl"
 	echo "run $run: curl floor (loose files) $(tail -1 "$T/i-curl") s"
+	rm -rf "$T/cl-curl"
+	sync
+	s=$(now); curl -s --create-dirs --parallel --parallel-max "$JOBS" -K "$T/curl-disk.cfg" >/dev/null 2>&1 || true; sync -f "$T"; e=$(now)
+	echo "$e - $s" | bc >>"$T/i-curld"
+	echo "run $run: curl floor written to disk $(tail -1 "$T/i-curld") s ($(du -sm "$T/cl-curl" | cut -f1) MB)"
+	rm -rf "$T/cl-curl"
+	# The bytes a pull from packs moves: the full pack, to one file on disk.
+	s=$(now); curl -s -o "$T/full.pack" "$NGINX_URL/st/packs/$full.pack"; sync -f "$T"; e=$(now)
+	echo "$e - $s" | bc >>"$T/i-curlp"
+	echo "run $run: curl of the full pack to disk $(tail -1 "$T/i-curlp") s ($(stat -c %s "$T/full.pack") bytes)"
+	rm -f "$T/full.pack"
 done
-ip=$(median <"$T/i-packs"); il=$(median <"$T/i-loose"); ic=$(median <"$T/i-curl")
-echo "initial pull, median of $RUNS: from packs $ip s, loose $il s, curl floor $ic s;" \
-	"packs vs loose $(echo "scale=2; $il / $ip" | bc)x faster, packs vs curl floor $(echo "scale=2; $ip / $ic" | bc)x"
+ip=$(median <"$T/i-packs"); ic=$(median <"$T/i-curl"); icd=$(median <"$T/i-curld"); icp=$(median <"$T/i-curlp")
+il=$( [ -s "$T/i-loose" ] && median <"$T/i-loose" || echo 0)
+echo "initial pull, median of $RUNS: from packs $ip s, loose $il s, curl floor $ic s (to /dev/null), $icd s (written to disk);" \
+	"packs vs curl floor $(echo "scale=2; $ip / $ic" | bc)x, vs curl written to disk $(echo "scale=2; $ip / $icd" | bc)x;" \
+	"the full pack by curl to disk $icp s"
