@@ -89,7 +89,7 @@ static int read_layers(struct st_repo *repo, struct st_oci_source *src, const st
 			break;
 		}
 		snprintf(what, sizeof(what), "%s: layer %s", src->display, d->digest);
-		r = oci_merge_layer(mg, tree, what);
+		r = oci_merge_layer(mg, tree, results[i].lower_links, results[i].n_lower_links, what);
 		if (r < 0)
 			break;
 		if (opts) {
@@ -178,7 +178,7 @@ int st_oci_import(struct st_repo *repo, struct st_oci_source *src, const char *n
 		memcpy(ret_id, id, sizeof(id));
 out:
 	for (size_t i = 0; results && i < docs.m->n_layers; i++)
-		st_tar_split_done(&results[i].split);
+		oci_layer_result_done(&results[i]);
 	st_node_free(root);
 	oci_image_docs_done(&docs);
 	return r;

@@ -202,12 +202,37 @@ static void learn_sha256(void *userdata, const uint8_t sha256[32], const uint8_t
 	sha256_pairs_push(userdata, sha256, digest);
 }
 
+static int keep_outside_link(void *userdata, struct st_node *node, const char *target)
+{
+	struct oci_layer_result *res = userdata;
+	char *t;
+
+	if (GROW(res->lower_links, res->cap_lower_links, res->n_lower_links + 1) < 0)
+		return -ENOMEM;
+	t = strdup(target);
+	if (!t)
+		return -ENOMEM;
+	res->lower_links[res->n_lower_links++] = (struct oci_lower_link){ .node = node, .target = t };
+	return 0;
+}
+
+void oci_layer_result_done(struct oci_layer_result *r)
+{
+	st_tar_split_done(&r->split);
+	for (size_t i = 0; i < r->n_lower_links; i++)
+		free(r->lower_links[i].target);
+	free(r->lower_links);
+	r->lower_links = NULL;
+	r->n_lower_links = r->cap_lower_links = 0;
+}
+
 int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d, const char *diff_id,
 		   const struct st_oci_import_options *opts, struct sha256_pairs *learned, struct st_node **ret_tree,
 		   struct oci_layer_result *ret)
 {
 	struct st_tar_read_options to = { .keep_dir_marks = true, .file_sha256_userdata = learned };
 	struct st_tar_split split;
+	struct oci_layer_result links = { 0 };  /* the hardlinks to the layers below, until success */
 	struct st_tar_read_stats stats = { 0 };
 	struct st_node *tree = NULL;
 	struct feeder *f;
@@ -220,6 +245,8 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 		return -ENOMEM;
 	st_tar_split_init(&split);
 	to.split = &split;
+	to.outside_link = keep_outside_link;
+	to.outside_link_userdata = &links;
 	*f = (struct feeder){ .blob_fd = fd, .layer = d->digest, .limit = layer_limit(d, opts) };
 	r = oci_layer_compression(d->media_type, &f->compression);
 	if (r >= 0)
@@ -289,9 +316,14 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 	ret->objects_written = stats.objects_written;
 	ret->split = split;
 	st_tar_split_init(&split);
+	ret->lower_links = TAKE_PTR(links.lower_links);
+	ret->n_lower_links = links.n_lower_links;
+	ret->cap_lower_links = links.cap_lower_links;
+	links.n_lower_links = 0;
 	*ret_tree = tree;
 out_hash:
 	st_tar_split_done(&split);
+	oci_layer_result_done(&links);
 	oci_hash_done(&f->blob_hash);
 	oci_hash_done(&f->stream_hash);
 	free(f);

@@ -128,13 +128,19 @@ static int whiteout_err(const char *what, const struct st_node *dir, const char 
 		       "/", name, why);
 }
 
-static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l, const char *what, unsigned depth)
+/*
+ * The layer's whiteouts, all of them before any of its entries: ".wh.NAME"
+ * removes NAME of the layers below, ".wh..wh..opq" empties the directory
+ * of them. Descends where a directory of the layer meets one of the
+ * layers below (elsewhere there is nothing below to hide).
+ */
+static int apply_whiteouts(struct oci_merge *mg, struct st_node *m, struct st_node *l, const char *what,
+			   unsigned depth)
 {
 	int r;
 
 	if (depth > ST_TAR_DEPTH_MAX)
 		return st_errf(-EINVAL, "%s: nested too deep", what);
-	/* Whiteouts first: they concern the layers below only. */
 	for (size_t i = 0; i < l->n_children; i++) {
 		struct st_node *c = l->children[i];
 		const char *name = c->name, *target;
@@ -160,7 +166,31 @@ static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l,
 		if (r < 0)
 			return r;
 	}
-	/* Then the entries, each moved out of the layer's tree into the merged one. */
+	for (size_t i = 0; i < l->n_children; i++) {
+		struct st_node *c = l->children[i], *old;
+		bool found;
+		size_t j;
+
+		if (!node_is_dir(c) || c->link_target || strncmp(c->name, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+			continue;
+		j = node_child_index(m, c->name, strlen(c->name), &found);
+		old = found ? m->children[j] : NULL;
+		if (old && node_is_dir(old) && !old->link_target) {
+			r = apply_whiteouts(mg, old, c, what, depth + 1);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The layer's entries (its whiteouts applied already), each moved out of the layer's tree into the merged one. */
+static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l, const char *what, unsigned depth)
+{
+	int r;
+
+	if (depth > ST_TAR_DEPTH_MAX)
+		return st_errf(-EINVAL, "%s: nested too deep", what);
 	for (size_t i = 0; i < l->n_children;) {
 		struct st_node *c = l->children[i], *old;
 		bool found;
@@ -197,6 +227,94 @@ static int merge_dir(struct oci_merge *mg, struct st_node *m, struct st_node *l,
 }
 
 /*
+ * A hardlink of the layer to a file of the layers below: its target, as
+ * the merged tree stands once the layer's whiteouts are applied, must be
+ * a regular file, reached through directories only (never a symlink: no
+ * escape), with no "..". The link's node becomes an alias of that file,
+ * and so do the layer's other links to it.
+ */
+static int link_err(const char *what, const struct st_node *node, const char *target, const char *why)
+{
+	_cleanup_free_ char *path = NULL;
+
+	(void)node_get_path(node, &path);
+	return st_errf(-EINVAL, "%s: entry '%s': hardlink to '%s', %s", what, path ? path + (path[0] == '/') : "?",
+		       target, why);
+}
+
+static struct st_node *lookup_lower(struct st_node *root, const char *target, const char **ret_why)
+{
+	struct st_node *n = root;
+	unsigned depth = 0;
+
+	for (const char *p = target; *p;) {
+		size_t k = strcspn(p, "/");
+		bool found;
+		size_t j;
+
+		if (k == 0 || (k == 1 && p[0] == '.')) {
+			p += k + (p[k] == '/');
+			continue;
+		}
+		if ((k == 2 && p[0] == '.' && p[1] == '.') || ++depth > ST_TAR_DEPTH_MAX) {
+			*ret_why = "a name with '..' or too deep";
+			return NULL;
+		}
+		if (n->link_target || !node_is_dir(n)) {
+			*ret_why = "a name through something that is not a directory of the layers below";
+			return NULL;
+		}
+		j = node_child_index(n, p, k, &found);
+		if (!found) {
+			*ret_why = "which is not in the layers below (never there, or removed by a whiteout)";
+			return NULL;
+		}
+		n = n->children[j];
+		p += k + (p[k] == '/');
+	}
+	if (n == root) {
+		*ret_why = "the root";
+		return NULL;
+	}
+	return n;
+}
+
+static void repoint_links(struct st_node *n, const struct st_node *from, struct st_node *to)
+{
+	for (size_t i = 0; i < n->n_children; i++) {
+		struct st_node *c = n->children[i];
+
+		if (c->link_target == from)
+			c->link_target = to;
+		else if (!c->link_target && node_is_dir(c))
+			repoint_links(c, from, to);
+	}
+}
+
+static int resolve_lower_links(struct oci_merge *mg, struct st_node *layer, const struct oci_lower_link *links,
+			       size_t n_links, const char *what)
+{
+	for (size_t i = 0; i < n_links; i++) {
+		struct st_node *p = node_resolve(links[i].node), *t;
+		const char *why = NULL;
+
+		t = lookup_lower(mg->root, links[i].target, &why);
+		if (!t)
+			return link_err(what, links[i].node, links[i].target, why);
+		t = node_resolve(t);
+		if (node_is_dir(t))
+			return link_err(what, links[i].node, links[i].target, "a directory");
+		if (!S_ISREG(t->mode))
+			return link_err(what, links[i].node, links[i].target, "which is not a regular file");
+		if (p->link_target)     /* resolved already through another link of the group */
+			continue;
+		repoint_links(layer, p, t);
+		p->link_target = t;
+	}
+	return 0;
+}
+
+/*
  * Device nodes are refused: mounted without nodev, an image's /dev/sda
  * would open the host's disk; a runtime makes the devices a container
  * needs. (The tar reader keeps them for host trees; layers are not.)
@@ -223,7 +341,8 @@ static int check_layer(const struct st_node *n, const char *what)
 	return 0;
 }
 
-int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *what)
+int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const struct oci_lower_link *links, size_t n_links,
+		    const char *what)
 {
 	int r;
 
@@ -237,7 +356,12 @@ int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *wha
 		return r;
 	if (layer->scratch & ST_TAR_DIR_EXPLICIT)
 		take_dir_metadata(mg->root, layer);
-	return merge_dir(mg, mg->root, layer, what, 0);
+	r = apply_whiteouts(mg, mg->root, layer, what, 0);
+	if (r >= 0)
+		r = resolve_lower_links(mg, layer, links, n_links, what);
+	if (r >= 0)
+		r = merge_dir(mg, mg->root, layer, what, 0);
+	return r;
 }
 
 static void mark_live(struct st_node *n)

@@ -173,13 +173,22 @@ int oci_docker_resolve(struct st_oci_source *src, struct oci_image_docs *ret);
 struct st_repo;
 
 struct sha256_pairs;
+/* A hardlink of a layer to a name that layer does not hold: resolved by the merge against the layers below. */
+struct oci_lower_link {
+	struct st_node *node;           /* its node in the layer's tree (resolve it: node_resolve()) */
+	char *target;                   /* the link's target as the layer names it */
+};
+
 struct oci_layer_result {
 	char diff_id[ST_OCI_DIGEST_STRING_SIZE];        /* SHA-256 of the uncompressed stream, as read */
 	uint64_t uncompressed;
 	uint64_t files, objects_written;
 	struct st_tar_split split;      /* the stream's framing (tree/tar-split.h), owned */
 	char split_digest[ST_OCI_DIGEST_STRING_SIZE];  /* SHA-256 of the record, once stored */
+	struct oci_lower_link *lower_links;             /* owned (the targets; the nodes are the tree's) */
+	size_t n_lower_links, cap_lower_links;
 };
+void oci_layer_result_done(struct oci_layer_result *r);
 
 /*
  * Read a layer blob (fd, its descriptor d, the config's diff_id) once: the
@@ -204,7 +213,8 @@ int oci_merge_new(struct oci_merge **ret);
  * (a directory over a directory merges, anything else replaces). Takes
  * the layer's tree over in every case. what names the layer in errors.
  */
-int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const char *what);
+int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const struct oci_lower_link *links, size_t n_links,
+		    const char *what);
 /* The merged tree (hardlinks whose inode a later layer removed are re-formed); mg is freed. */
 int oci_merge_finish(struct oci_merge *mg, struct st_node **ret_root);
 struct oci_merge *oci_merge_free(struct oci_merge *mg);

@@ -236,6 +236,38 @@ static int read_symlink(struct tar_reader *t, struct st_node *n, struct archive_
 	return 0;
 }
 
+/* A hardlink to a name not in the archive: an empty file the caller resolves (opts->outside_link). */
+static int add_outside_link(struct tar_reader *t, struct st_node *parent, const char *name, size_t len,
+			    const char *link)
+{
+	struct st_node *n;
+	int r;
+
+	st_error_clear();
+	/* The whole target checked as a name (walk_path stopped at the first missing component). */
+	for (const char *p = link; *p;) {
+		size_t k = strcspn(p, "/");
+
+		if (k == 2 && p[0] == '.' && p[1] == '.')
+			return member_err(t, -EINVAL, "'..' in the hardlink target '%s'", link);
+		if (k > ST_NAME_MAX)
+			return member_err(t, -EINVAL, "a component of the hardlink target is longer than %d bytes",
+					  ST_NAME_MAX);
+		p += k;
+		while (*p == '/')
+			p++;
+	}
+	r = new_node(t, parent, name, len, &n);
+	if (r < 0)
+		return r;
+	n->mode = S_IFREG | 0644;
+	n->nlink = 1;
+	r = t->opts->outside_link(t->opts->outside_link_userdata, n, link);
+	if (r < 0)
+		return member_err(t, r, "cannot keep its hardlink to '%s'", link);
+	return 0;
+}
+
 static int add_hardlink(struct tar_reader *t, struct st_node *parent, const char *name, size_t len,
 			const char *link)
 {
@@ -245,11 +277,11 @@ static int add_hardlink(struct tar_reader *t, struct st_node *parent, const char
 	int r;
 
 	r = walk_path(t, link, "hardlink target", false, &tparent, &tname, &tlen);
-	if (r == -ENOENT)
-		return member_err(t, -EINVAL, "hardlink to '%s', which no earlier member is", link);
-	if (r < 0)
+	if (r < 0 && r != -ENOENT)
 		return r;
-	target = tname ? node_lookup_child(tparent, tname, tlen) : t->root;
+	target = r < 0 ? NULL : tname ? node_lookup_child(tparent, tname, tlen) : t->root;
+	if (!target && t->opts && t->opts->outside_link)
+		return add_outside_link(t, parent, name, len, link);
 	if (!target)
 		return member_err(t, -EINVAL, "hardlink to '%s', which no earlier member is", link);
 	target = node_resolve(target);

@@ -43,6 +43,13 @@ struct st_tar_read_options {
 	 * by the caller; tar-split.h), read the stream to its end (past the end-of-archive block) and end
 	 * the record, so that the stream can be rebuilt from the record and the objects. */
 	struct st_tar_split *split;
+	/* Hardlinks to a name that no earlier member of the archive is (in a layer: a file of the layers
+	 * below): without this, refused; with it, each becomes an empty regular file node, handed to
+	 * outside_link with the link's target as the archive names it (checked: relative, no ".."), for
+	 * the caller to resolve once the archive is read. The node may change its inode with links of
+	 * this archive to it (st_tar_canonicalize_links()): resolve through node_resolve(). */
+	int (*outside_link)(void *userdata, struct st_node *node, const char *target);
+	void *outside_link_userdata;
 	/* Called on the reading thread at most every 100 ms with what was read
 	 * so far (a stream has no known total: the totals are the counts so far). */
 	void (*progress)(void *userdata, uint64_t files_done, uint64_t files_total, uint64_t bytes_done,
