@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fsck of tmp/pull/: the partial downloads a pull keeps for its large
- * objects (lib/remote/partial.c, docs/formats/remote.md). Each file there
+ * objects, DIGEST for a loose one and DIGEST.zst for a pack frame's
+ * compressed bytes (lib/remote/partial.c and pack-partial.c,
+ * docs/formats/remote.md). Each file there
  * is flock()ed by the one fetch writing it; one that no process holds is
  * left over from a pull that was killed or failed. It is reported, and
  * --repair removes it while holding its lock, so a pull that opens the same
@@ -25,10 +27,10 @@
 
 #define PARTIALS_DIR REPO_TMP_DIR "/pull"
 
-/* The object's digest in lowercase hex, as a pull names it. */
+/* The object's digest in lowercase hex, as a pull names it: a loose download, or ".zst" a pack frame's bytes. */
 static bool partial_name_valid(const char *name)
 {
-	return strlen(name) == HEX64_LEN && strspn(name, "0123456789abcdef") == HEX64_LEN;
+	return strspn(name, "0123456789abcdef") == HEX64_LEN && (name[HEX64_LEN] == '\0' || strcmp(name + HEX64_LEN, ".zst") == 0);
 }
 
 static void check_partial(struct fsck *f, DIR *d, const char *name)
