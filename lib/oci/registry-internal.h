@@ -76,6 +76,15 @@ struct registry_response {
 };
 void registry_response_done(struct registry_response *r);
 
+/*
+ * Credentials for registry (host[:port]) and repository name from the
+ * containers and docker auth files (registry-creds.c): 1 with "USER:PASSWORD"
+ * (and, if ret_source, the file's path), 0 if none has an entry, or a
+ * negative errno naming a file that is there but malformed.
+ */
+int registry_creds_lookup(const char *registry, const char *name, char **ret, char **ret_source);
+
+/* creds NULL: those of the auth files (registry_creds_lookup()), if any. */
 int registry_new(const struct registry_ref *ref, const char *creds, bool tls_verify, unsigned jobs,
 		 unsigned stall_timeout, struct registry **ret);
 struct registry *registry_free(struct registry *reg);

@@ -205,6 +205,14 @@ int registry_new(const struct registry_ref *ref, const char *creds, bool tls_ver
 		registry_free(reg);
 		return -ENOMEM;
 	}
+	/* --creds wins; without, the auth files podman, skopeo and docker write. */
+	if (!creds) {
+		r = registry_creds_lookup(ref->registry, ref->name, &reg->creds, NULL);
+		if (r < 0) {
+			registry_free(reg);
+			return r;
+		}
+	}
 	*ret = reg;
 	return 0;
 }
@@ -385,7 +393,9 @@ static int authenticate(struct registry *reg, const char *challenge)
 			       st_error_detail() ? st_error_detail() : "not understood");
 	if (ch.scheme == AUTH_BASIC) {
 		if (!reg->creds)
-			r = st_errf(-EACCES, "%s asks for a user and password (--creds USER:PASSWORD)", reg->base);
+			r = st_errf(-EACCES, "%s asks for a user and password (--creds USER:PASSWORD, or an entry in "
+				    "$REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json or ~/.docker/config.json)",
+				    reg->base);
 		else if (reg->authorization && strncmp(reg->authorization, "Authorization: Basic ", 21) == 0)
 			r = st_errf(-EACCES, "%s refused the credentials", reg->base);
 		else
