@@ -93,33 +93,16 @@ static int decode_auth(const char *path, const char *key, const char *b64, char 
 	return 0;
 }
 
-/* 1 and the credentials if path has an entry for registry/name, 0 if not (or no such file). */
-static int lookup_file(const char *path, const char *registry, const char *name, char **ret)
+int registry_creds_parse(const void *data, size_t len, const char *path, const char *registry, const char *name,
+			 char **ret)
 {
 	_cleanup_json_ struct json_value *doc = NULL;
-	_cleanup_free_ uint8_t *buf = NULL;
 	const struct json_value *auths, *best = NULL;
 	const char *best_key = NULL;
-	_cleanup_close_ int fd = -EBADF;
-	size_t len, best_len = 0;
-	struct stat st;
+	size_t best_len = 0;
 	int r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? 0 : st_errf(-errno, "cannot open %s", path);
-	if (fstat(fd, &st) < 0)
-		return st_errf(-errno, "cannot stat %s", path);
-	if (!S_ISREG(st.st_mode) || st.st_size > AUTH_FILE_MAX)
-		return st_errf(-EINVAL, "%s: not a regular file of at most %u bytes", path, AUTH_FILE_MAX);
-	r = read_fd_all(fd, &buf, &len);
-	if (r < 0)
-		return st_errf(r, "cannot read %s", path);
-	if (len > AUTH_FILE_MAX)
-		return st_errf(-EFBIG, "%s: more than %u bytes", path, AUTH_FILE_MAX);
-	r = json_parse(buf, len, &(struct json_limits){ .max_bytes = AUTH_FILE_MAX }, &doc);
-	if (len)
-		explicit_bzero(buf, len);
+	r = json_parse(data, len, &(struct json_limits){ .max_bytes = AUTH_FILE_MAX }, &doc);
 	if (r < 0)
 		return st_errf(r, "%s: not valid JSON: %s", path, st_error_detail() ?: "malformed");
 	auths = json_get(doc, "auths");
@@ -145,6 +128,33 @@ static int lookup_file(const char *path, const char *registry, const char *name,
 	/* The parsed document holds the secret too. */
 	explicit_bzero(json_get(best, "auth")->str, json_get(best, "auth")->len);
 	return r < 0 ? r : 1;
+}
+
+/* 1 and the credentials if path has an entry for registry/name, 0 if not (or no such file). */
+static int lookup_file(const char *path, const char *registry, const char *name, char **ret)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	size_t len;
+	int r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : st_errf(-errno, "cannot open %s", path);
+	if (fstat(fd, &st) < 0)
+		return st_errf(-errno, "cannot stat %s", path);
+	if (!S_ISREG(st.st_mode) || st.st_size > AUTH_FILE_MAX)
+		return st_errf(-EINVAL, "%s: not a regular file of at most %u bytes", path, AUTH_FILE_MAX);
+	r = read_fd_all(fd, &buf, &len);
+	if (r < 0)
+		return st_errf(r, "cannot read %s", path);
+	if (len > AUTH_FILE_MAX)
+		return st_errf(-EFBIG, "%s: more than %u bytes", path, AUTH_FILE_MAX);
+	r = registry_creds_parse(buf, len, path, registry, name, ret);
+	if (len)
+		explicit_bzero(buf, len);
+	return r;
 }
 
 int registry_creds_lookup(const char *registry, const char *name, char **ret, char **ret_source)

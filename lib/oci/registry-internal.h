@@ -83,6 +83,9 @@ void registry_response_done(struct registry_response *r);
  * negative errno naming a file that is there but malformed.
  */
 int registry_creds_lookup(const char *registry, const char *name, char **ret, char **ret_source);
+/* The same from one file's bytes (path names it in errors). */
+int registry_creds_parse(const void *data, size_t len, const char *path, const char *registry, const char *name,
+			 char **ret);
 
 /* creds NULL: those of the auth files (registry_creds_lookup()), if any. */
 int registry_new(const struct registry_ref *ref, const char *creds, bool tls_verify, unsigned jobs,
