@@ -6,18 +6,27 @@
 # merged), `ostree pull` (archive repo, its defaults) and the curl floor (`curl --parallel --parallel-max JOBS` of the
 # same object files into /dev/null), medians of RUNS, one private nginx.
 #
-# Latency, in order of preference:
-#   netem: a network namespace and a veth pair, `tc qdisc add ... netem
-#          delay DELAY_MS` on both ends; nginx on the host side of the pair,
-#          the clients in the namespace (needs root and the sch_netem module)
-#   proxy: where the kernel has no netem (CONFIG_NET_SCH_NETEM unset), said
-#          loudly: bench/delay-proxy.py delays every byte DELAY_MS each way
-#          (a request and its answer: 2 * DELAY_MS). Its own throughput is
-#          limited (one Python thread), so the same proxy with 0 ms is
-#          measured too, and the latency cost is read against that.
+# Latency, in order of preference (MODE= forces one):
+#   netem: where the kernel has sch_netem: a network namespace and a veth
+#          pair, `tc qdisc add ... netem delay DELAY_MS` on both ends; nginx
+#          on the host side of the pair, the clients in the namespace.
+#   tun:   where it has not (CONFIG_NET_SCH_NETEM unset, as on the machine
+#          this was written on): two namespaces made here, nginx in one, the
+#          clients in the other, joined by no veth but by bench/tun-delay
+#          (built by meson, or here with cc), which opens a TUN device in
+#          each and forwards every IP packet DELAY_MS later, each way, with a
+#          bounded queue: the TCP handshake, ACKs and requests are all
+#          delayed, as with netem. It runs under `chrt -f` where it can, so
+#          a loaded machine does not add its scheduling delays to the line.
+#          The same relay with 0 ms is measured too (its own cost), with ping
+#          (RTT) and a curl of a large file (throughput) at 0 and DELAY_MS.
+#   proxy: bench/delay-proxy.py, an HTTP-level TCP proxy that delays every
+#          byte DELAY_MS each way but not the handshake nor ACKs, with its
+#          own throughput limit; kept for comparison (MODE=proxy).
 # Target (issue 11): sealtree with latency within 1.5x of its loopback time.
 # Usage: bench/bench-pull-netem.sh [SOURCE]  (SOURCE default /usr/share/doc;
-#        BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR, MODE=netem|proxy)
+#        BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR,
+#        MODE=netem|tun|proxy, TUN_MTU (1500))
 set -euo pipefail
 
 SRC=${1:-/usr/share/doc}
@@ -25,17 +34,33 @@ BUILD_DIR=${BUILD_DIR:-build}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-32}
 DELAY_MS=${DELAY_MS:-25}
+TUN_MTU=${TUN_MTU:-1500}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
 command -v ostree >/dev/null || { echo "needs ostree (Debian package 'ostree')" >&2; exit 1; }
 TEST_TMP=$(mktemp -d "${BENCH_DIR:-/var/tmp}/sealtree-bench-netem.XXXXXX")
 NS=stbench$$
+NS_S=stsrv$$
+NS_C=stcli$$
 PROXY_PIDS=()
+TUN_PID=
+NSNGINX_PID=
+tun_stop() {
+	if [ -n "$TUN_PID" ]; then
+		kill "$TUN_PID" 2>/dev/null || true
+		wait "$TUN_PID" 2>/dev/null || true
+		TUN_PID=
+	fi
+}
 cleanup_test_tmp() {
 	for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	tun_stop
+	[ -n "$NSNGINX_PID" ] && { kill "$NSNGINX_PID" 2>/dev/null || true; wait "$NSNGINX_PID" 2>/dev/null || true; }
 	nginx_stop 2>/dev/null || true
 	ip netns del "$NS" 2>/dev/null || true
+	ip netns del "$NS_S" 2>/dev/null || true
+	ip netns del "$NS_C" 2>/dev/null || true
 	ip link del "${NS}h" 2>/dev/null || true
 	rm -rf "$TEST_TMP"
 }
@@ -48,7 +73,7 @@ T=$TEST_TMP
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
 
-# ---- latency: netem if this kernel has it ----
+# ---- latency: netem if this kernel has it, else the TUN relay ----
 mode=${MODE:-}
 if [ -z "$mode" ] || [ "$mode" = netem ]; then
 	modprobe sch_netem 2>/dev/null || true
@@ -63,24 +88,50 @@ if [ -z "$mode" ] || [ "$mode" = netem ]; then
 		mode=netem
 	else
 		[ "${MODE:-}" = netem ] && { cat "$T/tc.err" >&2; exit 1; }
-		mode=proxy
+		ip netns del "$NS" 2>/dev/null || true
+		ip link del "${NS}h" 2>/dev/null || true
+		echo "# no netem on this kernel ($(uname -r): $({ zcat /proc/config.gz 2>/dev/null || true; } | grep -m1 NET_SCH_NETEM || head -1 "$T/tc.err" 2>/dev/null || true)): the TUN relay instead" >&2
+		mode=tun
 	fi
 fi
+
+# tun_start DELAY: bench/tun-delay between $NS_S (10.231.0.1) and $NS_C (10.231.0.2), DELAY ms each way.
+TUN_DELAY=
+tun_start() {
+	local rt=()
+	tun_stop
+	command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && rt=(chrt -f 50)
+	"${rt[@]}" "$TUN_DELAY" "$1" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" >"$T/tun.out" 2>>"$T/tun.err" &
+	TUN_PID=$!
+	for _ in $(seq 50); do grep -q ready "$T/tun.out" 2>/dev/null && break; sleep 0.1; done
+	grep -q ready "$T/tun.out" || { cat "$T/tun.err" >&2; exit 1; }
+	ip -n "$NS_S" addr add 10.231.0.1 peer 10.231.0.2 dev tund0
+	ip -n "$NS_C" addr add 10.231.0.2 peer 10.231.0.1 dev tund0
+	ip -n "$NS_S" link set tund0 mtu "$TUN_MTU" up
+	ip -n "$NS_C" link set tund0 mtu "$TUN_MTU" up
+}
+if [ "$mode" = tun ]; then
+	TUN_DELAY=$BUILD_DIR/bench/tun-delay
+	if [ ! -x "$TUN_DELAY" ]; then
+		TUN_DELAY=$T/tun-delay
+		cc -O2 -Wall -Wextra -Werror -std=gnu17 -o "$TUN_DELAY" "$HERE/tun-delay.c"
+	fi
+	[ -c /dev/net/tun ] || skip_all "no /dev/net/tun"
+	ip netns add "$NS_S" && ip netns add "$NS_C"
+	ip -n "$NS_S" link set lo up && ip -n "$NS_C" link set lo up
+fi
 if [ "$mode" = proxy ]; then
-	ip netns del "$NS" 2>/dev/null || true
-	ip link del "${NS}h" 2>/dev/null || true
 	cat >&2 <<WARN
 ################################################################################
-# NO NETEM: this kernel ($(uname -r)) cannot run 'tc qdisc ... netem'
-# ($(cat "$T/tc.err" 2>/dev/null | head -1)$(zcat /proc/config.gz 2>/dev/null | grep -m1 NET_SCH_NETEM || true)).
-# Latency is emulated by bench/delay-proxy.py instead: ${DELAY_MS} ms each way on
-# every byte, not on the TCP handshake, no bandwidth limit, and its own
-# throughput caps every client; compare against the same proxy at 0 ms.
+# PROXY: bench/delay-proxy.py delays every byte ${DELAY_MS} ms each way, not the
+# TCP handshake nor ACKs, no bandwidth limit, and its own throughput caps every
+# client; compare against the same proxy at 0 ms. MODE=tun delays packets.
 ################################################################################
 WARN
 fi
 
 # ---- the tree, both repositories, nginx ----
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tree: $SRC ($(find "$SRC" -xdev -type f 2>/dev/null | wc -l) files, $(du -sm "$SRC" 2>/dev/null | cut -f1) MB); latency: $mode, ${DELAY_MS} ms each way"
 mkdir -p "$T/www"
 "$SEALTREE" --repo "$T/www/st" init --verity=off >/dev/null
@@ -93,6 +144,21 @@ ostree --repo="$T/www/os" commit -b main --tree=dir="$SRC" --owner-uid=0 --owner
 ostree --repo="$T/www/os" summary -u
 [ "$mode" = netem ] && NGINX_LISTEN_ADDR=10.231.0.1
 nginx_start "$T/www"
+if [ "$mode" = tun ]; then
+	# The same server in the server's namespace: a copy of the config, its own files, on every address there.
+	mkdir -p "$T/nginx-ns/tmp"
+	sed -e "s|$NGINX_DIR|$T/nginx-ns|g" -e "s|listen 127.0.0.1:$NGINX_PORT|listen $NGINX_PORT|" \
+		"$NGINX_DIR/nginx.conf" >"$T/nginx-ns/nginx.conf"
+	ip netns exec "$NS_S" "$NGINX" -p "$T/nginx-ns" -c "$T/nginx-ns/nginx.conf" -e "$T/nginx-ns/error.log" &
+	NSNGINX_PID=$!
+	TUN_URL=http://10.231.0.1:$NGINX_PORT
+	tun_start 0
+	for _ in $(seq 100); do
+		ip netns exec "$NS_C" curl -s -o /dev/null "$TUN_URL/" && break
+		sleep 0.1
+	done
+	ip netns exec "$NS_C" curl -s -o /dev/null "$TUN_URL/" || { cat "$T/nginx-ns/error.log" "$T/tun.err" >&2; exit 1; }
+fi
 (cd "$T/www/st" && find objects -type f -name '[0-9a-f]*') >"$T/objects.list"
 objs=$(wc -l <"$T/objects.list")
 bytes=$(cd "$T/www/st/objects" && find . -type f -name '[0-9a-f]*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
@@ -130,9 +196,35 @@ run_condition() {
 	done
 }
 
+# line_check NAME URL [PREFIX...]: RTT (ping, else the TCP connect time) and the throughput of one curl of a 256 MiB file.
+head -c $((256 << 20)) /dev/urandom >"$T/www/big.bin"
+line_check() {
+	local name=$1 url=$2 host rtt
+	shift 2
+	host=${url#http://}
+	host=${host%%:*}
+	if command -v ping >/dev/null; then
+		rtt=$("$@" ping -q -c 10 -i 0.2 "$host" | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/[0-9.]*/\([0-9.]*\) ms|\1 ms (mdev \2)|p')
+	else
+		rtt="$("$@" curl -s -o /dev/null -w '%{time_connect}' "$url/") s (TCP connect)"
+	fi
+	echo "line $name: ping RTT $rtt; one curl of 256 MiB: $("$@" curl -s -o /dev/null -w '%{speed_download}' "$url/big.bin" |
+		awk '{ printf "%.1f MiB/s", $1 / 1048576 }')"
+}
+
 conditions=(loopback)
+line_check loopback "$NGINX_URL"
 run_condition loopback "$NGINX_URL"
-if [ "$mode" = netem ]; then
+if [ "$mode" = tun ]; then
+	conditions+=(tun0 delayed)
+	line_check tun0 "$TUN_URL" ip netns exec "$NS_C"
+	run_condition tun0 "$TUN_URL" ip netns exec "$NS_C"
+	tun_start "$DELAY_MS"
+	line_check "tun$DELAY_MS" "$TUN_URL" ip netns exec "$NS_C"
+	run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
+	tun_stop
+	echo "relay: $(tail -2 "$T/tun.err" | tr '\n' ' ')"
+elif [ "$mode" = netem ]; then
 	conditions+=(delayed)
 	run_condition delayed "$NGINX_URL" ip netns exec "$NS"
 else
@@ -150,12 +242,16 @@ for c in "${conditions[@]}"; do
 	eval "os_$c=\$(median <\"\$T/t-os-$c\")"; eval "cu_$c=\$(median <\"\$T/t-cu-$c\")"
 	eval "printf '%-10s %12s %12s %12s %12s\n' $c \$st_$c \$sp_$c \$os_$c \$cu_$c"
 done
-base=loopback
-[ "$mode" = proxy ] && base=proxy0
-eval "sb=\$st_$base; pb=\$sp_$base; ob=\$os_$base; cb=\$cu_$base"
+bases=(loopback)
+[ "$mode" = proxy ] && bases=(proxy0)
+[ "$mode" = tun ] && bases=(loopback tun0)
 echo
-echo "latency cost (delayed / $base): sealtree $(echo "scale=2; $st_delayed / $sb" | bc)x," \
-	"from a pack $(echo "scale=2; $sp_delayed / $pb" | bc)x (target <= 1.5x)," \
-	"ostree $(echo "scale=2; $os_delayed / $ob" | bc)x, curl $(echo "scale=2; $cu_delayed / $cb" | bc)x"
+for base in "${bases[@]}"; do
+	eval "sb=\$st_$base; pb=\$sp_$base; ob=\$os_$base; cb=\$cu_$base"
+	echo "latency cost (delayed / $base): sealtree $(echo "scale=2; $st_delayed / $sb" | bc)x," \
+		"from a pack $(echo "scale=2; $sp_delayed / $pb" | bc)x (target <= 1.5x)," \
+		"ostree $(echo "scale=2; $os_delayed / $ob" | bc)x, curl $(echo "scale=2; $cu_delayed / $cb" | bc)x"
+done
 echo "with latency: sealtree $(echo "scale=2; $os_delayed / $st_delayed" | bc)x faster than ostree," \
 	"$(echo "scale=2; $st_delayed / $cu_delayed" | bc)x the curl floor"
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
 # A TCP proxy that delays every byte by DELAY_MS in each direction, for
-# bench/bench-pull-netem.sh where the kernel has no netem qdisc: listens on
+# bench/bench-pull-netem.sh MODE=proxy (where the kernel has no netem, the
+# default is bench/tun-delay, which delays packets; this one is kept for
+# comparison, as it delays bytes, not the handshake nor ACKs): listens on
 # 127.0.0.1 (port printed on stdout), forwards to TARGET_HOST:TARGET_PORT.
 # Each chunk read is written DELAY_MS after it arrived, in order, so a
 # request and its answer take 2 * DELAY_MS more, as with netem on both ends

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tun-delay: a packet-level delay line between two network namespaces, for
+ * kernels without sch_netem (bench/bench-pull-netem.sh).
+ *
+ *   tun-delay DELAY_MS NETNS_A NETNS_B [MTU [QUEUE_BYTES]]
+ *
+ * Opens a TUN device named "tund0" in each namespace (NETNS_* are paths
+ * such as /run/netns/NAME) and forwards every IP packet read from one to
+ * the other DELAY_MS milliseconds later, in order, so that a round trip
+ * costs 2 * DELAY_MS: TCP's handshake, ACKs and every request alike, as
+ * netem delays them. Each direction is a FIFO of at most QUEUE_BYTES
+ * (default 16 MiB, several times the bandwidth-delay product at 1 Gbit/s
+ * and 25 ms); a packet that finds it full is dropped, as a full router
+ * queue drops it. Prints "ready" on stdout once both devices exist (the
+ * caller then gives them addresses and brings them up) and runs until
+ * killed, printing the packets forwarded and dropped on SIGTERM/SIGINT.
+ *
+ * Not part of sealtree: a benchmark tool, never installed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+struct slot {
+	uint64_t due_ns;
+	uint32_t len;
+};
+
+struct line {
+	int in, out;                    /* read from in, written to out */
+	uint8_t *buf;                   /* n_slots * mtu bytes */
+	struct slot *slots;
+	size_t n_slots, head, count;
+	uint64_t forwarded, dropped;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return false;
+	*ret = v;
+	return true;
+}
+
+/* A TUN device "tund0" in the namespace at path; the caller's namespace is left as it was. */
+static int tun_in(const char *netns, int home)
+{
+	struct ifreq ifr = { .ifr_flags = IFF_TUN | IFF_NO_PI };
+	int ns, fd;
+
+	ns = open(netns, O_RDONLY | O_CLOEXEC);
+	if (ns < 0) {
+		fprintf(stderr, "tun-delay: cannot open %s: %s\n", netns, strerror(errno));
+		return -1;
+	}
+	if (setns(ns, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "tun-delay: cannot enter %s: %s\n", netns, strerror(errno));
+		close(ns);
+		return -1;
+	}
+	close(ns);
+	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "tun-delay: cannot open /dev/net/tun: %s\n", strerror(errno));
+	else {
+		(void)snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tund0");
+		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+			fprintf(stderr, "tun-delay: TUNSETIFF in %s: %s\n", netns, strerror(errno));
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (setns(home, CLONE_NEWNET) < 0) {
+		fprintf(stderr, "tun-delay: cannot return to the first namespace: %s\n", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool line_init(struct line *l, int in, int out, size_t mtu, uint64_t queue_bytes)
+{
+	*l = (struct line){ .in = in, .out = out };
+	l->n_slots = (size_t)(queue_bytes / mtu);
+	if (l->n_slots < 16)
+		l->n_slots = 16;
+	l->buf = malloc(l->n_slots * mtu);
+	l->slots = calloc(l->n_slots, sizeof(*l->slots));
+	return l->buf && l->slots;
+}
+
+/* Read every packet waiting on l->in into the queue, due delay_ns from now. */
+static void line_read(struct line *l, size_t mtu, uint64_t delay_ns)
+{
+	static uint8_t sink[65536];
+
+	for (;;) {
+		size_t tail = (l->head + l->count) % l->n_slots;
+		bool full = l->count == l->n_slots;
+		ssize_t n = read(l->in, full ? sink : l->buf + tail * mtu, full ? sizeof(sink) : mtu);
+
+		if (n < 0)
+			return;         /* EAGAIN: drained (or an error: tried again on the next wake) */
+		if (full) {
+			l->dropped++;
+			continue;
+		}
+		l->slots[tail] = (struct slot){ .due_ns = now_ns() + delay_ns, .len = (uint32_t)n };
+		l->count++;
+	}
+}
+
+/* Write the packets that are due; the time until the next one (UINT64_MAX: none). */
+static uint64_t line_write(struct line *l, size_t mtu)
+{
+	uint64_t now = now_ns();
+
+	while (l->count > 0) {
+		struct slot *s = &l->slots[l->head];
+
+		if (s->due_ns > now)
+			return s->due_ns - now;
+		if (write(l->out, l->buf + l->head * mtu, s->len) < 0 && errno == EAGAIN)
+			return 100000;  /* the stack is busy: 0.1 ms */
+		l->forwarded++;
+		l->head = (l->head + 1) % l->n_slots;
+		l->count--;
+	}
+	return UINT64_MAX;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t delay_ms, mtu = 1500, queue_bytes = 16u << 20;
+	struct line ab, ba;
+	int home, a, b;
+
+	if (argc < 4 || argc > 6 || !parse_u64(argv[1], 0, 10000, &delay_ms) ||
+	    (argc > 4 && !parse_u64(argv[4], 576, 65535, &mtu)) ||
+	    (argc > 5 && !parse_u64(argv[5], 65536, UINT64_C(1) << 32, &queue_bytes))) {
+		fprintf(stderr, "usage: tun-delay DELAY_MS NETNS_A NETNS_B [MTU [QUEUE_BYTES]]\n");
+		return 2;
+	}
+	home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (home < 0) {
+		fprintf(stderr, "tun-delay: cannot open /proc/self/ns/net: %s\n", strerror(errno));
+		return 1;
+	}
+	a = tun_in(argv[2], home);
+	b = a < 0 ? -1 : tun_in(argv[3], home);
+	if (a < 0 || b < 0)
+		return 1;
+	if (!line_init(&ab, a, b, (size_t)mtu, queue_bytes) || !line_init(&ba, b, a, (size_t)mtu, queue_bytes)) {
+		fprintf(stderr, "tun-delay: out of memory\n");
+		return 1;
+	}
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	printf("ready\n");
+	fflush(stdout);
+
+	while (!stop) {
+		struct pollfd p[2] = { { .fd = a, .events = POLLIN }, { .fd = b, .events = POLLIN } };
+		uint64_t wait_ns = UINT64_MAX, w;
+		struct timespec ts, *tsp = NULL;
+
+		w = line_write(&ab, (size_t)mtu);
+		wait_ns = w < wait_ns ? w : wait_ns;
+		w = line_write(&ba, (size_t)mtu);
+		wait_ns = w < wait_ns ? w : wait_ns;
+		if (wait_ns != UINT64_MAX) {
+			ts = (struct timespec){ .tv_sec = (time_t)(wait_ns / 1000000000u), .tv_nsec = (long)(wait_ns % 1000000000u) };
+			tsp = &ts;
+		}
+		if (ppoll(p, 2, tsp, NULL) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents & POLLIN)
+			line_read(&ab, (size_t)mtu, delay_ms * 1000000u);
+		if (p[1].revents & POLLIN)
+			line_read(&ba, (size_t)mtu, delay_ms * 1000000u);
+	}
+	fprintf(stderr, "tun-delay: A->B %" PRIu64 " packets forwarded, %" PRIu64 " dropped; B->A %" PRIu64
+		" forwarded, %" PRIu64 " dropped\n", ab.forwarded, ab.dropped, ba.forwarded, ba.dropped);
+	return 0;
+}
