@@ -5,7 +5,11 @@
 # digest), "offset" (its frame starts a byte late), "size" (one byte more),
 # or "tocdigest" (the manifest's TOC digest annotation is wrong). The TOC
 # is recompressed with zstd(1) and the blob rebuilt (frames, TOC frame,
-# footer); config as it was. Uploaded with the distribution spec.
+# footer); config as it was. Uploaded with the distribution spec. Our tar
+# headers frame is left out, except for the modes that make it lie:
+# "hdrdigest" (its digest annotation is wrong), "hdrbyte" (a byte of the
+# run before ENTRY changed, its digest right), "hdrsplit" (the first run's
+# length one byte short).
 import hashlib, json, struct, subprocess, sys, urllib.request
 
 reg, name, src, dst, mode, entry = sys.argv[1:7]
@@ -46,7 +50,29 @@ for e in toc["entries"]:
         e["size"] += 1
 raw = json.dumps(toc).encode()
 z = subprocess.run(["zstd", "-cq", "-3"], input=raw, capture_output=True, check=True).stdout
-frames = blob[:off - 8]
+hoff, hlen, hulen = map(int, layer["annotations"]["io.sealtree.tar-headers-position"].split(":"))
+frames = blob[:hoff - 8]
+hann = {}
+if mode.startswith("hdr"):
+    h = bytearray(subprocess.run(["zstd", "-dcq"], input=blob[hoff:hoff + hlen], capture_output=True,
+                                 check=True).stdout)
+    if mode == "hdrsplit":
+        n, = struct.unpack("<I", h[:4])
+        h[:4] = struct.pack("<I", n - 1)
+    elif mode == "hdrbyte":
+        files = sorted((e for e in toc["entries"] if e.get("endOffset")), key=lambda e: e["offset"])
+        k = [e["name"] for e in files].index(entry)
+        pos = 0
+        for _ in range(k):
+            pos += 4 + struct.unpack("<I", h[pos:pos + 4])[0]
+        h[pos + 4 + 100] ^= 1  # in the run before ENTRY: a byte of its header's mode field
+    hz = subprocess.run(["zstd", "-cq", "-3"], input=bytes(h), capture_output=True, check=True).stdout
+    hd = "sha256:" + hashlib.sha256(hz).hexdigest()
+    if mode == "hdrdigest":
+        hd = "sha256:" + "2" * 64
+    hann = {"io.sealtree.tar-headers-checksum": hd,
+            "io.sealtree.tar-headers-position": "%d:%d:%d" % (len(frames) + 8, len(hz), len(h))}
+    frames += b"\x50\x2a\x4d\x18" + struct.pack("<I", len(hz)) + hz
 new_off = len(frames) + 8
 foot = struct.pack("<QQQQQQQ", new_off, len(z), len(raw), 1, 0, 0, 0) + b"GNUlInUx"
 out = frames + b"\x50\x2a\x4d\x18" + struct.pack("<I", len(z)) + z + \
@@ -58,7 +84,7 @@ layer["digest"] = put_blob(out)
 layer["size"] = len(out)
 layer["annotations"] = {"io.github.containers.zstd-chunked.manifest-checksum": tocd,
                         "io.github.containers.zstd-chunked.manifest-position":
-                            "%d:%d:%d:1" % (new_off, len(z), len(raw))}
+                            "%d:%d:%d:1" % (new_off, len(z), len(raw)), **hann}
 body = json.dumps(m).encode()
 urllib.request.urlopen(urllib.request.Request(base + "/manifests/" + dst, data=body, method="PUT",
                                               headers={"Content-Type": MT}))

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # Partial pulls of zstd:chunked layers whose TOC names files by SHA-256
-# only (containers/storage's format without our io.sealtree.fsverity key,
-# made by oci push --no-verity-toc), through the repository's SHA-256
+# only (containers/storage's format without our io.sealtree.fsverity key
+# and tar headers frame, made by oci push --plain-chunked), through the repository's SHA-256
 # index (cache/sha256, docs/formats/repository.md):
 # - a first pull into an empty store fetches the layer whole, not its TOC
 #   first (the bytes: exactly manifest + config + layer);
@@ -57,8 +57,8 @@ head -c 400000 /dev/urandom >"$T/tree/usr/lib/f50"
 A commit -b v2 --tree "$T/tree" -s v2 >/dev/null
 
 registry_start reg
-A oci push --no-verity-toc --tls-verify=false v1 "$REG/test/os:v1" >/dev/null
-A oci push --no-verity-toc --tls-verify=false v2 "$REG/test/os:v2" >/dev/null
+A oci push --plain-chunked --tls-verify=false v1 "$REG/test/os:v1" >/dev/null
+A oci push --plain-chunked --tls-verify=false v2 "$REG/test/os:v2" >/dev/null
 # sizes MANIFEST_TAG: manifest, config and layer bytes; the layer's TOC length; f50's frame.
 sizes() {
 	python3 - "$REG" "$1" <<'PY'

@@ -27,9 +27,9 @@ struct st_oci_push_options {
 	const char *creds;              /* "USER:PASSWORD"; NULL: anonymous */
 	bool no_tls_verify;             /* accept any certificate; without a scheme, plain http if https fails */
 	const char *os, *architecture;  /* of the config; NULL: linux, this machine's (tree pushes only) */
-	/* Leave our fs-verity key out of the TOC: the layer as another producer writes it (a client
-	 * then finds its files by SHA-256; tests and measurements). */
-	bool toc_without_verity;
+	/* The layer as other producers write it: no fs-verity digests in the TOC, no tar headers
+	 * frame (a client then finds its files by SHA-256; tests and measurements). */
+	bool plain_chunked;
 	/* An image (spec "oci/NAME:TAG") is pushed with its original layers and config unless flatten:
 	 * then, as any other commit, its merged tree as one zstd:chunked layer. */
 	bool flatten;

@@ -40,6 +40,8 @@
 #include "sealtree/verity.h"
 
 #define COPY_CHUNK (1u << 20)
+/* Two missing files at most this far apart are fetched by one request (the frame between them too). */
+#define RANGE_MERGE_GAP 4096u
 
 struct range_fetch {
 	int fd;                         /* the sparse file, written at the blob's offsets */
@@ -255,6 +257,50 @@ static int copy_object(struct st_repo *repo, struct rebuild *b, const struct chu
 	return 0;
 }
 
+/* Our tar headers frame (chunked.h): where it is, its bytes decompressed, split into runs. */
+struct headers {
+	bool present;
+	char digest[ST_OCI_DIGEST_STRING_SIZE];
+	uint64_t offset, length, uncompressed;
+	uint8_t *data;
+	struct chunked_run *runs;
+};
+
+static void headers_done(struct headers *h)
+{
+	free(h->data);
+	free(h->runs);
+}
+
+/* The fetched headers frame (in b's sparse file): checked against its digest, decompressed, split in n runs. */
+static int read_headers(struct rebuild *b, struct headers *h, size_t n)
+{
+	_cleanup_free_ uint8_t *z = malloc(h->length);
+	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
+	size_t k;
+	int r;
+
+	h->data = malloc(h->uncompressed);
+	h->runs = calloc(n, sizeof(*h->runs));
+	if (!z || !h->data || !h->runs)
+		return -ENOMEM;
+	if (pread(b->src_fd, z, h->length, (off_t)h->offset) != (ssize_t)h->length)
+		return -EIO;
+	oci_sha256(z, h->length, got);
+	if (oci_digest_parse(h->digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
+		return st_errf(-EBADMSG, "layer %s: its tar headers frame does not match the manifest's digest %s",
+			       b->layer, h->digest);
+	k = ZSTD_decompress(h->data, h->uncompressed, z, h->length);
+	if (ZSTD_isError(k) || k != h->uncompressed)
+		return st_errf(-EBADMSG, "layer %s: its tar headers frame does not decompress to %" PRIu64 " bytes",
+			       b->layer, h->uncompressed);
+	st_error_clear();
+	r = chunked_headers_split(h->data, h->uncompressed, n, h->runs);
+	if (r < 0)
+		return st_errf(r, "layer %s: %s", b->layer, st_error_detail() ?: "bad tar headers frame");
+	return 0;
+}
+
 /* The TOC: fetched by Range into the sparse file, checked, decompressed, parsed. */
 static int read_toc(struct registry *reg, const struct oci_descriptor *d, int fd, const char *toc_digest,
 		    uint64_t off, uint64_t len, uint64_t ulen, struct chunked_toc *ret, struct chunked_stats *stats)
@@ -361,6 +407,7 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	_cleanup_free_ struct range_fetch *rf = NULL;
 	_cleanup_free_ uint8_t *in = NULL, *out = NULL;
 	struct rebuild b = { .layer = d->digest };
+	struct headers h = {};
 	char toc_digest[ST_OCI_DIGEST_STRING_SIZE], path[64];
 	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
 	uint64_t toc_off, toc_len, toc_ulen, frames_end, pos = 0;
@@ -404,11 +451,31 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	}
 	if (local == 0)
 		return 0;               /* nothing to gain: the whole layer, one request */
-	/* The runs of bytes to fetch: everything below frames_end but the local files' frames. */
-	rf = calloc(toc.n + 1, sizeof(*rf));
+	/* With our tar headers frame, the bytes between files come from it: only missing files are fetched. */
+	r = chunked_headers_position(manifest, manifest_len, index, d->size, h.digest, &h.offset, &h.length,
+				     &h.uncompressed);
+	if (r < 0 && r != -ENOENT)
+		return st_errf(r, "layer %s: %s", d->digest, st_error_detail() ? st_error_detail() : "bad annotations");
+	rf = calloc(toc.n + 2, sizeof(*rf));
 	if (!rf)
 		return -ENOMEM;
-	for (size_t i = 0; i <= toc.n; i++) {
+	if (r == 0) {
+		h.present = true;
+		rf[nr++] = (struct range_fetch){ .start = h.offset, .end = h.offset + h.length };
+		for (size_t i = 0; i < toc.n; i++) {
+			const struct chunked_file *f = &toc.files[i];
+
+			if (f->local)
+				continue;
+			/* A missing file close after the last one: one request, the frame between them too. */
+			if (nr > 1 && f->offset - rf[nr - 1].end <= RANGE_MERGE_GAP)
+				rf[nr - 1].end = f->end;
+			else
+				rf[nr++] = (struct range_fetch){ .start = f->offset, .end = f->end };
+		}
+	}
+	/* Else the runs of bytes to fetch: everything below frames_end but the local files' frames. */
+	for (size_t i = 0; i <= toc.n && !h.present; i++) {
 		uint64_t stop = i < toc.n ? (toc.files[i].local ? toc.files[i].offset : toc.files[i].end) : frames_end;
 
 		if (i < toc.n && !toc.files[i].local)
@@ -434,12 +501,22 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	b.src_fd = sparse_fd;
 	b.tar_fd = tar_fd;
 	b.tar_max = (1ull << 30) + 100 * d->size;
+	if (h.present) {
+		r = read_headers(&b, &h, toc.n + 1);
+		if (r < 0) {
+			ZSTD_freeDCtx(b.dctx);
+			oci_hash_done(&b.tar_hash);
+			return r;
+		}
+	}
 	pos = 0;
 	for (size_t i = 0; i <= toc.n && r >= 0; i++) {
 		const struct chunked_file *f = i < toc.n ? &toc.files[i] : NULL;
 		uint64_t stop = f ? f->offset : frames_end;
 
-		if (stop > pos) {
+		if (h.present)
+			r = tar_append(&b, h.data + h.runs[i].offset, h.runs[i].length);
+		else if (stop > pos) {
 			_cleanup_free_ char *what = NULL;
 
 			if (asprintf(&what, "the frames %s TOC entry '%s'", f ? "before" : "after",
@@ -463,6 +540,7 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	oci_hash_final(&b.tar_hash, got);
 	oci_hash_done(&b.tar_hash);
 	ZSTD_freeDCtx(b.dctx);
+	headers_done(&h);
 	if (r < 0)
 		return r;
 	if (oci_digest_parse(diff_id, want) < 0 || memcmp(want, got, sizeof(got)) != 0)

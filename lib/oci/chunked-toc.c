@@ -75,6 +75,75 @@ int chunked_layer_position(const void *manifest, size_t len, size_t index, uint6
 	return 0;
 }
 
+int chunked_headers_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			     char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
+			     uint64_t *ret_uncompressed)
+{
+	_cleanup_json_ struct json_value *doc = NULL;
+	const struct json_value *layers, *ann;
+	const char *dg, *pos;
+	uint64_t v[3];
+	int r;
+
+	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	if (r < 0)
+		return r;
+	layers = json_get(doc, "layers");
+	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
+		return -ENOENT;
+	ann = json_get(&layers->items[index], "annotations");
+	dg = json_string(json_get(ann, CHUNKED_ANN_HDRS_DIGEST));
+	pos = json_string(json_get(ann, CHUNKED_ANN_HDRS_POSITION));
+	if (!dg || !pos)
+		return -ENOENT;
+	if (oci_digest_parse(dg, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
+		return st_errf(-EUCLEAN, "the tar headers digest '%.80s' is not a sha256 digest", dg);
+	for (unsigned i = 0; i < 3; i++) {
+		char num[24];
+		size_t n = strcspn(pos, ":");
+
+		if (n == 0 || n >= sizeof(num) || (i < 2) != (pos[n] == ':'))
+			return st_errf(-EUCLEAN, "the tar headers position '%.80s' is not OFFSET:LENGTH:LENGTH", pos);
+		memcpy(num, pos, n);
+		num[n] = '\0';
+		if (safe_atou64(num, &v[i]) < 0)
+			return st_errf(-EUCLEAN, "the tar headers position '%.80s' is not OFFSET:LENGTH:LENGTH", pos);
+		pos += n + (i < 2);
+	}
+	if (v[0] < 8 || v[1] == 0 || v[1] > CHUNKED_HDRS_MAX || v[2] == 0 || v[2] > CHUNKED_HDRS_MAX ||
+	    v[0] > blob_size || v[1] > blob_size - v[0])
+		return st_errf(-EUCLEAN, "the tar headers position %" PRIu64 ":%" PRIu64 ":%" PRIu64
+			       " does not fit a layer of %" PRIu64 " bytes", v[0], v[1], v[2], blob_size);
+	memcpy(ret_digest, dg, strlen(dg) + 1);
+	*ret_offset = v[0];
+	*ret_length = v[1];
+	*ret_uncompressed = v[2];
+	return 0;
+}
+
+int chunked_headers_split(const uint8_t *data, size_t len, size_t n_runs, struct chunked_run *ret)
+{
+	size_t off = 0;
+
+	for (size_t i = 0; i < n_runs; i++) {
+		uint32_t l = 0;
+
+		if (len - off < 4)
+			return st_errf(-EUCLEAN, "the tar headers frame ends after %zu of its %zu runs", i, n_runs);
+		for (unsigned k = 0; k < 4; k++)
+			l |= (uint32_t)data[off + k] << (8 * k);
+		off += 4;
+		if (l > len - off)
+			return st_errf(-EUCLEAN, "run %zu of the tar headers frame claims %" PRIu32 " bytes, %zu are left",
+				       i, l, len - off);
+		ret[i] = (struct chunked_run){ .offset = off, .length = l };
+		off += l;
+	}
+	if (off != len)
+		return st_errf(-EUCLEAN, "the tar headers frame has %zu bytes after its %zu runs", len - off, n_runs);
+	return 0;
+}
+
 static int cmp_offset(const void *a, const void *b)
 {
 	const struct chunked_file *x = a, *y = b;

@@ -2,9 +2,11 @@
 /*
  * A tar stream as a zstd:chunked layer (docs/formats/oci.md, "zstd:chunked
  * layers"): the tar's headers and padding in zstd frames of their own, each
- * regular file's contents in exactly one frame, then the TOC (a JSON
- * document, zstd-compressed, in a skippable frame) and the 64-byte footer
- * (in a skippable frame) that says where the TOC is. Decompressed, the
+ * regular file's contents in exactly one frame, then our tar headers
+ * frame (every run of tar bytes between two files' contents, in one
+ * skippable frame, so that a partial pull fetches no frame between files),
+ * the TOC (a JSON document, zstd-compressed, in a skippable frame) and the
+ * 64-byte footer (in a skippable frame) that says where the TOC is. Decompressed, the
  * layer is the tar byte for byte: every zstd reader and every tar reader
  * take it as a plain tar+zstd layer.
  *
@@ -25,6 +27,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "chunked-frames.h"
 #include "chunked.h"
 #include "fundamental/macro.h"
 #include "fundamental/parse-number.h"
@@ -108,48 +111,6 @@ static void sb_json_string(struct sbuf *b, const char *s)
 			sb_add(b, (const char *)&c, 1);
 	}
 	sb_puts(b, "\"");
-}
-
-struct writer {
-	int in_fd, out_fd;
-	uint64_t in_off, out_off;
-	ZSTD_CCtx *cctx;
-	struct oci_hash blob_hash;
-	uint8_t *zbuf;
-	size_t zbuf_size;
-	bool in_frame;                  /* a frame is open in cctx */
-};
-
-static int out_write(struct writer *w, const void *data, size_t len)
-{
-	int r = pwrite_full(w->out_fd, data, len, w->out_off);
-
-	if (r < 0)
-		return r;
-	oci_hash_update(&w->blob_hash, data, len);
-	w->out_off += len;
-	return 0;
-}
-
-/* Compress len bytes into the open frame (opened if none); end it if end. */
-static int z_feed(struct writer *w, const void *data, size_t len, bool end)
-{
-	ZSTD_inBuffer in = { data, len, 0 };
-
-	for (;;) {
-		ZSTD_outBuffer out = { w->zbuf, w->zbuf_size, 0 };
-		size_t left = ZSTD_compressStream2(w->cctx, &out, &in, end ? ZSTD_e_end : ZSTD_e_continue);
-		int r;
-
-		if (ZSTD_isError(left))
-			return st_errf(-EIO, "zstd: %s", ZSTD_getErrorName(left));
-		r = out_write(w, w->zbuf, out.pos);
-		if (r < 0)
-			return r;
-		w->in_frame = !end;
-		if (end ? left == 0 : in.pos == in.size)
-			return 0;
-	}
 }
 
 static int read_at(struct writer *w, void *buf, size_t len)
@@ -300,54 +261,6 @@ static void toc_time(struct sbuf *b, int64_t t)
 	sb_printf(b, ",\"modtime\":\"%s\"", s);
 }
 
-static int skippable(struct writer *w, const void *data, size_t len)
-{
-	uint8_t hdr[8] = { 0x50, 0x2a, 0x4d, 0x18 };
-	int r;
-
-	if (len > UINT32_MAX)
-		return -EFBIG;
-	for (unsigned i = 0; i < 4; i++)
-		hdr[4 + i] = (uint8_t)(len >> (8 * i));
-	r = out_write(w, hdr, sizeof(hdr));
-	return r < 0 ? r : out_write(w, data, len);
-}
-
-static void le64(uint8_t *p, uint64_t v)
-{
-	for (unsigned i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* The TOC, its skippable frame and the footer; fills the result's TOC fields. */
-static int write_toc(struct writer *w, const struct sbuf *toc, struct chunked_result *res)
-{
-	size_t bound = ZSTD_compressBound(toc->len), clen;
-	_cleanup_free_ uint8_t *z = malloc(bound), *foot = calloc(1, CHUNKED_FOOTER_SIZE);
-	uint8_t d[OCI_DIGEST_SIZE];
-	int r;
-
-	if (!z || !foot)
-		return -ENOMEM;
-	clen = ZSTD_compress(z, bound, toc->p, toc->len, ZSTD_LEVEL);
-	if (ZSTD_isError(clen))
-		return st_errf(-EIO, "zstd: %s", ZSTD_getErrorName(clen));
-	res->toc_offset = w->out_off + 8;
-	res->toc_length = clen;
-	res->toc_uncompressed = toc->len;
-	oci_sha256(z, clen, d);
-	oci_digest_format(d, res->toc_digest);
-	r = skippable(w, z, clen);
-	if (r < 0)
-		return r;
-	le64(foot + 0, res->toc_offset);
-	le64(foot + 8, res->toc_length);
-	le64(foot + 16, res->toc_uncompressed);
-	le64(foot + 24, CHUNKED_TOC_TYPE);
-	/* no tar-split: its offset and lengths stay 0 (see oci.md) */
-	memcpy(foot + 56, CHUNKED_FOOTER_MAGIC, 8);
-	return skippable(w, foot, CHUNKED_FOOTER_SIZE);
-}
 
 int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result *res)
 {
@@ -366,12 +279,17 @@ int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result 
 	zbuf = malloc(w.zbuf_size);
 	w.zbuf = zbuf;
 	w.cctx = ZSTD_createCCtx();
-	if (!zbuf || !w.cctx || oci_hash_init(&w.blob_hash) < 0) {
+	w.hctx = ZSTD_createCCtx();
+	if (!zbuf || !w.cctx || !w.hctx || oci_hash_init(&w.blob_hash) < 0) {
 		ZSTD_freeCCtx(w.cctx);
+		ZSTD_freeCCtx(w.hctx);
 		return -ENOMEM;
 	}
 	(void)ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, ZSTD_LEVEL);
 	(void)ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
+	r = gap_append(&w, "\0\0\0\0", 4);      /* the first run's length */
+	if (r < 0)
+		goto out;
 	sb_puts(&toc, "{\"version\":1,\"entries\":[");
 	for (;;) {
 		_cleanup_free_ char *name = NULL, *link = NULL;
@@ -473,7 +391,12 @@ int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result 
 			}
 			data_off = w.out_off;
 			if (size > 0) {
+				r = gap_next(&w);
+				if (r < 0)
+					goto out;
+				w.file_frame = true;
 				r = copy_file(&w, size, sha, verity);
+				w.file_frame = false;
 				if (r < 0)
 					goto out;
 			} else {
@@ -487,7 +410,7 @@ int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result 
 			sb_printf(&toc, ",\"size\":%" PRIu64 ",\"digest\":\"%s\"", size, sha_s);
 			if (size > 0)
 				sb_printf(&toc, ",\"offset\":%" PRIu64 ",\"endOffset\":%" PRIu64, data_off, w.out_off);
-			if (!(flags & CHUNKED_WRITE_NO_VERITY))
+			if (!(flags & CHUNKED_WRITE_PLAIN))
 				sb_printf(&toc, ",\"" CHUNKED_KEY_VERITY "\":\"%s\"", verity_s);
 			res->files++;
 			res->file_bytes += size;
@@ -531,7 +454,9 @@ int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result 
 		goto out;
 	}
 	res->tar_size = w.in_off;
-	r = write_toc(&w, &toc, res);
+	r = flags & CHUNKED_WRITE_PLAIN ? 0 : write_headers(&w, res);
+	if (r >= 0)
+		r = write_toc(&w, toc.p, toc.len, res);
 	if (r < 0)
 		goto out;
 	/* diff_id: the tar's SHA-256, read again (the zstd frames decompress to exactly it). */
@@ -566,5 +491,9 @@ out:
 	free(toc.p);
 	oci_hash_done(&w.blob_hash);
 	ZSTD_freeCCtx(w.cctx);
+	ZSTD_freeCCtx(w.hctx);
+	free(w.hbuf);
+	free(w.hz);
+	free(w.gaps);
 	return r;
 }

@@ -14,6 +14,9 @@
 #define CHUNKED_ANN_TOC_POSITION "io.github.containers.zstd-chunked.manifest-position"
 /* Our key in each regular file's TOC entry: its fs-verity digest, 64 hex digits. */
 #define CHUNKED_KEY_VERITY "io.sealtree.fsverity"
+/* Our annotations: the tar headers frame (docs/formats/oci.md, "The tar headers frame"). */
+#define CHUNKED_ANN_HDRS_DIGEST "io.sealtree.tar-headers-checksum"
+#define CHUNKED_ANN_HDRS_POSITION "io.sealtree.tar-headers-position"
 #define CHUNKED_FOOTER_SIZE 64u
 #define CHUNKED_FOOTER_MAGIC "GNUlInUx"
 #define CHUNKED_TOC_TYPE 1u            /* the "CRFS" TOC */
@@ -25,6 +28,8 @@ struct chunked_result {
 	uint64_t toc_offset, toc_length, toc_uncompressed;
 	char toc_digest[ST_OCI_DIGEST_STRING_SIZE];     /* SHA-256 of the compressed TOC */
 	uint64_t entries, files, file_bytes;
+	uint64_t hdrs_offset, hdrs_length, hdrs_uncompressed;   /* the tar headers frame */
+	char hdrs_digest[ST_OCI_DIGEST_STRING_SIZE];
 };
 
 #define CHUNKED_TOC_MAX (64u * 1024 * 1024)
@@ -39,6 +44,23 @@ struct chunked_result {
 int chunked_layer_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
 			   char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
 			   uint64_t *ret_uncompressed);
+
+/*
+ * Our tar headers frame of layer index (docs/formats/oci.md, "The tar
+ * headers frame"): -ENOENT if the layer has none, -EUCLEAN for values off
+ * the grammar or outside the blob.
+ */
+#define CHUNKED_HDRS_MAX (256u * 1024 * 1024)
+int chunked_headers_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			     char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
+			     uint64_t *ret_uncompressed);
+
+/* One run of tar bytes between two files' contents, in the decompressed headers frame. */
+struct chunked_run {
+	size_t offset, length;
+};
+/* Split the decompressed frame (len bytes) into exactly n_runs runs; -EUCLEAN if it does not split so. */
+int chunked_headers_split(const uint8_t *data, size_t len, size_t n_runs, struct chunked_run *ret);
 
 /* A regular file with contents, as the TOC says. */
 struct chunked_file {
@@ -90,6 +112,6 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
  * write it to out_fd (from offset 0) as a zstd:chunked layer.
  */
 enum {
-	CHUNKED_WRITE_NO_VERITY = 1u << 0,      /* no CHUNKED_KEY_VERITY in the TOC (as other producers write) */
+	CHUNKED_WRITE_PLAIN = 1u << 0,  /* as other producers write: no CHUNKED_KEY_VERITY, no tar headers frame */
 };
 int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result *ret);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Fuzz target: an untrusted zstd:chunked TOC (chunked-toc.c) and the manifest annotations that locate it. */
+/* Fuzz target: an untrusted zstd:chunked TOC (chunked-toc.c), the manifest annotations that locate it and
+ * our tar headers frame. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,5 +23,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (chunked_layer_position(data, size, 0, 1u << 20, digest, &off, &len, &ulen) >= 0 &&
 	    (off > (1u << 20) || len > (1u << 20) - off))
 		abort();
+	if (chunked_headers_position(data, size, 0, 1u << 20, digest, &off, &len, &ulen) >= 0 &&
+	    (off > (1u << 20) || len > (1u << 20) - off))
+		abort();
+	/* The decompressed tar headers frame, split into as many runs as its first byte says. */
+	if (size > 0) {
+		size_t n = data[0] % 8 + 1, end = 0;
+		struct chunked_run runs[8];
+
+		if (chunked_headers_split(data + 1, size - 1, n, runs) >= 0) {
+			for (size_t i = 0; i < n; i++) {
+				if (runs[i].offset < end + 4 || runs[i].length > size - 1 - runs[i].offset)
+					abort();
+				end = runs[i].offset + runs[i].length;
+			}
+			if (end != size - 1)
+				abort();
+		}
+	}
 	return 0;
 }

@@ -147,14 +147,22 @@ static int build_config(const struct st_commit *c, const struct chunked_result *
 static int build_manifest(const char *config_digest, size_t config_len, const struct chunked_result *cr, char **ret,
 			  size_t *ret_len)
 {
-	int n = asprintf(ret,
+	_cleanup_free_ char *hdrs = NULL;
+	int n;
+
+	/* Our tar headers frame, if written (not with plain_chunked). */
+	if (cr->hdrs_length > 0 &&
+	    asprintf(&hdrs, ",\"" CHUNKED_ANN_HDRS_DIGEST "\":\"%s\",\"" CHUNKED_ANN_HDRS_POSITION "\":\"%" PRIu64 ":%"
+		     PRIu64 ":%" PRIu64 "\"", cr->hdrs_digest, cr->hdrs_offset, cr->hdrs_length, cr->hdrs_uncompressed) < 0)
+		return -ENOMEM;
+	n = asprintf(ret,
 			 "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\","
 			 "\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"%s\",\"size\":%zu},"
 			 "\"layers\":[{\"mediaType\":\"" OCI_MT_LAYER_ZSTD "\",\"digest\":\"%s\",\"size\":%" PRIu64 ","
 			 "\"annotations\":{\"" CHUNKED_ANN_TOC_DIGEST "\":\"%s\",\"" CHUNKED_ANN_TOC_POSITION
-			 "\":\"%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%u\"}}]}",
+			 "\":\"%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%u\"%s}}]}",
 			 config_digest, config_len, cr->blob_digest, cr->blob_size, cr->toc_digest, cr->toc_offset,
-			 cr->toc_length, cr->toc_uncompressed, CHUNKED_TOC_TYPE);
+			 cr->toc_length, cr->toc_uncompressed, CHUNKED_TOC_TYPE, hdrs ? hdrs : "");
 
 	if (n < 0)
 		return -ENOMEM;
@@ -162,7 +170,7 @@ static int build_manifest(const char *config_digest, size_t config_len, const st
 	return 0;
 }
 
-static int make_layer(struct st_repo *repo, const char *spec, bool without_verity, struct st_commit **ret_commit, int *ret_fd,
+static int make_layer(struct st_repo *repo, const char *spec, bool plain, struct st_commit **ret_commit, int *ret_fd,
 		      struct chunked_result *cr)
 {
 	_cleanup_close_ int tmp_dfd = -EBADF, tar_fd = -EBADF, out_fd = -EBADF;
@@ -187,7 +195,7 @@ static int make_layer(struct st_repo *repo, const char *spec, bool without_verit
 	r = st_repo_export_tar(repo, root, tar_fd);
 	if (r < 0)
 		goto out;
-	r = chunked_write(tar_fd, out_fd, without_verity ? CHUNKED_WRITE_NO_VERITY : 0, cr);
+	r = chunked_write(tar_fd, out_fd, plain ? CHUNKED_WRITE_PLAIN : 0, cr);
 	if (r < 0)
 		goto out;
 	*ret_commit = TAKE_PTR(c);
@@ -225,7 +233,7 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 	/* An image of the repository: its own config and layers (push-image.c). */
 	if (!o->flatten && strncmp(spec, "oci/", 4) == 0 && strchr(spec, ':'))
 		return push_image(repo, spec, &ref, o);
-	r = make_layer(repo, spec, o->toc_without_verity, &c, &layer_fd, &cr);
+	r = make_layer(repo, spec, o->plain_chunked, &c, &layer_fd, &cr);
 	if (r < 0)
 		return r;
 	r = build_config(c, &cr, o, &config, &config_len);

@@ -25,20 +25,20 @@ static void push_help(FILE *f)
 		"  --tls-verify=BOOL     check the registry's certificate (default true); with\n"
 		"                        false and no scheme, plain http if https fails\n"
 		"  --platform OS/ARCH    written in the config (default linux/this machine)\n"
-		"  --no-verity-toc       leave the fs-verity digests out of the TOC (the layer\n"
-		"                        as other producers write it: found by SHA-256)\n"
+		"  --plain-chunked       the layer as other producers write it: no fs-verity\n"
+		"                        digests in the TOC, no tar headers frame\n"
 		"  --flatten             push an image's merged tree as one layer, as any commit\n"
 		"  -h, --help            show this help\n");
 }
 
 int oci_push(int argc, char **argv)
 {
-	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_NO_VERITY_TOC, OPT_FLATTEN };
+	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_PLAIN_CHUNKED, OPT_FLATTEN };
 	static const struct option options[] = {
 		{ "creds", required_argument, NULL, OPT_CREDS },
 		{ "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
-		{ "no-verity-toc", no_argument, NULL, OPT_NO_VERITY_TOC },
+		{ "plain-chunked", no_argument, NULL, OPT_PLAIN_CHUNKED },
 		{ "flatten", no_argument, NULL, OPT_FLATTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -85,8 +85,8 @@ int oci_push(int argc, char **argv)
 			opts.architecture = slash + 1;
 			break;
 		}
-		case OPT_NO_VERITY_TOC:
-			opts.toc_without_verity = true;
+		case OPT_PLAIN_CHUNKED:
+			opts.plain_chunked = true;
 			break;
 		case OPT_FLATTEN:
 			opts.flatten = true;
