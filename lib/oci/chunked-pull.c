@@ -338,7 +338,7 @@ static int read_toc(struct registry *reg, const struct oci_descriptor *d, int fd
  * (no entry, or one stale or wrong: the file is fetched), or -ENOMEM.
  */
 static int index_hit(struct st_repo *repo, const struct sha256_index *ix, struct chunked_file *f, uint8_t *buf,
-		     struct chunked_stats *stats)
+		     uint64_t *budget, struct chunked_stats *stats)
 {
 	_cleanup_close_ int fd = -EBADF;
 	uint8_t verity[32], sha[OCI_DIGEST_SIZE];
@@ -346,8 +346,9 @@ static int index_hit(struct st_repo *repo, const struct sha256_index *ix, struct
 	struct stat st;
 	uint64_t off = 0;
 
-	if (!sha256_index_lookup(ix, f->sha256, verity))
+	if (!sha256_index_lookup(ix, f->sha256, verity) || f->size > *budget)
 		return 0;
+	*budget -= f->size;
 	fd = st_repo_open_object(repo, verity);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
 		st_error_clear();
@@ -373,6 +374,46 @@ static int index_hit(struct st_repo *repo, const struct sha256_index *ix, struct
 	memcpy(f->verity, verity, sizeof(verity));
 	f->has_verity = true;
 	return 1;
+}
+
+static int cmp_sha_size(const void *a, const void *b)
+{
+	const struct chunked_file *x = *(const struct chunked_file *const *)a, *y = *(const struct chunked_file *const *)b;
+	int c = memcmp(x->sha256, y->sha256, sizeof(x->sha256));
+
+	return c ? c : x->size < y->size ? -1 : x->size > y->size;
+}
+
+/*
+ * The files without our key that the index finds: each distinct (SHA-256,
+ * size) checked once, and at most budget bytes of objects hashed in all
+ * (a TOC naming one large local file many times, or every file of the
+ * store, costs no more than the tar it would rebuild).
+ */
+static int find_by_index(struct st_repo *repo, const struct sha256_index *ix, struct chunked_toc *toc, uint8_t *buf,
+			 uint64_t budget, struct chunked_stats *stats)
+{
+	_cleanup_free_ struct chunked_file **v = calloc(toc->n ? toc->n : 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < toc->n; i++)
+		if (!toc->files[i].has_verity)
+			v[n++] = &toc->files[i];
+	qsort(v, n, sizeof(*v), cmp_sha_size);
+	for (size_t i = 0, j; i < n; i = j) {
+		int r = index_hit(repo, ix, v[i], buf, &budget, stats);
+
+		if (r < 0)
+			return r;
+		for (j = i; j < n && cmp_sha_size(&v[i], &v[j]) == 0; j++)
+			if (r > 0) {
+				memcpy(v[j]->verity, v[i]->verity, sizeof(v[j]->verity));
+				v[j]->has_verity = true;
+			}
+	}
+	return 0;
 }
 
 bool chunked_repo_has_objects(struct st_repo *repo)
@@ -436,17 +477,15 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	out = malloc(COPY_CHUNK);
 	if (!in || !out)
 		return -ENOMEM;
+	if (ix) {
+		r = find_by_index(repo, ix, &toc, in, (1ull << 30) + 100 * d->size, stats);
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < toc.n; i++) {
 		struct chunked_file *f = &toc.files[i];
 
-		if (f->has_verity)
-			f->local = st_repo_has_object(repo, f->verity) > 0;
-		else if (ix) {
-			r = index_hit(repo, ix, f, in, stats);
-			if (r < 0)
-				return r;
-			f->local = r > 0;
-		}
+		f->local = f->has_verity && st_repo_has_object(repo, f->verity) > 0;
 		local += f->local;
 	}
 	if (local == 0)
