@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The --digest-store object store: see digest-store.h. */
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <linux/fs.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -281,6 +282,14 @@ int st_digest_store_write(struct st_store_object *obj, const void *data, size_t 
 	return 0;
 }
 
+void st_digest_store_reserve(struct st_store_object *obj, uint64_t size)
+{
+	if (size <= ST_STORE_RESERVE_MIN || size > (uint64_t)INT64_MAX)
+		return;
+	/* KEEP_SIZE: the object's size still follows what was written; an aborted object frees all. */
+	(void)fallocate(obj->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size);
+}
+
 int st_digest_store_write_hole(struct st_store_object *obj, uint64_t len)
 {
 	uint64_t end;
@@ -385,6 +394,7 @@ static int copy_fd(struct st_digest_store *s, struct st_store_object *obj, int s
 		if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EINVAL || errno == EXDEV)
 			atomic_store(&s->no_reflink, true);
 	}
+	st_digest_store_reserve(obj, size);
 	/*
 	 * Measured on ext4: reading into our buffer and writing it with O_DIRECT
 	 * beats copy_file_range (a page-cache copy, then slow writeback) by far.

@@ -79,6 +79,19 @@ void st_digest_store_require_verity(struct st_digest_store *s, bool on);
 int st_digest_store_write(struct st_store_object *obj, const void *data, size_t len);
 
 /*
+ * Before writing size bytes in several pieces: reserve the object's blocks
+ * in one allocation (fallocate, size unchanged), so that the object lies in
+ * a few extents in file order. Direct writes allocate at each write, and
+ * the objects that threads write side by side then interleave on the disk:
+ * a 24 MiB object came out as 6 extents out of order, a sequential read of
+ * it as many small requests. Advisory: no error, nothing done for sizes a
+ * single write takes (up to ST_STORE_RESERVE_MIN) or where the filesystem
+ * cannot. Not for sparse objects (the holes would get blocks).
+ */
+#define ST_STORE_RESERVE_MIN ((uint64_t)1 << 20)
+void st_digest_store_reserve(struct st_store_object *obj, uint64_t size);
+
+/*
  * Append len bytes of zeros as a hole: the object file stays sparse (its
  * size grows, no block is written). Readers and fs-verity see zeros.
  */

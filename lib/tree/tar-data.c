@@ -181,6 +181,8 @@ int tar_read_file(struct tar_reader *t, struct st_node *n, uint64_t size)
 			if (r < 0)
 				return tar_store_err(t, r);
 			have_obj = true;
+			if (!t->sparse)
+				st_digest_store_reserve(&obj, size);
 		}
 		while (done < size) {
 			size_t chunk = (size_t)MIN((uint64_t)TAR_BUF_SIZE, size - done);
