@@ -975,6 +975,7 @@ TEST(root_only_reads_root_blocks)
 	ASSERT_OK(ftruncate(fd, 4000));
 	ASSERT_ERR(st_image_read_root_fd(fd, &(struct st_node *){ NULL }, NULL), -EUCLEAN);
 	close(fd);
+	free(m.buf);
 	/* A root that is not a directory. */
 	mini_init(&m, 1);
 	put_node(&m, NID(0), S_IFREG | 0644, EROFS_INODE_FLAT_PLAIN, 0, 0, root_x, 2, NULL, 0);
