@@ -14,9 +14,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SEALTREE=$(cd "$BUILD" && pwd)/tools/sealtree/sealtree
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-proof() { printf '   \033[32mPROVED\033[0m %s\n' "$*"; }
-indent() { sed 's/^/   /'; }
+. demo/demo-lib.sh
 
 WORK=$(mktemp -d /tmp/sealtree-demo-host.XXXXXX)
 chmod 0755 "$WORK"
@@ -35,16 +33,10 @@ V() { "$SEALTREE" --repo "$VENDOR" "$@"; }
 admin() { "$SEALTREE" admin --sysroot "$SYS" "$@"; }
 export SOURCE_DATE_EPOCH=1700000000
 
-# The OS tree: demo/sample, its /etc defaults in usr/etc, a stand-in kernel.
+# The OS tree (demo/demo-lib.sh), with its version in os-release and hello.
 make_os() {
 	local v=$1 t=$WORK/os-$1
-	rm -rf "$t"
-	cp -a demo/sample "$t"
-	mkdir -p "$t/usr/lib/modules/6.1.0-demo"
-	mv "$t/etc" "$t/usr/etc"
-	mkdir "$t/etc"
-	head -c 65536 /dev/zero | tr '\0' 'K' >"$t/usr/lib/modules/6.1.0-demo/vmlinuz"
-	head -c 16384 /dev/zero | tr '\0' 'I' >"$t/usr/lib/modules/6.1.0-demo/initramfs.img"
+	os_tree "$t"
 	echo "VERSION_ID=$v" >>"$t/usr/etc/os-release"
 	printf '#!/bin/sh\necho "hello from version %s"\n' "$v" >"$t/usr/bin/hello"
 	echo "$t"

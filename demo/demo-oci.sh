@@ -15,9 +15,7 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 SEALTREE=$(cd "$BUILD" && pwd)/tools/sealtree/sealtree
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-proof() { printf '   \033[32mPROVED\033[0m %s\n' "$*"; }
-indent() { sed 's/^/   /'; }
+. demo/demo-lib.sh
 # claim TEXT COMMAND...: PROVED TEXT if COMMAND succeeds, else stop loudly.
 claim() {
 	local text=$1
@@ -57,18 +55,14 @@ admin() { "$SEALTREE" admin --sysroot "$SYS" "$@"; }
 export SOURCE_DATE_EPOCH=1700000000
 jget() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 
-# The OS tree as in part 3, with a static busybox as /bin/sh so that a
-# command of it runs in a container, and a 256 KiB data file.
+# The OS tree of part 3 (demo/demo-lib.sh), with a static busybox as
+# /bin/sh so that a command of it runs in a container, and a 256 KiB data
+# file (the same in every release unless changed below).
 BUSYBOX=$(command -v busybox || true)
 make_os() {
-	local v=$1 t=$WORK/os-$1
-	rm -rf "$t"
-	cp -a demo/sample "$t"
-	mkdir -p "$t/usr/lib/modules/6.1.0-demo" "$t/usr/share/sealtree-demo" "$t/proc" "$t/dev" "$t/sys" "$t/tmp"
-	mv "$t/etc" "$t/usr/etc"
-	mkdir "$t/etc"
-	head -c 65536 /dev/zero | tr '\0' 'K' >"$t/usr/lib/modules/6.1.0-demo/vmlinuz"
-	head -c 16384 /dev/zero | tr '\0' 'I' >"$t/usr/lib/modules/6.1.0-demo/initramfs.img"
+	local t=$WORK/os-$1
+	os_tree "$t"
+	mkdir -p "$t/usr/share/sealtree-demo" "$t/proc" "$t/dev" "$t/sys" "$t/tmp"
 	if [ -n "$BUSYBOX" ] && file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked'; then
 		cp "$BUSYBOX" "$t/usr/bin/busybox"
 		ln -s busybox "$t/usr/bin/sh"
@@ -97,7 +91,7 @@ layer_type=$(jget 'd["layers"][0]["mediaType"]' <"$WORK/manifest.json")
 toc=$(jget 'd["layers"][0]["annotations"].get("io.github.containers.zstd-chunked.manifest-checksum", "")' <"$WORK/manifest.json")
 layer_size=$(jget 'd["layers"][0]["size"]' <"$WORK/manifest.json")
 echo "   layer: $layer_type, $layer_size bytes, TOC $toc"
-claim "the registry holds the OS commit as one zstd:chunked layer (a TOC per file)" \
+claim "the registry holds the OS commit as one zstd:chunked layer (a frame per file, a TOC naming each)" \
 	test "$layer_type" = application/vnd.oci.image.layer.v1.tar+zstd -a -n "$toc"
 
 step "17. a machine running that OS pulls the image: every file is already there"
