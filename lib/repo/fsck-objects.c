@@ -79,23 +79,39 @@ static bool is_dir_entry(int dirfd, const struct name_entry *e)
 	return fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The SHA-256 of the size bytes of fd (read again: just hashed, so from the page cache). */
-static bool content_sha256(int fd, uint64_t size, void *buf, uint8_t ret[32])
+/*
+ * With --repair: the fs-verity digest and the SHA-256 (for the SHA-256
+ * index) in one read of the size bytes of fd. Returns the hashing result;
+ * *ret_has_sha256 tells whether ret_sha256 is set.
+ */
+static int digest_both(struct st_verity_hasher *h, int fd, uint64_t size, void *buf, uint8_t ret_digest[32],
+		       uint8_t ret_sha256[32], bool *ret_has_sha256)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint64_t off = 0;
 	bool ok;
+	int r = 0;
 
+	st_verity_hasher_reset(h);
 	ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
-	while (ok && off < size) {
+	while (r >= 0 && off < size) {
 		ssize_t k = pread(fd, buf, (size_t)MIN((uint64_t)READ_BUFFER_SIZE, size - off), (off_t)off);
 
-		ok = k > 0 && EVP_DigestUpdate(ctx, buf, (size_t)k) == 1;
-		off += k > 0 ? (uint64_t)k : 0;
+		if (k <= 0) {
+			r = k < 0 ? -errno : -ENODATA;
+			break;
+		}
+		r = st_verity_hasher_update(h, buf, (size_t)k);
+		ok = ok && EVP_DigestUpdate(ctx, buf, (size_t)k) == 1;
+		off += (uint64_t)k;
 	}
-	ok = ok && EVP_DigestFinal_ex(ctx, ret, NULL) == 1;
+	if (r >= 0)
+		r = st_verity_hasher_final(h, ret_digest);
+	else
+		st_verity_hasher_reset(h);
+	*ret_has_sha256 = r >= 0 && ok && EVP_DigestFinal_ex(ctx, ret_sha256, NULL) == 1;
 	EVP_MD_CTX_free(ctx);
-	return ok;
+	return r;
 }
 
 static void check_one(struct pool *p, int dir_fd, const char *fanout, const char *name, struct entry *e,
@@ -132,11 +148,12 @@ static void check_one(struct pool *p, int dir_fd, const char *fanout, const char
 	e->kind = ENTRY_HASHED;
 	e->mode = st.st_mode & 07777;
 	e->size = (uint64_t)st.st_size;
-	e->result = st_verity_hasher_digest_fd(h, fd, buf, READ_BUFFER_SIZE, e->computed);
+	if (p->f->repair)
+		e->result = digest_both(h, fd, e->size, buf, e->computed, e->sha256, &e->has_sha256);
+	else
+		e->result = st_verity_hasher_digest_fd(h, fd, buf, READ_BUFFER_SIZE, e->computed);
 	if (e->result >= 0 && p->verity)
 		e->measure_result = st_verity_measure_fd(fd, e->measured);
-	if (e->result >= 0 && p->f->repair)
-		e->has_sha256 = content_sha256(fd, e->size, buf, e->sha256);
 }
 
 static void check_fanout(struct pool *p, struct fanout *d, struct st_verity_hasher *h, void *buf)
