@@ -43,12 +43,7 @@ make_os() {
 }
 
 step "11. the vendor: two signed releases, published as static files"
-V init --verity=off | indent
-V keygen --type ed25519 -o "$WORK/vendor.key" >/dev/null
-mkdir -p "$WORK/keys/trusted.d"
-cp "$WORK/vendor.key.pub" "$WORK/keys/trusted.d/vendor.pub"
-V -q commit -b demo/os --version 1.0 -s "release 1.0" --tree "$(make_os 1.0)" >/dev/null
-V sign demo/os --key "$WORK/vendor.key" >/dev/null
+vendor_release_1_0 "$(make_os 1.0)"
 publish() {
 	if V pack --help >/dev/null 2>&1; then
 		V summary --sign "$WORK/vendor.key" --packs | indent

@@ -76,12 +76,7 @@ sys.stdout.buffer.write(out)' >"$t/usr/share/sealtree-demo/data.bin"
 }
 
 step "16. a registry on loopback, and the OS as an OCI image"
-V init --verity=off | indent
-V keygen --type ed25519 -o "$WORK/vendor.key" >/dev/null
-mkdir -p "$WORK/keys/trusted.d"
-cp "$WORK/vendor.key.pub" "$WORK/keys/trusted.d/vendor.pub"
-V -q commit -b demo/os --version 1.0 -s "release 1.0" --tree "$(make_os 1.0)" >/dev/null
-V sign demo/os --key "$WORK/vendor.key" >/dev/null
+vendor_release_1_0 "$(make_os 1.0)"
 V summary --sign "$WORK/vendor.key" >/dev/null
 registry_start registry
 echo "   Debian's docker-registry at $REG (pid ${REG_PIDS[0]}), config and storage in $WORK/registry"
