@@ -50,6 +50,7 @@ prepare() {
 	unmount_all
 	rm -rf "$RUN"
 	mount --bind "$SYS" "$MNT"
+	[ -z "${SHARED_SYSROOT:-}" ] || mount --make-rshared "$MNT"
 	"$PREPARE" --config "$T/prepare.conf" --cmdline "$1" --run-dir "$RUN" "$MNT" >"$T/out" 2>&1
 }
 fstype() { findmnt -n -o FSTYPE --mountpoint "$1" | tail -1; }
@@ -88,6 +89,16 @@ check "booted.json: says contents are not verified" grep -q "not verified" "$RUN
 SEALTREE_RUN_DIR=$RUN admin status >"$T/status"
 check "admin status marks the booted deployment" grep -q "^\* *0 debian/$ID\|^\*.*debian/$ID" "$T/status"
 check "no pin written by prepare-root" bash -c "! '$SEALTREE' --repo '$REPO' refs --all | grep -q refs/mounts"
+
+# ---- a shared /sysroot, as systemd's initrd has it (it makes every mount
+# shared): the assembled root moved onto it must not propagate into its own
+# bind of the physical root, or /sysroot shows the image again, not the disk
+SHARED_SYSROOT=1 run "root=/dev/vda2 ro sealtree=debian/$ID"
+check "shared /sysroot: prepare-root succeeds" test "$rc" = 0
+check "shared /sysroot: the root is an overlay" test "$(fstype "$MNT")" = overlay
+check "shared /sysroot: MNT/sysroot is the physical root" test -d "$MNT/sysroot/sealtree/repo/objects"
+check "shared /sysroot: no overlay on MNT/sysroot" test "$(fstype "$MNT/sysroot")" = "$base_fstype"
+check "shared /sysroot: the etc bind is the deployment's" cmp "$MNT/etc/hostname" "$DEP/etc/hostname"
 
 # ---- sealtree.digest=: the deployment found by its commit (a UKI's cmdline)
 run "sealtree.digest=$c1"

@@ -477,6 +477,18 @@ int st_prepare_root(const struct st_prepare_options *o, struct st_prepare_result
 		r = mount_image(&p, mode);
 	if (r >= 0)
 		r = assemble(&p);
+	/*
+	 * The binds of the physical root (sysroot/, etc/, var/) are peers of
+	 * its mount on o->sysroot when that is shared, as systemd's initrd
+	 * makes every mount: moving the new root onto it would propagate a
+	 * copy of the whole tree onto the bind at sysroot/, so that /sysroot
+	 * showed the image again instead of the disk. Private, nothing
+	 * propagates.
+	 */
+	if (r >= 0 && mount(NULL, p.newroot, NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		r = -errno;
+		r = fail(&p, "move", r, "cannot make the new root private: %s", strerror(-r));
+	}
 	if (r >= 0 && mount(p.newroot, o->sysroot, NULL, MS_MOVE, NULL) < 0) {
 		r = -errno;
 		r = fail(&p, "move", r, "cannot move the new root onto '%s': %s", o->sysroot, strerror(-r));
