@@ -149,6 +149,39 @@ verity_phase() {
 		nok "/var/lib/sealtree/verity-errors.log lacks them: $(cat /var/lib/sealtree/verity-errors.log 2>&1 | head -c 600)"
 }
 
+# Version 2 carries an initramfs made by dracut (boot-image.sh): this boot
+# went through systemd in the initrd, and the sealtree module's unit ran
+# there after sysroot.mount and before initrd-root-fs.target (the order the
+# initrd's PID 1 logged, kept in this boot's journal).
+dracut_initrd() {
+	local j n_run n_dracut n_sysroot n_start n_done n_rootfs n_switch
+	# Not only _PID=1: the initrd's PID 1 logs through the kernel until its
+	# journald runs, and those lines carry SYSLOG_PID, not _PID.
+	j=$(journalctl -b -o cat --no-pager 2>/dev/null)
+	line_of() { grep -n -m1 -E "$1" <<<"$j" | cut -d: -f1; }
+	n_run=$(line_of '^Running in initrd')
+	n_dracut=$(line_of 'dracut-(cmdline|pre-udev|pre-trigger|pre-mount)\.service')
+	n_sysroot=$(line_of '^Mounted sysroot\.mount')
+	n_start=$(line_of '^Starting sealtree-prepare-root\.service')
+	n_done=$(line_of '^Finished sealtree-prepare-root\.service')
+	n_rootfs=$(line_of '^Reached target initrd-root-fs\.target')
+	n_switch=$(line_of '^(Starting initrd-switch-root\.service|Switching root)')
+	echo "BOOTCHECK:   initrd journal lines: in initrd $n_run, dracut hook $n_dracut, sysroot.mount $n_sysroot," \
+		"prepare-root start $n_start done $n_done, initrd-root-fs.target $n_rootfs, switch-root $n_switch"
+	grep -E 'sysroot\.mount|sealtree-prepare-root|initrd-root-fs\.target' <<<"$j" | head -n 8 | sed 's/^/BOOTCHECK:     /'
+	[ -n "$n_run" ] && [ -n "$n_dracut" ] && ok "the initramfs was dracut's, with systemd in the initrd" ||
+		nok "no systemd initrd made by dracut in this boot's journal"
+	[ -n "$n_sysroot" ] && [ -n "$n_start" ] && [ -n "$n_done" ] && [ -n "$n_rootfs" ] && [ -n "$n_switch" ] &&
+		[ "$n_sysroot" -lt "$n_start" ] && [ "$n_done" -lt "$n_rootfs" ] && [ "$n_rootfs" -lt "$n_switch" ] &&
+		ok "sealtree-prepare-root.service ran after sysroot.mount, before initrd-root-fs.target and the switch-root" ||
+		nok "sealtree-prepare-root.service did not run in order in the initrd"
+	# systemd's initrd makes mounts shared: the physical root, not a
+	# propagated copy of the image, must be the top of /sysroot.
+	state=$(findmnt -n -o FSTYPE --mountpoint /sysroot | tail -n1)
+	[ "$state" = ext4 ] && [ -d /sysroot/sealtree/deploy ] && ok "the physical root is on /sysroot after the switch-root" ||
+		nok "/sysroot is '$state', not the physical root"
+}
+
 case $phase in
 1)
 	[ "$version" = 1 ] && ok "phase 1 boots version 1" || nok "phase 1 boots version '$version'"
@@ -200,6 +233,7 @@ case $phase in
 	ls /sysroot/boot/loader/entries | sed 's/^/BOOTCHECK:   entry: /'
 	ls /sysroot/boot/loader/entries | grep -q '+' && nok "an entry still has a boot counter after boot-complete" ||
 		ok "boot-complete dropped the counter of the counted boot"
+	dracut_initrd
 	if out=$(sealtree admin rollback 2>&1); then ok "admin rollback"; else nok "admin rollback: $out"; fi
 	next 3 ;;
 3)
@@ -208,10 +242,14 @@ case $phase in
 	# it, and boot counting (one try) must bring the machine back here.
 	if out=$(sealtree admin deploy --boot-tries 1 debian/bad 2>&1); then ok "deploy debian/bad with --boot-tries 1"; else nok "deploy debian/bad: $out"; fi
 	img=$(sealtree --repo /sysroot/sealtree/repo show --json debian/bad | sed -n 's/.*"image": "\([0-9a-f]\{64\}\)".*/\1/p' | head -n1)
-	if [ -n "$img" ] && unshare -m sh -c "mount -o remount,rw /sysroot && I=/sysroot/sealtree/repo/images/$img &&
-		cp \$I \$I.tamper && printf 'X' | dd of=\$I.tamper bs=1 seek=200 conv=notrunc 2>/dev/null &&
-		mv -f \$I.tamper \$I && sync"; then
-		ok "image $img of debian/bad changed on disk"
+	# With fs-verity enabled on the changed copy, as an attacker would: the
+	# kernel measures it, and the digest is not the one the commit names.
+	if [ -n "$img" ] && [ -x /usr/libexec/sealtree-test/verity-enable-all ] &&
+		unshare -m sh -c "mount -o remount,rw /sysroot && I=/sysroot/sealtree/repo/images/$img &&
+		d=/sysroot/sealtree/repo/tmp/imgtamper && mkdir -p \$d && cp \$I \$d/i &&
+		printf 'X' | dd of=\$d/i bs=1 seek=200 conv=notrunc 2>/dev/null &&
+		/usr/libexec/sealtree-test/verity-enable-all \$d >/dev/null && mv -f \$d/i \$I && rmdir \$d && sync"; then
+		ok "image $img of debian/bad changed on disk (fs-verity enabled on the change)"
 	else
 		nok "could not change the image of debian/bad ($img)"
 	fi
@@ -226,15 +264,30 @@ case $phase in
 	else
 		nok "could not change the signature of debian/badsig ($c4)"
 	fi
+	# A deployment whose commit record is then swapped for another
+	# commit's, validly signed (version 1's record and signature): refused
+	# too; it is the default now, so it is tried first.
+	if out=$(sealtree admin deploy --boot-tries 1 debian/badcommit 2>&1); then ok "deploy debian/badcommit with --boot-tries 1"; else nok "deploy debian/badcommit: $out"; fi
+	c5=$(sealtree --repo /sysroot/sealtree/repo show --json debian/badcommit | sed -n 's/.*"id": "\([0-9a-f]\{64\}\)".*/\1/p' | head -n1)
+	c1=$(json commit)
+	if [ -n "$c5" ] && [ -n "$c1" ] && unshare -m sh -c "mount -o remount,rw /sysroot && C=/sysroot/sealtree/repo/commits &&
+		cp \$C/$c1 \$C/$c5.tamper && cp \$C/$c1.sig \$C/$c5.sig.tamper &&
+		mv -f \$C/$c5.tamper \$C/$c5 && mv -f \$C/$c5.sig.tamper \$C/$c5.sig && sync"; then
+		ok "commit record of debian/badcommit ($c5) swapped for version 1's, with its signature"
+	else
+		nok "could not swap the commit record of debian/badcommit ($c5)"
+	fi
 	ls /sysroot/boot/loader/entries | sed 's/^/BOOTCHECK:   entry: /'
 	next 4 ;;
 4)
-	[ "$version" = 1 ] && ok "the tampered deployments were refused, boot counting fell back to version 1" ||
+	[ "$version" = 1 ] && ok "the three tampered deployments were refused, boot counting fell back to version 1" ||
 		nok "after the tampered deployments: version '$version' booted"
 	out=$(sealtree admin status 2>&1)
 	echo "$out" | grep -E '^[ *] [0-9]|boot counting' | sed 's/^/BOOTCHECK:   /'
-	[ "$(grep -c 'boot counting: BAD' <<<"$out")" = 2 ] && ok "status: both tampered deployments (image, signature) are marked BAD" ||
-		nok "status does not mark both tampered deployments BAD"
+	[ "$(grep -c 'boot counting: BAD' <<<"$out")" = 3 ] && ok "status: the three tampered deployments (image, signature, commit) are marked BAD" ||
+		nok "status does not mark the three tampered deployments BAD"
+	grep -q 'BROKEN: its commit record is corrupt or unreadable: .*do not match its id' <<<"$out" &&
+		ok "status: the swapped commit record is named corrupt" || nok "status does not name the swapped commit record"
 	verity_phase
 	;;
 esac

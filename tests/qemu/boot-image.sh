@@ -78,15 +78,19 @@ trap cleanup EXIT
 # ---- 1. the Debian tree (cached) ------------------------------------------
 mkdir -p "$CACHE"
 BASE=$CACHE/rootfs-base
-if [ ! -e "$BASE/.sealtree-ready" ]; then
+# The cache key: what the tree was made from. A tree made from another list
+# (an older run's, before dracut-core) is made again.
+BASE_PACKAGES=systemd-sysv,udev,kmod,e2fsprogs,initramfs-tools,busybox,libssl3,libarchive13,dracut-core
+BASE_KEY="bookworm minbase $BASE_PACKAGES"
+if [ "$(cat "$BASE/.sealtree-ready" 2>/dev/null)" != "$BASE_KEY" ]; then
 	mirror=$(sed -n 's/^URIs: *\([^ ]*debian\)\/*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1)
 	mirror=${MIRROR:-${mirror:-http://deb.debian.org/debian}}
 	say "debootstrap bookworm from $mirror into $BASE (once)"
 	rm -rf "$BASE.new"
-	debootstrap --variant=minbase --include=systemd-sysv,udev,kmod,e2fsprogs,initramfs-tools,busybox,libssl3,libarchive13 \
+	debootstrap --variant=minbase --include="$BASE_PACKAGES" \
 		bookworm "$BASE.new" "$mirror" >"$WORK/debootstrap.log" 2>&1 || setup_failed "debootstrap failed (see $WORK/debootstrap.log)"
 	rm -rf "$BASE.new"/var/cache/apt/archives/*.deb
-	touch "$BASE.new/.sealtree-ready"
+	echo "$BASE_KEY" >"$BASE.new/.sealtree-ready"
 	rm -rf "$BASE"
 	mv "$BASE.new" "$BASE"
 fi
@@ -124,6 +128,9 @@ PREPARE_INSTALLED=$(sed -n 's/^prepare=\${SEALTREE_PREPARE_ROOT:-\(.*\)}$/\1/p' 
 install -D -m 0755 "$PREPARE" "$TREE$PREPARE_INSTALLED"
 install -D -m 0755 "$BUILD/data/initramfs-tools-hook-sealtree" "$TREE/etc/initramfs-tools/hooks/sealtree"
 install -D -m 0755 "$SRC/data/initramfs-tools/scripts/local-bottom/sealtree" "$TREE/etc/initramfs-tools/scripts/local-bottom/sealtree"
+DRACUT_MOD=$TREE/usr/lib/dracut/modules.d/50sealtree
+install -D -m 0755 "$BUILD/data/dracut-module-setup.sh" "$DRACUT_MOD/module-setup.sh"
+install -m 0644 "$SRC"/data/dracut/50sealtree/*.service "$DRACUT_MOD/"
 for u in sealtree-boot-complete.service sealtree-finalize-staged.service sealtree-finalize-staged.path \
 	sealtree-verity-errors.service; do
 	install -m 0644 "$SRC/data/systemd/$u" "$TREE/etc/systemd/system/$u"
@@ -164,6 +171,10 @@ done
 # No getty on the serial console racing the check's output; no waiting for a network.
 ln -sf /dev/null "$TREE/etc/systemd/system/serial-getty@ttyS0.service"
 ln -sf /dev/null "$TREE/etc/systemd/system/getty@tty1.service"
+# dracut-core's dracut-shutdown.service unpacks an initramfs into /run at
+# every boot (for a shutdown back into it): seconds per boot under TCG, and
+# nothing this test uses.
+ln -sf /dev/null "$TREE/etc/systemd/system/dracut-shutdown.service"
 mkdir -p "$TREE/sysroot" "$TREE/usr/share/sealtree-test"
 echo 1 >"$TREE/usr/share/sealtree-test/version"
 # Files only the checks read (never read before they are attacked): a byte
@@ -188,11 +199,38 @@ mount --bind /dev "$TREE/dev"
 chroot "$TREE" depmod "$KVER"
 chroot "$TREE" mkinitramfs -o "/boot/initrd.img-$KVER" "$KVER" >"$WORK/mkinitramfs.log" 2>&1 ||
 	{ tail -20 "$WORK/mkinitramfs.log" >&2; exit 1; }
+# The second initramfs, for version 2 and two of the tampered commits: dracut
+# (dracut-core beside initramfs-tools) with systemd in the initrd and our
+# module. Only what this disk needs: a systemd initrd mounting an ext4 root
+# by UUID from a virtio disk.
+say "initramfs (chroot dracut, systemd in the initrd, our module)"
+chroot "$TREE" dracut --no-hostonly --no-hostonly-cmdline --no-early-microcode --force --kver "$KVER" \
+	-m "systemd systemd-initrd dracut-systemd base fs-lib rootfs-block udev-rules kernel-modules shutdown sealtree" \
+	--drivers "virtio_blk virtio_pci ext4" --filesystems "ext4 erofs overlay" \
+	"/boot/initrd-dracut.img-$KVER" >"$WORK/dracut.log" 2>&1 ||
+	{ tail -20 "$WORK/dracut.log" >&2; exit 1; }
 umount "$TREE/proc" "$TREE/sys" "$TREE/dev"
 lsinitramfs "$TREE/boot/initrd.img-$KVER" >"$WORK/initrd.list"
 grep -qx usr/sbin/sealtree-prepare-root "$WORK/initrd.list" || { echo "the initramfs lacks prepare-root" >&2; exit 1; }
+lsinitramfs "$TREE/boot/initrd-dracut.img-$KVER" >"$WORK/initrd-dracut.list"
+for f in usr/sbin/sealtree-prepare-root usr/lib/systemd/system/sealtree-prepare-root.service \
+	etc/systemd/system/initrd-root-fs.target.requires/sealtree-prepare-root.service etc/sealtree/prepare-root.conf; do
+	grep -qx "$f" "$WORK/initrd-dracut.list" || { echo "the dracut initramfs lacks $f" >&2; exit 1; }
+done
+say "initramfs sizes: initramfs-tools $(du -k "$TREE/boot/initrd.img-$KVER" | cut -f1) KiB, dracut $(du -k "$TREE/boot/initrd-dracut.img-$KVER" | cut -f1) KiB"
 cp "$K/boot/vmlinuz-$KVER" "$TREE/usr/lib/modules/$KVER/vmlinuz"
 mv "$TREE/boot/initrd.img-$KVER" "$TREE/usr/lib/modules/$KVER/initramfs.img"
+INITRD_TOOLS=$WORK/initrd-tools.img
+INITRD_DRACUT=$WORK/initrd-dracut.img
+cp "$TREE/usr/lib/modules/$KVER/initramfs.img" "$INITRD_TOOLS"
+mv "$TREE/boot/initrd-dracut.img-$KVER" "$INITRD_DRACUT"
+# use_initrd tools|dracut: the initramfs the next commit carries
+use_initrd() {
+	case $1 in
+	tools) cp "$INITRD_TOOLS" "$TREE/usr/lib/modules/$KVER/initramfs.img" ;;
+	dracut) cp "$INITRD_DRACUT" "$TREE/usr/lib/modules/$KVER/initramfs.img" ;;
+	esac
+}
 rm -rf "$TREE/boot" && mkdir "$TREE/boot"
 mv "$TREE/etc" "$TREE/usr/etc" && mkdir "$TREE/etc"
 
@@ -239,18 +277,29 @@ cat "$WORK/status-host.txt"
 cat "$SYS"/boot/loader/entries/*.conf
 echo "$C1" >"$WORK/commit1"
 boot_hook committed
-# Version 2 on the same ref (the guest upgrades to it) and a third commit,
-# on debian/bad, whose image the guest changes after deploying it.
+# Version 2 on the same ref (the guest upgrades to it), with the dracut
+# initramfs: the phase-2 boot goes through systemd in the initrd. A third
+# commit, on debian/bad, whose image the guest changes after deploying it
+# (dracut: refused by the module's unit).
+use_initrd dracut
 echo 2 >"$TREE/usr/share/sealtree-test/version"
 C2=$(st commit -b debian/main --tree "$TREE" -s "boot test 2" --version 2)
 st sign "$C2" --key "$WORK/key" >/dev/null
 echo bad >"$TREE/usr/share/sealtree-test/version"
 C3=$(st commit -b debian/bad --tree "$TREE" -s "boot test 3" --version 3)
 st sign "$C3" --key "$WORK/key" >/dev/null
-# And a fourth, on debian/badsig, whose signature the guest changes.
+# A fourth, on debian/badsig, whose signature the guest changes
+# (initramfs-tools: refused by the local-bottom script).
+use_initrd tools
 echo badsig >"$TREE/usr/share/sealtree-test/version"
 C4=$(st commit -b debian/badsig --tree "$TREE" -s "boot test 4" --version 4)
 st sign "$C4" --key "$WORK/key" >/dev/null
+# A fifth, on debian/badcommit, whose commit record the guest swaps for
+# version 1's (dracut).
+use_initrd dracut
+echo badcommit >"$TREE/usr/share/sealtree-test/version"
+C5=$(st commit -b debian/badcommit --tree "$TREE" -s "boot test 5" --version 5)
+st sign "$C5" --key "$WORK/key" >/dev/null
 export MTOOLS_SKIP_CHECK=1
 mcopy -s -Q -i "$ESP_DEV" "$MNT/sys/boot"/* ::/ 2>&1 | { grep -v "geometry" >&2 || true; }
 mdir -/ -b -i "$ESP_DEV" ::/ >"$WORK/esp.list" 2>/dev/null
@@ -311,7 +360,42 @@ qrc=${PIPESTATUS[0]}
 set -e
 say "QEMU exit $qrc after $((SECONDS - boot))s"
 grep -E 'BOOTCHECK|sealtree-prepare-root|sealtree: the deployment was refused' "$WORK/serial.log" || true
-if grep -q 'BOOTCHECK-RESULT: PASS' "$WORK/serial.log"; then
+# The refused boots end before any check unit runs: their console says it.
+# Each boot's lines (from the kernel's banner on) must show prepare-root
+# refusing that commit at the link that was broken, through the initramfs
+# that commit carries, and the reboot under boot counting.
+host_fail=0
+boot_of() {   # the console lines of the boot where prepare-root refused debian/$1.0
+	# (awk reads to the end: an early exit would kill tr with SIGPIPE, and
+	# pipefail would make that the script's exit status)
+	tr -d '\r' <"$WORK/serial.log" | awk -v pat="refusing to boot debian/$1.0:" '
+		done { next }
+		/Linux version/ { if (hit) { done = 1; next } buf = "" }
+		{ buf = buf $0 "\n"; if (index($0, pat)) hit = 1 }
+		END { if (hit) printf "%s", buf }'
+}
+refusal() {   # refusal COMMIT LINK INITRAMFS WHAT
+	local b
+	b=$(boot_of "$1")
+	if [ -z "$b" ]; then
+		say "FAIL $4: no boot refused debian/$1.0"; host_fail=1; return
+	fi
+	if ! grep -q "refusing to boot debian/$1.0: $2 link broken: " <<<"$b"; then
+		say "FAIL $4: not refused at the $2 link naming the commit: $(grep -m1 'refusing to boot' <<<"$b")"; host_fail=1; return
+	fi
+	if ! grep -q 'sealtree: the deployment was refused; rebooting so the boot loader counts this try' <<<"$b"; then
+		say "FAIL $4: the initramfs did not reboot for boot counting"; host_fail=1; return
+	fi
+	case $3 in
+	dracut) grep -qE 'sealtree-prepare-root\.service|sealtree: assemble the deployment' <<<"$b" ;;
+	tools) ! grep -qE 'sealtree-prepare-root\.service|Running in initrd' <<<"$b" ;;
+	esac || { say "FAIL $4: not refused by the $3 initramfs"; host_fail=1; return; }
+	say "ok   $4: refused at the $2 link by the $3 initramfs, commit named, rebooted for boot counting"
+}
+refusal "$C5" commit dracut "swapped commit record (debian/badcommit)"
+refusal "$C4" signature tools "changed signature (debian/badsig)"
+refusal "$C3" image dracut "changed image (debian/bad)"
+if grep -q 'BOOTCHECK-RESULT: PASS' "$WORK/serial.log" && [ $host_fail = 0 ]; then
 	exit 0
 fi
 echo "boot-image: the booted checks did not pass; the last console lines:" >&2
