@@ -42,7 +42,7 @@ for bin in "$SEALTREE" "$FIO"; do
 	done
 done
 # Environment for the guest script: baked into it (the kit passes none).
-sed -i "2i BENCH_NFILES=${BENCH_NFILES:-4} BENCH_FILE_MB=${BENCH_FILE_MB:-24} BENCH_RUNS=${BENCH_RUNS:-5} BENCH_RAND_SECS=${BENCH_RAND_SECS:-3}" \
+sed -i "2i BENCH_NFILES=${BENCH_NFILES:-4} BENCH_FILE_MB=${BENCH_FILE_MB:-24} BENCH_RUNS=${BENCH_RUNS:-5} BENCH_RAND_SECS=${BENCH_RAND_SECS:-3} BENCH_CONFIGS='${BENCH_CONFIGS:-}'" \
 	"$root/ci-test.sh"
 
 echo "# booting the kit (work directory $work/kit)" >&2
@@ -50,7 +50,7 @@ rc=0
 EXTRA_ROOT=$root QEMU_MEM=${QEMU_MEM:-1536} QEMU_STORE_SIZE=${QEMU_STORE_SIZE:-1536M} QEMU_TIMEOUT=${QEMU_TIMEOUT:-2400} \
 	bash "$SRC/tests/qemu/kit.sh" "$work/kit" >"$work/kit.log" 2>&1 || rc=$?
 serial=$work/kit/serial.log
-grep -a 'ci-test: \(ok\|FAIL\|#\)' "$serial" | sed 's/^\[ *[0-9.]*\] ci-test: //' >&2 || true
+grep -a 'ci-test: \(ok\|FAIL\|#\|DIAG\)' "$serial" | sed 's/^\[ *[0-9.]*\] ci-test: //' >&2 || true
 [ $rc = 0 ] || { echo "kit exit $rc; see $work/kit.log and $serial" >&2; tail -20 "$work/kit.log" >&2; exit 1; }
 
 echo "config              pattern   MiB/s (median of ${BENCH_RUNS:-5} cold runs)   vs ext4"

@@ -12,7 +12,9 @@
 #   cfs-policy-partial  the same image with the objects of the files outside
 #                 the policy stored without fs-verity (what a store that
 #                 enabled fs-verity only where an image needs it would read)
-# Prints "BENCH: CONFIG PATTERN MEDIAN_KiB/s (runs ...)" lines.
+# Prints "BENCH: CONFIG PATTERN MEDIAN_KiB/s (runs ...)" lines, and before
+# each configuration a "DIAG:" line: one cold dd pass and the read requests
+# it sent to the disk. BENCH_CONFIGS (space-separated names) limits the run.
 . /ci/guest-lib.sh
 W=$S/bench
 NFILES=${BENCH_NFILES:-4}
@@ -20,6 +22,7 @@ FILE_MB=${BENCH_FILE_MB:-24}
 RUNS=${BENCH_RUNS:-5}
 RAND_SECS=${BENCH_RAND_SECS:-3}
 
+echo "DIAG: kernel $(uname -r), /dev/vda read_ahead_kb $(cat /sys/block/vda/queue/read_ahead_kb)"
 mkdir -p $W/tree/usr/bin $W/tree/usr/share $W/m
 i=0
 while [ $i -lt $NFILES ]; do
@@ -51,8 +54,25 @@ run_fio() {
 	fio --name=r --opendir=$d --readonly --thread --ioengine=psync --invalidate=1 --minimal "$@" 2>$W/fio.err |
 		awk -F';' '$1 == 3 { print $7 }'
 }
+# blockstat: read IOs and sectors of /dev/vda so far.
+blockstat() { awk '{ print $1, $3 }' /sys/block/vda/stat; }
+# iodiag CONFIG DIR: one cold sequential pass with dd (1 MiB reads): how many
+# read requests reached the disk and how large they were (readahead at work).
+iodiag() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	set -- "$1" "$2" $(blockstat)
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	for f in $(find $2 -type f); do dd if=$f of=/dev/null bs=1M 2>/dev/null; done
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	set -- "$@" $(blockstat)
+	echo "DIAG: $1 dd $(awk "BEGIN { printf \"%.2f\", $t1 - $t0 }") s, $(($5 - $3)) read IOs," \
+		"$((($6 - $4) / 2)) KiB, $((($6 - $4) / 2 / ($5 - $3 > 0 ? $5 - $3 : 1))) KiB per IO"
+}
 # bench CONFIG DIR: RUNS runs of each pattern, the median printed.
 bench() {
+	case " ${BENCH_CONFIGS:-$1} " in *" $1 "*) ;; *) echo "# $1: not in BENCH_CONFIGS"; return ;; esac
+	iodiag $1 $2
 	for pat in seq rand; do
 		all=""
 		n=0
@@ -80,6 +100,26 @@ with_mount() {
 
 bench ext4 $W/tree/usr
 with_mount $W/rnv main cfs-noverity
+# Where composefs's requests shrink: the same objects read directly on ext4
+# (no overlay), and ext4 and the mount again with a larger readahead.
+iodiag objects-direct $W/rnv/objects
+# extents FILE: debugfs's extent lines for FILE on the store, joined by "; ".
+extents() { debugfs -R "ex ${1#$S}" /dev/vda 2>/dev/null | tail -n +2 | tr -s ' ' | tr '\n' ';'; }
+echo "DIAG: extents of a tree file: $(extents $W/tree/usr/bin/f0)"
+echo "DIAG: extents of its object: $(extents $W/rnv/objects/$(digest_path $W/tree/usr/bin/f0))"
+# The same bytes written by cp (buffered) instead of the store's direct writes.
+mkdir -p $W/copies
+for f in $W/rnv/objects/*/*; do cp $f $W/copies/; done
+iodiag objects-copied $W/copies
+rm -rf $W/copies
+ra=$(cat /sys/block/vda/queue/read_ahead_kb)
+echo 1024 >/sys/block/vda/queue/read_ahead_kb
+iodiag ext4-ra1024 $W/tree/usr
+if sealtree --repo $W/rnv mount main $W/m >$W/err 2>&1; then
+	iodiag cfs-noverity-ra1024 $W/m/usr
+	sealtree --repo $W/rnv umount $W/m >/dev/null 2>&1 || umount $W/m
+fi
+echo $ra >/sys/block/vda/queue/read_ahead_kb
 with_mount $W/rv plain cfs-require
 with_mount $W/rv policy cfs-policy
 # The objects of /usr/share without fs-verity (renamed copies; a verity repository never stores this).
