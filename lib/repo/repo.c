@@ -189,6 +189,8 @@ int repo_object_store(struct st_repo *repo, struct st_digest_store **ret)
 		if (r < 0)
 			return r;
 		st_digest_store_require_verity(repo->store, repo->verity);
+		if (!repo->verity)
+			st_digest_store_skip_verity(repo->store);
 	}
 	*ret = repo->store;
 	return 0;

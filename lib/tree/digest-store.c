@@ -234,6 +234,12 @@ void st_digest_store_require_verity(struct st_digest_store *s, bool on)
 	s->require_verity = on;
 }
 
+void st_digest_store_skip_verity(struct st_digest_store *s)
+{
+	s->require_verity = false;
+	atomic_store(&s->no_verity, true);
+}
+
 static int set_direct(struct st_store_object *obj, bool on)
 {
 	int fl = fcntl(obj->fd, F_GETFL);

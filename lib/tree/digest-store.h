@@ -70,6 +70,15 @@ int st_digest_store_set_digest(struct st_store_object *obj, const uint8_t digest
 void st_digest_store_require_verity(struct st_digest_store *s, bool on);
 
 /*
+ * Never try fs-verity on objects (a repository with verity=no). Without
+ * it, the store tries on every object and ignores failures, as the
+ * reference does; on a filesystem with fs-verity, every object of a
+ * repository made with --verity=off then had it anyway, and every read
+ * paid its block checks.
+ */
+void st_digest_store_skip_verity(struct st_digest_store *s);
+
+/*
  * Append bytes. Whole ST_STORE_IO_ALIGN blocks from an aligned buffer at an
  * aligned offset are written with O_DIRECT where the filesystem allows it:
  * objects are written once and read much later, so they need not fill the
