@@ -107,13 +107,17 @@ if [ -z "$mode" ] || [ "$mode" = netem ]; then
 	fi
 fi
 
-# tun_start DELAY: bench/tun-delay between $NS_S (10.231.0.1) and $NS_C (10.231.0.2), DELAY ms each way.
+# tun_start: bench/tun-delay between $NS_S (10.231.0.1) and $NS_C (10.231.0.2), made once, at 0 ms;
+# tun_delay 0|DELAY_MS sets its delay each way (SIGUSR1, SIGUSR2), the devices kept.
 TUN_DELAY=
+tun_delay() {
+	if [ "$1" = 0 ]; then kill -USR1 "$TUN_PID"; else kill -USR2 "$TUN_PID"; fi
+	sleep 0.2
+}
 tun_start() {
 	local rt=()
-	tun_stop
 	command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && rt=(chrt -f 50)
-	"${rt[@]}" "$TUN_DELAY" "$1" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" >"$T/tun.out" 2>>"$T/tun.err" &
+	"${rt[@]}" "$TUN_DELAY" "$DELAY_MS" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" >"$T/tun.out" 2>>"$T/tun.err" &
 	TUN_PID=$!
 	for _ in $(seq 50); do grep -q ready "$T/tun.out" 2>/dev/null && break; sleep 0.1; done
 	grep -q ready "$T/tun.out" || { cat "$T/tun.err" >&2; exit 1; }
@@ -121,6 +125,7 @@ tun_start() {
 	ip -n "$NS_C" addr add 10.231.0.2 peer 10.231.0.1 dev tund0
 	ip -n "$NS_S" link set tund0 mtu "$TUN_MTU" up
 	ip -n "$NS_C" link set tund0 mtu "$TUN_MTU" up
+	tun_delay 0
 }
 if [ "$mode" = tun ]; then
 	TUN_DELAY=$BUILD_DIR/bench/tun-delay
@@ -164,7 +169,7 @@ if [ "$mode" = tun ]; then
 	ip netns exec "$NS_S" "$NGINX" -p "$T/nginx-ns" -c "$T/nginx-ns/nginx.conf" -e "$T/nginx-ns/error.log" &
 	NSNGINX_PID=$!
 	TUN_URL=http://10.231.0.1:$NGINX_PORT
-	tun_start 0
+	tun_start
 	for _ in $(seq 100); do
 		ip netns exec "$NS_C" curl -s -o /dev/null "$TUN_URL/" && break
 		sleep 0.1
@@ -216,12 +221,12 @@ line_check() {
 	host=${url#http://}
 	host=${host%%:*}
 	if command -v ping >/dev/null; then
-		rtt=$("$@" ping -q -c 10 -i 0.2 "$host" | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/[0-9.]*/\([0-9.]*\) ms|\1 ms (mdev \2)|p')
+		rtt=$("$@" ping -q -c 10 -i 0.2 "$host" | sed -n 's|^rtt [^=]*= [0-9.]*/\([0-9.]*\)/[0-9.]*/\([0-9.]*\) ms|\1 ms (mdev \2)|p' || true)
 	else
 		rtt="$("$@" curl -s -o /dev/null -w '%{time_connect}' "$url/") s (TCP connect)"
 	fi
 	echo "line $name: ping RTT $rtt; one curl of 256 MiB: $("$@" curl -s -o /dev/null -w '%{speed_download}' "$url/big.bin" |
-		awk '{ printf "%.1f MiB/s", $1 / 1048576 }')"
+		awk '{ printf "%.1f MiB/s", $1 / 1048576 }' || true)"
 }
 
 conditions=(loopback)
@@ -231,7 +236,7 @@ if [ "$mode" = tun ]; then
 	conditions+=(tun0 delayed)
 	line_check tun0 "$TUN_URL" ip netns exec "$NS_C"
 	run_condition tun0 "$TUN_URL" ip netns exec "$NS_C"
-	tun_start "$DELAY_MS"
+	tun_delay "$DELAY_MS"
 	line_check "tun$DELAY_MS" "$TUN_URL" ip netns exec "$NS_C"
 	run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
 	tun_stop

@@ -15,6 +15,9 @@
  * queue drops it. Prints "ready" on stdout once both devices exist (the
  * caller then gives them addresses and brings them up) and runs until
  * killed, printing the packets forwarded and dropped on SIGTERM/SIGINT.
+ * SIGUSR1 sets the delay to 0 and SIGUSR2 back to DELAY_MS, for packets
+ * read from then on: a bench changes the delay without making the devices
+ * again (a TUN device still referenced by sockets can take seconds to go).
  *
  * Not part of sealtree: a benchmark tool, never installed.
  */
@@ -51,12 +54,16 @@ struct line {
 	uint64_t forwarded, dropped;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, zero_delay;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		zero_delay = 1;
+	else if (sig == SIGUSR2)
+		zero_delay = 0;
+	else
+		stop = 1;
 }
 
 static uint64_t now_ns(void)
@@ -195,6 +202,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGUSR1, on_signal);
+	signal(SIGUSR2, on_signal);
 	printf("ready\n");
 	fflush(stdout);
 
@@ -214,9 +223,9 @@ int main(int argc, char **argv)
 		if (ppoll(p, 2, tsp, NULL) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents & POLLIN)
-			line_read(&ab, (size_t)mtu, delay_ms * 1000000u);
+			line_read(&ab, (size_t)mtu, zero_delay ? 0 : delay_ms * 1000000u);
 		if (p[1].revents & POLLIN)
-			line_read(&ba, (size_t)mtu, delay_ms * 1000000u);
+			line_read(&ba, (size_t)mtu, zero_delay ? 0 : delay_ms * 1000000u);
 	}
 	fprintf(stderr, "tun-delay: A->B %" PRIu64 " packets forwarded, %" PRIu64 " dropped; B->A %" PRIu64
 		" forwarded, %" PRIu64 " dropped\n", ab.forwarded, ab.dropped, ba.forwarded, ba.dropped);
