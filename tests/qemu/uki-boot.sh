@@ -153,7 +153,9 @@ boot() {
 	while kill -0 $pid 2>/dev/null; do
 		if [ $((SECONDS - t0)) -ge "$limit" ] || grep -aqE "$stop" "$log"; then
 			sleep 2
-			kill $pid 2>/dev/null
+			# It may have exited in those 2 s (the guest powered off):
+			# under set -e a failed kill would end this script.
+			kill $pid 2>/dev/null || true
 			break
 		fi
 		sleep 1
