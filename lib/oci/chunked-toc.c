@@ -6,8 +6,10 @@
  * frames must be sorted, not overlap and not be empty; names are only
  * used in messages.
  */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +29,15 @@ void chunked_toc_done(struct chunked_toc *t)
 	*t = (struct chunked_toc){};
 }
 
-int chunked_layer_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
-			   char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
-			   uint64_t *ret_uncompressed)
+/*
+ * A layer's annotation pair that locates a part of it: DIGEST_KEY names a
+ * sha256 digest, POSITION_KEY holds N_FIELDS unsigned numbers joined by ':'.
+ * -ENOENT when the layer or either annotation is absent; the numbers are
+ * only parsed here, their meaning is the caller's to check.
+ */
+static int layer_part_annotations(const void *manifest, size_t len, size_t index, const char *digest_key,
+				  const char *position_key, const char *what, const char *shape, unsigned n_fields,
+				  char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_fields)
 {
 	_cleanup_json_ struct json_value *doc = NULL;
 	const struct json_value *layers, *ann;
@@ -37,6 +45,7 @@ int chunked_layer_position(const void *manifest, size_t len, size_t index, uint6
 	uint64_t v[4];
 	int r;
 
+	assert(n_fields <= ELEMENTSOF(v));
 	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
 	if (r < 0)
 		return r;
@@ -44,31 +53,49 @@ int chunked_layer_position(const void *manifest, size_t len, size_t index, uint6
 	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
 		return -ENOENT;
 	ann = json_get(&layers->items[index], "annotations");
-	dg = json_string(json_get(ann, CHUNKED_ANN_TOC_DIGEST));
-	pos = json_string(json_get(ann, CHUNKED_ANN_TOC_POSITION));
+	dg = json_string(json_get(ann, digest_key));
+	pos = json_string(json_get(ann, position_key));
 	if (!dg || !pos)
 		return -ENOENT;
 	if (oci_digest_parse(dg, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
-		return st_errf(-EUCLEAN, "the TOC digest '%.80s' is not a sha256 digest", dg);
-	for (unsigned i = 0; i < 4; i++) {
+		return st_errf(-EUCLEAN, "the %s digest '%.80s' is not a sha256 digest", what, dg);
+	for (unsigned i = 0; i < n_fields; i++) {
+		bool last = i + 1 == n_fields;
 		char num[24];
 		size_t n = strcspn(pos, ":");
 
-		if (n == 0 || n >= sizeof(num) || (i < 3) != (pos[n] == ':'))
-			return st_errf(-EUCLEAN, "the TOC position '%.80s' is not OFFSET:LENGTH:LENGTH:TYPE", pos);
+		if (n == 0 || n >= sizeof(num) || last == (pos[n] == ':'))
+			return st_errf(-EUCLEAN, "the %s position '%.80s' is not %s", what, pos, shape);
 		memcpy(num, pos, n);
 		num[n] = '\0';
 		if (safe_atou64(num, &v[i]) < 0)
-			return st_errf(-EUCLEAN, "the TOC position '%.80s' is not OFFSET:LENGTH:LENGTH:TYPE", pos);
-		pos += n + (i < 3);
+			return st_errf(-EUCLEAN, "the %s position '%.80s' is not %s", what, pos, shape);
+		pos += n + !last;
 	}
+	memcpy(ret_digest, dg, strlen(dg) + 1);
+	memcpy(ret_fields, v, n_fields * sizeof(v[0]));
+	return 0;
+}
+
+int chunked_layer_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			   char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
+			   uint64_t *ret_uncompressed)
+{
+	char dg[ST_OCI_DIGEST_STRING_SIZE];
+	uint64_t v[4];
+	int r;
+
+	r = layer_part_annotations(manifest, len, index, CHUNKED_ANN_TOC_DIGEST, CHUNKED_ANN_TOC_POSITION,
+				   "TOC", "OFFSET:LENGTH:LENGTH:TYPE", 4, dg, v);
+	if (r < 0)
+		return r;
 	if (v[3] != CHUNKED_TOC_TYPE)
 		return -ENOENT;         /* another TOC kind: not ours to read */
 	if (v[0] < 8 || v[1] == 0 || v[1] > CHUNKED_TOC_MAX || v[2] == 0 || v[2] > CHUNKED_TOC_MAX ||
 	    v[0] > blob_size || v[1] > blob_size - v[0])
 		return st_errf(-EUCLEAN, "the TOC position %" PRIu64 ":%" PRIu64 ":%" PRIu64
 			       " does not fit a layer of %" PRIu64 " bytes", v[0], v[1], v[2], blob_size);
-	memcpy(ret_digest, dg, strlen(dg) + 1);
+	memcpy(ret_digest, dg, sizeof(dg));
 	*ret_offset = v[0];
 	*ret_length = v[1];
 	*ret_uncompressed = v[2];
@@ -79,42 +106,19 @@ int chunked_headers_position(const void *manifest, size_t len, size_t index, uin
 			     char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_offset, uint64_t *ret_length,
 			     uint64_t *ret_uncompressed)
 {
-	_cleanup_json_ struct json_value *doc = NULL;
-	const struct json_value *layers, *ann;
-	const char *dg, *pos;
+	char dg[ST_OCI_DIGEST_STRING_SIZE];
 	uint64_t v[3];
 	int r;
 
-	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	r = layer_part_annotations(manifest, len, index, CHUNKED_ANN_HDRS_DIGEST, CHUNKED_ANN_HDRS_POSITION,
+				   "tar headers", "OFFSET:LENGTH:LENGTH", 3, dg, v);
 	if (r < 0)
 		return r;
-	layers = json_get(doc, "layers");
-	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
-		return -ENOENT;
-	ann = json_get(&layers->items[index], "annotations");
-	dg = json_string(json_get(ann, CHUNKED_ANN_HDRS_DIGEST));
-	pos = json_string(json_get(ann, CHUNKED_ANN_HDRS_POSITION));
-	if (!dg || !pos)
-		return -ENOENT;
-	if (oci_digest_parse(dg, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
-		return st_errf(-EUCLEAN, "the tar headers digest '%.80s' is not a sha256 digest", dg);
-	for (unsigned i = 0; i < 3; i++) {
-		char num[24];
-		size_t n = strcspn(pos, ":");
-
-		if (n == 0 || n >= sizeof(num) || (i < 2) != (pos[n] == ':'))
-			return st_errf(-EUCLEAN, "the tar headers position '%.80s' is not OFFSET:LENGTH:LENGTH", pos);
-		memcpy(num, pos, n);
-		num[n] = '\0';
-		if (safe_atou64(num, &v[i]) < 0)
-			return st_errf(-EUCLEAN, "the tar headers position '%.80s' is not OFFSET:LENGTH:LENGTH", pos);
-		pos += n + (i < 2);
-	}
 	if (v[0] < 8 || v[1] == 0 || v[1] > CHUNKED_HDRS_MAX || v[2] == 0 || v[2] > CHUNKED_HDRS_MAX ||
 	    v[0] > blob_size || v[1] > blob_size - v[0])
 		return st_errf(-EUCLEAN, "the tar headers position %" PRIu64 ":%" PRIu64 ":%" PRIu64
 			       " does not fit a layer of %" PRIu64 " bytes", v[0], v[1], v[2], blob_size);
-	memcpy(ret_digest, dg, strlen(dg) + 1);
+	memcpy(ret_digest, dg, sizeof(dg));
 	*ret_offset = v[0];
 	*ret_length = v[1];
 	*ret_uncompressed = v[2];
