@@ -5,11 +5,7 @@
 # (~/.cache/sealtree/qemu-kit, filled by tests/qemu/kit.sh), or those of a
 # kernel in /usr/lib/modules if there is one. Sets KVER, PREPARE, KEYSRC,
 # and writes a signed-mode policy to $T/prepare-root.conf.
-need_root
-if [ -z "${INITRAMFS_IN_NS:-}" ]; then
-	command -v unshare >/dev/null || skip_all "unshare (util-linux) missing"
-	INITRAMFS_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
+in_private_mount_ns "$@"
 T=$TEST_TMP
 PREPARE=$BUILD_DIR/tools/prepare-root/sealtree-prepare-root
 [ -x "$PREPARE" ] || skip_all "sealtree-prepare-root not built"

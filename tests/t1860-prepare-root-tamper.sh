@@ -13,11 +13,7 @@
 # the mount (fs-verity) link, after commit, signature and image passed.
 . "$(dirname "$0")/test-lib.sh"
 
-need_root
-if [ -z "${T1860_IN_NS:-}" ]; then
-	command -v unshare >/dev/null || skip_all "unshare (util-linux) missing"
-	T1860_IN_NS=1 exec unshare -m --propagation private bash "$0" "$@"
-fi
+in_private_mount_ns "$@"
 . "$(dirname "$0")/admin-lib.sh"
 PREPARE=$BUILD_DIR/tools/prepare-root/sealtree-prepare-root
 [ -x "$PREPARE" ] || skip_all "sealtree-prepare-root not built"

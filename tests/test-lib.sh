@@ -32,6 +32,14 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name" "com
 # skip_all WHY: the whole script cannot run here (exit 77 = SKIP for meson).
 skip_all() { echo "SKIP: $*" >&2; exit 77; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
+# in_private_mount_ns "$@": needs root; re-runs the calling test once in a
+# private mount namespace, so that whatever it mounts goes away with it.
+in_private_mount_ns() {
+	need_root
+	[ -n "${SEALTREE_TEST_IN_MOUNT_NS:-}" ] && return 0
+	command -v unshare >/dev/null || skip_all "unshare (util-linux) missing"
+	SEALTREE_TEST_IN_MOUNT_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+}
 
 # done_testing: exit 1 if any sub-check failed.
 done_testing() {
