@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,4 +54,18 @@ int log_error_errno(int r, const char *fmt, ...)
 	va_end(ap);
 	st_error_clear();
 	return r;
+}
+
+int parse_option_u32(const char *cmd, const char *option, const char *arg, uint32_t min, uint32_t max,
+		     const char *unit, uint32_t *ret)
+{
+	uint32_t v;
+
+	if (safe_atou32(arg, &v) < 0 || v < min || v > max) {
+		log_error("%s: %s takes %" PRIu32 " to %" PRIu32 "%s%s", cmd, option, min, max, unit ? " " : "",
+			  unit ? unit : "");
+		return -EINVAL;
+	}
+	*ret = v;
+	return 0;
 }

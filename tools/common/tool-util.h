@@ -20,3 +20,11 @@ int log_error(const char *fmt, ...) _printf_(1, 2);
  */
 int log_error_errno(int r, const char *fmt, ...) _printf_(2, 3);
 
+
+/*
+ * Parse an option's decimal argument into [min, max]. On a bad value print
+ * "program: CMD: OPTION takes MIN to MAX[ UNIT]" and return -EINVAL (the
+ * caller exits 2, as for any usage error).
+ */
+int parse_option_u32(const char *cmd, const char *option, const char *arg, uint32_t min, uint32_t max,
+		     const char *unit, uint32_t *ret);

@@ -107,17 +107,13 @@ int oci_pull(int argc, char **argv)
 			break;
 		}
 		case 'j':
-			if (safe_atou32(optarg, &v) < 0 || v == 0 || v > 64) {
-				log_error("oci pull: --jobs takes 1 to 64");
+			if (parse_option_u32("oci pull", "--jobs", optarg, 1, 64, NULL, &v) < 0)
 				return 2;
-			}
 			opts.jobs = v;
 			break;
 		case OPT_STALL_TIMEOUT:
-			if (safe_atou32(optarg, &v) < 0 || v == 0 || v > 3600) {
-				log_error("oci pull: --stall-timeout takes 1 to 3600 seconds");
+			if (parse_option_u32("oci pull", "--stall-timeout", optarg, 1, 3600, "seconds", &v) < 0)
 				return 2;
-			}
 			opts.stall_timeout = v;
 			break;
 		case 'h':

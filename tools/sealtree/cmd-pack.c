@@ -51,10 +51,8 @@ int cmd_pack(int argc, char **argv)
 			from = optarg;
 			break;
 		case 'l':
-			if (safe_atou32(optarg, &level) < 0 || level < 1 || level > 19) {
-				log_error("pack: --level takes 1 to 19");
+			if (parse_option_u32("pack", "--level", optarg, 1, 19, NULL, &level) < 0)
 				return 2;
-			}
 			break;
 		case 'r':
 			flags |= ST_PACK_RECOMPRESS;

@@ -114,17 +114,13 @@ int cmd_pull(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "j:nh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'j':
-			if (safe_atou32(optarg, &jobs) < 0 || jobs == 0 || jobs > 1024) {
-				log_error("pull: --jobs takes 1 to 1024");
+			if (parse_option_u32("pull", "--jobs", optarg, 1, 1024, NULL, &jobs) < 0)
 				return 2;
-			}
 			opts.jobs = jobs;
 			break;
 		case OPT_STALL_TIMEOUT:
-			if (safe_atou32(optarg, &secs) < 0 || secs == 0 || secs > 3600) {
-				log_error("pull: --stall-timeout takes 1 to 3600 seconds");
+			if (parse_option_u32("pull", "--stall-timeout", optarg, 1, 3600, "seconds", &secs) < 0)
 				return 2;
-			}
 			opts.stall_timeout = secs;
 			break;
 		case 'n':

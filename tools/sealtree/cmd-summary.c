@@ -52,8 +52,7 @@ int cmd_summary(int argc, char **argv)
 			packs = true;
 			break;
 		case 'l':
-			if (safe_atou32(optarg, &level) < 0 || level < 1 || level > 19) {
-				log_error("summary: --level takes 1 to 19");
+			if (parse_option_u32("summary", "--level", optarg, 1, 19, NULL, &level) < 0) {
 				ret = 2;
 				goto out;
 			}
