@@ -17,7 +17,7 @@ st() { "$SEALTREE" --repo "$repo" "$@"; }
 # Under AddressSanitizer the peak RSS says little (shadow memory, quarantine): the bounds are checked
 # only in a normal build; the outcomes are checked in both.
 shared_max=102400 vary_max=256000
-if ldd "$SEALTREE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+if sanitized_build; then
 	echo "# sanitized build: peak RSS not bounded here"
 	shared_max=999999999 vary_max=999999999
 fi

@@ -76,7 +76,7 @@ NAME=oci/127.0.0.1:$PORT/test/img:t1
 # Under AddressSanitizer the peak RSS says little (shadow memory, quarantine):
 # the bound is checked only in a normal build, the outcome in both.
 rss_max=65536
-if ldd "$SEALTREE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
+if sanitized_build; then
 	echo "# sanitized build: peak RSS not bounded here"
 	rss_max=999999999
 fi

@@ -29,6 +29,12 @@ fail() { tests_run=$((tests_run + 1)); tests_failed=$((tests_failed + 1)); echo 
 # check NAME CMD...: run CMD, record ok/fail by its exit status.
 check() { local name=$1; shift; if "$@"; then ok "$name"; else fail "$name" "command failed: $*"; fi; }
 
+# sanitized_build: true when sealtree is built with ASan/UBSan (peak RSS bounds mean
+# little there). ldd's output is read whole before grep looks at it: with
+# pipefail, `ldd | grep -q` fails when grep exits at the match before ldd has
+# written its last line (seen under load in a CI run).
+sanitized_build() { local libs; libs=$(ldd "$SEALTREE" 2>/dev/null) || return 1; grep -q 'libasan\|libubsan' <<<"$libs"; }
+
 # skip_all WHY: the whole script cannot run here (exit 77 = SKIP for meson).
 skip_all() { echo "SKIP: $*" >&2; exit 77; }
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root"; }
