@@ -543,6 +543,7 @@ int chunked_pull_layer(struct st_repo *repo, struct registry *reg, const void *m
 	if (h.present) {
 		r = read_headers(&b, &h, toc.n + 1);
 		if (r < 0) {
+			headers_done(&h);
 			ZSTD_freeDCtx(b.dctx);
 			oci_hash_done(&b.tar_hash);
 			return r;

@@ -42,7 +42,7 @@ static int layer_part_annotations(const void *manifest, size_t len, size_t index
 	_cleanup_json_ struct json_value *doc = NULL;
 	const struct json_value *layers, *ann;
 	const char *dg, *pos;
-	uint64_t v[4];
+	uint64_t v[4] = {};
 	int r;
 
 	assert(n_fields <= ELEMENTSOF(v));
@@ -82,7 +82,7 @@ int chunked_layer_position(const void *manifest, size_t len, size_t index, uint6
 			   uint64_t *ret_uncompressed)
 {
 	char dg[ST_OCI_DIGEST_STRING_SIZE];
-	uint64_t v[4];
+	uint64_t v[4] = {};     /* -O3 cannot see that a success filled them */
 	int r;
 
 	r = layer_part_annotations(manifest, len, index, CHUNKED_ANN_TOC_DIGEST, CHUNKED_ANN_TOC_POSITION,
@@ -107,7 +107,7 @@ int chunked_headers_position(const void *manifest, size_t len, size_t index, uin
 			     uint64_t *ret_uncompressed)
 {
 	char dg[ST_OCI_DIGEST_STRING_SIZE];
-	uint64_t v[3];
+	uint64_t v[3] = {};     /* as above */
 	int r;
 
 	r = layer_part_annotations(manifest, len, index, CHUNKED_ANN_HDRS_DIGEST, CHUNKED_ANN_HDRS_POSITION,
