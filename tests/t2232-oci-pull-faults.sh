@@ -235,6 +235,24 @@ check "... (the server saw 3 blob requests in flight)" grep -q "blobs/.* slow .*
 	<(tail -n +$((mark + 1)) "$T/requests.log")
 rules "{\"blobs/$small\": {\"mode\": \"500\", \"count\": 2}}"
 check "a 500 midway is retried" PULL --name cp/retry:500 "$REF"
+# Midway through a blob: the connection cut after half of it, then two 500s;
+# the third retry of the same pull continues the blob where it stopped.
+rules "{\"blobs/$big\": {\"mode\": \"truncate\", \"count\": 1}, \"$big\": {\"mode\": \"500\", \"count\": 2}}"
+mark=$(log_mark)
+check "a blob cut midway and then answered with 500s completes in the same pull" \
+	PULL --name cp/retry:cut500 "$REF"
+check "... after the two 500s" test "$(requests_since "$mark" "$big 500 ")" = 2
+check "... continuing the blob with Range" grep -q "$big ok range=bytes=[1-9][0-9]*-" <(tail -n +$((mark + 1)) "$T/requests.log")
+check "... the big file whole" cmp <(C cat oci/cp/retry:cut500 /usr/bin/big) "$T/l1/usr/bin/big"
+# A registry that hangs once (headers and 10 bytes, then silence): abandoned
+# after the stall timeout, the retry continues from byte 10 and completes.
+rules "{\"blobs/$big\": {\"mode\": \"stall\", \"count\": 1}}"
+mark=$(log_mark)
+start=$(date +%s)
+check "a blob that hangs once completes in the same pull" C oci pull --stall-timeout 1 --name cp/retry:stall "$REF"
+check "... within the stall timeout and a retry" test $(($(date +%s) - start)) -lt 30
+check "... continuing after the 10 bytes received" grep -q "$big ok range=bytes=10-" <(tail -n +$((mark + 1)) "$T/requests.log")
+check "... the big file whole" cmp <(C cat oci/cp/retry:stall /usr/bin/big) "$T/l1/usr/bin/big"
 rules '{"manifests/t1": {"mode": "index"}}'
 check "an index leads to the linux/amd64 manifest" PULL --name cp/index:amd64 "$REF"
 check "... the same image" test "$(C show --json oci/cp/index:amd64 | grep '"image"')" = \
