@@ -16,7 +16,8 @@
 # (307 to itself); "oversize" (an endless manifest, no Content-Length);
 # "endless" (a blob that never ends, no Content-Length); "index" (a tag
 # answered with an index: linux/amd64 -> the real manifest, and arm64);
-# "no-platform" (an index offering only arm64 and s390x); "ignore-range"
+# "no-platform" (an index offering only arm64 and s390x); "docker-list" (the
+# same as "index" as a Docker manifest list); "ignore-range"
 # (200 with the whole body to a Range request); "bad-range" (206 from byte
 # 0 whatever was asked); "digest-lie" (a wrong Docker-Content-Digest);
 # "slow" (a second's wait first; log lines of these carry "slow=N", the
@@ -44,6 +45,7 @@ last_rules = [None]
 slow = [0]
 MT_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
 
 
 def rule_for(path):
@@ -88,7 +90,7 @@ def tagged(tag):
     return None
 
 
-def make_index(desc, platforms):
+def make_index(desc, platforms, mt=MT_INDEX):
     manifests = []
     for arch in platforms:
         d = {"mediaType": desc["mediaType"], "digest": desc["digest"], "size": desc["size"],
@@ -96,7 +98,7 @@ def make_index(desc, platforms):
         if arch != "amd64":     # another platform: some other blob, never fetched
             d["digest"] = "sha256:" + hashlib.sha256(arch.encode()).hexdigest()
         manifests.append(d)
-    return json.dumps({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": manifests}).encode()
+    return json.dumps({"schemaVersion": 2, "mediaType": mt, "manifests": manifests}).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -191,9 +193,10 @@ class Handler(BaseHTTPRequestHandler):
             desc = tagged(ref)
             if desc is None:
                 return self.send_bytes(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}\n')
-            if mode in ("index", "no-platform"):
-                body = make_index(desc, ["amd64", "arm64"] if mode == "index" else ["arm64", "s390x"])
-                return self.send_bytes(200, body, {"Content-Type": MT_INDEX})
+            if mode in ("index", "no-platform", "docker-list"):
+                mt = MT_DOCKER_LIST if mode == "docker-list" else MT_INDEX
+                body = make_index(desc, ["arm64", "s390x"] if mode == "no-platform" else ["amd64", "arm64"], mt)
+                return self.send_bytes(200, body, {"Content-Type": mt})
             body = blob(desc["digest"])
             ctype = desc["mediaType"]
         if mode == "oversize":

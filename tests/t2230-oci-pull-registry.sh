@@ -3,11 +3,11 @@
 # sealtree oci pull from Debian's docker-registry (distribution 2.8) on
 # loopback, no authentication: images made with umoci from small trees
 # (layers with a whiteout), pushed with skopeo, pulled by tag and by
-# digest; the pulled tree is the image's tree (umoci's unpack of the same
-# image), blobs are hashed as they come and fetched once (several at once),
-# a second pull of an unchanged tag fetches no blob, a plain-http registry
-# is reached with --tls-verify=false, and a tag that does not exist is a
-# clear error.
+# digest, with OCI and Docker schema 2 manifests; the pulled tree is the
+# image's tree (umoci's unpack of the same image), blobs are hashed as
+# they come and fetched once (several at once), a second pull of an
+# unchanged tag fetches no blob, a plain-http registry is reached with
+# --tls-verify=false, and a tag that does not exist is a clear error.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/oci-registry-lib.sh"
 
@@ -90,6 +90,16 @@ check "... the base image's tree" same_tree "$T/ref-base/rootfs" "$T/co-base-dig
 check "... and under --name" C checkout oci/local/base:pinned "$T/co-base"
 check "... the same commit" test "$(C show --json oci/local/base:pinned | grep '"image"')" = \
 	"$(C show --json "oci/$REG/test/base:sha256-$digest" | grep '"image"')"
+
+# ---- a Docker schema 2 manifest (skopeo --format v2s2): the same tree ----
+push "$T/layout:app" test/docker:1 --format v2s2
+check "the registry holds a Docker schema 2 manifest" grep -q 'application/vnd.docker.distribution.manifest.v2+json' \
+	<(skopeo inspect --tls-verify=false --raw "docker://$REG/test/docker:1")
+check "a pull of a Docker schema 2 manifest" C oci pull --tls-verify=false "$REG/test/docker:1"
+C checkout "oci/$REG/test/docker:1" "$T/co-docker" >/dev/null
+check "... whose tree is the image's" same_tree "$T/ref-app/rootfs" "$T/co-docker"
+check "... and whose record keeps the Docker media types" grep -q 'application/vnd.docker.image.rootfs.diff.tar.gzip' \
+	<(C oci inspect "$REG/test/docker:1")
 
 # ---- errors ----
 rc=0

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # sealtree oci pull against a registry that misbehaves (tests/oci-fault-registry.py):
 # a manifest or blob whose digest does not match, a Docker-Content-Digest
-# that lies, 500s (once: retried; always: refused), a stall (abandoned after
+# that lies, an OCI index and a Docker manifest list (with and without our platform), 500s (once: retried; always: refused), a stall (abandoned after
 # --stall-timeout), a redirect loop, a manifest list without our platform,
 # an endless manifest or blob, Range answered wrongly. Each failure names the
 # blob or URL, publishes nothing (no ref, no object, no unverified blob in
@@ -256,6 +256,10 @@ check "... the big file whole" cmp <(C cat oci/cp/retry:stall /usr/bin/big) "$T/
 rules '{"manifests/t1": {"mode": "index"}}'
 check "an index leads to the linux/amd64 manifest" PULL --name cp/index:amd64 "$REF"
 check "... the same image" test "$(C show --json oci/cp/index:amd64 | grep '"image"')" = \
+	"$(C show --json "$NAME" | grep '"image"')"
+rules '{"manifests/t1": {"mode": "docker-list"}}'
+check "a Docker manifest list leads to the linux/amd64 manifest" PULL --name cp/list:amd64 "$REF"
+check "... the same image" test "$(C show --json oci/cp/list:amd64 | grep '"image"')" = \
 	"$(C show --json "$NAME" | grep '"image"')"
 
 # ---- a redirect to another host does not get the credentials ----
