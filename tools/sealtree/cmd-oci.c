@@ -27,7 +27,7 @@ static void oci_help(FILE *f)
 	fprintf(f,
 		"usage: sealtree oci import SOURCE [--name NAME[:TAG]] [--platform OS/ARCH[/VARIANT]]\n"
 		"       sealtree oci pull [--creds U:P] [--tls-verify=false] REGISTRY/NAME[:TAG|@DIGEST] [--name NAME:TAG]\n"
-		"       sealtree oci push [--creds U:P] [--tls-verify=false] REF REGISTRY/NAME:TAG\n"
+		"       sealtree oci push [--creds U:P] [--tls-verify=false] [--plain-chunked|--flatten] REF REGISTRY/NAME:TAG\n"
 		"       sealtree oci images\n"
 		"       sealtree oci inspect IMAGE [--json]\n"
 		"       sealtree oci rm IMAGE...\n"
