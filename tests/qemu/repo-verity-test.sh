@@ -9,7 +9,9 @@
 # fs-verity; fsck is clean; a --verity mount reads every file back; an
 # object copied without fs-verity is reported and repaired. Then a
 # byte of one object is changed on the raw device: fsck names that object
-# and reading the file through the mount gives EIO.
+# and reading the file through the mount gives EIO. Then an OCI image in the
+# same repository: oci mount --verity reads it, and gives EIO once its
+# object is changed on disk.
 . /ci/guest-lib.sh
 W=$S/repo-test
 R=$W/repo
@@ -113,4 +115,31 @@ grep -q "^error: $o: .*(quarantined as quarantine/$o)" $W/out && [ -e $R/quarant
 	ok "fsck --repair quarantined the object" || nok "repair: $(cat $W/out)"
 grep -q "needs missing object $o (--repair cannot fix this)" $W/out &&
 	ok "and says the image needs it" || nok "repair did not report the image: $(cat $W/out)"
+
+# ---- an OCI image (/ci/oci: a layout made on the host by t1005) in the
+# same verity repository: imported, mounted by oci mount --verity, read;
+# then one byte of its file's object changed on disk: EIO through the mount.
+if [ -d /ci/oci ]; then
+	if st oci import oci:/ci/oci:1 --name app:1 >$W/out 2>&1; then ok "oci import into the verity repository"
+	else nok "oci import: $(cat $W/out)"; fi
+	oo=objects/$(st dump oci/app:1 | awk '$1 == "/app/data" { print $9 }')
+	m=$(fsverity measure "$R/$oo" 2>&1 | cut -d' ' -f1)
+	[ "$m" = "sha256:$(echo "$oo" | sed 's|^objects/||; s|/||')" ] && ok "the image's object has fs-verity, measured as named" ||
+		nok "the image's object $oo: fsverity measure says '$m'"
+	mkdir -p $W/om
+	if st oci mount --verity app:1 $W/om >$W/err 2>&1; then
+		ok "sealtree oci mount --verity"
+		cmp -s /ci/oci-data $W/om/app/data && ok "the image's file reads back identical" || nok "the image's file differs"
+		st umount $W/om >/dev/null 2>&1 || umount $W/om
+	else
+		nok "sealtree oci mount --verity: $(cat $W/err)"
+	fi
+	change_byte_on_disk $R/$oo 0 7
+	if st oci mount --verity app:1 $W/om >$W/err 2>&1; then
+		expect_eio $W/om/app/data "tampered image file through oci mount --verity"
+		st umount $W/om >/dev/null 2>&1 || umount $W/om
+	else
+		nok "oci mount after tampering: $(cat $W/err)"
+	fi
+fi
 guest_done
