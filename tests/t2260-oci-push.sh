@@ -5,7 +5,8 @@
 # becomes an image of one zstd:chunked layer; skopeo reads it, its layer
 # is a plain tar for zstd and tar, its TOC points at one frame per file
 # (checked frame by frame), and oci pull of it into an empty repository
-# gives the same tree (same dump). A second push uploads no blob again.
+# gives the same tree (same dump). A second push uploads no blob again. A
+# tree with a device node is refused, naming it.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/oci-registry-lib.sh"
 
@@ -73,5 +74,14 @@ check "a destination without a tag is refused" test $rc = 1
 rc=0
 A oci push --tls-verify=false no/such "$REG/test/os:2" 2>"$T/err" || rc=$?
 check "an unknown ref is refused" test $rc = 1
+# A tree with a device node (a debootstrap'd /dev): refused before any
+# upload, naming the entry; our import would refuse such a layer.
+printf '/ 4096 40755 2 0 0 0 0.0 - - -\n/dev 4096 40755 2 0 0 0 0.0 - - -\n/dev/null 0 20666 1 0 0 259 0.0 - - -\n' >"$T/dev.dump"
+A commit -b withdev --dumpfile "$T/dev.dump" >/dev/null
+rc=0
+A oci push --tls-verify=false withdev "$REG/test/dev:1" 2>"$T/err" || rc=$?
+check "a tree with a device node is refused" test $rc = 1
+check "... naming the entry" grep -q "withdev: entry '/dev/null': a character device node" "$T/err"
+check "... and no tag pushed" sh -c "! skopeo inspect --tls-verify=false 'docker://$REG/test/dev:1' >/dev/null 2>&1"
 check "oci push --help" A oci push --help
 done_testing

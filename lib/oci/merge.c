@@ -13,7 +13,7 @@
  *  - A directory over a directory merges (the upper one's metadata counts
  *    if a member of its layer described it); anything else replaces what
  *    was there, whole.
- *  - Device nodes are refused (check_layer()).
+ *  - Device nodes are refused (oci_check_no_devices(), which oci push uses too).
  *
  * Nodes a later layer removes may still be the inode of a hardlink that
  * stays (a layer adds /b as a link to /a, a later one removes /a). They
@@ -319,7 +319,7 @@ static int resolve_lower_links(struct oci_merge *mg, struct st_node *layer, cons
  * would open the host's disk; a runtime makes the devices a container
  * needs. (The tar reader keeps them for host trees; layers are not.)
  */
-static int check_layer(const struct st_node *n, const char *what)
+int oci_check_no_devices(const struct st_node *n, const char *what)
 {
 	for (size_t i = 0; i < n->n_children; i++) {
 		const struct st_node *c = n->children[i];
@@ -332,7 +332,7 @@ static int check_layer(const struct st_node *n, const char *what)
 				       path ?: c->name, S_ISCHR(c->mode) ? "character" : "block");
 		}
 		if (node_is_dir(c) && !c->link_target) {
-			int r = check_layer(c, what);
+			int r = oci_check_no_devices(c, what);
 
 			if (r < 0)
 				return r;
@@ -351,7 +351,7 @@ int oci_merge_layer(struct oci_merge *mg, struct st_node *layer, const struct oc
 		st_node_free(layer);
 		return r;
 	}
-	r = check_layer(layer, what);
+	r = oci_check_no_devices(layer, what);
 	if (r < 0)
 		return r;
 	if (layer->scratch & ST_TAR_DIR_EXPLICIT)

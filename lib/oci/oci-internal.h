@@ -204,6 +204,8 @@ int oci_layer_read(struct st_repo *repo, int fd, const struct oci_descriptor *d,
 		   const struct st_oci_import_options *opts, struct sha256_pairs *learned, struct st_node **ret_tree,
 		   struct oci_layer_result *ret);
 
+/* -EINVAL naming the first character or block device under n (after what): layers carry none (merge.c). */
+int oci_check_no_devices(const struct st_node *n, const char *what);
 /* The merged tree of an image, built layer by layer (merge.c). */
 struct oci_merge;
 int oci_merge_new(struct oci_merge **ret);

@@ -20,6 +20,7 @@
 #include "basic/error.h"
 #include "chunked.h"
 #include "fundamental/macro.h"
+#include "oci-internal.h"
 #include "push-internal.h"
 #include "registry-internal.h"
 #include "sealtree/oci-push.h"
@@ -181,6 +182,10 @@ static int make_layer(struct st_repo *repo, const char *spec, bool plain, struct
 	r = st_repo_read_tree(repo, spec, &c, &root);
 	if (r < 0)
 		return r;
+	/* What our import (and a runtime's safety) refuses is not pushed: no device nodes. */
+	r = oci_check_no_devices(root, spec);
+	if (r < 0)
+		goto out;
 	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (tmp_dfd < 0) {
 		r = st_errf(tmp_dfd, "cannot open the repository's tmp/");
