@@ -37,6 +37,14 @@ cleanup_test_tmp() {
 . "$HERE/../tests/oci-registry-lib.sh"
 trap 'registry_stop_all; cleanup_test_tmp' EXIT
 T=$TEST_TMP
+# Images carry no device nodes (import and push refuse them): a tree with
+# some (a debootstrap'd /dev) is used through a copy without them.
+if [ -n "$(find "$SRC" -xdev \( -type c -o -type b \) -print -quit 2>/dev/null)" ]; then
+	cp -a "$SRC/." "$T/src/"
+	find "$T/src" \( -type c -o -type b \) -delete
+	echo "$SRC has device nodes: using a copy without them"
+	SRC=$T/src
+fi
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 now() { date +%s.%N; }
@@ -46,6 +54,10 @@ log_mark() { wc -l <"$(reg_log)"; }
 wire_bytes() {
 	tail -n +$(($1 + 1)) "$(reg_log)" | grep 'msg="response completed"' | grep 'http.request.method=GET' |
 		sed -n 's/.*http.response.written=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+}
+# requests MARK: GET requests the registry answered after line MARK.
+requests() {
+	tail -n +$(($1 + 1)) "$(reg_log)" | grep 'msg="response completed"' | grep -c 'http.request.method=GET' || true
 }
 
 echo "tree: $SRC ($(find "$SRC" -xdev -type f 2>/dev/null | wc -l) files, $(du -sm "$SRC" 2>/dev/null | cut -f1) MB)"
@@ -57,7 +69,7 @@ umoci repack --image "$T/layout:b" "$T/bundle" >/dev/null
 rm -rf "$T/bundle"
 # The registry at info level: its access lines carry the bytes written.
 mkdir -p "$T/reg/storage"
-port=$(free_port)
+port=${BENCH_PORT:-$(free_port)}
 cat >"$T/reg/config.yml" <<CONF
 version: 0.1
 log:
@@ -81,33 +93,103 @@ find "$T/reg/storage" -type f -exec cat {} + >/dev/null   # warm
 "$SEALTREE" --repo "$T/host" init --verity=off >/dev/null
 "$SEALTREE" --repo "$T/host" commit -b host --tree "$SRC" >/dev/null
 
+P() { podman --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver "$DRIVER" "$@"; }
+# timed KEY CMD...: run CMD (its output in $T/out-KEY); its seconds, wire
+# bytes and requests appended to $T/t-KEY, $T/b-KEY and $T/r-KEY.
+timed() {
+	local key=$1 m s e
+	shift
+	m=$(log_mark); s=$(now)
+	"$@" >"$T/out-$key"
+	e=$(now); echo "$e - $s" | bc >>"$T/t-$key"; wire_bytes "$m" >>"$T/b-$key"; requests "$m" >>"$T/r-$key"
+}
+# podman_pull KEY REF: podman pull into a fresh private --root (overlay, else vfs), timed as KEY.
+podman_pull() {
+	rm -rf "$T/podman"
+	mkdir -p "$T/podman"
+	DRIVER=overlay
+	P info >/dev/null 2>&1 || DRIVER=vfs
+	timed "$1" P pull -q --tls-verify=false "$2"
+	P system reset --force >/dev/null 2>&1 || true
+}
+# st_pull KEY REPO ARGS...: sealtree oci pull into REPO, timed as KEY.
+st_pull() {
+	local key=$1 repo=$2
+	shift 2
+	timed "$key" "$SEALTREE" --repo "$repo" -q oci pull --tls-verify=false "$@"
+}
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
 	rm -rf "$T/st-empty" "$T/st-host"
 	"$SEALTREE" --repo "$T/st-empty" init --verity=off >/dev/null
-	m=$(log_mark); s=$(now)
-	"$SEALTREE" --repo "$T/st-empty" -q oci pull --tls-verify=false "$REG/bench/img:1" >"$T/out-empty"
-	e=$(now); echo "$e - $s" | bc >>"$T/t-empty"; wire_bytes "$m" >>"$T/b-empty"
-
+	st_pull empty "$T/st-empty" "$REG/bench/img:1"
 	cp -a "$T/host" "$T/st-host"
-	m=$(log_mark); s=$(now)
-	"$SEALTREE" --repo "$T/st-host" -q oci pull --tls-verify=false "$REG/bench/img:1" >"$T/out-host"
-	e=$(now); echo "$e - $s" | bc >>"$T/t-host"; wire_bytes "$m" >>"$T/b-host"
+	st_pull host "$T/st-host" "$REG/bench/img:1"
+	podman_pull podman "$REG/bench/img:1"
+done
 
-	rm -rf "$T/podman"
-	mkdir -p "$T/podman"
-	P() { podman --root "$T/podman/root" --runroot "$T/podman/run" --storage-driver "$DRIVER" "$@"; }
-	DRIVER=overlay
-	P info >/dev/null 2>&1 || DRIVER=vfs
-	m=$(log_mark); s=$(now)
-	P pull -q --tls-verify=false "$REG/bench/img:1" >/dev/null
-	e=$(now); echo "$e - $s" | bc >>"$T/t-podman"; wire_bytes "$m" >>"$T/b-podman"
-	P system reset --force >/dev/null 2>&1 || true
+# ---- the same tree as sealtree oci push writes it: one zstd:chunked layer ----
+# Pushed from the host commit (not timed). Into the host store the pull is
+# partial: the TOC, the tar headers frame and the files of 64 bytes or less
+# (inline in images, never objects); into an empty store the layer whole.
+"$SEALTREE" --repo "$T/host" -q oci push --tls-verify=false host "$REG/bench/chunked:1" >/dev/null
+# A second image: 1% of the files of more than 64 bytes (every 100th, in
+# name order) with a line appended, committed and pushed the same way.
+rm -rf "$T/tree2"
+cp -a "$SRC/." "$T/tree2/"
+(cd "$T/tree2" && find . -xdev -type f -size +64c | LC_ALL=C sort | awk 'NR % 100 == 0') >"$T/changed.list"
+while read -r f; do echo "changed by bench-oci-pull" >>"$T/tree2/$f"; done <"$T/changed.list"
+"$SEALTREE" --repo "$T/h2" init --verity=off >/dev/null
+"$SEALTREE" --repo "$T/h2" commit -b host2 --tree "$T/tree2" >/dev/null
+"$SEALTREE" --repo "$T/h2" -q oci push --tls-verify=false host2 "$REG/bench/chunked:2" >/dev/null
+rm -rf "$T/tree2" "$T/h2"
+find "$T/reg/storage" -type f -exec cat {} + >/dev/null   # warm
+# The changed files' compressed size: their frames in the second layer (the
+# TOC entries whose name and sha256 the first layer's TOC does not have).
+read -r changed_n changed_bytes chunked_layer < <(python3 - "$REG" <<'PY'
+import json, struct, subprocess, sys, urllib.request
+base = "http://%s/v2/bench/chunked" % sys.argv[1]
+def layer(tag):
+    rq = urllib.request.Request(base + "/manifests/" + tag, headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    m = json.loads(urllib.request.urlopen(rq).read())
+    blob = urllib.request.urlopen(base + "/blobs/" + m["layers"][0]["digest"]).read()
+    off, clen = struct.unpack("<QQ", blob[-64:-48])
+    toc = json.loads(subprocess.run(["zstd", "-dcq"], input=blob[off:off + clen], capture_output=True, check=True).stdout)
+    return toc["entries"], len(blob)
+e1, _ = layer("1")
+e2, size2 = layer("2")
+old = {(e["name"], e.get("digest")) for e in e1}
+ch = [e for e in e2 if e["type"] == "reg" and "offset" in e and (e["name"], e.get("digest")) not in old]
+print(len(ch), sum(e["endOffset"] - e["offset"] for e in ch), size2)
+PY
+)
+echo "zstd:chunked image (oci push): layer $chunked_layer bytes; the second differs in $changed_n files ($(wc -l <"$T/changed.list") changed), $changed_bytes bytes compressed"
+# A store that holds the first chunked image, for the 1% pulls (not timed).
+"$SEALTREE" --repo "$T/c1" init --verity=off >/dev/null
+"$SEALTREE" --repo "$T/c1" -q oci pull --tls-verify=false "$REG/bench/chunked:1" >/dev/null
+
+for run in $(seq "$RUNS"); do
+	rm -rf "$T/st-empty" "$T/st-host" "$T/st-c1"
+	"$SEALTREE" --repo "$T/st-empty" init --verity=off >/dev/null
+	st_pull c-empty "$T/st-empty" "$REG/bench/chunked:1"
+	cp -a "$T/host" "$T/st-host"
+	st_pull c-host "$T/st-host" --name bench/c:1 "$REG/bench/chunked:1"
+	cp -a "$T/c1" "$T/st-c1"
+	st_pull c-1pc "$T/st-c1" "$REG/bench/chunked:2"
+	podman_pull c-podman "$REG/bench/chunked:1"
 done
 
 du_objects() { du -sm "$1/objects" | cut -f1; }
-printf '%-34s %10s %12s %s\n' "pull (median of $RUNS)" "seconds" "wire bytes" "notes"
-printf '%-34s %10.2f %12d %s\n' "sealtree oci pull, empty store" "$(median <"$T/t-empty")" "$(median <"$T/b-empty")" \
-	"objects $(du_objects "$T/st-empty") MiB; $(tail -1 "$T/out-empty")"
-printf '%-34s %10.2f %12d %s\n' "sealtree oci pull, host store" "$(median <"$T/t-host")" "$(median <"$T/b-host")" \
+row() { printf '%-44s %8.2f %12d %s\n' "$1" "$(median <"$T/t-$2")" "$(median <"$T/b-$2")" "$3"; }
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-44s %8s %12s %s\n' "pull (median of $RUNS)" "seconds" "wire bytes" "notes"
+row "gzip (umoci): sealtree, empty store" empty "objects $(du_objects "$T/st-empty") MiB; $(tail -1 "$T/out-empty")"
+row "gzip (umoci): sealtree, host store" host \
 	"objects $(du_objects "$T/st-host") MiB (host alone $(du_objects "$T/host") MiB); $(tail -1 "$T/out-host")"
-printf '%-34s %10.2f %12d %s\n' "podman pull ($DRIVER), empty store" "$(median <"$T/t-podman")" "$(median <"$T/b-podman")" ""
+row "gzip (umoci): podman ($DRIVER), empty store" podman ""
+row "zstd:chunked: sealtree, empty store" c-empty "$(median <"$T/r-c-empty") requests; $(tail -1 "$T/out-c-empty")"
+row "zstd:chunked: sealtree, host store" c-host "$(median <"$T/r-c-host") requests; $(grep partially "$T/out-c-host" || tail -1 "$T/out-c-host")"
+row "zstd:chunked: podman ($DRIVER), empty store" c-podman ""
+row "zstd:chunked, 1% changed, store has the 1st" c-1pc "$(median <"$T/r-c-1pc") requests; $(grep partially "$T/out-c-1pc" || tail -1 "$T/out-c-1pc")"
+b=$(median <"$T/b-c-1pc")
+echo "1% changed: $b bytes on the wire (response bodies) for $changed_n changed files of $changed_bytes bytes compressed: $(echo "scale=2; $b / $changed_bytes" | bc)x"
