@@ -3,18 +3,36 @@
 # Benchmark `sealtree oci pull` next to `podman pull` of the same image in
 # the same run, both from one private docker-registry (distribution 2.8)
 # on loopback, plain http, warm page cache on the registry side:
-#   - the image: SOURCE (default /usr/share/doc) as one gzip layer, made
-#     with umoci and pushed with skopeo (not timed)
-#   - timed, median of RUNS each:
+#   - the images: SOURCE (default /usr/share/doc; device nodes left out) as
+#     one gzip layer, made with umoci and pushed with skopeo; and as one
+#     zstd:chunked layer pushed by `sealtree oci push` of a host commit of
+#     it, then a second such image with 1% of its files changed (every
+#     100th file of more than 64 bytes, name order, one line appended)
+#     (none of this timed)
+#   - timed, median of RUNS each, for the gzip and the zstd:chunked image:
 #       sealtree, empty store: a fresh repository;
 #       sealtree, host store: a fresh repository that already holds the
 #         same files as a host commit (`sealtree commit --tree SOURCE`, not
-#         timed): the layer is fetched all the same, but no file is written;
+#         timed): a gzip layer is fetched all the same, but no file is
+#         written; a zstd:chunked one is pulled partially;
 #       podman, empty store: `podman pull` into a private --root (overlay,
 #         vfs where overlay cannot mount)
+#     and the 1% image pulled into a store holding the first one: wire
+#     bytes next to the changed files' frames (from the two TOCs)
 #   - bytes on the wire: the registry's own count of response bytes
-#     (its access log), per pull
-# Usage: bench/bench-oci-pull.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR)
+#     (its access log), per pull; requests: the GETs it answered
+# Measured 2026-12-04, RUNS=3, seconds and wire bytes (docs/formats/oci.md "Speed"):
+#   /usr/share/doc, 5273 files, 145 MB (load 5.1-6.2):
+#     gzip: sealtree empty 2.34 s, host store 1.17 s, podman 3.28 s: 82363479 bytes each
+#     zstd:chunked: sealtree empty 2.51 s 83473957 bytes, host store 1.62 s
+#       647650 bytes, podman 3.89 s 83473957 bytes
+#     1% changed (52 files, 1734450 bytes compressed): 2391587 bytes, 1.37x, 2.61 s
+#   Debian 12 minbase + boot packages, 6696 files, 268 MB (load 2.7-4.6):
+#     gzip: sealtree empty 3.11 s, host store 2.35 s, podman 4.65 s: 97333811 bytes each
+#     zstd:chunked: sealtree empty 2.71 s 96905776 bytes, host store 2.20 s
+#       940960 bytes, podman 4.77 s 96905776 bytes
+#     1% changed (65 files, 1693121 bytes compressed): 2641781 bytes, 1.56x, 2.17 s
+# Usage: bench/bench-oci-pull.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR, BENCH_PORT)
 set -euo pipefail
 
 SRC=${1:-/usr/share/doc}
