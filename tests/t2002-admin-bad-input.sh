@@ -76,6 +76,19 @@ st sign os/signed --key "$T/k1" >/dev/null
 admin deploy --keys-dir "$T/strict" --not-as-default os/signed >"$T/out" 2>"$T/err" && ok "signed commit deploys" || fail "signed commit deploys" "$(cat "$T/err")"
 check "deploy names the signing key" grep -q "^trust: signed by key " "$T/out"
 check "status shows it valid" grep -q "signature: valid" <(admin status --keys-dir "$T/strict")
+# Under a trust store that does not know k1, status says why it is not valid.
+mkdir -p "$T/other/trusted.d" && "$SEALTREE" keygen -o "$T/k2" >/dev/null && cp "$T/k2.pub" "$T/other/trusted.d/"
+admin status --keys-dir "$T/other" >"$T/st-other"
+check "status names the untrusted key" grep -q "signature: invalid (.*untrusted key [0-9a-f]\{16\}" "$T/st-other"
+admin status --json --keys-dir "$T/other" >"$T/st-other.json"
+check "status --json: signature-problem" python3 -c '
+import json, sys
+d = [x for x in json.load(open(sys.argv[1]))["deployments"] if x["signature"] == "invalid"]
+assert d and "untrusted key" in d[0]["signature-problem"], d' "$T/st-other.json"
+check "status --json: no problem when valid" python3 -c '
+import json, sys
+d = [x for x in json.load(open(sys.argv[1]))["deployments"] if x["signature"] == "valid"]
+assert d and d[0]["signature-problem"] is None, d' <(admin status --json --keys-dir "$T/strict")
 echo more >"$T/signed/usr/etc/more"
 cs2=$(commit_tree "$T/signed" os/signed 2)
 st sign os/signed --key "$T/k1" >/dev/null

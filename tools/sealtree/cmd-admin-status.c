@@ -12,13 +12,19 @@
 #include "trust-report.h"
 
 /* The signature state of d's commit under the trust store: a word and the key, if one. */
+/*
+ * The deployment's signature under the trust store: its verdict in one word,
+ * the signing key when valid, and when not accepted why, in words (a status
+ * that says only "invalid" leaves the reader guessing between a bad signature
+ * and a key this trust store does not know).
+ */
 static void signature_state(struct st_sysroot *s, const char *keys_dir, const struct st_deployment *d,
-			    char word[32], char key[17])
+			    char word[32], char key[17], char reason[256])
 {
 	struct st_trust_result *res = NULL;
 	int r;
 
-	key[0] = '\0';
+	key[0] = reason[0] = '\0';
 	r = st_trust_commit_state(st_sysroot_repo(s), keys_dir, d->ref, d->commit, &res);
 	if (r < 0) {
 		st_error_clear();
@@ -31,7 +37,8 @@ static void signature_state(struct st_sysroot *s, const char *keys_dir, const st
 
 		st_hex_encode(res->sigs[res->valid_index].key_id, ST_KEY_ID_SIZE, kid);
 		(void)snprintf(key, 17, "%.16s", kid);
-	}
+	} else if (!res->accepted)
+		st_trust_result_reason(res, reason, 256);
 	st_trust_result_free(res);
 }
 
@@ -63,10 +70,10 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 	printf("\"deployments\": [");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct st_deployment *d = &l->d[i];
-		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17];
+		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17], reason[256];
 
 		st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
-		signature_state(s, keys_dir, d, word, key);
+		signature_state(s, keys_dir, d, word, key, reason);
 		printf("%s\n  {\"index\": %zu, ", i ? "," : "", i);
 		json_field(stdout, "os", d->os, true);
 		json_field(stdout, "id", d->id, true);
@@ -82,6 +89,7 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 		json_field(stdout, "merged-from", d->merged_from, true);
 		json_field(stdout, "signature", word, true);
 		json_field(stdout, "signed-by", *key ? key : NULL, true);
+		json_field(stdout, "signature-problem", *reason ? reason : NULL, true);
 		json_field(stdout, "entry", d->entry_name, true);
 		json_field(stdout, "boot-counter", d->boot_counter, true);
 		json_field(stdout, "broken", d->broken, true);
@@ -125,17 +133,18 @@ static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, co
 		printf("no deployments\n");
 	for (size_t i = 0; i < l->n; i++) {
 		const struct st_deployment *d = &l->d[i];
-		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17];
+		char hex[2 * ST_COMMIT_ID_SIZE + 1], word[32], key[17], reason[256];
 
 		st_hex_encode(d->commit, ST_COMMIT_ID_SIZE, hex);
-		signature_state(s, keys_dir, d, word, key);
+		signature_state(s, keys_dir, d, word, key, reason);
 		printf("%c %zu %s/%s%s%s%s%s\n", d->booted ? '*' : ' ', i, d->os, d->id, i == 0 ? " (default)" : "",
 		       is_pending(l, i) ? " (pending)" : "", i == 1 ? " (rollback)" : "", d->pinned ? " (pinned)" : "");
 		printf("    version: %s\n", d->version ? d->version : "-");
 		printf("    commit: %s\n", hex);
 		if (d->ref)
 			printf("    ref: %s\n", d->ref);
-		printf("    signature: %s%s%s\n", word, *key ? ", key " : "", key);
+		printf("    signature: %s%s%s%s%s%s\n", word, *key ? ", key " : "", key, *reason ? " (" : "", reason,
+		       *reason ? ")" : "");
 		printf("    kernel: %s (boot/sealtree/%s)\n", d->kernel ? d->kernel : "-", d->boot_dir ? d->boot_dir : "-");
 		printf("    kargs: %s\n", d->kargs ? d->kargs : "");
 		if (d->booted && l->booted)
