@@ -4,9 +4,10 @@
 # from their tar-split records and the objects, go to Debian's
 # docker-registry on loopback with the image's own config; pulled back (by
 # skopeo and by oci pull into an empty repository) the diff_ids are the
-# original config's, the tree is the same and verify passes. A damaged
-# object stops the push before anything is tagged; --flatten pushes the
-# merged tree as one layer instead.
+# original config's, the tree is the same and verify passes. Pushed to a
+# registry repository that has the original layers, the original manifest
+# goes unchanged (same digest). A damaged object stops the push before
+# anything is tagged; --flatten pushes the merged tree as one layer instead.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/oci-registry-lib.sh"
 . "$(dirname "$0")/oci-lib.sh"
@@ -62,6 +63,17 @@ check "pulled: same tree" test "$(commit_image "$T/b" oci/app:1)" = "$(commit_im
 check "pulled: verify passes" B oci verify app:1
 A oci push --tls-verify=false oci/app:1 "$REG/test/app:1" >"$T/push2.out"
 check "a second push uploads nothing" grep -q "0 blobs uploaded (0 bytes), 3 already there" "$T/push2.out"
+
+# A registry repository that holds the original layers (the image copied
+# there by skopeo, as a pull would find it): the push sends the original
+# manifest, unchanged, nothing rebuilt; the image keeps its digest.
+push "$L:1" test/orig:1
+orig_digest=sha256:$(sha256sum "$man" | cut -d' ' -f1)
+check "push back to where the original layers are" A oci push --tls-verify=false oci/app:1 "$REG/test/orig:2" >"$T/push3.out"
+check "... says the original manifest went unchanged" grep -q "the registry has the 2 original layers: the original manifest, unchanged" "$T/push3.out"
+check "... nothing uploaded" grep -q "0 blobs uploaded (0 bytes), 3 already there" "$T/push3.out"
+check "... the tag names the original manifest digest" test "$(skopeo inspect --tls-verify=false --raw "docker://$REG/test/orig:2" | sha256sum | cut -d' ' -f1)" = "${orig_digest#sha256:}"
+check "... which the output says" grep -q ": manifest $orig_digest\$" "$T/push3.out"
 
 # A damaged object: the push stops, naming the layer and the member; no tag.
 gone=$(grep -rl 'only-in-layer-one-' "$T/a/objects")

@@ -41,7 +41,10 @@ struct st_oci_push_options {
 	char manifest_digest[ST_OCI_DIGEST_STRING_SIZE];
 	char layer_digest[ST_OCI_DIGEST_STRING_SIZE];   /* the (first) layer's */
 	uint64_t layers;                /* layers pushed: 0 for a tree (one zstd:chunked layer), else the image's */
-	uint32_t reserved[5];
+	/* 1: an image whose original layers the destination had; its original manifest was put
+	 * unchanged (manifest_digest is the image's own), nothing rebuilt. */
+	uint32_t original_manifest;
+	uint32_t reserved[4];
 };
 
 /*
@@ -49,8 +52,10 @@ struct st_oci_push_options {
  * destination ([http://|https://]REGISTRY/NAME:TAG). An image of the
  * repository ("oci/NAME:TAG") goes with its own config and its original
  * layers, each rebuilt from its tar-split record and the objects (its
- * diff_id checked) and compressed with zstd, unless opts->flatten. opts
- * may be NULL.
+ * diff_id checked) and compressed with zstd, unless opts->flatten; when
+ * the destination repository has every original layer blob already, its
+ * original manifest is put unchanged instead (opts->original_manifest).
+ * opts may be NULL.
  * Errors name the URL and the blob; nothing is tagged before every blob
  * is in the registry.
  */

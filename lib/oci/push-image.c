@@ -7,7 +7,10 @@
  * zstd into an unnamed file in tmp/, then uploaded. The config's diff_ids
  * are those of the rebuilt tars, so the image is the one imported; only
  * the layer blobs (compressed anew) and the manifest differ from the
- * registry it came from. See docs/formats/oci.md, "Pushing".
+ * registry it came from. Unless the destination repository has every
+ * original layer blob already (a push back to where the image came from):
+ * then nothing is rebuilt, the original manifest is put as it is and the
+ * image keeps its digest. See docs/formats/oci.md, "Pushing".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -132,6 +135,46 @@ static int build_manifest(const struct st_oci_image *img, size_t config_len, con
 	return 0;
 }
 
+/* Whether the destination repository holds every original layer blob of img. */
+static int has_original_layers(struct registry *reg, const struct st_oci_image *img, bool *ret)
+{
+	bool has = img->n_layers > 0;
+	int r;
+
+	for (size_t i = 0; has && i < img->n_layers; i++) {
+		r = push_has_blob(reg, img->layers[i].digest, &has);
+		if (r < 0)
+			return r;
+	}
+	*ret = has;
+	return 0;
+}
+
+/* The original manifest, byte for byte (checked against its digest as it is read), and the config. */
+static int push_original(struct st_repo *repo, struct registry *reg, const struct st_oci_image *img,
+			 const char *config, size_t config_len, const char *tag, struct st_oci_push_options *o)
+{
+	_cleanup_free_ char *manifest = NULL;
+	size_t len;
+	int r;
+
+	r = st_oci_read_blob(repo, img->manifest_digest, &manifest, &len);
+	if (r < 0)
+		return r;
+	r = push_blob(reg, img->config_digest, config, -1, config_len, o);
+	if (r < 0)
+		return r;
+	r = push_manifest(reg, tag, img->manifest_media_type, manifest, len);
+	if (r < 0)
+		return r;
+	memcpy(o->manifest_digest, img->manifest_digest, sizeof(o->manifest_digest));
+	memcpy(o->layer_digest, img->layers[0].digest, sizeof(o->layer_digest));
+	o->layers = img->n_layers;
+	o->blobs_present += img->n_layers;
+	o->original_manifest = 1;
+	return 0;
+}
+
 int push_image(struct st_repo *repo, const char *spec, const struct registry_ref *dest, struct st_oci_push_options *o)
 {
 	_cleanup_free_ char *config = NULL, *manifest = NULL;
@@ -141,11 +184,30 @@ int push_image(struct st_repo *repo, const char *spec, const struct registry_ref
 	struct registry *reg = NULL;
 	size_t config_len, manifest_len, made = 0;
 	uint8_t d[OCI_DIGEST_SIZE];
+	bool originals;
 	int r;
 
 	r = st_oci_get_image(repo, spec + 4, &img);
 	if (r < 0)
 		return r;
+	r = st_oci_read_blob(repo, img->config_digest, &config, &config_len);
+	if (r < 0)
+		goto out;
+	r = registry_new(dest, o->creds, !o->no_tls_verify, 1, 0, &reg);
+	if (r < 0)
+		goto out;
+	reg->push = true;
+	r = registry_connect(reg);
+	/* The destination has the original layers (a push back to the repository the image came
+	 * from, or to a mirror of it): the original manifest goes as it is, the image keeps its digest. */
+	if (r >= 0)
+		r = has_original_layers(reg, img, &originals);
+	if (r >= 0 && originals) {
+		r = push_original(repo, reg, img, config, config_len, dest->tag, o);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
 	for (size_t i = 0; i < img->n_layers; i++)
 		if (!img->layers[i].split_digest[0]) {
 			r = st_errf(-ENOENT, "image %s: layer %zu/%zu has no tar-split record (imported by an older "
@@ -153,9 +215,6 @@ int push_image(struct st_repo *repo, const char *spec, const struct registry_ref
 				    img->n_layers);
 			goto out;
 		}
-	r = st_oci_read_blob(repo, img->config_digest, &config, &config_len);
-	if (r < 0)
-		goto out;
 	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 	if (tmp_dfd < 0) {
 		r = st_errf(tmp_dfd, "cannot open the repository's tmp/");
@@ -183,19 +242,14 @@ int push_image(struct st_repo *repo, const char *spec, const struct registry_ref
 		memcpy(o->layer_digest, layers[0].digest, sizeof(o->layer_digest));
 	o->layers = img->n_layers;
 
-	r = registry_new(dest, o->creds, !o->no_tls_verify, 1, 0, &reg);
-	if (r < 0)
-		goto out;
-	reg->push = true;
-	r = registry_connect(reg);
 	for (size_t i = 0; r >= 0 && i < img->n_layers; i++)
 		r = push_blob(reg, layers[i].digest, NULL, layers[i].fd, layers[i].size, o);
 	if (r >= 0)
 		r = push_blob(reg, img->config_digest, config, -1, config_len, o);
 	if (r >= 0)
 		r = push_manifest(reg, dest->tag, OCI_MT_MANIFEST, manifest, manifest_len);
-	registry_free(reg);
 out:
+	registry_free(reg);
 	for (size_t i = 0; i < made; i++)
 		close(layers[i].fd);
 	free(layers);

@@ -79,30 +79,40 @@ static int upload_url(struct registry *reg, const char *location, const char *di
 	return st_errf(-EUCLEAN, "%s: the upload location '%.200s' is not a URL", reg->base, location);
 }
 
+int push_has_blob(struct registry *reg, const char *digest, bool *ret)
+{
+	_cleanup_(http_send_result_done) struct http_send_result res = {};
+	_cleanup_free_ char *url = NULL;
+	int r;
+
+	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->name, digest) < 0)
+		return -ENOMEM;
+	r = push_send_auth(reg, "HEAD", url, NULL, NULL, -1, 0, &res);
+	if (r < 0)
+		return r;
+	*ret = res.status == 200;
+	return 0;
+}
+
 int push_blob(struct registry *reg, const char *digest, const void *body, int fd, uint64_t len,
 		     struct st_oci_push_options *o)
 {
 	_cleanup_(http_send_result_done) struct http_send_result res = {};
 	_cleanup_free_ char *url = NULL, *put = NULL;
 	char what[ST_OCI_DIGEST_STRING_SIZE + 8];
+	bool has;
 	int r;
 
 	(void)snprintf(what, sizeof(what), "blob %s", digest);
-	if (asprintf(&url, "%s/v2/%s/blobs/%s", reg->base, reg->name, digest) < 0)
-		return -ENOMEM;
-	r = push_send_auth(reg, "HEAD", url, NULL, NULL, -1, 0, &res);
+	r = push_has_blob(reg, digest, &has);
 	if (r < 0)
 		return r;
-	if (res.status == 200) {
+	if (has) {
 		o->blobs_present++;
 		return 0;
 	}
-	http_send_result_done(&res);
-	free(url);
-	if (asprintf(&url, "%s/v2/%s/blobs/uploads/", reg->base, reg->name) < 0) {
-		url = NULL;
+	if (asprintf(&url, "%s/v2/%s/blobs/uploads/", reg->base, reg->name) < 0)
 		return -ENOMEM;
-	}
 	r = push_send_auth(reg, "POST", url, NULL, "", -1, 0, &res);
 	if (r < 0)
 		return r;

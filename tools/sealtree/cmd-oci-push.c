@@ -117,7 +117,10 @@ int oci_push(int argc, char **argv)
 	if (r < 0)
 		return log_error_errno(r, "oci push of '%s' to '%s' failed", argv[optind], argv[optind + 1]), 1;
 	printf("%s: manifest %s\n", argv[optind + 1], opts.manifest_digest);
-	if (opts.layers)
+	if (opts.original_manifest)
+		printf("oci push: the registry has the %" PRIu64 " original layers: the original manifest, unchanged\n",
+		       opts.layers);
+	else if (opts.layers)
 		printf("oci push: %" PRIu64 " original layers rebuilt (diff_ids checked) and zstd-compressed, %" PRIu64
 		       " bytes (tar %" PRIu64 "), %" PRIu64 " files from objects\n",
 		       opts.layers, opts.layer_size, opts.tar_size, opts.files);
