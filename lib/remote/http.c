@@ -48,6 +48,9 @@ struct request {
 	size_t origin;                  /* index in http.origins, or SIZE_MAX (file://) */
 	bool body_started;              /* this attempt has delivered body bytes */
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
+	bool stalled;                   /* this attempt moved no byte for stall_timeout seconds */
+	curl_off_t moved;               /* bytes this attempt moved so far (down and up) */
+	uint64_t moved_ms;              /* when it last moved one */
 	CURL *easy;
 	struct http *h;
 	char errbuf[CURL_ERROR_SIZE];   /* libcurl's own words on a failed attempt */
@@ -394,6 +397,30 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
 	return len;
 }
 
+/*
+ * libcurl's low-speed limit averages the speed over its last few seconds:
+ * after some bytes, silence runs several seconds past stall_timeout on each
+ * attempt. Once this attempt has moved a byte, no further byte for
+ * stall_timeout seconds ends it as a timeout too (before its first byte the
+ * average is 0 and libcurl's own limit is exact).
+ */
+static int progress_cb(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	struct request *rq = userdata;
+	uint64_t now = now_ms();
+
+	(void)dltotal;
+	(void)ultotal;
+	if (dlnow + ulnow != rq->moved) {
+		rq->moved = dlnow + ulnow;
+		rq->moved_ms = now;
+	} else if (rq->moved > 0 && now - rq->moved_ms >= (uint64_t)rq->h->stall_timeout * 1000u) {
+		rq->stalled = true;
+		return 1;       /* CURLE_ABORTED_BY_CALLBACK */
+	}
+	return 0;
+}
+
 /* 0: started; 1: a bounded range the caller already keeps whole (nothing to ask); or a negative errno. */
 static int request_start(struct http *h, struct request *rq)
 {
@@ -411,6 +438,9 @@ static int request_start(struct http *h, struct request *rq)
 	rq->data_detail[0] = '\0';
 	rq->body_started = false;
 	rq->content_range_ok = false;
+	rq->stalled = false;
+	rq->moved = 0;
+	rq->moved_ms = 0;
 	if (rq->range_end > 0)
 		(void)snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, rq->range_start, rq->range_end - 1);
 	else
@@ -430,6 +460,9 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)h->stall_timeout) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, progress_cb) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_XFERINFODATA, rq) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_USERAGENT, "sealtree") != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rq->errbuf) != CURLE_OK || !set_tls_proxy(h, e) ||
 	    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb) != CURLE_OK ||
@@ -493,6 +526,10 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 	int result;
 
 	(void)curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+	if (code == CURLE_ABORTED_BY_CALLBACK && rq->stalled) {
+		code = CURLE_OPERATION_TIMEDOUT;
+		(void)snprintf(rq->errbuf, sizeof(rq->errbuf), "no byte moved for %u s", h->stall_timeout);
+	}
 	curl_multi_remove_handle(h->multi, rq->easy);
 	curl_easy_cleanup(rq->easy);
 	rq->easy = NULL;
