@@ -80,3 +80,5 @@ int publish_same_bytes(int fd, const char *display, void *userdata);
 
 /* Test hook: temporary names only, as on a filesystem without O_TMPFILE. */
 void publish_force_named_tmp(bool on);
+/* Test hook: O_TMPFILEs linked through /proc/self/fd, as where linkat(AT_EMPTY_PATH) is refused. */
+void publish_force_proc_link(bool on);

@@ -102,6 +102,15 @@ TEST(publish_tmpfile)
 	check_all();
 }
 
+TEST(publish_tmpfile_proc_link)
+{
+	/* Linked through /proc/self/fd, as where the kernel refuses linkat(AT_EMPTY_PATH). */
+	publish_force_named_tmp(false);
+	publish_force_proc_link(true);
+	check_all();
+	publish_force_proc_link(false);
+}
+
 TEST(publish_named_tmp)
 {
 	publish_force_named_tmp(true);
