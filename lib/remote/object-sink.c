@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* An object arriving from a remote, verified before it is named: object-sink.h. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,13 +18,13 @@ void object_dirs_init(struct object_dirs *d, struct st_repo *repo)
 {
 	d->repo = repo;
 	for (size_t i = 0; i < ELEMENTSOF(d->fd); i++)
-		d->fd[i] = -EBADF;
+		atomic_init(&d->fd[i], -EBADF);
 }
 
 void object_dirs_done(struct object_dirs *d)
 {
 	for (size_t i = 0; i < ELEMENTSOF(d->fd); i++)
-		d->fd[i] = safe_close(d->fd[i]);
+		atomic_store(&d->fd[i], safe_close(atomic_load(&d->fd[i])));
 }
 
 void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
@@ -41,17 +42,23 @@ void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t
 static int sink_dir(struct object_sink *s)
 {
 	char dir[11];
-	int fd;
+	int fd, none = -EBADF;
 
 	memcpy(dir, s->relpath, 10);
 	dir[10] = '\0';
 	if (!s->dirs)
 		return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
-	if (s->dirs->fd[s->digest[0]] >= 0)
-		return s->dirs->fd[s->digest[0]];
-	fd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	fd = atomic_load(&s->dirs->fd[s->digest[0]]);
 	if (fd >= 0)
-		s->dirs->fd[s->digest[0]] = fd;
+		return fd;
+	fd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	if (fd < 0)
+		return fd;
+	/* Another thread may have opened it meanwhile: its fd is kept, ours closed. */
+	if (!atomic_compare_exchange_strong(&s->dirs->fd[s->digest[0]], &none, fd)) {
+		safe_close(fd);
+		return none;
+	}
 	return fd;
 }
 

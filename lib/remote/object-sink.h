@@ -19,11 +19,12 @@
 /*
  * The objects/XX/ directories of a repository, each opened (made if need
  * be) once per pull instead of once per object: a pull of 58k objects
- * spent more system time walking to them than writing.
+ * spent more system time walking to them than writing. Sinks on several
+ * threads may share one: a slot is filled once, atomically.
  */
 struct object_dirs {
 	struct st_repo *repo;
-	int fd[256];                    /* -EBADF until first used */
+	_Atomic int fd[256];            /* -EBADF until first used */
 };
 void object_dirs_init(struct object_dirs *d, struct st_repo *repo);
 void object_dirs_done(struct object_dirs *d);

@@ -3,13 +3,15 @@
  * Pulling objects out of packs (docs/formats/remote.md, "Pulling from
  * packs"): the index (its SHA-256 from the signed summary), the wanted
  * entries turned into single byte ranges (neighbours merged across small
- * gaps), each range decompressed frame by frame as it arrives into the
- * object sink, which verifies and publishes each object at once. A range
- * cut midway is asked again from the end of its last verified object. A
+ * gaps), each range's frames decoded into object sinks, which verify and
+ * publish each object at once: a large frame as it arrives, the small ones
+ * whole, in batches, on a worker pool (pack-frames.c). A range cut midway
+ * is asked again from the end of its last object verified or queued. A
  * pack that misbehaves is dropped with a warning; its objects stay missing
  * for the next pack or for loose fetches.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "http.h"
 #include "object-set.h"
 #include "object-sink.h"
+#include "pack-frames.h"
 #include "pack.h"
 #include "sealtree/repo-objects.h"
 #include "sealtree/verity.h"
@@ -41,8 +44,14 @@ struct pack_run {
 	char name[80];                  /* "packs/H.pack" */
 	const struct pack_entry **wanted;       /* in body order */
 	size_t *want_index;             /* wanted[i] is missing->v[want_index[i]] */
-	bool *got;                      /* wanted[i] was published */
+	bool *got;                      /* wanted[i] was published (by its range's thread or the pool's) */
+	bool *queued;                   /* wanted[i]'s whole frame went to the pool */
 	size_t n_wanted;
+	struct frame_pool *pool;        /* decodes the small frames */
+	pthread_mutex_t lock;           /* error, why and the pool's results: */
+	size_t *published;              /* wanted[] indices the pool published, in that order (append only) */
+	size_t n_published;
+	size_t n_reported;              /* published[] counted and reported (on the network's thread) so far */
 	int error;                      /* the first failure of a range ... */
 	char why[512];                  /* ... in words */
 };
@@ -53,13 +62,11 @@ struct range_fetch {
 	uint64_t start, end;            /* body bytes [start, end) */
 	uint64_t pos;                   /* body offset of the next byte to arrive */
 	size_t cur;                     /* the wanted entry at or after pos */
-	uint64_t kept;                  /* bytes from start to the end of the last verified object */
-	ZSTD_DCtx *dctx;
-	void *out;
-	size_t out_size;
-	bool frame_done;
-	bool in_frame;                  /* wanted[cur]'s frame has begun */
-	struct object_sink sink;
+	uint64_t kept;                  /* bytes from start to the end of the last object verified or queued whole */
+	bool in_frame;                  /* wanted[cur]'s frame has begun ... */
+	bool batched;                   /* ... in batch, for the pool (else in dec, here) */
+	struct frame_dec dec;
+	struct frame_batch batch;
 	int zfd;                        /* wanted[cur]'s compressed bytes kept (pack-partial.c), or -EBADF */
 	uint64_t replay;                /* bytes of wanted[first] kept by an earlier pull: replayed, not fetched */
 };
@@ -71,31 +78,24 @@ static void zfd_close(struct range_fetch *rf, bool remove)
 		return;
 	rf->zfd = safe_close(rf->zfd);
 	if (remove)
-		pack_partial_remove(rf->run->pp->repo, rf->sink.digest);
+		pack_partial_remove(rf->run->pp->repo, rf->dec.sink.digest);
 }
 
 /* The start of wanted[cur]'s frame: decompressor and sink ready, a partial file for a large one. */
 static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint64_t keep)
 {
 	struct pack_run *run = rf->run;
+	int r;
 
-	if (!rf->dctx) {
-		rf->dctx = ZSTD_createDCtx();
-		rf->out_size = ZSTD_DStreamOutSize();
-		rf->out = malloc(rf->out_size);
-		if (!rf->dctx || !rf->out)
-			return -ENOMEM;
-	}
-	(void)ZSTD_DCtx_reset(rf->dctx, ZSTD_reset_session_only);
-	rf->sink.dirs = run->pp->dirs;
-	object_sink_init(&rf->sink, run->pp->repo, e->digest, e->size);
-	rf->frame_done = false;
+	r = frame_dec_begin(&rf->dec, run->pp->repo, run->pp->dirs, e);
+	if (r < 0)
+		return r;
 	rf->in_frame = true;
 	zfd_close(rf, false);
 	if (e->csize >= PACK_PARTIAL_MIN && pack_partial_open(run->pp->repo, e->digest, keep, &rf->zfd) < 0) {
 		rf->zfd = -EBADF;       /* locked by another pull, or not ours: fetched without one */
 		if (keep > 0)
-			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->sink.relpath + 8);
+			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->dec.sink.relpath + 8);
 	}
 	return 0;
 }
@@ -105,12 +105,44 @@ static void run_fail(struct pack_run *run, int r, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (run->error)
+	pthread_mutex_lock(&run->lock);
+	if (!run->error) {
+		run->error = r;
+		va_start(ap, fmt);
+		(void)vsnprintf(run->why, sizeof(run->why), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&run->lock);
+}
+
+/* A frame the pool decoded (on its thread): published, or the run fails. */
+static void pool_result(void *userdata, size_t i, int r)
+{
+	struct pack_run *run = userdata;
+
+	if (r < 0) {
+		run_fail(run, r, "%s", st_error_detail() ? st_error_detail() : st_error_message(r));
 		return;
-	run->error = r;
-	va_start(ap, fmt);
-	(void)vsnprintf(run->why, sizeof(run->why), fmt, ap);
-	va_end(ap);
+	}
+	pthread_mutex_lock(&run->lock);
+	run->got[i] = true;
+	run->published[run->n_published++] = i;
+	pthread_mutex_unlock(&run->lock);
+}
+
+/* The objects the pool published since the last call, counted and reported here, on the network's thread. */
+static void report_published(struct pack_run *run)
+{
+	size_t n;
+
+	pthread_mutex_lock(&run->lock);
+	n = run->n_published;
+	pthread_mutex_unlock(&run->lock);
+	/* Entries below n are written once, before the lock was released: read without it. */
+	for (; run->n_reported < n; run->n_reported++) {
+		run->pp->opts->objects_from_packs++;
+		run->pp->object_done(run->pp->userdata, run->wanted[run->published[run->n_reported]]->size);
+	}
 }
 
 static void warn(struct pack_pull *pp, const char *fmt, ...) _printf_(2, 3);
@@ -127,41 +159,6 @@ static void warn(struct pack_pull *pp, const char *fmt, ...)
 	pp->opts->warning(pp->opts->progress_userdata, msg);
 }
 
-/* Feed bytes of wanted[cur]'s frame to the decompressor and the sink. */
-static int frame_bytes(struct range_fetch *rf, const uint8_t *buf, size_t len)
-{
-	ZSTD_inBuffer in = { buf, len, 0 };
-	int r;
-
-	for (;;) {
-		ZSTD_outBuffer out = { rf->out, rf->out_size, 0 };
-		size_t ret;
-
-		if (rf->frame_done) {
-			if (in.pos < in.size)
-				return st_errf(-EUCLEAN, "object %s: its frame ends before the compressed size the index gives",
-					       rf->sink.relpath + 8);
-			return 0;
-		}
-		ret = ZSTD_decompressStream(rf->dctx, &out, &in);
-		if (ZSTD_isError(ret))
-			return st_errf(-EUCLEAN, "object %s: not a valid zstd frame (%s)", rf->sink.relpath + 8,
-				       ZSTD_getErrorName(ret));
-		if (out.pos > 0) {
-			r = object_sink_write(&rf->sink, out.dst, out.pos);
-			if (r == -EFBIG)
-				return st_errf(-EUCLEAN, "object %s: decompresses to more than its %llu bytes",
-					       rf->sink.relpath + 8, (unsigned long long)rf->sink.size);
-			if (r < 0)
-				return r;
-		}
-		if (ret == 0)
-			rf->frame_done = true;
-		if (in.pos == in.size && out.pos < out.size)
-			return 0;       /* all input taken, nothing more pending */
-	}
-}
-
 static int range_data_inner(struct range_fetch *rf, const void *data, size_t len);
 
 static int range_data(void *userdata, const void *data, size_t len)
@@ -171,6 +168,7 @@ static int range_data(void *userdata, const void *data, size_t len)
 
 	if (r < 0)
 		run_fail(rf->run, r, "%s", st_error_detail() ? st_error_detail() : st_error_message(r));
+	report_published(rf->run);
 	return r;
 }
 
@@ -188,13 +186,55 @@ static int replay_kept(struct range_fetch *rf)
 		ssize_t n = pread(rf->zfd, buf, (size_t)MIN((uint64_t)sizeof(buf), rf->replay - off), (off_t)off);
 
 		if (n <= 0)
-			return st_errf(-ESTALE, "%s: cannot read the kept bytes of object %s", rf->run->name, rf->sink.relpath + 8);
-		r = frame_bytes(rf, buf, (size_t)n);
+			return st_errf(-ESTALE, "%s: cannot read the kept bytes of object %s", rf->run->name,
+				       rf->dec.sink.relpath + 8);
+		r = frame_dec_bytes(&rf->dec, buf, (size_t)n);
 		if (r < 0)
 			return r;
 		off += (uint64_t)n;
 	}
 	rf->replay = 0;
+	return 0;
+}
+
+/* The start of wanted[cur]'s frame: a small one goes to the pool whole, a large one streams here. */
+static int frame_start(struct range_fetch *rf, const struct pack_entry *e)
+{
+	if (!rf->run->pool)
+		return frame_begin(rf, e, 0);
+	if (e->csize <= FRAME_POOL_CSIZE_MAX) {
+		rf->in_frame = rf->batched = true;
+		return 0;
+	}
+	frame_batch_flush(rf->run->pool, &rf->batch);   /* a batch holds consecutive entries */
+	return frame_begin(rf, e, 0);
+}
+
+/* The last bytes of wanted[cur]'s frame arrived: queued whole, or verified and published here. */
+static int frame_end(struct range_fetch *rf, const struct pack_entry *e)
+{
+	struct pack_run *run = rf->run;
+	int r;
+
+	rf->in_frame = false;
+	if (rf->batched) {
+		rf->batched = false;
+		frame_batch_frame_end(run->pool, &rf->batch);
+		run->queued[rf->cur] = true;
+	} else {
+		zfd_close(rf, true);
+		r = frame_dec_finish(&rf->dec);
+		if (r < 0)
+			return r;
+		/* Verified and published: a retry or the next pull never asks for it again. */
+		run->got[rf->cur] = true;
+		run->pp->opts->objects_from_packs++;
+		run->pp->object_done(run->pp->userdata, e->size);
+	}
+	rf->kept = rf->pos - rf->start;
+	rf->cur++;
+	if (rf->cur > rf->last && run->pool)
+		frame_batch_flush(run->pool, &rf->batch);       /* the range's last frame: no reason to wait */
 	return 0;
 }
 
@@ -212,7 +252,7 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 	}
 	while (len > 0) {
 		const struct pack_entry *e;
-		uint64_t frame_end;
+		uint64_t end;
 		size_t take;
 
 		if (rf->cur > rf->last)
@@ -225,65 +265,53 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 			len -= take;
 			continue;
 		}
-		frame_end = e->offset + e->csize;
+		end = e->offset + e->csize;
 		if (rf->pos == e->offset && !rf->in_frame) {
-			r = frame_begin(rf, e, 0);
+			r = frame_start(rf, e);
 			if (r < 0)
 				return r;
 		}
-		take = (size_t)MIN((uint64_t)len, frame_end - rf->pos);
-		if (rf->zfd >= 0) {
-			r = pwrite_full(rf->zfd, buf, take, rf->pos - e->offset);
-			if (r < 0)
+		take = (size_t)MIN((uint64_t)len, end - rf->pos);
+		if (rf->batched)
+			r = frame_batch_add(&rf->batch, rf->cur, buf, take);
+		else {
+			if (rf->zfd >= 0 && pwrite_full(rf->zfd, buf, take, rf->pos - e->offset) < 0)
 				zfd_close(rf, true);    /* no room to keep them: fetched whole next time */
+			r = frame_dec_bytes(&rf->dec, buf, take);
+			if (r < 0)
+				zfd_close(rf, true);
 		}
-		r = frame_bytes(rf, buf, take);
-		if (r < 0) {
-			zfd_close(rf, true);
+		if (r < 0)
 			return r;
-		}
 		rf->pos += take;
 		buf += take;
 		len -= take;
-		if (rf->pos < frame_end)
-			continue;
-		if (!rf->frame_done) {
-			r = frame_bytes(rf, NULL, 0);   /* output still pending in the decompressor */
+		if (rf->pos == end) {
+			r = frame_end(rf, e);
 			if (r < 0)
 				return r;
-			if (!rf->frame_done)
-				return st_errf(-EUCLEAN, "object %s: its frame does not end at the compressed size the index gives",
-					       rf->sink.relpath + 8);
 		}
-		rf->in_frame = false;
-		zfd_close(rf, true);
-		r = object_sink_finish(&rf->sink);
-		if (r < 0)
-			return r;
-		/* Verified and published: a retry or the next pull never asks for it again. */
-		run->got[rf->cur] = true;
-		rf->kept = rf->pos - rf->start;
-		rf->cur++;
-		run->pp->opts->objects_from_packs++;
-		run->pp->object_done(run->pp->userdata, e->size);
 	}
 	return 0;
 }
 
 /*
- * Before a retry: continue after the last verified object; a large frame
- * in progress whose bytes are kept (zfd) continues where it stopped, its
+ * Before a retry: continue after the last object verified or queued whole
+ * (complete frames gathered are queued now); a large frame in progress
+ * whose bytes are kept (zfd) continues where it stopped, its
  * decompressor's state intact, the others start again.
  */
 static uint64_t range_resume(void *userdata)
 {
 	struct range_fetch *rf = userdata;
 
-	if (rf->in_frame && rf->zfd >= 0 && !rf->frame_done)
+	if (rf->in_frame && !rf->batched && rf->zfd >= 0 && !rf->dec.ended)
 		return rf->pos - rf->start;
-	object_sink_reset(&rf->sink);
+	if (rf->run->pool)
+		frame_batch_flush(rf->run->pool, &rf->batch);
+	object_sink_reset(&rf->dec.sink);
 	zfd_close(rf, true);
-	rf->in_frame = false;
+	rf->in_frame = rf->batched = false;
 	rf->pos = rf->start + rf->kept;
 	return rf->kept;
 }
@@ -297,7 +325,7 @@ static void range_reset(void *userdata)
 	rf->in_frame = false;
 	(void)range_resume(rf);
 	rf->cur = rf->first;
-	while (rf->cur <= rf->last && rf->run->got[rf->cur])
+	while (rf->cur <= rf->last && (rf->run->got[rf->cur] || rf->run->queued[rf->cur]))
 		rf->cur++;
 }
 
@@ -310,12 +338,12 @@ static void range_done(void *userdata, int result, const char *detail)
 		run_fail(run, result, "%s", detail && *detail ? detail : st_error_message(result));
 	else if (rf->cur <= rf->last)
 		run_fail(run, -EUCLEAN, "%s: the range ended before its objects did", run->name);
+	if (run->pool)
+		frame_batch_flush(run->pool, &rf->batch);       /* its complete frames are good bytes still */
+	frame_batch_free(&rf->batch);
 	zfd_close(rf, false);           /* a frame cut midway: its bytes are kept for the next pull */
-	object_sink_release(&rf->sink);
-	ZSTD_freeDCtx(rf->dctx);
-	rf->dctx = NULL;
-	free(rf->out);
-	rf->out = NULL;
+	frame_dec_free(&rf->dec);
+	report_published(run);
 }
 
 static const struct http_request_ops range_ops = {
@@ -398,7 +426,7 @@ static bool pack_candidate(struct pack_pull *pp, size_t k, const uint8_t commit[
 static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 {
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
-	struct pack_run run = { .pp = pp };
+	struct pack_run run = { .pp = pp, .lock = PTHREAD_MUTEX_INITIALIZER };
 	const struct pack_index *idx = NULL;
 	const struct pack_entry *image, *delta;
 	struct range_fetch *ranges = NULL;
@@ -414,8 +442,10 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	run.wanted = calloc(missing->n + 1, sizeof(*run.wanted));
 	run.want_index = calloc(missing->n + 1, sizeof(*run.want_index));
 	run.got = calloc(missing->n + 1, sizeof(*run.got));
+	run.queued = calloc(missing->n + 1, sizeof(*run.queued));
+	run.published = calloc(missing->n + 1, sizeof(*run.published));
 	ranges = calloc(missing->n + 1, sizeof(*ranges));
-	if (!run.wanted || !run.want_index || !run.got || !ranges) {
+	if (!run.wanted || !run.want_index || !run.got || !run.queued || !run.published || !ranges) {
 		r = -ENOMEM;
 		goto out;
 	}
@@ -475,6 +505,11 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 							   .start = e->offset, .pos = e->offset,
 							   .end = e->offset + e->csize, .zfd = -EBADF };
 	}
+	if (n_ranges > 0) {
+		r = frame_pool_new(pp->repo, pp->dirs, run.wanted, pool_result, &run, &run.pool);
+		if (r < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < n_ranges; i++) {
 		struct http_request_options o = { .range_start = ranges[i].start, .range_end = ranges[i].end };
 
@@ -485,6 +520,11 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	r = http_run(pp->http);
 	if (r < 0)
 		goto out;
+	if (run.pool) {
+		/* Every range is done and its frames queued: the last ones decoded, then counted. */
+		frame_pool_drain(run.pool);
+		report_published(&run);
+	}
 	if (run.error) {
 		warn(pp, "%s: abandoned, the rest from loose objects: %s", run.name, run.why);
 		pp->bad[k] = true;
@@ -510,16 +550,19 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	}
 	r = 0;
 out:
+	run.pool = frame_pool_free(run.pool);   /* first: its workers use run */
 	for (size_t i = 0; ranges && i < n_ranges; i++) {
 		zfd_close(&ranges[i], false);
-		object_sink_release(&ranges[i].sink);
-		ZSTD_freeDCtx(ranges[i].dctx);
-		free(ranges[i].out);
+		frame_batch_free(&ranges[i].batch);
+		frame_dec_free(&ranges[i].dec);
 	}
 	free(ranges);
 	free(run.wanted);
 	free(run.want_index);
 	free(run.got);
+	free(run.queued);
+	free(run.published);
+	pthread_mutex_destroy(&run.lock);
 	return r;
 }
 
