@@ -65,7 +65,7 @@ struct range_fetch {
 	uint64_t kept;                  /* bytes from start to the end of the last object verified or queued whole */
 	bool in_frame;                  /* wanted[cur]'s frame has begun ... */
 	bool batched;                   /* ... in batch, for the pool (else in dec, here) */
-	struct frame_dec dec;
+	struct frame_dec *dec;          /* a large frame decoded here: made for it, dropped after it */
 	struct frame_batch batch;
 	int zfd;                        /* wanted[cur]'s compressed bytes kept (pack-partial.c), or -EBADF */
 	uint64_t replay;                /* bytes of wanted[first] kept by an earlier pull: replayed, not fetched */
@@ -78,7 +78,17 @@ static void zfd_close(struct range_fetch *rf, bool remove)
 		return;
 	rf->zfd = safe_close(rf->zfd);
 	if (remove)
-		pack_partial_remove(rf->run->pp->repo, rf->dec.sink.digest);
+		pack_partial_remove(rf->run->pp->repo, rf->dec->sink.digest);       /* zfd is dec's frame's */
+}
+
+/* The decoder of a large frame, with its stream window (up to 128 MiB): not kept once the frame is done. */
+static void dec_drop(struct range_fetch *rf)
+{
+	if (!rf->dec)
+		return;
+	frame_dec_free(rf->dec);
+	free(rf->dec);
+	rf->dec = NULL;
 }
 
 /* The start of wanted[cur]'s frame: decompressor and sink ready, a partial file for a large one. */
@@ -87,7 +97,12 @@ static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint6
 	struct pack_run *run = rf->run;
 	int r;
 
-	r = frame_dec_begin(&rf->dec, run->pp->repo, run->pp->dirs, e);
+	if (!rf->dec) {
+		rf->dec = new0(struct frame_dec, 1);
+		if (!rf->dec)
+			return -ENOMEM;
+	}
+	r = frame_dec_begin(rf->dec, run->pp->repo, run->pp->dirs, e);
 	if (r < 0)
 		return r;
 	rf->in_frame = true;
@@ -95,7 +110,7 @@ static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint6
 	if (e->csize >= PACK_PARTIAL_MIN && pack_partial_open(run->pp->repo, e->digest, keep, &rf->zfd) < 0) {
 		rf->zfd = -EBADF;       /* locked by another pull, or not ours: fetched without one */
 		if (keep > 0)
-			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->dec.sink.relpath + 8);
+			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->dec->sink.relpath + 8);
 	}
 	return 0;
 }
@@ -187,8 +202,8 @@ static int replay_kept(struct range_fetch *rf)
 
 		if (n <= 0)
 			return st_errf(-ESTALE, "%s: cannot read the kept bytes of object %s", rf->run->name,
-				       rf->dec.sink.relpath + 8);
-		r = frame_dec_bytes(&rf->dec, buf, (size_t)n);
+				       rf->dec->sink.relpath + 8);
+		r = frame_dec_bytes(rf->dec, buf, (size_t)n);
 		if (r < 0)
 			return r;
 		off += (uint64_t)n;
@@ -223,9 +238,10 @@ static int frame_end(struct range_fetch *rf, const struct pack_entry *e)
 		run->queued[rf->cur] = true;
 	} else {
 		zfd_close(rf, true);
-		r = frame_dec_finish(&rf->dec);
+		r = frame_dec_finish(rf->dec);
 		if (r < 0)
 			return r;
+		dec_drop(rf);
 		/* Verified and published: a retry or the next pull never asks for it again. */
 		run->got[rf->cur] = true;
 		run->pp->opts->objects_from_packs++;
@@ -277,7 +293,7 @@ static int range_data_inner(struct range_fetch *rf, const void *data, size_t len
 		else {
 			if (rf->zfd >= 0 && pwrite_full(rf->zfd, buf, take, rf->pos - e->offset) < 0)
 				zfd_close(rf, true);    /* no room to keep them: fetched whole next time */
-			r = frame_dec_bytes(&rf->dec, buf, take);
+			r = frame_dec_bytes(rf->dec, buf, take);
 			if (r < 0)
 				zfd_close(rf, true);
 		}
@@ -305,11 +321,12 @@ static uint64_t range_resume(void *userdata)
 {
 	struct range_fetch *rf = userdata;
 
-	if (rf->in_frame && !rf->batched && rf->zfd >= 0 && !rf->dec.ended)
+	if (rf->in_frame && !rf->batched && rf->zfd >= 0 && !rf->dec->ended)
 		return rf->pos - rf->start;
 	if (rf->run->pool)
 		frame_batch_flush(rf->run->pool, &rf->batch);
-	object_sink_reset(&rf->dec.sink);
+	if (rf->dec)
+		object_sink_reset(&rf->dec->sink);
 	zfd_close(rf, true);
 	rf->in_frame = rf->batched = false;
 	rf->pos = rf->start + rf->kept;
@@ -342,7 +359,7 @@ static void range_done(void *userdata, int result, const char *detail)
 		frame_batch_flush(run->pool, &rf->batch);       /* its complete frames are good bytes still */
 	frame_batch_free(&rf->batch);
 	zfd_close(rf, false);           /* a frame cut midway: its bytes are kept for the next pull */
-	frame_dec_free(&rf->dec);
+	dec_drop(rf);
 	report_published(run);
 }
 
@@ -554,7 +571,7 @@ out:
 	for (size_t i = 0; ranges && i < n_ranges; i++) {
 		zfd_close(&ranges[i], false);
 		frame_batch_free(&ranges[i].batch);
-		frame_dec_free(&ranges[i].dec);
+		dec_drop(&ranges[i]);
 	}
 	free(ranges);
 	free(run.wanted);
