@@ -12,12 +12,9 @@
 #        next to the changed objects' compressed size (the pack's body) and
 #        the parts (summary, commit, image, index, ranges);
 #      - time next to `ostree pull` of the same change through its delta.
-# 2. Initial pull of v2 into an empty repository: from the full pack, from
-#    loose objects (--no-packs, not with MODES=packs), and the curl floors:
-#    the same loose object files fetched by one `curl --parallel
-#    --parallel-max JOBS` to /dev/null, the same written to files on disk
-#    (then synced, as a pull syncs before its ref moves), and the full
-#    pack (the bytes a pull from packs moves) by one curl to a file.
+# The initial pull is bench/bench-pull.sh's: there each run writes into a
+# filesystem made for it (this machine's root, an ext4 without a journal,
+# slows every run that creates files after a run that deleted many).
 # Medians of RUNS. The client's CPU time and peak memory (/usr/bin/time)
 # are reported for the sealtree pulls.
 # Usage: bench/bench-pull-update.sh [SOURCE]   (BUILD_DIR, RUNS, JOBS, BENCH_DIR)
@@ -27,7 +24,6 @@ SRC=${1:-/usr/share}
 BUILD_DIR=${BUILD_DIR:-build}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-32}
-MODES=${MODES:-packs loose}     # initial pulls to time: from packs, from loose objects
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
@@ -95,7 +91,6 @@ s=$(now); OS static-delta generate --from="$os1" --to="$os2" >/dev/null; e=$(now
 os_gen=$(echo "$e - $s" | bc)
 OS summary -u
 v1=$("$SEALTREE" --repo "$T/cl-st1" refs --all | awk '$2 == "refs/remotes/origin/main" { print $1 }')
-v2=$(ST refs | awk '$2 == "main" || $2 == "refs/heads/main" { print $1 }' | head -1)
 delta=$(awk -v f="$v1" '$1 == "pack" && $3 == f { print $4 }' "$T/www/st/summary")
 dpack=$(stat -c %s "$T/www/st/packs/$delta.pack")
 dindex=$(stat -c %s "$T/www/st/packs/$delta.index")
@@ -148,42 +143,3 @@ done
 ust=$(median <"$T/u-st"); uos=$(median <"$T/u-os"); uw=$(median <"$T/u-wire"); uow=$(median <"$T/u-os-wire")
 echo "update, median of $RUNS: sealtree $ust s, $uw bytes on the wire = $(echo "scale=3; $uw / $dobj" | bc)x the changed objects' compressed size ($dobj; $(echo "scale=3; $uw / $dpack" | bc)x the whole pack from v1)"
 echo "update, median of $RUNS: ostree with a static delta $uos s, $uow bytes on the wire; sealtree time / ostree time: $(echo "scale=2; $ust / $uos" | bc)"
-
-# ---- 2. initial pull of v2 ----
-(cd "$T/www/st" && "$SEALTREE" --repo . dump main >/dev/null)
-(cd "$T/www/st" && find objects -type f -name '[0-9a-f]*') >"$T/objects.list"
-awk -v u="$NGINX_URL/st/" '{ print "url = " u $0; print "output = /dev/null" }' "$T/objects.list" >"$T/curl.cfg"
-full=$(awk -v c="$v2" '$1 == "pack" && $2 == c && $3 == "-" { print $4 }' "$T/www/st/summary")
-# The same files written to disk, as a pull must (then one syncfs, as a pull does before its ref moves).
-awk -v u="$NGINX_URL/st/" -v d="$T/cl-curl/" '{ print "url = " u $0; print "output = " d $0 }' "$T/objects.list" >"$T/curl-disk.cfg"
-for run in $(seq "$RUNS"); do
-	for mode in $MODES; do
-		rm -rf "$T/cl-i"
-		"$SEALTREE" --repo "$T/cl-i" init --verity=off >/dev/null
-		"$SEALTREE" --repo "$T/cl-i" remote add origin "$NGINX_URL/st" --no-sign-verify
-		mark=$(access_lines)
-		if [ $mode = packs ]; then stpull "$T/time" "$T/cl-i"; else stpull "$T/time" "$T/cl-i" --no-packs; fi
-		read -r secs user sys rss <"$T/time"
-		echo "$secs" >>"$T/i-$mode"
-		echo "run $run: initial pull from $mode $secs s (cpu $user+$sys s, $((rss / 1024)) MiB peak), $(bytes_since "$mark") bytes on the wire, $(tail -1 "$T/pull.out")"
-	done
-	s=$(now); curl -s --parallel --parallel-max "$JOBS" -K "$T/curl.cfg" >/dev/null 2>&1 || true; e=$(now)
-	echo "$e - $s" | bc >>"$T/i-curl"
-	echo "run $run: curl floor (loose files) $(tail -1 "$T/i-curl") s"
-	rm -rf "$T/cl-curl"
-	sync
-	s=$(now); curl -s --create-dirs --parallel --parallel-max "$JOBS" -K "$T/curl-disk.cfg" >/dev/null 2>&1 || true; sync -f "$T"; e=$(now)
-	echo "$e - $s" | bc >>"$T/i-curld"
-	echo "run $run: curl floor written to disk $(tail -1 "$T/i-curld") s ($(du -sm "$T/cl-curl" | cut -f1) MB)"
-	rm -rf "$T/cl-curl"
-	# The bytes a pull from packs moves: the full pack, to one file on disk.
-	s=$(now); curl -s -o "$T/full.pack" "$NGINX_URL/st/packs/$full.pack"; sync -f "$T"; e=$(now)
-	echo "$e - $s" | bc >>"$T/i-curlp"
-	echo "run $run: curl of the full pack to disk $(tail -1 "$T/i-curlp") s ($(stat -c %s "$T/full.pack") bytes)"
-	rm -f "$T/full.pack"
-done
-ip=$(median <"$T/i-packs"); ic=$(median <"$T/i-curl"); icd=$(median <"$T/i-curld"); icp=$(median <"$T/i-curlp")
-il=$( [ -s "$T/i-loose" ] && median <"$T/i-loose" || echo 0)
-echo "initial pull, median of $RUNS: from packs $ip s, loose $il s, curl floor $ic s (to /dev/null), $icd s (written to disk);" \
-	"packs vs curl floor $(echo "scale=2; $ip / $ic" | bc)x, vs curl written to disk $(echo "scale=2; $ip / $icd" | bc)x;" \
-	"the full pack by curl to disk $icp s"
