@@ -6,7 +6,7 @@
 #      gentree tests on three small seeds (GENTREE_SEEDS, see below) and the
 #      admin kill -9 test on 5 rounds a command instead of 20
 #   3. a clang libFuzzer build: each fuzz target for FUZZ_SECONDS seconds,
-#      FUZZ_JOBS (default MESON_TESTTHREADS) at a time
+#      FUZZ_JOBS (default: one per core) at a time
 #   4. a release build (-O3): it must compile, since GCC warns about more
 #      at -O3 and -Werror turns that into a build failure for users
 # Each meson test and each fuzz run counts once; the last line is
@@ -19,6 +19,7 @@ BUILD_ASAN=${BUILD_ASAN:-build-asan}
 BUILD_FUZZ=${BUILD_FUZZ:-build-fuzz}
 BUILD_RELEASE=${BUILD_RELEASE:-build-release}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_JOBS=${FUZZ_JOBS:-$(nproc)}
 export MESON_TESTTHREADS=${MESON_TESTTHREADS:-2}
 
 passed=0 failed=0 skipped=0
@@ -57,16 +58,51 @@ run_meson_suite() {
 	count_meson "$dir" "$label"
 }
 
+# The later stages' builds run in the background at the lowest CPU priority
+# while the normal suite runs: many of its tests wait (fault servers, stalls,
+# kill loops, QEMU) and leave a core idle, and nice 19 leaves the tests their
+# CPU share. One after the other (ASan+UBSan, libFuzzer, release), each
+# writing DIR.log and DIR.rc in $BGLOG; a stage waits for its build (the fuzz
+# runs wait for all three, so nothing else takes their CPU time).
+BGLOG=$(mktemp -d)
+trap 'kill "$bg_pid" 2>/dev/null; rm -rf "$BGLOG"' EXIT
+bg_build() { # DIR SETUP-COMMAND...
+	local dir=$1 name=${1//\//_}; shift
+	{ { [ -f "$dir/build.ninja" ] || "$@"; } && ninja -C "$dir"; } >"$BGLOG/$name.log" 2>&1
+	echo $? >"$BGLOG/$name.rc"
+}
+# wait_build DIR: print the end of its build's log (all of it that matters if
+# it failed) and return its status
+wait_build() {
+	local name=${1//\//_}
+	while [ ! -f "$BGLOG/$name.rc" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 0.5; done
+	if [ "$(cat "$BGLOG/$name.rc" 2>/dev/null)" = 0 ]; then
+		tail -2 "$BGLOG/$name.log"
+		return 0
+	fi
+	tail -60 "$BGLOG/$name.log"
+	return 1
+}
+
 echo "=== normal build ($BUILD)"
-if { [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"; } && ninja -C "$BUILD"; then
+normal_ok=0
+{ [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"; } && ninja -C "$BUILD" || normal_ok=1
+(
+	renice -n 19 -p "$BASHPID" >/dev/null
+	bg_build "$BUILD_ASAN" meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false
+	bg_build "$BUILD_FUZZ" env CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true -Db_sanitize=address,undefined \
+		-Db_lundef=false
+	bg_build "$BUILD_RELEASE" meson setup "$BUILD_RELEASE" --buildtype=release
+) &
+bg_pid=$!
+if [ "$normal_ok" = 0 ]; then
 	run_meson_suite "$BUILD" "normal"
 else
 	failed=$((failed + 1)); failures+=("normal build failed")
 fi
 
 echo "=== sanitizer build ($BUILD_ASAN)"
-if { [ -f "$BUILD_ASAN/build.ninja" ] || meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false; } &&
-	ninja -C "$BUILD_ASAN"; then
+if wait_build "$BUILD_ASAN"; then
 	# The tests that loop over the big gentree trees (t0401, t0501, t0803, t0901,
 	# t0903) take three small ones here (seeds 1, 3, 7: with and without
 	# whiteouts, every kind of entry, hostile names and xattrs): the same code
@@ -82,8 +118,10 @@ else
 fi
 
 echo "=== libFuzzer build ($BUILD_FUZZ), $FUZZ_SECONDS s per target"
-if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
-	-Db_sanitize=address,undefined -Db_lundef=false; } && ninja -C "$BUILD_FUZZ"; then
+release_ok=0
+wait_build "$BUILD_RELEASE" >"$BGLOG/release.out" || release_ok=1
+wait "$bg_pid"
+if wait_build "$BUILD_FUZZ"; then
 	mapfile -t targets < <(find "$BUILD_FUZZ" -maxdepth 4 -type f -executable -name 'fuzz-*' | sort)
 	# One libFuzzer process per core (FUZZ_JOBS), each from a copy of its seed
 	# corpus and with its dictionary (magics, keywords: past the format's checks).
@@ -97,7 +135,7 @@ if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfu
 	}
 	works=()
 	for t in "${targets[@]}"; do
-		while [ "$(jobs -rp | wc -l)" -ge "${FUZZ_JOBS:-$MESON_TESTTHREADS}" ]; do wait -n; done
+		while [ "$(jobs -rp | wc -l)" -ge "$FUZZ_JOBS" ]; do wait -n; done
 		work=$(mktemp -d)
 		works+=("$work")
 		fuzz_one "$t" "$work" &
@@ -123,8 +161,8 @@ else
 fi
 
 echo "=== release build ($BUILD_RELEASE): compiles with -O3 -Werror"
-if { [ -f "$BUILD_RELEASE/build.ninja" ] || meson setup "$BUILD_RELEASE" --buildtype=release; } &&
-	ninja -C "$BUILD_RELEASE"; then
+cat "$BGLOG/release.out"
+if [ "$release_ok" = 0 ]; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1)); failures+=("release build failed")
