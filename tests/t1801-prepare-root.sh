@@ -84,6 +84,7 @@ check "booted.json: mode yes, no verity" test "$(json mode)" = yes -a "$(json ve
 check "booted.json: says contents are not verified" grep -q "not verified" "$RUN/booted.json"
 SEALTREE_RUN_DIR=$RUN admin status >"$T/status"
 check "admin status marks the booted deployment" grep -q "^\* *0 debian/$ID\|^\*.*debian/$ID" "$T/status"
+check "admin status: no FALLBACK line on a composefs root" bash -c "! grep -q '^FALLBACK' '$T/status'"
 check "no pin written by prepare-root" bash -c "! '$SEALTREE' --repo '$REPO' refs --all | grep -q refs/mounts"
 
 # ---- a shared /sysroot, as systemd's initrd has it (it makes every mount
@@ -107,6 +108,10 @@ run "root=/dev/vda2 ro"
 check "maybe, no word: exit 0" test "$rc" = 0
 check "maybe, no word: nothing mounted" test "$(fstype "$MNT")" = "$base_fstype"
 check "maybe, no word: fallback recorded" test "$(json root)" = fallback
+SEALTREE_RUN_DIR=$RUN admin status >"$T/status"
+check "maybe, no word: admin status says FALLBACK on its first line, with the reason" \
+	grep -q "^FALLBACK: the root is not a sealtree deployment (booted.json root: fallback): no sealtree= or sealtree.digest= on the kernel command line" <(head -n1 "$T/status")
+check "maybe, no word: no deployment is marked booted" bash -c "! grep -q '^\*' '$T/status'"
 conf '[composefs]' 'enabled = yes'
 run "root=/dev/vda2 ro"
 refused "yes, no word: refused" "no sealtree=OS/ID"

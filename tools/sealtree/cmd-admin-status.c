@@ -126,8 +126,25 @@ static void print_json(struct st_sysroot *s, const struct st_deploy_list *l, con
 	printf("}\n");
 }
 
+/* "How do we know that we are in fallback mode?": a root that prepare-root
+ * did not assemble from a deployment is said on the first line. */
+static void print_fallback(const struct st_booted *b)
+{
+	if (!b || !b->root || strcmp(b->root, "composefs") == 0)
+		return;
+	printf("FALLBACK: the root is not a sealtree deployment (booted.json root: ");
+	print_escaped(stdout, b->root);
+	printf(")");
+	if (b->fallback_reason) {
+		printf(": ");
+		print_escaped(stdout, b->fallback_reason);
+	}
+	printf("\n");
+}
+
 static void print_human(struct st_sysroot *s, const struct st_deploy_list *l, const char *keys_dir)
 {
+	print_fallback(l->booted);
 	admin_print_verity_summary(s, l->booted, false);
 	if (l->n == 0)
 		printf("no deployments\n");
