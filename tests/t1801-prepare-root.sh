@@ -125,9 +125,28 @@ echo tmp >"$MNT/etc/transient-file" 2>/dev/null && check "transient etc: writes 
 conf '[composefs]' 'enabled = yes' '[root]' 'transient = true'
 run "sealtree=debian/$ID"
 if [ "$rc" = 0 ]; then
-	echo x >"$MNT/usr/new-file" && check "transient root: /usr writable in memory" test ! -e "$REPO/usr/new-file"
+	check "transient root: /usr writable in memory" bash -c "echo x >'$MNT/usr/new-file'"
+	check "transient root: the root is a tmpfs-backed overlay over the image" \
+		bash -c "findmnt -n -o FSTYPE,OPTIONS --mountpoint '$MNT' | tail -n1 | grep -q '^overlay .*upperdir=$RUN/transient-root'"
 else
 	fail "transient root" "$(cat "$T/out")"
+fi
+run "sealtree=debian/$ID"
+check "transient root: the write is gone on the next assembly" test ! -e "$MNT/usr/new-file"
+conf '[composefs]' 'enabled = yes' '[root]' 'transient-ro = true'
+run "sealtree=debian/$ID"
+if [ "$rc" = 0 ]; then
+	check "transient-ro root: mounted read-only" bash -c "! touch '$MNT/usr/x' 2>/dev/null"
+	check "transient-ro root: writable once remounted" bash -c "mount -o remount,rw '$MNT' && echo x >'$MNT/usr/x'"
+else
+	fail "transient-ro root" "$(cat "$T/out")"
+fi
+conf '[composefs]' 'enabled = yes' '[sysroot]' 'readonly = false'
+run "sealtree=debian/$ID"
+if [ "$rc" = 0 ]; then
+	check "sysroot.readonly = false: /sysroot writable" bash -c "touch '$MNT/sysroot/x' && rm '$MNT/sysroot/x'"
+else
+	fail "sysroot.readonly = false" "$(cat "$T/out")"
 fi
 
 # ---- refusals
