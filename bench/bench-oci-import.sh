@@ -15,7 +15,8 @@
 # Measured 2026-12-04, RUNS=3 (docs/formats/oci.md "Speed"): Debian 12
 # minbase + the boot kit's packages, 268 MB, one gzip layer of 97267641
 # bytes (8613 members): sealtree 3450 ms (3909 3349 3450), skopeo 7234 ms
-# (7733 6796 7234), 2.09x, load 5.2-6.3. Idle, an earlier run, the boot
+# (7733 6796 7234), 2.09x, load 5.2-6.3; RUNS=5 at load 4.5-6.9: 4297 ms
+# (5342 4297 6399 4186 3670) against 9154 ms, 2.13x. Idle, an earlier run, the boot
 # kit's 265 MB tree: 2367 ms against 9374 ms, 3.96x.
 # Usage: sudo bench/bench-oci-import.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR)
 set -euo pipefail
