@@ -80,15 +80,20 @@ import hashlib, os, struct, sys
 srv, h, mode = sys.argv[1:4]
 idx = bytearray(open(f"{srv}/packs/{h}.index", "rb").read())
 E = lambda i: 128 + 56 * i
-off0, cs0, sz0 = struct.unpack_from("<QQQ", idx, E(0) + 32)
-off1, cs1, sz1 = struct.unpack_from("<QQQ", idx, E(1) + 32)
-if mode == "offsets":       # the boundary of frames 0 and 1 moved 5 bytes: geometry holds, the offsets lie
-    struct.pack_into("<QQQ", idx, E(0) + 32, 0, cs0 - 5, sz0)
-    struct.pack_into("<QQQ", idx, E(1) + 32, off1 - 5, cs1 + 5, sz1)
-elif mode == "size":        # object 0 one byte larger than the image says
-    struct.pack_into("<Q", idx, E(0) + 48, sz0 + 1)
-elif mode == "gap":         # frame 1 one byte later: not back to back
-    struct.pack_into("<Q", idx, E(1) + 32, off1 + 1)
+# Entries a and a + 1: the first two neighbours that are objects (the image's entry, fetched
+# on its own, is somewhere in digest order: a lie about it tells of the image instead).
+image = bytes.fromhex(os.listdir(f"{srv}/images")[0])
+count = struct.unpack_from("<Q", idx, 24)[0]
+a = next(i for i in range(count - 1) if image not in (idx[E(i):E(i) + 32], idx[E(i + 1):E(i + 1) + 32]))
+offa, csa, sza = struct.unpack_from("<QQQ", idx, E(a) + 32)
+offb, csb, szb = struct.unpack_from("<QQQ", idx, E(a + 1) + 32)
+if mode == "offsets":       # the boundary of frames a and a + 1 moved 5 bytes: geometry holds, the offsets lie
+    struct.pack_into("<QQQ", idx, E(a) + 32, offa, csa - 5, sza)
+    struct.pack_into("<QQQ", idx, E(a + 1) + 32, offb - 5, csb + 5, szb)
+elif mode == "size":        # object a one byte larger than the image says
+    struct.pack_into("<Q", idx, E(a) + 48, sza + 1)
+elif mode == "gap":         # frame a + 1 one byte later: not back to back
+    struct.pack_into("<Q", idx, E(a + 1) + 32, offb + 1)
 n = hashlib.sha256(idx).hexdigest()
 open(f"{srv}/packs/{n}.index", "wb").write(idx)
 if not os.path.exists(f"{srv}/packs/{n}.pack"):
@@ -120,9 +125,9 @@ lie offsets
 fallback "an index lying about offsets" '{}' "abandoned, the rest from loose objects: object [0-9a-f/]*: "
 refused "an index lying about offsets" '{"objects/": {"mode": "404"}}'
 honest; lie size
-fallback "an index lying about a size" '{}' "bad index: object 0 has [0-9]* bytes in the index, [0-9]* in the image"
+fallback "an index lying about a size" '{}' "bad index: object [0-9]* has [0-9]* bytes in the index, [0-9]* in the image"
 honest; lie gap
-fallback "an index with a gap between frames" '{}' "bad index: pack index entry 1: offset"
+fallback "an index with a gap between frames" '{}' "bad index: pack index entry [0-9]*: offset"
 honest
 fallback "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}}" "bad index: .*not the index the summary names"
 refused "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}, \"objects/\": {\"mode\": \"404\"}}"
