@@ -10,7 +10,9 @@
 # Every timed run writes into a filesystem made for it alone (FSTYPES):
 #   ext4   mkfs.ext4 (with its journal, inode tables written at mkfs, not
 #          lazily in the background) on a file in BENCH_DIR, loop-mounted;
-#   tmpfs  a tmpfs (no disk at all: what is left is CPU and the VFS).
+#   tmpfs  a tmpfs (no disk at all: what is left is CPU and the VFS);
+#   none   not fresh: a directory of BENCH_DIR's filesystem, emptied
+#          before each run (the old way, to compare).
 # Why: this machine's root is an ext4 without a journal, and there, after
 # mass deletions (each run deletes a repository of ~58k files), ext4's
 # inode allocator spends seconds to minutes scanning inode tables for
@@ -130,7 +132,10 @@ fresh_fs() {
 		mount -o loop "$T/fs.img" "$MNT"
 		;;
 	tmpfs) mount -t tmpfs -o size=$((bytes * 3 + (2 << 30))) tmpfs "$MNT" ;;
-	none) ;;
+	none)   # BENCH_DIR's own filesystem, emptied (what the runs before wrote is deleted, untimed)
+		rm -rf "$MNT"
+		mkdir "$MNT"
+		;;
 	*) echo "unknown FSTYPES entry '$1'" >&2; exit 1 ;;
 	esac
 	sync
