@@ -45,20 +45,39 @@ if [ "$phase" = 1 ]; then
 		nok "sealtree admin status failed: $out"
 	fi
 fi
-# prepare-root's cost, from the kernel log's timestamps: the physical root
-# mounted by the initramfs to prepare-root's "mounted" line (an upper bound:
-# it includes loading erofs/overlay), next to the boot up to multi-user.
-t_root=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] EXT4-fs ([a-z0-9]*): mounted filesystem.*/\1/p' | head -n1)
-t_prep=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] sealtree-prepare-root: .* mounted (composefs.*/\1/p' | head -n1)
+# prepare-root's cost, from the kernel log's timestamps: its own (its
+# "starting" line, debug level, to its "mounted" line), and from the
+# physical root's mount (loading erofs/overlay included), next to the whole
+# boot (systemd-analyze: firmware, loader, kernel + initrd, userspace).
+kts() { dmesg | sed -n "s/^\[ *\([0-9.]*\)\] $1.*/\1/p" | head -n1; }
+t_root=$(kts 'EXT4-fs ([a-z0-9]*): mounted filesystem')
+t_start=$(kts 'sealtree-prepare-root: starting')
+t_prep=$(kts 'sealtree-prepare-root: .* mounted (composefs')
 t_mu=$(systemctl show -p ActiveEnterTimestampMonotonic --value multi-user.target)
 t_user=$(systemctl show -p UserspaceTimestampMonotonic --value)
-if [ -n "$t_root" ] && [ -n "$t_prep" ]; then
-	awk -v a="$t_root" -v b="$t_prep" -v mu="$t_mu" -v us="$t_user" 'BEGIN {
-		printf "BOOTCHECK: time: prepare-root %.0f ms (root mounted at %.3fs, prepare-root done at %.3fs); switch-root at %.3fs; multi-user.target at %.3fs (prepare-root %.1f%% of it)\n",
-			(b - a) * 1000, a, b, us / 1e6, mu / 1e6, (mu > 0 ? (b - a) * 1e8 / mu : 0) }'
+if [ -n "$t_root" ] && [ -n "$t_start" ] && [ -n "$t_prep" ]; then
+	awk -v a="$t_root" -v s="$t_start" -v b="$t_prep" -v mu="$t_mu" -v us="$t_user" 'BEGIN {
+		printf "BOOTCHECK: time: prepare-root %.0f ms (started at %.3fs, mounted at %.3fs; %.0f ms from the physical root'"'"'s mount at %.3fs); switch-root at %.3fs; multi-user.target at %.3fs (prepare-root %.2f%% of it)\n",
+			(b - s) * 1000, s, b, (b - a) * 1000, a, us / 1e6, mu / 1e6, (mu > 0 ? (b - s) * 1e8 / mu : 0) }'
 else
-	echo "BOOTCHECK: time: no prepare-root timestamps in the kernel log (root '$t_root', prepare-root '$t_prep')"
+	echo "BOOTCHECK: time: no prepare-root timestamps in the kernel log (root '$t_root', start '$t_start', mounted '$t_prep')"
 fi
+# What systemd-analyze prints once the boot has finished (this unit is part
+# of it, so it cannot ask): firmware and loader (before the kernel), kernel
+# (to the initramfs), initrd (to the switch-root), then to multi-user.target.
+systemctl show -p FirmwareTimestampMonotonic -p LoaderTimestampMonotonic -p InitRDTimestampMonotonic \
+	-p UserspaceTimestampMonotonic | awk -F= -v mu="$t_mu" '{ v[$1] = $2 }
+	END { fw = v["FirmwareTimestampMonotonic"]; ld = v["LoaderTimestampMonotonic"]; ird = v["InitRDTimestampMonotonic"]
+		us = v["UserspaceTimestampMonotonic"]
+		if (ird > 0)
+			k = sprintf("kernel %.1fs + initrd %.1fs", ird / 1e6, (us - ird) / 1e6)
+		else
+			k = sprintf("kernel + initramfs %.1fs", us / 1e6)
+		if (fw > 0 || ld > 0)
+			f = sprintf("firmware %.1fs + loader %.1fs", (fw - ld) / 1e6, ld / 1e6)
+		else
+			f = "firmware and loader: not reported (the serial log'"'"'s times show them)"
+		printf "BOOTCHECK: time: boot: %s; %s + userspace to multi-user.target %.1fs\n", f, k, (mu - us) / 1e6 }'
 state=$(systemctl is-active multi-user.target)
 [ "$state" = active ] && ok "multi-user.target reached" || nok "multi-user.target is $state"
 systemctl --failed --no-legend | sed 's/^/BOOTCHECK:   failed unit: /'
@@ -134,6 +153,9 @@ verity_phase() {
 	echo "$out" | head -n4 | sed 's/^/BOOTCHECK:   /'
 	n=$(head -n1 <<<"$out" | sed -n 's/^verity errors this boot: \([0-9]*\).*/\1/p')
 	[ "${n:-0}" -ge 2 ] && ok "status counts $n verity errors this boot" || nok "status counts '${n}' verity errors: $(head -n1 <<<"$out")"
+	# Below its first line status names the last errors' files (the newest last).
+	grep -qE "^  (corrupted $f|wrong-digest $g) \(object " <<<"$out" && ok "status names the file of the last error" ||
+		nok "status names neither $f nor $g"
 	out=$(sealtree admin verity-errors 2>&1)
 	echo "$out" | sed 's/^/BOOTCHECK:   /'
 	grep -q "^  corrupted $f (object ${pf%%/*}" <<<"$out" && ok "verity-errors names $f (fs-verity, object ${pf%%/*}...)" ||
@@ -169,6 +191,11 @@ dracut_initrd() {
 	echo "BOOTCHECK:   initrd journal lines: in initrd $n_run, dracut hook $n_dracut, sysroot.mount $n_sysroot," \
 		"prepare-root start $n_start done $n_done, initrd-root-fs.target $n_rootfs, switch-root $n_switch"
 	grep -E 'sysroot\.mount|sealtree-prepare-root|initrd-root-fs\.target' <<<"$j" | head -n 8 | sed 's/^/BOOTCHECK:     /'
+	# The unit's own time, from the journal's monotonic timestamps.
+	journalctl -b -o short-monotonic --no-pager 2>/dev/null |
+		sed -n 's/^\[ *\([0-9.]*\)\].*\(Starting\|Finished\) sealtree-prepare-root\.service.*/\2 \1/p' |
+		awk '$1 == "Starting" && !s { s = $2 } $1 == "Finished" && !f { f = $2 }
+			END { if (s && f) printf "BOOTCHECK: time: sealtree-prepare-root.service %.0f ms in the initrd (started at %.3fs, finished at %.3fs)\n", (f - s) * 1000, s, f }'
 	[ -n "$n_run" ] && [ -n "$n_dracut" ] && ok "the initramfs was dracut's, with systemd in the initrd" ||
 		nok "no systemd initrd made by dracut in this boot's journal"
 	[ -n "$n_sysroot" ] && [ -n "$n_start" ] && [ -n "$n_done" ] && [ -n "$n_rootfs" ] && [ -n "$n_switch" ] &&
@@ -186,6 +213,11 @@ case $phase in
 1)
 	[ "$version" = 1 ] && ok "phase 1 boots version 1" || nok "phase 1 boots version '$version'"
 	echo "edited on the machine" >/etc/sealtree-local-edit
+	# The test package (boot-image.sh): version 1.0 here; one of its
+	# conffiles edited locally, which version 2 changes too (a conflict).
+	[ "$(sealtree-boot-test 2>&1)" = 1.0 ] && ok "the test package is version 1.0" ||
+		nok "sealtree-boot-test says '$(sealtree-boot-test 2>&1)', not 1.0"
+	echo "setting = local" >/etc/sealtree-boot-test/edited.conf
 	# Staged: finalize-staged switches at this shutdown (merging /etc
 	# again); counted, so the loader sets LoaderBootCountPath; and with a
 	# karg that asks prepare-root for no composefs at all.
@@ -211,6 +243,24 @@ case $phase in
 		ok "the local /etc edit survived the upgrade" || nok "the local /etc edit is lost"
 	[ "$(cat /etc/sealtree-staged-edit 2>/dev/null)" = "edited after staging" ] &&
 		ok "the /etc edit made after staging survived (merged at shutdown)" || nok "the /etc edit made after staging is lost"
+	# The package dpkg upgraded between the two commits, and its conffiles
+	# through the /etc merge: the unedited one takes version 2's default,
+	# the edited one keeps the edit, gets the default beside it and is a
+	# conflict that admin status reports.
+	[ "$(sealtree-boot-test 2>&1)" = 2.0 ] && ok "the changed package: sealtree-boot-test 2.0 runs" ||
+		nok "sealtree-boot-test says '$(sealtree-boot-test 2>&1)', not 2.0"
+	c=/etc/sealtree-boot-test
+	[ "$(cat $c/defaults.conf 2>&1)" = "setting = 2.0" ] && ok "a changed /etc default not edited here: the new one" ||
+		nok "$c/defaults.conf is '$(cat $c/defaults.conf 2>&1)'"
+	[ "$(cat $c/edited.conf 2>&1)" = "setting = local" ] && ok "a changed /etc default edited here: the edit kept" ||
+		nok "$c/edited.conf is '$(cat $c/edited.conf 2>&1)'"
+	[ "$(cat $c/edited.conf.sealtree-new 2>&1)" = "setting = 2.0" ] && ok "its new default beside it as edited.conf.sealtree-new" ||
+		nok "$c/edited.conf.sealtree-new is '$(cat $c/edited.conf.sealtree-new 2>&1)'"
+	out=$(sealtree admin status 2>&1)
+	echo "$out" | grep -A3 '/etc conflicts' | sed 's/^/BOOTCHECK:   /'
+	awk '/^\* 0 / { b = 1; next } /^[ *] [0-9]+ / { b = 0 } b' <<<"$out" | grep -q '^      modified sealtree-boot-test/edited.conf$' &&
+		ok "admin status reports the conflict on the booted deployment: modified sealtree-boot-test/edited.conf" ||
+		nok "admin status does not report the conflict of sealtree-boot-test/edited.conf"
 	# sealtree.composefs=0 on the command line: still signed, the word ignored.
 	case " $(cat /proc/cmdline) " in
 	*" sealtree.composefs=0 "*) ok "booted with sealtree.composefs=0" ;;

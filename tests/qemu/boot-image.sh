@@ -22,16 +22,21 @@
 #      initramfs's prepare-root, systemd; the check unit
 #      (tests/qemu/boot-check.sh) writes BOOTCHECK: lines on the console and
 #      reboots through its phases: 1 version 1 booted signed with verity,
-#      edit /etc, admin upgrade --stage (counted, with sealtree.composefs=0),
-#      edit /etc again; 2 finalize-staged ran at shutdown: version 2 booted
-#      still signed despite the karg, both edits kept, the counted boot
-#      marked good; admin rollback; 3 version 1 again, deploy debian/bad and
-#      debian/badsig with one boot try each, change the image of one and
-#      the signature of the other; 4 prepare-root refused both, the
-#      initramfs rebooted, systemd-boot fell back to version 1; a byte of
-#      an object flipped on the disk and an object replaced by another
-#      file with fs-verity read as EIO, admin status names both; power off.
-# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (1800: six boots under TCG on a loaded machine).
+#      edit /etc (a new file, a conffile of the test package), admin
+#      upgrade --stage (counted, with sealtree.composefs=0), edit /etc
+#      again; 2 finalize-staged ran at shutdown: version 2 booted still
+#      signed despite the karg, the package upgraded by dpkg between the two
+#      versions is 2.0, its unedited conffile has the new default, the
+#      edited one kept the edit and is reported as a conflict, the edits
+#      kept, the counted boot marked good; admin rollback; 3 version 1
+#      again, deploy debian/bad, debian/badsig and debian/badcommit with one
+#      boot try each, change the image of the first, the signature of the
+#      second, swap the commit record of the third for version 1's; 4
+#      prepare-root refused all three, the initramfs rebooted each time,
+#      systemd-boot fell back to version 1; a byte of an object flipped on
+#      the disk and an object replaced by another file with fs-verity read
+#      as EIO, admin status counts them, verity-errors names both; power off.
+# Env: BOOT_CACHE (~/.cache/sealtree/boot), QEMU_TIMEOUT (1800: seven boots under TCG on a loaded machine).
 # Exit: 0 the guest's checks passed, 1 failed, 2 could not set up (skip).
 set -euo pipefail
 BUILD=$(cd "${1:?usage: boot-image.sh BUILD_DIR WORKDIR}" && pwd)
@@ -192,6 +197,37 @@ else
 	say "no static build of verity-enable-all ($(head -n1 "$WORK/cc.log")): fsverity per file, slower"
 fi
 
+# A package of our own, upgraded with dpkg between version 1 and version 2
+# (a changed package, changed /etc defaults): a program that prints its
+# version and two conffiles whose defaults version 2 changes. The guest
+# edits one of them under version 1: the upgrade must bring the other's new
+# default, keep the edit, put the new default beside it and report the
+# conflict (tests/qemu/boot-check.sh, phases 1 and 2).
+command -v dpkg-deb >/dev/null || setup_failed "dpkg-deb missing"
+make_pkg() {   # make_pkg VERSION: $WORK/pkg/sealtree-boot-test_VERSION_all.deb
+	local d=$WORK/pkg/$1
+	mkdir -p "$d/DEBIAN" "$d/usr/bin" "$d/etc/sealtree-boot-test"
+	printf 'Package: sealtree-boot-test\nVersion: %s\nArchitecture: all\nMaintainer: sealtree tests <tests@sealtree.invalid>\nDescription: sealtree boot test package\n' \
+		"$1" >"$d/DEBIAN/control"
+	printf '/etc/sealtree-boot-test/defaults.conf\n/etc/sealtree-boot-test/edited.conf\n' >"$d/DEBIAN/conffiles"
+	printf '#!/bin/sh\necho %s\n' "$1" >"$d/usr/bin/sealtree-boot-test"
+	chmod 0755 "$d/usr/bin/sealtree-boot-test"
+	echo "setting = $1" >"$d/etc/sealtree-boot-test/defaults.conf"
+	echo "setting = $1" >"$d/etc/sealtree-boot-test/edited.conf"
+	dpkg-deb --root-owner-group -Zgzip -b "$d" "$WORK/pkg/sealtree-boot-test_$1_all.deb" >/dev/null
+}
+# pkg_install VERSION: dpkg -i in the tree (whose /etc is at usr/etc by then)
+pkg_install() {
+	rmdir "$TREE/etc" && mv "$TREE/usr/etc" "$TREE/etc"
+	cp "$WORK/pkg/sealtree-boot-test_$1_all.deb" "$TREE/tmp/"
+	chroot "$TREE" dpkg -i "/tmp/sealtree-boot-test_$1_all.deb" >>"$WORK/dpkg.log" 2>&1 ||
+		{ tail -20 "$WORK/dpkg.log" >&2; exit 1; }
+	rm -f "$TREE/tmp/sealtree-boot-test_$1_all.deb"
+	mv "$TREE/etc" "$TREE/usr/etc" && mkdir "$TREE/etc"
+}
+make_pkg 1.0
+make_pkg 2.0
+
 say "initramfs (chroot mkinitramfs, our hook)"
 mount --bind /proc "$TREE/proc"
 mount --bind /sys "$TREE/sys"
@@ -267,6 +303,7 @@ st() { "$SEALTREE" --repo "$REPO" "$@"; }
 "$SEALTREE" admin init-fs --verity=off "$SYS" >/dev/null
 "$SEALTREE" admin --sysroot "$SYS" os-init debian >/dev/null
 say "commit and sign"
+pkg_install 1.0
 C1=$(st commit -b debian/main --tree "$TREE" -s "boot test 1" --version 1)
 st sign "$C1" --key "$WORK/key" >/dev/null
 KARGS=(--karg "root=UUID=$ROOT_UUID" --karg rw --karg console=ttyS0 --karg panic=-1 --karg systemd.show_status=1)
@@ -283,6 +320,7 @@ boot_hook committed
 # (dracut: refused by the module's unit).
 use_initrd dracut
 echo 2 >"$TREE/usr/share/sealtree-test/version"
+pkg_install 2.0
 C2=$(st commit -b debian/main --tree "$TREE" -s "boot test 2" --version 2)
 st sign "$C2" --key "$WORK/key" >/dev/null
 echo bad >"$TREE/usr/share/sealtree-test/version"
@@ -360,6 +398,18 @@ qrc=${PIPESTATUS[0]}
 set -e
 say "QEMU exit $qrc after $((SECONDS - boot))s"
 grep -E 'BOOTCHECK|sealtree-prepare-root|sealtree: the deployment was refused' "$WORK/serial.log" || true
+# Each boot's time on this host's clock (the serial log's seconds): from the
+# reset to the kernel's banner (firmware, systemd-boot), then to the next
+# reset or the power-off (kernel, initramfs, systemd, the checks, shutdown).
+tr -d '\r' <"$WORK/serial.log" | awk -v T=$((SECONDS - START)) '
+	function t(l) { return substr(l, 2, 4) + 0 }
+	/Linux version/ { k = t($0) }
+	/BOOTCHECK: phase [0-9],/ { what = "phase " substr($0, index($0, "phase ") + 6, 1) }
+	/refusing to boot/ && what == "" { what = "refused by prepare-root" }
+	/reboot: (Restarting system|Power down)/ {
+		e = t($0)
+		printf "boot [%ds]: boot %d (%s): firmware and loader %ds, then %ds to the reset, %ds in all\n", T, ++n, what, k - s, e - k, e - s
+		s = e; what = "" }'
 # The refused boots end before any check unit runs: their console says it.
 # Each boot's lines (from the kernel's banner on) must show prepare-root
 # refusing that commit at the link that was broken, through the initramfs

@@ -140,6 +140,9 @@ static int run(void)
 	char *text = NULL;
 	int r, w;
 
+	/* Debug level: in the kernel's log (its timestamp starts prepare-root's
+	 * own time, which ends at the "mounted" line), not on the console. */
+	kmsg("<7>sealtree-prepare-root: starting\n");
 	r = st_prepare_config_load(arg_config, &config);
 	if (r < 0) {
 		log_error_errno(r, "refusing to boot: cannot read the policy '%s'", arg_config);
