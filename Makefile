@@ -6,8 +6,9 @@
 #                line is "N passed, N failed[, N skipped]"
 #   make check-boot  build a disk of a signed Debian 12 deployment and boot it
 #                under QEMU with OVMF (tests/qemu/boot-image.sh; root, ~10 min
-#                the first time, the Debian tree and kernel are cached), then
-#                boot a signed UKI of it with Secure Boot (tests/qemu/uki-boot.sh)
+#                the first time, the Debian tree and kernel are cached), and
+#                beside those boots a signed UKI of it with Secure Boot
+#                (tests/qemu/uki-boot.sh, on a copy of the disk)
 # Other targets: build, install, bench, clean.
 
 BUILD      ?= build
@@ -61,7 +62,7 @@ check-boot: build
 	@rc=0; BOOT_IMAGE_HOOK=$(CURDIR)/tests/qemu/uki-boot.sh \
 		bash tests/qemu/boot-image.sh $(BUILD) $(BUILD)/boot-test || rc=$$?; \
 	if [ $$rc = 2 ]; then echo "check-boot: SKIP: the boot test could not set up (see above)"; exit 0; fi; \
-	urc=0; bash tests/qemu/uki-boot.sh run $(BUILD)/boot-test || urc=$$?; \
+	urc=0; bash tests/qemu/uki-boot.sh wait $(BUILD)/boot-test || urc=$$?; \
 	if [ $$urc = 2 ]; then echo "check-boot: SKIP: the Secure Boot UKI boot could not set up (see above)"; \
 	elif [ $$urc != 0 ]; then rc=1; fi; \
 	[ $$rc = 0 ] && echo "check-boot: PASS" || echo "check-boot: FAIL (logs in $(BUILD)/boot-test)"; exit $$rc

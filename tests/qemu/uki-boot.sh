@@ -21,6 +21,10 @@
 #        mode signed (UKICHECK: lines)
 #     3. the UKI with one byte of its .cmdline changed, as BOOTX64.EFI:
 #        the firmware refuses to load it (Access Denied), no kernel starts
+#   uki-boot.sh wait WORK
+#     the disk stage starts `run` in the background (UKI_PARALLEL=1, the
+#     default), so the Secure Boot boots go on beside boot-image.sh's: wait
+#     prints its log and exits with its status (or runs it, if none started)
 # Exit: 0 pass, 1 fail, 2 could not set up (skip). Env: UKI_TIMEOUT (600).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +38,7 @@ ENTRY_OPTIONS="sealtree.composefs=0 uki.extra=1"
 START=$SECONDS
 say() { echo "uki [$((SECONDS - START))s]: $*"; }
 
-stage=${1:?usage: uki-boot.sh committed|disk|run WORK}
+stage=${1:?usage: uki-boot.sh committed|disk|run|wait WORK}
 
 # ---- hook stages (inside boot-image.sh) --------------------------------------
 if [ "$stage" = committed ]; then
@@ -63,11 +67,33 @@ if [ "$stage" = disk ]; then
 	t0=$SECONDS
 	cp --sparse=always "$DISK" "$U/disk.img"
 	echo "disk copy: $((SECONDS - t0))s" >>"$U/times"
+	# The copy is this run's own: its boots go on beside boot-image.sh's
+	# (one TCG vCPU each, on a machine with two cores), and `wait` collects
+	# the result. UKI_PARALLEL=0: `wait` runs them afterwards instead.
+	if [ "${UKI_PARALLEL:-1}" = 1 ]; then
+		rm -f "$U/run.rc"
+		setsid bash -c 'bash "$0" run "$1" >"$2/run.log" 2>&1 </dev/null; echo $? >"$2/run.rc"' \
+			"$0" "$WORK" "$U" </dev/null >/dev/null 2>&1 &
+		echo $! >"$U/run.pid"
+	fi
 	exit 0
+fi
+# wait WORK: the result of the run the disk stage started (its log, its exit
+# status), or, when none was started, the run itself.
+if [ "$stage" = wait ]; then
+	WORK=${2:?usage: uki-boot.sh wait WORK}
+	U=$WORK/uki
+	[ -e "$U/run.pid" ] || exec bash "$0" run "$WORK"
+	pid=$(cat "$U/run.pid")
+	while [ ! -e "$U/run.rc" ] && kill -0 "$pid" 2>/dev/null; do sleep 2; done
+	cat "$U/run.log"
+	rc=$(cat "$U/run.rc" 2>/dev/null || echo 1)
+	rm -f "$U/run.pid"
+	exit "$rc"
 fi
 
 # ---- run -----------------------------------------------------------------------
-[ "$stage" = run ] || { echo "usage: uki-boot.sh committed|disk|run WORK" >&2; exit 2; }
+[ "$stage" = run ] || { echo "usage: uki-boot.sh committed|disk|run|wait WORK" >&2; exit 2; }
 WORK=$(cd "${2:?usage: uki-boot.sh run WORK}" && pwd)
 U=$WORK/uki
 UKI_TIMEOUT=${UKI_TIMEOUT:-600}
