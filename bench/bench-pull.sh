@@ -58,6 +58,7 @@
 # "CPU per GB" is the client's user+system CPU time over the tree's object
 # bytes (what every row but "curl pack" writes), in s/GB (10^9 bytes).
 # Medians of RUNS; record the load (uptime is printed at start and end).
+# Figures and their load: docs/formats/remote.md, "Speed".
 # Usage: bench/bench-pull.sh [SOURCE]
 #   env: BUILD_DIR, RUNS (3), JOBS (32), BENCH_DIR (/var/tmp), FSTYPES ("ext4 tmpfs"),
 #        MODES ("packs"), OSTREE (1: also time ostree), NICE (-10)
