@@ -13,7 +13,9 @@
 # "oversize" (the body and 100 more bytes, Content-Length to match);
 # "redirect-loop" (302 to itself); "other" (the bytes of ROOT/arg instead);
 # "norange" (a Range request answered 200 with the whole file); "badrange"
-# (answered 206 with the whole file labelled as bytes 0-).
+# (answered 206 with the whole file labelled as bytes 0-); "delay" (waits arg
+# seconds, then answers honestly: requests that overlap show in the log).
+# HEAD is answered with the headers a GET would have (logged "HEAD PATH ok").
 # A "Range: bytes=N-" request is otherwise answered 206 with the rest of
 # the file ("truncate" then sends half of that rest), and "Range: bytes=A-B"
 # with bytes A..B; "corrupt" flips the byte at the middle of the body sent. After each response a
@@ -80,12 +82,25 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.wfile.flush()
 
+    def do_HEAD(self):
+        rel = self.path.split("?", 1)[0].lstrip("/")
+        full = os.path.realpath(os.path.join(root, rel))
+        with lock, open(log_path, "a") as f:
+            f.write(f"HEAD {self.path} ok\n")
+        ok = full.startswith(os.path.realpath(root) + "/") and os.path.isfile(full)
+        self.send_response(200 if ok else 404)
+        self.send_header("Content-Length", str(os.path.getsize(full) if ok else 0))
+        self.end_headers()
+
     def do_GET(self):
         rel = self.path.split("?", 1)[0].lstrip("/")
         full = os.path.realpath(os.path.join(root, rel))
         rule = rule_for(self.path)
         mode = rule["mode"] if rule else None
         self.log(mode or "ok")
+        if mode == "delay":
+            time.sleep(float(rule["arg"]))
+            mode = None
         if mode == "500":
             return self.send_bytes(500, b"server error\n")
         if mode == "404":
@@ -147,6 +162,7 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128        # a pull opens its connections at once
 
 
 srv = Server(("127.0.0.1", 0), Handler)

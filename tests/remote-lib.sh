@@ -104,3 +104,23 @@ nginx_stop() {
 # access_lines: the access log's line count (a mark); requests_since MARK PATTERN: matching requests after it.
 access_lines() { wc -l <"$NGINX_DIR/access.log"; }
 requests_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | grep -c -- "$2" || true; }
+
+# fault_server_start: tests/fault-server.py serving $srv by the rules in $T/rules.json, logging to
+# $T/requests.log (emptied first), stopped on exit (fault_server_stop): $URL and $server_pid.
+fault_server_start() {
+	: >"$T/requests.log"
+	python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
+	server_pid=$!
+	trap 'fault_server_stop; cleanup_test_tmp' EXIT
+	for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
+	[ -s "$T/port" ] || skip_all "the fault server did not start"
+	URL=http://127.0.0.1:$(cat "$T/port")
+}
+
+fault_server_stop() {
+	if [ -n "${server_pid:-}" ]; then
+		kill "$server_pid" 2>/dev/null || true
+		wait "$server_pid" 2>/dev/null || true
+		server_pid=
+	fi
+}

@@ -65,13 +65,7 @@ S dump main >"$T/d1"
 H=$(awk '$1 == "pack" { print $4 }' "$srv/summary")
 cp "$srv/summary" "$T/summary.honest"
 rules '{}'
-: >"$T/requests.log"
-python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; cleanup_test_tmp' EXIT
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || skip_all "the fault server did not start"
-URL=http://127.0.0.1:$(cat "$T/port")
+fault_server_start
 
 # lie MODE: publish a lying index for the pack (body linked under its new name) and a summary naming it.
 lie() {

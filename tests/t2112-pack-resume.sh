@@ -37,13 +37,7 @@ PY
 [ -n "$bcs" ] && [ "$bcs" -gt 1048576 ] || skip_all "the large object's frame is not in the pack ($big)"
 
 rules '{}'
-: >"$T/requests.log"
-python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
-server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true; wait $server_pid 2>/dev/null || true; cleanup_test_tmp' EXIT
-for _ in $(seq 50); do [ -s "$T/port" ] && break; sleep 0.1; done
-[ -s "$T/port" ] || skip_all "the fault server did not start"
-URL=http://127.0.0.1:$(cat "$T/port")
+fault_server_start
 C init --verity=off >/dev/null
 C remote add origin "$URL" --no-sign-verify
 

@@ -32,6 +32,7 @@
 #define HTTP_BACKOFF_MS 250
 #define HTTP_LOW_SPEED_TIME 30          /* default seconds below 1 byte/s: give up on the attempt */
 #define HTTP_CONNECT_TIMEOUT 30
+#define HTTP_ERROR_BODY_MAX 65536u      /* an error status's body is read (to keep the connection) up to this */
 
 struct request {
 	char *url;
@@ -45,12 +46,15 @@ struct request {
 	uint64_t range_base, range_end; /* a bounded range [range_base, range_end), or range_end 0 */
 	char data_detail[256];          /* why the answer's range was refused */
 	bool failover;                  /* give up at once when its origin is down */
+	bool warm;                      /* http_warm(): a HEAD that only opens a connection */
 	size_t origin;                  /* index in http.origins, or SIZE_MAX (file://) */
 	bool body_started;              /* this attempt has delivered body bytes */
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
 	bool stalled;                   /* this attempt moved no byte for stall_timeout seconds */
 	curl_off_t moved;               /* bytes this attempt moved so far (down and up) */
 	uint64_t moved_ms;              /* when it last moved one */
+	long error_status;              /* this attempt's answer is an error status (>= 400): its body is dropped */
+	uint64_t error_body;            /* bytes of that body */
 	CURL *easy;
 	struct http *h;
 	char errbuf[CURL_ERROR_SIZE];   /* libcurl's own words on a failed attempt */
@@ -107,6 +111,8 @@ int http_new(unsigned jobs, unsigned stall_timeout, struct http **ret)
 		return -ENOMEM;
 	}
 	(void)curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)h->jobs);
+	/* Every connection stays open between the steps of a pull (libcurl keeps 4 per running transfer). */
+	(void)curl_multi_setopt(h->multi, CURLMOPT_MAXCONNECTS, (long)h->jobs);
 	(void)curl_multi_setopt(h->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
 	*ret = h;
 	return 0;
@@ -288,6 +294,39 @@ int http_add_with(struct http *h, const char *url, const struct http_request_opt
 	return r;
 }
 
+static int warm_data(void *userdata, const void *buf, size_t len)
+{
+	(void)userdata;
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static void warm_done(void *userdata, int result, const char *detail)
+{
+	(void)userdata;
+	(void)result;
+	(void)detail;
+}
+
+static const struct http_request_ops warm_ops = { .data = warm_data, .done = warm_done };
+
+int http_warm(struct http *h, const char *url, unsigned n)
+{
+	int r;
+
+	if (origin_len(url) == 0 || strncasecmp(url, "http", 4) != 0)
+		return 0;       /* file://: no connection to open */
+	n = MIN(n, h->jobs);
+	for (unsigned i = 0; i < n; i++) {
+		r = http_add_with(h, url, NULL, &warm_ops, NULL);
+		if (r < 0)
+			return r;
+		h->queue[h->n_queue - 1]->warm = true;
+	}
+	return 0;
+}
+
 int http_add(struct http *h, const char *url, const struct http_request_ops *ops, void *userdata)
 {
 	return http_add_with(h, url, NULL, ops, userdata);
@@ -336,14 +375,23 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	rq->h->bytes += len;
 	if (!rq->body_started) {
+		long status = 0;
+
 		rq->body_started = true;
-		if (rq->range_start > 0 || rq->range_end > 0) {
+		(void)curl_easy_getinfo(rq->easy, CURLINFO_RESPONSE_CODE, &status);
+		rq->error_status = status >= 400 ? status : 0;
+		if (!rq->error_status && (rq->range_start > 0 || rq->range_end > 0)) {
 			r = range_answer(rq);
 			if (r < 0) {
 				rq->data_error = r;
 				return len == 0 ? 1 : 0;
 			}
 		}
+	}
+	if (rq->error_status) {
+		/* Read and dropped, so that the connection serves the next request; a long one is cut. */
+		rq->error_body += len;
+		return rq->error_body > HTTP_ERROR_BODY_MAX ? 0 : len;
 	}
 	r = rq->ops->data(rq->userdata, ptr, len);
 	if (r < 0) {
@@ -441,6 +489,8 @@ static int request_start(struct http *h, struct request *rq)
 	rq->stalled = false;
 	rq->moved = 0;
 	rq->moved_ms = 0;
+	rq->error_status = 0;
+	rq->error_body = 0;
 	if (rq->range_end > 0)
 		(void)snprintf(range, sizeof(range), "%" PRIu64 "-%" PRIu64, rq->range_start, rq->range_end - 1);
 	else
@@ -451,7 +501,6 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_PRIVATE, rq) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_WRITEDATA, rq) != CURLE_OK ||
-	    curl_easy_setopt(e, CURLOPT_FAILONERROR, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L) != CURLE_OK ||
@@ -471,6 +520,7 @@ static int request_start(struct http *h, struct request *rq)
 	    curl_easy_setopt(e, CURLOPT_RANGE, rq->range_start > 0 || rq->range_end > 0 ? range : NULL) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, h->tls_verify ? 1L : 0L) != CURLE_OK ||
 	    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, h->tls_verify ? 2L : 0L) != CURLE_OK ||
+	    curl_easy_setopt(e, CURLOPT_NOBODY, rq->warm ? 1L : 0L) != CURLE_OK ||
 	    curl_multi_add_handle(h->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
 		rq->easy = NULL;
@@ -530,10 +580,22 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 		code = CURLE_OPERATION_TIMEDOUT;
 		(void)snprintf(rq->errbuf, sizeof(rq->errbuf), "no byte moved for %u s", h->stall_timeout);
 	}
+	/*
+	 * An error status is not libcurl's failure (no CURLOPT_FAILONERROR: it
+	 * would close the connection, and the next request would pay for a new
+	 * one, a round trip more): its body was dropped, its status is the answer.
+	 */
+	if ((code == CURLE_OK || rq->error_status) && status >= 400)
+		code = CURLE_HTTP_RETURNED_ERROR;
 	curl_multi_remove_handle(h->multi, rq->easy);
 	curl_easy_cleanup(rq->easy);
 	rq->easy = NULL;
 	h->active--;
+	if (rq->warm) {
+		/* Its connection is open (or not): nothing else to know, no retry, no count against the server. */
+		request_free(rq);
+		return 0;
+	}
 	if (rq->origin != SIZE_MAX) {
 		if (no_answer(code, status))
 			h->origins[rq->origin].failures++;
@@ -673,16 +735,9 @@ int http_run(struct http *h)
 	}
 }
 
-struct get_buffer {
-	char *buf;
-	size_t len, max;
-	int result;
-	char detail[512];
-};
-
 static int get_data(void *userdata, const void *buf, size_t len)
 {
-	struct get_buffer *g = userdata;
+	struct http_get *g = userdata;
 	char *n;
 
 	if (len > g->max - g->len)
@@ -699,14 +754,14 @@ static int get_data(void *userdata, const void *buf, size_t len)
 
 static void get_reset(void *userdata)
 {
-	struct get_buffer *g = userdata;
+	struct http_get *g = userdata;
 
 	g->len = 0;
 }
 
 static void get_done(void *userdata, int result, const char *detail)
 {
-	struct get_buffer *g = userdata;
+	struct http_get *g = userdata;
 
 	g->result = result;
 	(void)snprintf(g->detail, sizeof(g->detail), "%s", detail);
@@ -714,37 +769,145 @@ static void get_done(void *userdata, int result, const char *detail)
 
 static const struct http_request_ops get_ops = { .data = get_data, .reset = get_reset, .done = get_done };
 
+int http_add_get(struct http *h, const char *url, const struct http_request_options *opts, size_t max,
+		 struct http_get *g)
+{
+	*g = (struct http_get){ .max = max, .result = -EIO };
+	return http_add_with(h, url, opts, &get_ops, g);
+}
+
+int http_get_take(struct http_get *g, const char *url, char **ret, size_t *ret_len)
+{
+	int r = 0;
+
+	if (g->result == -EFBIG)
+		r = st_errf(-EFBIG, "%s: larger than %zu bytes", url, g->max);
+	else if (g->result < 0)
+		r = st_errf(g->result, "%s", g->detail);
+	if (r < 0) {
+		free(g->buf);
+		g->buf = NULL;
+		return r;
+	}
+	if (!g->buf) {
+		g->buf = strdup("");
+		if (!g->buf)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(g->buf);
+	*ret_len = g->len;
+	return 0;
+}
+
 int http_get_with(struct http *h, const char *url, const struct http_request_options *opts, size_t max, char **ret,
 		  size_t *ret_len)
 {
-	struct get_buffer g = { .max = max, .result = -EIO };
+	struct http_get g;
 	int r;
 
-	r = http_add_with(h, url, opts, &get_ops, &g);
+	r = http_add_get(h, url, opts, max, &g);
 	if (r < 0)
 		return r;
 	r = http_run(h);
-	if (r >= 0 && g.result == -EFBIG)
-		r = st_errf(-EFBIG, "%s: larger than %zu bytes", url, max);
-	else if (r >= 0 && g.result < 0)
-		r = st_errf(g.result, "%s", g.detail);
 	if (r < 0) {
 		free(g.buf);
 		return r;
 	}
-	if (!g.buf) {
-		g.buf = strdup("");
-		if (!g.buf)
-			return -ENOMEM;
-	}
-	*ret = g.buf;
-	*ret_len = g.len;
-	return 0;
+	return http_get_take(&g, url, ret, ret_len);
 }
 
 int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *ret_len)
 {
 	return http_get_with(h, url, NULL, max, ret, ret_len);
+}
+
+/* ---- http_get_range(): one known span, in parts on several connections ---- */
+
+struct range_part {
+	uint8_t *buf;                   /* where this part's bytes go */
+	size_t len, got;
+	int *result;                    /* the first failure of any part ... */
+	char *detail;                   /* ... and its words (512 bytes) */
+};
+
+static int part_data(void *userdata, const void *buf, size_t len)
+{
+	struct range_part *p = userdata;
+
+	if (len > p->len - p->got)
+		return -EFBIG;
+	memcpy(p->buf + p->got, buf, len);
+	p->got += len;
+	return 0;
+}
+
+static void part_reset(void *userdata)
+{
+	((struct range_part *)userdata)->got = 0;
+}
+
+static uint64_t part_resume(void *userdata)
+{
+	return ((struct range_part *)userdata)->got;    /* a retry asks for the rest of the part */
+}
+
+static void part_done(void *userdata, int result, const char *detail)
+{
+	struct range_part *p = userdata;
+
+	if (result >= 0 && p->got != p->len) {
+		result = -EPROTO;
+		detail = "the range ended early";
+	}
+	if (result < 0 && *p->result >= 0) {
+		*p->result = result;
+		(void)snprintf(p->detail, 512, "%s", detail && *detail ? detail : st_error_message(result));
+	}
+}
+
+static const struct http_request_ops part_ops = {
+	.data = part_data, .reset = part_reset, .resume = part_resume, .done = part_done,
+};
+
+unsigned http_range_parts(const struct http *h, uint64_t size, uint64_t part_min)
+{
+	uint64_t n = part_min ? (size + part_min - 1) / part_min : 1;
+
+	return (unsigned)MAX(UINT64_C(1), MIN(n, (uint64_t)h->jobs));
+}
+
+int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, char **ret)
+{
+	_cleanup_free_ struct range_part *parts = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	unsigned n = http_range_parts(h, size, HTTP_PART_MIN);
+	char detail[512] = "";
+	int result = 0, r;
+
+	if (size == 0 || offset > UINT64_MAX - size)
+		return -EINVAL;
+	buf = malloc(size);
+	parts = calloc(n, sizeof(*parts));
+	if (!buf || !parts)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		size_t from = size / n * i, to = i + 1 == n ? size : size / n * (i + 1);
+
+		parts[i] = (struct range_part){ .buf = buf + from, .len = to - from, .result = &result, .detail = detail };
+		r = http_add_with(h, url, &(struct http_request_options){ .range_start = offset + from, .range_end = offset + to },
+				  &part_ops, &parts[i]);
+		if (r < 0) {
+			(void)http_run(h);      /* the parts queued before point into parts: run out first */
+			return r;
+		}
+	}
+	r = http_run(h);
+	if (r < 0)
+		return r;
+	if (result < 0)
+		return st_errf(result, "%s", detail);
+	*ret = (char *)TAKE_PTR(buf);
+	return 0;
 }
 
 uint64_t http_requests(const struct http *h)

@@ -80,6 +80,14 @@ int http_add(struct http *h, const char *url, const struct http_request_ops *ops
 /* The same with request headers and a start offset (opts may be NULL). */
 int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
 		  const struct http_request_ops *ops, void *userdata);
+/*
+ * Queue n (at most jobs) HEAD requests of url whose answers are ignored
+ * (never retried, never counted against the server's health): run with
+ * other requests, they open that many connections at once, so that a later
+ * step's requests in parallel (http_get_range()) find them open instead of
+ * each paying a TCP (and TLS) handshake's round trips. Nothing for file://.
+ */
+int http_warm(struct http *h, const char *url, unsigned n);
 /* Whether TLS peers are verified (default true); off for registries with self-signed certificates. */
 void http_set_tls_verify(struct http *h, bool verify);
 /*
@@ -95,6 +103,35 @@ int http_get(struct http *h, const char *url, size_t max, char **ret, size_t *re
 /* The same with request options (opts may be NULL). */
 int http_get_with(struct http *h, const char *url, const struct http_request_options *opts, size_t max, char **ret,
 		  size_t *ret_len);
+
+/*
+ * GET without running: queue a GET of url into g (at most max bytes), run
+ * it with others by http_run(), then http_get_take() gives what
+ * http_get_with() would have (g's buffer is freed on failure).
+ */
+struct http_get {
+	char *buf;
+	size_t len, max;
+	int result;
+	char detail[512];
+};
+int http_add_get(struct http *h, const char *url, const struct http_request_options *opts, size_t max,
+		 struct http_get *g);
+int http_get_take(struct http_get *g, const char *url, char **ret, size_t *ret_len);
+
+/*
+ * Bytes [offset, offset + size) of url (size > 0) into one malloc'ed buffer
+ * of size bytes, as http_range_parts(h, size, HTTP_PART_MIN) bounded Range
+ * requests run at once. On a long round trip a fresh connection sends its
+ * first ~14 KB (TCP's initial window) in one round trip and needs several
+ * for more: parts on as many connections take one or two round trips where
+ * one request would take five or more. The errors of bounded ranges
+ * (-ERANGE: the server ignores Range), with a detail naming url.
+ */
+#define HTTP_PART_MIN (12u * 1024u)
+int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, char **ret);
+/* How many parts of at least part_min bytes (the last may be shorter) size splits into: 1 to h's jobs. */
+unsigned http_range_parts(const struct http *h, uint64_t size, uint64_t part_min);
 
 /* Requests sent so far (retries included) and body bytes received. */
 uint64_t http_requests(const struct http *h);

@@ -35,6 +35,7 @@
 
 #define RANGE_GAP_MAX 4096u             /* merge neighbours across at most this many unwanted bytes */
 #define RANGE_SIZE_MAX (8u * 1024u * 1024u)
+#define RANGE_SIZE_MIN (64u * 1024u)    /* ranges are not cut finer than this to spread them */
 /* A dump of an image of size bytes is taken to be at most this long (paths spelled out; escapes). */
 #define IMAGE_DUMP_MAX(size) ((size) * 8 + UINT64_C(1024) * 1024)
 #define IMAGE_DUMP_LIMIT (UINT64_C(1) << 30)
@@ -380,7 +381,14 @@ static int fetch_index(struct pack_pull *pp, const struct st_summary_pack *pk, s
 	pack_relpath(pk->index_sha256, false, rel);
 	if (asprintf(&url, "%s/%s", pp->base, rel) < 0)
 		return -ENOMEM;
-	r = http_get(pp->http, url, (size_t)pk->index_size, &data, &len);
+	/* A large index in parts on several connections (http_get_range()): round trips, not slow start. */
+	if (http_range_parts(pp->http, pk->index_size, HTTP_PART_MIN) > 1) {
+		len = (size_t)pk->index_size;
+		r = http_get_range(pp->http, url, 0, len, &data);
+		if (r == -ERANGE)
+			pp->no_ranges = true;   /* no pack can be used: the server ignores Range */
+	} else
+		r = http_get(pp->http, url, (size_t)pk->index_size, &data, &len);
 	if (r < 0)
 		return r;
 	if (EVP_Digest(data, len, sha, &sha_len, EVP_sha256(), NULL) != 1)
@@ -450,6 +458,7 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	uint8_t key[32];
 	_cleanup_free_ char *url = NULL;
 	size_t n_ranges = 0;
+	uint64_t wanted_bytes = 0, range_max;
 	int r;
 
 	pack_relpath(pk->index_sha256, true, run.name);
@@ -495,6 +504,16 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		r = -ENOMEM;
 		goto out;
 	}
+	/*
+	 * Ranges of about an even share of the bytes per request in flight: on
+	 * a long round trip each connection's window grows from TCP's initial
+	 * one, so the bytes spread over every connection arrive in the fewest
+	 * round trips (a few ranges of RANGE_SIZE_MAX left most connections idle).
+	 */
+	for (size_t i = 0; i < run.n_wanted; i++)
+		wanted_bytes += run.wanted[i]->csize;
+	range_max = wanted_bytes / http_range_parts(pp->http, wanted_bytes, RANGE_SIZE_MIN);
+	range_max = MIN(MAX(range_max, (uint64_t)RANGE_SIZE_MIN), (uint64_t)RANGE_SIZE_MAX);
 	/* The image's frame and its delta were fetched on their own (pack_fetch_image): no range takes them as a gap. */
 	image = pack_index_find(idx, pp->image_digest);
 	pack_image_delta_key(pp->image_digest, key);
@@ -511,7 +530,7 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 								   .end = e->offset + e->csize, .replay = kept, .zfd = -EBADF };
 			continue;
 		}
-		if (last && !last->replay && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= RANGE_SIZE_MAX &&
+		if (last && !last->replay && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= range_max &&
 		    !(image && image->offset >= last->end && image->offset < e->offset) &&
 		    !(delta && delta->offset >= last->end && delta->offset < e->offset)) {
 			last->last = i;
@@ -605,6 +624,16 @@ void pack_pull_done(struct pack_pull *pp)
 	pp->bad = NULL;
 }
 
+unsigned pack_pull_connections(struct pack_pull *pp, const uint8_t commit[32])
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < pp->summary->n_packs; k++)
+			if (pack_candidate(pp, k, commit, pass))
+				return http_range_parts(pp->http, pp->summary->packs[k].index_size, HTTP_PART_MIN) > 1 ?
+					       http_range_parts(pp->http, UINT64_MAX, 1) : 1;
+	return 1;
+}
+
 int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct want_list *missing)
 {
 	int r;
@@ -623,46 +652,6 @@ int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct wan
 
 /* ---- the image ---------------------------------------------------------------- */
 
-struct frame_buf {
-	uint8_t *buf;
-	size_t len, max;
-	int result;
-	char detail[512];
-};
-
-static int frame_data(void *userdata, const void *data, size_t len)
-{
-	struct frame_buf *f = userdata;
-
-	if (len > f->max - f->len)
-		return -EFBIG;
-	memcpy(f->buf + f->len, data, len);
-	f->len += len;
-	return 0;
-}
-
-static uint64_t frame_resume(void *userdata)
-{
-	return ((struct frame_buf *)userdata)->len;     /* compressed bytes are kept across a retry */
-}
-
-static void frame_reset(void *userdata)
-{
-	((struct frame_buf *)userdata)->len = 0;
-}
-
-static void frame_done(void *userdata, int result, const char *detail)
-{
-	struct frame_buf *f = userdata;
-
-	f->result = result;
-	(void)snprintf(f->detail, sizeof(f->detail), "%s", detail && *detail ? detail : st_error_message(result));
-}
-
-static const struct http_request_ops frame_ops = {
-	.data = frame_data, .reset = frame_reset, .resume = frame_resume, .done = frame_done,
-};
-
 /*
  * Entry e of pack k (what) fetched by one range and decompressed in one shot
  * into a buffer of exactly e->size bytes (nothing more can be written),
@@ -673,9 +662,7 @@ static int frame_fetch(struct pack_pull *pp, size_t k, const struct pack_entry *
 		       size_t prefix_len, char **ret)
 {
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
-	struct frame_buf f = { .max = (size_t)e->csize, .result = -EIO };
-	struct http_request_options o = { .range_start = e->offset, .range_end = e->offset + e->csize };
-	_cleanup_free_ char *url = NULL, *out = NULL;
+	_cleanup_free_ char *url = NULL, *out = NULL, *frame = NULL;
 	ZSTD_DCtx *d;
 	char name[80];
 	size_t n;
@@ -684,36 +671,25 @@ static int frame_fetch(struct pack_pull *pp, size_t k, const struct pack_entry *
 	pack_relpath(pk->index_sha256, true, name);
 	if (asprintf(&url, "%s/%s", pp->base, name) < 0)
 		return -ENOMEM;
-	f.buf = malloc(f.max);
 	out = malloc(e->size ? (size_t)e->size : 1);
-	if (!f.buf || !out) {
-		free(f.buf);
+	if (!out)
 		return -ENOMEM;
-	}
-	r = http_add_with(pp->http, url, &o, &frame_ops, &f);
-	if (r >= 0)
-		r = http_run(pp->http);
-	if (r >= 0 && f.result < 0)
-		r = st_errf(f.result, "%s", f.detail);
-	if (r >= 0 && f.len != e->csize)
-		r = st_errf(-EUCLEAN, "%s: the %s's range ended early", url, what);
-	if (r < 0) {
-		free(f.buf);
+	/* In parts on several connections (http_get_range()). */
+	r = http_get_range(pp->http, url, e->offset, (size_t)e->csize, &frame);
+	if (r == -EPROTO)
+		return st_errf(-EUCLEAN, "%s: the %s's range ended early", url, what);
+	if (r < 0)
 		return r;
-	}
-	pp->opts->pack_bytes += f.len;
+	pp->opts->pack_bytes += e->csize;
 	d = ZSTD_createDCtx();
-	if (!d) {
-		free(f.buf);
+	if (!d)
 		return -ENOMEM;
-	}
 	(void)ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 31);
 	if (prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d, prefix, prefix_len)))
 		n = (size_t)-1;
 	else
-		n = ZSTD_decompressDCtx(d, out, (size_t)e->size, f.buf, f.len);
+		n = ZSTD_decompressDCtx(d, out, (size_t)e->size, frame, (size_t)e->csize);
 	ZSTD_freeDCtx(d);
-	free(f.buf);
 	if (ZSTD_isError(n) || n != e->size)
 		return st_errf(-EUCLEAN, "%s: the %s's frame does not decompress to its %llu bytes", url, what,
 			       (unsigned long long)e->size);

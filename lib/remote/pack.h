@@ -169,6 +169,13 @@ int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8
 		     uint32_t version, char **ret);
 
 /*
+ * How many connections a pull of commit out of packs keeps busy at once:
+ * the requests in flight (jobs) when the index of the pack it starts with
+ * comes in parts (http_get_range()), else 1 (a small update).
+ */
+unsigned pack_pull_connections(struct pack_pull *pp, const uint8_t commit[32]);
+
+/*
  * Fetch from the packs offered for commit the objects of *missing
  * they hold (docs/formats/remote.md, "Pulling from packs"), each verified
  * and published at once; *missing keeps the others, for loose fetches. A

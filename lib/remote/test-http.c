@@ -122,4 +122,46 @@ TEST(header_lines)
 	http_free(h);
 }
 
+/* http_get_range(): parts of one span, assembled in place; the part count follows the size and the jobs. */
+TEST(get_range_parts)
+{
+	struct http *h = NULL;
+	char tmpl[] = "/tmp/test-http-XXXXXX", *url = NULL, *got = NULL;
+	size_t size = 5 * HTTP_PART_MIN + 7;
+	uint8_t *data = malloc(size + 100);
+	int fd = mkstemp(tmpl);
+
+	ASSERT_TRUE(data);
+	ASSERT_TRUE(fd >= 0);
+	for (size_t i = 0; i < size + 100; i++)
+		data[i] = (uint8_t)(i * 131 + i / 251);
+	ASSERT_EQ(write(fd, data, size + 100), (ssize_t)(size + 100));
+	close(fd);
+	ASSERT_TRUE(asprintf(&url, "file://%s", tmpl) > 0);
+	ASSERT_OK(http_new(4, 5, &h));
+	ASSERT_EQ(http_range_parts(h, 1, HTTP_PART_MIN), 1u);
+	ASSERT_EQ(http_range_parts(h, HTTP_PART_MIN, HTTP_PART_MIN), 1u);
+	ASSERT_EQ(http_range_parts(h, HTTP_PART_MIN + 1, HTTP_PART_MIN), 2u);
+	ASSERT_EQ(http_range_parts(h, size, HTTP_PART_MIN), 4u);       /* at most jobs */
+	ASSERT_EQ(http_range_parts(h, UINT64_MAX, 1), 4u);
+	/* Four parts from offset 50, then one part of 10 bytes. */
+	ASSERT_OK(http_get_range(h, url, 50, size, &got));
+	ASSERT_MEMEQ(got, data + 50, size);
+	free(got);
+	got = NULL;
+	ASSERT_OK(http_get_range(h, url, 3, 10, &got));
+	ASSERT_MEMEQ(got, data + 3, 10);
+	free(got);
+	got = NULL;
+	ASSERT_ERR(http_get_range(h, url, 0, 0, &got), -EINVAL);
+	ASSERT_TRUE(!got);
+	unlink(tmpl);
+	/* A file that is gone: the first part's failure, nothing returned. */
+	ASSERT_TRUE(http_get_range(h, url, 0, size, &got) < 0);
+	ASSERT_TRUE(!got);
+	free(url);
+	free(data);
+	http_free(h);
+}
+
 TEST_MAIN()
