@@ -4,10 +4,12 @@
 # (docs/formats/remote.md, "Round trips"): tests/fault-server.py holds every
 # answer for commits/ and for the pack index a while ("delay"), and its log
 # shows which requests arrived before which answers were sent. The summary
-# and its signatures go together, then the commit and its signatures
-# together (with HEADs of the commit that open connections), and nothing
-# else before both answers are in and checked; a pack index of several
-# 12 KiB parts comes in parallel bounded ranges that cover it exactly, once.
+# and its signatures go together (on a first pull from the remote, with
+# HEADs of the summary that open the connections the next steps use), then
+# the commit and its signatures together, and nothing else before both
+# answers are in and checked; a pack index of several 12 KiB parts comes in
+# parallel bounded ranges that cover it exactly, once. A later pull whose
+# pack index is that large sends its HEADs with the commit instead.
 # Against nginx: an error status (the commit's missing signatures, 404)
 # does not close its connection: the next request reuses it.
 . "$(dirname "$0")/test-lib.sh"
@@ -16,8 +18,8 @@
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v python3 >/dev/null || skip_all "needs python3"
 rules() { echo "$1" >"$T/rules.json"; }
-# line_of PATTERN: the first line of the fault server's log matching PATTERN (0: none)
-line_of() { grep -n -m1 -- "$1" "$T/requests.log" | cut -d: -f1 || true; }
+# line_of PATTERN [MARK]: the first line of the fault server's log (after line MARK) matching PATTERN, or nothing
+line_of() { tail -n +$((${2:-0} + 1)) "$T/requests.log" | grep -n -m1 -- "$1" | cut -d: -f1 | awk -v m="${2:-0}" '{ print $1 + m }' || true; }
 
 # ---- a server repository: 700 objects of 300 bytes, so that the pack index (56 bytes an entry) is over 36 KiB ----
 python3 -c 'import os, sys
@@ -43,20 +45,21 @@ C pull origin >"$T/out" 2>"$T/err" && [ "$(C refs --all | awk '$2 == "refs/remot
 	C fsck >/dev/null 2>&1 && S dump main | cmp -s - <(C dump refs/remotes/origin/main) &&
 	ok "a signed pull from the pack, fsck clean, the same tree" || fail "pull" "$(cat "$T/err")"
 
-# The summary's signatures asked for before the summary's answer was sent.
+# The summary's signatures, and HEADs of the summary, asked for before the summary's answer was sent.
 s_sent=$(line_of "^SENT /summary ")
 s_sig=$(line_of "^GET /summary.sig ")
+s_head=$(line_of "^HEAD /summary ")
 [ -n "$s_sig" ] && [ -n "$s_sent" ] && [ "$s_sig" -lt "$s_sent" ] &&
 	ok "the summary and its signatures asked for together" || fail "summary pair" "$(head -8 "$T/requests.log")"
+[ -n "$s_head" ] && [ "$s_head" -lt "$s_sent" ] && [ "$(grep -c "^HEAD /summary " "$T/requests.log")" -ge 2 ] &&
+	[ "$(grep -c "^HEAD /commits/" "$T/requests.log")" = 0 ] &&
+	ok "... with HEADs of the summary that open the next steps' connections (a first pull)" || fail "warm" "$(head -20 "$T/requests.log")"
 
-# The commit's signatures, and HEADs of the commit, asked for before the commit's answer was sent.
+# The commit's signatures asked for before the commit's answer was sent.
 c_sent=$(line_of "^SENT /commits/$v1 ")
 c_sig=$(line_of "^GET /commits/$v1.sig ")
-c_head=$(line_of "^HEAD /commits/$v1 ")
 [ -n "$c_sig" ] && [ -n "$c_sent" ] && [ "$c_sig" -lt "$c_sent" ] &&
 	ok "the commit and its signatures asked for together" || fail "commit pair" "$(head -20 "$T/requests.log")"
-[ -n "$c_head" ] && [ "$c_head" -lt "$c_sent" ] && [ "$(grep -c "^HEAD /commits/$v1 " "$T/requests.log")" -ge 2 ] &&
-	ok "... with HEADs of the commit that open the next step's connections" || fail "warm" "$(head -20 "$T/requests.log")"
 # Nothing else before both answers were sent (and then checked).
 last=$(grep -n "^SENT /commits/$v1" "$T/requests.log" | tail -1 | cut -d: -f1)
 first_other=$(grep -n -v -E "^(GET|HEAD|SENT) /(summary|summary.sig|commits/$v1|commits/$v1.sig) " "$T/requests.log" | head -1 | cut -d: -f1)
@@ -72,6 +75,19 @@ i_last_get=$(grep -n "^GET /packs/$H.index " "$T/requests.log" | tail -1 | cut -
 	ok "the index in $n parts asked for at once" || fail "index parts" "$(grep "index" "$T/requests.log")"
 sort -n "$T/parts" | awk -v size="$isize" 'BEGIN { next_ = 0 } { if ($1 != next_) bad = 1; next_ = $2 + 1 } END { exit !(bad == 0 && next_ == size) }' &&
 	ok "... its bounded ranges cover it exactly, each byte once" || fail "index ranges" "$(cat "$T/parts")"
+
+# A later pull (the remote's summary seen before) of the same large pack: the HEADs go with the commit.
+rm -rf "$cl"
+C init --verity=off >/dev/null
+C remote add origin "$URL" --keys-dir "$T/keys"
+echo 1 >"$cl/remotes/origin/seen"
+mark=$(wc -l <"$T/requests.log")
+C pull origin >"$T/out" 2>"$T/err" || fail "later pull" "$(cat "$T/err")"
+c_sent=$(line_of "^SENT /commits/$v1 " "$mark")
+c_head=$(line_of "^HEAD /commits/$v1 " "$mark")
+[ -n "$c_head" ] && [ -n "$c_sent" ] && [ "$c_head" -lt "$c_sent" ] && [ -z "$(line_of "^HEAD /summary" "$mark")" ] &&
+	ok "a later pull of a large pack: HEADs of the commit with the commit, none with the summary" ||
+	fail "later warm" "$(tail -n +$((mark + 1)) "$T/requests.log" | head -20)"
 fault_server_stop
 
 # ---- nginx: a 404 leaves its connection open for the next request (700 loose objects follow) ----

@@ -47,6 +47,7 @@ struct request {
 	char data_detail[256];          /* why the answer's range was refused */
 	bool failover;                  /* give up at once when its origin is down */
 	bool warm;                      /* http_warm(): a HEAD that only opens a connection */
+	struct request *warm_next;      /* in http.warm while it runs */
 	size_t origin;                  /* index in http.origins, or SIZE_MAX (file://) */
 	bool body_started;              /* this attempt has delivered body bytes */
 	bool content_range_ok;          /* this response's Content-Range starts at range_start */
@@ -73,6 +74,9 @@ struct http {
 	size_t n_origins;
 	struct request **queue;         /* waiting to start, FIFO from head */
 	size_t head, n_queue, cap_queue;
+	/* http_warm()'s requests: not waited for by http_run(), running across its calls. */
+	struct request *warm;           /* those running */
+	unsigned warm_active, warm_queued;
 	uint64_t requests, bytes;
 };
 
@@ -136,6 +140,13 @@ struct http *http_free(struct http *h)
 	for (size_t i = h->head; i < h->n_queue; i++)
 		request_free(h->queue[i]);
 	free(h->queue);
+	while (h->warm) {
+		struct request *rq = h->warm;
+
+		h->warm = rq->warm_next;
+		curl_multi_remove_handle(h->multi, rq->easy);
+		request_free(rq);
+	}
 	for (size_t i = 0; i < h->n_origins; i++)
 		free(h->origins[i].key);
 	free(h->origins);
@@ -323,6 +334,7 @@ int http_warm(struct http *h, const char *url, unsigned n)
 		if (r < 0)
 			return r;
 		h->queue[h->n_queue - 1]->warm = true;
+		h->warm_queued++;
 	}
 	return 0;
 }
@@ -527,7 +539,42 @@ static int request_start(struct http *h, struct request *rq)
 		return st_errf(-EIO, "cannot set up a request for '%s'", rq->url);
 	}
 	h->active++;
+	if (rq->warm) {
+		rq->warm_next = h->warm;
+		h->warm = rq;
+		h->warm_active++;
+	}
 	return 0;
+}
+
+/* A running warm request of h taken out of its list and the multi handle, freed. */
+static void warm_drop(struct http *h, struct request *rq)
+{
+	for (struct request **p = &h->warm; *p; p = &(*p)->warm_next)
+		if (*p == rq) {
+			*p = rq->warm_next;
+			break;
+		}
+	curl_multi_remove_handle(h->multi, rq->easy);
+	request_free(rq);
+	h->active--;
+	h->warm_active--;
+}
+
+/* The origin at index i went down: its warm requests go (a server that does not answer would hold their slots). */
+static void warm_drop_origin(struct http *h, size_t i)
+{
+	for (struct request *rq = h->warm, *next; rq; rq = next) {
+		next = rq->warm_next;
+		if (rq->origin == i)
+			warm_drop(h, rq);
+	}
+}
+
+/* Every request http_run() waits for is done: none but warm ones running or queued. */
+static bool run_done(const struct http *h)
+{
+	return h->active == h->warm_active && h->n_queue - h->head == h->warm_queued;
 }
 
 static bool retryable(CURLcode code, long status)
@@ -587,20 +634,22 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 	 */
 	if ((code == CURLE_OK || rq->error_status) && status >= 400)
 		code = CURLE_HTTP_RETURNED_ERROR;
+	if (rq->warm) {
+		/* Its connection is open (or not): nothing else to know, no retry, no count against the server. */
+		warm_drop(h, rq);
+		return 0;
+	}
 	curl_multi_remove_handle(h->multi, rq->easy);
 	curl_easy_cleanup(rq->easy);
 	rq->easy = NULL;
 	h->active--;
-	if (rq->warm) {
-		/* Its connection is open (or not): nothing else to know, no retry, no count against the server. */
-		request_free(rq);
-		return 0;
-	}
 	if (rq->origin != SIZE_MAX) {
 		if (no_answer(code, status))
 			h->origins[rq->origin].failures++;
 		else
 			h->origins[rq->origin].failures = 0;
+		if (origin_is_down(h, rq->origin))
+			warm_drop_origin(h, rq->origin);
 	}
 	if (code != CURLE_OK && !rq->data_error && rq->failover && origin_is_down(h, rq->origin)) {
 		origin_down_detail(h, rq, detail, sizeof(detail));
@@ -677,6 +726,12 @@ int http_run(struct http *h)
 			struct request *rq = h->queue[h->head];
 
 			h->head++;
+			if (rq->warm)
+				h->warm_queued--;
+			if (rq->warm && origin_is_down(h, rq->origin)) {
+				request_free(rq);
+				continue;
+			}
 			if (rq->failover && origin_is_down(h, rq->origin)) {
 				char detail[512];
 
@@ -686,7 +741,7 @@ int http_run(struct http *h)
 				continue;
 			}
 			if (rq->not_before_ms > now) {
-				r = queue_push(h, rq);
+				r = queue_push(h, rq);  /* never a warm request: those are not retried */
 				if (r < 0)
 					return r;
 				continue;
@@ -697,7 +752,7 @@ int http_run(struct http *h)
 				request_free(rq);
 			}
 		}
-		if (h->active == 0 && h->head == h->n_queue)
+		if (run_done(h))
 			return 0;
 		if (curl_multi_perform(h->multi, &running) != CURLM_OK)
 			return st_errf(-EIO, "libcurl failed");
@@ -711,7 +766,7 @@ int http_run(struct http *h)
 			if (r < 0)
 				return r;
 		}
-		if (h->active == 0 && h->head == h->n_queue)
+		if (run_done(h))
 			return 0;
 		/*
 		 * With every slot busy only a finished transfer can start another:
@@ -908,6 +963,11 @@ int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size
 		return st_errf(result, "%s", detail);
 	*ret = (char *)TAKE_PTR(buf);
 	return 0;
+}
+
+unsigned http_jobs(const struct http *h)
+{
+	return h->jobs;
 }
 
 uint64_t http_requests(const struct http *h)

@@ -133,6 +133,8 @@ int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size
 /* How many parts of at least part_min bytes (the last may be shorter) size splits into: 1 to h's jobs. */
 unsigned http_range_parts(const struct http *h, uint64_t size, uint64_t part_min);
 
+/* Requests in flight at most (http_new()'s jobs). */
+unsigned http_jobs(const struct http *h);
 /* Requests sent so far (retries included) and body bytes received. */
 uint64_t http_requests(const struct http *h);
 uint64_t http_bytes(const struct http *h);

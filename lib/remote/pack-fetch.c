@@ -630,7 +630,7 @@ unsigned pack_pull_connections(struct pack_pull *pp, const uint8_t commit[32])
 		for (size_t k = 0; k < pp->summary->n_packs; k++)
 			if (pack_candidate(pp, k, commit, pass))
 				return http_range_parts(pp->http, pp->summary->packs[k].index_size, HTTP_PART_MIN) > 1 ?
-					       http_range_parts(pp->http, UINT64_MAX, 1) : 1;
+					       http_jobs(pp->http) : 1;
 	return 1;
 }
 

@@ -48,6 +48,7 @@ struct pull {
 	struct want_list counted;
 	int objects_dirfd;
 	struct object_dirs dirs;        /* objects/XX/, each opened once */
+	bool warmed;                    /* the connections were opened with the summary (http_warm()) */
 	int error;                      /* the first object that failed ... */
 	char detail[768];               /* ... and why */
 };
@@ -477,7 +478,7 @@ static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct 
 	 * checked. A large pull opens the connections its next steps use at the
 	 * same time (HEADs of the commit, answers ignored): a round trip saved.
 	 */
-	if (p->packs && !(p->opts->flags & ST_PULL_COMMIT_ONLY)) {
+	if (p->packs && !p->warmed && !(p->opts->flags & ST_PULL_COMMIT_ONLY)) {
 		unsigned n = pack_pull_connections(p->packs, ref->commit);
 		_cleanup_free_ char *url = NULL;
 
@@ -849,7 +850,28 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 	if (r < 0)
 		goto out;
 
-	/* The summary: signed under the policy, not older than the last one accepted. */
+	/*
+	 * The summary: signed under the policy, not older than the last one
+	 * accepted. The first pull from a remote is the large one: the
+	 * connections its later steps use are opened now, with the summary
+	 * (HEADs of it, answers ignored), so that the commit and its signatures
+	 * and then the index's parts find them open, a round trip each.
+	 */
+	r = remote_read_seen(repo, name, &seen);
+	if (r < 0)
+		goto out;
+	if (seen == 0 && !(opts->flags & (ST_PULL_DRY_RUN | ST_PULL_COMMIT_ONLY))) {
+		_cleanup_free_ char *url = NULL;
+
+		if (asprintf(&url, "%s/summary", pull_sources_metadata(&p.src, 0)) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		r = http_warm(p.http, url, http_jobs(p.http) - 2);
+		if (r < 0)
+			goto out;
+		p.warmed = true;
+	}
 	if (p.remote->sign_verify)      /* the summary and its signatures together */
 		r = get_pair(&p, "summary", ST_SUMMARY_SIZE_MAX, &sdata, &slen, &r_sum, "summary.sig",
 			     ST_SIGNATURE_FILE_MAX, &sigs, &sigs_len, &r_sig);
@@ -884,9 +906,6 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 		r = st_errf(r, "summary of remote '%s': %s", name, why);
 		goto out;
 	}
-	r = remote_read_seen(repo, name, &seen);
-	if (r < 0)
-		goto out;
 	if (summary->timestamp < seen) {
 		r = st_errf(-ESTALE, "summary of remote '%s' is older (timestamp %lld) than the one accepted before (%lld): refused as a replay",
 			    name, (long long)summary->timestamp, (long long)seen);
