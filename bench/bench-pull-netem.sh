@@ -44,7 +44,9 @@
 # (17 s loopback) hid the network's.
 # Usage: bench/bench-pull-netem.sh [SOURCE]  (SOURCE default /usr/share/doc;
 #        BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR,
-#        MODE=netem|tun|proxy, TUN_MTU (1500))
+#        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_GSO (gso: the relay takes
+#        segmentation offload, TCP still sends TUN_MTU segments; nogso: one
+#        packet per segment, the relay's old, costlier way))
 set -euo pipefail
 
 SRC=${1:-/usr/share/doc}
@@ -53,6 +55,7 @@ RUNS=${RUNS:-3}
 JOBS=${JOBS:-32}
 DELAY_MS=${DELAY_MS:-25}
 TUN_MTU=${TUN_MTU:-1500}
+TUN_GSO=${TUN_GSO:-gso}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
@@ -123,7 +126,7 @@ tun_delay() {
 tun_start() {
 	local rt=()
 	command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && rt=(chrt -f 50)
-	"${rt[@]}" "$TUN_DELAY" "$DELAY_MS" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" >"$T/tun.out" 2>>"$T/tun.err" &
+	"${rt[@]}" "$TUN_DELAY" "$DELAY_MS" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" $((16 << 20)) "$TUN_GSO" >"$T/tun.out" 2>>"$T/tun.err" &
 	TUN_PID=$!
 	for _ in $(seq 50); do grep -q ready "$T/tun.out" 2>/dev/null && break; sleep 0.1; done
 	grep -q ready "$T/tun.out" || { cat "$T/tun.err" >&2; exit 1; }
@@ -245,6 +248,7 @@ if [ "$mode" = tun ]; then
 	tun_delay "$DELAY_MS"
 	line_check "tun$DELAY_MS" "$TUN_URL" ip netns exec "$NS_C"
 	run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
+	echo "TUN devices (TX dropped: their ring of txqueuelen packets overflowed): server side $(ip -n "$NS_S" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }'), client side $(ip -n "$NS_C" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }')"
 	tun_stop
 	echo "relay: $(tail -2 "$T/tun.err" | tr '\n' ' ')"
 elif [ "$mode" = netem ]; then
