@@ -152,14 +152,15 @@ done
 # (inline in images, never objects); into an empty store the layer whole.
 "$SEALTREE" --repo "$T/host" -q oci push --tls-verify=false host "$REG/bench/chunked:1" >/dev/null
 # A second image: 1% of the files of more than 64 bytes (every 100th, in
-# name order) with a line appended, committed and pushed the same way.
+# name order) with a line appended, committed and pushed the same way, with
+# a TOC delta against the first (--delta-from 1).
 rm -rf "$T/tree2"
 cp -a "$SRC/." "$T/tree2/"
 (cd "$T/tree2" && find . -xdev -type f -size +64c | LC_ALL=C sort | awk 'NR % 100 == 0') >"$T/changed.list"
 while read -r f; do echo "changed by bench-oci-pull" >>"$T/tree2/$f"; done <"$T/changed.list"
 "$SEALTREE" --repo "$T/h2" init --verity=off >/dev/null
 "$SEALTREE" --repo "$T/h2" commit -b host2 --tree "$T/tree2" >/dev/null
-"$SEALTREE" --repo "$T/h2" -q oci push --tls-verify=false host2 "$REG/bench/chunked:2" >/dev/null
+"$SEALTREE" --repo "$T/h2" -q oci push --tls-verify=false --delta-from 1 host2 "$REG/bench/chunked:2" >/dev/null
 rm -rf "$T/tree2" "$T/h2"
 find "$T/reg/storage" -type f -exec cat {} + >/dev/null   # warm
 # The changed files' compressed size: their frames in the second layer (the

@@ -33,7 +33,12 @@ struct st_oci_push_options {
 	/* An image (spec "oci/NAME:TAG") is pushed with its original layers and config unless flatten:
 	 * then, as any other commit, its merged tree as one zstd:chunked layer. */
 	bool flatten;
+	/* The image whose TOC a tree's layer carries a delta against (docs/formats/oci.md, "TOC
+	 * deltas"): a tag or digest in the destination repository; NULL: none (the layer's bytes
+	 * then depend on the tree only: a second push of it uploads nothing). */
+	const char *delta_from;
 	/* Filled on return. */
+	uint64_t delta_bytes;           /* the delta frame written, 0 if none */
 	uint64_t files, entries;        /* regular files and all entries of the layer */
 	uint64_t layer_size, tar_size;  /* the zstd:chunked blob, the tar it decompresses to */
 	uint64_t blobs_uploaded, blobs_present;  /* present: the registry had it already (HEAD) */

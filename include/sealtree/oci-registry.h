@@ -57,6 +57,10 @@ struct st_oci_pull_options {
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 	/* Entries of the repository's SHA-256 index that did not hold (stale or wrong): fetched instead. */
 	uint64_t partial_index_wrong;
+	/* TOCs rebuilt from a delta against a TOC the store kept; deltas that did not hold (the TOC was
+	 * fetched instead) and the last one's reason (docs/formats/oci.md, "TOC deltas"). */
+	uint64_t partial_deltas, partial_deltas_refused;
+	const char *partial_delta_refused_why;
 	uint32_t reserved[6];
 };
 

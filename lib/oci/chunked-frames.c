@@ -12,6 +12,8 @@
 #include "fundamental/macro.h"
 
 #define ZSTD_LEVEL 3
+/* The delta is small and made once per push: a slower level that finds more of the base. */
+#define DELTA_LEVEL 19
 /* Header bytes are compressed in one shot (their size known) at most this many at a time. */
 #define HEADER_FRAME_MAX (1u << 20)
 
@@ -173,4 +175,46 @@ int write_toc(struct writer *w, const char *toc, size_t toc_len, struct chunked_
 	/* no tar-split: its offset and lengths stay 0 (see oci.md) */
 	memcpy(foot + 56, CHUNKED_FOOTER_MAGIC, 8);
 	return skippable(w, foot, CHUNKED_FOOTER_SIZE);
+}
+
+/* The window that covers a prefix of base_len bytes and the target: log2, within zstd's limits. */
+unsigned chunked_delta_window_log(size_t base_len, size_t target_len)
+{
+	unsigned wlog = 10;
+
+	while (wlog < CHUNKED_DELTA_WINDOW_LOG_MAX && ((size_t)1 << wlog) < base_len + target_len)
+		wlog++;
+	return wlog;
+}
+
+/* The delta frame: the pair (toc then the headers runs) compressed with base's pair as prefix. */
+int write_delta(struct writer *w, const char *toc, size_t toc_len, const struct chunked_base *base,
+		struct chunked_result *res)
+{
+	_cleanup_free_ uint8_t *target = malloc(toc_len + w->glen + 1), *z = NULL;
+	size_t tlen = toc_len + w->glen, bound = ZSTD_compressBound(tlen), clen;
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	uint8_t d[OCI_DIGEST_SIZE];
+
+	z = malloc(bound);
+	if (!target || !z || !cctx) {
+		ZSTD_freeCCtx(cctx);
+		return -ENOMEM;
+	}
+	memcpy(target, toc, toc_len);
+	memcpy(target + toc_len, w->gaps, w->glen);
+	(void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, DELTA_LEVEL);
+	(void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, (int)chunked_delta_window_log(base->len, tlen));
+	(void)ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1);
+	clen = ZSTD_CCtx_refPrefix(cctx, base->data, base->len);
+	if (!ZSTD_isError(clen))
+		clen = ZSTD_compress2(cctx, z, bound, target, tlen);
+	ZSTD_freeCCtx(cctx);
+	if (ZSTD_isError(clen))
+		return st_errf(-EIO, "zstd: %s", ZSTD_getErrorName(clen));
+	res->delta_offset = w->out_off + 8;
+	res->delta_length = clen;
+	oci_sha256(z, clen, d);
+	oci_digest_format(d, res->delta_digest);
+	return skippable(w, z, clen);
 }

@@ -44,5 +44,8 @@ int gap_next(struct writer *w);
 int z_feed(struct writer *w, const void *data, size_t len, bool end);
 /* The tar headers frame: every run of tar bytes between files, one skippable frame. */
 int write_headers(struct writer *w, struct chunked_result *res);
+/* The delta frame of the pair (the TOC's JSON, then the headers runs) against base's pair. */
+int write_delta(struct writer *w, const char *toc, size_t toc_len, const struct chunked_base *base,
+		struct chunked_result *res);
 /* The TOC (JSON, toc_len bytes), its skippable frame and the footer; fills the result's TOC fields. */
 int write_toc(struct writer *w, const char *toc, size_t toc_len, struct chunked_result *res);

@@ -224,3 +224,61 @@ int chunked_toc_parse(const void *json, size_t len, uint64_t frames_end, struct 
 	t = (struct chunked_toc){};
 	return 0;
 }
+
+/* The sha256 digest annotation key of layer index: 1 (ret set), 0 if absent, -EUCLEAN if not a digest. */
+static int layer_digest_annotation(const struct json_value *layer, const char *key,
+				   char ret[ST_OCI_DIGEST_STRING_SIZE])
+{
+	const char *dg = json_string(json_get(json_get(layer, "annotations"), key));
+
+	if (!dg)
+		return 0;
+	if (oci_digest_parse(dg, (uint8_t[OCI_DIGEST_SIZE]){}) < 0)
+		return st_errf(-EUCLEAN, "the annotation %s '%.80s' is not a sha256 digest", key, dg);
+	memcpy(ret, dg, strlen(dg) + 1);
+	return 1;
+}
+
+int chunked_delta_position(const void *manifest, size_t len, size_t index, uint64_t blob_size,
+			   struct chunked_delta *ret)
+{
+	_cleanup_json_ struct json_value *doc = NULL;
+	const struct json_value *layers, *layer;
+	char dg[ST_OCI_DIGEST_STRING_SIZE];
+	uint64_t v[2] = {};
+	int r, has_base, has_pos;
+
+	*ret = (struct chunked_delta){};
+	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	if (r < 0)
+		return r;
+	layers = json_get(doc, "layers");
+	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
+		return -ENOENT;
+	layer = &layers->items[index];
+	r = layer_digest_annotation(layer, CHUNKED_ANN_PAIR_DIGEST, ret->pair);
+	if (r <= 0)
+		return r < 0 ? r : -ENOENT;
+	has_base = layer_digest_annotation(layer, CHUNKED_ANN_DELTA_BASE, ret->base);
+	if (has_base < 0)
+		return has_base;
+	r = layer_part_annotations(manifest, len, index, CHUNKED_ANN_DELTA_DIGEST, CHUNKED_ANN_DELTA_POSITION,
+				   "TOC delta", "OFFSET:LENGTH", 2, dg, v);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	has_pos = r == 0;
+	if (has_base != has_pos)
+		return st_errf(-EUCLEAN, "the TOC delta annotations are incomplete (%s without %s)",
+			       has_base ? CHUNKED_ANN_DELTA_BASE : CHUNKED_ANN_DELTA_POSITION,
+			       has_base ? CHUNKED_ANN_DELTA_POSITION : CHUNKED_ANN_DELTA_BASE);
+	if (!has_pos)
+		return 0;
+	if (v[1] == 0 || v[1] > CHUNKED_TOC_MAX || v[0] > blob_size || v[1] > blob_size - v[0])
+		return st_errf(-EUCLEAN, "the TOC delta position %" PRIu64 ":%" PRIu64
+			       " does not fit a layer of %" PRIu64 " bytes", v[0], v[1], blob_size);
+	memcpy(ret->digest, dg, sizeof(dg));
+	ret->offset = v[0];
+	ret->length = v[1];
+	ret->has_delta = true;
+	return 0;
+}

@@ -262,7 +262,8 @@ static void toc_time(struct sbuf *b, int64_t t)
 }
 
 
-int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result *res)
+int chunked_write(int tar_fd, int out_fd, unsigned flags, const struct chunked_base *base,
+		  struct chunked_result *res)
 {
 	_cleanup_free_ uint8_t *zbuf = NULL;
 	struct sbuf toc = {};
@@ -455,6 +456,22 @@ int chunked_write(int tar_fd, int out_fd, unsigned flags, struct chunked_result 
 	}
 	res->tar_size = w.in_off;
 	r = flags & CHUNKED_WRITE_PLAIN ? 0 : write_headers(&w, res);
+	if (r >= 0 && !(flags & CHUNKED_WRITE_PLAIN)) {
+		struct oci_hash ph;
+
+		/* The pair's digest (a client keeps the pair under it), and its delta against base's. */
+		if (oci_hash_init(&ph) < 0) {
+			r = -ENOMEM;
+			goto out;
+		}
+		oci_hash_update(&ph, toc.p, toc.len);
+		oci_hash_update(&ph, w.gaps, w.glen);
+		oci_hash_final(&ph, d);
+		oci_hash_done(&ph);
+		oci_digest_format(d, res->pair_digest);
+		if (base)
+			r = write_delta(&w, toc.p, toc.len, base, res);
+	}
 	if (r >= 0)
 		r = write_toc(&w, toc.p, toc.len, res);
 	if (r < 0)

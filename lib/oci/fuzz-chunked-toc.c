@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz target: an untrusted zstd:chunked TOC (chunked-toc.c), the manifest annotations that locate it and
- * our tar headers frame. */
+ * our tar headers frame and
+ * TOC delta annotations. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (chunked_headers_position(data, size, 0, 1u << 20, digest, &off, &len, &ulen) >= 0 &&
 	    (off > (1u << 20) || len > (1u << 20) - off))
 		abort();
+	{
+		struct chunked_delta dl;
+
+		if (chunked_delta_position(data, size, 0, 1u << 20, &dl) >= 0 && dl.has_delta &&
+		    (dl.offset > (1u << 20) || dl.length > (1u << 20) - dl.offset || dl.length == 0))
+			abort();
+	}
 	/* The decompressed tar headers frame, split into as many runs as its first byte says. */
 	if (size > 0) {
 		size_t n = data[0] % 8 + 1, end = 0;

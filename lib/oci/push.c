@@ -155,10 +155,10 @@ static int build_config(const struct st_commit *c, const struct chunked_result *
 	return 0;
 }
 
-static int build_manifest(const char *config_digest, size_t config_len, const struct chunked_result *cr, char **ret,
-			  size_t *ret_len)
+static int build_manifest(const char *config_digest, size_t config_len, const struct chunked_result *cr,
+			  const char *base_digest, char **ret, size_t *ret_len)
 {
-	_cleanup_free_ char *hdrs = NULL;
+	_cleanup_free_ char *hdrs = NULL, *delta = NULL;
 	int n;
 
 	/* Our tar headers frame, if written (not with plain_chunked). */
@@ -166,14 +166,29 @@ static int build_manifest(const char *config_digest, size_t config_len, const st
 	    asprintf(&hdrs, ",\"" CHUNKED_ANN_HDRS_DIGEST "\":\"%s\",\"" CHUNKED_ANN_HDRS_POSITION "\":\"%" PRIu64 ":%"
 		     PRIu64 ":%" PRIu64 "\"", cr->hdrs_digest, cr->hdrs_offset, cr->hdrs_length, cr->hdrs_uncompressed) < 0)
 		return -ENOMEM;
+	/* The pair's digest, and its delta against the base's if one was written (docs/formats/oci.md, "TOC deltas"). */
+	if (cr->hdrs_length > 0 &&
+	    asprintf(&delta, ",\"" CHUNKED_ANN_PAIR_DIGEST "\":\"%s\"", cr->pair_digest) < 0)
+		return -ENOMEM;
+	if (cr->delta_length > 0) {
+		char *with = NULL;
+
+		if (asprintf(&with, "%s,\"" CHUNKED_ANN_DELTA_BASE "\":\"%s\",\"" CHUNKED_ANN_DELTA_DIGEST "\":\"%s\",\""
+			     CHUNKED_ANN_DELTA_POSITION "\":\"%" PRIu64 ":%" PRIu64 "\"", delta, base_digest,
+			     cr->delta_digest, cr->delta_offset, cr->delta_length) < 0)
+			return -ENOMEM;
+		free(delta);
+		delta = with;
+	}
 	n = asprintf(ret,
 			 "{\"schemaVersion\":2,\"mediaType\":\"" OCI_MT_MANIFEST "\","
 			 "\"config\":{\"mediaType\":\"" OCI_MT_CONFIG "\",\"digest\":\"%s\",\"size\":%zu},"
 			 "\"layers\":[{\"mediaType\":\"" OCI_MT_LAYER_ZSTD "\",\"digest\":\"%s\",\"size\":%" PRIu64 ","
 			 "\"annotations\":{\"" CHUNKED_ANN_TOC_DIGEST "\":\"%s\",\"" CHUNKED_ANN_TOC_POSITION
-			 "\":\"%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%u\"%s}}]}",
+			 "\":\"%" PRIu64 ":%" PRIu64 ":%" PRIu64 ":%u\"%s%s}}]}",
 			 config_digest, config_len, cr->blob_digest, cr->blob_size, cr->toc_digest, cr->toc_offset,
-			 cr->toc_length, cr->toc_uncompressed, CHUNKED_TOC_TYPE, hdrs ? hdrs : "");
+			 cr->toc_length, cr->toc_uncompressed, CHUNKED_TOC_TYPE, hdrs ? hdrs : "",
+			 delta ? delta : "");
 
 	if (n < 0)
 		return -ENOMEM;
@@ -181,8 +196,8 @@ static int build_manifest(const char *config_digest, size_t config_len, const st
 	return 0;
 }
 
-static int make_layer(struct st_repo *repo, const char *spec, bool plain, struct st_commit **ret_commit, int *ret_fd,
-		      struct chunked_result *cr)
+static int make_layer(struct st_repo *repo, const char *spec, bool plain, const struct chunked_base *base,
+		      struct st_commit **ret_commit, int *ret_fd, struct chunked_result *cr)
 {
 	_cleanup_close_ int tmp_dfd = -EBADF, tar_fd = -EBADF, out_fd = -EBADF;
 	struct st_node *root = NULL;
@@ -210,7 +225,7 @@ static int make_layer(struct st_repo *repo, const char *spec, bool plain, struct
 	r = st_repo_export_tar(repo, root, tar_fd);
 	if (r < 0)
 		goto out;
-	r = chunked_write(tar_fd, out_fd, plain ? CHUNKED_WRITE_PLAIN : 0, cr);
+	r = chunked_write(tar_fd, out_fd, plain ? CHUNKED_WRITE_PLAIN : 0, plain ? NULL : base, cr);
 	if (r < 0)
 		goto out;
 	*ret_commit = TAKE_PTR(c);
@@ -221,6 +236,51 @@ out:
 	return r;
 }
 
+/*
+ * The pair (TOC and tar headers frame) of the first layer of the image at
+ * ref in the destination repository, fetched by Range and checked against
+ * that manifest's annotations: 1 (base filled), 0 when it has none (not an
+ * image of ours, or no such tag), or -errno. Nothing here is trusted by a
+ * client: a pull checks what the delta rebuilds against its own manifest.
+ */
+static int fetch_base(struct st_repo *repo, struct registry *reg, const char *ref, struct chunked_base *base,
+		      uint8_t **ret_data)
+{
+	_cleanup_(registry_response_done) struct registry_response resp = {};
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int tmp_dfd = -EBADF;
+	struct oci_manifest *m = NULL;
+	size_t len = 0;
+	int r;
+
+	if (asprintf(&path, "/v2/%s/manifests/%s", reg->name, ref) < 0)
+		return -ENOMEM;
+	r = registry_get(reg, path, OCI_MT_MANIFEST, OCI_MANIFEST_MAX, &resp);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return st_errf(r, "the delta base %s: cannot read its manifest", ref);
+	if (oci_manifest_parse(resp.body, resp.len, ref, &m) < 0 || m->n_layers == 0) {
+		oci_manifest_free(m);
+		st_error_clear();
+		return 0;
+	}
+	tmp_dfd = openat_beneath(st_repo_dirfd(repo), "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (tmp_dfd < 0) {
+		oci_manifest_free(m);
+		return st_errf(tmp_dfd, "cannot open the repository's tmp/");
+	}
+	r = chunked_fetch_pair(reg, tmp_dfd, resp.body, resp.len, 0, &m->layers[0], ret_data, &len, base->digest);
+	oci_manifest_free(m);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return st_errf(r, "the delta base %s: %s", ref, st_error_detail() ?: "cannot read its TOC");
+	base->data = *ret_data;
+	base->len = len;
+	return 1;
+}
+
 int st_oci_push(struct st_repo *repo, const char *spec, const char *destination, struct st_oci_push_options *o)
 {
 	_cleanup_(registry_ref_done) struct registry_ref ref = {};
@@ -228,6 +288,8 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 	_cleanup_close_ int layer_fd = -EBADF;
 	struct st_oci_push_options defaults = {};
 	struct chunked_result cr;
+	struct chunked_base base = {};
+	_cleanup_free_ uint8_t *base_data = NULL;
 	struct st_commit *c = NULL;
 	struct registry *reg = NULL;
 	char config_digest[ST_OCI_DIGEST_STRING_SIZE];
@@ -248,18 +310,28 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 	/* An image of the repository: its own config and layers (push-image.c). */
 	if (!o->flatten && strncmp(spec, "oci/", 4) == 0 && strchr(spec, ':'))
 		return push_image(repo, spec, &ref, o);
-	r = make_layer(repo, spec, o->plain_chunked, &c, &layer_fd, &cr);
+	r = registry_new(&ref, o->creds, !o->no_tls_verify, 1, 0, &reg);
 	if (r < 0)
 		return r;
+	reg->push = true;
+	r = registry_connect(reg);
+	/* A delta of the TOC against the image at --delta-from (in the same repository). */
+	if (r >= 0 && !o->plain_chunked && o->delta_from)
+		r = fetch_base(repo, reg, o->delta_from, &base, &base_data);
+	if (r >= 0)
+		r = make_layer(repo, spec, o->plain_chunked, r > 0 ? &base : NULL, &c, &layer_fd, &cr);
+	if (r < 0)
+		goto out;
+	o->delta_bytes = cr.delta_length;
 	r = build_config(c, &cr, o, &config, &config_len);
 	st_commit_free(c);
 	if (r < 0)
-		return r;
+		goto out;
 	oci_sha256(config, config_len, d);
 	oci_digest_format(d, config_digest);
-	r = build_manifest(config_digest, config_len, &cr, &manifest, &manifest_len);
+	r = build_manifest(config_digest, config_len, &cr, base.digest, &manifest, &manifest_len);
 	if (r < 0)
-		return r;
+		goto out;
 	oci_sha256(manifest, manifest_len, d);
 	oci_digest_format(d, o->manifest_digest);
 	memcpy(o->layer_digest, cr.blob_digest, sizeof(o->layer_digest));
@@ -267,18 +339,12 @@ int st_oci_push(struct st_repo *repo, const char *spec, const char *destination,
 	o->entries = cr.entries;
 	o->layer_size = cr.blob_size;
 	o->tar_size = cr.tar_size;
-
-	r = registry_new(&ref, o->creds, !o->no_tls_verify, 1, 0, &reg);
-	if (r < 0)
-		return r;
-	reg->push = true;
-	r = registry_connect(reg);
-	if (r >= 0)
-		r = push_blob(reg, cr.blob_digest, NULL, layer_fd, cr.blob_size, o);
+	r = push_blob(reg, cr.blob_digest, NULL, layer_fd, cr.blob_size, o);
 	if (r >= 0)
 		r = push_blob(reg, config_digest, config, -1, config_len, o);
 	if (r >= 0)
 		r = push_manifest(reg, ref.tag, OCI_MT_MANIFEST, manifest, manifest_len);
+out:
 	registry_free(reg);
 	return r;
 }

@@ -301,8 +301,36 @@ static int pull_partial(struct st_repo *repo, struct registry *reg, int cache_df
 	o->partial_files_fetched = cst.files_fetched;
 	o->partial_files_local = cst.files_local;
 	o->partial_index_wrong = cst.index_wrong;
+	o->partial_deltas = cst.deltas;
+	o->partial_deltas_refused = cst.deltas_refused;
+	o->partial_delta_refused_why = cst.delta_refused_why;
 	stats->bytes += cst.bytes;
 	return r < 0 ? r : (int)done;
+}
+
+/*
+ * Our layers fetched whole (checked against their digests): keep their
+ * TOC and tar headers frame (the pair) as the base of the next pull's delta
+ * (docs/formats/oci.md, "TOC deltas"). A cache: failures change nothing.
+ */
+static void keep_pairs(struct st_repo *repo, int bfd, const struct registry_response *manifest,
+		       const struct oci_manifest *m)
+{
+	for (size_t i = 0; i < m->n_layers; i++) {
+		_cleanup_close_ int fd = -EBADF;
+		_cleanup_free_ uint8_t *pair = NULL;
+		struct chunked_delta dl;
+		char dg[ST_OCI_DIGEST_STRING_SIZE];
+		size_t len = 0;
+
+		if (chunked_delta_position(manifest->body, manifest->len, i, m->layers[i].size, &dl) < 0)
+			continue;
+		fd = openat(bfd, m->layers[i].digest + 7, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 && chunked_pair_from_fd(fd, manifest->body, manifest->len, i, m->layers[i].size, &pair, &len,
+						    dg) == 0)
+			chunked_pair_keep(repo, pair, len);
+	}
+	st_error_clear();
 }
 
 /* Blobs into the cache and the layout tmp/NAME (created here), the layout written, the import. */
@@ -326,6 +354,8 @@ static int fetch_and_import(struct st_repo *repo, struct registry *reg, int cach
 	r = pull_partial(repo, reg, cache_dfd, bfd, manifest, m, wants, &stats, o);
 	if (r >= 0)
 		r = registry_fetch_blobs(reg, cache_dfd, bfd, wants + r, n - (size_t)r, &stats);
+	if (r >= 0)
+		keep_pairs(repo, bfd, manifest, m);
 	iopts.layers_by_diff_id = o->partial_layers > 0;
 	o->blobs_fetched = stats.fetched;
 	o->blobs_cached = stats.cached;

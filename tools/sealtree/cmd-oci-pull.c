@@ -154,6 +154,11 @@ int oci_pull(int argc, char **argv)
 			printf("oci pull: %" PRIu64 " zstd:chunked layers partially: %" PRIu64 " files fetched, %" PRIu64
 			       " found in the store\n",
 			       opts.partial_layers, opts.partial_files_fetched, opts.partial_files_local);
+		if (opts.partial_deltas)
+			printf("oci pull: %" PRIu64 " TOCs rebuilt from a delta\n", opts.partial_deltas);
+		if (opts.partial_deltas_refused)
+			printf("oci pull: %" PRIu64 " TOC deltas refused (%s): the TOC was fetched\n",
+			       opts.partial_deltas_refused, opts.partial_delta_refused_why ?: "?");
 		if (opts.partial_index_wrong)
 			printf("oci pull: %" PRIu64 " entries of the SHA-256 index did not hold: those files were fetched\n",
 			       opts.partial_index_wrong);

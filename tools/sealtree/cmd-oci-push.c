@@ -28,18 +28,22 @@ static void push_help(FILE *f)
 		"  --plain-chunked       the layer as other producers write it: no fs-verity\n"
 		"                        digests in the TOC, no tar headers frame\n"
 		"  --flatten             push an image's merged tree as one layer, as any commit\n"
+		"  --delta-from TAG      with the layer, a delta of its TOC and tar headers\n"
+		"                        against those of the image at TAG (or @DIGEST) of\n"
+		"                        the destination repository\n"
 		"  -h, --help            show this help\n");
 }
 
 int oci_push(int argc, char **argv)
 {
-	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_PLAIN_CHUNKED, OPT_FLATTEN };
+	enum { OPT_CREDS = 0x100, OPT_TLS_VERIFY, OPT_PLATFORM, OPT_PLAIN_CHUNKED, OPT_FLATTEN, OPT_DELTA_FROM };
 	static const struct option options[] = {
 		{ "creds", required_argument, NULL, OPT_CREDS },
 		{ "tls-verify", required_argument, NULL, OPT_TLS_VERIFY },
 		{ "platform", required_argument, NULL, OPT_PLATFORM },
 		{ "plain-chunked", no_argument, NULL, OPT_PLAIN_CHUNKED },
 		{ "flatten", no_argument, NULL, OPT_FLATTEN },
+		{ "delta-from", required_argument, NULL, OPT_DELTA_FROM },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -91,6 +95,11 @@ int oci_push(int argc, char **argv)
 		case OPT_FLATTEN:
 			opts.flatten = true;
 			break;
+		case OPT_DELTA_FROM:
+			/* a tag, or @sha256:... for a digest */
+			opts.delta_from = optarg[0] == '@' ? optarg + 1 : optarg;
+			break;
+
 		case 'h':
 			push_help(stdout);
 			free(platform);
@@ -128,6 +137,9 @@ int oci_push(int argc, char **argv)
 		printf("oci push: layer %s zstd:chunked, %" PRIu64 " bytes (tar %" PRIu64 "), %" PRIu64 " entries, %" PRIu64
 		       " files\n",
 		       opts.layer_digest, opts.layer_size, opts.tar_size, opts.entries, opts.files);
+	if (opts.delta_bytes)
+		printf("oci push: a TOC delta of %" PRIu64 " bytes against %s\n", opts.delta_bytes,
+		       opts.delta_from);
 	printf("oci push: %" PRIu64 " blobs uploaded (%" PRIu64 " bytes), %" PRIu64 " already there\n",
 	       opts.blobs_uploaded, opts.bytes_uploaded, opts.blobs_present);
 	return 0;
