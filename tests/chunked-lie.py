@@ -9,7 +9,12 @@
 # headers frame is left out, except for the modes that make it lie:
 # "hdrdigest" (its digest annotation is wrong), "hdrbyte" (a byte of the
 # run before ENTRY changed, its digest right), "hdrsplit" (the first run's
-# length one byte short).
+# length one byte short). Modes for a layer with our TOC delta (docs/formats/oci.md,
+# "TOC deltas"), the TOC left as it is: "delta-bytes" (a byte of the delta
+# frame changed, its checksum annotation made to match: a new blob),
+# "delta-checksum" (its checksum annotation wrong), "delta-base" (the base
+# annotation is ENTRY, another pair's digest), "delta-pair" (the pair's
+# checksum annotation wrong).
 import hashlib, json, struct, subprocess, sys, urllib.request
 
 reg, name, src, dst, mode, entry = sys.argv[1:7]
@@ -31,8 +36,29 @@ def put_blob(data):
                                                   headers={"Content-Type": "application/octet-stream"}))
     return d
 
+def put_manifest(m):
+    urllib.request.urlopen(urllib.request.Request(base + "/manifests/" + dst, data=json.dumps(m).encode(),
+                                                  method="PUT", headers={"Content-Type": MT}))
+
 m = json.loads(get(base + "/manifests/" + src, MT))
 layer = m["layers"][0]
+ann = layer.get("annotations", {})
+if mode.startswith("delta-"):
+    # The TOC delta lies (ENTRY unused; "delta-base" names the pair ENTRY instead): the rest as it was.
+    if mode == "delta-bytes":
+        blob = bytearray(get(base + "/blobs/" + layer["digest"]))
+        off, length = map(int, ann["io.sealtree.toc-delta-position"].split(":"))
+        blob[off + length // 2] ^= 0x55
+        ann["io.sealtree.toc-delta-checksum"] = "sha256:" + hashlib.sha256(blob[off:off + length]).hexdigest()
+        layer["digest"] = put_blob(bytes(blob))
+    elif mode == "delta-checksum":
+        ann["io.sealtree.toc-delta-checksum"] = "sha256:" + "3" * 64
+    elif mode == "delta-base":
+        ann["io.sealtree.toc-delta-base"] = entry
+    elif mode == "delta-pair":
+        ann["io.sealtree.toc-pair-checksum"] = "sha256:" + "4" * 64
+    put_manifest(m)
+    sys.exit(0)
 blob = get(base + "/blobs/" + layer["digest"])
 off, clen, ulen, typ = struct.unpack("<QQQQ", blob[-64:-32])
 toc = json.loads(subprocess.run(["zstd", "-dcq"], input=blob[off:off + clen], capture_output=True,
@@ -85,6 +111,4 @@ layer["size"] = len(out)
 layer["annotations"] = {"io.github.containers.zstd-chunked.manifest-checksum": tocd,
                         "io.github.containers.zstd-chunked.manifest-position":
                             "%d:%d:%d:1" % (new_off, len(z), len(raw)), **hann}
-body = json.dumps(m).encode()
-urllib.request.urlopen(urllib.request.Request(base + "/manifests/" + dst, data=body, method="PUT",
-                                              headers={"Content-Type": MT}))
+put_manifest(m)

@@ -29,6 +29,17 @@ need_registry_tools() {
 	command -v umoci >/dev/null || skip_all "needs umoci"
 }
 
+# count_proxy NAME [--no-range]: a counting proxy (count-proxy.py) in front of
+# $REG; sets PROXY (127.0.0.1:PORT), its counts in $TEST_TMP/NAME.count;
+# stopped by registry_stop_all (its pid is the last of REG_PIDS).
+count_proxy() {
+	rm -f "$TEST_TMP/$1.port" "$TEST_TMP/$1.count"
+	python3 "$(dirname "$0")/count-proxy.py" "$TEST_TMP/$1.port" "$REG" "$TEST_TMP/$1.count" "${@:2}" &
+	REG_PIDS+=($!)
+	for _ in $(seq 100); do [ -s "$TEST_TMP/$1.port" ] && break; sleep 0.1; done
+	PROXY=127.0.0.1:$(cat "$TEST_TMP/$1.port")
+}
+
 registry_stop_all() {
 	local p
 	for p in "${REG_PIDS[@]}"; do

@@ -19,19 +19,10 @@ need_registry_tools
 command -v zstd >/dev/null || skip_all "needs zstd"
 export LC_ALL=C
 T=$TEST_TMP
-PROXY_PIDS=()
-trap 'for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; registry_stop_all; cleanup_test_tmp' EXIT
+trap 'registry_stop_all; cleanup_test_tmp' EXIT
 A() { "$SEALTREE" --repo "$T/a" "$@"; }
 B() { "$SEALTREE" --repo "$T/b" "$@"; }
 
-# proxy NAME [--no-range]: a counting proxy in front of $REG; sets PROXY.
-proxy() {
-	rm -f "$T/$1.port" "$T/$1.count"
-	python3 "$(dirname "$0")/count-proxy.py" "$T/$1.port" "$REG" "$T/$1.count" "${@:2}" &
-	PROXY_PIDS+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
-	PROXY=127.0.0.1:$(cat "$T/$1.port")
-}
 
 mkdir -p "$T/tree/usr/lib" "$T/tree/etc"
 for i in $(seq 1 100); do head -c 400000 /dev/urandom >"$T/tree/usr/lib/f$i"; done
@@ -47,9 +38,9 @@ A oci push --tls-verify=false v2 "$REG/test/os:v2" >/dev/null
 B init --verity=off >/dev/null
 check "the first image, whole" B oci pull --tls-verify=false "$REG/test/os:v1"
 
-proxy p1
+count_proxy p1
 B oci pull --name test/os:v2 "http://$PROXY/test/os:v2" >"$T/pull2.out"
-kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+kill "${REG_PIDS[-1]}" 2>/dev/null || true
 # etc/conf (5 bytes) is inline, not an object: fetched with the changed file.
 check "the second image, partially" grep -q "1 zstd:chunked layers partially: 2 files fetched, 99 found in the store" \
 	"$T/pull2.out"
@@ -75,12 +66,12 @@ check "... in at most 10 requests (the frames between files are not fetched)" te
 
 # A registry that ignores Range: the whole layer.
 B oci rm test/os:v2 >/dev/null
-proxy p2 --no-range
+count_proxy p2 --no-range
 check "a registry that ignores Range" B oci pull --name test/os:v2b "http://$PROXY/test/os:v2" >"$T/pull3.out"
 check "... gets the whole layer" sh -c "! grep -q partially '$T/pull3.out'"
 B dump oci/test/os:v2b >"$T/b2.dump"
 check "... the same tree" cmp "$T/a.dump" "$T/b2.dump"
-kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+kill "${REG_PIDS[-1]}" 2>/dev/null || true
 
 # TOCs that lie, pulled into a store that has the first image only (so f50 is fetched).
 C() { "$SEALTREE" --repo "$T/c" "$@"; }

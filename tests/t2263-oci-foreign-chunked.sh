@@ -22,20 +22,12 @@ need_registry_tools
 command -v zstd >/dev/null || skip_all "needs zstd"
 export LC_ALL=C
 T=$TEST_TMP
-PROXY_PIDS=()
-trap 'for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; registry_stop_all; cleanup_test_tmp' EXIT
+trap 'registry_stop_all; cleanup_test_tmp' EXIT
 A() { "$SEALTREE" --repo "$T/a" "$@"; }
 B() { "$SEALTREE" --repo "$T/b" "$@"; }
 C() { "$SEALTREE" --repo "$T/c" "$@"; }
 
-proxy() {
-	rm -f "$T/$1.port" "$T/$1.count"
-	python3 "$(dirname "$0")/count-proxy.py" "$T/$1.port" "$REG" "$T/$1.count" "${@:2}" &
-	PROXY_PIDS+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
-	PROXY=127.0.0.1:$(cat "$T/$1.port")
-}
-stop_proxy() { kill "${PROXY_PIDS[-1]}" 2>/dev/null || true; wait "${PROXY_PIDS[-1]}" 2>/dev/null || true; }
+stop_proxy() { kill "${REG_PIDS[-1]}" 2>/dev/null || true; wait "${REG_PIDS[-1]}" 2>/dev/null || true; }
 
 # index_entries REPO: the entry count of REPO/cache/sha256 (checks its length too).
 index_entries() {
@@ -81,7 +73,7 @@ check "the TOCs carry no fs-verity digest" test -n "$changed"
 
 # 1. Into an empty store: the layer whole, directly.
 B init --verity=off >/dev/null
-proxy p1
+count_proxy p1
 check "the first image into an empty store" B oci pull --name test/os:v1 "http://$PROXY/test/os:v1" >"$T/pull1.out"
 stop_proxy
 read -r requests body wire <"$T/p1.count"
@@ -91,7 +83,7 @@ check "... fetches manifest, config and layer, not the TOC first" test "$body" -
 check "... its import fills the SHA-256 index" test "$(index_entries "$T/b")" = 100
 
 # 2. The second image: only the changed file.
-proxy p2
+count_proxy p2
 B oci pull --name test/os:v2 "http://$PROXY/test/os:v2" >"$T/pull2.out"
 stop_proxy
 cat "$T/pull2.out" | sed 's/^/# /'

@@ -18,20 +18,11 @@ need_registry_tools
 command -v zstd >/dev/null || skip_all "needs zstd"
 export LC_ALL=C
 T=$TEST_TMP
-PROXY_PIDS=()
-trap 'for p in "${PROXY_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; registry_stop_all; cleanup_test_tmp' EXIT
+trap 'registry_stop_all; cleanup_test_tmp' EXIT
 A() { "$SEALTREE" --repo "$T/a" "$@"; }
 B() { "$SEALTREE" --repo "$T/b" "$@"; }
 C() { "$SEALTREE" --repo "$T/c" "$@"; }
 
-# proxy NAME: a counting proxy in front of $REG; sets PROXY.
-proxy() {
-	rm -f "$T/$1.port" "$T/$1.count"
-	python3 "$(dirname "$0")/count-proxy.py" "$T/$1.port" "$REG" "$T/$1.count" "${@:2}" &
-	PROXY_PIDS+=($!)
-	for _ in $(seq 100); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
-	PROXY=127.0.0.1:$(cat "$T/$1.port")
-}
 
 # 400 files of 4000 bytes; the second image changes 4 of them (1%), to 100 kB each.
 mkdir -p "$T/tree/usr/share/doc"
@@ -61,9 +52,9 @@ PY
 # B: the first image whole (an empty store), which keeps its pair; then the second through the proxy.
 B init --verity=off >/dev/null
 B oci pull --tls-verify=false "$REG/test/os:v1" >/dev/null
-proxy p1
+count_proxy p1
 check "the second image, partially" B oci pull --name test/os:v2 "http://$PROXY/test/os:v2" >"$T/pullb.out"
-kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+kill "${REG_PIDS[-1]}" 2>/dev/null || true
 check "... its TOC rebuilt from the delta" grep -q "1 TOCs rebuilt from a delta" "$T/pullb.out"
 check "... 4 files fetched" grep -q "partially: 4 files fetched, 396 found in the store" "$T/pullb.out"
 A dump v2 >"$T/a.dump"
@@ -74,9 +65,9 @@ check "... the same tree as the source" cmp "$T/a.dump" "$T/b.dump"
 C init --verity=off >/dev/null
 C oci pull --tls-verify=false "$REG/test/os:v1" >/dev/null
 rm -rf "$T/c/cache/chunked-pairs"
-proxy p2
+count_proxy p2
 check "a store without the base" C oci pull --name test/os:v2 "http://$PROXY/test/os:v2" >"$T/pullc.out"
-kill "${PROXY_PIDS[-1]}" 2>/dev/null || true
+kill "${REG_PIDS[-1]}" 2>/dev/null || true
 check "... fetches the full TOC" sh -c "! grep -q 'delta' '$T/pullc.out'"
 C dump oci/test/os:v2 >"$T/c.dump"
 check "... the same tree" cmp "$T/a.dump" "$T/c.dump"
@@ -115,7 +106,7 @@ for mode in bytes checksum base pair; do
 	D() { "$SEALTREE" --repo "$T/d-$mode" "$@"; }
 	cp -a "$T/d" "$T/d-$mode"
 	[ $mode = base ] && cp "$T/b/cache/chunked-pairs/${pair_v2#sha256:}" "$T/d-$mode/cache/chunked-pairs/"
-	python3 "$(dirname "$0")/chunked-delta-lie.py" "$REG" test/os v2 "dlie-$mode" "$mode" "$pair_v2"
+	python3 "$(dirname "$0")/chunked-lie.py" "$REG" test/os v2 "dlie-$mode" "delta-$mode" "$pair_v2"
 	rc=0
 	D oci pull --tls-verify=false --name "test/os:$mode" "$REG/test/os:dlie-$mode" >"$T/out" 2>"$T/err" || rc=$?
 	check "a delta that lies ($mode): the pull still succeeds" test $rc = 0

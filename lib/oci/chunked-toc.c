@@ -29,6 +29,23 @@ void chunked_toc_done(struct chunked_toc *t)
 	*t = (struct chunked_toc){};
 }
 
+/* The manifest parsed (*doc) and its layer index (*ret, in *doc): -ENOENT if there is none. */
+static int manifest_layer(const void *manifest, size_t len, size_t index, struct json_value **doc,
+			  const struct json_value **ret)
+{
+	const struct json_value *layers;
+	int r;
+
+	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, doc);
+	if (r < 0)
+		return r;
+	layers = json_get(*doc, "layers");
+	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
+		return -ENOENT;
+	*ret = &layers->items[index];
+	return 0;
+}
+
 /*
  * A layer's annotation pair that locates a part of it: DIGEST_KEY names a
  * sha256 digest, POSITION_KEY holds N_FIELDS unsigned numbers joined by ':'.
@@ -40,19 +57,16 @@ static int layer_part_annotations(const void *manifest, size_t len, size_t index
 				  char ret_digest[ST_OCI_DIGEST_STRING_SIZE], uint64_t *ret_fields)
 {
 	_cleanup_json_ struct json_value *doc = NULL;
-	const struct json_value *layers, *ann;
+	const struct json_value *layer, *ann;
 	const char *dg, *pos;
 	uint64_t v[4] = {};
 	int r;
 
 	assert(n_fields <= ELEMENTSOF(v));
-	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	r = manifest_layer(manifest, len, index, &doc, &layer);
 	if (r < 0)
 		return r;
-	layers = json_get(doc, "layers");
-	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
-		return -ENOENT;
-	ann = json_get(&layers->items[index], "annotations");
+	ann = json_get(layer, "annotations");
 	dg = json_string(json_get(ann, digest_key));
 	pos = json_string(json_get(ann, position_key));
 	if (!dg || !pos)
@@ -243,19 +257,15 @@ int chunked_delta_position(const void *manifest, size_t len, size_t index, uint6
 			   struct chunked_delta *ret)
 {
 	_cleanup_json_ struct json_value *doc = NULL;
-	const struct json_value *layers, *layer;
+	const struct json_value *layer;
 	char dg[ST_OCI_DIGEST_STRING_SIZE];
 	uint64_t v[2] = {};
 	int r, has_base, has_pos;
 
 	*ret = (struct chunked_delta){};
-	r = json_parse(manifest, len, &(struct json_limits){ .max_bytes = OCI_MANIFEST_MAX }, &doc);
+	r = manifest_layer(manifest, len, index, &doc, &layer);
 	if (r < 0)
 		return r;
-	layers = json_get(doc, "layers");
-	if (!json_is(layers, JSON_ARRAY) || index >= layers->n)
-		return -ENOENT;
-	layer = &layers->items[index];
 	r = layer_digest_annotation(layer, CHUNKED_ANN_PAIR_DIGEST, ret->pair);
 	if (r <= 0)
 		return r < 0 ? r : -ENOENT;

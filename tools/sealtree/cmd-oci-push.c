@@ -140,6 +140,8 @@ int oci_push(int argc, char **argv)
 	if (opts.delta_bytes)
 		printf("oci push: a TOC delta of %" PRIu64 " bytes against %s\n", opts.delta_bytes,
 		       opts.delta_from);
+	else if (opts.delta_from)
+		printf("oci push: no TOC delta: %s has no zstd:chunked layer of ours with a TOC pair\n", opts.delta_from);
 	printf("oci push: %" PRIu64 " blobs uploaded (%" PRIu64 " bytes), %" PRIu64 " already there\n",
 	       opts.blobs_uploaded, opts.bytes_uploaded, opts.blobs_present);
 	return 0;
