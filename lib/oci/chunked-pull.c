@@ -15,7 +15,11 @@
  * its size, SHA-256 and fs-verity digest, or the entry is named), local
  * files copied from their objects; the tar's SHA-256 must be the config's
  * diff_id before the tar gets its name. The import reads that tar as the
- * layer (import.c), so every rule of layers applies unchanged.
+ * layer (import.c), so every rule of layers applies unchanged. With a TOC
+ * delta (docs/formats/oci.md, "TOC deltas") whose base pair the store
+ * keeps, the delta alone is fetched instead of the TOC and headers frame;
+ * what it rebuilds must have the manifest's pair digest, else the TOC is
+ * fetched as before. Every pair checked is kept for the next pull.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -151,7 +151,9 @@ struct chunked_stats {
 bool chunked_repo_has_objects(struct st_repo *repo);
 
 /*
- * Pull layer index of a manifest partially: its TOC, then only the frames
+ * Pull layer index of a manifest partially: its TOC (or, with a TOC delta
+ * whose base the store keeps, the TOC and tar headers frame rebuilt from
+ * the delta and checked against the pair's digest), then only the frames
  * of files the store lacks and the frames between files (tar headers), by
  * merged Range requests; the layer's tar is rebuilt from them and the
  * local objects, each fetched file checked by size, SHA-256 and fs-verity
