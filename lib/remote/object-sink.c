@@ -155,6 +155,17 @@ void object_sink_release(struct object_sink *s)
 	s->hasher = st_verity_hasher_free(s->hasher);
 }
 
+int object_has_digest(int fd, const char *display, void *userdata)
+{
+	uint8_t digest[ST_DIGEST_SIZE];
+	int r = st_verity_measure_or_digest_fd(fd, digest);
+
+	(void)display;
+	if (r < 0)
+		return 0;
+	return memcmp(digest, userdata, ST_DIGEST_SIZE) == 0;
+}
+
 int object_enable_verity(int fd, const char *display, void *userdata)
 {
 	int r = st_verity_enable_fd(fd);
@@ -193,7 +204,13 @@ static int sink_finish_partial(struct object_sink *s, const struct publish_ops *
 
 int object_sink_finish(struct object_sink *s)
 {
-	struct publish_ops ops = { .prepare = st_repo_has_verity(s->repo) ? object_enable_verity : NULL };
+	/*
+	 * A file already at the name is kept only if it has the digest: a pull
+	 * that a crash cut short before its syncfs can leave named objects
+	 * whose bytes never reached the disk (short, or empty).
+	 */
+	struct publish_ops ops = { .prepare = st_repo_has_verity(s->repo) ? object_enable_verity : NULL,
+				   .check_existing = object_has_digest, .userdata = s->digest };
 	uint8_t digest[ST_DIGEST_SIZE];
 	int dfd, r;
 

@@ -65,5 +65,7 @@ void object_sink_reset(struct object_sink *s);
 /* object_sink_reset() and free the hasher. */
 void object_sink_release(struct object_sink *s);
 
+/* publish_ops.check_existing of a content-addressed file: its fs-verity digest is userdata's (32 bytes). */
+int object_has_digest(int fd, const char *display, void *userdata);
 /* publish_ops.prepare of a file published into a verity repository: enable fs-verity (already on: fine). */
 int object_enable_verity(int fd, const char *display, void *userdata);

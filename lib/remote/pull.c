@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "basic/beneath.h"
@@ -287,7 +288,29 @@ static const struct http_request_ops partial_ops = {
 
 /* ---- the missing set --------------------------------------------------------- */
 
-/* The objects root names that repo lacks, each once, sorted by digest. */
+/*
+ * Whether repo has the object w names at its size. A pull that a crash cut
+ * short before its syncfs can leave named objects whose bytes never
+ * reached the disk: on ext4 (data=ordered, delayed allocation) and XFS
+ * they read short or empty, and are fetched again (and replaced: the sink
+ * keeps an object already there only if it has its digest).
+ */
+static int have_object(struct st_repo *repo, const struct want *w)
+{
+	char rel[74];
+	struct stat st;
+	int r;
+
+	st_repo_object_relpath(w->digest, rel);
+	r = fstatat_beneath(st_repo_dirfd(repo), rel, &st);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return st_errf(r, "object %s", rel + 8);
+	return S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size;
+}
+
+/* The objects root names that repo lacks (or has at another size), each once, sorted by digest. */
 static int missing_set(struct st_repo *repo, struct st_node *root, struct want_list *ret)
 {
 	struct want_list l = {};
@@ -298,7 +321,7 @@ static int missing_set(struct st_repo *repo, struct st_node *root, struct want_l
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l.n; i++) {
-		r = st_repo_has_object(repo, l.v[i].digest);
+		r = have_object(repo, &l.v[i]);
 		if (r < 0) {
 			free(l.v);
 			return r;
@@ -550,17 +573,6 @@ static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct 
 	return 0;
 }
 
-static int image_check_existing(int fd, const char *display, void *userdata)
-{
-	uint8_t digest[ST_DIGEST_SIZE];
-	int r = st_verity_measure_or_digest_fd(fd, digest);
-
-	(void)display;
-	if (r < 0)
-		return 0;
-	return memcmp(digest, userdata, ST_DIGEST_SIZE) == 0;
-}
-
 /* The image of c: fetched, its digest checked, held in memory until its objects are in. */
 static int fetch_image(struct pull *p, const struct st_commit *c, char **ret, size_t *ret_len)
 {
@@ -591,7 +603,7 @@ static int publish_image(struct pull *p, const struct st_commit *c, const char *
 {
 	struct publish_ops ops = {
 		.prepare = st_repo_has_verity(p->repo) ? object_enable_verity : NULL,
-		.check_existing = image_check_existing,
+		.check_existing = object_has_digest,
 		.userdata = (void *)c->image_digest,
 	};
 	_cleanup_free_ char *display = NULL;
@@ -676,12 +688,14 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	struct want_list missing = {};
 	struct stat st;
 	char rel[72];
-	size_t len = 0;
+	size_t len = 0, n_missing;
 	int r;
 
 	st_repo_image_relpath(c->image_digest, rel);
-	if (fstatat(st_repo_dirfd(p->repo), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-		return 0;       /* its objects are in too */
+	/* Its objects are in too, on disk (synced before it was named, below); a crash can leave it short. */
+	if (fstatat(st_repo_dirfd(p->repo), rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    (uint64_t)st.st_size == c->image_size)
+		return 0;
 	if (!(p->opts->flags & ST_PULL_DRY_RUN)) {
 		r = mark_commit_only(p, id, true);
 		if (r < 0)
@@ -714,6 +728,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 			return r;
 		}
 	}
+	n_missing = missing.n;
 	res->objects_missing += missing.n;
 	for (size_t j = 0; j < missing.n; j++)
 		res->bytes_missing += missing.v[j].size;
@@ -727,6 +742,13 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 			r = pack_pull_objects(p->packs, id, &missing);
 		if (r >= 0)
 			r = fetch_objects(p, &missing);
+		/*
+		 * The image is named only once the objects it names are on disk:
+		 * a crash can leave the image named before the pull's last sync,
+		 * and a later pull takes an image here to mean its objects are.
+		 */
+		if (r >= 0 && n_missing > 0)
+			r = st_repo_sync(p->repo);
 		if (r >= 0)
 			r = publish_image(p, c, image, len);
 		if (r >= 0)
