@@ -44,9 +44,9 @@
 # curl in 0.14-0.18 s at 0 ms (loopback 0.06 s), one curl 514 MB/s (load
 # 5-7). At load 4 (17:12 UTC), the client's repository on tmpfs, the old
 # client's pack pull at 0 ms: nogso 0.55-0.64 s (117 retransmits), gso
-# 0.36-0.47 s (34; the ring dropped nothing either way at that load); the
-# 2.58 s of the idle run above did not come back with the repository on
-# tmpfs: part of it was the disk, not the line.
+# 0.36-0.47 s (34; the ring dropped nothing either way at that load). The
+# 2.58 s of the idle run above did not come back here (repository on tmpfs
+# here, on /var/tmp there, another load): not explained by these runs.
 # Pull from a pack after the round-trip work (docs/formats/remote.md, "Round
 # trips"), 2026-12-04 17:09 UTC, load average 2.7-3.0, NOT this script (the
 # heavy lock was queued past the session's end) but the same set-up by hand:
