@@ -7,7 +7,8 @@
 #     one gzip layer, made with umoci and pushed with skopeo; and as one
 #     zstd:chunked layer pushed by `sealtree oci push` of a host commit of
 #     it, then a second such image with 1% of its files changed (every
-#     100th file of more than 64 bytes, name order, one line appended)
+#     100th file of more than 64 bytes, name order, one line appended),
+#     pushed with a TOC delta against the first (--delta-from)
 #     (none of this timed)
 #   - timed, median of RUNS each, for the gzip and the zstd:chunked image:
 #       sealtree, empty store: a fresh repository;
@@ -32,10 +33,18 @@
 #     zstd:chunked: sealtree empty 2.71 s 96905776 bytes, host store 2.20 s
 #       940960 bytes, podman 4.77 s 96905776 bytes
 #     1% changed (65 files, 1693121 bytes compressed): 2641781 bytes, 1.56x, 2.17 s
+# (those 1% rows were before TOC deltas). With the second image's TOC delta,
+# ONLY_1PC=1 RUNS=1, 17:11-17:16 UTC, load 3.5-4.8 (nice 10, beside a make check):
+#   /usr/share/doc: 52 files, 1734450 bytes compressed: 1781632 bytes, 1.02x, 75 requests
+#   Debian (6697 files now): 65 files, 11780978 bytes compressed: 11890568 bytes,
+#     1.00x, 128 requests;
+#   again /usr/share/doc (17:14, load 2.0-2.7): 1781597 bytes, TOC 491264 bytes, delta 35359
 # Usage: bench/bench-oci-pull.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR, BENCH_PORT)
+# ONLY_1PC=1: only the 1% row (no gzip image, no podman, no timed full pulls).
 set -euo pipefail
 
 SRC=${1:-/usr/share/doc}
+ONLY_1PC=${ONLY_1PC:-}
 BUILD_DIR=${BUILD_DIR:-build}
 RUNS=${RUNS:-3}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
@@ -79,12 +88,14 @@ requests() {
 }
 
 echo "tree: $SRC ($(find "$SRC" -xdev -type f 2>/dev/null | wc -l) files, $(du -sm "$SRC" 2>/dev/null | cut -f1) MB)"
+if [ -z "$ONLY_1PC" ]; then
 umoci init --layout "$T/layout"
 umoci new --image "$T/layout:b"
 umoci unpack --rootless --image "$T/layout:b" "$T/bundle" >/dev/null
 cp -a "$SRC/." "$T/bundle/rootfs/"
 umoci repack --image "$T/layout:b" "$T/bundle" >/dev/null
 rm -rf "$T/bundle"
+fi
 # The registry at info level: its access lines carry the bytes written.
 mkdir -p "$T/reg/storage"
 port=${BENCH_PORT:-$(free_port)}
@@ -103,10 +114,12 @@ docker-registry serve "$T/reg/config.yml" >"$T/reg/log" 2>&1 &
 REG_PIDS+=($!)
 wait_http "http://127.0.0.1:$port/v2/" $! || skip_all "docker-registry did not start"
 REG=127.0.0.1:$port
+if [ -z "$ONLY_1PC" ]; then
 push "$T/layout:b" bench/img:1
 layer=$(du -sb "$T/reg/storage" | cut -f1)
 echo "image in the registry: $((layer / 1048576)) MiB"
 find "$T/reg/storage" -type f -exec cat {} + >/dev/null   # warm
+fi
 
 "$SEALTREE" --repo "$T/host" init --verity=off >/dev/null
 "$SEALTREE" --repo "$T/host" commit -b host --tree "$SRC" >/dev/null
@@ -138,6 +151,7 @@ st_pull() {
 }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for run in $(seq "$RUNS"); do
+	[ -z "$ONLY_1PC" ] || break
 	rm -rf "$T/st-empty" "$T/st-host"
 	"$SEALTREE" --repo "$T/st-empty" init --verity=off >/dev/null
 	st_pull empty "$T/st-empty" "$REG/bench/img:1"
@@ -165,7 +179,7 @@ rm -rf "$T/tree2" "$T/h2"
 find "$T/reg/storage" -type f -exec cat {} + >/dev/null   # warm
 # The changed files' compressed size: their frames in the second layer (the
 # TOC entries whose name and sha256 the first layer's TOC does not have).
-read -r changed_n changed_bytes chunked_layer < <(python3 - "$REG" <<'PY'
+read -r changed_n changed_bytes chunked_layer toc2 delta2 < <(python3 - "$REG" <<'PY'
 import json, struct, subprocess, sys, urllib.request
 base = "http://%s/v2/bench/chunked" % sys.argv[1]
 def layer(tag):
@@ -174,15 +188,16 @@ def layer(tag):
     blob = urllib.request.urlopen(base + "/blobs/" + m["layers"][0]["digest"]).read()
     off, clen = struct.unpack("<QQ", blob[-64:-48])
     toc = json.loads(subprocess.run(["zstd", "-dcq"], input=blob[off:off + clen], capture_output=True, check=True).stdout)
-    return toc["entries"], len(blob)
-e1, _ = layer("1")
-e2, size2 = layer("2")
+    delta = m["layers"][0].get("annotations", {}).get("io.sealtree.toc-delta-position", "0:0").split(":")[1]
+    return toc["entries"], len(blob), clen, delta
+e1, _, _, _ = layer("1")
+e2, size2, toc2, delta2 = layer("2")
 old = {(e["name"], e.get("digest")) for e in e1}
 ch = [e for e in e2 if e["type"] == "reg" and "offset" in e and (e["name"], e.get("digest")) not in old]
-print(len(ch), sum(e["endOffset"] - e["offset"] for e in ch), size2)
+print(len(ch), sum(e["endOffset"] - e["offset"] for e in ch), size2, toc2, delta2)
 PY
 )
-echo "zstd:chunked image (oci push): layer $chunked_layer bytes; the second differs in $changed_n files ($(wc -l <"$T/changed.list") changed), $changed_bytes bytes compressed"
+echo "zstd:chunked image (oci push): layer $chunked_layer bytes; the second differs in $changed_n files ($(wc -l <"$T/changed.list") changed), $changed_bytes bytes compressed; its TOC $toc2 bytes, its TOC delta $delta2 bytes"
 # A store that holds the first chunked image, for the 1% pulls (not timed).
 "$SEALTREE" --repo "$T/c1" init --verity=off >/dev/null
 "$SEALTREE" --repo "$T/c1" -q oci pull --tls-verify=false "$REG/bench/chunked:1" >/dev/null
@@ -190,18 +205,21 @@ echo "zstd:chunked image (oci push): layer $chunked_layer bytes; the second diff
 for run in $(seq "$RUNS"); do
 	rm -rf "$T/st-empty" "$T/st-host" "$T/st-c1"
 	"$SEALTREE" --repo "$T/st-empty" init --verity=off >/dev/null
-	st_pull c-empty "$T/st-empty" "$REG/bench/chunked:1"
-	cp -a "$T/host" "$T/st-host"
-	st_pull c-host "$T/st-host" --name bench/c:1 "$REG/bench/chunked:1"
+	if [ -z "$ONLY_1PC" ]; then
+		st_pull c-empty "$T/st-empty" "$REG/bench/chunked:1"
+		cp -a "$T/host" "$T/st-host"
+		st_pull c-host "$T/st-host" --name bench/c:1 "$REG/bench/chunked:1"
+	fi
 	cp -a "$T/c1" "$T/st-c1"
 	st_pull c-1pc "$T/st-c1" "$REG/bench/chunked:2"
-	podman_pull c-podman "$REG/bench/chunked:1"
+	[ -n "$ONLY_1PC" ] || podman_pull c-podman "$REG/bench/chunked:1"
 done
 
 du_objects() { du -sm "$1/objects" | cut -f1; }
 row() { printf '%-44s %8.2f %12d %s\n' "$1" "$(median <"$T/t-$2")" "$(median <"$T/b-$2")" "$3"; }
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %8s %12s %s\n' "pull (median of $RUNS)" "seconds" "wire bytes" "notes"
+[ -n "$ONLY_1PC" ] || {
 row "gzip (umoci): sealtree, empty store" empty "objects $(du_objects "$T/st-empty") MiB; $(tail -1 "$T/out-empty")"
 row "gzip (umoci): sealtree, host store" host \
 	"objects $(du_objects "$T/st-host") MiB (host alone $(du_objects "$T/host") MiB); $(tail -1 "$T/out-host")"
@@ -209,6 +227,7 @@ row "gzip (umoci): podman ($DRIVER), empty store" podman ""
 row "zstd:chunked: sealtree, empty store" c-empty "$(median <"$T/r-c-empty") requests; $(tail -1 "$T/out-c-empty")"
 row "zstd:chunked: sealtree, host store" c-host "$(median <"$T/r-c-host") requests; $(grep partially "$T/out-c-host" || tail -1 "$T/out-c-host")"
 row "zstd:chunked: podman ($DRIVER), empty store" c-podman ""
+}
 row "zstd:chunked, 1% changed, store has the 1st" c-1pc "$(median <"$T/r-c-1pc") requests; $(grep partially "$T/out-c-1pc" || tail -1 "$T/out-c-1pc")"
 b=$(median <"$T/b-c-1pc")
 echo "1% changed: $b bytes on the wire (response bodies) for $changed_n changed files of $changed_bytes bytes compressed: $(echo "scale=2; $b / $changed_bytes" | bc)x"
