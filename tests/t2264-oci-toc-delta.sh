@@ -128,4 +128,12 @@ check "every kept pair has the digest its name says" sh -c "
 		[ \"\$(sha256sum <\"\$f\" | cut -d' ' -f1)\" = \"\$(basename \"\$f\")\" ] || exit 1
 	done"
 check "fsck is clean" B fsck
+# gc keeps the pair of every image it keeps (the base of the next delta), and only those.
+pairs=$T/b/cache/chunked-pairs
+B gc >/dev/null
+check "gc keeps the pairs of kept images" test -s "$pairs/${pair_v1#sha256:}" -a -s "$pairs/${pair_v2#sha256:}"
+B oci rm "oci/$REG/test/os:v1" >/dev/null
+B gc >/dev/null
+check "gc removes the pair of a removed image" test ! -e "$pairs/${pair_v1#sha256:}" -a -s "$pairs/${pair_v2#sha256:}"
+check "fsck is clean after gc" B fsck
 done_testing

@@ -5,7 +5,10 @@
  * file of the layer, including files a later layer hid or removed, which
  * the merged tree no longer reaches. The records an image ref names (its
  * commit's oci.manifest -> oci/records/HEX -> "split" lines) are kept and
- * their objects marked; records no image names are swept.
+ * their objects marked; records no image names are swept. So are the TOC
+ * pairs a partial pull keeps in cache/chunked-pairs (docs/formats/oci.md
+ * "TOC deltas"): a pair stays while a kept image's manifest names it in a
+ * layer's io.sealtree.toc-pair-checksum, the base of the next delta.
  *
  * Records are read as untrusted: one that does not parse marks what it
  * parsed so far (keeping more never loses data) and nothing else.
@@ -19,12 +22,17 @@
 #include "basic/dirent-util.h"
 #include "basic/error.h"
 #include "basic/hex.h"
+#include "basic/json.h"
 #include "repo/maint-internal.h"
 #include "tree/tar-split.h"
 
 #define SPLIT_DIR "oci/tar-split"
 #define RECORDS_DIR "oci/records"
 #define RECORD_MAX (1024u * 1024)
+#define BLOBS_DIR "oci/blobs/sha256"
+#define PAIRS_DIR "cache/chunked-pairs"
+#define PAIR_ANNOTATION "io.sealtree.toc-pair-checksum"
+#define MANIFEST_MAX (4u * 1024 * 1024)
 
 static int mark_split(struct st_repo *repo, const uint8_t id[32], struct digest_set *objects, struct digest_set *splits)
 {
@@ -92,7 +100,44 @@ static int mark_record(struct st_repo *repo, const char *manifest, struct digest
 	return 0;
 }
 
-int mark_oci_splits(struct st_repo *repo, struct digest_set *objects, struct digest_set *splits)
+/* The TOC pairs the layers of the manifest (kept verbatim in BLOBS_DIR) name. */
+static int mark_pairs(struct st_repo *repo, const char *manifest, struct digest_set *pairs)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ struct json_value *doc = NULL;
+	const struct json_value *layers;
+	char path[sizeof(BLOBS_DIR) + 66];
+	size_t len;
+	int r;
+
+	if (strncmp(manifest, "sha256:", 7) != 0 || strlen(manifest) != 71)
+		return 0;
+	snprintf(path, sizeof(path), BLOBS_DIR "/%s", manifest + 7);
+	r = st_repo_read_file(repo, path, MANIFEST_MAX, &buf, &len);
+	if (r >= 0)
+		r = json_parse(buf, len, &(struct json_limits){ .max_bytes = MANIFEST_MAX }, &doc);
+	if (r < 0) {
+		st_error_clear();
+		return r == -ENOMEM ? r : 0;
+	}
+	layers = json_get(doc, "layers");
+	if (!json_is(layers, JSON_ARRAY))
+		return 0;
+	for (size_t i = 0; i < layers->n; i++) {
+		const char *dg = json_string(json_get(json_get(&layers->items[i], "annotations"), PAIR_ANNOTATION));
+		uint8_t id[32];
+
+		if (dg && strncmp(dg, "sha256:", 7) == 0 && strlen(dg) == 71 &&
+		    hex_decode_lower(dg + 7, 64, id, sizeof(id)) >= 0) {
+			r = digest_set_add(pairs, id);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int mark_oci(struct st_repo *repo, struct digest_set *objects, struct digest_set *splits, struct digest_set *pairs)
 {
 	struct st_ref *refs = NULL;
 	size_t n_refs = 0;
@@ -111,25 +156,29 @@ int mark_oci_splits(struct st_repo *repo, struct digest_set *objects, struct dig
 			continue;
 		}
 		for (size_t k = 0; k < c->n_metadata && r >= 0; k++)
-			if (strcmp(c->metadata[k].key, "oci.manifest") == 0)
+			if (strcmp(c->metadata[k].key, "oci.manifest") == 0) {
 				r = mark_record(repo, c->metadata[k].value, objects, splits);
+				if (r >= 0)
+					r = mark_pairs(repo, c->metadata[k].value, pairs);
+			}
 		st_commit_free(c);
 	}
 	st_ref_list_free(refs, n_refs);
 	return r;
 }
 
-int sweep_oci_splits(struct st_repo *repo, const struct digest_set *keep, bool dry_run)
+/* Remove the files of DIR named by a SHA-256 in hex that keep does not hold. */
+static int sweep_named(struct st_repo *repo, const char *dir, const struct digest_set *keep, bool dry_run)
 {
 	DIR *d = NULL;
 	struct dirent *de;
 	int r;
 
-	r = opendir_beneath(st_repo_dirfd(repo), SPLIT_DIR, &d);
+	r = opendir_beneath(st_repo_dirfd(repo), dir, &d);
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0)
-		return st_errf(r, "cannot open %s", SPLIT_DIR);
+		return st_errf(r, "cannot open %s", dir);
 	while ((r = readdir_next(d, &de)) > 0) {
 		uint8_t id[32];
 
@@ -138,10 +187,17 @@ int sweep_oci_splits(struct st_repo *repo, const struct digest_set *keep, bool d
 		if (digest_set_contains(keep, id) || dry_run)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT) {
-			r = st_errf(-errno, "cannot remove %s/%s", SPLIT_DIR, de->d_name);
+			r = st_errf(-errno, "cannot remove %s/%s", dir, de->d_name);
 			break;
 		}
 	}
 	closedir(d);
 	return r < 0 ? r : 0;
+}
+
+int sweep_oci(struct st_repo *repo, const struct digest_set *splits, const struct digest_set *pairs, bool dry_run)
+{
+	int r = sweep_named(repo, SPLIT_DIR, splits, dry_run);
+
+	return r < 0 ? r : sweep_named(repo, PAIRS_DIR, pairs, dry_run);
 }

@@ -113,6 +113,7 @@ void reach_release(struct reach *r)
 	digest_set_release(&r->images);
 	digest_set_release(&r->objects);
 	digest_set_release(&r->oci_splits);
+	digest_set_release(&r->oci_pairs);
 }
 
 int mark_refs(struct st_repo *repo, const char *skip, const struct digest_set *stop, struct digest_set *commits,
@@ -152,7 +153,7 @@ int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach
 		if (r < 0)
 			return r;
 	}
-	r = mark_oci_splits(repo, &reach.objects, &reach.oci_splits);
+	r = mark_oci(repo, &reach.objects, &reach.oci_splits, &reach.oci_pairs);
 	if (r < 0)
 		return r;
 	*ret = reach;
@@ -402,7 +403,7 @@ int gc_sweep(struct st_repo *repo, const struct reach *keep, unsigned flags, str
 	int r;
 
 	/* Records first: what they alone kept goes with the objects below. */
-	r = sweep_oci_splits(repo, &keep->oci_splits, s.dry_run);
+	r = sweep_oci(repo, &keep->oci_splits, &keep->oci_pairs, s.dry_run);
 	if (r >= 0)
 		r = sweep_commits(&s, &keep->commits);
 	if (r >= 0)

@@ -115,13 +115,18 @@ int mark_refs(struct st_repo *repo, const char *skip, const struct digest_set *s
 struct reach {
 	struct digest_set commits, images, objects;
 	struct digest_set oci_splits;   /* tar-split records image refs name (gc-oci.c) */
+	struct digest_set oci_pairs;    /* cached TOC pairs their manifests name (gc-oci.c) */
 };
 int reach_mark(struct st_repo *repo, const struct digest_set *stop, struct reach *ret);
 void reach_release(struct reach *r);
 
-/* The tar-split records of image refs and the objects they need; the records no image names (gc-oci.c). */
-int mark_oci_splits(struct st_repo *repo, struct digest_set *objects, struct digest_set *splits);
-int sweep_oci_splits(struct st_repo *repo, const struct digest_set *keep, bool dry_run);
+/*
+ * What image refs keep besides their trees (gc-oci.c): the tar-split records
+ * and the objects they need, and the cached TOC pairs of their layers; then
+ * the records and pairs no image names.
+ */
+int mark_oci(struct st_repo *repo, struct digest_set *objects, struct digest_set *splits, struct digest_set *pairs);
+int sweep_oci(struct st_repo *repo, const struct digest_set *splits, const struct digest_set *pairs, bool dry_run);
 
 /* gc's sweep given what to keep. */
 int gc_sweep(struct st_repo *repo, const struct reach *keep, unsigned flags, struct st_gc_stats *stats);
