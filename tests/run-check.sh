@@ -69,51 +69,18 @@ run_meson_suite() {
 	count_meson "$dir" "$label"
 }
 
-# The later stages' builds run in the background at the lowest CPU priority
-# while the normal suite runs: many of its tests wait (fault servers, stalls,
-# kill loops, QEMU) and leave a core idle, and nice 19 leaves the tests their
-# CPU share. One after the other (ASan+UBSan, libFuzzer, release), each
-# writing DIR.log and DIR.rc in $BGLOG; a stage waits for its build (the fuzz
-# runs wait for all three, so nothing else takes their CPU time).
-BGLOG=$(mktemp -d)
-trap 'kill "$bg_pid" 2>/dev/null; rm -rf "$BGLOG" "$PYLINK"' EXIT
-bg_build() { # DIR SETUP-COMMAND...
-	local dir=$1 name=${1//\//_}; shift
-	{ { [ -f "$dir/build.ninja" ] || "$@"; } && ninja -C "$dir"; } >"$BGLOG/$name.log" 2>&1
-	echo $? >"$BGLOG/$name.rc"
-}
-# wait_build DIR: print the end of its build's log (all of it that matters if
-# it failed) and return its status
-wait_build() {
-	local name=${1//\//_}
-	while [ ! -f "$BGLOG/$name.rc" ] && kill -0 "$bg_pid" 2>/dev/null; do sleep 0.5; done
-	if [ "$(cat "$BGLOG/$name.rc" 2>/dev/null)" = 0 ]; then
-		tail -2 "$BGLOG/$name.log"
-		return 0
-	fi
-	tail -60 "$BGLOG/$name.log"
-	return 1
-}
+trap 'rm -rf "$PYLINK"' EXIT
 
 echo "=== normal build ($BUILD)"
-normal_ok=0
-{ [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"; } && ninja -C "$BUILD" || normal_ok=1
-(
-	renice -n 19 -p "$BASHPID" >/dev/null
-	bg_build "$BUILD_ASAN" meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false
-	bg_build "$BUILD_FUZZ" env CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true -Db_sanitize=address,undefined \
-		-Db_lundef=false
-	bg_build "$BUILD_RELEASE" meson setup "$BUILD_RELEASE" --buildtype=release
-) &
-bg_pid=$!
-if [ "$normal_ok" = 0 ]; then
+if { [ -f "$BUILD/build.ninja" ] || meson setup "$BUILD"; } && ninja -C "$BUILD"; then
 	run_meson_suite "$BUILD" "normal"
 else
 	failed=$((failed + 1)); failures+=("normal build failed")
 fi
 
 echo "=== sanitizer build ($BUILD_ASAN)"
-if wait_build "$BUILD_ASAN"; then
+if { [ -f "$BUILD_ASAN/build.ninja" ] || meson setup "$BUILD_ASAN" -Db_sanitize=address,undefined -Db_lundef=false; } &&
+	ninja -C "$BUILD_ASAN"; then
 	# The tests that loop over the big gentree trees (t0401, t0501, t0803, t0901,
 	# t0903) take three small ones here (seeds 1, 3, 7: with and without
 	# whiteouts, every kind of entry, hostile names and xattrs): the same code
@@ -129,10 +96,8 @@ else
 fi
 
 echo "=== libFuzzer build ($BUILD_FUZZ), $FUZZ_SECONDS s per target"
-release_ok=0
-wait_build "$BUILD_RELEASE" >"$BGLOG/release.out" || release_ok=1
-wait "$bg_pid"
-if wait_build "$BUILD_FUZZ"; then
+if { [ -f "$BUILD_FUZZ/build.ninja" ] || CC=clang meson setup "$BUILD_FUZZ" -Dfuzz=true \
+	-Db_sanitize=address,undefined -Db_lundef=false; } && ninja -C "$BUILD_FUZZ"; then
 	mapfile -t targets < <(find "$BUILD_FUZZ" -maxdepth 4 -type f -executable -name 'fuzz-*' | sort)
 	# One libFuzzer process per core (FUZZ_JOBS), each from a copy of its seed
 	# corpus and with its dictionary (magics, keywords: past the format's checks).
@@ -172,8 +137,8 @@ else
 fi
 
 echo "=== release build ($BUILD_RELEASE): compiles with -O3 -Werror"
-cat "$BGLOG/release.out"
-if [ "$release_ok" = 0 ]; then
+if { [ -f "$BUILD_RELEASE/build.ninja" ] || meson setup "$BUILD_RELEASE" --buildtype=release; } &&
+	ninja -C "$BUILD_RELEASE"; then
 	passed=$((passed + 1))
 else
 	failed=$((failed + 1)); failures+=("release build failed")
