@@ -40,6 +40,17 @@ count_proxy() {
 	PROXY=127.0.0.1:$(cat "$TEST_TMP/$1.port")
 }
 
+# chunked_test_setup: the start of a test that pushes and pulls zstd:chunked
+# layers: skips without sealtree, the registry tools or zstd; C locale; the
+# registries it starts are stopped at exit.
+chunked_test_setup() {
+	[ -x "$SEALTREE" ] || skip_all "sealtree not built"
+	need_registry_tools
+	command -v zstd >/dev/null || skip_all "needs zstd"
+	export LC_ALL=C
+	trap 'registry_stop_all; cleanup_test_tmp' EXIT
+}
+
 registry_stop_all() {
 	local p
 	for p in "${REG_PIDS[@]}"; do

@@ -14,12 +14,8 @@
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/oci-registry-lib.sh"
 
-[ -x "$SEALTREE" ] || skip_all "sealtree not built"
-need_registry_tools
-command -v zstd >/dev/null || skip_all "needs zstd"
-export LC_ALL=C
+chunked_test_setup
 T=$TEST_TMP
-trap 'registry_stop_all; cleanup_test_tmp' EXIT
 A() { "$SEALTREE" --repo "$T/a" "$@"; }
 B() { "$SEALTREE" --repo "$T/b" "$@"; }
 
