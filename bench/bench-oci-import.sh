@@ -17,7 +17,11 @@
 # bytes (8613 members): sealtree 3450 ms (3909 3349 3450), skopeo 7234 ms
 # (7733 6796 7234), 2.09x, load 5.2-6.3; RUNS=5 at load 4.5-6.9: 4297 ms
 # (5342 4297 6399 4186 3670) against 9154 ms, 2.13x. Idle, an earlier run, the boot
-# kit's 265 MB tree: 2367 ms against 9374 ms, 3.96x.
+# kit's 265 MB tree: 2367 ms against 9374 ms, 3.96x. Nearly idle, the
+# same 268 MB image, main at 6e95ef3, 18:15 UTC: RUNS=3 at load 0.6-1.6,
+# 2699 ms (2699 2598 2737) against 6425 ms (5667 6425 6648), 2.38x; RUNS=5
+# at load 1.5, 2299 ms (2299 2580 2392 2222 2243) against 5755 ms
+# (6267 5608 5679 5943 5755), 2.50x.
 # Usage: sudo bench/bench-oci-import.sh [SOURCE]   (BUILD_DIR, RUNS, BENCH_DIR)
 set -euo pipefail
 
