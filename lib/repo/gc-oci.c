@@ -15,6 +15,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -66,23 +67,41 @@ static int mark_split(struct st_repo *repo, const uint8_t id[32], struct digest_
 	return 0;
 }
 
+/*
+ * DIR/HEX for the manifest digest "sha256:HEX", read whole (at most max
+ * bytes): 1 with *ret_buf set; 0 when the digest is malformed or the file
+ * cannot be read (a damaged image keeps what it reached, never fails gc);
+ * -ENOMEM.
+ */
+static int read_manifest_file(struct st_repo *repo, const char *dir, const char *manifest, size_t max,
+			      char **ret_buf, size_t *ret_len)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	if (strncmp(manifest, "sha256:", 7) != 0 || strlen(manifest) != 71)
+		return 0;
+	if (asprintf(&path, "%s/%s", dir, manifest + 7) < 0)
+		return -ENOMEM;
+	r = st_repo_read_file(repo, path, max, ret_buf, ret_len);
+	if (r < 0) {
+		st_error_clear();
+		return r == -ENOMEM ? r : 0;
+	}
+	return 1;
+}
+
 /* The "split sha256:HEX SIZE" lines of one image record. */
 static int mark_record(struct st_repo *repo, const char *manifest, struct digest_set *objects,
 		       struct digest_set *splits)
 {
 	_cleanup_free_ char *buf = NULL;
-	char path[sizeof(RECORDS_DIR) + 66];
 	size_t len;
 	int r;
 
-	if (strncmp(manifest, "sha256:", 7) != 0 || strlen(manifest) != 71)
-		return 0;
-	snprintf(path, sizeof(path), RECORDS_DIR "/%s", manifest + 7);
-	r = st_repo_read_file(repo, path, RECORD_MAX, &buf, &len);
-	if (r < 0) {
-		st_error_clear();
-		return r == -ENOMEM ? r : 0;
-	}
+	r = read_manifest_file(repo, RECORDS_DIR, manifest, RECORD_MAX, &buf, &len);
+	if (r <= 0)
+		return r;
 	for (const char *p = buf; p && p < buf + len;) {
 		const char *nl = memchr(p, '\n', (size_t)(buf + len - p));
 		uint8_t id[32];
@@ -106,16 +125,13 @@ static int mark_pairs(struct st_repo *repo, const char *manifest, struct digest_
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ struct json_value *doc = NULL;
 	const struct json_value *layers;
-	char path[sizeof(BLOBS_DIR) + 66];
 	size_t len;
 	int r;
 
-	if (strncmp(manifest, "sha256:", 7) != 0 || strlen(manifest) != 71)
-		return 0;
-	snprintf(path, sizeof(path), BLOBS_DIR "/%s", manifest + 7);
-	r = st_repo_read_file(repo, path, MANIFEST_MAX, &buf, &len);
-	if (r >= 0)
-		r = json_parse(buf, len, &(struct json_limits){ .max_bytes = MANIFEST_MAX }, &doc);
+	r = read_manifest_file(repo, BLOBS_DIR, manifest, MANIFEST_MAX, &buf, &len);
+	if (r <= 0)
+		return r;
+	r = json_parse(buf, len, &(struct json_limits){ .max_bytes = MANIFEST_MAX }, &doc);
 	if (r < 0) {
 		st_error_clear();
 		return r == -ENOMEM ? r : 0;
