@@ -280,28 +280,43 @@ static void headers_done(struct headers *h)
 	free(h->runs);
 }
 
+/*
+ * A compressed part of a layer (the TOC, the tar headers frame) at off in fd:
+ * its len bytes must have the manifest's digest and decompress to exactly
+ * ulen bytes into out. -EBADMSG says which failed, naming the part (what).
+ */
+static int read_part(int fd, uint64_t off, uint64_t len, uint64_t ulen, const char *digest, const char *what,
+		     uint8_t *out)
+{
+	_cleanup_free_ uint8_t *z = malloc(len ? len : 1);
+	size_t n;
+
+	if (!z)
+		return -ENOMEM;
+	if (pread(fd, z, len, (off_t)off) != (ssize_t)len)
+		return -EIO;
+	if (!oci_sha256_matches(z, len, digest))
+		return st_errf(-EBADMSG, "%s does not match the manifest's digest %s", what, digest);
+	n = ZSTD_decompress(out, ulen, z, len);
+	if (ZSTD_isError(n) || n != ulen)
+		return st_errf(-EBADMSG, "%s does not decompress to %" PRIu64 " bytes", what, ulen);
+	return 0;
+}
+
 /* The fetched headers frame (in b's sparse file): checked against its digest, decompressed, split in n runs. */
 static int read_headers(struct rebuild *b, struct headers *h, size_t n)
 {
-	_cleanup_free_ uint8_t *z = malloc(h->length);
-	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
-	size_t k;
 	int r;
 
 	h->data = malloc(h->uncompressed);
 	h->runs = calloc(n, sizeof(*h->runs));
-	if (!z || !h->data || !h->runs)
+	if (!h->data || !h->runs)
 		return -ENOMEM;
-	if (pread(b->src_fd, z, h->length, (off_t)h->offset) != (ssize_t)h->length)
-		return -EIO;
-	oci_sha256(z, h->length, got);
-	if (oci_digest_parse(h->digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
-		return st_errf(-EBADMSG, "layer %s: its tar headers frame does not match the manifest's digest %s",
-			       b->layer, h->digest);
-	k = ZSTD_decompress(h->data, h->uncompressed, z, h->length);
-	if (ZSTD_isError(k) || k != h->uncompressed)
-		return st_errf(-EBADMSG, "layer %s: its tar headers frame does not decompress to %" PRIu64 " bytes",
-			       b->layer, h->uncompressed);
+	r = read_part(b->src_fd, h->offset, h->length, h->uncompressed, h->digest, "its tar headers frame", h->data);
+	if (r == -EBADMSG)
+		return st_errf(r, "layer %s: %s", b->layer, st_error_detail());
+	if (r < 0)
+		return r;
 	st_error_clear();
 	r = chunked_headers_split(h->data, h->uncompressed, n, h->runs);
 	if (r < 0)
@@ -314,50 +329,26 @@ static int read_toc(struct registry *reg, const struct oci_descriptor *d, int fd
 		    uint64_t off, uint64_t len, uint64_t ulen, struct chunked_toc *ret, uint8_t **ret_json,
 		    struct chunked_stats *stats)
 {
-	_cleanup_free_ uint8_t *z = malloc(len), *json = malloc(ulen + 1);
+	_cleanup_free_ uint8_t *json = malloc(ulen + 1);
 	struct range_fetch rf = { .start = off, .end = off + len };
-	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
-	size_t n;
 	int r;
 
-	if (!z || !json)
+	if (!json)
 		return -ENOMEM;
 	r = fetch_ranges(reg, d->digest, fd, &rf, 1, stats);
 	if (r != 0)
 		return r;
-	if (pread(fd, z, len, (off_t)off) != (ssize_t)len)
-		return -EIO;
-	oci_sha256(z, len, got);
-	if (oci_digest_parse(toc_digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
-		return st_errf(-EBADMSG, "layer %s: its TOC does not match the manifest's digest %s", d->digest,
-			       toc_digest);
-	n = ZSTD_decompress(json, ulen, z, len);
-	if (ZSTD_isError(n) || n != ulen)
-		return st_errf(-EBADMSG, "layer %s: its TOC does not decompress to %" PRIu64 " bytes", d->digest, ulen);
+	r = read_part(fd, off, len, ulen, toc_digest, "its TOC", json);
+	if (r == -EBADMSG)
+		return st_errf(r, "layer %s: %s", d->digest, st_error_detail());
+	if (r < 0)
+		return r;
 	st_error_clear();
 	r = chunked_toc_parse(json, ulen, off - 8, ret);
 	if (r < 0)
 		return st_errf(r, "layer %s: %s", d->digest, st_error_detail() ? st_error_detail() : "bad TOC");
 	*ret_json = TAKE_PTR(json);
 	return 0;
-}
-
-/* pread exactly len bytes at off into a new buffer, check its SHA-256 against digest, decompress to ulen. */
-static int read_part(int fd, uint64_t off, uint64_t len, uint64_t ulen, const char *digest, uint8_t *out)
-{
-	_cleanup_free_ uint8_t *z = malloc(len ? len : 1);
-	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
-	size_t n;
-
-	if (!z)
-		return -ENOMEM;
-	if (pread(fd, z, len, (off_t)off) != (ssize_t)len)
-		return -EIO;
-	oci_sha256(z, len, got);
-	if (oci_digest_parse(digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0)
-		return -EBADMSG;
-	n = ZSTD_decompress(out, ulen, z, len);
-	return ZSTD_isError(n) || n != ulen ? -EBADMSG : 0;
 }
 
 int chunked_pair_from_fd(int fd, const void *manifest, size_t len, size_t index, uint64_t blob_size,
@@ -377,12 +368,11 @@ int chunked_pair_from_fd(int fd, const void *manifest, size_t len, size_t index,
 	pair = malloc(toc_ulen + h_ulen);
 	if (!pair)
 		return -ENOMEM;
-	r = read_part(fd, toc_off, toc_len, toc_ulen, toc_dg, pair);
+	r = read_part(fd, toc_off, toc_len, toc_ulen, toc_dg, "its TOC", pair);
+	if (r >= 0)
+		r = read_part(fd, h_off, h_len, h_ulen, hdrs_dg, "its tar headers frame", pair + toc_ulen);
 	if (r < 0)
-		return st_errf(r, "its TOC does not match the manifest's digest %s or length", toc_dg);
-	r = read_part(fd, h_off, h_len, h_ulen, hdrs_dg, pair + toc_ulen);
-	if (r < 0)
-		return st_errf(r, "its tar headers frame does not match the manifest's digest %s or length", hdrs_dg);
+		return r;
 	oci_sha256(pair, toc_ulen + h_ulen, d);
 	oci_digest_format(d, ret_digest);
 	*ret_len = toc_ulen + h_ulen;
@@ -479,7 +469,6 @@ static int pair_from_delta(struct st_repo *repo, struct registry *reg, const str
 {
 	_cleanup_free_ uint8_t *base = NULL, *z = NULL, *pair = NULL;
 	struct range_fetch rf = { .start = dl->offset, .end = dl->offset + dl->length };
-	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
 	ZSTD_DCtx *dctx;
 	size_t base_len = 0, n;
 	int r;
@@ -501,8 +490,7 @@ static int pair_from_delta(struct st_repo *repo, struct registry *reg, const str
 		return -ENOMEM;
 	if (pread(fd, z, dl->length, (off_t)dl->offset) != (ssize_t)dl->length)
 		return -EIO;
-	oci_sha256(z, dl->length, got);
-	if (oci_digest_parse(dl->digest, want) < 0 || memcmp(want, got, sizeof(got)) != 0) {
+	if (!oci_sha256_matches(z, dl->length, dl->digest)) {
 		*why = "it does not match the manifest's " CHUNKED_ANN_DELTA_DIGEST;
 		return 0;
 	}
@@ -518,8 +506,7 @@ static int pair_from_delta(struct st_repo *repo, struct registry *reg, const str
 		*why = "it does not decompress against its base to the TOC's and tar headers' lengths";
 		return 0;
 	}
-	oci_sha256(pair, n, got);
-	if (oci_digest_parse(dl->pair, want) < 0 || memcmp(want, got, sizeof(got)) != 0) {
+	if (!oci_sha256_matches(pair, n, dl->pair)) {
 		*why = "what it rebuilds does not match the manifest's " CHUNKED_ANN_PAIR_DIGEST;
 		return 0;
 	}

@@ -69,3 +69,13 @@ void oci_sha256(const void *data, size_t len, uint8_t ret[OCI_DIGEST_SIZE])
 
 	(void)EVP_Digest(data, len, ret, &n, EVP_sha256(), NULL);
 }
+
+bool oci_sha256_matches(const void *data, size_t len, const char *digest)
+{
+	uint8_t want[OCI_DIGEST_SIZE], got[OCI_DIGEST_SIZE];
+
+	if (oci_digest_parse(digest, want) < 0)
+		return false;
+	oci_sha256(data, len, got);
+	return memcmp(want, got, sizeof(got)) == 0;
+}

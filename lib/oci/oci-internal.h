@@ -39,6 +39,8 @@ int oci_digest_parse(const char *s, uint8_t ret[OCI_DIGEST_SIZE]);
 void oci_digest_format(const uint8_t d[OCI_DIGEST_SIZE], char ret[ST_OCI_DIGEST_STRING_SIZE]);
 /* SHA-256 of a buffer. */
 void oci_sha256(const void *data, size_t len, uint8_t ret[OCI_DIGEST_SIZE]);
+/* Whether the buffer's SHA-256 is the digest "sha256:HEX" (false for a malformed digest). */
+bool oci_sha256_matches(const void *data, size_t len, const char *digest);
 
 enum oci_compression {
 	OCI_COMPRESSION_NONE,
