@@ -3,8 +3,12 @@
 # sealtree summary / remote / pull against Debian's nginx on loopback: a
 # first pull reproduces the commit exactly, a second fetches nothing, an
 # update fetches only the changed objects; a server sending wrong bytes or
-# 404 for an object, an untrusted commit, and a replayed older summary are
-# refused with nothing unverified published and no ref moved.
+# 404 for an object, an untrusted commit, a replayed older summary, a
+# summary signed by an untrusted key, and a newer signed summary naming an
+# older commit (a rollback, unless --allow-downgrade) are refused with
+# nothing unverified published and no ref moved. The remote's proxy= carries every request
+# (nginx, which serves absolute-form requests, as the proxy of a host that
+# does not exist).
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
@@ -94,7 +98,27 @@ mv "$srv/summary.sig" "$T/sig.keep"
 expect_refused "an unsigned summary is refused" "not signed" C pull origin
 cp "$T/old/summary.sig" "$srv/summary.sig"
 expect_refused "signatures of another summary are refused" "other summary bytes" C pull origin
+"$SEALTREE" keygen -o "$T/stranger" >/dev/null
+cp "$srv/summary" "$T/summary.keep"
+S summary --sign "$T/stranger" >/dev/null
+expect_refused "a summary signed by an untrusted key is refused" "summary of remote 'origin' refused: " C pull origin
+ref_is main "$v2" && ok "... ref did not move" || fail "untrusted summary ref" ""
+cp "$T/summary.keep" "$srv/summary"
 mv "$T/sig.keep" "$srv/summary.sig"
+
+# ---- a newer, validly signed summary naming an older commit: a rollback ----
+S ref main "$v1" && S summary --sign "$T/k" >/dev/null
+mark=$(access_lines)
+expect_refused "a newer signed summary naming an older commit is refused as a rollback" \
+	"commit $v1 would move refs/remotes/origin/main back: commit timestamp .* is older .*rollback" C pull origin
+ref_is main "$v2" && [ "$(requests_since "$mark" 'GET /images/')" = 0 ] && [ "$(requests_since "$mark" 'GET /objects/')" = 0 ] &&
+	ok "... ref did not move, no image or object fetched" || fail "rollback" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
+C pull origin --dry-run >"$T/out" 2>&1 && fail "dry-run rollback" "accepted: $(cat "$T/out")" ||
+	ok "... --dry-run refuses it too"
+C pull origin --allow-downgrade >"$T/out" 2>"$T/err" && ref_is main "$v1" && ok "pull --allow-downgrade takes it" ||
+	fail "allow-downgrade" "$(cat "$T/err")"
+S ref main "$v2" && S summary --sign "$T/k" >/dev/null
+C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v2" && ok "... and the next commit forward again" || fail "forward" "$(cat "$T/err")"
 
 # ---- wrong bytes, then 404, for an object; then an honest server ----
 before=$(objects_of "$srv")
@@ -141,6 +165,22 @@ ref_is main "$v3" && ok "untrusted: ref did not move" || fail "untrusted ref" ""
 check "remote add --no-sign-verify" C remote add lax "$NGINX_URL" --no-sign-verify
 C pull lax --jobs 1 >"$T/out" 2>"$T/err" && ref_is main "$v3" &&
 	C refs --all | grep -q "^$v4 refs/remotes/lax/main$" && ok "pull without signature checks" || fail "lax" "$(cat "$T/err")"
+access_lines_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | wc -l; }
+# ---- proxy=: every request through the proxy (here nginx, for a host that does not exist) ----
+check "remote add --proxy" C remote add viaproxy "http://sealtree-origin.invalid:9/" --no-sign-verify --proxy "$NGINX_URL"
+grep -qx "proxy=$NGINX_URL" "$cl/remotes/viaproxy/config" && ok "... kept in the remote's config" || fail "proxy config" "$(cat "$cl/remotes/viaproxy/config")"
+mark=$(access_lines)
+env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY -u no_proxy -u NO_PROXY \
+	"$SEALTREE" --repo "$cl" pull viaproxy >"$T/out" 2>"$T/err" && C refs --all | grep -q "^$v4 refs/remotes/viaproxy/main$" &&
+	ok "a pull through the remote's proxy" || fail "proxy pull" "$(cat "$T/err")"
+n=$(requests_since "$mark" '"GET ')
+[ "$n" -ge 2 ] && [ "$(requests_since "$mark" '"[A-Z]* http://sealtree-origin.invalid:9/')" = "$(access_lines_since "$mark")" ] &&
+	ok "... its $n requests reached the proxy in absolute form, for the remote's host" ||
+	fail "proxy requests" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
+sed -i '/^proxy=/d' "$cl/remotes/viaproxy/config"
+expect_refused "without proxy= the same remote fails, naming the URL" "sealtree-origin.invalid:9/summary" \
+	env -u http_proxy -u https_proxy -u HTTP_PROXY -u HTTPS_PROXY -u all_proxy -u ALL_PROXY "$SEALTREE" --repo "$cl" pull viaproxy
+
 expect_refused "pull of an unknown ref" "has no ref 'nope'" C pull origin nope
 expect_refused "pull of an unknown remote" "no remote 'nope'" C pull nope
 

@@ -174,6 +174,12 @@ enum st_pull_flags {
 	ST_PULL_DRY_RUN = 1u << 0,      /* fetch summary, commits and images; report, publish nothing */
 	ST_PULL_NO_PACKS = 1u << 1,     /* loose objects only, even where the summary offers packs */
 	ST_PULL_COMMIT_ONLY = 1u << 2,  /* store commits and signatures; images checked, not kept; no object, no ref moves */
+	/*
+	 * Let refs/remotes/NAME/REF move to a commit older (timestamp, or
+	 * version by strverscmp(3)) than the one it points at; without it such
+	 * a commit is refused (-ESTALE) before anything but it is fetched.
+	 */
+	ST_PULL_ALLOW_DOWNGRADE = 1u << 3,
 };
 
 struct st_pull_progress {

@@ -477,11 +477,46 @@ static int store_signatures(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE],
 }
 
 /*
+ * Anti-rollback of a remote ref: c may replace the commit local points at
+ * only if it follows it (st_accepted_check: timestamp, then version). The
+ * summary's timestamp stops a replayed summary; this stops a newer, validly
+ * signed summary that names an older commit (a branch reset, or a summary
+ * of another repository signed with the same key). -ESTALE naming both.
+ */
+static int check_downgrade(struct pull *p, const char *local, const char *hex, const struct st_commit *c)
+{
+	_cleanup_(commit_freep) struct st_commit *cur = NULL;
+	struct st_accepted last = {};
+	int r;
+
+	if (p->opts->flags & ST_PULL_ALLOW_DOWNGRADE)
+		return 0;
+	r = st_repo_read_ref(p->repo, local, last.commit_id);
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	r = st_repo_read_commit(p->repo, last.commit_id, &cur);
+	if (r == -ENOENT)
+		return 0;       /* its commit is gone (gc after a ref was forced): nothing to compare with */
+	if (r < 0)
+		return r;
+	last.timestamp = cur->timestamp;
+	(void)snprintf(last.version, sizeof(last.version), "%s", cur->version ? cur->version : "");
+	r = st_accepted_check(&last, c);
+	if (r == -ESTALE)
+		return st_errf(r, "commit %s would move %s back: %s; refused as a rollback (pull --allow-downgrade takes it)",
+			       hex, local, st_error_detail());
+	return r;
+}
+
+/*
  * The commit and its signatures: fetched, the bytes checked against the id,
  * then the trust chain (st_seal_chain: commit and signature links) under the
- * remote's keys. Nothing else is fetched for a commit that fails here.
+ * remote's keys, and not older than the commit the remote ref points at
+ * (check_downgrade). Nothing else is fetched for a commit that fails here.
  */
-static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct st_commit **ret)
+static int pull_commit(struct pull *p, const struct st_summary_ref *ref, const char *local, struct st_commit **ret)
 {
 	_cleanup_(commit_freep) struct st_commit *c = NULL;
 	_cleanup_(sigset_freep) struct st_signature_set *set = NULL;
@@ -547,6 +582,9 @@ static int pull_commit(struct pull *p, const struct st_summary_ref *ref, struct 
 			return st_errf(-EKEYREJECTED, "commit %s of remote ref '%s' is not trusted: %s", hex, ref->name, why);
 		}
 	}
+	r = check_downgrade(p, local, hex, c);
+	if (r < 0)
+		return r;
 	if (!(p->opts->flags & ST_PULL_DRY_RUN)) {
 		struct st_seal_options so = {
 			.store = p->store,
@@ -988,7 +1026,7 @@ int st_remote_pull(struct st_repo *repo, const char *name, struct st_pull_option
 				continue;
 			r = st_repo_read_commit(repo, cur, &work[i].commit);
 		} else {
-			r = pull_commit(&p, work[i].sref, &work[i].commit);
+			r = pull_commit(&p, work[i].sref, work[i].local, &work[i].commit);
 			if (r >= 0)
 				r = pull_content(&p, work[i].sref->commit, work[i].commit, &opts->results[i]);
 		}

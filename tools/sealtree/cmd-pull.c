@@ -15,7 +15,7 @@ static void pull_help(FILE *f)
 {
 	fprintf(f,
 		"usage: sealtree pull NAME [REF...] [--jobs N] [--depth N] [--commit-only] [--dry-run]\n"
-		"                     [--no-packs] [--stall-timeout SECONDS]\n"
+		"                     [--no-packs] [--stall-timeout SECONDS] [--allow-downgrade]\n"
 		"\n"
 		"Fetch refs of remote NAME (all of its summary without REF) into\n"
 		"refs/remotes/NAME/REF: the summary and commits checked under the remote's\n"
@@ -30,6 +30,8 @@ static void pull_help(FILE *f)
 		"  --commit-only   fetch commits, signatures and images only: no object, no ref moves\n"
 		"  --stall-timeout SECONDS\n"
 		"                  abandon (and retry) a transfer below 1 byte/s for this long (default 30)\n"
+		"  --allow-downgrade\n"
+		"                  let a remote ref move to an older commit (refused by default)\n"
 		"  -h, --help      show this help\n");
 }
 
@@ -94,7 +96,7 @@ static void warning_cb(void *userdata, const char *message)
 
 int cmd_pull(int argc, char **argv)
 {
-	enum { OPT_STALL_TIMEOUT = 0x100, OPT_NO_PACKS, OPT_DEPTH, OPT_COMMIT_ONLY };
+	enum { OPT_STALL_TIMEOUT = 0x100, OPT_NO_PACKS, OPT_DEPTH, OPT_COMMIT_ONLY, OPT_ALLOW_DOWNGRADE };
 	static const struct option options[] = {
 		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "commit-only", no_argument, NULL, OPT_COMMIT_ONLY },
@@ -102,6 +104,7 @@ int cmd_pull(int argc, char **argv)
 		{ "stall-timeout", required_argument, NULL, OPT_STALL_TIMEOUT },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "no-packs", no_argument, NULL, OPT_NO_PACKS },
+		{ "allow-downgrade", no_argument, NULL, OPT_ALLOW_DOWNGRADE },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
@@ -128,6 +131,9 @@ int cmd_pull(int argc, char **argv)
 			break;
 		case OPT_NO_PACKS:
 			opts.flags |= ST_PULL_NO_PACKS;
+			break;
+		case OPT_ALLOW_DOWNGRADE:
+			opts.flags |= ST_PULL_ALLOW_DOWNGRADE;
 			break;
 		case OPT_DEPTH:
 			if (strcmp(optarg, "-1") == 0)
