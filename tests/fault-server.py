@@ -14,12 +14,15 @@
 # "redirect-loop" (302 to itself); "other" (the bytes of ROOT/arg instead);
 # "norange" (a Range request answered 200 with the whole file); "badrange"
 # (answered 206 with the whole file labelled as bytes 0-); "delay" (waits arg
-# seconds, then answers honestly: requests that overlap show in the log).
+# seconds, then answers honestly: requests that overlap show in the log);
+# "endless" (200, chunked, the file's bytes over and over: a body that never
+# ends, up to 1 GiB or until the client hangs up).
 # HEAD is answered with the headers a GET would have (logged "HEAD PATH ok").
 # A "Range: bytes=N-" request is otherwise answered 206 with the rest of
 # the file ("truncate" then sends half of that rest), and "Range: bytes=A-B"
 # with bytes A..B; "corrupt" flips the byte at the middle of the body sent. After each response a
 # line "SENT PATH BYTES" gives the body bytes written, for byte counting.
+# LOG.times gets "SECONDS PATH" per GET (a monotonic clock), for the backoff.
 # Prints the port on stdout once listening.
 import json
 import os
@@ -72,6 +75,8 @@ class Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         with lock, open(log_path, "a") as f:
             f.write(f"GET {self.path} {status}" + (f" range={rng}" if rng else "") + "\n")
+        with lock, open(log_path + ".times", "a") as f:
+            f.write(f"{time.monotonic():.3f} {self.path}\n")
 
     def send_bytes(self, status, body, length=None, extra=None):
         self.send_response(status)
@@ -148,12 +153,30 @@ class Handler(BaseHTTPRequestHandler):
             return
         if mode == "oversize":
             return self.send_bytes(200, body + b"x" * 100)
+        if mode == "endless":
+            return self.endless(body or b"x")
         try:
             self.send_bytes(status, body, extra=extra)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
         self.sent(len(body))
+
+    def endless(self, body):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = (body * (65536 // len(body) + 1))[:65536]
+        frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+        n = 0
+        try:
+            for _ in range(16384):          # 1 GiB at most
+                self.wfile.write(frame)
+                n += len(chunk)
+        except OSError:
+            pass
+        self.close_connection = True
+        self.sent(n)
 
     def sent(self, n):
         with lock, open(log_path, "a") as f:

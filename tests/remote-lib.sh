@@ -106,9 +106,10 @@ access_lines() { wc -l <"$NGINX_DIR/access.log"; }
 requests_since() { tail -n +$(($1 + 1)) "$NGINX_DIR/access.log" | grep -c -- "$2" || true; }
 
 # fault_server_start: tests/fault-server.py serving $srv by the rules in $T/rules.json, logging to
-# $T/requests.log (emptied first), stopped on exit (fault_server_stop): $URL and $server_pid.
+# $T/requests.log (emptied first; request times in requests.log.times), stopped on exit (fault_server_stop): $URL and $server_pid.
 fault_server_start() {
 	: >"$T/requests.log"
+	: >"$T/requests.log.times"
 	python3 "$SOURCE_DIR/tests/fault-server.py" "$srv" "$T/rules.json" "$T/requests.log" >"$T/port" &
 	server_pid=$!
 	trap 'fault_server_stop; cleanup_test_tmp' EXIT

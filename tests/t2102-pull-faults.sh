@@ -1,11 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # sealtree pull against a server that misbehaves (tests/fault-server.py):
-# 500s and truncated bodies are retried, a stall is abandoned after
-# --stall-timeout, and when a fault persists (500, truncation, stall, an
-# oversized body, a redirect loop, a commit swapped for another) the pull
-# fails naming the object or URL, publishes nothing unverified and moves
-# no ref; the same pull against the honest server afterwards completes.
+# 500s and truncated bodies are retried after 250, 500, 1000, 2000 ms, a
+# stall is abandoned after --stall-timeout, and when a fault persists (500,
+# truncation, stall, an oversized body, a body that never ends, a redirect
+# loop, a commit swapped for other bytes or for another valid commit) the
+# pull fails naming the object or URL, in bounded memory, publishes nothing
+# unverified and moves no ref; the same pull against the honest server
+# afterwards completes.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
@@ -22,6 +24,8 @@ mkdir -p "$T/tree"
 for i in $(seq 1 12); do head -c $((3000 + i * 1013)) /dev/urandom >"$T/tree/f$i"; done
 S init --verity=off >/dev/null
 v1=$(S commit -b main --tree "$T/tree")
+mkdir -p "$T/other" && echo other >"$T/other/o"
+v0=$(S commit -b other --tree "$T/other")
 S summary >/dev/null
 victim=$(objects_of "$srv" | head -1)
 victim=${victim#./}
@@ -30,10 +34,31 @@ fault_server_start
 
 C init --verity=off >/dev/null
 C remote add origin "$URL" --no-sign-verify
+/usr/bin/time -f %M -o "$T/rss" true 2>/dev/null || skip_all "needs /usr/bin/time"
+# Under AddressSanitizer the peak RSS says little (shadow memory, quarantine):
+# the bound is checked only in a normal build, the outcome in both.
+rss_max=65536
+if sanitized_build; then
+	echo "# sanitized build: peak RSS not bounded here"
+	rss_max=999999999
+fi
+# refused_rss NAME PATTERN ARGS...: expect_refused for "pull origin main ARGS", and its peak RSS under rss_max KiB.
+refused_rss() {
+	local name=$1 pattern=$2
+	shift 2
+	expect_refused "$name" "$pattern" /usr/bin/time -f %M -o "$T/rss" "$SEALTREE" --repo "$cl" pull origin main "$@"
+	[ "$(tail -1 "$T/rss")" -lt $rss_max ] && ok "... in bounded memory ($(tail -1 "$T/rss") KiB): $(grep -v "^Command exited" "$T/err" | head -1)" ||
+		fail "$name: memory" "$(cat "$T/rss") KiB"
+}
 
 # Persistent faults: each fails naming what failed; nothing is published, no ref moves.
 rules "{\"$victim\": {\"mode\": \"500\"}}"
+tmark=$(wc -l <"$T/requests.log.times")
 expect_refused "persistent 500 fails naming the object" "object $victim: .*HTTP status 500 (after 5 attempts)" C pull origin
+# The 5 attempts' start times: each waits at least the backoff (250 ms, doubling) after the one before.
+gaps=$(tail -n +$((tmark + 1)) "$T/requests.log.times" | awk -v v="/objects/$victim" '$2 == v { if (n++) printf "%d ", ($1 - t) * 1000; t = $1 }')
+echo "$gaps" | awk '{ exit !(NF == 4 && $1 >= 245 && $2 >= 495 && $3 >= 995 && $4 >= 1995) }' &&
+	ok "... retried with backoff: $gaps ms between attempts (at least 250 500 1000 2000)" || fail "backoff" "gaps: '$gaps'"
 rules "{\"$victim\": {\"mode\": \"truncate\"}}"
 expect_refused "persistent truncation fails naming the object" "object $victim: .*after 5 attempts" C pull origin
 rules "{\"$victim\": {\"mode\": \"oversize\"}}"
@@ -44,9 +69,19 @@ expect_refused "a stalled body is abandoned" "object $victim: .*after 5 attempts
 [ $(($(date +%s) - start)) -lt 60 ] && ok "... within the stall timeouts" || fail "stall time" "$(($(date +%s) - start)) s"
 rules '{"summary": {"mode": "redirect-loop"}}'
 expect_refused "a redirect loop fails naming the URL" "$URL/summary: .*redirect" C pull origin
-other=$(ls "$srv/images" | head -1)
+rules "{\"$victim\": {\"mode\": \"redirect-loop\"}}"
+expect_refused "a redirect loop for an object fails naming it" "object $victim: .*redirect" C pull origin
+other=$(ls "$srv/images" | sort | head -1)
 rules "{\"commits/$v1\": {\"mode\": \"other\", \"arg\": \"images/$other\"}}"
 expect_refused "a commit swapped for other bytes is refused" "are not commit $v1" C pull origin
+rules "{\"commits/$v1\": {\"mode\": \"other\", \"arg\": \"commits/$v0\"}}"
+expect_refused "a commit swapped for another valid commit is refused" "commits/$v1: the bytes received are not commit $v1" C pull origin
+# Bodies that never end (chunked, no length): each stopped at its limit, the pull fails in bounded memory.
+for what in "summary|$URL/summary: larger than" "commits/$v1|commits/$v1: larger than" "images/|/images/[0-9a-f]\{64\}: larger than" \
+	"$victim|object $victim: the server sent more bytes"; do
+	rules "{\"${what%%|*}\": {\"mode\": \"endless\"}}"
+	refused_rss "a body that never ends (${what%%|*}) is cut and refused" "${what#*|}"
+done
 [ -z "$(remote_ref)" ] && ok "no ref moved" || fail "ref moved" "$(remote_ref)"
 [ ! -e "$cl/objects/$victim" ] && ! find "$cl/objects" -name '.*' | grep -q . && [ -z "$(ls "$cl/images")" ] &&
 	ok "the faulty object, no temporary file and no image published" || fail "published" "$(find "$cl" -path '*objects/*' -newer "$T/port" | head)"

@@ -51,6 +51,10 @@ grep -q "($total from packs" "$T/out" && ok "all $total objects from the pack" |
 	ok "no loose object, the image from the pack too" || fail "loose" "$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log")"
 [ "$(requests_since "$mark" '\.pack HTTP/1.1" 206 ')" -ge 1 ] && [ "$(requests_since "$mark" '\.pack HTTP/1.1" 200 ')" = 0 ] &&
 	ok "pack ranges answered 206, never the whole pack" || fail "206" "$(tail -5 "$NGINX_DIR/access.log")"
+# Single ranges only (S3-like servers serve no other): every Range header "bytes=A-B", never a list.
+tail -n +$((mark + 1)) "$NGINX_DIR/access.log" | awk -F'"' '$2 ~ /^GET \/packs\/[0-9a-f]*\.pack / { print $4 }' >"$T/ranges"
+[ -s "$T/ranges" ] && ! grep -qv '^bytes=[0-9]*-[0-9]*$' "$T/ranges" &&
+	ok "every pack request one single range ($(wc -l <"$T/ranges") requests)" || fail "single ranges" "$(cat "$T/ranges")"
 psize=$(stat -c %s "$srv"/packs/*.pack)
 [ "$(bytes_since "$mark" '\.pack HTTP')" = "$psize" ] && ok "pack bytes on the wire = pack size ($psize)" ||
 	fail "pack bytes" "$(bytes_since "$mark" '\.pack HTTP') vs $psize"

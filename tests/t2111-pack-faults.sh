@@ -42,7 +42,8 @@ fallback() {
 	fi
 }
 
-# refused NAME RULES: with loose objects gone (404) the pull fails, no ref moves, nothing unverified stays.
+# refused NAME RULES: with loose objects gone (404) the pull fails, no ref moves, nothing unverified stays;
+# then the same client pulls from the honest server (honest summary, no rules) and completes clean.
 refused() {
 	local name=$1 r=$2 rc=0
 	fresh_client
@@ -53,6 +54,15 @@ refused() {
 	else
 		fail "$name (refused)" "rc=$rc $(cat "$T/err")"
 	fi
+	cp "$srv/summary" "$T/summary.now"
+	honest
+	rules '{}'
+	if C pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && clean; then
+		ok "... then the honest server: the same client completes, fsck clean"
+	else
+		fail "$name (honest afterwards)" "$(cat "$T/out" "$T/err")"
+	fi
+	cp "$T/summary.now" "$srv/summary"
 }
 
 # ---- a server repository with a full pack ----
@@ -125,6 +135,21 @@ fallback "an index with a gap between frames" '{}' "bad index: pack index entry 
 honest
 fallback "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}}" "bad index: .*not the index the summary names"
 refused "an index that is not the summary's" "{\"packs/$H.index\": {\"mode\": \"other\", \"arg\": \"summary\"}, \"objects/\": {\"mode\": \"404\"}}"
+
+# ---- an index that never ends (chunked, no length): cut at the summary's size, in bounded memory ----
+/usr/bin/time -f %M -o "$T/rss" true 2>/dev/null || skip_all "needs /usr/bin/time"
+fresh_client
+rules '{".index": {"mode": "endless"}}'
+if /usr/bin/time -f %M -o "$T/rss" "$SEALTREE" --repo "$cl" pull origin >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] &&
+	grep -q "warning: packs/[0-9a-f]\{64\}\.\(index\|pack\): .*larger than" "$T/err" && clean; then
+	ok "an index that never ends: cut, a warning naming it, loose fallback complete"
+else
+	fail "endless index" "$(cat "$T/out" "$T/err")"
+fi
+rss_max=65536
+sanitized_build && rss_max=999999999    # under ASan the peak RSS says little (shadow memory)
+[ "$(tail -1 "$T/rss")" -lt $rss_max ] && ok "... in bounded memory ($(tail -1 "$T/rss") KiB)" || fail "endless index memory" "$(cat "$T/rss")"
+refused "an index that never ends" '{".index": {"mode": "endless"}, "objects/": {"mode": "404"}}'
 
 # ---- a truncated range resumes after its last verified object (the image's range comes first) ----
 fresh_client
