@@ -94,15 +94,17 @@ v1=$("$SEALTREE" --repo "$T/cl-st1" refs --all | awk '$2 == "refs/remotes/origin
 delta=$(awk -v f="$v1" '$1 == "pack" && $3 == f { print $4 }' "$T/www/st/summary")
 dpack=$(stat -c %s "$T/www/st/packs/$delta.pack")
 dindex=$(stat -c %s "$T/www/st/packs/$delta.index")
-# The changed objects' compressed size: the pack's frames but the image's (the entry of v2's image digest).
+# The changed objects' compressed size: the frames of the pack's entries that are objects (the
+# server has them), not the image's (the entry of v2's image digest), its dump delta's, nor the
+# object deltas' (entries of neither kind, docs/formats/remote.md "Object deltas").
 v2image=$(ST show main 2>/dev/null | sed -n 's/^image[: ]*\([0-9a-f]\{64\}\).*/\1/p' | head -1)
-read -r dobj dimg ddelta < <(python3 - "$T/www/st/packs/$delta.index" "$v2image" <<'PY'
-import hashlib, struct, sys
+read -r dobj dimg ddelta dodelta < <(python3 - "$T/www/st/packs/$delta.index" "$v2image" "$T/www/st/objects" <<'PY'
+import hashlib, os, struct, sys
 idx = open(sys.argv[1], "rb").read()
 img = bytes.fromhex(sys.argv[2]) if len(sys.argv[2]) == 64 else b""
 key = hashlib.sha256(b"sealtree image dump delta 1\0" + img).digest()
 n = struct.unpack_from("<Q", idx, 24)[0]
-obj = im = dl = 0
+obj = im = dl = od = 0
 for i in range(n):
     d = idx[128 + 56 * i:128 + 56 * i + 32]
     off, cs, sz = struct.unpack_from("<QQQ", idx, 128 + 56 * i + 32)
@@ -110,13 +112,15 @@ for i in range(n):
         im += cs
     elif d == key:
         dl += cs
-    else:
+    elif os.path.exists(os.path.join(sys.argv[3], d.hex()[:2], d.hex()[2:])):
         obj += cs
-print(obj, im, dl)
+    else:
+        od += cs
+print(obj, im, dl, od)
 PY
 )
 echo "changed: $changed files; sealtree packs v2 (full + from v1) $st_gen s, ostree static delta $os_gen s"
-echo "pack from v1: $dpack bytes (changed objects $dobj, image against v1's $dimg, image delta (dump) $ddelta), index $dindex bytes; ostree delta: $(du -sb "$T/www/os/deltas" | cut -f1) bytes"
+echo "pack from v1: $dpack bytes (changed objects $dobj, image against v1's $dimg, image delta (dump) $ddelta, object deltas $dodelta), index $dindex bytes; ostree delta: $(du -sb "$T/www/os/deltas" | cut -f1) bytes"
 # warm the server's page cache
 find "$T/www" -type f -exec cat {} + >/dev/null
 

@@ -125,3 +125,15 @@ fault_server_stop() {
 		server_pid=
 	fi
 }
+
+# commit_serve_pull: $T/tree committed as main ($v1) with `summary --packs`, $srv served by nginx, and
+# a client ($cl) with the remote origin (signatures not checked) that pulled it; 1 if that pull failed.
+commit_serve_pull() {
+	S init --verity=off >/dev/null
+	v1=$(S commit -b main --tree "$T/tree")
+	S summary --packs >/dev/null
+	nginx_start "$srv"
+	C init --verity=off >/dev/null
+	C remote add origin "$NGINX_URL" --no-sign-verify
+	C pull origin >/dev/null 2>"$T/err"
+}

@@ -65,13 +65,7 @@ for i in $(seq 1 20); do echo "small $i" >"$T/tree/a/deep/er/s$i"; done
 ln "$T/tree/a/f1" "$T/tree/b/hard"
 ln -s ../a/f2 "$T/tree/b/link"
 : >"$T/tree/b/empty"
-S init --verity=off >/dev/null
-v1=$(S commit -b main --tree "$T/tree")
-S summary --packs >/dev/null
-nginx_start "$srv"
-C init --verity=off >/dev/null
-C remote add origin "$NGINX_URL" --no-sign-verify
-C pull origin >/dev/null 2>&1 && ref_is main "$v1" || fail "v1" ""
+commit_serve_pull && ref_is main "$v1" || fail "v1" "$(cat "$T/err")"
 cp -a "$cl" "$T/cl1"
 
 # v2: 3 files changed, 1 new, 1 removed.

@@ -25,7 +25,7 @@
 
 static const char key_domain[] = "sealtree image dump delta 1";
 
-void pack_image_delta_key(const uint8_t image_digest[32], uint8_t ret[32])
+void pack_entry_key(const char *domain, size_t domain_len, const uint8_t a[32], const uint8_t *b, uint8_t ret[32])
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned len = 32;
@@ -34,10 +34,16 @@ void pack_image_delta_key(const uint8_t image_digest[32], uint8_t ret[32])
 	memset(ret, 0, 32);
 	if (!ctx)
 		return;
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, key_domain, sizeof(key_domain)) != 1 ||
-	    EVP_DigestUpdate(ctx, image_digest, 32) != 1 || EVP_DigestFinal_ex(ctx, ret, &len) != 1)
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 || EVP_DigestUpdate(ctx, domain, domain_len) != 1 ||
+	    EVP_DigestUpdate(ctx, a, 32) != 1 || (b && EVP_DigestUpdate(ctx, b, 32) != 1) ||
+	    EVP_DigestFinal_ex(ctx, ret, &len) != 1)
 		memset(ret, 0, 32);
 	EVP_MD_CTX_free(ctx);
+}
+
+void pack_image_delta_key(const uint8_t image_digest[32], uint8_t ret[32])
+{
+	pack_entry_key(key_domain, sizeof(key_domain), image_digest, NULL, ret);
 }
 
 int pack_image_dump(const void *image, size_t len, char **ret, size_t *ret_len)

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/mman.h>
+
 #include <openssl/evp.h>
 #include <zstd.h>
 
@@ -108,7 +110,7 @@ static int frame_begin(struct range_fetch *rf, const struct pack_entry *e, uint6
 		return r;
 	rf->in_frame = true;
 	zfd_close(rf, false);
-	if (e->csize >= PACK_PARTIAL_MIN && pack_partial_open(run->pp->repo, e->digest, keep, &rf->zfd) < 0) {
+	if (e->csize >= PACK_PARTIAL_MIN && !e->prefix && pack_partial_open(run->pp->repo, e->digest, keep, &rf->zfd) < 0) {
 		rf->zfd = -EBADF;       /* locked by another pull, or not ours: fetched without one */
 		if (keep > 0)
 			return st_errf(-ESTALE, "%s: the kept bytes of object %s are gone", run->name, rf->dec->sink.relpath + 8);
@@ -447,9 +449,79 @@ static bool pack_candidate(struct pack_pull *pp, size_t k, const uint8_t commit[
 	return true;
 }
 
+/* The object deltas of a pack from F: an entry per missing object whose delta the index holds, its base mapped. */
+struct delta_entries {
+	struct pack_entry *v;           /* sorted by object digest */
+	size_t n;
+};
+
+static void delta_entries_done(struct delta_entries *de)
+{
+	for (size_t i = 0; i < de->n; i++)
+		if (de->v[i].prefix)
+			(void)munmap((void *)de->v[i].prefix, de->v[i].prefix_len);
+	free(de->v);
+	*de = (struct delta_entries){};
+}
+
+static uint8_t *local_image(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], size_t *ret_len);
+
+static int delta_entries_of(struct pack_pull *pp, const struct st_summary_pack *pk, const struct pack_index *idx,
+			    const struct want_list *missing, struct delta_entries *ret)
+{
+	_cleanup_free_ struct pack_delta_pair *pairs = NULL;
+	_cleanup_free_ uint8_t *from = NULL;
+	struct delta_entries de = {};
+	size_t n_pairs = 0, from_len = 0;
+	int r;
+
+	if (!pk->has_from || !pp->image)
+		return 0;
+	from = local_image(pp->repo, pk->from, &from_len);
+	if (!from)
+		return 0;
+	r = pack_object_delta_pairs(pp->image, pp->image_len, from, from_len, missing, &pairs, &n_pairs);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0 || n_pairs == 0)
+		return 0;       /* F's image here does not parse: the objects' own frames */
+	de.v = calloc(n_pairs, sizeof(*de.v));
+	if (!de.v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_pairs; i++) {
+		const struct pack_entry *e = pack_index_find(idx, pairs[i].key);
+		const void *base = NULL;
+
+		/* Only an entry of the object's size, and a base here at its size: else the object's own frame. */
+		if (!e || e->size != pairs[i].size || pack_object_map(pp->repo, pairs[i].base, pairs[i].base_size, &base) < 0)
+			continue;
+		de.v[de.n] = *e;
+		memcpy(de.v[de.n].digest, pairs[i].object, 32);
+		de.v[de.n].prefix = base;
+		de.v[de.n].prefix_len = (size_t)pairs[i].base_size;
+		de.n++;
+	}
+	*ret = de;
+	return 0;
+}
+
+struct wanted_at {
+	const struct pack_entry *e;
+	size_t want_index;
+};
+
+static int cmp_offset(const void *a, const void *b)
+{
+	const struct pack_entry *x = ((const struct wanted_at *)a)->e, *y = ((const struct wanted_at *)b)->e;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
 /* One pack: the objects of missing it holds, fetched. 0, or a negative errno for a local failure. */
 static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 {
+	struct delta_entries de = {};
+	_cleanup_free_ bool *done = NULL;
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
 	struct pack_run run = { .pp = pp, .lock = PTHREAD_MUTEX_INITIALIZER };
 	const struct pack_index *idx = NULL;
@@ -475,29 +547,53 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		r = -ENOMEM;
 		goto out;
 	}
-	/* Both sorted by digest, and the body is in digest order: one walk gives body order. */
-	for (size_t i = 0, j = 0; i < missing->n && j < idx->n_entries;) {
-		int c = memcmp(missing->v[i].digest, idx->entries[j].digest, 32);
+	r = delta_entries_of(pp, pk, idx, missing, &de);
+	if (r < 0)
+		goto out;
+	/*
+	 * Both sorted by digest, and the body is in digest order: one walk gives
+	 * body order. An object with a delta here takes it instead of its own
+	 * frame; then the wanted entries are put in body order again.
+	 */
+	for (size_t i = 0, j = 0, d = 0; i < missing->n; i++) {
+		const uint8_t *want = missing->v[i].digest;
 
-		if (c < 0)
-			i++;
-		else if (c > 0)
-			j++;
-		else if (pk->has_from && memcmp(idx->entries[j].digest, pp->image_digest, 32) == 0) {
-			i++;    /* the image's frame needs a prefix: an object of the same bytes comes loose */
-			j++;
-		} else {
-			if (idx->entries[j].size != missing->v[i].size) {
-				warn(pp, "%s: skipped, bad index: object %zu has %llu bytes in the index, %llu in the image",
-				     run.name, j, (unsigned long long)idx->entries[j].size,
-				     (unsigned long long)missing->v[i].size);
-				pp->bad[k] = true;
-				goto out;
-			}
+		while (d < de.n && memcmp(de.v[d].digest, want, 32) < 0)
+			d++;
+		if (d < de.n && memcmp(de.v[d].digest, want, 32) == 0) {
 			run.want_index[run.n_wanted] = i;
-			run.wanted[run.n_wanted++] = &idx->entries[j];
-			i++;
+			run.wanted[run.n_wanted++] = &de.v[d];
+			continue;
+		}
+		while (j < idx->n_entries && memcmp(idx->entries[j].digest, want, 32) < 0)
 			j++;
+		if (j == idx->n_entries || memcmp(idx->entries[j].digest, want, 32) != 0)
+			continue;
+		if (pk->has_from && memcmp(idx->entries[j].digest, pp->image_digest, 32) == 0)
+			continue;       /* the image's frame needs a prefix: an object of the same bytes comes loose */
+		if (idx->entries[j].size != missing->v[i].size) {
+			warn(pp, "%s: skipped, bad index: object %zu has %llu bytes in the index, %llu in the image",
+			     run.name, j, (unsigned long long)idx->entries[j].size, (unsigned long long)missing->v[i].size);
+			pp->bad[k] = true;
+			goto out;
+		}
+		run.want_index[run.n_wanted] = i;
+		run.wanted[run.n_wanted++] = &idx->entries[j];
+	}
+	if (de.n > 0) {
+		/* Sort wanted by body offset, want_index along. */
+		_cleanup_free_ struct wanted_at *w = calloc(run.n_wanted + 1, sizeof(*w));
+
+		if (!w) {
+			r = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < run.n_wanted; i++)
+			w[i] = (struct wanted_at){ run.wanted[i], run.want_index[i] };
+		qsort(w, run.n_wanted, sizeof(*w), cmp_offset);
+		for (size_t i = 0; i < run.n_wanted; i++) {
+			run.wanted[i] = w[i].e;
+			run.want_index[i] = w[i].want_index;
 		}
 	}
 	if (asprintf(&url, "%s/%s", pp->base, run.name) < 0) {
@@ -521,7 +617,8 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	for (size_t i = 0; i < run.n_wanted; i++) {
 		const struct pack_entry *e = run.wanted[i];
 		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
-		uint64_t kept = e->csize >= PACK_PARTIAL_MIN ? pack_partial_length(pp->repo, e->digest, e->csize) : 0;
+		/* An object delta's frame is keyed by its object, not its entry: not kept (its bytes would not be the frame's). */
+		uint64_t kept = e->csize >= PACK_PARTIAL_MIN && !e->prefix ? pack_partial_length(pp->repo, e->digest, e->csize) : 0;
 
 		if (kept > 0) {
 			/* An earlier pull kept the start of this frame: a range of its own, from where it stopped. */
@@ -572,16 +669,20 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 		}
 	}
 	/* What was published leaves the missing set. */
+	done = calloc(missing->n + 1, sizeof(*done));
+	if (!done) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < run.n_wanted; i++)
+		if (run.got[i])
+			done[run.want_index[i]] = true;
 	{
-		size_t n = 0, k = 0;
+		size_t n = 0;
 
-		for (size_t i = 0; i < missing->n; i++) {
-			if (k < run.n_wanted && run.want_index[k] == i) {
-				if (run.got[k++])
-					continue;
-			}
-			missing->v[n++] = missing->v[i];
-		}
+		for (size_t i = 0; i < missing->n; i++)
+			if (!done[i])
+				missing->v[n++] = missing->v[i];
 		missing->n = n;
 	}
 	r = 0;
@@ -599,6 +700,7 @@ out:
 	free(run.queued);
 	free(run.published);
 	pthread_mutex_destroy(&run.lock);
+	delta_entries_done(&de);
 	return r;
 }
 

@@ -41,6 +41,16 @@ int frame_dec_begin(struct frame_dec *d, struct st_repo *repo, struct object_dir
 			return -ENOMEM;
 	}
 	(void)ZSTD_DCtx_reset(d->dctx, ZSTD_reset_session_only);
+	/*
+	 * An object delta: decoded against its base, with no larger window than
+	 * the writer's (base and object, at most 2^27 for PACK_DELTA_MAX each):
+	 * a frame asking for more is refused, not given its allocation.
+	 * Else zstd's default limit.
+	 */
+	if (ZSTD_isError(ZSTD_DCtx_setParameter(d->dctx, ZSTD_d_windowLogMax,
+						e->prefix ? pack_image_window_log(e->prefix_len, (size_t)e->size) : 0)) ||
+	    (e->prefix && ZSTD_isError(ZSTD_DCtx_refPrefix(d->dctx, e->prefix, e->prefix_len))))
+		return -ENOMEM;
 	d->sink.dirs = dirs;
 	object_sink_init(&d->sink, repo, e->digest, e->size);
 	d->ended = false;

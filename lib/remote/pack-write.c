@@ -57,6 +57,8 @@ struct batch {
 	const uint8_t *delta_key;       /* the image delta's entry (pack.h), or NULL */
 	const void *delta;
 	size_t delta_len;
+	const struct pack_delta_pair *deltas;   /* object deltas, sorted by key */
+	size_t n_deltas;
 };
 
 struct worker {
@@ -149,6 +151,60 @@ static int want_insert(struct want_list *l, struct want **owned, const uint8_t d
 	return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return memcmp(((const struct pack_delta_pair *)a)->key, ((const struct pack_delta_pair *)b)->key, 32);
+}
+
+static const struct pack_delta_pair *delta_of_key(const struct batch *b, const uint8_t key[32])
+{
+	struct pack_delta_pair k;
+
+	if (b->n_deltas == 0)
+		return NULL;
+	memcpy(k.key, key, 32);
+	return bsearch(&k, b->deltas, b->n_deltas, sizeof(k), cmp_key);
+}
+
+/* An object delta's frame: the object compressed against its base as a raw prefix (pack.h). */
+static void compress_delta(const struct batch *b, const struct pack_delta_pair *d, struct item *it)
+{
+	const void *src = NULL, *base = NULL;
+	ZSTD_CCtx *cctx = NULL;
+	size_t bound = ZSTD_compressBound((size_t)d->size), n;
+	int r;
+
+	r = pack_object_map(b->repo, d->object, d->size, &src);
+	if (r >= 0)
+		r = pack_object_map(b->repo, d->base, d->base_size, &base);
+	if (r >= 0) {
+		it->out = malloc(bound);
+		cctx = ZSTD_createCCtx();
+		if (!it->out || !cctx)
+			r = -ENOMEM;
+	}
+	if (r >= 0 &&
+	    (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, b->level)) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, pack_image_window_log((size_t)d->base_size, (size_t)d->size))) ||
+	     ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_enableLongDistanceMatching, 1)) ||
+	     ZSTD_isError(ZSTD_CCtx_refPrefix(cctx, base, (size_t)d->base_size))))
+		r = -EIO;
+	if (r >= 0) {
+		n = ZSTD_compress2(cctx, it->out, bound, src, (size_t)d->size);
+		if (ZSTD_isError(n) || n > pack_csize_max(d->size))
+			r = -EIO;
+		else
+			it->out_len = n;
+	}
+	if (r < 0)
+		it->error = r;
+	ZSTD_freeCCtx(cctx);
+	if (src)
+		(void)munmap((void *)src, (size_t)d->size);
+	if (base)
+		(void)munmap((void *)base, (size_t)d->base_size);
+}
+
 /* Compress one object into it->out; it->error on failure (the caller reports it). */
 static void compress_one(void *userdata, void *state, size_t i)
 {
@@ -178,6 +234,14 @@ static void compress_one(void *userdata, void *state, size_t i)
 			it->out_len = b->delta_len;
 		}
 		return;
+	}
+	{
+		const struct pack_delta_pair *d = delta_of_key(b, it->w->digest);
+
+		if (d) {
+			compress_delta(b, d, it);
+			return;
+		}
 	}
 	if (it->reuse) {
 		int r = pack_reuse_read(&it->frame, it->w->digest, it->w->size, &wk->reuse, &it->out, &it->out_len);
@@ -278,6 +342,8 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	_cleanup_free_ void *delta = NULL;
 	size_t delta_len = 0;
 	uint8_t delta_key[32];
+	_cleanup_free_ struct pack_delta_pair *deltas = NULL;
+	size_t n_deltas = 0;
 	uint32_t version = 0;
 	struct pack_index idx = {};
 	struct pool_ops ops = { .worker_init = worker_init, .worker_done = worker_done };
@@ -319,6 +385,19 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 		if (r < 0)
 			return r;
 		img.prefix = prefix;
+	}
+	if (from) {
+		/* Object deltas: each changed object against the one F had at its path (pack.h). */
+		r = pack_object_delta_pairs(image, img.len, prefix, img.prefix_len, &objs, &deltas, &n_deltas);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n_deltas; i++) {
+			r = want_insert(&objs, &objs_v, deltas[i].key, deltas[i].size);
+			if (r < 0)
+				return r;
+		}
+		if (n_deltas > 1)
+			qsort(deltas, n_deltas, sizeof(*deltas), cmp_key);
 	}
 	r = want_insert(&objs, &objs_v, img.digest, img.len);
 	if (r < 0)
@@ -370,7 +449,8 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 	}
 	for (size_t start = 0; start < objs.n;) {
 		struct batch b = { .repo = repo, .level = level, .items = items, .image = &img,
-				   .delta_key = delta ? delta_key : NULL, .delta = delta, .delta_len = delta_len };
+				   .delta_key = delta ? delta_key : NULL, .delta = delta, .delta_len = delta_len,
+				   .deltas = deltas, .n_deltas = n_deltas };
 		uint64_t in = 0;
 		size_t n = 0;
 
@@ -378,6 +458,7 @@ int st_repo_write_pack(struct st_repo *repo, const uint8_t commit[ST_COMMIT_ID_S
 			items[n] = (struct item){ .w = &objs.v[start + n] };
 			items[n].reuse = memcmp(items[n].w->digest, img.digest, 32) != 0 &&
 					 !(delta && memcmp(items[n].w->digest, delta_key, 32) == 0) &&
+					 !delta_of_key(&b, items[n].w->digest) &&
 					 pack_reuse_find(reuse, items[n].w->digest, items[n].w->size, &items[n].frame);
 			in += objs.v[start + n].size;
 			n++;

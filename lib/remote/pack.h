@@ -75,7 +75,47 @@ int pack_image_delta_make(const struct pack_image *img, uint32_t version, int le
 struct pack_entry {
 	uint8_t digest[32];
 	uint64_t offset, csize, size;
+	/*
+	 * Not in the index: set by pack-fetch.c on an entry it makes for an
+	 * object delta, the base object's bytes its frame is decoded against
+	 * (a raw prefix); digest is then the object's, not the entry's key.
+	 */
+	const void *prefix;
+	size_t prefix_len;
 };
+
+/* SHA-256 of domain (domain_len bytes, its NUL included), a and b (b may be NULL): an entry key that names no object. */
+void pack_entry_key(const char *domain, size_t domain_len, const uint8_t a[32], const uint8_t *b, uint8_t ret[32]);
+
+/*
+ * Object deltas (object-delta.c, docs/formats/remote.md "Object deltas"):
+ * in a pack from F, an object Y of C of PACK_DELTA_MIN..PACK_DELTA_MAX
+ * bytes at a path where F's image has another object X (a regular file,
+ * at most PACK_DELTA_MAX bytes) also travels as Y compressed against X as
+ * a raw prefix, in an entry keyed pack_object_delta_key(X, Y) whose size
+ * is Y's. Writer and client find the same pairs from the two images.
+ */
+#define PACK_DELTA_MIN (64u * 1024u)
+#define PACK_DELTA_MAX (64u * 1024u * 1024u)
+struct pack_delta_pair {
+	uint8_t key[32], object[32], base[32];
+	uint64_t size, base_size;
+};
+struct want_list;
+void pack_object_delta_key(const uint8_t base[32], const uint8_t object[32], uint8_t ret[32]);
+/*
+ * The pairs for the objects of wanted (sorted by digest) between C's image
+ * and F's (both parsed here, alike on both sides): each object at most
+ * once (its first path, in name order), sorted by object digest. *ret
+ * malloc'ed.
+ */
+int pack_object_delta_pairs(const void *image, size_t len, const void *from_image, size_t from_len,
+			    const struct want_list *wanted, struct pack_delta_pair **ret, size_t *ret_n);
+/* Object digest of repo, of exactly size bytes (else -EUCLEAN), mapped read-only (*ret NULL for 0 bytes). */
+struct st_repo;
+int pack_object_map(struct st_repo *repo, const uint8_t digest[32], uint64_t size, const void **ret);
+/* The pair of object in pairs (sorted by object), or NULL. */
+const struct pack_delta_pair *pack_delta_pair_find(const struct pack_delta_pair *pairs, size_t n, const uint8_t object[32]);
 
 struct pack_index {
 	uint8_t commit[32];
@@ -146,6 +186,8 @@ struct pack_pull {
 	void (*object_done)(void *userdata, uint64_t size);
 	void *userdata;
 	uint8_t image_digest[32];       /* of the commit being pulled */
+	const void *image;              /* ... and that image, verified (object deltas), or NULL */
+	size_t image_len;
 	/* Set by pack_pull_init(). */
 	const struct st_summary *summary;
 	struct pack_index **indices;    /* per summary pack: fetched once */

@@ -776,8 +776,12 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	if (!count_only(p)) {
 		report(p);
 		/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
-		if (p->packs && missing.n > 0)
+		if (p->packs && missing.n > 0) {
+			p->packs->image = image;
+			p->packs->image_len = len;
 			r = pack_pull_objects(p->packs, id, &missing);
+			p->packs->image = NULL;
+		}
 		if (r >= 0)
 			r = fetch_objects(p, &missing);
 		/*
