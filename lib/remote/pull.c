@@ -295,33 +295,58 @@ static const struct http_request_ops partial_ops = {
  * they read short or empty, and are fetched again (and replaced: the sink
  * keeps an object already there only if it has its digest).
  */
-static int have_object(struct st_repo *repo, const struct want *w)
+/*
+ * Whether the repository has w at its size: objects/XX/ is dir_fd (opened
+ * once for all the objects under it, -ENOENT if it is not there: then none
+ * is). A file of another size counts as missing (a crash can leave one).
+ */
+static int have_object(int dir_fd, const struct want *w)
 {
 	char rel[74];
 	struct stat st;
-	int r;
 
-	st_repo_object_relpath(w->digest, rel);
-	r = fstatat_beneath(st_repo_dirfd(repo), rel, &st);
-	if (r == -ENOENT)
+	if (dir_fd == -ENOENT)
 		return 0;
-	if (r < 0)
-		return st_errf(r, "object %s", rel + 8);
+	st_repo_object_relpath(w->digest, rel);
+	if (fstatat(dir_fd, rel + 11, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : st_errf(negative_errno(), "object %s", rel + 8);
 	return S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size;
 }
 
-/* The objects root names that repo lacks (or has at another size), each once, sorted by digest. */
+/*
+ * The objects root names that repo lacks (or has at another size), each
+ * once, sorted by digest. Each objects/XX/ is opened once (beneath the
+ * repository) and its objects looked up by name in it: a stat beneath the
+ * repository per object cost an initial pull of 55k objects 80 ms, alone on
+ * one core, before its first byte was asked for.
+ */
 static int missing_set(struct st_repo *repo, struct st_node *root, struct want_list *ret)
 {
+	_cleanup_close_ int dir_fd = -EBADF;
 	struct want_list l = {};
 	size_t n = 0;
-	int r;
+	int r, dir = -1;
 
 	r = object_set_of_tree(root, &l);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l.n; i++) {
-		r = have_object(repo, &l.v[i]);
+		if (l.v[i].digest[0] != dir) {
+			char rel[74];
+
+			dir = l.v[i].digest[0];
+			st_repo_object_relpath(l.v[i].digest, rel);
+			rel[10] = '\0';
+			safe_close(dir_fd);
+			dir_fd = openat_beneath(st_repo_dirfd(repo), rel, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+			if (dir_fd < 0 && dir_fd != -ENOENT) {
+				r = st_errf(dir_fd, "cannot open '%s'", rel);
+				dir_fd = -EBADF;
+				free(l.v);
+				return r;
+			}
+		}
+		r = have_object(dir_fd, &l.v[i]);
 		if (r < 0) {
 			free(l.v);
 			return r;
