@@ -126,4 +126,22 @@ C pull origin >"$T/out" 2>"$T/err" && grep -q "pull: $want objects ($want from p
 	C dump refs/remotes/origin/main | cmp -s - "$T/d1" && C fsck >/dev/null 2>&1 &&
 	ok "only the $want missing objects fetched, by ranges of the full pack" || fail "half" "$(cat "$T/dry" "$T/out" "$T/err")"
 
+
+# ---- what sits at an object's place but is not its file (the missing set looks in objects/XX/) ----
+o=$(objects_of "$srv" | sed -n 1p)
+o=${o#./}
+rm -rf "$cl" && C init --verity=off >/dev/null && C remote add origin "$NGINX_URL" --no-sign-verify
+mkdir -p "$cl/objects/${o%%/*}" "$T/outside"
+cp "$srv/objects/$o" "$T/outside/copy"
+ln -s "$T/outside/copy" "$cl/objects/$o"
+C pull origin >"$T/out" 2>"$T/err" && [ -f "$cl/objects/$o" ] && [ ! -L "$cl/objects/$o" ] && C fsck >/dev/null 2>&1 &&
+	ok "a symlink at an object's name (to a file of its size) is not taken for it: the object replaces it" ||
+	fail "symlink object" "$(cat "$T/out" "$T/err"; ls -l "$cl/objects/$o")"
+rm -rf "$cl" "$T/outside" && C init --verity=off >/dev/null && C remote add origin "$NGINX_URL" --no-sign-verify
+mkdir -p "$cl/objects" "$T/outside"
+ln -s "$T/outside" "$cl/objects/${o%%/*}"
+! C pull origin >"$T/out" 2>"$T/err" && grep -q "objects/${o%%/*}" "$T/err" && [ -z "$(ls -A "$T/outside")" ] &&
+	! C refs --all 2>/dev/null | grep -q origin/main &&
+	ok "objects/${o%%/*} a symlink out of the repository: the pull fails naming it, nothing written there, no ref" ||
+	fail "symlink dir" "$(cat "$T/out" "$T/err"; ls -A "$T/outside")"
 done_testing
