@@ -72,4 +72,20 @@ tail -n +$((mark + 1)) "$T/requests.log" | grep "^GET /packs/$H.pack .* range=by
 [ -z "$(ls "$cl/tmp/pull" 2>/dev/null)" ] && ok "no partial file left" || fail "left" "$(ls "$cl/tmp/pull")"
 S dump main | cmp -s - <(C dump refs/remotes/origin/main) && ok "dumps identical" || fail "dump" ""
 
+# ---- wrong bytes in a large frame: found when the pool reads it back from tmp/pull ----
+mkdir -p "$T/solo"
+head -c 3000000 /dev/urandom >"$T/solo/big2"
+objects_of "$srv" >"$T/before"
+v2=$(S commit -b solo --tree "$T/solo")
+S summary --packs >/dev/null
+big2=$(objects_of "$srv" | comm -13 "$T/before" - | sed 's|^\./||')
+H2=$(awk -v c="$v2" '$1 == "pack" && $2 == c && $3 == "-" { print $4 }' "$srv/summary")
+rules "{\"packs/$H2.pack\": {\"mode\": \"corrupt\", \"after\": 1}}"
+C pull origin solo >"$T/out" 2>"$T/err" &&
+	grep -q "packs/$H2.pack: abandoned, the rest from loose objects: object $big2: the bytes received do not have its fs-verity digest" "$T/err" &&
+	[ "$(C refs --all | awk '$2 == "refs/remotes/origin/solo" { print $1 }')" = "$v2" ] && C fsck >/dev/null 2>&1 &&
+	[ -z "$(ls "$cl/tmp/pull" 2>/dev/null)" ] &&
+	ok "a flipped byte in a large frame: named, the pack given up, the object loose, fsck clean" ||
+	fail "corrupt large" "big2=$big2 $(cat "$T/out" "$T/err")"
+
 done_testing

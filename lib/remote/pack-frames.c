@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zstd.h>
 #include <zstd_errors.h>
@@ -30,6 +31,8 @@
 #define WORKERS_MAX 8u
 /* A whole frame of an object up to this size is decoded in one call, straight into a buffer of its size. */
 #define ONESHOT_MAX (4u * 1024u * 1024u)
+/* A large frame is read back from its partial file this many bytes at a time. */
+#define FILE_READ (256u * 1024u)
 
 int frame_dec_begin(struct frame_dec *d, struct st_repo *repo, struct object_dirs *dirs, const struct pack_entry *e)
 {
@@ -164,6 +167,39 @@ static int frame_dec_whole(struct frame_dec *d, struct st_repo *repo, struct obj
 	return object_sink_finish(&d->sink);
 }
 
+/*
+ * Entry e's whole frame, the first e->csize bytes of fd (its partial file):
+ * streamed through a decoder made for it alone (its window, up to 128 MiB
+ * for a frame that asks, is not kept after), verified and published.
+ */
+static int frame_dec_file(struct st_repo *repo, struct object_dirs *dirs, const struct pack_entry *e, int fd)
+{
+	_cleanup_free_ uint8_t *buf = malloc(FILE_READ);
+	struct frame_dec d = {};
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	r = frame_dec_begin(&d, repo, dirs, e);
+	for (uint64_t off = 0; r >= 0 && off < e->csize;) {
+		ssize_t n = pread(fd, buf, (size_t)MIN((uint64_t)FILE_READ, e->csize - off), (off_t)off);
+
+		if (n < 0)
+			r = st_errf(negative_errno(), "object %s: cannot read its frame back from tmp/pull", d.sink.relpath + 8);
+		else if (n == 0)
+			r = st_errf(-ESTALE, "object %s: its frame in tmp/pull is shorter than the %llu bytes received",
+				    d.sink.relpath + 8, (unsigned long long)e->csize);
+		else {
+			r = frame_dec_bytes(&d, buf, (size_t)n);
+			off += (uint64_t)n;
+		}
+	}
+	if (r >= 0)
+		r = frame_dec_finish(&d);
+	frame_dec_free(&d);     /* a temporary file of an object not published is dropped */
+	return r;
+}
+
 /* ---- the pool ----------------------------------------------------------------- */
 
 struct frame_pool {
@@ -176,9 +212,11 @@ struct frame_pool {
 	struct frame_dec self;          /* the network thread's, when it helps */
 };
 
+/* A batch (buf: the frames of entries first..first+n-1), or entry first's frame in its partial file fd. */
 struct frame_job {
 	uint8_t *buf;
 	size_t first, n;
+	int fd;
 };
 
 static int worker_init(void *userdata, void **ret_state)
@@ -202,6 +240,18 @@ static void run(void *userdata, void *state, void *j)
 	struct frame_job *job = j;
 	const uint8_t *p = job->buf;
 
+	if (job->fd >= 0) {
+		const struct pack_entry *e = fp->entries[job->first];
+		int r;
+
+		st_error_clear();
+		r = frame_dec_file(fp->repo, fp->dirs, e, job->fd);
+		fp->result(fp->userdata, job->first, r < 0 ? r : 0);
+		/* Published, or its bytes are not the object's: either way not kept (removed while still locked). */
+		pack_partial_remove(fp->repo, e->digest);
+		job->fd = safe_close(job->fd);
+		return;
+	}
 	for (size_t k = 0; k < job->n; k++) {
 		const struct pack_entry *e = fp->entries[job->first + k];
 		int r;
@@ -216,10 +266,13 @@ static void run(void *userdata, void *state, void *j)
 	free(job->buf);
 }
 
-static void discard(void *userdata, void *job)
+static void discard(void *userdata, void *j)
 {
+	struct frame_job *job = j;
+
 	(void)userdata;
-	free(((struct frame_job *)job)->buf);
+	free(job->buf);
+	safe_close(job->fd);    /* a whole frame's bytes stay in tmp/pull for the next pull */
 }
 
 static const struct pool_ops frame_pool_ops = {
@@ -257,11 +310,18 @@ int frame_pool_new(struct st_repo *repo, struct object_dirs *dirs, const struct 
 
 static void submit(struct frame_pool *fp, struct frame_batch *b)
 {
-	struct frame_job job = { .buf = b->buf, .first = b->first, .n = b->n };
+	struct frame_job job = { .buf = b->buf, .first = b->first, .n = b->n, .fd = -EBADF };
 
 	/* Full queue: the network thread decodes this batch itself rather than wait. */
 	pool_submit(fp->pool, &fp->self, &job, false);
 	*b = (struct frame_batch){};
+}
+
+void frame_pool_submit_file(struct frame_pool *fp, size_t i, int fd)
+{
+	struct frame_job job = { .first = i, .n = 1, .fd = fd };
+
+	pool_submit(fp->pool, &fp->self, &job, false);
 }
 
 void frame_pool_drain(struct frame_pool *fp)

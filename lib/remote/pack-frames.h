@@ -41,7 +41,11 @@ int frame_dec_finish(struct frame_dec *d);
 /* Drop the object in progress (its temporary file) and free everything. */
 void frame_dec_free(struct frame_dec *d);
 
-/* Frames of at most this many compressed bytes are decoded by the pool; larger ones stream on their own. */
+/*
+ * Frames of at most this many compressed bytes are decoded by the pool from
+ * a batch; larger ones from their partial file (frame_pool_submit_file()),
+ * or, without one, stream on the thread that receives them.
+ */
 #define FRAME_POOL_CSIZE_MAX PACK_PARTIAL_MIN
 
 /*
@@ -56,6 +60,16 @@ struct frame_pool;
 /* A pool for frames of entries[] into repo; result() is called once per frame submitted. */
 int frame_pool_new(struct st_repo *repo, struct object_dirs *dirs, const struct pack_entry *const *entries,
 		   frame_result_fn result, void *userdata, struct frame_pool **ret);
+/*
+ * Entry i's whole frame is the first csize bytes of fd, its partial file in
+ * tmp/pull (pack-partial.c, locked): decoded by the pool like a batch, but
+ * streaming, with a decoder made for it alone. The pool owns fd; the
+ * partial file is removed once the object is published or its bytes are
+ * found wrong, kept if the frame is dropped unread. Large frames go this
+ * way so that their decoding (a fifth of a /usr/share pull's bytes) leaves
+ * the network thread.
+ */
+void frame_pool_submit_file(struct frame_pool *fp, size_t i, int fd);
 /* Wait (and help) until every frame submitted so far has its result. */
 void frame_pool_drain(struct frame_pool *fp);
 /* Frames still queued are dropped without a result. Accepts NULL; returns NULL. */
