@@ -76,10 +76,16 @@ rules "{\"commits/$v1\": {\"mode\": \"other\", \"arg\": \"images/$other\"}}"
 expect_refused "a commit swapped for other bytes is refused" "are not commit $v1" C pull origin
 rules "{\"commits/$v1\": {\"mode\": \"other\", \"arg\": \"commits/$v0\"}}"
 expect_refused "a commit swapped for another valid commit is refused" "commits/$v1: the bytes received are not commit $v1" C pull origin
-# Bodies that never end (chunked, no length): each stopped at its limit, the pull fails in bounded memory.
+# The failed pulls fetched and verified the image: it waits in tmp/pull for its objects, the next pull takes it there.
+img=
+for h in $(ls "$srv/images"); do if [ -f "$cl/tmp/pull/$h.image" ]; then img=$h; fi; done
+[ -n "$img" ] && ok "the failed pulls kept the verified image in tmp/pull/$img.image" || fail "image kept" "$(ls "$cl/tmp/pull")"
+# Bodies that never end (chunked, no length): each stopped at its limit, the pull fails in bounded memory
+# (the kept image removed first, so that the image is asked of the server).
 for what in "summary|$URL/summary: larger than" "commits/$v1|commits/$v1: larger than" "images/|/images/[0-9a-f]\{64\}: larger than" \
 	"$victim|object $victim: the server sent more bytes"; do
 	rules "{\"${what%%|*}\": {\"mode\": \"endless\"}}"
+	rm -f "$cl"/tmp/pull/*.image
 	refused_rss "a body that never ends (${what%%|*}) is cut and refused" "${what#*|}"
 done
 [ -z "$(remote_ref)" ] && ok "no ref moved" || fail "ref moved" "$(remote_ref)"

@@ -14,7 +14,8 @@ command -v python3 >/dev/null || skip_all "needs python3"
 command -v flock >/dev/null || skip_all "needs flock(1)"
 
 rules() { echo "$1" >"$T/rules.json"; }
-partials() { find "$cl/tmp/pull" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+# The partial downloads (not the verified image a killed pull keeps, tmp/pull/DIGEST.image).
+partials() { find "$cl/tmp/pull" -mindepth 1 -maxdepth 1 ! -name '*.image' 2>/dev/null | wc -l; }
 
 mkdir -p "$T/tree"
 head -c $((3 * 1048576 + 77)) /dev/urandom >"$T/tree/big"

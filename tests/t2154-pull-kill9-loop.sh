@@ -7,9 +7,9 @@
 # moved; each next pull, counted by nginx's log, asks for no byte of an
 # object an earlier pull published nor for a byte kept in tmp/pull (the
 # compressed bytes of a large frame, the first bytes of a large loose
-# object): no verified byte crosses the wire twice, except the image,
-# which is held in memory until its objects are in (docs/pull-status.md).
-# The last pull gives the server's tree, tmp/pull empty.
+# object, the verified image, tmp/pull/DIGEST.image): no verified byte
+# crosses the wire twice. The last pull gives the server's tree, tmp/pull
+# empty.
 . "$(dirname "$0")/test-lib.sh"
 . "$(dirname "$0")/remote-lib.sh"
 
@@ -45,7 +45,8 @@ state() {
 	local hex rest
 	if [ "$1" = pack ]; then
 		while read -r hex off cs; do
-			if [ "$hex" = "$image" ]; then echo "image $hex $off $((off + cs))"
+			if [ "$hex" = "$image" ] && [ -f "$cl/tmp/pull/$image.image" ]; then echo "have $hex $off $((off + cs))"
+			elif [ "$hex" = "$image" ]; then echo "image $hex $off $((off + cs))"
 			elif [ -f "$cl/objects/${hex:0:2}/${hex:2}" ]; then echo "have $hex $off $((off + cs))"
 			elif [ -f "$cl/tmp/pull/$hex.zst" ]; then echo "kept $hex $off $((off + cs)) $((off + $(stat -c %s "$cl/tmp/pull/$hex.zst")))"
 			else echo "want $hex $off $((off + cs))"; fi
@@ -90,7 +91,7 @@ print(twice, sent)
 
 # run MODE PULL_ARGS...: kill -9 at growing instants until a pull completes, checking after each.
 run() {
-	local mode=$1 d rc kills=0 bad=0 mark twice sent total=0 imgs=0 kept_after=0 midway=0
+	local mode=$1 d rc kills=0 bad=0 mark twice sent total=0 imgs=0 kept_after=0 midway=0 imgkept=0 images_kept=0 n
 	shift
 	cl=$T/cl-$mode
 	rm -rf "$cl"
@@ -113,7 +114,9 @@ run() {
 		sleep 0.3       # nginx logs the cut requests
 		read -r twice sent < <(asked_again "$mode" "$T/state" "$mark")
 		total=$((total + sent))
-		imgs=$((imgs + $(tail -n +$((mark + 1)) "$NGINX_DIR/access.log" | grep -c "GET /images/" || true)))
+		n=$(tail -n +$((mark + 1)) "$NGINX_DIR/access.log" | grep -c "GET /images/" || true)
+		imgs=$((imgs + n))
+		[ "$n" = 0 ] || [ "$imgkept" = 0 ] || { bad=1; fail "$mode: after the kill at $d s" "the kept image fetched again"; }
 		[ "$twice" = 0 ] || { bad=1; fail "$mode: after the kill at $d s" "$twice bytes held asked again: $(cat "$T/state")"; }
 		[ $rc = 0 ] && break
 		[ $rc = 137 ] || { bad=1; fail "$mode: the pull failed (rc $rc)" "$(cat "$T/err")"; break; }
@@ -123,6 +126,7 @@ run() {
 			fail "$mode: killed at $d s" "$(cat "$T/fsck"; C refs --all)"
 		fi
 		state "$mode" >"$T/state"
+		if [ -f "$cl/tmp/pull/$image.image" ]; then imgkept=1; images_kept=$((images_kept + 1)); else imgkept=0; fi
 		grep -q "^kept" "$T/state" && kept_after=$((kept_after + 1))
 		grep -q "^have" "$T/state" && grep -q "^want\|^kept" "$T/state" && midway=$((midway + 1))
 	done
@@ -135,6 +139,8 @@ run() {
 	[ $kept_after -ge 1 ] && [ $midway -ge 1 ] &&
 		ok "$mode: kills landed midway: $midway with objects published and others not, $kept_after with bytes kept in tmp/pull" ||
 		fail "$mode: no kill midway" "midway $midway, kept $kept_after"
+	[ $images_kept -ge 1 ] && ok "$mode: $images_kept kills left the verified image in tmp/pull, and no pull fetched it again" ||
+		fail "$mode: image kept" "$images_kept"
 	echo "# $mode: $total bytes of $mode bodies sent over $((kills + 1)) pulls; image fetched loose $imgs times"
 }
 

@@ -12,6 +12,9 @@
  * Bounded: only objects of at least PARTIAL_MIN bytes get a partial file,
  * at most one per request in flight; a pull that completes removes every
  * unlocked one (they belong to no fetch any more), and gc removes tmp/.
+ *
+ * And the verified image of a commit whose objects are coming,
+ * <hex digest>.image: checked again (size, fs-verity digest) before use.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -26,6 +29,7 @@
 #include "basic/error.h"
 #include "basic/hex.h"
 #include "basic/io.h"
+#include "basic/publish.h"
 #include "fundamental/macro.h"
 #include "remote-internal.h"
 #include "sealtree/verity.h"
@@ -147,4 +151,73 @@ int partial_sweep(struct st_repo *repo)
 	}
 	closedir(d);
 	return r;
+}
+
+static void image_name(const uint8_t digest[ST_DIGEST_SIZE], char name[2 * ST_DIGEST_SIZE + 7])
+{
+	st_hex_encode(digest, ST_DIGEST_SIZE, name);
+	memcpy(name + 2 * ST_DIGEST_SIZE, ".image", 7);
+}
+
+int partial_image_keep(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], const void *data, size_t len)
+{
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+	char name[2 * ST_DIGEST_SIZE + 7];
+	int r;
+
+	dfd = partial_dir(repo);
+	if (dfd < 0)
+		return dfd;
+	image_name(digest, name);
+	/* Not synced: lost in a crash, it is fetched again; whatever is there is checked before use. */
+	r = publish_data(dfd, name, name, data, len, 0644, PUBLISH_REPLACE, NULL);
+	if (r < 0)
+		return r;
+	/* Held while this pull runs, as the partial files are: fsck and sweeps leave it alone. */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return negative_errno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return negative_errno();
+	return TAKE_FD(fd);
+}
+
+int partial_image_read(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size, char **ret)
+{
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+	_cleanup_free_ uint8_t *data = NULL;
+	char name[2 * ST_DIGEST_SIZE + 7];
+	uint8_t got[ST_DIGEST_SIZE];
+	struct stat st;
+	size_t len;
+
+	dfd = openat_beneath(st_repo_dirfd(repo), PARTIAL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return -ENOENT;
+	image_name(digest, name);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != size)
+		goto wrong;
+	if (read_fd_all(fd, &data, &len) < 0 || len != size || st_verity_digest_buffer(data, len, got) < 0 ||
+	    memcmp(got, digest, ST_DIGEST_SIZE) != 0)
+		goto wrong;
+	*ret = (char *)TAKE_PTR(data);
+	return 0;
+wrong:
+	(void)unlinkat(dfd, name, 0);
+	return -ENOENT;
+}
+
+void partial_image_remove(struct st_repo *repo, const uint8_t digest[ST_DIGEST_SIZE])
+{
+	_cleanup_close_ int dfd = -EBADF;
+	char name[2 * ST_DIGEST_SIZE + 7];
+
+	dfd = openat_beneath(st_repo_dirfd(repo), PARTIAL_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	if (dfd < 0)
+		return;
+	image_name(digest, name);
+	(void)unlinkat(dfd, name, 0);
 }

@@ -748,6 +748,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 {
 	_cleanup_(node_freep) struct st_node *root = NULL;
 	_cleanup_free_ char *image = NULL;
+	_cleanup_close_ int image_fd = -EBADF;  /* the lock of the image kept in tmp/pull */
 	struct want_list missing = {};
 	struct stat st;
 	char rel[72];
@@ -764,9 +765,13 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 		if (r < 0)
 			return r;
 	}
-	r = -ENOENT;
-	if (p->packs && c->image_size <= IMAGE_FETCH_MAX) {
+	if (p->packs)
 		memcpy(p->packs->image_digest, c->image_digest, ST_DIGEST_SIZE);
+	/* Kept by a pull killed or failed before its objects were in: verified again, not fetched again. */
+	r = c->image_size <= IMAGE_FETCH_MAX ? partial_image_read(p->repo, c->image_digest, c->image_size, &image) : -ENOENT;
+	if (r == 0)
+		len = (size_t)c->image_size;
+	if (r == -ENOENT && p->packs && c->image_size <= IMAGE_FETCH_MAX) {
 		r = pack_fetch_image(p->packs, id, c->image_digest, c->image_size, c->image_version, &image);
 		if (r == 0)
 			len = (size_t)c->image_size;
@@ -799,6 +804,17 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	for (size_t j = 0; j < missing.n; j++)
 		p->progress.bytes_total += missing.v[j].size;
 	if (!count_only(p)) {
+		/*
+		 * Kept in tmp/pull when the objects will take longer than the image
+		 * took (their bytes at least its size): a pull killed meanwhile does
+		 * not fetch it again. A small update does not pay for writing it.
+		 */
+		uint64_t need = 0;
+
+		for (size_t j = 0; j < missing.n; j++)
+			need += missing.v[j].size;
+		if (missing.n > 0 && need >= len)
+			image_fd = partial_image_keep(p->repo, c->image_digest, image, len);   /* best effort */
 		report(p);
 		/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
 		if (p->packs && missing.n > 0) {
@@ -818,6 +834,8 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 			r = st_repo_sync(p->repo);
 		if (r >= 0)
 			r = publish_image(p, c, image, len);
+		if (r >= 0)
+			partial_image_remove(p->repo, c->image_digest);
 		if (r >= 0)
 			r = mark_commit_only(p, id, false);
 	}

@@ -31,6 +31,18 @@ int partial_open(struct st_repo *repo, const uint8_t digest[32], uint64_t len, s
 int partial_remove(struct st_repo *repo, const uint8_t digest[32]);
 /* Remove every partial file no pull holds (after a pull that completed). */
 int partial_sweep(struct st_repo *repo);
+/*
+ * The image of a commit whose objects are still coming: REPO/tmp/pull/<hex
+ * digest>.image, kept once verified so that a pull killed or failed before
+ * the image is published does not fetch it again. partial_image_keep():
+ * best effort: an fd holding its lock while the pull runs (fsck and sweeps
+ * skip locked files), or a negative errno the caller may ignore.
+ * partial_image_read(): its bytes (malloc'ed, size) only if they have that
+ * fs-verity digest and size, else -ENOENT (and a wrong file is removed).
+ */
+int partial_image_keep(struct st_repo *repo, const uint8_t digest[32], const void *data, size_t len);
+int partial_image_read(struct st_repo *repo, const uint8_t digest[32], uint64_t size, char **ret);
+void partial_image_remove(struct st_repo *repo, const uint8_t digest[32]);
 
 /*
  * The places a remote's files are fetched from (sources.c): its url and its

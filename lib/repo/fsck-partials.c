@@ -27,10 +27,14 @@
 
 #define PARTIALS_DIR REPO_TMP_DIR "/pull"
 
-/* The object's digest in lowercase hex, as a pull names it: a loose download, or ".zst" a pack frame's bytes. */
+/*
+ * The object's digest in lowercase hex, as a pull names it: a loose download,
+ * ".zst" a pack frame's bytes, ".image" an image kept until its objects are in.
+ */
 static bool partial_name_valid(const char *name)
 {
-	return strspn(name, "0123456789abcdef") == HEX64_LEN && (name[HEX64_LEN] == '\0' || strcmp(name + HEX64_LEN, ".zst") == 0);
+	return strspn(name, "0123456789abcdef") == HEX64_LEN &&
+	       (name[HEX64_LEN] == '\0' || strcmp(name + HEX64_LEN, ".zst") == 0 || strcmp(name + HEX64_LEN, ".image") == 0);
 }
 
 static void check_partial(struct fsck *f, DIR *d, const char *name)
