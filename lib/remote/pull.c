@@ -787,6 +787,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	r = missing_set(p->repo, root, &missing);
 	if (r < 0)
 		return r;
+	root = st_node_free(root);      /* the objects are all it was for: not held while they come */
 	if (count_only(p)) {
 		/* Nothing was stored for the commits counted before: what they lack counts once, there. */
 		object_set_subtract(&missing, &p->counted);
