@@ -52,16 +52,23 @@
 #   curl-pack   the full pack (the bytes a pull from packs moves) by one curl
 #               into one file
 #   ostree      `ostree pull` into a bare-user repository (its defaults)
+#   st-base     with BASE_BUILD_DIR set: st-packs by that build's sealtree,
+#               timed in the same runs, right after st-packs (an A/B of two
+#               builds at the same load: this machine's load drifts)
 # The server (nginx) and every timed command run at nice -10 (NICE): the
 # machine is shared, and this keeps other work's share out of the figures
 # alike for every row.
 # "CPU per GB" is the client's user+system CPU time over the tree's object
 # bytes (what every row but "curl pack" writes), in s/GB (10^9 bytes).
 # Medians of RUNS; record the load (uptime is printed at start and end).
-# Figures and their load: docs/formats/remote.md, "Speed".
+# Figures and their load: docs/formats/remote.md, "Speed". Last run,
+# 2026-12-04, 91abeb7 next to 5da2087 (BASE_BUILD_DIR), RUNS=5 OSTREE=0,
+# load 2.9 -> 2.4: sealtree 2.77 s on ext4 (1.04x curl-tar, 5da2087 1.07x)
+# and 1.19 s on tmpfs (1.37x curl-tar, 5da2087 1.42x); curl-tar 2.66 s and
+# 0.87 s; 2.93 and 2.52 CPU s/GB; peak RSS 92-94 MiB (5da2087 107 MiB).
 # Usage: bench/bench-pull.sh [SOURCE]
 #   env: BUILD_DIR, RUNS (3), JOBS (32), BENCH_DIR (/var/tmp), FSTYPES ("ext4 tmpfs"),
-#        MODES ("packs"), OSTREE (1: also time ostree), NICE (-10)
+#        MODES ("packs"), OSTREE (1: also time ostree), NICE (-10), BASE_BUILD_DIR (unset)
 # Needs root (mkfs, mount), nginx, curl, ostree, GNU time.
 set -euo pipefail
 
@@ -76,6 +83,11 @@ NICE=${NICE:--10}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
+BASE_SEALTREE=""
+if [ -n "${BASE_BUILD_DIR:-}" ]; then
+	BASE_SEALTREE=$(realpath "$BASE_BUILD_DIR/tools/sealtree/sealtree")
+	[ -x "$BASE_SEALTREE" ] || { echo "no sealtree in BASE_BUILD_DIR ($BASE_SEALTREE)" >&2; exit 1; }
+fi
 [ "$OSTREE" = 0 ] || command -v ostree >/dev/null || { echo "needs ostree (Debian package 'ostree')" >&2; exit 1; }
 [ -x /usr/bin/time ] || { echo "needs GNU time (Debian package 'time')" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "needs root (a fresh filesystem is made and mounted for each run)" >&2; exit 1; }
@@ -155,14 +167,17 @@ timed() {
 	echo "$(echo "$e - $s" | bc) $user $sys $rss" >>"$T/r-$row-$fs"
 }
 
+# st_pull MODE FS [BIN ROW]: a pull into a fresh repository, by BIN (default $SEALTREE) as row ROW (st-MODE)
 st_pull() {
-	"$SEALTREE" --repo "$MNT/cl" init --verity=off >/dev/null
-	"$SEALTREE" --repo "$MNT/cl" remote add origin "$NGINX_URL/st" --no-sign-verify
-	timed "st-$1" "$2" "$SEALTREE" --repo "$MNT/cl" -q pull origin --jobs "$JOBS" $([ "$1" = loose ] && echo --no-packs)
+	local bin=${3:-$SEALTREE}
+	"$bin" --repo "$MNT/cl" init --verity=off >/dev/null
+	"$bin" --repo "$MNT/cl" remote add origin "$NGINX_URL/st" --no-sign-verify
+	timed "${4:-st-$1}" "$2" "$bin" --repo "$MNT/cl" -q pull origin --jobs "$JOBS" $([ "$1" = loose ] && echo --no-packs)
 }
 
 rows=""
 for m in $MODES; do rows="$rows st-$m"; done
+[ -z "$BASE_SEALTREE" ] || rows="$rows st-base"
 rows="$rows curl-files curl-tar curl-null curl-pack"
 [ "$OSTREE" = 0 ] || rows="$rows ostree"
 for run in $(seq "$RUNS"); do
@@ -170,6 +185,7 @@ for run in $(seq "$RUNS"); do
 		for row in $rows; do
 			fresh_fs "$fs"
 			case $row in
+			st-base) st_pull packs "$fs" "$BASE_SEALTREE" st-base ;;
 			st-*) st_pull "${row#st-}" "$fs" ;;
 			curl-files) timed "$row" "$fs" curl -sS --fail --create-dirs --parallel --parallel-max "$JOBS" -K "$T/curl-files.cfg" ;;
 			curl-tar)
@@ -214,4 +230,6 @@ for fs in $FSTYPES; do
 	[ -z "$st" ] || echo "$fs: sealtree from packs is $(echo "scale=2; $st / $floor" | bc)x curl-files," \
 		"$(echo "scale=2; $st / $tfloor" | bc)x curl-tar$([ "$OSTREE" = 0 ] ||
 			echo ", $(echo "scale=2; $(cut -d' ' -f1 "$T/r-ostree-$fs" | median) / $st" | bc)x faster than ostree")"
+	bst=$(cut -d' ' -f1 "$T/r-st-base-$fs" 2>/dev/null | median)
+	[ -z "$bst" ] || echo "$fs: the base build from packs is $(echo "scale=2; $bst / $tfloor" | bc)x curl-tar"
 done
