@@ -61,11 +61,12 @@
 # "CPU per GB" is the client's user+system CPU time over the tree's object
 # bytes (what every row but "curl pack" writes), in s/GB (10^9 bytes).
 # Medians of RUNS; record the load (uptime is printed at start and end).
-# Figures and their load: docs/formats/remote.md, "Speed". Last run,
-# 2026-12-04, 91abeb7 next to 5da2087 (BASE_BUILD_DIR), RUNS=5 OSTREE=0,
-# load 2.9 -> 2.4: sealtree 2.77 s on ext4 (1.04x curl-tar, 5da2087 1.07x)
-# and 1.19 s on tmpfs (1.37x curl-tar, 5da2087 1.42x); curl-tar 2.66 s and
-# 0.87 s; 2.93 and 2.52 CPU s/GB; peak RSS 92-94 MiB (5da2087 107 MiB).
+# Figures and their load: docs/formats/remote.md, "Speed". Last runs,
+# 2026-12-04, 91abeb7 and 21a499e each next to 5da2087 (BASE_BUILD_DIR),
+# RUNS=5 OSTREE=0, load 2.4-3.5, medians of the 10: sealtree 2.77 s on
+# ext4 (1.08x curl-tar; 5da2087 2.85 s) and 1.18 s on tmpfs (1.31x;
+# 5da2087 1.24 s); curl-tar 2.56 s and 0.90 s; 2.92 and 2.42-2.52 CPU
+# s/GB; peak RSS 71-72 MiB (5da2087 107-109 MiB).
 # Usage: bench/bench-pull.sh [SOURCE]
 #   env: BUILD_DIR, RUNS (3), JOBS (32), BENCH_DIR (/var/tmp), FSTYPES ("ext4 tmpfs"),
 #        MODES ("packs"), OSTREE (1: also time ostree), NICE (-10), BASE_BUILD_DIR (unset)
