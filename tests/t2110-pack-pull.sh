@@ -66,8 +66,23 @@ echo changed >>"$T/tree/a/f3"
 echo changed >>"$T/tree/c/f17"
 head -c 20000 /dev/urandom >"$T/tree/b/new"
 v2=$(S commit -b main --tree "$T/tree")
-S summary --packs >"$T/sum" && grep -q "packs: 2 written, 1 removed" "$T/sum" && [ "$(npacks)" = 2 ] &&
+h1=$(awk -v c="$v1" '$1 == "pack" && $2 == c { print $4 }' "$srv/summary")
+# Under strace where it may trace: which comes first, the new summary or the removal of v1's pack.
+trace=
+strace -f -o /dev/null true 2>/dev/null && trace="strace -f -e trace=rename,renameat,renameat2,unlink,unlinkat -o $T/trace"
+# (LeakSanitizer cannot run under ptrace: off for this one command in a sanitized build.)
+ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 $trace "$SEALTREE" --repo "$srv" summary --packs >"$T/sum" && grep -q "packs: 2 written, 1 removed" "$T/sum" && [ "$(npacks)" = 2 ] &&
+	[ -z "$(find "$srv/packs" -name '*.stale')" ] &&
 	ok "summary --packs: full and from-parent packs of v2, v1's removed" || fail "summary --packs" "$(cat "$T/sum")"
+if [ -n "$trace" ]; then
+	s=$(grep -n 'rename.*"summary"' "$T/trace" | head -1 | cut -d: -f1)
+	u=$(grep -n "unlink.*$h1\.index" "$T/trace" | head -1 | cut -d: -f1)
+	[ -n "$s" ] && [ -n "$u" ] && [ "$s" -lt "$u" ] &&
+		ok "... v1's pack removed only after the summary that no longer offers it is in place (clients of the old one use it until then)" ||
+		fail "order" "summary renamed at line '$s', $h1.index removed at line '$u': $(cat "$T/trace")"
+else
+	echo "# strace cannot trace here: the order of the summary and the removal is not checked"
+fi
 grep -q "^pack $v2 $v1 " "$srv/summary" && grep -q "^pack $v2 - " "$srv/summary" && ! grep -q "^pack $v1 " "$srv/summary" &&
 	ok "summary offers the two packs" || fail "summary packs" "$(cat "$srv/summary")"
 S summary --packs >"$T/sum" && grep -q "packs: 0 written, 0 removed" "$T/sum" && ok "summary --packs again writes nothing" ||

@@ -130,8 +130,14 @@ ST_EXPORT int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret
  * Keep REPO/packs/ up to date for every branch: a full pack of its commit
  * and a pack from the commit's parent (when the repository has it), each
  * written if missing (st_repo_write_pack); every other pack is removed.
- * flags as st_repo_write_pack's. ret_written/ret_removed (optional): how many.
+ * flags as st_repo_write_pack's, and ST_PACK_KEEP_STALE: remove nothing
+ * yet, mark the others stale (REPO/packs/H.stale) so that
+ * st_repo_list_packs() and so the next summary leave them out; a call
+ * without it then removes them. A summary that still offers a pack thus
+ * never outlives it: keep stale, write the summary, then remove.
+ * ret_written/ret_removed (optional): how many.
  */
+#define ST_PACK_KEEP_STALE (1u << 1)
 ST_EXPORT int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t *ret_written,
 				   size_t *ret_removed);
 

@@ -37,8 +37,18 @@ static int info_cmp(const void *x, const void *y)
 	return c != 0 ? c : memcmp(a->index_sha256, b->index_sha256, 32);
 }
 
-/* One packs/NAME.index: 1 and *ret if it is a usable pack, 0 if not (skipped), or a negative errno. */
-static int read_one(int dfd, const char *name, struct st_pack_info *ret)
+/* "H.stale" of pack H in buf: the mark of a pack the next summary no longer offers (removed after it). */
+static void stale_name(const uint8_t index_sha256[32], char buf[80])
+{
+	pack_relpath(index_sha256, false, buf);
+	memcpy(buf + 6 + 64, ".stale", 7);
+}
+
+/*
+ * One packs/NAME.index: 1 and *ret if it is a usable pack, 0 if not
+ * (skipped; so is one marked stale, unless with_stale), or a negative errno.
+ */
+static int read_one(int dfd, const char *name, bool with_stale, struct st_pack_info *ret)
 {
 	_cleanup_free_ char *data = NULL, *body = NULL;
 	struct pack_index *idx = NULL;
@@ -50,6 +60,13 @@ static int read_one(int dfd, const char *name, struct st_pack_info *ret)
 
 	if (strlen(name) != 64 + 6 || strcmp(name + 64, ".index") != 0 || hex_decode_lower(name, 64, want, 32) < 0)
 		return 0;
+	if (!with_stale) {
+		char stale[80];
+
+		stale_name(want, stale);
+		if (fstatat(dfd, stale + 6, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			return 0;
+	}
 	r = read_file_capped(dfd, name, PACK_INDEX_SIZE_MAX, 0, &data, &len);
 	if (r == -ENOENT || r == -EUCLEAN || r == -EFBIG)
 		return 0;
@@ -79,7 +96,7 @@ static int read_one(int dfd, const char *name, struct st_pack_info *ret)
 	return 1;
 }
 
-int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *ret_n)
+static int list_packs(struct st_repo *repo, bool with_stale, struct st_pack_info **ret, size_t *ret_n)
 {
 	_cleanup_free_ struct st_pack_info *v = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
@@ -100,7 +117,7 @@ int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *
 	while ((r = readdir_next(d, &de)) > 0) {
 		struct st_pack_info info;
 
-		r = read_one(dirfd(d), de->d_name, &info);
+		r = read_one(dirfd(d), de->d_name, with_stale, &info);
 		if (r < 0)
 			break;
 		if (r == 0)
@@ -127,6 +144,11 @@ int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *
 	return 0;
 }
 
+int st_repo_list_packs(struct st_repo *repo, struct st_pack_info **ret, size_t *ret_n)
+{
+	return list_packs(repo, false, ret, ret_n);
+}
+
 struct wanted {
 	uint8_t commit[ST_COMMIT_ID_SIZE];
 	bool has_from;
@@ -151,7 +173,23 @@ static int remove_pack(int dfd, const struct st_pack_info *p)
 	pack_relpath(p->index_sha256, true, name);
 	if (unlinkat(dfd, name + 6, 0) < 0 && errno != ENOENT)
 		return -errno;
+	stale_name(p->index_sha256, name);
+	if (unlinkat(dfd, name + 6, 0) < 0 && errno != ENOENT)
+		return -errno;
 	return 0;
+}
+
+/* Mark pack p stale (on) or not (off): an empty packs/H.stale. */
+static int mark_stale(int dfd, const struct st_pack_info *p, bool on)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char name[80];
+
+	stale_name(p->index_sha256, name);
+	if (!on)
+		return unlinkat(dfd, name + 6, 0) < 0 && errno != ENOENT ? -errno : 0;
+	fd = openat(dfd, name + 6, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0644);
+	return fd < 0 ? -errno : 0;
 }
 
 int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t *ret_written, size_t *ret_removed)
@@ -163,7 +201,7 @@ int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t
 	size_t n_refs = 0, n_have = 0, n_want = 0, written = 0, removed = 0;
 	int r;
 
-	if (!repo)
+	if (!repo || (flags & ~(ST_PACK_RECOMPRESS | ST_PACK_KEEP_STALE)))
 		return -EINVAL;
 	r = st_repo_list_refs(repo, false, &refs, &n_refs);
 	if (r < 0)
@@ -193,7 +231,7 @@ int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t
 	st_ref_list_free(refs, n_refs);
 	if (r < 0)
 		return r;
-	r = st_repo_list_packs(repo, &have, &n_have);
+	r = list_packs(repo, true, &have, &n_have);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < n_want; i++) {
@@ -205,7 +243,8 @@ int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t
 					  (!want[i].has_from || memcmp(want[k].from, want[i].from, 32) == 0);
 		if (want[i].present)
 			continue;
-		r = st_repo_write_pack(repo, want[i].commit, want[i].has_from ? want[i].from : NULL, level, flags, NULL);
+		r = st_repo_write_pack(repo, want[i].commit, want[i].has_from ? want[i].from : NULL, level,
+				       flags & ST_PACK_RECOMPRESS, NULL);
 		if (r < 0)
 			return r;
 		want[i].present = true;
@@ -218,8 +257,13 @@ int st_repo_update_packs(struct st_repo *repo, int level, unsigned flags, size_t
 
 		for (size_t i = 0; i < n_want && !keep; i++)
 			keep = same_pair(&want[i], &have[j]) && (j == 0 || !same_pair(&want[i], &have[j - 1]));
-		if (keep)
+		if (keep || (flags & ST_PACK_KEEP_STALE)) {
+			/* Kept: offered again. Stale but kept for now: the next summary leaves it out. */
+			r = mark_stale(dfd, &have[j], !keep);
+			if (r < 0)
+				return st_errf(r, "cannot mark a pack of '%s/packs'", st_repo_path(repo));
 			continue;
+		}
 		r = remove_pack(dfd, &have[j]);
 		if (r < 0)
 			return st_errf(r, "cannot remove a stale pack from '%s/packs'", st_repo_path(repo));

@@ -91,8 +91,9 @@ int cmd_summary(int argc, char **argv)
 	repo = open_repo_or_fail(REPO_LOCK_SHARED);
 	if (!repo)
 		goto out;
+	/* Stale packs go only after the summary that stops offering them is out (clients of the old one use them). */
 	if (packs) {
-		r = st_repo_update_packs(repo, (int)level, flags, &written, &removed);
+		r = st_repo_update_packs(repo, (int)level, flags | ST_PACK_KEEP_STALE, &written, NULL);
 		if (r < 0) {
 			log_error_errno(r, "summary: cannot bring the packs up to date");
 			goto out;
@@ -102,6 +103,13 @@ int cmd_summary(int argc, char **argv)
 	if (r < 0) {
 		log_error_errno(r, "summary: cannot write the summary");
 		goto out;
+	}
+	if (packs) {
+		r = st_repo_update_packs(repo, (int)level, flags, NULL, &removed);
+		if (r < 0) {
+			log_error_errno(r, "summary: cannot remove the stale packs");
+			goto out;
+		}
 	}
 	printf("summary: %zu refs, %zu packs, %zu signatures\n", s->n_refs, s->n_packs, n_keys);
 	if (packs)
