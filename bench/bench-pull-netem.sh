@@ -82,24 +82,43 @@
 # The 1.5x target is NOT met by this script's measure (4.4x from a pack;
 # the hand runs above, repository on tmpfs, gave 3.3x). With latency,
 # sealtree from a pack is 22.7x faster than ostree, loose 3.9x.
-# Usage: bench/bench-pull-netem.sh [SOURCE]  (SOURCE default /usr/share/doc;
-#        BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR,
-#        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_GSO (gso: the relay takes
-#        segmentation offload, TCP still sends TUN_MTU segments; nogso: one
-#        packet per segment, the relay's old, costlier way))
+# Usage: bench/bench-pull-netem.sh [SOURCE]  (SOURCE default /usr/share)
+#   env: BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR (/var/tmp),
+#        ROWS ("pack ranges"; also base, loose, ostree, curl: see run_condition),
+#        BASE_BUILD_DIR (row base: another build's sealtree, e.g. main's),
+#        FSTYPES ("ext4 tmpfs": a fresh filesystem per timed run, fresh_fs of
+#        bench-lib.sh), NICE (-10: nginx and every timed command),
+#        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_QUEUE (64 MiB each way),
+#        TUN_GSO (gso: the relay takes segmentation offload, TCP still sends
+#        TUN_MTU segments; nogso: one packet per segment, the relay's old,
+#        costlier way)
+#   The rows of the figures below:
+#     ROWS="pack ranges" bench/bench-pull-netem.sh /usr/share
+#     ROWS="pack ranges loose ostree curl" FSTYPES=ext4 bench/bench-pull-netem.sh /usr/share/doc
+# Needs root (namespaces, mkfs, mount), nginx, curl, bc; ostree for that row.
 set -euo pipefail
 
-SRC=${1:-/usr/share/doc}
+SRC=${1:-/usr/share}
 BUILD_DIR=${BUILD_DIR:-build}
 RUNS=${RUNS:-3}
 JOBS=${JOBS:-32}
 DELAY_MS=${DELAY_MS:-25}
 TUN_MTU=${TUN_MTU:-1500}
 TUN_GSO=${TUN_GSO:-gso}
+TUN_QUEUE=${TUN_QUEUE:-$((64 << 20))}
+ROWS=${ROWS:-pack ranges}
+FSTYPES=${FSTYPES:-ext4 tmpfs}
+NICE=${NICE:--10}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
+BASE_SEALTREE=${BASE_BUILD_DIR:+$(realpath "$BASE_BUILD_DIR/tools/sealtree/sealtree")}
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench-lib.sh
+. "$HERE/bench-lib.sh"
+has_row() { [[ " $ROWS " == *" $1 "* ]]; }
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
-command -v ostree >/dev/null || { echo "needs ostree (Debian package 'ostree')" >&2; exit 1; }
+! has_row base || [ -x "$BASE_SEALTREE" ] || { echo "row base: set BASE_BUILD_DIR to another build" >&2; exit 1; }
+! has_row ostree || command -v ostree >/dev/null || { echo "needs ostree (Debian package 'ostree')" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "needs root (namespaces; a fresh filesystem mounted for each run)" >&2; exit 1; }
 TEST_TMP=$(mktemp -d "${BENCH_DIR:-/var/tmp}/sealtree-bench-netem.XXXXXX")
 NS=stbench$$
 NS_S=stsrv$$
@@ -123,6 +142,7 @@ cleanup_test_tmp() {
 	ip netns del "$NS_S" 2>/dev/null || true
 	ip netns del "$NS_C" 2>/dev/null || true
 	ip link del "${NS}h" 2>/dev/null || true
+	fresh_fs_release "$TEST_TMP/mnt"
 	rm -rf "$TEST_TMP"
 }
 skip_all() { echo "cannot run: $*" >&2; exit 1; }
@@ -130,9 +150,7 @@ trap cleanup_test_tmp EXIT
 # shellcheck source=../tests/remote-lib.sh
 . "$HERE/../tests/remote-lib.sh"
 T=$TEST_TMP
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-timed() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+MNT=$T/mnt
 
 # ---- latency: netem if this kernel has it, else the TUN relay ----
 mode=${MODE:-}
@@ -166,7 +184,7 @@ tun_delay() {
 tun_start() {
 	local rt=()
 	command -v chrt >/dev/null && chrt -f 50 true 2>/dev/null && rt=(chrt -f 50)
-	"${rt[@]}" "$TUN_DELAY" "$DELAY_MS" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" $((16 << 20)) "$TUN_GSO" >"$T/tun.out" 2>>"$T/tun.err" &
+	"${rt[@]}" "$TUN_DELAY" "$DELAY_MS" "/run/netns/$NS_S" "/run/netns/$NS_C" "$TUN_MTU" "$TUN_QUEUE" "$TUN_GSO" >"$T/tun.out" 2>>"$T/tun.err" &
 	TUN_PID=$!
 	for _ in $(seq 50); do grep -q ready "$T/tun.out" 2>/dev/null && break; sleep 0.1; done
 	grep -q ready "$T/tun.out" || { cat "$T/tun.err" >&2; exit 1; }
@@ -196,26 +214,39 @@ if [ "$mode" = proxy ]; then
 WARN
 fi
 
-# ---- the tree, both repositories, nginx ----
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "tree: $SRC ($(find "$SRC" -xdev -type f 2>/dev/null | wc -l) files, $(du -sm "$SRC" 2>/dev/null | cut -f1) MB); latency: $mode, ${DELAY_MS} ms each way"
+if [ "$mode" = proxy ]; then
+	cat >&2 <<WARN
+################################################################################
+# PROXY: bench/delay-proxy.py delays every byte ${DELAY_MS} ms each way, not the
+# TCP handshake nor ACKs, no bandwidth limit, and its own throughput caps every
+# client; compare against the same proxy at 0 ms. MODE=tun delays packets.
+################################################################################
+WARN
+fi
+
+# ---- the tree, the repositories, nginx ----
+echo "start: $(uptime)"
+echo "tree: $SRC ($(find "$SRC" -xdev -type f 2>/dev/null | wc -l) files, $(du -sm "$SRC" 2>/dev/null | cut -f1) MB); latency: $mode, ${DELAY_MS} ms each way; rows: $ROWS; filesystems: $FSTYPES"
 mkdir -p "$T/www"
 "$SEALTREE" --repo "$T/www/st" init --verity=off >/dev/null
 "$SEALTREE" --repo "$T/www/st" commit -b main --tree "$SRC" --canonical-permissions >/dev/null
 "$SEALTREE" --repo "$T/www/st" pack main >/dev/null
 "$SEALTREE" --repo "$T/www/st" summary >/dev/null
-ostree --repo="$T/www/os" init --mode=archive
-ostree --repo="$T/www/os" commit -b main --tree=dir="$SRC" --owner-uid=0 --owner-gid=0 >/dev/null 2>&1 ||
-	ostree --repo="$T/www/os" commit -b main --tree=dir="$SRC" >/dev/null
-ostree --repo="$T/www/os" summary -u
+if has_row ostree; then
+	ostree --repo="$T/www/os" init --mode=archive
+	ostree --repo="$T/www/os" commit -b main --tree=dir="$SRC" --owner-uid=0 --owner-gid=0 >/dev/null 2>&1 ||
+		ostree --repo="$T/www/os" commit -b main --tree=dir="$SRC" >/dev/null
+	ostree --repo="$T/www/os" summary -u
+fi
 [ "$mode" = netem ] && NGINX_LISTEN_ADDR=10.231.0.1
 nginx_start "$T/www"
+renice -n "$NICE" -p "$NGINX_PID" $(pgrep -P "$NGINX_PID") >/dev/null
 if [ "$mode" = tun ]; then
 	# The same server in the server's namespace: a copy of the config, its own files, on every address there.
 	mkdir -p "$T/nginx-ns/tmp"
 	sed -e "s|$NGINX_DIR|$T/nginx-ns|g" -e "s|listen 127.0.0.1:$NGINX_PORT|listen $NGINX_PORT|" \
 		"$NGINX_DIR/nginx.conf" >"$T/nginx-ns/nginx.conf"
-	ip netns exec "$NS_S" "$NGINX" -p "$T/nginx-ns" -c "$T/nginx-ns/nginx.conf" -e "$T/nginx-ns/error.log" &
+	ip netns exec "$NS_S" nice -n "$NICE" "$NGINX" -p "$T/nginx-ns" -c "$T/nginx-ns/nginx.conf" -e "$T/nginx-ns/error.log" &
 	NSNGINX_PID=$!
 	TUN_URL=http://10.231.0.1:$NGINX_PORT
 	tun_start
@@ -228,9 +259,11 @@ fi
 (cd "$T/www/st" && find objects -type f -name '[0-9a-f]*') >"$T/objects.list"
 objs=$(wc -l <"$T/objects.list")
 bytes=$(cd "$T/www/st/objects" && find . -type f -name '[0-9a-f]*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
-echo "sealtree objects: $objs, $((bytes / 1048576)) MiB; ostree archive: $(du -sm "$T/www/os/objects" | cut -f1) MiB"
-cat "$T"/www/st/objects/*/* "$T"/www/st/images/* >/dev/null 2>&1 || true
-find "$T/www/os/objects" -type f -exec cat {} + >/dev/null
+pack=$(ls "$T"/www/st/packs/*.pack)
+pack_bytes=$(stat -c %s "$pack")
+echo "sealtree objects: $objs, $bytes bytes; pack $pack_bytes bytes$(has_row ostree && echo "; ostree archive $(du -sm "$T/www/os/objects" | cut -f1) MiB")"
+find "$T/www" -type f -exec cat {} + >/dev/null      # the server's files in the page cache
+FS_SIZE=$((bytes * 3 + (2 << 30)))
 
 start_proxy() { # DELAY_MS: the proxy's URL in $PROXY_URL
 	python3 "$HERE/delay-proxy.py" "${NGINX_LISTEN_ADDR:-127.0.0.1}" "$NGINX_PORT" "$1" >"$T/proxy.$1" 2>/dev/null &
@@ -239,27 +272,67 @@ start_proxy() { # DELAY_MS: the proxy's URL in $PROXY_URL
 	PROXY_URL=http://127.0.0.1:$(cat "$T/proxy.$1")
 }
 
-# run_condition NAME URL [PREFIX...]: RUNS of the three clients against URL, run under PREFIX.
+# timed FILE FS CMD...: CMD (then `sync -f $MNT` unless FS is "-", inside the time) run at nice NICE; seconds appended to FILE.
+timed() {
+	local file=$1 fs=$2 s e
+	shift 2
+	s=$(date +%s.%N)
+	nice -n "$NICE" "$@" >/dev/null 2>"$T/cmd.err" || { echo "failed: $* : $(tail -3 "$T/cmd.err")" >&2; echo 0 >>"$file"; return 0; }
+	[ "$fs" = - ] || sync -f "$MNT"
+	e=$(date +%s.%N)
+	echo "$e - $s" | bc >>"$file"
+}
+
+# run_condition NAME URL [PREFIX...]: RUNS of each row of ROWS against URL, run under PREFIX, each
+# writing row into a filesystem of each of FSTYPES made for that run (fresh_fs, bench-lib.sh).
+# Rows: pack (sealtree from the pack), base (the same with BASE_BUILD_DIR's sealtree: an A/B in one run),
+# loose (sealtree --no-packs), ostree (bare-user repository),
+# curl (every loose object file into /dev/null, one request each, --parallel-max JOBS),
+# ranges (the pack body in JOBS even byte ranges into /dev/null, --parallel-max JOBS: the network alone).
 run_condition() {
-	local name=$1 url=$2 run
+	local name=$1 url=$2 run fs row f st
 	shift 2
 	awk -v u="$url/st/" '{ print "url = " u $0; print "output = /dev/null" }' "$T/objects.list" >"$T/curl.cfg"
-	: >"$T/t-st-$name"; : >"$T/t-sp-$name"; : >"$T/t-os-$name"; : >"$T/t-cu-$name"
+	awk -v u="$url/st/packs/${pack##*/}" -v n="$JOBS" -v size="$pack_bytes" 'BEGIN {
+		for (i = 0; i < n; i++) {
+			a = int(size / n) * i; b = i + 1 == n ? size - 1 : int(size / n) * (i + 1) - 1
+			print "url = " u; print "range = " a "-" b; print "output = /dev/null"; if (i + 1 < n) print "next"
+		} }' >"$T/ranges.cfg"
 	for run in $(seq "$RUNS"); do
-		rm -rf "$T/cl-st" "$T/cl-sp" "$T/cl-os"
-		"$SEALTREE" --repo "$T/cl-st" init --verity=off >/dev/null
-		"$SEALTREE" --repo "$T/cl-st" remote add origin "$url/st" --no-sign-verify
-		timed "$@" "$SEALTREE" --repo "$T/cl-st" -q pull origin --no-packs --jobs "$JOBS" >>"$T/t-st-$name"
-		"$SEALTREE" --repo "$T/cl-sp" init --verity=off >/dev/null
-		"$SEALTREE" --repo "$T/cl-sp" remote add origin "$url/st" --no-sign-verify
-		timed "$@" "$SEALTREE" --repo "$T/cl-sp" -q pull origin --jobs "$JOBS" >>"$T/t-sp-$name"
-		ostree --repo="$T/cl-os" init --mode=bare-user
-		ostree --repo="$T/cl-os" remote add --no-gpg-verify origin "$url/os"
-		timed "$@" ostree --repo="$T/cl-os" pull origin main >>"$T/t-os-$name"
-		timed "$@" curl -s --parallel --parallel-max "$JOBS" -K "$T/curl.cfg" >>"$T/t-cu-$name" 2>/dev/null ||
-			echo 0 >>"$T/t-cu-$name"
-		echo "$name run $run: sealtree $(tail -1 "$T/t-st-$name") s, from a pack $(tail -1 "$T/t-sp-$name") s, ostree $(tail -1 "$T/t-os-$name") s, curl $(tail -1 "$T/t-cu-$name") s"
+		for fs in $FSTYPES; do
+			for row in $ROWS; do
+				f=$T/t-$row-$fs-$name
+				case $row in
+				pack | loose | base)
+					st=$SEALTREE
+					[ "$row" = base ] && st=$BASE_SEALTREE
+					fresh_fs "$MNT" "$fs" "$FS_SIZE"
+					"$st" --repo "$MNT/cl" init --verity=off >/dev/null
+					"$st" --repo "$MNT/cl" remote add origin "$url/st" --no-sign-verify
+					timed "$f" "$fs" "$@" "$st" --repo "$MNT/cl" -q pull origin --jobs "$JOBS" \
+						$([ "$row" = loose ] && echo --no-packs)
+					;;
+				ostree)
+					fresh_fs "$MNT" "$fs" "$FS_SIZE"
+					ostree --repo="$MNT/os" init --mode=bare-user
+					ostree --repo="$MNT/os" remote add --no-gpg-verify origin "$url/os"
+					timed "$f" "$fs" "$@" ostree --repo="$MNT/os" pull origin main
+					;;
+				curl)
+					[ "$fs" = "${FSTYPES%% *}" ] || continue  # writes nothing: once per run
+					timed "$f" - "$@" curl -s --parallel --parallel-immediate --parallel-max "$JOBS" -K "$T/curl.cfg"
+					;;
+				ranges)
+					[ "$fs" = "${FSTYPES%% *}" ] || continue
+					timed "$f" - "$@" curl -s --fail --parallel --parallel-immediate --parallel-max "$JOBS" -K "$T/ranges.cfg"
+					;;
+				*) echo "unknown row '$row' in ROWS" >&2; exit 1 ;;
+				esac
+				echo "$name run $run, $fs: $row $(tail -1 "$f") s"
+			done
+		done
 	done
+	fresh_fs_release "$MNT"
 }
 
 # line_check NAME URL [PREFIX...]: RTT (ping, else the TCP connect time) and the throughput of one curl of a 256 MiB file.
@@ -277,6 +350,13 @@ line_check() {
 	echo "line $name: ping RTT $rtt; one curl of 256 MiB: $("$@" curl -s -o /dev/null -w '%{speed_download}' "$url/big.bin" |
 		awk '{ printf "%.1f MiB/s", $1 / 1048576 }' || true)"
 }
+# relay_counts NAME: the relay's packets forwarded and dropped so far, and the TUN rings' drops (TX dropped: txqueuelen overflowed).
+relay_counts() {
+	kill -HUP "$TUN_PID"
+	sleep 0.2
+	echo "relay, after $1: $(tail -1 "$T/tun.err"); TUN TX dropped: server side $(ip -n "$NS_S" -s link show tund0 |
+		awk 'f { print $4; exit } /TX:/ { f = 1 }'), client side $(ip -n "$NS_C" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }')"
+}
 
 conditions=(loopback)
 line_check loopback "$NGINX_URL"
@@ -285,12 +365,12 @@ if [ "$mode" = tun ]; then
 	conditions+=(tun0 delayed)
 	line_check tun0 "$TUN_URL" ip netns exec "$NS_C"
 	run_condition tun0 "$TUN_URL" ip netns exec "$NS_C"
+	relay_counts "the 0 ms runs"
 	tun_delay "$DELAY_MS"
 	line_check "tun$DELAY_MS" "$TUN_URL" ip netns exec "$NS_C"
 	run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
-	echo "TUN devices (TX dropped: their ring of txqueuelen packets overflowed): server side $(ip -n "$NS_S" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }'), client side $(ip -n "$NS_C" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }')"
+	relay_counts "the ${DELAY_MS} ms runs (each way)"
 	tun_stop
-	echo "relay: $(tail -2 "$T/tun.err" | tr '\n' ' ')"
 elif [ "$mode" = netem ]; then
 	conditions+=(delayed)
 	run_condition delayed "$NGINX_URL" ip netns exec "$NS"
@@ -302,23 +382,31 @@ else
 	run_condition delayed "$PROXY_URL"
 fi
 
+echo "end: $(uptime)"
 echo
-printf '%-10s %12s %12s %12s %12s   (median of %s, seconds)\n' condition sealtree st-pack ostree curl "$RUNS"
-for c in "${conditions[@]}"; do
-	eval "st_$c=\$(median <\"\$T/t-st-$c\")"; eval "sp_$c=\$(median <\"\$T/t-sp-$c\")"
-	eval "os_$c=\$(median <\"\$T/t-os-$c\")"; eval "cu_$c=\$(median <\"\$T/t-cu-$c\")"
-	eval "printf '%-10s %12s %12s %12s %12s\n' $c \$st_$c \$sp_$c \$os_$c \$cu_$c"
-done
 bases=(loopback)
 [ "$mode" = proxy ] && bases=(proxy0)
 [ "$mode" = tun ] && bases=(loopback tun0)
-echo
-for base in "${bases[@]}"; do
-	eval "sb=\$st_$base; pb=\$sp_$base; ob=\$os_$base; cb=\$cu_$base"
-	echo "latency cost (delayed / $base): sealtree $(echo "scale=2; $st_delayed / $sb" | bc)x," \
-		"from a pack $(echo "scale=2; $sp_delayed / $pb" | bc)x (target <= 1.5x)," \
-		"ostree $(echo "scale=2; $os_delayed / $ob" | bc)x, curl $(echo "scale=2; $cu_delayed / $cb" | bc)x"
+for fs in $FSTYPES; do
+	echo "filesystem $fs (median of $RUNS, seconds; curl and ranges write nothing):"
+	printf '%-10s' condition
+	for row in $ROWS; do printf ' %9s' "$row"; done
+	echo
+	for c in "${conditions[@]}"; do
+		printf '%-10s' "$c"
+		for row in $ROWS; do
+			f=$T/t-$row-$fs-$c
+			[ -s "$f" ] || f=$T/t-$row-${FSTYPES%% *}-$c
+			printf ' %9.3f' "$(median <"$f")"
+		done
+		echo
+	done
+	for base in "${bases[@]}"; do
+		printf 'latency cost (delayed / %s):' "$base"
+		for row in $ROWS; do
+			f=$T/t-$row-$fs; [ -s "$f-delayed" ] || f=$T/t-$row-${FSTYPES%% *}
+			printf ' %s %sx' "$row" "$(echo "scale=2; $(median <"$f-delayed") / $(median <"$f-$base")" | bc)"
+		done
+		echo
+	done
 done
-echo "with latency: sealtree $(echo "scale=2; $os_delayed / $st_delayed" | bc)x faster than ostree," \
-	"$(echo "scale=2; $st_delayed / $cu_delayed" | bc)x the curl floor"
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -7,22 +7,12 @@
 # committed into a sealtree repository (`summary --packs`: the full pack
 # and its index) and an ostree archive repository (+ summary).
 #
-# Every timed run writes into a filesystem made for it alone (FSTYPES):
-#   ext4   mkfs.ext4 (with its journal, inode tables written at mkfs, not
-#          lazily in the background) on a file in BENCH_DIR, loop-mounted;
-#   tmpfs  a tmpfs (no disk at all: what is left is CPU and the VFS);
-#   none   not fresh: a directory of BENCH_DIR's filesystem, emptied
-#          before each run (the old way, to compare).
-# Why: this machine's root is an ext4 without a journal, and there, after
-# mass deletions (each run deletes a repository of ~58k files), ext4's
-# inode allocator spends seconds to minutes scanning inode tables for
-# recently deleted inodes (recently_deleted(), only without a journal):
-# every figure that creates many files, curl's included, then depends on
-# what the runs before it deleted. A fresh filesystem per run pays for no
-# other run's deletions. Each timed command is followed by `sync -f` on
-# that filesystem, inside the time, so all rows end with their bytes on
-# the (loop) disk; sealtree's own syncfs before its ref moves makes that
-# sync nearly free for it.
+# Every timed run writes into a filesystem made for it alone (FSTYPES:
+# ext4 on a loop file, tmpfs, or none: not fresh, the old way), made by
+# fresh_fs of bench/bench-lib.sh, which says why. Each timed command is
+# followed by `sync -f` on that filesystem, inside the time, so all rows
+# end with their bytes on the (loop) disk; sealtree's own syncfs before its
+# ref moves makes that sync nearly free for it.
 #
 # Rows (each with the client's CPU time and peak RSS from /usr/bin/time;
 # for the pipeline, the CPU of both commands and the larger peak):
@@ -83,6 +73,8 @@ OSTREE=${OSTREE:-1}
 NICE=${NICE:--10}
 SEALTREE=$(realpath "$BUILD_DIR/tools/sealtree/sealtree")
 HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench-lib.sh
+. "$HERE/bench-lib.sh"
 [ -x "$SEALTREE" ] || { echo "build sealtree first ($SEALTREE)" >&2; exit 1; }
 BASE_SEALTREE=""
 if [ -n "${BASE_BUILD_DIR:-}" ]; then
@@ -96,15 +88,13 @@ TEST_TMP=$(mktemp -d "${BENCH_DIR:-/var/tmp}/sealtree-bench-pull.XXXXXX")
 T=$TEST_TMP
 MNT=$T/mnt
 cleanup_test_tmp() {
-	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
+	fresh_fs_release "$MNT"
 	rm -rf "$TEST_TMP"
 }
 skip_all() { echo "cannot run: $*" >&2; exit 1; }
 trap cleanup_test_tmp EXIT
 # shellcheck source=../tests/remote-lib.sh
 . "$HERE/../tests/remote-lib.sh"
-
-median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "start: $(uptime)"
 echo "tree: $SRC"
@@ -135,26 +125,6 @@ awk -v u="$NGINX_URL/st/" -v d="$MNT/" '{ print "url = " u $0; print "output = "
 # warm the server's page cache
 find "$T/www" -type f -exec cat {} + >/dev/null
 
-# fresh_fs TYPE: an empty filesystem of TYPE at $MNT, made for one run.
-fresh_fs() {
-	if mountpoint -q "$MNT"; then umount "$MNT"; fi
-	rm -f "$T/fs.img"
-	case $1 in
-	ext4)
-		truncate -s $((bytes * 3 + (2 << 30))) "$T/fs.img"
-		mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$T/fs.img"
-		mount -o loop "$T/fs.img" "$MNT"
-		;;
-	tmpfs) mount -t tmpfs -o size=$((bytes * 3 + (2 << 30))) tmpfs "$MNT" ;;
-	none)   # BENCH_DIR's own filesystem, emptied (what the runs before wrote is deleted, untimed)
-		rm -rf "$MNT"
-		mkdir "$MNT"
-		;;
-	*) echo "unknown FSTYPES entry '$1'" >&2; exit 1 ;;
-	esac
-	sync
-}
-
 # timed ROW FS CMD...: CMD then `sync -f $MNT` timed; appends "secs user sys maxrss_kb" to $T/r-ROW-FS.
 timed() {
 	local row=$1 fs=$2 s e
@@ -184,7 +154,7 @@ rows="$rows curl-files curl-tar curl-null curl-pack"
 for run in $(seq "$RUNS"); do
 	for fs in $FSTYPES; do
 		for row in $rows; do
-			fresh_fs "$fs"
+			fresh_fs "$MNT" "$fs" $((bytes * 3 + (2 << 30)))
 			case $row in
 			st-base) st_pull packs "$fs" "$BASE_SEALTREE" st-base ;;
 			st-*) st_pull "${row#st-}" "$fs" ;;
@@ -207,8 +177,7 @@ for run in $(seq "$RUNS"); do
 		done
 	done
 done
-if mountpoint -q "$MNT"; then umount "$MNT"; fi
-rm -f "$T/fs.img"
+fresh_fs_release "$MNT"
 
 echo "end: $(uptime)"
 echo "median of $RUNS ($objs objects, $((bytes / 1000000)) MB; CPU per GB: client user+system seconds per 10^9 object bytes):"

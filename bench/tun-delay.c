@@ -14,7 +14,8 @@
  * and 25 ms); a packet that finds it full is dropped, as a full router
  * queue drops it. Prints "ready" on stdout once both devices exist (the
  * caller then gives them addresses and brings them up) and runs until
- * killed, printing the packets forwarded and dropped on SIGTERM/SIGINT.
+ * killed, printing the packets forwarded and dropped on SIGTERM/SIGINT
+ * (and on SIGHUP, which does not stop it: the counts so far).
  * SIGUSR1 sets the delay to 0 and SIGUSR2 back to DELAY_MS, for packets
  * read from then on: a bench changes the delay without making the devices
  * again (a TUN device still referenced by sockets can take seconds to go).
@@ -68,7 +69,7 @@ struct line {
 /* A packet with its virtio-net header: 64 KiB of GSO payload, headers, room to spare. */
 #define PACKET_MAX (256u * 1024u)
 
-static volatile sig_atomic_t stop, zero_delay;
+static volatile sig_atomic_t stop, zero_delay, print_counts;
 
 static void on_signal(int sig)
 {
@@ -76,6 +77,8 @@ static void on_signal(int sig)
 		zero_delay = 1;
 	else if (sig == SIGUSR2)
 		zero_delay = 0;
+	else if (sig == SIGHUP)
+		print_counts = 1;
 	else
 		stop = 1;
 }
@@ -198,6 +201,13 @@ static uint64_t line_write(struct line *l)
 	return UINT64_MAX;
 }
 
+static void counts(const struct line *ab, const struct line *ba)
+{
+	fprintf(stderr, "tun-delay: A->B %" PRIu64 " packets forwarded, %" PRIu64 " dropped; B->A %" PRIu64
+		" forwarded, %" PRIu64 " dropped\n", ab->forwarded, ab->dropped, ba->forwarded, ba->dropped);
+	fflush(stderr);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t delay_ms, mtu = 1500, queue_bytes = 16u << 20;
@@ -228,6 +238,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGUSR1, on_signal);
 	signal(SIGUSR2, on_signal);
+	signal(SIGHUP, on_signal);
 	printf("ready\n");
 	fflush(stdout);
 
@@ -236,6 +247,10 @@ int main(int argc, char **argv)
 		uint64_t wait_ns = UINT64_MAX, w;
 		struct timespec ts, *tsp = NULL;
 
+		if (print_counts) {
+			print_counts = 0;
+			counts(&ab, &ba);
+		}
 		w = line_write(&ab);
 		wait_ns = w < wait_ns ? w : wait_ns;
 		w = line_write(&ba);
@@ -252,7 +267,6 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "tun-delay: A->B %" PRIu64 " packets forwarded, %" PRIu64 " dropped; B->A %" PRIu64
-		" forwarded, %" PRIu64 " dropped\n", ab.forwarded, ab.dropped, ba.forwarded, ba.dropped);
+	counts(&ab, &ba);
 	return 0;
 }
