@@ -8,7 +8,8 @@
 # HEADs of the summary that open the connections the next steps use), then
 # the commit and its signatures together, and nothing else before both
 # answers are in and checked; a pack index of several 12 KiB parts comes in
-# parallel bounded ranges that cover it exactly, once. A later pull whose
+# parallel bounded ranges that cover it exactly, once; then the objects'
+# ranges go with the image's, not after it. A later pull whose
 # pack index is that large sends its HEADs with the commit instead.
 # Against nginx: an error status (the commit's missing signatures, 404)
 # does not close its connection: the next request reuses it.
@@ -36,7 +37,7 @@ H=$(awk '$1 == "pack" { print $4 }' "$srv/summary")
 isize=$(stat -c %s "$srv/packs/$H.index")
 [ "$isize" -gt $((3 * 12288)) ] || fail "index size" "$isize bytes: too small to come in parts"
 
-rules '{"commits/": {"mode": "delay", "arg": "0.4"}, "summary": {"mode": "delay", "arg": "0.4"}, ".index": {"mode": "delay", "arg": "0.4"}}'
+rules '{"commits/": {"mode": "delay", "arg": "0.4"}, "summary": {"mode": "delay", "arg": "0.4"}, ".index": {"mode": "delay", "arg": "0.4"}, ".pack": {"mode": "delay", "arg": "0.4"}}'
 fault_server_start
 
 C init --verity=off >/dev/null
@@ -75,6 +76,26 @@ i_last_get=$(grep -n "^GET /packs/$H.index " "$T/requests.log" | tail -1 | cut -
 	ok "the index in $n parts asked for at once" || fail "index parts" "$(grep "index" "$T/requests.log")"
 sort -n "$T/parts" | awk -v size="$isize" 'BEGIN { next_ = 0 } { if ($1 != next_) bad = 1; next_ = $2 + 1 } END { exit !(bad == 0 && next_ == size) }' &&
 	ok "... its bounded ranges cover it exactly, each byte once" || fail "index ranges" "$(cat "$T/parts")"
+
+# The objects' ranges go with the image's (in parts): all asked for before the first pack answer was sent.
+read -r img_off img_end < <(python3 - "$srv/packs/$H.index" "$(ls "$srv/images")" <<'PY'
+import struct, sys
+idx = open(sys.argv[1], "rb").read()
+image = bytes.fromhex(sys.argv[2])
+count = struct.unpack_from("<Q", idx, 24)[0]
+off, csize = next(struct.unpack_from("<QQ", idx, 128 + 56 * i + 32) for i in range(count) if idx[128 + 56 * i:128 + 56 * i + 32] == image)
+print(off, off + csize)
+PY
+)
+p_first_sent=$(line_of "^SENT /packs/$H.pack ")
+p_image=$(line_of "^GET /packs/$H.pack .* range=bytes=$img_off-")
+p_object=$(grep -n "^GET /packs/$H.pack " "$T/requests.log" | sed 's/^\([0-9]*\):.* range=bytes=\([0-9]*\)-.*/\1 \2/' |
+	awk -v a="$img_off" -v b="$img_end" '$2 < a || $2 >= b { print $1; exit }')
+i_last_sent=$(grep -n "^SENT /packs/$H.index " "$T/requests.log" | tail -1 | cut -d: -f1)
+[ -n "$p_first_sent" ] && [ -n "$p_image" ] && [ -n "$p_object" ] && [ "$p_image" -lt "$p_first_sent" ] &&
+	[ "$p_object" -lt "$p_first_sent" ] && [ "$p_image" -gt "$i_last_sent" ] && [ "$p_object" -gt "$i_last_sent" ] &&
+	ok "the objects' ranges asked for with the image's, after the index, not after the image" ||
+	fail "objects with the image" "$(grep -E "packs/" "$T/requests.log" | head -20)"
 
 # A later pull (the remote's summary seen before) of the same large pack: the HEADs go with the commit.
 rm -rf "$cl"

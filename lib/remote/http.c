@@ -183,6 +183,23 @@ static int queue_push(struct http *h, struct request *rq)
 	return 0;
 }
 
+/* rq to start before everything queued. */
+static int queue_push_front(struct http *h, struct request *rq)
+{
+	int r;
+
+	if (h->head > 0) {
+		h->queue[--h->head] = rq;
+		return 0;
+	}
+	r = queue_push(h, rq);          /* room for one more */
+	if (r < 0)
+		return r;
+	memmove(h->queue + h->head + 1, h->queue + h->head, (h->n_queue - 1 - h->head) * sizeof(*h->queue));
+	h->queue[h->head] = rq;
+	return 0;
+}
+
 void http_set_tls_verify(struct http *h, bool verify)
 {
 	h->tls_verify = verify;
@@ -261,8 +278,9 @@ bool http_origin_down(struct http *h, const char *url)
 	return origin_is_down(h, origin_of(h, url, false));
 }
 
-int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
-		  const struct http_request_ops *ops, void *userdata)
+/* http_add_with(), queued last, or first (front). */
+static int add(struct http *h, const char *url, const struct http_request_options *opts,
+	       const struct http_request_ops *ops, void *userdata, bool front)
 {
 	struct request *rq;
 	int r;
@@ -306,10 +324,16 @@ int http_add_with(struct http *h, const char *url, const struct http_request_opt
 	rq->ops = ops;
 	rq->userdata = userdata;
 	rq->h = h;
-	r = queue_push(h, rq);
+	r = front ? queue_push_front(h, rq) : queue_push(h, rq);
 	if (r < 0)
 		request_free(rq);
 	return r;
+}
+
+int http_add_with(struct http *h, const char *url, const struct http_request_options *opts,
+		  const struct http_request_ops *ops, void *userdata)
+{
+	return add(h, url, opts, ops, userdata, false);
 }
 
 static int warm_data(void *userdata, const void *buf, size_t len)
@@ -940,7 +964,7 @@ unsigned http_range_parts(const struct http *h, uint64_t size, uint64_t part_min
 	return (unsigned)MAX(UINT64_C(1), MIN(n, (uint64_t)h->jobs));
 }
 
-int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, char **ret)
+int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, unsigned max_parts, char **ret)
 {
 	_cleanup_free_ struct range_part *parts = NULL;
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -950,16 +974,19 @@ int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size
 
 	if (size == 0 || offset > UINT64_MAX - size)
 		return -EINVAL;
+	if (max_parts > 0)
+		n = MIN(n, max_parts);
 	buf = malloc(size);
 	parts = calloc(n, sizeof(*parts));
 	if (!buf || !parts)
 		return -ENOMEM;
-	for (unsigned i = 0; i < n; i++) {
+	/* Ahead of what is queued, in order: the last part first. */
+	for (unsigned i = n; i-- > 0;) {
 		size_t from = size / n * i, to = i + 1 == n ? size : size / n * (i + 1);
 
 		parts[i] = (struct range_part){ .buf = buf + from, .len = to - from, .result = &result, .detail = detail };
-		r = http_add_with(h, url, &(struct http_request_options){ .range_start = offset + from, .range_end = offset + to },
-				  &part_ops, &parts[i]);
+		r = add(h, url, &(struct http_request_options){ .range_start = offset + from, .range_end = offset + to },
+			&part_ops, &parts[i], true);
 		if (r < 0) {
 			(void)http_run(h);      /* the parts queued before point into parts: run out first */
 			return r;

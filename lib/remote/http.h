@@ -122,14 +122,16 @@ int http_get_take(struct http_get *g, const char *url, char **ret, size_t *ret_l
 /*
  * Bytes [offset, offset + size) of url (size > 0) into one malloc'ed buffer
  * of size bytes, as http_range_parts(h, size, HTTP_PART_MIN) bounded Range
- * requests run at once. On a long round trip a fresh connection sends its
- * first ~14 KB (TCP's initial window) in one round trip and needs several
- * for more: parts on as many connections take one or two round trips where
- * one request would take five or more. The errors of bounded ranges
- * (-ERANGE: the server ignores Range), with a detail naming url.
+ * requests (at most max_parts of them if not 0) queued ahead of anything
+ * queued before, then http_run() (which runs those too). On a long round
+ * trip a fresh connection sends its first ~14 KB (TCP's initial window) in
+ * one round trip and needs several for more: parts on as many connections
+ * take one or two round trips where one request would take five or more.
+ * The errors of bounded ranges (-ERANGE: the server ignores Range), with a
+ * detail naming url.
  */
 #define HTTP_PART_MIN (12u * 1024u)
-int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, char **ret);
+int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size, unsigned max_parts, char **ret);
 /* How many parts of at least part_min bytes (the last may be shorter) size splits into: 1 to h's jobs. */
 unsigned http_range_parts(const struct http *h, uint64_t size, uint64_t part_min);
 

@@ -84,6 +84,24 @@ int object_set_of_commit(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZ
 	return r;
 }
 
+bool object_set_has(const struct want_list *l, const uint8_t digest[ST_DIGEST_SIZE])
+{
+	size_t lo = 0, hi = l ? l->n : 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(l->v[mid].digest, digest, ST_DIGEST_SIZE);
+
+		if (c == 0)
+			return true;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
 void object_set_subtract(struct want_list *l, const struct want_list *minus)
 {
 	size_t n = 0, j = 0;

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* An object arriving from a remote, verified before it is named: object-sink.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,28 +40,63 @@ void object_sink_init(struct object_sink *s, struct st_repo *repo, const uint8_t
 	st_repo_object_relpath(digest, s->relpath);
 }
 
-/* objects/XX/ of the object, made if need be: an fd of the caller's (sink_dir_close()) or borrowed from s->dirs. */
-static int sink_dir(struct object_sink *s)
+int object_dirs_get(struct object_dirs *d, uint8_t first)
 {
 	char dir[11];
 	int fd, none = -EBADF;
 
-	memcpy(dir, s->relpath, 10);
-	dir[10] = '\0';
-	if (!s->dirs)
-		return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
-	fd = atomic_load(&s->dirs->fd[s->digest[0]]);
+	fd = atomic_load(&d->fd[first]);
 	if (fd >= 0)
 		return fd;
-	fd = mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
+	(void)snprintf(dir, sizeof(dir), "objects/%02x", first);
+	fd = mkdirat_beneath(st_repo_dirfd(d->repo), dir, 0755, false);
 	if (fd < 0)
 		return fd;
 	/* Another thread may have opened it meanwhile: its fd is kept, ours closed. */
-	if (!atomic_compare_exchange_strong(&s->dirs->fd[s->digest[0]], &none, fd)) {
+	if (!atomic_compare_exchange_strong(&d->fd[first], &none, fd)) {
 		safe_close(fd);
 		return none;
 	}
 	return fd;
+}
+
+int object_dirs_have(struct object_dirs *d, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size)
+{
+	char rel[74];
+	struct stat st;
+	int dfd, none = -EBADF;
+
+	st_repo_object_relpath(digest, rel);
+	dfd = atomic_load(&d->fd[digest[0]]);
+	if (dfd < 0) {
+		/* Opened, not made (a dry run makes nothing): no objects/XX/, no object. */
+		rel[10] = '\0';
+		dfd = openat_beneath(st_repo_dirfd(d->repo), rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+		rel[10] = '/';
+		if (dfd == -ENOENT)
+			return 0;
+		if (dfd < 0)
+			return st_errf(dfd, "cannot open '%s/%.10s'", st_repo_path(d->repo), rel);
+		if (!atomic_compare_exchange_strong(&d->fd[digest[0]], &none, dfd)) {
+			safe_close(dfd);
+			dfd = none;
+		}
+	}
+	if (fstatat(dfd, rel + 11, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : st_errf(-errno, "object %s", rel + 8);
+	return S_ISREG(st.st_mode) && (uint64_t)st.st_size == size;
+}
+
+/* objects/XX/ of the object, made if need be: an fd of the caller's (sink_dir_close()) or borrowed from s->dirs. */
+static int sink_dir(struct object_sink *s)
+{
+	char dir[11];
+
+	if (s->dirs)
+		return object_dirs_get(s->dirs, s->digest[0]);
+	memcpy(dir, s->relpath, 10);
+	dir[10] = '\0';
+	return mkdirat_beneath(st_repo_dirfd(s->repo), dir, 0755, false);
 }
 
 static void sink_dir_close(struct object_sink *s, int fd)
@@ -215,7 +252,7 @@ int object_sink_finish(struct object_sink *s)
 	int dfd, r;
 
 	if (s->got != s->size) {
-		r = st_errf(-EUCLEAN, "object %s: the server sent %llu bytes, the image says %llu", s->relpath + 8,
+		r = st_errf(-EUCLEAN, "object %s: the server sent %llu bytes, not %llu", s->relpath + 8,
 			    (unsigned long long)s->got, (unsigned long long)s->size);
 		object_sink_reset(s);
 		return r;

@@ -28,12 +28,20 @@ struct object_dirs {
 };
 void object_dirs_init(struct object_dirs *d, struct st_repo *repo);
 void object_dirs_done(struct object_dirs *d);
+/* objects/XX/ (XX: first, in hex), made if need be, opened once: a borrowed fd, or a negative errno. */
+int object_dirs_get(struct object_dirs *d, uint8_t first);
+/*
+ * Whether the repository has the object digest at size bytes (1) or not
+ * (0: absent, or not a regular file of that size), one fstatat in its
+ * objects/XX/; a negative errno with a detail otherwise.
+ */
+int object_dirs_have(struct object_dirs *d, const uint8_t digest[ST_DIGEST_SIZE], uint64_t size);
 
 struct object_sink {
 	struct st_repo *repo;
 	struct object_dirs *dirs;       /* optional, kept across object_sink_init(): borrowed directory fds */
 	uint8_t digest[ST_DIGEST_SIZE];
-	uint64_t size;                  /* what the image says */
+	uint64_t size;                  /* what the image (or the pack index: a prefetch) says */
 	char relpath[74];               /* "objects/XX/Y{62}"; relpath + 8 names it in messages */
 	struct publish_tmp tmp;
 	bool open;

@@ -46,7 +46,15 @@
 
 struct pack_run {
 	struct pack_pull *pp;
+	const struct st_summary_pack *pk;
 	char name[80];                  /* "packs/H.pack" */
+	char *url;                      /* of the pack's body */
+	struct range_fetch *ranges;     /* queued on pp->http */
+	size_t n_ranges;
+	struct delta_entries {          /* the object deltas of a pack from F: an entry per missing object ... */
+		struct pack_entry *v;   /* ... whose delta the index holds, its base mapped; sorted by object digest */
+		size_t n;
+	} de;
 	const struct pack_entry **wanted;       /* in body order */
 	size_t *want_index;             /* wanted[i] is missing->v[want_index[i]] */
 	bool *got;                      /* wanted[i] was published (by its range's thread or the pool's) */
@@ -415,7 +423,7 @@ static int fetch_index(struct pack_pull *pp, const struct st_summary_pack *pk, s
 	/* A large index in parts on several connections (http_get_range()): round trips, not slow start. */
 	if (http_range_parts(pp->http, pk->index_size, HTTP_PART_MIN) > 1) {
 		len = (size_t)pk->index_size;
-		r = http_get_range(pp->http, url, 0, len, &data);
+		r = http_get_range(pp->http, url, 0, len, 0, &data);
 		if (r == -ERANGE)
 			pp->no_ranges = true;   /* no pack can be used: the server ignores Range */
 	} else
@@ -477,12 +485,6 @@ static bool pack_candidate(struct pack_pull *pp, size_t k, const uint8_t commit[
 	st_commit_free(c);
 	return true;
 }
-
-/* The object deltas of a pack from F: an entry per missing object whose delta the index holds, its base mapped. */
-struct delta_entries {
-	struct pack_entry *v;           /* sorted by object digest */
-	size_t n;
-};
 
 static void delta_entries_done(struct delta_entries *de)
 {
@@ -546,39 +548,70 @@ static int cmp_offset(const void *a, const void *b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-/* One pack: the objects of missing it holds, fetched. 0, or a negative errno for a local failure. */
-static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
+static struct pack_run *run_free(struct pack_run *run)
 {
-	struct delta_entries de = {};
-	_cleanup_free_ bool *done = NULL;
+	if (!run)
+		return NULL;
+	run->pool = frame_pool_free(run->pool);         /* first: its workers use run */
+	for (size_t i = 0; run->ranges && i < run->n_ranges; i++) {
+		zfd_close(&run->ranges[i], false);
+		frame_batch_free(&run->ranges[i].batch);
+		dec_drop(&run->ranges[i]);
+	}
+	free(run->ranges);
+	free(run->wanted);
+	free(run->want_index);
+	free(run->got);
+	free(run->queued);
+	free(run->published);
+	free(run->url);
+	delta_entries_done(&run->de);
+	pthread_mutex_destroy(&run->lock);
+	free(run);
+	return NULL;
+}
+
+/*
+ * The objects of missing that pack k holds, as ranges queued on pp->http
+ * (run by the next http_run(), then run_finish()). *ret is NULL when the
+ * pack is not used (a bad index: warned, marked bad). 0, or -ENOMEM.
+ */
+static int run_start(struct pack_pull *pp, size_t k, const struct want_list *missing, struct pack_run **ret)
+{
 	const struct st_summary_pack *pk = &pp->summary->packs[k];
-	struct pack_run run = { .pp = pp, .lock = PTHREAD_MUTEX_INITIALIZER };
 	const struct pack_index *idx = NULL;
 	const struct pack_entry *image, *delta;
-	struct range_fetch *ranges = NULL;
+	struct pack_run *run;
 	uint8_t key[32];
-	_cleanup_free_ char *url = NULL;
-	size_t n_ranges = 0;
 	uint64_t wanted_bytes = 0, range_max;
 	int r;
 
-	pack_relpath(pk->index_sha256, true, run.name);
+	*ret = NULL;
 	r = get_index(pp, k, &idx);
 	if (r < 0)
 		return r == -ENOMEM ? r : 0;
-	run.wanted = calloc(missing->n + 1, sizeof(*run.wanted));
-	run.want_index = calloc(missing->n + 1, sizeof(*run.want_index));
-	run.got = calloc(missing->n + 1, sizeof(*run.got));
-	run.queued = calloc(missing->n + 1, sizeof(*run.queued));
-	run.published = calloc(missing->n + 1, sizeof(*run.published));
-	ranges = calloc(missing->n + 1, sizeof(*ranges));
-	if (!run.wanted || !run.want_index || !run.got || !run.queued || !run.published || !ranges) {
-		r = -ENOMEM;
-		goto out;
+	run = calloc(1, sizeof(*run));
+	if (!run)
+		return -ENOMEM;
+	*run = (struct pack_run){ .pp = pp, .pk = pk, .lock = PTHREAD_MUTEX_INITIALIZER };
+	pack_relpath(pk->index_sha256, true, run->name);
+	run->wanted = calloc(missing->n + 1, sizeof(*run->wanted));
+	run->want_index = calloc(missing->n + 1, sizeof(*run->want_index));
+	run->got = calloc(missing->n + 1, sizeof(*run->got));
+	run->queued = calloc(missing->n + 1, sizeof(*run->queued));
+	run->published = calloc(missing->n + 1, sizeof(*run->published));
+	run->ranges = calloc(missing->n + 1, sizeof(*run->ranges));
+	if (!run->wanted || !run->want_index || !run->got || !run->queued || !run->published || !run->ranges ||
+	    asprintf(&run->url, "%s/%s", pp->base, run->name) < 0) {
+		run->url = NULL;
+		run_free(run);
+		return -ENOMEM;
 	}
-	r = delta_entries_of(pp, pk, idx, missing, &de);
-	if (r < 0)
-		goto out;
+	r = delta_entries_of(pp, pk, idx, missing, &run->de);
+	if (r < 0) {
+		run_free(run);
+		return r;
+	}
 	/*
 	 * Both sorted by digest, and the body is in digest order: one walk gives
 	 * body order. An object with a delta here takes it instead of its own
@@ -587,11 +620,11 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	for (size_t i = 0, j = 0, d = 0; i < missing->n; i++) {
 		const uint8_t *want = missing->v[i].digest;
 
-		while (d < de.n && memcmp(de.v[d].digest, want, 32) < 0)
+		while (d < run->de.n && memcmp(run->de.v[d].digest, want, 32) < 0)
 			d++;
-		if (d < de.n && memcmp(de.v[d].digest, want, 32) == 0) {
-			run.want_index[run.n_wanted] = i;
-			run.wanted[run.n_wanted++] = &de.v[d];
+		if (d < run->de.n && memcmp(run->de.v[d].digest, want, 32) == 0) {
+			run->want_index[run->n_wanted] = i;
+			run->wanted[run->n_wanted++] = &run->de.v[d];
 			continue;
 		}
 		while (j < idx->n_entries && memcmp(idx->entries[j].digest, want, 32) < 0)
@@ -602,32 +635,29 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 			continue;       /* the image's frame needs a prefix: an object of the same bytes comes loose */
 		if (idx->entries[j].size != missing->v[i].size) {
 			warn(pp, "%s: skipped, bad index: object %zu has %llu bytes in the index, %llu in the image",
-			     run.name, j, (unsigned long long)idx->entries[j].size, (unsigned long long)missing->v[i].size);
+			     run->name, j, (unsigned long long)idx->entries[j].size, (unsigned long long)missing->v[i].size);
 			pp->bad[k] = true;
-			goto out;
+			run_free(run);
+			return 0;
 		}
-		run.want_index[run.n_wanted] = i;
-		run.wanted[run.n_wanted++] = &idx->entries[j];
+		run->want_index[run->n_wanted] = i;
+		run->wanted[run->n_wanted++] = &idx->entries[j];
 	}
-	if (de.n > 0) {
+	if (run->de.n > 0) {
 		/* Sort wanted by body offset, want_index along. */
-		_cleanup_free_ struct wanted_at *w = calloc(run.n_wanted + 1, sizeof(*w));
+		_cleanup_free_ struct wanted_at *w = calloc(run->n_wanted + 1, sizeof(*w));
 
 		if (!w) {
-			r = -ENOMEM;
-			goto out;
+			run_free(run);
+			return -ENOMEM;
 		}
-		for (size_t i = 0; i < run.n_wanted; i++)
-			w[i] = (struct wanted_at){ run.wanted[i], run.want_index[i] };
-		qsort(w, run.n_wanted, sizeof(*w), cmp_offset);
-		for (size_t i = 0; i < run.n_wanted; i++) {
-			run.wanted[i] = w[i].e;
-			run.want_index[i] = w[i].want_index;
+		for (size_t i = 0; i < run->n_wanted; i++)
+			w[i] = (struct wanted_at){ run->wanted[i], run->want_index[i] };
+		qsort(w, run->n_wanted, sizeof(*w), cmp_offset);
+		for (size_t i = 0; i < run->n_wanted; i++) {
+			run->wanted[i] = w[i].e;
+			run->want_index[i] = w[i].want_index;
 		}
-	}
-	if (asprintf(&url, "%s/%s", pp->base, run.name) < 0) {
-		r = -ENOMEM;
-		goto out;
 	}
 	/*
 	 * Ranges of about an even share of the bytes per request in flight: on
@@ -635,25 +665,25 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 	 * one, so the bytes spread over every connection arrive in the fewest
 	 * round trips (a few ranges of RANGE_SIZE_MAX left most connections idle).
 	 */
-	for (size_t i = 0; i < run.n_wanted; i++)
-		wanted_bytes += run.wanted[i]->csize;
+	for (size_t i = 0; i < run->n_wanted; i++)
+		wanted_bytes += run->wanted[i]->csize;
 	range_max = wanted_bytes / http_range_parts(pp->http, wanted_bytes, RANGE_SIZE_MIN);
 	range_max = MIN(MAX(range_max, (uint64_t)RANGE_SIZE_MIN), (uint64_t)RANGE_SIZE_MAX);
-	/* The image's frame and its delta were fetched on their own (pack_fetch_image): no range takes them as a gap. */
+	/* The image's frame and its delta are fetched on their own (pack_fetch_image): no range takes them as a gap. */
 	image = pack_index_find(idx, pp->image_digest);
 	pack_image_delta_key(pp->image_digest, key);
 	delta = pack_index_find(idx, key);
-	for (size_t i = 0; i < run.n_wanted; i++) {
-		const struct pack_entry *e = run.wanted[i];
-		struct range_fetch *last = n_ranges ? &ranges[n_ranges - 1] : NULL;
+	for (size_t i = 0; i < run->n_wanted; i++) {
+		const struct pack_entry *e = run->wanted[i];
+		struct range_fetch *last = run->n_ranges ? &run->ranges[run->n_ranges - 1] : NULL;
 		/* An object delta's frame is keyed by its object, not its entry: not kept (its bytes would not be the frame's). */
 		uint64_t kept = e->csize >= PACK_PARTIAL_MIN && !e->prefix ? pack_partial_length(pp->repo, e->digest, e->csize) : 0;
 
 		if (kept > 0) {
 			/* An earlier pull kept the start of this frame: a range of its own, from where it stopped. */
-			ranges[n_ranges++] = (struct range_fetch){ .run = &run, .first = i, .last = i, .cur = i,
-								   .start = e->offset + kept, .pos = e->offset + kept,
-								   .end = e->offset + e->csize, .replay = kept, .zfd = -EBADF };
+			run->ranges[run->n_ranges++] = (struct range_fetch){
+				.run = run, .first = i, .last = i, .cur = i, .start = e->offset + kept, .pos = e->offset + kept,
+				.end = e->offset + e->csize, .replay = kept, .zfd = -EBADF };
 			continue;
 		}
 		if (last && !last->replay && e->offset - last->end <= RANGE_GAP_MAX && e->offset + e->csize - last->start <= range_max &&
@@ -663,73 +693,81 @@ static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
 			last->end = e->offset + e->csize;
 			continue;
 		}
-		ranges[n_ranges++] = (struct range_fetch){ .run = &run, .first = i, .last = i, .cur = i,
-							   .start = e->offset, .pos = e->offset,
-							   .end = e->offset + e->csize, .zfd = -EBADF };
+		run->ranges[run->n_ranges++] = (struct range_fetch){ .run = run, .first = i, .last = i, .cur = i,
+								     .start = e->offset, .pos = e->offset,
+								     .end = e->offset + e->csize, .zfd = -EBADF };
 	}
-	if (n_ranges > 0) {
-		r = frame_pool_new(pp->repo, pp->dirs, run.wanted, pool_result, &run, &run.pool);
-		if (r < 0)
-			goto out;
-	}
-	for (size_t i = 0; i < n_ranges; i++) {
-		struct http_request_options o = { .range_start = ranges[i].start, .range_end = ranges[i].end };
-
-		r = http_add_with(pp->http, url, &o, &range_ops, &ranges[i]);
-		if (r < 0)
-			goto out;
-	}
-	r = http_run(pp->http);
-	if (r < 0)
-		goto out;
-	if (run.pool) {
-		/* Every range is done and its frames queued: the last ones decoded, then counted. */
-		frame_pool_drain(run.pool);
-		report_published(&run);
-	}
-	if (run.error) {
-		warn(pp, "%s: abandoned, the rest from loose objects: %s", run.name, run.why);
-		pp->bad[k] = true;
-		if (run.error == -ERANGE)
-			pp->no_ranges = true;   /* the server ignores Range: no pack will do better */
-		if (run.error == -ENOMEM || run.error == -ENOSPC || run.error == -EROFS || run.error == -EDQUOT) {
-			r = st_errf(run.error, "%s", run.why);
-			goto out;
+	if (run->n_ranges > 0) {
+		r = frame_pool_new(pp->repo, pp->dirs, run->wanted, pool_result, run, &run->pool);
+		if (r < 0) {
+			run_free(run);
+			return r;
 		}
 	}
+	*ret = run;
+	for (size_t i = 0; i < run->n_ranges; i++) {
+		struct http_request_options o = { .range_start = run->ranges[i].start, .range_end = run->ranges[i].end };
+
+		r = http_add_with(pp->http, run->url, &o, &range_ops, &run->ranges[i]);
+		if (r < 0)
+			return r;       /* the ranges queued point into run: the caller frees it only when nothing runs again */
+	}
+	return 0;
+}
+
+/*
+ * After the http_run() that ran run's ranges: the last frames decoded and
+ * counted; a failure warned about, the pack marked bad (a local one
+ * returned); missing (the list run_start() had, or NULL) loses what was
+ * published.
+ */
+static int run_finish(struct pack_run *run, struct want_list *missing)
+{
+	struct pack_pull *pp = run->pp;
+	_cleanup_free_ bool *done = NULL;
+	size_t n = 0;
+
+	if (run->pool) {
+		/* Every range is done and its frames queued: the last ones decoded, then counted. */
+		frame_pool_drain(run->pool);
+		report_published(run);
+	}
+	if (run->error) {
+		warn(pp, "%s: abandoned, the rest from loose objects: %s", run->name, run->why);
+		pp->bad[run->pk - pp->summary->packs] = true;
+		if (run->error == -ERANGE)
+			pp->no_ranges = true;   /* the server ignores Range: no pack will do better */
+		if (run->error == -ENOMEM || run->error == -ENOSPC || run->error == -EROFS || run->error == -EDQUOT)
+			return st_errf(run->error, "%s", run->why);
+	}
+	if (!missing)
+		return 0;
 	/* What was published leaves the missing set. */
 	done = calloc(missing->n + 1, sizeof(*done));
-	if (!done) {
-		r = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < run.n_wanted; i++)
-		if (run.got[i])
-			done[run.want_index[i]] = true;
-	{
-		size_t n = 0;
+	if (!done)
+		return -ENOMEM;
+	for (size_t i = 0; i < run->n_wanted; i++)
+		if (run->got[i])
+			done[run->want_index[i]] = true;
+	for (size_t i = 0; i < missing->n; i++)
+		if (!done[i])
+			missing->v[n++] = missing->v[i];
+	missing->n = n;
+	return 0;
+}
 
-		for (size_t i = 0; i < missing->n; i++)
-			if (!done[i])
-				missing->v[n++] = missing->v[i];
-		missing->n = n;
-	}
-	r = 0;
-out:
-	run.pool = frame_pool_free(run.pool);   /* first: its workers use run */
-	for (size_t i = 0; ranges && i < n_ranges; i++) {
-		zfd_close(&ranges[i], false);
-		frame_batch_free(&ranges[i].batch);
-		dec_drop(&ranges[i]);
-	}
-	free(ranges);
-	free(run.wanted);
-	free(run.want_index);
-	free(run.got);
-	free(run.queued);
-	free(run.published);
-	pthread_mutex_destroy(&run.lock);
-	delta_entries_done(&de);
+/* One pack: the objects of missing it holds, fetched. 0, or a negative errno for a local failure. */
+static int pull_pack(struct pack_pull *pp, size_t k, struct want_list *missing)
+{
+	struct pack_run *run = NULL;
+	int r;
+
+	r = run_start(pp, k, missing, &run);
+	if (r >= 0 && run)
+		r = http_run(pp->http);
+	if (r >= 0 && run)
+		r = run_finish(run, missing);
+	run_free(run);
 	return r;
 }
 
@@ -747,6 +785,12 @@ int pack_pull_init(struct pack_pull *pp, const struct st_summary *summary)
 
 void pack_pull_done(struct pack_pull *pp)
 {
+	/* A prefetch not finished: its ranges, still queued, go with the http handle (the pull failed). */
+	pp->prefetch = run_free(pp->prefetch);
+	if (pp->prefetch_asked)
+		free(pp->prefetch_asked->v);
+	free(pp->prefetch_asked);
+	pp->prefetch_asked = NULL;
 	for (size_t k = 0; pp->indices && k < pp->summary->n_packs; k++)
 		pack_index_free(pp->indices[k]);
 	free(pp->indices);
@@ -781,6 +825,78 @@ int pack_pull_objects(struct pack_pull *pp, const uint8_t commit[32], struct wan
 	return 0;
 }
 
+/* ---- objects with the image ---------------------------------------------------- */
+
+int pack_pull_prefetch(struct pack_pull *pp, const uint8_t commit[32])
+{
+	const struct pack_index *idx = NULL;
+	struct want_list *w;
+	size_t k = SIZE_MAX;
+	int r;
+
+	if (pp->prefetch || pp->prefetch_asked || !pp->dirs)
+		return -EBUSY;
+	/*
+	 * A full pack, the first pack_fetch_image() tries: not when a pack from
+	 * a commit here is on offer (an update), whose object deltas are chosen
+	 * from the image, and whose entries are not all objects.
+	 */
+	for (size_t i = 0; i < pp->summary->n_packs; i++)
+		if (pack_candidate(pp, i, commit, 0))
+			return 0;
+	for (int pass = 1; pass < 2 && k == SIZE_MAX; pass++)
+		for (size_t i = 0; i < pp->summary->n_packs && k == SIZE_MAX; i++) {
+			if (!pack_candidate(pp, i, commit, pass))
+				continue;
+			r = get_index(pp, i, &idx);
+			if (r == -ENOMEM)
+				return r;
+			if (r == 0)
+				k = i;
+		}
+	if (k == SIZE_MAX)
+		return 0;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	pp->prefetch_asked = w;
+	w->v = calloc(idx->n_entries + 1, sizeof(*w->v));
+	if (!w->v)
+		return -ENOMEM;
+	w->cap = idx->n_entries + 1;
+	/* Every entry the repository lacks but the image (the index is in digest order). */
+	for (size_t j = 0; j < idx->n_entries; j++) {
+		const struct pack_entry *e = &idx->entries[j];
+
+		if (memcmp(e->digest, pp->image_digest, 32) == 0)
+			continue;
+		r = object_dirs_have(pp->dirs, e->digest, e->size);
+		if (r < 0)
+			return r;
+		if (r == 0) {
+			memcpy(w->v[w->n].digest, e->digest, 32);
+			w->v[w->n++].size = e->size;
+		}
+	}
+	if (w->n == 0)
+		return 0;
+	return run_start(pp, k, w, &pp->prefetch);
+}
+
+int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked)
+{
+	int r = 0;
+
+	*ret_asked = pp->prefetch_asked;
+	if (!pp->prefetch)
+		return 0;
+	r = http_run(pp->http);         /* nothing left to run, unless no image came from a pack */
+	if (r >= 0)
+		r = run_finish(pp->prefetch, NULL);
+	pp->prefetch = run_free(pp->prefetch);
+	return r;
+}
+
 /* ---- the image ---------------------------------------------------------------- */
 
 /*
@@ -805,8 +921,13 @@ static int frame_fetch(struct pack_pull *pp, size_t k, const struct pack_entry *
 	out = malloc(e->size ? (size_t)e->size : 1);
 	if (!out)
 		return -ENOMEM;
-	/* In parts on several connections (http_get_range()). */
-	r = http_get_range(pp->http, url, e->offset, (size_t)e->csize, &frame);
+	/*
+	 * In parts on several connections (http_get_range()), ahead of anything
+	 * queued; beside a prefetch's ranges (which wait for no image) on a
+	 * quarter of the connections, so that most of them start the objects.
+	 */
+	r = http_get_range(pp->http, url, e->offset, (size_t)e->csize, pp->prefetch ? MAX(http_jobs(pp->http) / 4, 1u) : 0,
+			   &frame);
 	if (r == -EPROTO)
 		return st_errf(-EUCLEAN, "%s: the %s's range ended early", url, what);
 	if (r < 0)

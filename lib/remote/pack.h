@@ -173,6 +173,7 @@ void pack_reuse_state_done(struct pack_reuse_state *st);
 /* ---- pulling from packs (pack-fetch.c) ---- */
 
 struct http;
+struct pack_run;
 struct want_list;
 struct object_dirs;
 
@@ -193,6 +194,8 @@ struct pack_pull {
 	struct pack_index **indices;    /* per summary pack: fetched once */
 	bool *bad;                      /* per summary pack: failed, not used again */
 	bool no_ranges;                 /* the server ignores Range: no pack is used */
+	struct pack_run *prefetch;      /* pack_pull_prefetch()'s ranges, until pack_pull_prefetch_finish() */
+	struct want_list *prefetch_asked;       /* what it asked for (sorted by digest), until pack_pull_done() */
 };
 
 /* Start using the packs summary offers (it outlives pp); pack_pull_done() releases. */
@@ -210,6 +213,24 @@ void pack_pull_done(struct pack_pull *pp);
 int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8_t digest[32], uint64_t size,
 		     uint32_t version, char **ret);
 
+/*
+ * The objects with the image (docs/formats/remote.md, "Round trips"):
+ * every entry of the pack pack_fetch_image() tries first for commit (its
+ * index fetched now) that the repository lacks, the image and its delta
+ * excepted, queued as ranges that the image's requests run with, so that
+ * they need not wait for the image, its decoding and the missing set.
+ * Once the commit is trusted only: the index is named by the signed
+ * summary, every object is verified against its digest before it is
+ * published. pp->image_digest must be set. 0 (nothing queued is fine), or
+ * a negative errno (local: memory, the repository).
+ * pack_pull_prefetch_finish(): after pack_fetch_image() (or any
+ * http_run()), the ranges run out, their last frames decoded; a pack that
+ * failed is warned about and not used again; *ret_asked: the objects asked
+ * for (sorted, each once; NULL if none), published or not (the missing set
+ * tells), kept until the next pack_pull_prefetch() or pack_pull_done().
+ */
+int pack_pull_prefetch(struct pack_pull *pp, const uint8_t commit[32]);
+int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked);
 /*
  * How many connections a pull of commit out of packs keeps busy at once:
  * the requests in flight (jobs) when the index of the pack it starts with

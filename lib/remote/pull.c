@@ -289,64 +289,38 @@ static const struct http_request_ops partial_ops = {
 /* ---- the missing set --------------------------------------------------------- */
 
 /*
- * Whether repo has the object w names at its size. A pull that a crash cut
- * short before its syncfs can leave named objects whose bytes never
+ * The objects root names (each once, sorted by digest) that the repository
+ * lacks, or has at another size (ret), and how many of the others were
+ * asked for by the prefetch (asked, sorted, may be NULL: published by it,
+ * or not, when they are in ret too) with their bytes. A pull that a crash
+ * cut short before its syncfs can leave named objects whose bytes never
  * reached the disk: on ext4 (data=ordered, delayed allocation) and XFS
  * they read short or empty, and are fetched again (and replaced: the sink
- * keeps an object already there only if it has its digest).
+ * keeps an object already there only if it has its digest). Each
+ * objects/XX/ is opened once (object_dirs_have(): beneath the repository,
+ * kept for the sinks) and its objects looked up by name in it: a stat
+ * beneath the repository per object cost an initial pull of 55k objects
+ * 80 ms, alone on one core.
  */
-/*
- * Whether the repository has w at its size: objects/XX/ is dir_fd (opened
- * once for all the objects under it, -ENOENT if it is not there: then none
- * is). A file of another size counts as missing (a crash can leave one).
- */
-static int have_object(int dir_fd, const struct want *w)
+static int missing_set(struct pull *p, struct st_node *root, const struct want_list *asked, struct want_list *ret,
+		       uint64_t *ret_asked, uint64_t *ret_asked_bytes)
 {
-	char rel[74];
-	struct stat st;
-
-	if (dir_fd == -ENOENT)
-		return 0;
-	st_repo_object_relpath(w->digest, rel);
-	if (fstatat(dir_fd, rel + 11, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : st_errf(negative_errno(), "object %s", rel + 8);
-	return S_ISREG(st.st_mode) && (uint64_t)st.st_size == w->size;
-}
-
-/*
- * The objects root names that repo lacks (or has at another size), each
- * once, sorted by digest. Each objects/XX/ is opened once (beneath the
- * repository) and its objects looked up by name in it: a stat beneath the
- * repository per object cost an initial pull of 55k objects 80 ms, alone on
- * one core, before its first byte was asked for.
- */
-static int missing_set(struct st_repo *repo, struct st_node *root, struct want_list *ret)
-{
-	_cleanup_close_ int dir_fd = -EBADF;
 	struct want_list l = {};
-	size_t n = 0;
-	int r, dir = -1;
+	size_t n = 0, a = 0;
+	int r;
 
+	*ret_asked = *ret_asked_bytes = 0;
 	r = object_set_of_tree(root, &l);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < l.n; i++) {
-		if (l.v[i].digest[0] != dir) {
-			char rel[74];
-
-			dir = l.v[i].digest[0];
-			st_repo_object_relpath(l.v[i].digest, rel);
-			rel[10] = '\0';
-			safe_close(dir_fd);
-			dir_fd = openat_beneath(st_repo_dirfd(repo), rel, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-			if (dir_fd < 0 && dir_fd != -ENOENT) {
-				r = st_errf(dir_fd, "cannot open '%s'", rel);
-				dir_fd = -EBADF;
-				free(l.v);
-				return r;
-			}
+		while (asked && a < asked->n && memcmp(asked->v[a].digest, l.v[i].digest, ST_DIGEST_SIZE) < 0)
+			a++;
+		if (asked && a < asked->n && memcmp(asked->v[a].digest, l.v[i].digest, ST_DIGEST_SIZE) == 0) {
+			(*ret_asked)++;
+			*ret_asked_bytes += l.v[i].size;
 		}
-		r = have_object(dir_fd, &l.v[i]);
+		r = object_dirs_have(&p->dirs, l.v[i].digest, l.v[i].size);
 		if (r < 0) {
 			free(l.v);
 			return r;
@@ -750,10 +724,12 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	_cleanup_free_ char *image = NULL;
 	_cleanup_close_ int image_fd = -EBADF;  /* the lock of the image kept in tmp/pull */
 	struct want_list missing = {};
+	const struct want_list *asked = NULL;
+	uint64_t n_asked, asked_bytes;
 	struct stat st;
 	char rel[72];
 	size_t len = 0, n_missing;
-	int r;
+	int r, r2;
 
 	st_repo_image_relpath(c->image_digest, rel);
 	/* Its objects are in too, on disk (synced before it was named, below); a crash can leave it short. */
@@ -772,19 +748,36 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	if (r == 0)
 		len = (size_t)c->image_size;
 	if (r == -ENOENT && p->packs && c->image_size <= IMAGE_FETCH_MAX) {
+		/* The objects start with the image (the commit is trusted): they need not wait for it. */
+		if (!count_only(p)) {
+			r = pack_pull_prefetch(p->packs, id);
+			if (r < 0)
+				return r;
+			for (size_t j = 0; p->packs->prefetch_asked && j < p->packs->prefetch_asked->n; j++) {
+				p->progress.objects_total++;
+				p->progress.bytes_total += p->packs->prefetch_asked->v[j].size;
+			}
+			report(p);
+		}
 		r = pack_fetch_image(p->packs, id, c->image_digest, c->image_size, c->image_version, &image);
 		if (r == 0)
 			len = (size_t)c->image_size;
 	}
 	if (r == -ENOENT)
 		r = fetch_image(p, c, &image, &len);
+	if (p->packs && r != -ENOMEM) {
+		/* Before anything else runs (their ranges are queued): the objects in, or the pack given up. */
+		r2 = pack_pull_prefetch_finish(p->packs, &asked);
+		if (r >= 0)
+			r = r2;
+	}
 	if (r < 0)
 		return r;
 	r = st_image_read_tree(image, len, &(struct st_image_read_options){ .flags = ST_IMAGE_READ_DIGEST_FROM_REDIRECT },
 			       &root, NULL);
 	if (r < 0)
 		return r;
-	r = missing_set(p->repo, root, &missing);
+	r = missing_set(p, root, asked, &missing, &n_asked, &asked_bytes);
 	if (r < 0)
 		return r;
 	root = st_node_free(root);      /* the objects are all it was for: not held while they come */
@@ -797,13 +790,21 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 			return r;
 		}
 	}
-	n_missing = missing.n;
-	res->objects_missing += missing.n;
-	for (size_t j = 0; j < missing.n; j++)
+	/*
+	 * Missing at the start: what the prefetch asked for (each was missing
+	 * then; in the progress since), and what it did not ask for and is missing now.
+	 */
+	n_missing = (size_t)n_asked;
+	res->bytes_missing += asked_bytes;
+	for (size_t j = 0; j < missing.n; j++) {
+		if (object_set_has(asked, missing.v[j].digest))
+			continue;
+		n_missing++;
 		res->bytes_missing += missing.v[j].size;
-	p->progress.objects_total += missing.n;
-	for (size_t j = 0; j < missing.n; j++)
+		p->progress.objects_total++;
 		p->progress.bytes_total += missing.v[j].size;
+	}
+	res->objects_missing += n_missing;
 	if (!count_only(p)) {
 		/*
 		 * Kept in tmp/pull when the objects will take longer than the image

@@ -145,20 +145,90 @@ TEST(get_range_parts)
 	ASSERT_EQ(http_range_parts(h, size, HTTP_PART_MIN), 4u);       /* at most jobs */
 	ASSERT_EQ(http_range_parts(h, UINT64_MAX, 1), 4u);
 	/* Four parts from offset 50, then one part of 10 bytes. */
-	ASSERT_OK(http_get_range(h, url, 50, size, &got));
+	ASSERT_OK(http_get_range(h, url, 50, size, 0, &got));
 	ASSERT_MEMEQ(got, data + 50, size);
 	free(got);
 	got = NULL;
-	ASSERT_OK(http_get_range(h, url, 3, 10, &got));
+	ASSERT_OK(http_get_range(h, url, 3, 10, 0, &got));
 	ASSERT_MEMEQ(got, data + 3, 10);
 	free(got);
 	got = NULL;
-	ASSERT_ERR(http_get_range(h, url, 0, 0, &got), -EINVAL);
+	ASSERT_ERR(http_get_range(h, url, 0, 0, 0, &got), -EINVAL);
 	ASSERT_TRUE(!got);
 	unlink(tmpl);
 	/* A file that is gone: the first part's failure, nothing returned. */
-	ASSERT_TRUE(http_get_range(h, url, 0, size, &got) < 0);
+	ASSERT_TRUE(http_get_range(h, url, 0, size, 0, &got) < 0);
 	ASSERT_TRUE(!got);
+	free(url);
+	free(data);
+	http_free(h);
+}
+
+/* One request that notes how many requests had started when it ended. */
+struct order {
+	struct http *h;
+	uint64_t requests_at_done;
+	struct sink s;
+};
+
+static int order_data(void *userdata, const void *buf, size_t len)
+{
+	return sink_data(&((struct order *)userdata)->s, buf, len);
+}
+
+static void order_reset(void *userdata)
+{
+	sink_reset(&((struct order *)userdata)->s);
+}
+
+static void order_done(void *userdata, int result, const char *detail)
+{
+	struct order *o = userdata;
+
+	o->requests_at_done = http_requests(o->h);
+	sink_done(&o->s, result, detail);
+}
+
+static const struct http_request_ops order_ops = { .data = order_data, .reset = order_reset, .done = order_done };
+
+/* http_get_range(): at most max_parts parts; run ahead of a request queued before. */
+TEST(get_range_first)
+{
+	struct http *h = NULL;
+	char tmpl[] = "/tmp/test-http-XXXXXX", *url = NULL, *got = NULL;
+	size_t size = 5 * HTTP_PART_MIN;
+	uint8_t *data = malloc(size);
+	struct order o = {};
+	int fd = mkstemp(tmpl);
+
+	ASSERT_TRUE(data);
+	ASSERT_TRUE(fd >= 0);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 7 + i / 253);
+	ASSERT_EQ(write(fd, data, size), (ssize_t)size);
+	close(fd);
+	ASSERT_TRUE(asprintf(&url, "file://%s", tmpl) > 0);
+	/* Four requests at once, five parts' worth of bytes: two parts with max_parts 2. */
+	ASSERT_OK(http_new(4, 5, &h));
+	ASSERT_OK(http_get_range(h, url, 0, size, 2, &got));
+	ASSERT_MEMEQ(got, data, size);
+	ASSERT_EQ(http_requests(h), 2u);
+	free(got);
+	got = NULL;
+	http_free(h);
+	/* One at a time (one part): the part goes before the request queued earlier (it ends second), which runs too. */
+	ASSERT_OK(http_new(1, 5, &h));
+	o.h = h;
+	ASSERT_OK(http_add_with(h, url, &(struct http_request_options){ .range_start = 1, .range_end = 11 }, &order_ops, &o));
+	ASSERT_OK(http_get_range(h, url, 0, size, 0, &got));
+	ASSERT_MEMEQ(got, data, size);
+	ASSERT_EQ(http_requests(h), 2u);
+	ASSERT_EQ(o.requests_at_done, 2u);
+	ASSERT_EQ(o.s.result, 0);
+	ASSERT_EQ(o.s.len, 10u);
+	ASSERT_MEMEQ(o.s.buf, data + 1, 10);
+	free(got);
+	unlink(tmpl);
 	free(url);
 	free(data);
 	http_free(h);
