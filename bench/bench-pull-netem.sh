@@ -86,6 +86,8 @@
 #   env: BUILD_DIR, RUNS (3), JOBS (32), DELAY_MS (25), BENCH_DIR (/var/tmp),
 #        ROWS ("pack ranges"; also base, loose, ostree, curl: see run_condition),
 #        BASE_BUILD_DIR (row base: another build's sealtree, e.g. main's),
+#        SERVER_INITCWND (MODE=tun: the server's initial congestion window
+#        in segments, instead of Linux's 10: a server setting, to compare),
 #        FSTYPES ("ext4 tmpfs": a fresh filesystem per timed run, fresh_fs of
 #        bench-lib.sh), NICE (-10: nginx and every timed command),
 #        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_QUEUE (64 MiB each way),
@@ -192,6 +194,11 @@ tun_start() {
 	ip -n "$NS_C" addr add 10.231.0.2 peer 10.231.0.1 dev tund0
 	ip -n "$NS_S" link set tund0 mtu "$TUN_MTU" up
 	ip -n "$NS_C" link set tund0 mtu "$TUN_MTU" up
+	if [ -n "${SERVER_INITCWND:-}" ]; then
+		# Not Linux's default (10 segments): a server setting, for comparison only.
+		ip -n "$NS_S" route replace 10.231.0.2 dev tund0 src 10.231.0.1 initcwnd "$SERVER_INITCWND"
+		echo "server's initial congestion window: $SERVER_INITCWND segments (NOT the default)"
+	fi
 	tun_delay 0
 }
 if [ "$mode" = tun ]; then
