@@ -90,7 +90,8 @@
 #        in segments, instead of Linux's 10: a server setting, to compare),
 #        FSTYPES ("ext4 tmpfs": a fresh filesystem per timed run, fresh_fs of
 #        bench-lib.sh), NICE (-10: nginx and every timed command),
-#        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_QUEUE (64 MiB each way),
+#        MODE=netem|tun|proxy, TUN_MTU (1500), TUN_QUEUE (256 MiB each way: 64 MiB dropped 146
+#        packets of 380k in the whole tree's 50 ms runs),
 #        TUN_GSO (gso: the relay takes segmentation offload, TCP still sends
 #        TUN_MTU segments; nogso: one packet per segment, the relay's old,
 #        costlier way)
@@ -107,7 +108,7 @@ JOBS=${JOBS:-32}
 DELAY_MS=${DELAY_MS:-25}
 TUN_MTU=${TUN_MTU:-1500}
 TUN_GSO=${TUN_GSO:-gso}
-TUN_QUEUE=${TUN_QUEUE:-$((64 << 20))}
+TUN_QUEUE=${TUN_QUEUE:-$((256 << 20))}
 ROWS=${ROWS:-pack ranges}
 FSTYPES=${FSTYPES:-ext4 tmpfs}
 NICE=${NICE:--10}
@@ -297,7 +298,7 @@ timed() {
 # curl (every loose object file into /dev/null, one request each, --parallel-max JOBS),
 # ranges (the pack body in JOBS even byte ranges into /dev/null, --parallel-max JOBS: the network alone).
 run_condition() {
-	local name=$1 url=$2 run fs row f st
+	local name=$1 url=$2 fs row f st
 	shift 2
 	awk -v u="$url/st/" '{ print "url = " u $0; print "output = /dev/null" }' "$T/objects.list" >"$T/curl.cfg"
 	awk -v u="$url/st/packs/${pack##*/}" -v n="$JOBS" -v size="$pack_bytes" 'BEGIN {
@@ -305,7 +306,7 @@ run_condition() {
 			a = int(size / n) * i; b = i + 1 == n ? size - 1 : int(size / n) * (i + 1) - 1
 			print "url = " u; print "range = " a "-" b; print "output = /dev/null"; if (i + 1 < n) print "next"
 		} }' >"$T/ranges.cfg"
-	for run in $(seq "$RUNS"); do
+	{
 		for fs in $FSTYPES; do
 			for row in $ROWS; do
 				f=$T/t-$row-$fs-$name
@@ -338,7 +339,7 @@ run_condition() {
 				echo "$name run $run, $fs: $row $(tail -1 "$f") s"
 			done
 		done
-	done
+	}
 	fresh_fs_release "$MNT"
 }
 
@@ -365,29 +366,41 @@ relay_counts() {
 		awk 'f { print $4; exit } /TX:/ { f = 1 }'), client side $(ip -n "$NS_C" -s link show tund0 | awk 'f { print $4; exit } /TX:/ { f = 1 }')"
 }
 
+# Each run takes every condition in turn (loopback, relay 0 ms, relay DELAY_MS), so that a change of
+# the machine's load weighs on all of them alike.
 conditions=(loopback)
 line_check loopback "$NGINX_URL"
-run_condition loopback "$NGINX_URL"
 if [ "$mode" = tun ]; then
 	conditions+=(tun0 delayed)
 	line_check tun0 "$TUN_URL" ip netns exec "$NS_C"
-	run_condition tun0 "$TUN_URL" ip netns exec "$NS_C"
-	relay_counts "the 0 ms runs"
 	tun_delay "$DELAY_MS"
 	line_check "tun$DELAY_MS" "$TUN_URL" ip netns exec "$NS_C"
-	run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
-	relay_counts "the ${DELAY_MS} ms runs (each way)"
-	tun_stop
+	relay_counts "the line checks"
 elif [ "$mode" = netem ]; then
 	conditions+=(delayed)
-	run_condition delayed "$NGINX_URL" ip netns exec "$NS"
 else
 	conditions+=(proxy0 delayed)
 	start_proxy 0
-	run_condition proxy0 "$PROXY_URL"
+	proxy0_url=$PROXY_URL
 	start_proxy "$DELAY_MS"
-	run_condition delayed "$PROXY_URL"
 fi
+for run in $(seq "$RUNS"); do
+	run_condition loopback "$NGINX_URL"
+	if [ "$mode" = tun ]; then
+		tun_delay 0
+		run_condition tun0 "$TUN_URL" ip netns exec "$NS_C"
+		relay_counts "run $run at 0 ms (counts since the start)"
+		tun_delay "$DELAY_MS"
+		run_condition delayed "$TUN_URL" ip netns exec "$NS_C"
+		relay_counts "run $run at ${DELAY_MS} ms each way (counts since the start)"
+	elif [ "$mode" = netem ]; then
+		run_condition delayed "$NGINX_URL" ip netns exec "$NS"
+	else
+		run_condition proxy0 "$proxy0_url"
+		run_condition delayed "$PROXY_URL"
+	fi
+done
+[ "$mode" = tun ] && tun_stop
 
 echo "end: $(uptime)"
 echo
