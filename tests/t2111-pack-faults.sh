@@ -182,9 +182,9 @@ C pull origin --jobs 1 >"$T/out" 2>"$T/err" && [ "$(remote_ref)" = "$v1" ] && gr
 	[ "$(requests_since "$mark" 'GET /objects/')" = 0 ] && clean &&
 	ok "a truncated range is retried, every object from the pack" || fail "truncated" "$(cat "$T/out" "$T/err")"
 tail -n +$((mark + 1)) "$T/requests.log" | sed -n 's/^GET \/packs\/.*\.pack .* range=bytes=\([0-9]*\)-\([0-9]*\)$/\1 \2/p' | tail -n +2 >"$T/ranges"
-# The range cut: the one asked for again with the same end, from a later start.
-cut=$(awk '{ if ($2 in s) { print ($1 < s[$2] ? $1 : s[$2]), $2; exit } s[$2] = $1 }' "$T/ranges")
-retry=$(awk -v s="${cut% *}" -v e="${cut#* }" '$2 == e && $1 > s { print $1 }' "$T/ranges")
+# The range cut: the one asked for again with the same end (the retry's start, the same or later).
+cut=$(awk '{ if ($2 in s) { print s[$2], $2; exit } s[$2] = $1 }' "$T/ranges")
+retry=$(awk -v e="${cut#* }" '$2 == e { n++; if (n == 2) print $1 }' "$T/ranges")
 # Where the first verified bytes end: the last frame wholly inside the half that was sent.
 expect=$(python3 - "$srv/packs/$H.index" "$cut" <<'PY'
 import struct, sys
@@ -200,8 +200,10 @@ for i in range(n):
 print(end)
 PY
 )
-[ "$retry" = "$expect" ] && [ "$expect" -gt "${cut% *}" ] &&
-	ok "the retry asks from the end of the last verified object ($expect): no verified byte twice" ||
+# (Where the image's frame splits the objects in two ranges, the one cut may be too short to hold a
+# whole frame in its first half: then the retry asks from its start, and nothing was verified yet.)
+[ -n "$cut" ] && [ "$retry" = "$expect" ] &&
+	ok "the retry asks from the end of the last verified object ($expect$([ "$expect" = "${cut% *}" ] && echo ": none whole in the half sent")): no verified byte twice" ||
 	fail "resume point" "$(cat "$T/ranges") expected $expect"
 
 # ---- the honest server afterwards ----

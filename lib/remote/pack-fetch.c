@@ -783,14 +783,23 @@ int pack_pull_init(struct pack_pull *pp, const struct st_summary *summary)
 	return 0;
 }
 
+/* pack_pull_prefetch()'s lists. */
+static void prefetch_lists_free(struct pack_pull *pp)
+{
+	if (pp->prefetch_asked)
+		free(pp->prefetch_asked->v);
+	free(pp->prefetch_asked);
+	if (pp->prefetch_published)
+		free(pp->prefetch_published->v);
+	free(pp->prefetch_published);
+	pp->prefetch_asked = pp->prefetch_published = NULL;
+}
+
 void pack_pull_done(struct pack_pull *pp)
 {
 	/* A prefetch not finished: its ranges, still queued, go with the http handle (the pull failed). */
 	pp->prefetch = run_free(pp->prefetch);
-	if (pp->prefetch_asked)
-		free(pp->prefetch_asked->v);
-	free(pp->prefetch_asked);
-	pp->prefetch_asked = NULL;
+	prefetch_lists_free(pp);
 	for (size_t k = 0; pp->indices && k < pp->summary->n_packs; k++)
 		pack_index_free(pp->indices[k]);
 	free(pp->indices);
@@ -834,8 +843,11 @@ int pack_pull_prefetch(struct pack_pull *pp, const uint8_t commit[32])
 	size_t k = SIZE_MAX;
 	int r;
 
-	if (pp->prefetch || pp->prefetch_asked || !pp->dirs)
+	if (pp->prefetch)
 		return -EBUSY;
+	prefetch_lists_free(pp);
+	if (!pp->dirs)
+		return 0;
 	/*
 	 * A full pack, the first pack_fetch_image() tries: not when a pack from
 	 * a commit here is on offer (an update), whose object deltas are chosen
@@ -883,17 +895,42 @@ int pack_pull_prefetch(struct pack_pull *pp, const uint8_t commit[32])
 	return run_start(pp, k, w, &pp->prefetch);
 }
 
-int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked)
+int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked,
+			      const struct want_list **ret_published)
 {
-	int r = 0;
+	struct pack_run *run = pp->prefetch;
+	const struct want_list *asked = pp->prefetch_asked;
+	_cleanup_free_ bool *got = NULL;
+	struct want_list *pub;
+	int r;
 
-	*ret_asked = pp->prefetch_asked;
-	if (!pp->prefetch)
+	*ret_asked = asked;
+	*ret_published = NULL;
+	if (!run)
 		return 0;
 	r = http_run(pp->http);         /* nothing left to run, unless no image came from a pack */
 	if (r >= 0)
-		r = run_finish(pp->prefetch, NULL);
-	pp->prefetch = run_free(pp->prefetch);
+		r = run_finish(run, NULL);
+	/* What it published, in the order of asked (by digest). */
+	pub = calloc(1, sizeof(*pub));
+	got = calloc(asked->n + 1, sizeof(*got));
+	if (r >= 0 && (!pub || !got || !(pub->v = calloc(asked->n + 1, sizeof(*pub->v)))))
+		r = -ENOMEM;
+	if (r >= 0) {
+		for (size_t i = 0; i < run->n_wanted; i++)
+			if (run->got[i])
+				got[run->want_index[i]] = true;
+		for (size_t i = 0; i < asked->n; i++)
+			if (got[i])
+				pub->v[pub->n++] = asked->v[i];
+		pub->cap = asked->n + 1;
+		pp->prefetch_published = TAKE_PTR(pub);
+		*ret_published = pp->prefetch_published;
+	}
+	if (pub)
+		free(pub->v);
+	free(pub);
+	pp->prefetch = run_free(run);
 	return r;
 }
 

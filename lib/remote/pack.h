@@ -195,7 +195,8 @@ struct pack_pull {
 	bool *bad;                      /* per summary pack: failed, not used again */
 	bool no_ranges;                 /* the server ignores Range: no pack is used */
 	struct pack_run *prefetch;      /* pack_pull_prefetch()'s ranges, until pack_pull_prefetch_finish() */
-	struct want_list *prefetch_asked;       /* what it asked for (sorted by digest), until pack_pull_done() */
+	struct want_list *prefetch_asked;       /* what it asked for (sorted by digest) ... */
+	struct want_list *prefetch_published;   /* ... and published (the same order) */
 };
 
 /* Start using the packs summary offers (it outlives pp); pack_pull_done() releases. */
@@ -226,11 +227,13 @@ int pack_fetch_image(struct pack_pull *pp, const uint8_t commit[32], const uint8
  * pack_pull_prefetch_finish(): after pack_fetch_image() (or any
  * http_run()), the ranges run out, their last frames decoded; a pack that
  * failed is warned about and not used again; *ret_asked: the objects asked
- * for (sorted, each once; NULL if none), published or not (the missing set
- * tells), kept until the next pack_pull_prefetch() or pack_pull_done().
+ * for (sorted, each once; NULL if none), *ret_published: those of them
+ * published (verified, on disk; NULL if none): both kept until the next
+ * pack_pull_prefetch() or pack_pull_done().
  */
 int pack_pull_prefetch(struct pack_pull *pp, const uint8_t commit[32]);
-int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked);
+int pack_pull_prefetch_finish(struct pack_pull *pp, const struct want_list **ret_asked,
+			      const struct want_list **ret_published);
 /*
  * How many connections a pull of commit out of packs keeps busy at once:
  * the requests in flight (jobs) when the index of the pack it starts with
