@@ -743,7 +743,8 @@ static int request_finished(struct http *h, struct request *rq, CURLcode code)
 	return 0;
 }
 
-int http_run(struct http *h)
+/* http_run(), or until *pending (not NULL) is 0: the requests still running and queued stay for the next run. */
+static int run(struct http *h, const unsigned *pending)
 {
 	int r;
 
@@ -785,7 +786,7 @@ int http_run(struct http *h)
 				request_free(rq);
 			}
 		}
-		if (run_done(h))
+		if (run_done(h) || (pending && *pending == 0))
 			return 0;
 		if (curl_multi_perform(h->multi, &running) != CURLM_OK)
 			return st_errf(-EIO, "libcurl failed");
@@ -799,7 +800,7 @@ int http_run(struct http *h)
 			if (r < 0)
 				return r;
 		}
-		if (run_done(h))
+		if (run_done(h) || (pending && *pending == 0))
 			return 0;
 		/*
 		 * With every slot busy only a finished transfer can start another:
@@ -821,6 +822,11 @@ int http_run(struct http *h)
 			nanosleep(&ts, NULL);
 		}
 	}
+}
+
+int http_run(struct http *h)
+{
+	return run(h, NULL);
 }
 
 static int get_data(void *userdata, const void *buf, size_t len)
@@ -916,6 +922,7 @@ struct range_part {
 	size_t len, got;
 	int *result;                    /* the first failure of any part ... */
 	char *detail;                   /* ... and its words (512 bytes) */
+	unsigned *pending;              /* parts not done yet */
 };
 
 static int part_data(void *userdata, const void *buf, size_t len)
@@ -943,6 +950,7 @@ static void part_done(void *userdata, int result, const char *detail)
 {
 	struct range_part *p = userdata;
 
+	(*p->pending)--;
 	if (result >= 0 && p->got != p->len) {
 		result = -EPROTO;
 		detail = "the range ended early";
@@ -970,6 +978,7 @@ int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size
 	_cleanup_free_ uint8_t *buf = NULL;
 	unsigned n = http_range_parts(h, size, HTTP_PART_MIN);
 	char detail[512] = "";
+	unsigned pending = 0;
 	int result = 0, r;
 
 	if (size == 0 || offset > UINT64_MAX - size)
@@ -984,15 +993,18 @@ int http_get_range(struct http *h, const char *url, uint64_t offset, size_t size
 	for (unsigned i = n; i-- > 0;) {
 		size_t from = size / n * i, to = i + 1 == n ? size : size / n * (i + 1);
 
-		parts[i] = (struct range_part){ .buf = buf + from, .len = to - from, .result = &result, .detail = detail };
+		parts[i] = (struct range_part){ .buf = buf + from, .len = to - from, .result = &result, .detail = detail,
+						.pending = &pending };
 		r = add(h, url, &(struct http_request_options){ .range_start = offset + from, .range_end = offset + to },
 			&part_ops, &parts[i], true);
 		if (r < 0) {
-			(void)http_run(h);      /* the parts queued before point into parts: run out first */
+			(void)run(h, &pending); /* the parts queued before point into parts: run out first */
 			return r;
 		}
+		pending++;
 	}
-	r = http_run(h);
+	/* Until the parts are in: what else runs (queued before) goes on at the next http_run(). */
+	r = run(h, &pending);
 	if (r < 0)
 		return r;
 	if (result < 0)

@@ -123,7 +123,8 @@ int http_get_take(struct http_get *g, const char *url, char **ret, size_t *ret_l
  * Bytes [offset, offset + size) of url (size > 0) into one malloc'ed buffer
  * of size bytes, as http_range_parts(h, size, HTTP_PART_MIN) bounded Range
  * requests (at most max_parts of them if not 0) queued ahead of anything
- * queued before, then http_run() (which runs those too). On a long round
+ * queued before, run until they are done (what else runs then, or is
+ * queued, goes on at the next http_run(): the caller must run it). On a long round
  * trip a fresh connection sends its first ~14 KB (TCP's initial window) in
  * one round trip and needs several for more: parts on as many connections
  * take one or two round trips where one request would take five or more.

@@ -774,6 +774,20 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	}
 	if (r == -ENOENT)
 		r = fetch_image(p, c, &image, &len);
+	if (r == 0 && p->packs && p->packs->prefetch && image_fd < 0) {
+		/*
+		 * The image is in and the objects still coming (http_get_range()
+		 * returns once its parts are): kept in tmp/pull now, as below, when
+		 * they take longer than it did, so that a pull killed meanwhile
+		 * does not fetch it again.
+		 */
+		uint64_t need = 0;
+
+		for (size_t j = 0; p->packs->prefetch_asked && j < p->packs->prefetch_asked->n; j++)
+			need += p->packs->prefetch_asked->v[j].size;
+		if (need >= len)
+			image_fd = partial_image_keep(p->repo, c->image_digest, image, len);   /* best effort */
+	}
 	if (p->packs && r != -ENOMEM) {
 		/* Before anything else runs (their ranges are queued): the objects in, or the pack given up. */
 		r2 = pack_pull_prefetch_finish(p->packs, &asked, &published);
@@ -824,7 +838,7 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 
 		for (size_t j = 0; j < missing.n; j++)
 			need += missing.v[j].size;
-		if (missing.n > 0 && need >= len)
+		if (missing.n > 0 && need >= len && image_fd < 0)
 			image_fd = partial_image_keep(p->repo, c->image_digest, image, len);   /* best effort */
 		report(p);
 		/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
