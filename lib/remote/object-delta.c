@@ -44,24 +44,6 @@ const struct pack_delta_pair *pack_delta_pair_find(const struct pack_delta_pair 
 	return bsearch(&key, pairs, n, sizeof(*pairs), cmp_pair);
 }
 
-static bool wanted_has(const struct want_list *l, const uint8_t digest[32])
-{
-	size_t lo = 0, hi = l->n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(l->v[mid].digest, digest, 32);
-
-		if (c == 0)
-			return true;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
 struct pairs {
 	struct pack_delta_pair *v;
 	size_t n, cap;
@@ -109,7 +91,7 @@ static int walk(struct pairs *p, const struct st_node *c, const struct st_node *
 		}
 		if (!is_object(&a) || !is_object(&b) || memcmp(a.digest, b.digest, 32) == 0 ||
 		    a.size < PACK_DELTA_MIN || a.size > PACK_DELTA_MAX || b.size == 0 || b.size > PACK_DELTA_MAX ||
-		    !wanted_has(p->wanted, a.digest))
+		    !object_set_has(p->wanted, a.digest))
 			continue;
 		if (GROW(p->v, p->cap, p->n + 1) < 0)
 			return -ENOMEM;
