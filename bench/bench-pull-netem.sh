@@ -86,6 +86,12 @@
 # 0.33-0.35 s per pull at 50 ms, on the same 2 cores as the client, whose
 # pulls took 1.04-1.08 s on loopback, 1.08-1.15 s at 0 ms and 2.02-2.29 s
 # at 50 ms (2.0x): the relay's CPU is a small part of the 1 s difference.
+# Nor are the client's receive buffers (20:10 UTC, the same runs with the
+# client namespace's net.ipv4.tcp_rmem max at 64 MiB instead of 6 MiB, by
+# hand, not an option here): 2.00-2.17 s at 50 ms. Where the rest of that
+# second goes (the decoder idle through slow start, then ~200 MB arriving
+# in the last round trips: by arithmetic that explains ~0.5 s) is left to
+# a profile of the pull over time.
 # Also measured (19:30 UTC, RUNS=3, load 3-5, /usr/share/doc into ext4,
 # an earlier state of this change and main 500e78e, both with the option): --jobs 64: 1.51 s at 50 ms against 1.04 s with 32
 # (more connections do not help here); a server initial window of 100
