@@ -34,6 +34,16 @@ static int cmp_pair(const void *a, const void *b)
 	return memcmp(((const struct pack_delta_pair *)a)->object, ((const struct pack_delta_pair *)b)->object, 32);
 }
 
+static int cmp_pair_then_walk_order(const void *a, const void *b)
+{
+	const struct pack_delta_pair *x = a, *y = b;
+	int r = cmp_pair(x, y);
+
+	if (r != 0)
+		return r;
+	return (x->walk_order > y->walk_order) - (x->walk_order < y->walk_order);
+}
+
 const struct pack_delta_pair *pack_delta_pair_find(const struct pack_delta_pair *pairs, size_t n, const uint8_t object[32])
 {
 	struct pack_delta_pair key;
@@ -99,6 +109,7 @@ static int walk(struct pairs *p, const struct st_node *c, const struct st_node *
 		memcpy(p->v[p->n].base, b.digest, 32);
 		p->v[p->n].size = a.size;
 		p->v[p->n].base_size = b.size;
+		p->v[p->n].walk_order = p->n;
 		pack_object_delta_key(b.digest, a.digest, p->v[p->n].key);
 		p->n++;
 	}
@@ -126,17 +137,10 @@ int pack_object_delta_pairs(const void *image, size_t len, const void *from_imag
 		free(p.v);
 		return r;
 	}
-	/* Each object once: its first path in the walk (a stable sort keeps walk order among equals). */
-	for (size_t i = 1; i < p.n; i++) {
-		struct pack_delta_pair x = p.v[i];
-		size_t k = i;
-
-		while (k > 0 && cmp_pair(&p.v[k - 1], &x) > 0) {
-			p.v[k] = p.v[k - 1];
-			k--;
-		}
-		p.v[k] = x;
-	}
+	/* Each object once: its first path in the walk. An update that changes
+	 * thousands of large files must not pay a quadratic sort. */
+	if (p.n > 1)
+		qsort(p.v, p.n, sizeof(*p.v), cmp_pair_then_walk_order);
 	for (size_t i = 0; i < p.n; i++)
 		if (n == 0 || cmp_pair(&p.v[n - 1], &p.v[i]) != 0)
 			p.v[n++] = p.v[i];

@@ -100,6 +100,7 @@ void pack_entry_key(const char *domain, size_t domain_len, const uint8_t a[32], 
 struct pack_delta_pair {
 	uint8_t key[32], object[32], base[32];
 	uint64_t size, base_size;
+	size_t walk_order;      /* position in the walk: of an object's paths, the first wins */
 };
 struct want_list;
 void pack_object_delta_key(const uint8_t base[32], const uint8_t object[32], uint8_t ret[32]);
