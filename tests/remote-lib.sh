@@ -25,6 +25,19 @@ expect_refused() {
 		fail "$name" "rc=$rc, stderr: $(cat "$T/err")"
 	fi
 }
+# pack_entries INDEX: a line per entry of a pack index, "KEY OFFSET CSIZE SIZE"
+# (docs/formats/remote.md: 56-byte entries from byte 128, their count at 24).
+pack_entries() {
+	python3 - "$1" <<'PY'
+import struct, sys
+idx = open(sys.argv[1], "rb").read()
+for i in range(struct.unpack_from("<Q", idx, 24)[0]):
+    e = 128 + 56 * i
+    print(idx[e:e + 32].hex(), *struct.unpack_from("<QQQ", idx, e + 32))
+PY
+}
+# pack_entry INDEX KEY: "OFFSET CSIZE SIZE" of the entry with that key (nothing if none).
+pack_entry() { pack_entries "$1" | awk -v k="$2" '$1 == k { print $2, $3, $4 }'; }
 ref_is() { [ "$(C refs --all | awk -v r="refs/remotes/origin/$1" '$2 == r { print $1 }')" = "$2" ]; }
 objects_of() { (cd "$1/objects" && find . -type f -name '[0-9a-f]*' | sort); }
 

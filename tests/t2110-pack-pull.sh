@@ -91,15 +91,7 @@ delta=$(grep "^pack $v2 $v1 " "$srv/summary" | cut -d' ' -f4)
 dsize=$(stat -c %s "$srv/packs/$delta.pack")
 # The image comes from its delta (the dump's, docs/formats/remote.md): the image's own frame is not fetched.
 image2=$(S show main | awk '$1 == "image" { print $2 }')
-icsize=$(python3 - "$srv/packs/$delta.index" "$image2" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-n = struct.unpack_from("<Q", d, 24)[0]
-for i in range(n):
-    if d[128 + 56 * i:160 + 56 * i].hex() == sys.argv[2]:
-        print(struct.unpack_from("<Q", d, 128 + 56 * i + 40)[0])
-PY
-)
+icsize=$(pack_entry "$srv/packs/$delta.index" "$image2" | cut -d' ' -f2)
 want=$((dsize - icsize))
 mark=$(access_lines)
 C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v2" && ok "update pulled" || fail "update" "$(cat "$T/err")"

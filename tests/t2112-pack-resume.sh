@@ -23,17 +23,7 @@ v1=$(S commit -b main --tree "$T/tree")
 S summary --packs >/dev/null
 H=$(awk '$1 == "pack" { print $4 }' "$srv/summary")
 big=$(cd "$srv/objects" && find . -type f -size +2000k | sed 's|^\./||;s|/||')
-read -r boff bcs < <(python3 - "$srv/packs/$H.index" "$big" <<'PY'
-import struct, sys
-idx = open(sys.argv[1], "rb").read()
-want = bytes.fromhex(sys.argv[2])
-for i in range(struct.unpack_from("<Q", idx, 24)[0]):
-    e = 128 + 56 * i
-    if idx[e:e + 32] == want:
-        off, cs, sz = struct.unpack_from("<QQQ", idx, e + 32)
-        print(off, cs)
-PY
-)
+read -r boff bcs _ < <(pack_entry "$srv/packs/$H.index" "$big")
 [ -n "$bcs" ] && [ "$bcs" -gt 1048576 ] || skip_all "the large object's frame is not in the pack ($big)"
 
 rules '{}'

@@ -78,15 +78,8 @@ sort -n "$T/parts" | awk -v size="$isize" 'BEGIN { next_ = 0 } { if ($1 != next_
 	ok "... its bounded ranges cover it exactly, each byte once" || fail "index ranges" "$(cat "$T/parts")"
 
 # The objects' ranges go with the image's (in parts): all asked for before the first pack answer was sent.
-read -r img_off img_end < <(python3 - "$srv/packs/$H.index" "$(ls "$srv/images")" <<'PY'
-import struct, sys
-idx = open(sys.argv[1], "rb").read()
-image = bytes.fromhex(sys.argv[2])
-count = struct.unpack_from("<Q", idx, 24)[0]
-off, csize = next(struct.unpack_from("<QQ", idx, 128 + 56 * i + 32) for i in range(count) if idx[128 + 56 * i:128 + 56 * i + 32] == image)
-print(off, off + csize)
-PY
-)
+read -r img_off img_cs _ < <(pack_entry "$srv/packs/$H.index" "$(ls "$srv/images")")
+img_end=$((img_off + img_cs))
 p_first_sent=$(line_of "^SENT /packs/$H.pack ")
 p_image=$(line_of "^GET /packs/$H.pack .* range=bytes=$img_off-")
 p_object=$(grep -n "^GET /packs/$H.pack " "$T/requests.log" | sed 's/^\([0-9]*\):.* range=bytes=\([0-9]*\)-.*/\1 \2/' |

@@ -55,16 +55,8 @@ rm -f "$srv"/packs/*
 S pack --recompress "$v1" >"$T/q1"
 body="$srv/packs/$(name_of "$T/q1").pack"
 idx="$srv/packs/$(name_of "$T/q1").index"
-# Flip a byte in the middle of the largest frame (entries: 56 bytes from 128; csize at +40).
-read -r off cs < <(python3 - "$idx" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-n = struct.unpack_from("<Q", d, 24)[0]
-best = max(range(n), key=lambda i: struct.unpack_from("<Q", d, 128 + 56 * i + 40)[0])
-off, cs = struct.unpack_from("<QQ", d, 128 + 56 * best + 32)
-print(off, cs)
-PY
-)
+# Flip a byte in the middle of the largest frame.
+read -r off cs < <(pack_entries "$idx" | sort -k3,3n | tail -1 | cut -d' ' -f2,3)
 python3 - "$body" $((off + cs / 2)) <<'PY'
 import sys
 f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2])); b = f.read(1); f.seek(int(sys.argv[2])); f.write(bytes([b[0] ^ 0x55]))

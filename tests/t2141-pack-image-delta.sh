@@ -11,17 +11,6 @@
 
 [ -x "$SEALTREE" ] || skip_all "sealtree not built"
 command -v zstd >/dev/null || skip_all "needs the zstd command"
-# entry INDEX HEX: "offset csize size" of the entry with that key
-entry() {
-	python3 - "$1" "$2" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-n = struct.unpack_from("<Q", d, 24)[0]
-for i in range(n):
-    if d[128 + 56 * i:160 + 56 * i].hex() == sys.argv[2]:
-        print(*struct.unpack_from("<QQQ", d, 128 + 56 * i + 32))
-PY
-}
 delta_key() { python3 -c 'import hashlib, sys; print(hashlib.sha256(b"sealtree image dump delta 1\0" + bytes.fromhex(sys.argv[1])).hexdigest())' "$1"; }
 # repack NAME KEY FRAME_FILE [SIZE]: pack NAME with KEY's frame replaced (and its size field), under its new name
 repack() {
@@ -77,8 +66,8 @@ S summary --packs >/dev/null
 name=$(from_pack)
 img2=$(S show main | awk '$1 == "image" { print $2 }')
 key=$(delta_key "$img2")
-read -r doff dcs dsz < <(entry "$srv/packs/$name.index" "$key") || true
-read -r ioff ics isz < <(entry "$srv/packs/$name.index" "$img2") || true
+read -r doff dcs dsz < <(pack_entry "$srv/packs/$name.index" "$key") || true
+read -r ioff ics isz < <(pack_entry "$srv/packs/$name.index" "$img2") || true
 [ -n "$dcs" ] && [ -n "$ics" ] && [ "$dcs" -lt "$ics" ] && ok "the pack from v1 holds the image delta ($dcs bytes, the image's frame $ics)" ||
 	fail "delta entry" "delta '$dcs' image '$ics'"
 
@@ -99,7 +88,7 @@ expect_fallback() {
 	local ioff2
 	fresh_client
 	name=$(from_pack)
-	read -r ioff2 _ _ < <(entry "$srv/packs/$name.index" "$img2") || true
+	read -r ioff2 _ _ < <(pack_entry "$srv/packs/$name.index" "$img2") || true
 	mark=$(access_lines)
 	if C pull origin >"$T/out" 2>"$T/err" && ref_is main "$v2" && grep -q "image delta not used, the image's frame instead: .*$2" "$T/err" &&
 		[ "$(requests_since "$mark" "\"bytes=$ioff2-")" = 1 ] && C fsck >/dev/null 2>&1 &&

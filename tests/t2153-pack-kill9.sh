@@ -26,14 +26,7 @@ H=$(awk '$1 == "pack" && $3 == "full" { print $4 }' "$srv/summary" | head -1)
 [ -n "$H" ] || H=$(awk '$1 == "pack" { print $4 }' "$srv/summary" | head -1)
 [ -f "$srv/packs/$H.index" ] || skip_all "no pack in the summary: $(cat "$srv/summary")"
 # The index as "HEX OFFSET CSIZE" lines.
-python3 - "$srv/packs/$H.index" >"$T/entries" <<'PY'
-import struct, sys
-idx = open(sys.argv[1], "rb").read()
-for i in range(struct.unpack_from("<Q", idx, 24)[0]):
-    e = 128 + 56 * i
-    off, cs, sz = struct.unpack_from("<QQQ", idx, e + 32)
-    print(idx[e:e + 32].hex(), off, cs)
-PY
+pack_entries "$srv/packs/$H.index" | cut -d' ' -f1-3 >"$T/entries"
 [ "$(awk '$3 >= 1048576' "$T/entries" | wc -l)" = 6 ] || skip_all "the large frames are not in the pack: $(cat "$T/entries")"
 
 NGINX_SERVER_EXTRA='location /packs/ { limit_rate 1500k; }'

@@ -26,14 +26,7 @@ H=$(awk '$1 == "pack" { print $4 }' "$srv/summary" | head -1)
 [ -f "$srv/packs/$H.index" ] || skip_all "no pack in the summary: $(cat "$srv/summary")"
 image=$(ls "$srv/images")
 # The pack's entries as "HEX OFFSET CSIZE"; the loose objects as "HEX SIZE".
-python3 - "$srv/packs/$H.index" >"$T/entries" <<'PY'
-import struct, sys
-idx = open(sys.argv[1], "rb").read()
-for i in range(struct.unpack_from("<Q", idx, 24)[0]):
-    e = 128 + 56 * i
-    off, cs, sz = struct.unpack_from("<QQQ", idx, e + 32)
-    print(idx[e:e + 32].hex(), off, cs)
-PY
+pack_entries "$srv/packs/$H.index" | cut -d' ' -f1-3 >"$T/entries"
 (cd "$srv/objects" && find . -type f -printf '%h%f %s\n' | sed 's|^\./||') >"$T/loose"
 
 NGINX_SERVER_EXTRA='location /packs/ { limit_rate 1200k; } location /objects/ { limit_rate 1200k; }'
