@@ -200,6 +200,8 @@ for fs in $FSTYPES; do
 	[ -z "$st" ] || echo "$fs: sealtree from packs is $(echo "scale=2; $st / $floor" | bc)x curl-files," \
 		"$(echo "scale=2; $st / $tfloor" | bc)x curl-tar$([ "$OSTREE" = 0 ] ||
 			echo ", $(echo "scale=2; $(cut -d' ' -f1 "$T/r-ostree-$fs" | median) / $st" | bc)x faster than ostree")"
-	bst=$(cut -d' ' -f1 "$T/r-st-base-$fs" 2>/dev/null | median)
-	[ -z "$bst" ] || echo "$fs: the base build from packs is $(echo "scale=2; $bst / $tfloor" | bc)x curl-tar"
+	if [ -f "$T/r-st-base-$fs" ]; then
+		bst=$(cut -d' ' -f1 "$T/r-st-base-$fs" | median)
+		echo "$fs: the base build from packs is $(echo "scale=2; $bst / $tfloor" | bc)x curl-tar"
+	fi
 done
