@@ -6,7 +6,11 @@
 # every request:
 #   {"<path substring>": {"mode": M, "count": N, "arg": "..."}, ...}
 # applied to the first N matching requests (-1: every one), then honest
-# ("after": M lets the first M matching requests through honestly first);
+# ("after": M lets the first M matching requests through honestly first;
+# "covering": B matches only Range requests whose range holds byte B,
+# "not_covering": B only those whose range does not: a pull asks for its
+# ranges on parallel connections, so which request comes first is not
+# fixed, but which bytes each asks for is);
 # counting starts again whenever the file changes.
 # Modes: "500" status 500; "404"; "truncate" (full Content-Length, half the
 # body, close); "stall" (headers and a few bytes, then silence for 120 s);
@@ -37,7 +41,29 @@ seen = {}
 last_rules = [None]
 
 
-def rule_for(path):
+def range_bounds(rng):
+    """(first, last) of a "bytes=A-B" or "bytes=A-" header, last None when open."""
+    try:
+        first, last = rng.split("=", 1)[1].split("-", 1)
+        return int(first), (int(last) if last else None)
+    except (AttributeError, IndexError, ValueError):
+        return None
+
+
+def range_holds(rng, byte):
+    b = range_bounds(rng)
+    return b is not None and b[0] <= byte and (b[1] is None or byte <= b[1])
+
+
+def range_matches(rule, rng):
+    if "covering" in rule and not range_holds(rng, rule["covering"]):
+        return False
+    if "not_covering" in rule and (rng is None or range_holds(rng, rule["not_covering"])):
+        return False
+    return True
+
+
+def rule_for(path, rng=None):
     try:
         with open(rules_path) as f:
             text = f.read()
@@ -49,7 +75,7 @@ def rule_for(path):
             last_rules[0] = text
             seen.clear()
     for key, rule in rules.items():
-        if key in path:
+        if key in path and range_matches(rule, rng):
             with lock:
                 n = seen.get(key, 0)
                 seen[key] = n + 1
@@ -100,7 +126,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         rel = self.path.split("?", 1)[0].lstrip("/")
         full = os.path.realpath(os.path.join(root, rel))
-        rule = rule_for(self.path)
+        rule = rule_for(self.path, self.headers.get("Range"))
         mode = rule["mode"] if rule else None
         self.log(mode or "ok")
         if mode == "delay":

@@ -31,8 +31,8 @@ fault_server_start
 C init --verity=off >/dev/null
 C remote add origin "$URL" --no-sign-verify
 
-# ---- every answer for the objects cut in half (the image first, honest), loose objects gone ----
-rules "{\"packs/$H.pack\": {\"mode\": \"truncate\", \"after\": 1}, \"objects/\": {\"mode\": \"404\"}, \"images/\": {\"mode\": \"404\"}}"
+# ---- every answer holding the large frame's last byte cut in half (the image's honest), loose objects gone ----
+rules "{\"packs/$H.pack\": {\"mode\": \"truncate\", \"covering\": $((boff + bcs - 1))}, \"objects/\": {\"mode\": \"404\"}, \"images/\": {\"mode\": \"404\"}}"
 mark=$(log_mark)
 rc=0
 C pull origin >"$T/out" 2>"$T/err" || rc=$?
@@ -70,7 +70,8 @@ v2=$(S commit -b solo --tree "$T/solo")
 S summary --packs >/dev/null
 big2=$(objects_of "$srv" | comm -13 "$T/before" - | sed 's|^\./||')
 H2=$(awk -v c="$v2" '$1 == "pack" && $2 == c && $3 == "-" { print $4 }' "$srv/summary")
-rules "{\"packs/$H2.pack\": {\"mode\": \"corrupt\", \"after\": 1}}"
+read -r b2off _ < <(pack_entry "$srv/packs/$H2.index" "${big2/\//}")
+rules "{\"packs/$H2.pack\": {\"mode\": \"corrupt\", \"covering\": $b2off}}"
 C pull origin solo >"$T/out" 2>"$T/err" &&
 	grep -q "packs/$H2.pack: abandoned, the rest from loose objects: object $big2: the bytes received do not have its fs-verity digest" "$T/err" &&
 	[ "$(C refs --all | awk '$2 == "refs/remotes/origin/solo" { print $1 }')" = "$v2" ] && C fsck >/dev/null 2>&1 &&
