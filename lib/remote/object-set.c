@@ -102,6 +102,15 @@ bool object_set_has(const struct want_list *l, const uint8_t digest[ST_DIGEST_SI
 	return false;
 }
 
+uint64_t object_set_bytes(const struct want_list *l)
+{
+	uint64_t bytes = 0;
+
+	for (size_t i = 0; l && i < l->n; i++)
+		bytes += l->v[i].size;
+	return bytes;
+}
+
 void object_set_subtract(struct want_list *l, const struct want_list *minus)
 {
 	size_t n = 0, j = 0;

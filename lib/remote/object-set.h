@@ -25,6 +25,8 @@ int object_set_of_tree(const struct st_node *root, struct want_list *ret);
 int object_set_of_commit(struct st_repo *repo, const uint8_t id[ST_COMMIT_ID_SIZE], struct want_list *ret);
 /* Whether l (may be NULL) holds digest (binary search). */
 bool object_set_has(const struct want_list *l, const uint8_t digest[ST_DIGEST_SIZE]);
+/* The bytes of the objects of l (may be NULL). */
+uint64_t object_set_bytes(const struct want_list *l);
 /* Remove from l (in place) the objects that are also in minus. */
 void object_set_subtract(struct want_list *l, const struct want_list *minus);
 /* Add to into the objects of add it lacks (both sorted and unique, and into stays so). */

@@ -726,6 +726,19 @@ static bool count_only(const struct pull *p)
  * The image of c and the objects it lacks, then the image published (an
  * image in images/ promises its objects); with count_only(), only counted.
  */
+/*
+ * The verified image, kept in tmp/pull (its lock's fd, or < 0: best effort)
+ * when the objects still to come take longer than it did (their bytes at
+ * least its size), so that a pull killed meanwhile does not fetch it again.
+ * A small update does not pay for writing it.
+ */
+static int keep_image(struct pull *p, const struct st_commit *c, const char *image, size_t len, uint64_t coming)
+{
+	if (coming < len)
+		return -EBADF;
+	return partial_image_keep(p->repo, c->image_digest, image, len);
+}
+
 static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], const struct st_commit *c,
 			struct st_pull_ref_result *res)
 {
@@ -762,9 +775,9 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 			r = pack_pull_prefetch(p->packs, id);
 			if (r < 0)
 				return r;
-			for (size_t j = 0; p->packs->prefetch_asked && j < p->packs->prefetch_asked->n; j++) {
-				p->progress.objects_total++;
-				p->progress.bytes_total += p->packs->prefetch_asked->v[j].size;
+			if (p->packs->prefetch_asked) {
+				p->progress.objects_total += p->packs->prefetch_asked->n;
+				p->progress.bytes_total += object_set_bytes(p->packs->prefetch_asked);
 			}
 			report(p);
 		}
@@ -774,20 +787,9 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	}
 	if (r == -ENOENT)
 		r = fetch_image(p, c, &image, &len);
-	if (r == 0 && p->packs && p->packs->prefetch && image_fd < 0) {
-		/*
-		 * The image is in and the objects still coming (http_get_range()
-		 * returns once its parts are): kept in tmp/pull now, as below, when
-		 * they take longer than it did, so that a pull killed meanwhile
-		 * does not fetch it again.
-		 */
-		uint64_t need = 0;
-
-		for (size_t j = 0; p->packs->prefetch_asked && j < p->packs->prefetch_asked->n; j++)
-			need += p->packs->prefetch_asked->v[j].size;
-		if (need >= len)
-			image_fd = partial_image_keep(p->repo, c->image_digest, image, len);   /* best effort */
-	}
+	/* The image is in and the objects still coming (http_get_range() returns once its parts are). */
+	if (r == 0 && p->packs && p->packs->prefetch)
+		image_fd = keep_image(p, c, image, len, object_set_bytes(p->packs->prefetch_asked));
 	if (p->packs && r != -ENOMEM) {
 		/* Before anything else runs (their ranges are queued): the objects in, or the pack given up. */
 		r2 = pack_pull_prefetch_finish(p->packs, &asked, &published);
@@ -829,17 +831,8 @@ static int pull_content(struct pull *p, const uint8_t id[ST_COMMIT_ID_SIZE], con
 	}
 	res->objects_missing += n_missing;
 	if (!count_only(p)) {
-		/*
-		 * Kept in tmp/pull when the objects will take longer than the image
-		 * took (their bytes at least its size): a pull killed meanwhile does
-		 * not fetch it again. A small update does not pay for writing it.
-		 */
-		uint64_t need = 0;
-
-		for (size_t j = 0; j < missing.n; j++)
-			need += missing.v[j].size;
-		if (missing.n > 0 && need >= len && image_fd < 0)
-			image_fd = partial_image_keep(p->repo, c->image_digest, image, len);   /* best effort */
+		if (missing.n > 0 && image_fd < 0)
+			image_fd = keep_image(p, c, image, len, object_set_bytes(&missing));
 		report(p);
 		/* Packs from the url (mirrors serve loose files); what they lack, loose below. */
 		if (p->packs && missing.n > 0) {
