@@ -42,13 +42,18 @@ count_proxy() {
 
 # chunked_test_setup: the start of a test that pushes and pulls zstd:chunked
 # layers: skips without sealtree, the registry tools or zstd; C locale; the
-# registries it starts are stopped at exit.
+# registries it starts are stopped at exit. T is the test's directory, and
+# A, B and C run sealtree on the stores $T/a, $T/b and $T/c.
 chunked_test_setup() {
 	[ -x "$SEALTREE" ] || skip_all "sealtree not built"
 	need_registry_tools
 	command -v zstd >/dev/null || skip_all "needs zstd"
 	export LC_ALL=C
 	trap 'registry_stop_all; cleanup_test_tmp' EXIT
+	T=$TEST_TMP
+	A() { "$SEALTREE" --repo "$T/a" "$@"; }
+	B() { "$SEALTREE" --repo "$T/b" "$@"; }
+	C() { "$SEALTREE" --repo "$T/c" "$@"; }
 }
 
 registry_stop_all() {

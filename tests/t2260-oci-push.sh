@@ -11,9 +11,6 @@
 . "$(dirname "$0")/oci-registry-lib.sh"
 
 chunked_test_setup
-T=$TEST_TMP
-A() { "$SEALTREE" --repo "$T/a" "$@"; }
-B() { "$SEALTREE" --repo "$T/b" "$@"; }
 
 mkdir -p "$T/tree/usr/lib" "$T/tree/etc" "$T/tree/emptydir" "$T/tree/usr/bin"
 for i in $(seq 1 30); do head -c $((i * 997)) /dev/urandom >"$T/tree/usr/lib/f$i"; done

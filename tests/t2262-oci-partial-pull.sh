@@ -15,10 +15,6 @@
 . "$(dirname "$0")/oci-registry-lib.sh"
 
 chunked_test_setup
-T=$TEST_TMP
-A() { "$SEALTREE" --repo "$T/a" "$@"; }
-B() { "$SEALTREE" --repo "$T/b" "$@"; }
-
 
 mkdir -p "$T/tree/usr/lib" "$T/tree/etc"
 for i in $(seq 1 100); do head -c 400000 /dev/urandom >"$T/tree/usr/lib/f$i"; done
@@ -70,7 +66,6 @@ check "... the same tree" cmp "$T/a.dump" "$T/b2.dump"
 kill "${REG_PIDS[-1]}" 2>/dev/null || true
 
 # TOCs that lie, pulled into a store that has the first image only (so f50 is fetched).
-C() { "$SEALTREE" --repo "$T/c" "$@"; }
 C init --verity=off >/dev/null
 C oci pull --tls-verify=false "$REG/test/os:v1" >/dev/null
 

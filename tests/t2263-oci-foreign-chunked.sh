@@ -18,10 +18,6 @@
 . "$(dirname "$0")/oci-registry-lib.sh"
 
 chunked_test_setup
-T=$TEST_TMP
-A() { "$SEALTREE" --repo "$T/a" "$@"; }
-B() { "$SEALTREE" --repo "$T/b" "$@"; }
-C() { "$SEALTREE" --repo "$T/c" "$@"; }
 
 stop_proxy() { kill "${REG_PIDS[-1]}" 2>/dev/null || true; wait "${REG_PIDS[-1]}" 2>/dev/null || true; }
 

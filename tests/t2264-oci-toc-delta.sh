@@ -14,11 +14,6 @@
 . "$(dirname "$0")/oci-registry-lib.sh"
 
 chunked_test_setup
-T=$TEST_TMP
-A() { "$SEALTREE" --repo "$T/a" "$@"; }
-B() { "$SEALTREE" --repo "$T/b" "$@"; }
-C() { "$SEALTREE" --repo "$T/c" "$@"; }
-
 
 # 400 files of 4000 bytes; the second image changes 4 of them (1%), to 100 kB each.
 mkdir -p "$T/tree/usr/share/doc"
